@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "Hubrig",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hub", targets: ["hub"]),
+        .executable(name: "hubrig", targets: ["hubrig"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CMosquitto", path: "Sources/CMosquitto", pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(
+            name: "CI2C", path: "Sources/CI2C",
+            providers: [.apt(["libi2c-dev"])]),
+        .systemLibrary(
+            name: "CGPIOD", path: "Sources/CGPIOD", pkgConfig: "libgpiod",
+            providers: [.apt(["libgpiod-dev"])]),
+
+        .target(name: "HubCore", swiftSettings: strict),
+        .target(name: "HubDrivers", dependencies: ["HubCore"], swiftSettings: strict),
+        .target(name: "HubInference", dependencies: ["HubCore"], swiftSettings: strict),
+        .target(name: "HubKernel", dependencies: ["HubCore", "HubDrivers", "HubInference"], swiftSettings: strict),
+        .target(name: "HubStore", dependencies: ["HubCore"], swiftSettings: strict),
+        .target(name: "HubSim", dependencies: ["HubKernel", "HubStore"], swiftSettings: strict),
+        .target(
+            name: "HubLive", dependencies: ["HubKernel", "HubStore", "CMosquitto", "CI2C", "CGPIOD"],
+            swiftSettings: strict),
+        .target(
+            name: "HubScenario", dependencies: ["HubSim", "HubLive", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "hub",
+            dependencies: ["HubLive", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "hubrig",
+            dependencies: ["HubScenario", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+
+        .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
+        .testTarget(name: "HubDriversTests", dependencies: ["HubDrivers", "HubSim"]),
+        .testTarget(name: "HubInferenceTests", dependencies: ["HubInference"]),
+        .testTarget(name: "HubKernelTests", dependencies: ["HubKernel"]),
+        .testTarget(name: "HubStoreTests", dependencies: ["HubStore"]),
+        .testTarget(name: "HubSimTests", dependencies: ["HubSim"]),
+        .testTarget(name: "HubLiveTests", dependencies: ["HubLive"]),
+        .testTarget(name: "HubScenarioTests", dependencies: ["HubScenario"]),
+    ]
+)

@@ -1,0 +1,83 @@
+/// A telemetry channel of a reading, named by the book's JSON keys.
+///
+/// The case order is the canonical key order in payloads, so a reading always encodes
+/// its channels the same way whatever order a driver produced them in.
+public enum Channel: Int, CaseIterable, Sendable, CustomStringConvertible {
+    case temperature
+    case humidity
+    case pressure
+    case vibration
+    case dutyCycles
+
+    /// The JSON key (`duty_cycles` keeps the book's snake case).
+    public var key: String {
+        switch self {
+        case .temperature: "temperature"
+        case .humidity: "humidity"
+        case .pressure: "pressure"
+        case .vibration: "vibration"
+        case .dutyCycles: "duty_cycles"
+        }
+    }
+
+    public init?(key: String) {
+        guard let match = Channel.allCases.first(where: { $0.key == key }) else { return nil }
+        self = match
+    }
+
+    public var description: String { key }
+
+    /// Decimals a reading keeps: finer than the channel's accuracy, and stable as text.
+    public var decimals: Int {
+        switch self {
+        case .vibration: 4
+        default: 2
+        }
+    }
+
+    /// `value` rounded to this channel's decimals.
+    public func rounded(_ value: Double) -> Double {
+        let scale: Double = decimals == 4 ? 10_000 : 100
+        return (value * scale).rounded() / scale
+    }
+
+    /// Unit of the channel's value, for reports.
+    public var unit: String {
+        switch self {
+        case .temperature: "°C"
+        case .humidity: "%RH"
+        case .pressure: "hPa"
+        case .vibration: "g RMS"
+        case .dutyCycles: "cycles/h"
+        }
+    }
+}
+
+/// The values of one reading, one optional slot per channel in canonical order.
+///
+/// A fixed array instead of a dictionary: iteration order is the channel order, always.
+public struct ChannelValues: Equatable, Sendable, Sequence {
+    private var slots: [Double?] = Array(repeating: nil, count: Channel.allCases.count)
+
+    public init() {}
+
+    public init(_ pairs: [(Channel, Double)]) {
+        for (channel, value) in pairs { self[channel] = value }
+    }
+
+    public subscript(channel: Channel) -> Double? {
+        get { slots[channel.rawValue] }
+        set { slots[channel.rawValue] = newValue }
+    }
+
+    public var isEmpty: Bool { slots.allSatisfy { $0 == nil } }
+
+    public func makeIterator() -> IndexingIterator<[(Channel, Double)]> {
+        var present: [(Channel, Double)] = []
+        present.reserveCapacity(slots.count)
+        for channel in Channel.allCases {
+            if let value = slots[channel.rawValue] { present.append((channel, value)) }
+        }
+        return present.makeIterator()
+    }
+}

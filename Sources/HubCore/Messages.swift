@@ -1,0 +1,314 @@
+import Foundation
+
+/// One sample of an appliance's channels, published on `dt/local/sensor/<device_id>`.
+///
+/// Payload (DESIGN.md): `{"timestamp": 1732612345.1234, "device_id": "hvac",
+/// "temperature": 21.4, "humidity": 40.2, "pressure": 1011.8}` — channels in canonical order.
+public struct Reading: Equatable, Sendable {
+    public var timestamp: Instant
+    public var device: DeviceID
+    public var values: ChannelValues
+
+    public init(timestamp: Instant, device: DeviceID, values: ChannelValues) {
+        self.timestamp = timestamp
+        self.device = device
+        self.values = values
+    }
+
+    public func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("timestamp"); json.timestamp(timestamp)
+        json.field("device_id", device.rawValue)
+        for (channel, value) in values { json.field(channel.key, value) }
+        json.endObject()
+    }
+
+    public static func decode(_ data: [UInt8]) throws(PayloadError) -> Reading {
+        let object = try PayloadObject(data, type: "reading")
+        var values = ChannelValues()
+        for key in object.keys where key != "timestamp" && key != "device_id" {
+            guard let channel = Channel(key: key) else { throw PayloadError(type: "reading", field: key, reason: "unknown channel") }
+            values[channel] = try object.double(key)
+        }
+        return Reading(timestamp: try object.instant("timestamp"), device: try object.device("device_id"), values: values)
+    }
+}
+
+/// The detector's verdict on one window, published on `hbs/inference/<device_id>`.
+public struct InferenceResult: Equatable, Sendable {
+    public var timestamp: Instant
+    public var device: DeviceID
+    /// `name@version` of the model that produced the score.
+    public var model: String
+    public var score: Double
+    public var threshold: Double
+    public var anomalous: Bool
+
+    public init(timestamp: Instant, device: DeviceID, model: String, score: Double, threshold: Double, anomalous: Bool) {
+        self.timestamp = timestamp
+        self.device = device
+        self.model = model
+        self.score = score
+        self.threshold = threshold
+        self.anomalous = anomalous
+    }
+
+    public func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("timestamp"); json.timestamp(timestamp)
+        json.field("device_id", device.rawValue)
+        json.field("model", model)
+        json.field("score", score)
+        json.field("threshold", threshold)
+        json.field("anomalous", anomalous)
+        json.endObject()
+    }
+
+    public static func decode(_ data: [UInt8]) throws(PayloadError) -> InferenceResult {
+        let object = try PayloadObject(data, type: "inference result")
+        try object.expectOnly(["timestamp", "device_id", "model", "score", "threshold", "anomalous"])
+        return InferenceResult(
+            timestamp: try object.instant("timestamp"), device: try object.device("device_id"),
+            model: try object.string("model"), score: try object.double("score"),
+            threshold: try object.double("threshold"), anomalous: try object.bool("anomalous"))
+    }
+}
+
+/// The debounced health of a monitored device as the detector sees it.
+public enum DeviceCondition: String, Sendable, CaseIterable {
+    case normal
+    case anomalous
+}
+
+/// A change of a device's condition, published on `hbs/alerts/<device_id>` and sent to
+/// the cloud at once.
+public struct Alert: Equatable, Sendable {
+    public var timestamp: Instant
+    public var device: DeviceID
+    public var state: DeviceCondition
+    public var previous: DeviceCondition
+    public var model: String
+    public var score: Double
+
+    public init(timestamp: Instant, device: DeviceID, state: DeviceCondition, previous: DeviceCondition, model: String, score: Double) {
+        self.timestamp = timestamp
+        self.device = device
+        self.state = state
+        self.previous = previous
+        self.model = model
+        self.score = score
+    }
+
+    public func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("timestamp"); json.timestamp(timestamp)
+        json.field("device_id", device.rawValue)
+        json.field("state", state.rawValue)
+        json.field("previous", previous.rawValue)
+        json.field("model", model)
+        json.field("score", score)
+        json.endObject()
+    }
+
+    public static func decode(_ data: [UInt8]) throws(PayloadError) -> Alert {
+        let object = try PayloadObject(data, type: "alert")
+        try object.expectOnly(["timestamp", "device_id", "state", "previous", "model", "score"])
+        return Alert(
+            timestamp: try object.instant("timestamp"), device: try object.device("device_id"),
+            state: try object.condition("state"), previous: try object.condition("previous"),
+            model: try object.string("model"), score: try object.double("score"))
+    }
+}
+
+/// Health of a hub part (`ok`, `degraded`, `failed`).
+public enum HealthState: String, Sendable, CaseIterable, Comparable {
+    case ok
+    case degraded
+    case failed
+
+    public static func < (lhs: HealthState, rhs: HealthState) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// A component's (or one of its sensors') health, published on `hbs/health/<component>`.
+///
+/// Payload: `{"timestamp", "component", "device_id" (optional), "state", "detail"}`.
+public struct HealthReport: Equatable, Sendable {
+    public var timestamp: Instant
+    public var component: String
+    public var device: DeviceID?
+    public var state: HealthState
+    public var detail: String
+
+    public init(timestamp: Instant, component: String, device: DeviceID?, state: HealthState, detail: String) {
+        self.timestamp = timestamp
+        self.component = component
+        self.device = device
+        self.state = state
+        self.detail = detail
+    }
+
+    public func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("timestamp"); json.timestamp(timestamp)
+        json.field("component", component)
+        if let device { json.field("device_id", device.rawValue) }
+        json.field("state", state.rawValue)
+        json.field("detail", detail)
+        json.endObject()
+    }
+
+    public static func decode(_ data: [UInt8]) throws(PayloadError) -> HealthReport {
+        let object = try PayloadObject(data, type: "health report")
+        try object.expectOnly(["timestamp", "component", "device_id", "state", "detail"])
+        guard let state = HealthState(rawValue: try object.string("state")) else {
+            throw PayloadError(type: "health report", field: "state", reason: "must be ok, degraded or failed")
+        }
+        return HealthReport(
+            timestamp: try object.instant("timestamp"), component: try object.string("component"),
+            device: object.has("device_id") ? try object.device("device_id") : nil,
+            state: state, detail: try object.string("detail"))
+    }
+}
+
+/// A message on the hub's local bus: one of the typed payloads above.
+public enum BusMessage: Equatable, Sendable {
+    case reading(Reading)
+    case inference(InferenceResult)
+    case alert(Alert)
+    case health(HealthReport)
+
+    public func write(to json: inout JSONWriter) {
+        switch self {
+        case .reading(let m): m.write(to: &json)
+        case .inference(let m): m.write(to: &json)
+        case .alert(let m): m.write(to: &json)
+        case .health(let m): m.write(to: &json)
+        }
+    }
+
+    public var jsonBytes: [UInt8] {
+        var json = JSONWriter()
+        write(to: &json)
+        return json.bytes
+    }
+}
+
+/// A payload that does not decode, naming the payload type, the field and what is wrong.
+public struct PayloadError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let type: String
+    public let field: String?
+    public let reason: String
+
+    public init(type: String, field: String?, reason: String) {
+        self.type = type
+        self.field = field
+        self.reason = reason
+    }
+
+    public var description: String {
+        if let field { return "\(type): field \"\(field)\": \(reason)" }
+        return "\(type): \(reason)"
+    }
+}
+
+/// A decoded JSON object with typed, error-naming accessors (decoding is off the hot path).
+struct PayloadObject {
+    let type: String
+    let members: [String: JSONValue]
+    /// Keys in a stable order (sorted), never the dictionary's hash order.
+    let keys: [String]
+
+    init(_ data: [UInt8], type: String) throws(PayloadError) {
+        self.type = type
+        let parsed: JSONValue
+        do {
+            parsed = try JSONDecoder().decode(JSONValue.self, from: Data(data))
+        } catch {
+            throw PayloadError(type: type, field: nil, reason: "not valid JSON")
+        }
+        guard case .object(let members) = parsed else {
+            throw PayloadError(type: type, field: nil, reason: "not a JSON object")
+        }
+        self.members = members
+        self.keys = members.keys.sorted()
+    }
+
+    func has(_ key: String) -> Bool { members[key] != nil }
+
+    func expectOnly(_ allowed: [String]) throws(PayloadError) {
+        if let extra = keys.first(where: { !allowed.contains($0) }) {
+            throw PayloadError(type: type, field: extra, reason: "unknown field")
+        }
+    }
+
+    private func value(_ key: String) throws(PayloadError) -> JSONValue {
+        guard let value = members[key] else { throw PayloadError(type: type, field: key, reason: "missing") }
+        return value
+    }
+
+    func double(_ key: String) throws(PayloadError) -> Double {
+        guard case .number(let value) = try value(key) else {
+            throw PayloadError(type: type, field: key, reason: "must be a number")
+        }
+        guard value.isFinite else { throw PayloadError(type: type, field: key, reason: "must be finite") }
+        return value
+    }
+
+    func bool(_ key: String) throws(PayloadError) -> Bool {
+        guard case .bool(let value) = try value(key) else {
+            throw PayloadError(type: type, field: key, reason: "must be true or false")
+        }
+        return value
+    }
+
+    func string(_ key: String) throws(PayloadError) -> String {
+        guard case .string(let text) = try value(key) else {
+            throw PayloadError(type: type, field: key, reason: "must be a string")
+        }
+        return text
+    }
+
+    func device(_ key: String) throws(PayloadError) -> DeviceID {
+        let text = try string(key)
+        do { return try DeviceID(text) } catch { throw PayloadError(type: type, field: key, reason: error.reason) }
+    }
+
+    func condition(_ key: String) throws(PayloadError) -> DeviceCondition {
+        guard let condition = DeviceCondition(rawValue: try string(key)) else {
+            throw PayloadError(type: type, field: key, reason: "must be normal or anomalous")
+        }
+        return condition
+    }
+
+    /// Seconds since the epoch, kept to the payload's 0.1 ms resolution.
+    func instant(_ key: String) throws(PayloadError) -> Instant {
+        let seconds = try double(key)
+        guard seconds >= 0, seconds < 1e11 else {
+            throw PayloadError(type: type, field: key, reason: "must be seconds since the epoch")
+        }
+        let ticks = (seconds * 10_000).rounded()
+        return Instant(nanosecondsSinceEpoch: Int64(ticks) * 100_000)
+    }
+}
+
+/// Any JSON value, decoded with Foundation's decoder (which keeps booleans and numbers apart).
+public enum JSONValue: Decodable, Equatable, Sendable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null; return }
+        if let value = try? container.decode(Bool.self) { self = .bool(value); return }
+        if let value = try? container.decode(Double.self) { self = .number(value); return }
+        if let value = try? container.decode(String.self) { self = .string(value); return }
+        if let value = try? container.decode([JSONValue].self) { self = .array(value); return }
+        self = .object(try container.decode([String: JSONValue].self))
+    }
+}

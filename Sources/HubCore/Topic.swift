@@ -1,0 +1,111 @@
+/// A validated MQTT-style topic name that a message is published on (no wildcards).
+///
+/// The local bus and the cloud share MQTT's topic rules so the same names work on both
+/// sides: levels separated by `/`, no `+` or `#` in a published name, no NUL, at most
+/// 65,535 UTF-8 bytes.
+public struct Topic: Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let name: String
+    let levels: [Substring]
+
+    public init(_ name: String) throws(TopicError) {
+        try Topic.validateCommon(name)
+        if name.contains(where: { $0 == "+" || $0 == "#" }) {
+            throw .wildcardInTopicName(name)
+        }
+        self.name = name
+        self.levels = name.split(separator: "/", omittingEmptySubsequences: false)
+    }
+
+    /// For literals in code; a malformed literal is a programming error.
+    public init(stringLiteral value: String) {
+        do { try self.init(value) } catch { preconditionFailure("invalid topic literal \(value): \(error)") }
+    }
+
+    public var description: String { name }
+
+    static func validateCommon(_ name: String) throws(TopicError) {
+        if name.isEmpty { throw .empty }
+        if name.utf8.count > 65_535 { throw .tooLong(name.utf8.count) }
+        if name.utf8.contains(0) { throw .containsNul(name) }
+    }
+
+    // Topics of the hub (DESIGN.md "Messages and topics").
+    public static func sensorReading(_ device: DeviceID) -> Topic { Topic(unchecked: "dt/local/sensor/\(device)") }
+    public static func inference(_ device: DeviceID) -> Topic { Topic(unchecked: "hbs/inference/\(device)") }
+    public static func alert(_ device: DeviceID) -> Topic { Topic(unchecked: "hbs/alerts/\(device)") }
+    public static func health(_ component: String) -> Topic { Topic(unchecked: "hbs/health/\(component)") }
+    public static func cloudTelemetry(_ thing: String) -> Topic { Topic(unchecked: "hbs/\(thing)/telemetry") }
+    public static func cloudAlerts(_ thing: String) -> Topic { Topic(unchecked: "hbs/\(thing)/alerts") }
+    public static func cloudHealth(_ thing: String) -> Topic { Topic(unchecked: "hbs/\(thing)/health") }
+
+    /// Builds a topic from parts already known to be valid (device IDs are validated).
+    init(unchecked name: String) {
+        self.name = name
+        self.levels = name.split(separator: "/", omittingEmptySubsequences: false)
+    }
+}
+
+/// A subscription filter with MQTT wildcards: `+` matches one level, a final `#` any rest.
+public struct TopicFilter: Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let pattern: String
+    let levels: [Substring]
+
+    public init(_ pattern: String) throws(TopicError) {
+        try Topic.validateCommon(pattern)
+        let levels = pattern.split(separator: "/", omittingEmptySubsequences: false)
+        for (index, level) in levels.enumerated() {
+            if level.contains("#") && (level != "#" || index != levels.count - 1) {
+                throw .misplacedMultiLevelWildcard(pattern)
+            }
+            if level.contains("+") && level != "+" {
+                throw .misplacedSingleLevelWildcard(pattern)
+            }
+        }
+        self.pattern = pattern
+        self.levels = levels
+    }
+
+    public init(stringLiteral value: String) {
+        do { try self.init(value) } catch { preconditionFailure("invalid filter literal \(value): \(error)") }
+    }
+
+    public var description: String { pattern }
+
+    /// MQTT 3.1.1 §4.7 matching, including "a/#" matching "a" and `$`-topics not matching
+    /// a leading wildcard.
+    public func matches(_ topic: Topic) -> Bool {
+        if topic.name.hasPrefix("$"), let first = levels.first, first == "+" || first == "#" {
+            return false
+        }
+        var index = 0
+        for level in levels {
+            if level == "#" { return true }
+            if index >= topic.levels.count { return false }
+            if level != "+" && level != topic.levels[index] { return false }
+            index += 1
+        }
+        if index == topic.levels.count { return true }
+        return false
+    }
+}
+
+/// Why a topic name or filter was rejected.
+public enum TopicError: Error, Equatable, Sendable, CustomStringConvertible {
+    case empty
+    case tooLong(Int)
+    case containsNul(String)
+    case wildcardInTopicName(String)
+    case misplacedMultiLevelWildcard(String)
+    case misplacedSingleLevelWildcard(String)
+
+    public var description: String {
+        switch self {
+        case .empty: "topic is empty"
+        case .tooLong(let n): "topic is \(n) bytes long; the limit is 65535"
+        case .containsNul(let t): "topic \(t.debugDescription) contains a NUL character"
+        case .wildcardInTopicName(let t): "topic name \(t) contains a wildcard (+ or #); only filters may"
+        case .misplacedMultiLevelWildcard(let t): "filter \(t): '#' must be a whole level and the last one"
+        case .misplacedSingleLevelWildcard(let t): "filter \(t): '+' must be a whole level"
+        }
+    }
+}

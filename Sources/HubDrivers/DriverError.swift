@@ -1,0 +1,79 @@
+import HubCore
+
+/// Why a driver could not bring up or read its chip, naming the chip and address.
+///
+/// The sensor component decides what to do from the case: an absent chip is retried
+/// slowly, a wrong chip is a configuration error, a bus error is retried with backoff.
+public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Nothing answered at the address (no ACK on the probe).
+    case absent(chip: String, address: UInt8)
+    /// Something answered, but WHO_AM_I is not this chip's.
+    case wrongDevice(chip: String, address: UInt8, expected: UInt8, found: UInt8)
+    /// A transfer failed after the chip had been found.
+    case bus(chip: String, I2CError)
+    /// The unit's calibration registers cannot describe a line (equal points, out of range).
+    case invalidCalibration(chip: String, reason: String)
+    /// Sampled before `initialise()` succeeded.
+    case notInitialised(chip: String)
+    /// The converted value lies outside what the chip can physically report: a corrupted
+    /// transfer or a broken part, never a reading.
+    case implausible(chip: String, channel: Channel, value: Double)
+
+    public var description: String {
+        switch self {
+        case .absent(let chip, let address):
+            "\(chip) absent: no ACK at \(hexAddress(address))"
+        case .wrongDevice(let chip, let address, let expected, let found):
+            "\(chip) at \(hexAddress(address)): WHO_AM_I reads \(hexAddress(found)), expected \(hexAddress(expected))"
+        case .bus(let chip, let error):
+            "\(chip): \(error)"
+        case .invalidCalibration(let chip, let reason):
+            "\(chip): invalid calibration: \(reason)"
+        case .notInitialised(let chip):
+            "\(chip): sampled before initialisation"
+        case .implausible(let chip, let channel, let value):
+            "\(chip): implausible \(channel) \(value) \(channel.unit)"
+        }
+    }
+}
+
+/// A driver for one sensor chip that yields channel values.
+///
+/// The sensor component's shell holds one per chip of a monitoring kit and calls it when
+/// the component's state machine asks; drivers never sleep or wait, so "not ready yet"
+/// is a `nil` sample and the component decides when to look again.
+public protocol SensorDriver: AnyObject {
+    /// Short chip name for logs and errors (`HTS221`).
+    var chip: String { get }
+    /// Probes WHO_AM_I, configures the chip and reads its calibration; returns a detail line.
+    func initialise() throws(DriverError) -> String
+    /// One sample if the chip has fresh data, `nil` if its data-ready bits are not set.
+    func sample() throws(DriverError) -> ChannelValues?
+}
+
+extension SensorDriver {
+    /// Runs a bus operation, turning an I²C error into this chip's driver error.
+    func onBus<T>(_ body: () throws(I2CError) -> T) throws(DriverError) -> T {
+        do { return try body() } catch { throw .bus(chip: chip, error) }
+    }
+}
+
+/// Reads WHO_AM_I and checks it; a missing ACK means the chip is absent.
+func probeWhoAmI(chip: String, bus: any I2CBus, address: UInt8, register: UInt8, expected: UInt8) throws(DriverError) {
+    let found: UInt8
+    do {
+        found = try bus.readRegister(address, register)
+    } catch .noAck {
+        throw .absent(chip: chip, address: address)
+    } catch {
+        throw .bus(chip: chip, error)
+    }
+    guard found == expected else {
+        throw .wrongDevice(chip: chip, address: address, expected: expected, found: found)
+    }
+}
+
+@inline(__always)
+func int16LE(_ low: UInt8, _ high: UInt8) -> Int16 {
+    Int16(bitPattern: UInt16(low) | UInt16(high) << 8)
+}

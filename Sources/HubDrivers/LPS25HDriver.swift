@@ -1,0 +1,85 @@
+import HubCore
+
+/// LPS25H register map (ST datasheet; Linux `st_pressure`), address 0x5C.
+public enum LPS25HRegister {
+    public static let address: UInt8 = 0x5C
+    public static let whoAmI: UInt8 = 0x0F
+    public static let whoAmIValue: UInt8 = 0xBD
+    public static let resConf: UInt8 = 0x10
+    public static let ctrlReg1: UInt8 = 0x20
+    public static let ctrlReg2: UInt8 = 0x21
+    public static let status: UInt8 = 0x27
+    public static let pressOutXL: UInt8 = 0x28
+    public static let tempOutL: UInt8 = 0x2B
+    public static let fifoCtrl: UInt8 = 0x2E
+    /// PD | ODR 25 Hz | BDU (RTIMULib's init).
+    public static let ctrlReg1Run: UInt8 = 0xC4
+    public static let resConfRun: UInt8 = 0x05
+    /// FIFO mean mode, 2-sample moving average.
+    public static let fifoCtrlRun: UInt8 = 0xC0
+    /// FIFO enable.
+    public static let ctrlReg2Run: UInt8 = 0x40
+}
+
+/// Pure conversions of the LPS25H outputs (fixed by the datasheet, no per-unit calibration).
+public enum LPS25HConversion {
+    public static func hectopascals(raw24: Int32) -> Double { Double(raw24) / 4096 }
+    public static func celsius(raw16: Int16) -> Double { 42.5 + Double(raw16) / 480 }
+
+    public static func raw24(hectopascals: Double) -> Int32 {
+        Int32(max(-8_388_608, min(8_388_607, (hectopascals * 4096).rounded())))
+    }
+
+    public static func raw16(celsius: Double) -> Int16 { saturate((celsius - 42.5) * 480) }
+
+    /// Sign-extends the three output bytes (XL, L, H).
+    public static func raw24(_ xl: UInt8, _ l: UInt8, _ h: UInt8) -> Int32 {
+        let unsigned = UInt32(xl) | UInt32(l) << 8 | UInt32(h) << 16
+        return Int32(bitPattern: unsigned << 8) >> 8
+    }
+}
+
+/// Driver for the LPS25H barometer.
+///
+/// Initialises as RTIMULib does (25 Hz, BDU, FIFO mean) and reads STATUS, pressure and
+/// temperature in one 6-byte burst from 0x27. Only pressure becomes a channel: the
+/// reading's temperature comes from the HTS221, the better thermometer of the two.
+/// Pressures outside the chip's 260–1260 hPa range are refused as implausible.
+public final class LPS25HDriver: SensorDriver {
+    public let chip = "LPS25H"
+    public let bus: any I2CBus
+    public let address: UInt8
+    private var initialised = false
+
+    public init(bus: any I2CBus, address: UInt8 = LPS25HRegister.address) {
+        self.bus = bus
+        self.address = address
+    }
+
+    public func initialise() throws(DriverError) -> String {
+        initialised = false
+        try probeWhoAmI(chip: chip, bus: bus, address: address, register: LPS25HRegister.whoAmI, expected: LPS25HRegister.whoAmIValue)
+        try onBus { () throws(I2CError) in
+            try bus.writeRegister(address, LPS25HRegister.ctrlReg1, LPS25HRegister.ctrlReg1Run)
+            try bus.writeRegister(address, LPS25HRegister.resConf, LPS25HRegister.resConfRun)
+            try bus.writeRegister(address, LPS25HRegister.fifoCtrl, LPS25HRegister.fifoCtrlRun)
+            try bus.writeRegister(address, LPS25HRegister.ctrlReg2, LPS25HRegister.ctrlReg2Run)
+        }
+        initialised = true
+        return "25 Hz, FIFO mean"
+    }
+
+    public func sample() throws(DriverError) -> ChannelValues? {
+        guard initialised else { throw .notInitialised(chip: chip) }
+        let b = try onBus { () throws(I2CError) in try bus.readRegisters(address, LPS25HRegister.status, count: 6) }
+        guard b.count == 6 else { throw .bus(chip: chip, .shortRead(address: address, expected: 6, got: b.count)) }
+        guard b[0] & 0x02 != 0 else { return nil }
+        let pressure = LPS25HConversion.hectopascals(raw24: LPS25HConversion.raw24(b[1], b[2], b[3]))
+        guard (260.0...1260.0).contains(pressure) else {
+            throw .implausible(chip: chip, channel: .pressure, value: pressure)
+        }
+        var values = ChannelValues()
+        values[.pressure] = pressure
+        return values
+    }
+}

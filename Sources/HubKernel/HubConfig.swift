@@ -1,0 +1,37 @@
+import HubCore
+
+/// What a hub is set up to monitor and how often; read from a scenario or the hub's config file.
+public struct HubConfig: Sendable {
+    /// One monitored appliance and the kit that watches it.
+    public struct Device: Sendable {
+        public var id: DeviceID
+        public var kind: ApplianceKind
+
+        public init(id: DeviceID, kind: ApplianceKind) {
+            self.id = id
+            self.kind = kind
+        }
+    }
+
+    /// The hub's cloud identity (`hbshub001`), part of its cloud topics.
+    public var thing: String
+    public var devices: [Device]
+    /// How often the sensor component polls every kit; the original hub used 10 s.
+    public var pollInterval: Duration
+    /// How much history the interim detector compares a reading against.
+    public var detectorWindow: Duration
+    /// Detector debounce: the condition changes when k of the last n windows agree.
+    public var debounceK: Int
+    public var debounceN: Int
+
+    public init(thing: String, devices: [Device], pollInterval: Duration = .seconds(10),
+                detectorWindow: Duration = .seconds(3600), debounceK: Int = 3, debounceN: Int = 5) {
+        precondition(pollInterval > .zero, "poll interval must be positive")
+        self.thing = thing
+        self.devices = devices
+        self.pollInterval = pollInterval
+        self.detectorWindow = detectorWindow
+        self.debounceK = debounceK
+        self.debounceN = debounceN
+    }
+}

@@ -1,0 +1,144 @@
+import HubCore
+import HubDrivers
+import HubInference
+
+/// The hub's synchronous core: its components, the bus between them, and the code that
+/// carries out their actions against the ports.
+///
+/// Both shells drive the same node: the simulator calls `boot` and `fire` from its
+/// discrete-event loop with virtual instants, the live shell from its real clock. The node
+/// never waits: sensor drivers answer at once (or say "not ready"), bus deliveries drain
+/// through one FIFO before a call returns, and timers go to the shell through `TimerPort`.
+public final class HubNode {
+    public let config: HubConfig
+    public let ports: HubPorts
+    private var sensor: SensorComponent
+    private var inference: InferenceComponent
+    private var display = DisplayComponent()
+    private var uplink: UplinkComponent
+    private var router = BusRouter()
+    private var deliveries: [(ComponentID, BusMessage)] = []
+    private var deliveryHead = 0
+    private var draining = false
+
+    /// Readings published on the bus since boot.
+    public private(set) var readingsPublished = 0
+
+    public init(config: HubConfig, ports: HubPorts) {
+        precondition(ports.sensorKits.count == config.devices.count, "one sensor kit per configured device")
+        self.config = config
+        self.ports = ports
+        sensor = SensorComponent(
+            devices: zip(config.devices, ports.sensorKits).map { device, kit in
+                SensorComponent.Device(id: device.id, chips: kit.map { $0.chip })
+            },
+            pollInterval: config.pollInterval)
+        let windowCount = max(2, Int(config.detectorWindow.nanoseconds / config.pollInterval.nanoseconds))
+        inference = InferenceComponent(
+            devices: config.devices.map(\.id),
+            detectors: config.devices.map { _ in RollingZScoreDetector(windowCount: windowCount) },
+            debounceK: config.debounceK, debounceN: config.debounceN)
+        uplink = UplinkComponent(thing: config.thing)
+        router.subscribe(.inference, to: "dt/local/sensor/+")
+        router.subscribe(.uplink, to: "dt/local/sensor/+")
+        router.subscribe(.display, to: "hbs/alerts/+")
+        router.subscribe(.uplink, to: "hbs/alerts/+")
+        router.subscribe(.display, to: "hbs/health/#")
+        router.subscribe(.uplink, to: "hbs/health/#")
+    }
+
+    /// The debounced condition the inference component holds for a device.
+    public func condition(of device: DeviceID) -> DeviceCondition? { inference.condition(of: device) }
+
+    public func boot(now: Instant) {
+        ports.history.record(.hubStarted(thing: config.thing), at: now)
+        for action in display.start() { execute(action, now: now) }
+        run(sensor.handle(.start, now: now), now: now)
+    }
+
+    public func fire(_ timer: HubTimer, now: Instant) {
+        switch timer {
+        case .sensor(let sensorTimer):
+            run(sensor.handle(.timer(sensorTimer), now: now), now: now)
+        }
+    }
+
+    // MARK: Sensor actions
+
+    private func run(_ initial: [SensorComponent.Action], now: Instant) {
+        var pending = initial
+        var index = 0
+        while index < pending.count {
+            let action = pending[index]
+            index += 1
+            switch action {
+            case .initialise(let device, let chip):
+                let driver = ports.sensorKits[device][chip]
+                let result: Result<String, DriverError>
+                do throws(DriverError) { result = .success(try driver.initialise()) } catch { result = .failure(error) }
+                pending += sensor.handle(.initialised(device: device, chip: chip, result), now: now)
+            case .sample(let device, let chip):
+                let driver = ports.sensorKits[device][chip]
+                let result: Result<ChannelValues?, DriverError>
+                do throws(DriverError) { result = .success(try driver.sample()) } catch { result = .failure(error) }
+                pending += sensor.handle(.sampled(device: device, chip: chip, result), now: now)
+            case .publish(let reading):
+                readingsPublished += 1
+                publish(.reading(reading), on: .sensorReading(reading.device), from: .sensor, now: now)
+            case .schedule(let timer, let at):
+                ports.timers.schedule(.sensor(timer), at: at)
+            case .record(let event):
+                ports.history.record(event, at: now)
+            }
+        }
+    }
+
+    // MARK: Bus
+
+    private func publish(_ message: BusMessage, on topic: Topic, from: ComponentID, now: Instant) {
+        ports.history.record(.busPublish(topic: topic, from: from.rawValue, message: message), at: now)
+        for subscriber in router.subscribers(for: topic) { deliveries.append((subscriber, message)) }
+        guard !draining else { return }
+        draining = true
+        while deliveryHead < deliveries.count {
+            let (subscriber, next) = deliveries[deliveryHead]
+            deliveryHead += 1
+            deliver(next, to: subscriber, now: now)
+        }
+        deliveries.removeAll(keepingCapacity: true)
+        deliveryHead = 0
+        draining = false
+    }
+
+    private func deliver(_ message: BusMessage, to subscriber: ComponentID, now: Instant) {
+        switch subscriber {
+        case .inference:
+            guard case .reading(let reading) = message else { return }
+            for case .publish(let topic, let result) in inference.handle(reading, now: now) {
+                publish(result, on: topic, from: .inference, now: now)
+            }
+        case .display:
+            for action in display.handle(message) { execute(action, now: now) }
+        case .uplink:
+            for case .send(let cloudMessage) in uplink.handle(message) {
+                ports.history.record(.cloudSend(topic: cloudMessage.topic, messageID: cloudMessage.messageID), at: now)
+                ports.cloud.send(cloudMessage, at: now)
+            }
+        case .sensor:
+            return
+        }
+    }
+
+    private func execute(_ action: DisplayComponent.Action, now: Instant) {
+        switch action {
+        case .write(let frame, let colour, let reason):
+            ports.history.record(.displayWrite(colour: colour, reason: reason), at: now)
+            guard let display = ports.display else { return }
+            do throws(DriverError) {
+                try display.write(frame)
+            } catch {
+                ports.history.record(.componentError(component: "display", error: error.description), at: now)
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import HubCore
+import HubDrivers
+
+/// Names a hub timer: which component asked, and for what.
+///
+/// Timers are values, not closures, so the simulator can order and log them and a
+/// component can recognise (and ignore) a timer that no longer matters.
+public enum HubTimer: Equatable, Sendable {
+    case sensor(SensorTimer)
+}
+
+/// The timer port: the shell wakes the hub at `at` with `timer`.
+public protocol TimerPort: AnyObject {
+    func schedule(_ timer: HubTimer, at: Instant)
+}
+
+/// A message for the cloud, with the stable ID the cloud uses to de-duplicate.
+public struct CloudMessage: Equatable, Sendable {
+    public var topic: Topic
+    public var messageID: String
+    public var payload: [UInt8]
+
+    public init(topic: Topic, messageID: String, payload: [UInt8]) {
+        self.topic = topic
+        self.messageID = messageID
+        self.payload = payload
+    }
+}
+
+/// The cloud port: where the uplink hands messages (a simulated broker, or MQTT).
+public protocol CloudPort: AnyObject {
+    func send(_ message: CloudMessage, at: Instant)
+}
+
+/// The hardware and services a hub runs against; production and simulation fill it differently.
+public struct HubPorts {
+    /// One list of sensor drivers per configured device, in `HubConfig.devices` order.
+    public var sensorKits: [[any SensorDriver]]
+    /// The LED matrix, if the hub has one.
+    public var display: LEDMatrixDriver?
+    public var cloud: any CloudPort
+    public var timers: any TimerPort
+    public var history: any HistorySink
+
+    public init(sensorKits: [[any SensorDriver]], display: LEDMatrixDriver?, cloud: any CloudPort,
+                timers: any TimerPort, history: any HistorySink) {
+        self.sensorKits = sensorKits
+        self.display = display
+        self.cloud = cloud
+        self.timers = timers
+        self.history = history
+    }
+}

@@ -1,0 +1,78 @@
+import HubCore
+import HubDrivers
+
+// Fault model of the LPS25H chip model: none of its own yet; bus-level faults come from
+// `SimI2CBus`. Behaviour: powered down at reset, conversions at the CTRL_REG1 ODR once PD
+// is set, P_DA/T_DA set by a conversion and cleared by reading PRESS_OUT_H/TEMP_OUT_H,
+// ONE_SHOT in ODR 0. Each unit carries a pressure offset within the ±0.2 hPa accuracy and
+// 0.01 hPa RMS noise (datasheet, with internal averaging).
+
+/// Register-level model of the LPS25H barometer at 0x5C.
+public final class LPS25HModel: ConvertingSTChip {
+    private let source: any SensorEnvironmentSource
+    private var random: SeededRandom
+    /// This unit's pressure error (within the ±0.2 hPa accuracy).
+    public let pressureOffset: Double
+    static let noisePressure = 0.01
+
+    public init(source: any SensorEnvironmentSource, random: SeededRandom) {
+        self.source = source
+        var random = random
+        pressureOffset = random.nextDouble(in: -0.2...0.2)
+        self.random = random
+        super.init(oneShotTime: .milliseconds(40))
+        powerOnReset()
+    }
+
+    public func powerOnReset() {
+        registers = [UInt8](repeating: 0, count: 128)
+        registers[Int(LPS25HRegister.whoAmI)] = LPS25HRegister.whoAmIValue
+        registers[Int(LPS25HRegister.resConf)] = 0x05
+        stopConversions()
+    }
+
+    public override var period: Duration? {
+        switch (registers[0x20] >> 4) & 0x07 {
+        case 1: odrPeriod(hertz: 1)
+        case 2: odrPeriod(hertz: 7)
+        case 3: odrPeriod(hertz: 12.5)
+        case 4: odrPeriod(hertz: 25)
+        default: nil
+        }
+    }
+
+    public override func writeRegister(_ register: UInt8, _ value: UInt8, now: Instant) {
+        switch register {
+        case LPS25HRegister.resConf, LPS25HRegister.fifoCtrl:
+            registers[Int(register)] = value
+        case LPS25HRegister.ctrlReg1:
+            registers[Int(register)] = value
+            controlChanged(now: now)
+        case LPS25HRegister.ctrlReg2:
+            registers[Int(register)] = oneShotRequested(value, now: now)
+        default:
+            break
+        }
+    }
+
+    public override func readRegister(_ register: UInt8, now: Instant) -> UInt8 {
+        if (0x27...0x2C).contains(register) { update(now: now) }
+        let value = registers[Int(register)]
+        if register == 0x2A { registers[0x27] &= ~0x02 }
+        if register == 0x2C { registers[0x27] &= ~0x01 }
+        return value
+    }
+
+    public override func latch(at instant: Instant) {
+        let environment = source.environment(at: instant)
+        let pressure = environment.pressure + pressureOffset + Self.noisePressure * random.nextGaussian()
+        let rawP = UInt32(bitPattern: LPS25HConversion.raw24(hectopascals: pressure))
+        let rawT = UInt16(bitPattern: LPS25HConversion.raw16(celsius: environment.temperature))
+        registers[0x28] = UInt8(rawP & 0xFF)
+        registers[0x29] = UInt8((rawP >> 8) & 0xFF)
+        registers[0x2A] = UInt8((rawP >> 16) & 0xFF)
+        registers[0x2B] = UInt8(rawT & 0xFF)
+        registers[0x2C] = UInt8(rawT >> 8)
+        registers[0x27] |= 0x03
+    }
+}
