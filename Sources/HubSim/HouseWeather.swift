@@ -5,7 +5,7 @@ import HubCore
 //
 // Pressure (reference/appliances.md, "Indoor barometric pressure"): a site level drawn
 // within ±8 hPa of 1013 hPa; weather as a random walk whose rate is an Ornstein–Uhlenbeck
-// process (σ ≈ 0.35 hPa/h, correlation time 6 h), which keeps most 3-hour changes under the
+// process (σ ≈ 0.25 hPa/h, correlation time 6 h), which keeps most 3-hour changes under the
 // "steady" 1 hPa and rarely reaches "falling" 1–3 hPa; a semidiurnal tide of 0.6 hPa
 // amplitude peaking near 10:00 and 22:00. The excursion from the site level is pulled
 // back softly beyond ±15 hPa so a long run cannot wander off.
@@ -25,7 +25,7 @@ public final class HouseWeather {
     private var rate = 0.0
     private var stepIndex: Int64 = 0
     static let step: Duration = .seconds(60)
-    static let rateSigmaPerHour = 0.35
+    static let rateSigmaPerHour = 0.25
     static let rateCorrelationHours = 6.0
 
     public init(start: Instant, random: SeededRandom) {

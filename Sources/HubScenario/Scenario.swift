@@ -1,0 +1,67 @@
+import HubCore
+import HubKernel
+import HubSim
+
+/// A resilience scenario: the hub setup, a timeline of faults, and what must hold afterwards.
+///
+/// The YAML shape is DESIGN.md's (name, seed, duration, hub.appliances, timeline, expect);
+/// `ScenarioLoader` turns a file into this, and the runner turns this into a simulation.
+public struct Scenario: Sendable {
+    public enum Mode: String, Sendable, CaseIterable {
+        case sim
+        case live
+    }
+
+    public struct Appliance: Sendable {
+        public var id: DeviceID
+        public var kind: ApplianceKind
+        public var sensor: String
+    }
+
+    public var name: String
+    public var file: String
+    public var pillar: String?
+    public var questions: [String]
+    public var modes: [Mode]
+    public var seed: UInt64
+    public var start: Instant
+    public var duration: Duration
+    public var thing: String
+    public var pollInterval: Duration
+    public var appliances: [Appliance]
+    public var timeline: [ScheduledFault]
+    public var expectations: [Expectation]
+
+    /// The simulation this scenario describes, with `seed` in place of the file's if given.
+    public func simulationSetup(seed override: UInt64? = nil) -> SimulationSetup {
+        let hub = HubConfig(thing: thing, devices: appliances.map { HubConfig.Device(id: $0.id, kind: $0.kind) },
+                            pollInterval: pollInterval)
+        return SimulationSetup(seed: override ?? seed, start: start, duration: duration, hub: hub, faults: timeline)
+    }
+}
+
+/// A property checked against the recorded history after a run.
+public enum Expectation: Equatable, Sendable {
+    /// Each device (or the one named) published a reading every poll interval.
+    case readingsEveryPoll(device: DeviceID?)
+    /// No device (or not the one named) was ever declared anomalous.
+    case noAlert(device: DeviceID?)
+    /// Every reading published on the bus reached the cloud, once, in order.
+    case noReadingLost
+    /// The device was declared anomalous between `after` and `after + within` from the start.
+    case alert(device: DeviceID, after: Duration, within: Duration)
+    /// The LED matrix showed `colour`: at the end of the run, or within a window.
+    case led(colour: String, after: Duration?, within: Duration?)
+
+    public var label: String {
+        switch self {
+        case .readingsEveryPoll(let device): device.map { "readings-every-poll(\($0))" } ?? "readings-every-poll"
+        case .noAlert(let device): device.map { "no-alert(\($0))" } ?? "no-alert"
+        case .noReadingLost: "no-reading-lost"
+        case .alert(let device, let after, let within):
+            "alert(\(device) within \(DurationText.format(within)) after \(DurationText.format(after)))"
+        case .led(let colour, let after, let within):
+            if let after, let within { "led(\(colour) within \(DurationText.format(within)) after \(DurationText.format(after)))" } else { "led(\(colour) at end)" }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import HubCore
+import HubSim
+import Yams
+
+/// Reads scenario YAML into a `Scenario`, rejecting anything it does not understand.
+///
+/// Unknown fields, wrong types, malformed durations, unknown fault names and appliance
+/// kinds without a simulator each come back as a `ScenarioError` naming file, line,
+/// column and field — a scenario that silently ignored a typo would test nothing.
+public enum ScenarioLoader {
+    public static let statusColours = ["green", "red", "amber", "off"]
+
+    public static func load(path: String) throws(ScenarioError) -> Scenario {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ScenarioError(file: path, line: nil, column: nil, field: nil, message: "cannot read file: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws(ScenarioError) -> Scenario {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw yamlError(error, file: file)
+        } catch {
+            throw ScenarioError(file: file, line: nil, column: nil, field: nil, message: "invalid YAML: \(error)")
+        }
+        guard let node else { throw ScenarioError(file: file, line: nil, column: nil, field: nil, message: "empty scenario file") }
+        let root = try YAMLValue(node: node, path: "", file: file).map()
+        try root.finish(known: ["name", "pillar", "questions", "modes", "seed", "start", "duration", "hub", "timeline", "expect"])
+
+        let name = try root.required("name").string()
+        let hub = try root.required("hub").map()
+        try hub.finish(known: ["thing", "poll_interval", "appliances"])
+        let thing = try hub.optional("thing")?.string() ?? "hbshub001"
+        let pollValue = hub.optional("poll_interval")
+        let pollInterval = try pollValue?.duration() ?? .seconds(10)
+        if let pollValue, pollInterval < .milliseconds(100) { throw pollValue.error("poll interval must be at least 100ms") }
+        let appliances = try parseAppliances(try hub.required("appliances"))
+        let durationValue = try root.required("duration")
+        let duration = try durationValue.duration()
+        if duration <= .zero { throw durationValue.error("duration must be positive") }
+
+        var modes: [Scenario.Mode] = [.sim]
+        if let modesValue = root.optional("modes") {
+            modes = []
+            for item in try modesValue.list() {
+                let text = try item.string()
+                guard let mode = Scenario.Mode(rawValue: text) else { throw item.error("unknown mode '\(text)' (known: sim, live)") }
+                modes.append(mode)
+            }
+        }
+        var start = SimulationSetup.defaultStart
+        if let startValue = root.optional("start") {
+            let text = try startValue.string()
+            guard let instant = parseUTC(text) else { throw startValue.error("expected a UTC time like 2026-01-15T00:00:00Z, found \(text.debugDescription)") }
+            start = instant
+        }
+        let ids = appliances.map(\.id)
+        return Scenario(
+            name: name, file: file,
+            pillar: try root.optional("pillar")?.string(),
+            questions: try root.optional("questions")?.list().map { (item) throws(ScenarioError) in try item.string() } ?? [],
+            modes: modes,
+            seed: try root.required("seed").uint64(),
+            start: start, duration: duration, thing: thing, pollInterval: pollInterval,
+            appliances: appliances,
+            timeline: try root.optional("timeline")?.list().map { (item) throws(ScenarioError) in try parseFault(item, devices: ids, duration: duration) } ?? [],
+            expectations: try root.optional("expect")?.list().map { (item) throws(ScenarioError) in try parseExpectation(item, devices: ids) } ?? [])
+    }
+
+    private static func parseAppliances(_ value: YAMLValue) throws(ScenarioError) -> [Scenario.Appliance] {
+        let items = try value.list()
+        if items.isEmpty { throw value.error("a hub needs at least one appliance") }
+        var result: [Scenario.Appliance] = []
+        for item in items {
+            let map = try item.map()
+            try map.finish(known: ["id", "kind", "sensor"])
+            let idValue = try map.required("id")
+            let id = try idValue.deviceID()
+            if result.contains(where: { $0.id == id }) { throw idValue.error("duplicate appliance id '\(id)'") }
+            let kindValue = try map.required("kind")
+            let kindText = try kindValue.string()
+            guard let kind = ApplianceKind(rawValue: kindText) else {
+                throw kindValue.error("unknown appliance kind '\(kindText)' (known: \(ApplianceKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard SimulatedAppliances.kinds.contains(kind) else {
+                throw kindValue.error("appliance kind '\(kindText)' has no simulator yet (simulated: \(SimulatedAppliances.kinds.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let sensorValue = map.optional("sensor")
+            let sensor = try sensorValue?.string() ?? "sensehat"
+            if let sensorValue, sensor != "sensehat" { throw sensorValue.error("unknown sensor kit '\(sensor)' (known: sensehat)") }
+            result.append(Scenario.Appliance(id: id, kind: kind, sensor: sensor))
+        }
+        return result
+    }
+
+    private static func parseFault(_ item: YAMLValue, devices: [DeviceID], duration: Duration) throws(ScenarioError) -> ScheduledFault {
+        let map = try item.map()
+        try map.finish(known: ["at", "fault", "for", "device", "probability"])
+        let atValue = try map.required("at")
+        let at = try atValue.duration()
+        if at > duration { throw atValue.error("fault starts after the scenario ends (\(DurationText.format(duration)))") }
+        let lasting = try map.optional("for")?.duration()
+        var device: DeviceID?
+        if let deviceValue = map.optional("device") {
+            let id = try deviceValue.deviceID()
+            guard devices.contains(id) else { throw deviceValue.error("no appliance with id '\(id)'") }
+            device = id
+        }
+        let faultValue = try map.required("fault")
+        let name = try faultValue.string()
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, parts[0] == "i2c" else {
+            throw faultValue.error("unknown fault '\(name)' (simulated so far: i2c.<addr>.absent, i2c.<addr>.nack)")
+        }
+        guard parts[1].hasPrefix("0x"), let address = UInt8(parts[1].dropFirst(2), radix: 16), address < 128 else {
+            throw faultValue.error("'\(parts[1])' is not a 7-bit I²C address like 0x5f")
+        }
+        let probabilityValue = map.optional("probability")
+        let probability = try probabilityValue?.double() ?? 1
+        if let probabilityValue, !(0...1).contains(probability) { throw probabilityValue.error("probability must be within 0...1") }
+        switch parts[2] {
+        case "absent":
+            if let probabilityValue { throw probabilityValue.error("'probability' applies to nack faults only") }
+            return ScheduledFault(at: at, duration: lasting, fault: .i2cAbsent(address: address), device: device)
+        case "nack":
+            return ScheduledFault(at: at, duration: lasting, fault: .i2cNack(address: address, probability: probability), device: device)
+        default:
+            throw faultValue.error("unknown I²C fault kind '\(parts[2])' (simulated so far: absent, nack)")
+        }
+    }
+
+    static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "alert", "led"]
+
+    private static func parseExpectation(_ item: YAMLValue, devices: [DeviceID]) throws(ScenarioError) -> Expectation {
+        let name: String
+        var argument: YAMLValue?
+        if item.isScalar {
+            name = try item.string()
+        } else {
+            let map = try item.map()
+            guard map.keys.count == 1, let key = map.keys.first else {
+                throw item.error("an expectation is a name, or a mapping with exactly one name")
+            }
+            name = key
+            argument = map.optional(key)
+        }
+        func device(_ map: YAMLMap) throws(ScenarioError) -> DeviceID? {
+            guard let value = map.optional("device") else { return nil }
+            let id = try value.deviceID()
+            guard devices.contains(id) else { throw value.error("no appliance with id '\(id)'") }
+            return id
+        }
+        switch name {
+        case "readings-every-poll", "no-alert":
+            var target: DeviceID?
+            if let argument {
+                let map = try argument.map()
+                try map.finish(known: ["device"])
+                target = try device(map)
+            }
+            return name == "no-alert" ? .noAlert(device: target) : .readingsEveryPoll(device: target)
+        case "no-reading-lost":
+            if let argument { throw argument.error("no-reading-lost takes no arguments") }
+            return .noReadingLost
+        case "alert":
+            guard let argument else { throw item.error("alert needs { device, within, after }") }
+            let map = try argument.map()
+            try map.finish(known: ["device", "within", "after"])
+            guard let target = try device(map) else { throw argument.error("missing required field 'device'") }
+            return .alert(device: target, after: try map.optional("after")?.duration() ?? .zero,
+                          within: try map.required("within").duration())
+        case "led":
+            guard let argument else { throw item.error("led needs a colour, or { colour, within, after }") }
+            if argument.isScalar {
+                return .led(colour: try colour(argument), after: nil, within: nil)
+            }
+            let map = try argument.map()
+            try map.finish(known: ["colour", "within", "after"])
+            return .led(colour: try colour(try map.required("colour")),
+                        after: try map.optional("after")?.duration() ?? .zero,
+                        within: try map.required("within").duration())
+        default:
+            throw item.error("unknown expectation '\(name)' (known: \(expectationNames.joined(separator: ", ")))")
+        }
+    }
+
+    private static func colour(_ value: YAMLValue) throws(ScenarioError) -> String {
+        let text = try value.string()
+        guard statusColours.contains(text) else { throw value.error("unknown LED colour '\(text)' (known: \(statusColours.joined(separator: ", ")))") }
+        return text
+    }
+
+    private static func yamlError(_ error: YamlError, file: String) -> ScenarioError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return ScenarioError(file: file, line: mark.line, column: mark.column, field: nil, message: "invalid YAML: \(problem)")
+        default:
+            return ScenarioError(file: file, line: nil, column: nil, field: nil, message: "invalid YAML: \(error)")
+        }
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ` only: scenario times are UTC and exact.
+    static func parseUTC(_ text: String) -> Instant? {
+        let b = Array(text.utf8)
+        guard b.count == 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b[19] == UInt8(ascii: "Z") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for i in range {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { return nil }
+                value = value * 10 + Int(b[i] - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              year >= 1970, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
+        else { return nil }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard day <= monthDays[month - 1] else { return nil }
+        // Days from civil (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = y / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return Instant(secondsSinceEpoch: Int64(days * 86_400 + hour * 3600 + minute * 60 + second))
+    }
+}

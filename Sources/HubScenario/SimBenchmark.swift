@@ -1,0 +1,60 @@
+import HubCore
+import HubKernel
+import HubSim
+import HubStore
+
+/// `hubrig bench sim`: how fast the simulator lives through a hub day.
+///
+/// The workload is the steady-state scenario at a 1 s poll: one furnace, 24 h, 86,400
+/// readings through the real drivers, bus, detector, display and uplink, with the history
+/// recorded and every event encoded to JSON lines — the cost a scenario run really pays.
+public enum SimBenchmark {
+    public struct Run: Sendable {
+        public let wallSeconds: Double
+        public let readings: Int
+        public let eventLogLines: Int
+        public var simSpeedRatio: Double { 86_400 / wallSeconds }
+    }
+
+    public static let target = 20_000.0
+
+    public static func steadyStateDay(seed: UInt64, eventLogPath: String) throws(StoreError) -> Run {
+        let hub = HubConfig(thing: "hbshub001", devices: [HubConfig.Device(id: "hvac", kind: .furnace)],
+                            pollInterval: .seconds(1))
+        let setup = SimulationSetup(seed: seed, duration: .seconds(86_400), hub: hub)
+        let log = try EventLogWriter(path: eventLogPath)
+        let clock = ContinuousClock()
+        let began = clock.now
+        let simulation = Simulation(setup: setup, eventLog: log)
+        simulation.run()
+        try simulation.history.finish()
+        let wall = (clock.now - began).secondsValue
+        return Run(wallSeconds: wall, readings: simulation.hub.readingsPublished, eventLogLines: log.linesWritten)
+    }
+
+    public static func median(_ runs: [Run]) -> Run {
+        precondition(!runs.isEmpty, "median of no runs")
+        return runs.sorted { $0.wallSeconds < $1.wallSeconds }[runs.count / 2]
+    }
+
+    public static func table(_ runs: [Run], median: Run) -> String {
+        var lines = ["hubrig bench sim: steady-state furnace day, poll 1 s, history recorded, event log encoded",
+                     "",
+                     "run  wall_s   sim_speed_ratio  readings  log_lines"]
+        for (index, run) in runs.enumerated() {
+            lines.append(row("\(index + 1)", run))
+        }
+        lines.append(row("med", median))
+        lines.append("")
+        let verdict = median.simSpeedRatio >= target ? "meets" : "MISSES"
+        lines.append("median sim_speed_ratio \(Int(median.simSpeedRatio.rounded())) \(verdict) the target of ≥ \(Int(target)) (24 h in under \(86_400 / target) s)")
+        return lines.joined(separator: "\n")
+    }
+
+    private static func row(_ label: String, _ run: Run) -> String {
+        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
+        let wall = ScenarioRunner.formatSeconds(run.wallSeconds).replacingOccurrences(of: " s", with: "")
+        return pad(label, 5) + pad(wall, 9) + pad(ScenarioRunner.formatRatio(run.simSpeedRatio), 17)
+            + pad(String(run.readings), 10) + String(run.eventLogLines)
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import HubScenario
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self])
+
+    struct Sim: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Simulated seconds per wall second for a steady-state furnace day at a 1 s poll.",
+            discussion: """
+                Runs the steady-state day with the hub polling every second (86,400 readings), with the \
+                hub-level history recorded and every event encoded to the JSON-lines log (written to \
+                /dev/null), as scenario runs do. Reports each run and the median. Build with \
+                `swift build -c release`: debug figures mean nothing.
+                """)
+
+        @Flag(help: "Print {\"sim_speed_ratio\", \"readings\", \"wall_seconds\"} of the median run as JSON.")
+        var json = false
+
+        @Option(help: "Number of runs (the median is reported).")
+        var runs = 5
+
+        @Option(help: "Seed of the simulated day.")
+        var seed: UInt64 = 1
+
+        func validate() throws {
+            guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        }
+
+        func run() throws {
+            #if DEBUG
+            printError("warning: this is a debug build; measure with `swift build -c release`")
+            #endif
+            var results: [SimBenchmark.Run] = []
+            for _ in 0..<runs {
+                do {
+                    results.append(try SimBenchmark.steadyStateDay(seed: seed, eventLogPath: "/dev/null"))
+                } catch {
+                    printError("bench sim: \(error)")
+                    throw ExitCode(2)
+                }
+            }
+            let median = SimBenchmark.median(results)
+            if json {
+                print("{\"sim_speed_ratio\": \(Int(median.simSpeedRatio.rounded())), \"readings\": \(median.readings), \"wall_seconds\": \((median.wallSeconds * 1000).rounded() / 1000)}")
+                return
+            }
+            print(SimBenchmark.table(results, median: median))
+        }
+    }
+}
