@@ -5,7 +5,7 @@
 public struct DeviceID: Hashable, Comparable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
     public let rawValue: String
 
-    public init(_ rawValue: String) throws(DeviceIDError) {
+    public init(validating rawValue: String) throws(DeviceIDError) {
         guard let first = rawValue.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first) else {
             throw DeviceIDError(value: rawValue, reason: "must start with a lowercase letter")
         }
@@ -24,7 +24,7 @@ public struct DeviceID: Hashable, Comparable, Sendable, CustomStringConvertible,
     }
 
     public init(stringLiteral value: String) {
-        do { try self.init(value) } catch { preconditionFailure("\(error)") }
+        do { try self.init(validating: value) } catch { preconditionFailure("\(error)") }
     }
 
     public var description: String { rawValue }

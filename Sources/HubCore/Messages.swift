@@ -272,7 +272,7 @@ struct PayloadObject {
 
     func device(_ key: String) throws(PayloadError) -> DeviceID {
         let text = try string(key)
-        do { return try DeviceID(text) } catch { throw PayloadError(type: type, field: key, reason: error.reason) }
+        do { return try DeviceID(validating: text) } catch { throw PayloadError(type: type, field: key, reason: error.reason) }
     }
 
     func condition(_ key: String) throws(PayloadError) -> DeviceCondition {
@@ -285,7 +285,7 @@ struct PayloadObject {
     /// Seconds since the epoch, kept to the payload's 0.1 ms resolution.
     func instant(_ key: String) throws(PayloadError) -> Instant {
         let seconds = try double(key)
-        guard seconds >= 0, seconds < 1e11 else {
+        guard seconds >= 0, seconds < 9e9 else {
             throw PayloadError(type: type, field: key, reason: "must be seconds since the epoch")
         }
         let ticks = (seconds * 10_000).rounded()

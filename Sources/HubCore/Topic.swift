@@ -7,7 +7,7 @@ public struct Topic: Hashable, Sendable, CustomStringConvertible, ExpressibleByS
     public let name: String
     let levels: [Substring]
 
-    public init(_ name: String) throws(TopicError) {
+    public init(validating name: String) throws(TopicError) {
         try Topic.validateCommon(name)
         if name.contains(where: { $0 == "+" || $0 == "#" }) {
             throw .wildcardInTopicName(name)
@@ -18,7 +18,7 @@ public struct Topic: Hashable, Sendable, CustomStringConvertible, ExpressibleByS
 
     /// For literals in code; a malformed literal is a programming error.
     public init(stringLiteral value: String) {
-        do { try self.init(value) } catch { preconditionFailure("invalid topic literal \(value): \(error)") }
+        do { try self.init(validating: value) } catch { preconditionFailure("invalid topic literal \(value): \(error)") }
     }
 
     public var description: String { name }
@@ -50,7 +50,7 @@ public struct TopicFilter: Hashable, Sendable, CustomStringConvertible, Expressi
     public let pattern: String
     let levels: [Substring]
 
-    public init(_ pattern: String) throws(TopicError) {
+    public init(validating pattern: String) throws(TopicError) {
         try Topic.validateCommon(pattern)
         let levels = pattern.split(separator: "/", omittingEmptySubsequences: false)
         for (index, level) in levels.enumerated() {
@@ -66,7 +66,7 @@ public struct TopicFilter: Hashable, Sendable, CustomStringConvertible, Expressi
     }
 
     public init(stringLiteral value: String) {
-        do { try self.init(value) } catch { preconditionFailure("invalid filter literal \(value): \(error)") }
+        do { try self.init(validating: value) } catch { preconditionFailure("invalid filter literal \(value): \(error)") }
     }
 
     public var description: String { pattern }

@@ -44,7 +44,7 @@ struct YAMLValue {
 
     func deviceID() throws(ScenarioError) -> DeviceID {
         let text = try string()
-        do { return try DeviceID(text) } catch { throw self.error(error.description) }
+        do { return try DeviceID(validating: text) } catch { throw self.error(error.description) }
     }
 
     func list() throws(ScenarioError) -> [YAMLValue] {
