@@ -1,0 +1,33 @@
+import Foundation
+import HubStore
+import Testing
+
+@Suite("Event log writer")
+struct EventLogWriterTests {
+    func temporaryPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("hubrig-\(UUID().uuidString).jsonl").path
+    }
+
+    @Test("every appended line reaches the file, in order, across buffer flushes")
+    func linesInOrder() throws {
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let writer = try EventLogWriter(path: path)
+        for i in 0..<20_000 { try writer.append(line: Array("{\"n\": \(i)}".utf8)) }
+        try writer.close()
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 20_000)
+        #expect(lines.first == "{\"n\": 0}")
+        #expect(lines.last == "{\"n\": 19999}")
+        #expect(writer.linesWritten == 20_000)
+    }
+
+    @Test("an unwritable path is an error naming the path")
+    func badPath() {
+        #expect {
+            _ = try EventLogWriter(path: "/nonexistent-dir/log.jsonl")
+        } throws: { error in
+            "\(error)".contains("/nonexistent-dir/log.jsonl") && "\(error)".contains("open failed")
+        }
+    }
+}
