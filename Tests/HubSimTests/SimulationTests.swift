@@ -1,0 +1,135 @@
+import Foundation
+import HubCore
+import HubKernel
+import HubSim
+import HubStore
+import Testing
+
+@Suite("Simulation determinism and the furnace day")
+struct SimulationTests {
+    static func setup(seed: UInt64, hours: Int64 = 6, faults: [ScheduledFault] = []) -> SimulationSetup {
+        let hub = HubConfig(thing: "hbshub001", devices: [.init(id: "hvac", kind: .furnace)], pollInterval: .seconds(10),
+                            detectorWindow: .seconds(1800))
+        return SimulationSetup(seed: seed, duration: .seconds(hours * 3600), hub: hub, faults: faults)
+    }
+
+    /// Runs a setup with the event log in a temporary file and returns the file's bytes.
+    static func eventLog(_ setup: SimulationSetup) throws -> Data {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sim-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let simulation = Simulation(setup: setup, eventLog: try EventLogWriter(path: path))
+        simulation.run()
+        try simulation.history.finish()
+        return try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+
+    @Test("the same scenario and seed give a byte-identical event log")
+    func sameSeedSameBytes() throws {
+        let first = try Self.eventLog(Self.setup(seed: 7))
+        let second = try Self.eventLog(Self.setup(seed: 7))
+        #expect(first.count > 100_000)
+        #expect(first == second)
+    }
+
+    @Test("another seed gives a different event log")
+    func otherSeedOtherBytes() throws {
+        #expect(try Self.eventLog(Self.setup(seed: 7)) != Self.eventLog(Self.setup(seed: 8)))
+    }
+
+    @Test("a day of furnace physics cycles 2–5 times an hour and stays below the high limit")
+    func furnaceCycles() {
+        let simulation = Simulation(setup: Self.setup(seed: 3, hours: 24))
+        simulation.run()
+        let furnace = simulation.appliances[0]
+        let perHour = Double(furnace.burnerCycles) / 24
+        #expect((2.0...5.0).contains(perHour), "cycles per hour: \(perHour)")
+        var highest = -100.0
+        var lowest = 100.0
+        for entry in simulation.history.entries {
+            if case .busPublish(_, _, .reading(let r)) = entry.event, let t = r.values[.temperature] {
+                highest = max(highest, t)
+                lowest = min(lowest, t)
+            }
+        }
+        #expect(highest < 71, "high limit opens at 71 °C")
+        #expect(highest > 45, "the supply air heats up while the burner runs")
+        #expect(lowest > 15 && lowest < 25, "between burns the plenum sits at room temperature")
+        #expect(simulation.hub.readingsPublished == 24 * 360 + 1)
+    }
+
+    @Test("an absent sensor for an hour stops its channels; the hub keeps publishing the rest")
+    func absentFault() {
+        let fault = ScheduledFault(at: .seconds(3600), duration: .seconds(3600), fault: .i2cAbsent(address: 0x5F))
+        let simulation = Simulation(setup: Self.setup(seed: 2, hours: 3, faults: [fault]))
+        simulation.run()
+        var withTemperature = 0
+        var pressureOnly = 0
+        var errors = 0
+        for entry in simulation.history.entries {
+            switch entry.event {
+            case .busPublish(_, _, .reading(let r)):
+                if r.values[.temperature] != nil { withTemperature += 1 } else if r.values[.pressure] != nil { pressureOnly += 1 }
+            case .sensorError(_, let chip, _):
+                #expect(chip == "HTS221")
+                errors += 1
+            default: break
+            }
+        }
+        #expect(pressureOnly == 360, "one hour at 10 s without the HTS221")
+        #expect(withTemperature == 3 * 360 + 1 - 360)
+        #expect(errors == 360)
+        #expect(simulation.history.entries.contains { $0.event == .faultStart(name: "i2c.0x5f.absent") })
+        #expect(simulation.history.entries.contains { $0.event == .faultEnd(name: "i2c.0x5f.absent") })
+    }
+
+    @Test("the LED matrix model receives the hub's green frame at boot")
+    func ledAtBoot() {
+        let simulation = Simulation(setup: Self.setup(seed: 1, hours: 1))
+        simulation.run()
+        #expect(simulation.display.frames.count == 1)
+        #expect(simulation.display.currentFrame.uniformStatusName == "green")
+    }
+
+    @Test("reading a chip more or less often never changes the physics it sees")
+    func lazyPhysicsIsQueryIndependent() {
+        let weatherA = HouseWeather(start: SimulationSetup.defaultStart, random: SeededRandom(seed: 5))
+        let weatherB = HouseWeather(start: SimulationSetup.defaultStart, random: SeededRandom(seed: 5))
+        let a = FurnaceModel(weather: weatherA, start: SimulationSetup.defaultStart, random: SeededRandom(seed: 6))
+        let b = FurnaceModel(weather: weatherB, start: SimulationSetup.defaultStart, random: SeededRandom(seed: 6))
+        let end = SimulationSetup.defaultStart + .seconds(7200)
+        var t = SimulationSetup.defaultStart
+        while t < end {
+            _ = a.environment(at: t)
+            t = t + .seconds(7)
+        }
+        #expect(a.environment(at: end) == b.environment(at: end))
+    }
+}
+
+@Suite("Simulated I²C bus")
+struct SimI2CBusTests {
+    final class Clock: HubClock { var now = Instant(secondsSinceEpoch: 0) }
+
+    @Test("an empty address answers no-ACK, like an empty socket")
+    func emptyAddress() {
+        let bus = SimI2CBus(clock: Clock(), random: SeededRandom(seed: 1))
+        #expect(throws: I2CError.noAck(address: 0x10)) { try bus.transfer(address: 0x10, write: [0x0F], readCount: 1) }
+    }
+
+    @Test("a nack probability refuses about that share of transfers, reproducibly")
+    func nackProbability() throws {
+        func refusals(seed: UInt64) -> Int {
+            let bus = SimI2CBus(clock: Clock(), random: SeededRandom(seed: seed))
+            bus.attach(ATtiny88Model(history: nil), at: 0x46)
+            bus.setNackProbability(0.25, at: 0x46)
+            var count = 0
+            for _ in 0..<4_000 {
+                do { _ = try bus.readRegister(0x46, 0xF0) } catch { count += 1 }
+            }
+            return count
+        }
+        let first = refusals(seed: 9)
+        #expect(first == refusals(seed: 9))
+        #expect((800...1_200).contains(first))
+    }
+}
