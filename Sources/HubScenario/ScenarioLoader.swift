@@ -201,6 +201,9 @@ public enum ScenarioLoader {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return ScenarioError(file: file, line: mark.line, column: mark.column, field: nil, message: "invalid YAML: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return ScenarioError(file: file, line: context.mark.line, column: context.mark.column,
+                                 field: duplicates.sorted().first, message: "duplicate field (first defined here)")
         default:
             return ScenarioError(file: file, line: nil, column: nil, field: nil, message: "invalid YAML: \(error)")
         }

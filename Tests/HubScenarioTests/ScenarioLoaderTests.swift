@@ -1,0 +1,129 @@
+import HubCore
+import HubScenario
+import HubSim
+import Testing
+
+@Suite("Scenario loader")
+struct ScenarioLoaderTests {
+    static let valid = """
+        name: sample
+        seed: 3
+        duration: 2h
+        hub:
+          thing: hbshub009
+          poll_interval: 5s
+          appliances:
+            - { id: hvac, kind: furnace, sensor: sensehat }
+        timeline:
+          - { at: 30m, fault: i2c.0x5f.nack, for: 10m, probability: 0.5 }
+          - { at: 1h, fault: i2c.0x5c.absent, device: hvac }
+        expect:
+          - readings-every-poll
+          - no-alert: { device: hvac }
+          - no-reading-lost
+          - led: green
+          - alert: { device: hvac, within: 10m, after: 1h }
+          - led: { colour: red, within: 5m, after: 1h }
+        """
+
+    @Test("a complete scenario loads into typed values")
+    func valid() throws {
+        let scenario = try ScenarioLoader.parse(Self.valid, file: "sample.yaml")
+        #expect(scenario.name == "sample")
+        #expect(scenario.seed == 3)
+        #expect(scenario.duration == .seconds(7200))
+        #expect(scenario.thing == "hbshub009")
+        #expect(scenario.pollInterval == .seconds(5))
+        #expect(scenario.appliances.map(\.id) == ["hvac"])
+        #expect(scenario.timeline == [
+            ScheduledFault(at: .seconds(1800), duration: .seconds(600), fault: .i2cNack(address: 0x5F, probability: 0.5)),
+            ScheduledFault(at: .seconds(3600), duration: nil, fault: .i2cAbsent(address: 0x5C), device: "hvac"),
+        ])
+        #expect(scenario.expectations == [
+            .readingsEveryPoll(device: nil), .noAlert(device: "hvac"), .noReadingLost,
+            .led(colour: "green", after: nil, within: nil),
+            .alert(device: "hvac", after: .seconds(3600), within: .seconds(600)),
+            .led(colour: "red", after: .seconds(3600), within: .seconds(300)),
+        ])
+        #expect(scenario.start == SimulationSetup.defaultStart)
+    }
+
+    static func error(_ text: String) -> ScenarioError? {
+        do {
+            _ = try ScenarioLoader.parse(text, file: "bad.yaml")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test("each mistake names file, line, field and what is wrong", arguments: [
+        ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\ncolour: red\n",
+         6, "colour", "unknown field 'colour'"),
+        ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace, size: 3 }]\n",
+         5, "hub.appliances[0].size", "unknown field 'size'"),
+        ("name: x\nseed: 1\nduration: 1x\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\n",
+         3, "duration", "unknown unit"),
+        ("name: x\nseed: -1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\n",
+         2, "seed", "non-negative whole number"),
+        ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: boiler }]\n",
+         5, "hub.appliances[0].kind", "unknown appliance kind 'boiler'"),
+        ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\ntimeline:\n  - { at: 1m, fault: cloud.offlin }\n",
+         7, "timeline[0].fault", "unknown fault 'cloud.offlin'"),
+        ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\ntimeline:\n  - { at: 2h, fault: i2c.0x5f.nack }\n",
+         7, "timeline[0].at", "after the scenario ends"),
+        ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\nexpect:\n  - no-alerts\n",
+         7, "expect[0]", "unknown expectation 'no-alerts'"),
+        ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\nexpect:\n  - alert: { device: washer, within: 1m }\n",
+         7, "expect[0].alert.device", "no appliance with id 'washer'"),
+        ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: Hvac, kind: furnace }]\n",
+         5, "hub.appliances[0].id", "lowercase"),
+        ("name: x\nseed: 1\nseed: 2\nduration: 1h\n", 2, "seed", "duplicate field"),
+        ("seed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\n", 1, "", "missing required field 'name'"),
+        ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }\n", 6, nil, "invalid YAML"),
+        ("name: x\nseed: 1\nduration: 1h\nhub: [1, 2]\n", 4, "hub", "expected a mapping, found a list"),
+    ] as [(String, Int, String?, String)])
+    func errors(text: String, line: Int, field: String?, message: String) throws {
+        let error = try #require(Self.error(text))
+        #expect(error.file == "bad.yaml")
+        #expect(error.line == line, "\(error)")
+        if let field { #expect(error.field == field, "\(error)") }
+        #expect(error.message.contains(message), "\(error)")
+        #expect(error.description.hasPrefix("bad.yaml:\(line)"))
+    }
+
+    @Test("mutated scenarios never crash the loader: they load or fail with a located error")
+    func fuzz() {
+        var random = SeededRandom(seed: 17)
+        let source = Array(Self.valid.utf8)
+        let inserts = Array(":{}[]-#,'\"\n  0xh".utf8)
+        var failures = 0
+        for _ in 0..<2_000 {
+            var bytes = source
+            for _ in 0..<random.nextInt(in: 1...3) {
+                let position = random.nextInt(in: 0...(bytes.count - 1))
+                switch random.nextInt(in: 0...2) {
+                case 0: bytes.remove(at: position)
+                case 1: bytes.insert(inserts[random.nextInt(in: 0...(inserts.count - 1))], at: position)
+                default: bytes[position] = inserts[random.nextInt(in: 0...(inserts.count - 1))]
+                }
+            }
+            do {
+                _ = try ScenarioLoader.parse(String(decoding: bytes, as: UTF8.self), file: "fuzz.yaml")
+            } catch {
+                failures += 1
+                #expect(error.file == "fuzz.yaml")
+                #expect(!error.message.isEmpty)
+            }
+        }
+        #expect(failures > 100)
+    }
+
+    @Test("UTC start times parse exactly and reject impossible dates")
+    func startTime() throws {
+        let text = Self.valid.replacingOccurrences(of: "seed: 3", with: "seed: 3\nstart: 2026-07-01T12:30:00Z")
+        #expect(try ScenarioLoader.parse(text, file: "s.yaml").start == Instant(secondsSinceEpoch: 1_782_909_000))
+        let bad = Self.valid.replacingOccurrences(of: "seed: 3", with: "seed: 3\nstart: 2026-02-30T00:00:00Z")
+        #expect(Self.error(bad)?.field == "start")
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import HubCore
+import HubScenario
+import Testing
+
+@Suite("Scenario runs")
+struct ScenarioRunnerTests {
+    /// The repository's scenarios folder, found from this file's path.
+    static let scenarios = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scenarios")
+
+    @Test("the shipped steady-state day passes every expectation")
+    func steadyState() throws {
+        let scenario = try ScenarioLoader.load(path: Self.scenarios.appendingPathComponent("steady-state.yaml").path)
+        let outcome = try ScenarioRunner.run(scenario)
+        #expect(outcome.passed, "\(ScenarioRunner.summary(outcome))")
+        #expect(outcome.readings == 8_641)
+        #expect(outcome.cloudMessages == 8_641)
+        #expect(outcome.ledColour == "green")
+    }
+
+    @Test("a sensor that disappears makes readings-every-poll fail, and the summary says how to replay")
+    func failingExpectation() throws {
+        let text = """
+            name: lost-hts221
+            seed: 4
+            duration: 3h
+            hub:
+              appliances: [{ id: hvac, kind: furnace }]
+            timeline:
+              - { at: 1h, fault: i2c.0x5f.absent, for: 1h }
+              - { at: 1h, fault: i2c.0x5c.absent, for: 1h }
+            expect:
+              - readings-every-poll
+              - no-reading-lost
+              - alert: { device: hvac, within: 10m, after: 1h }
+            """
+        let scenario = try ScenarioLoader.parse(text, file: "lost.yaml")
+        let outcome = try ScenarioRunner.run(scenario)
+        #expect(!outcome.passed)
+        #expect(outcome.checks.map(\.passed) == [false, true, false])
+        #expect(outcome.checks[0].evidence.contains("largest gap 1h"))
+        let summary = ScenarioRunner.summary(outcome)
+        #expect(summary.contains("replay: hubrig scenario run lost.yaml --seed 4"))
+    }
+
+    @Test("a seed override changes the run and is reported")
+    func seedOverride() throws {
+        let scenario = try ScenarioLoader.load(path: Self.scenarios.appendingPathComponent("steady-state.yaml").path)
+        var short = scenario
+        short.duration = .seconds(3600)
+        let outcome = try ScenarioRunner.run(short, seed: 99)
+        #expect(outcome.seed == 99)
+        #expect(outcome.passed)
+    }
+}
