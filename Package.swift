@@ -9,6 +9,8 @@ let package = Package(
     products: [
         .executable(name: "hub", targets: ["hub"]),
         .executable(name: "hubrig", targets: ["hubrig"]),
+        // LD_PRELOAD stand-in for /dev/i2c-N: forwards I2C_RDWR to `hubrig sim i2c-serve`.
+        .library(name: "HubrigI2CShim", type: .dynamic, targets: ["I2CShim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -24,6 +26,8 @@ let package = Package(
         .systemLibrary(
             name: "CGPIOD", path: "Sources/CGPIOD", pkgConfig: "libgpiod",
             providers: [.apt(["libgpiod-dev"])]),
+
+        .target(name: "I2CShim", path: "Sources/I2CShim", linkerSettings: [.linkedLibrary("dl")]),
 
         .target(name: "HubCore", swiftSettings: strict),
         .target(name: "HubDrivers", dependencies: ["HubCore"], swiftSettings: strict),
@@ -52,7 +56,7 @@ let package = Package(
         .testTarget(name: "HubKernelTests", dependencies: ["HubKernel"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore"]),
         .testTarget(name: "HubSimTests", dependencies: ["HubSim"]),
-        .testTarget(name: "HubLiveTests", dependencies: ["HubLive"]),
+        .testTarget(name: "HubLiveTests", dependencies: ["HubLive", "HubSim"]),
         .testTarget(name: "HubScenarioTests", dependencies: ["HubScenario"]),
     ]
 )

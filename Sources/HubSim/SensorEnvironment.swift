@@ -1,16 +1,31 @@
 import HubCore
 
 /// The physical quantities a Sense HAT kit mounted on an appliance is exposed to.
+///
+/// Units: °C, %RH, hPa; `acceleration` in g including gravity (a kit lying flat reads
+/// +1 g on z), `angularRate` in °/s, `magneticField` in gauss. Models fill in what their
+/// kit can feel; the rest keeps its resting value.
 public struct SensorEnvironment: Equatable, Sendable {
     public var temperature: Double
     public var humidity: Double
     public var pressure: Double
+    public var acceleration: Vector3
+    public var angularRate: Vector3
+    public var magneticField: Vector3
 
-    public init(temperature: Double, humidity: Double, pressure: Double) {
+    public init(temperature: Double, humidity: Double, pressure: Double,
+                acceleration: Vector3 = .gravity, angularRate: Vector3 = .zero,
+                magneticField: Vector3 = SensorEnvironment.earthField) {
         self.temperature = temperature
         self.humidity = humidity
         self.pressure = pressure
+        self.acceleration = acceleration
+        self.angularRate = angularRate
+        self.magneticField = magneticField
     }
+
+    /// A mid-latitude Earth field seen by a flat kit: about 0.2 G north, 0.45 G down.
+    public static let earthField = Vector3(x: 0.2, y: 0, z: -0.45)
 }
 
 /// An appliance physics model as the chip models see it: conditions at an instant.

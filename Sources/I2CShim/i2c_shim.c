@@ -1,0 +1,2 @@
+/* Placeholder until the shim lands: keeps the target buildable. */
+int hubrig_i2c_shim_placeholder(void) { return 0; }
