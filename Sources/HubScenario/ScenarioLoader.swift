@@ -100,40 +100,94 @@ public enum ScenarioLoader {
         return result
     }
 
+    /// Timeline parameters each fault kind takes (beyond at/fault/for/device).
+    static let faultParameters: [(kind: String, parameters: [String])] = [
+        ("i2c.absent", []), ("i2c.nack", ["probability"]), ("i2c.timeout", ["probability"]),
+        ("i2c.slow", ["stretch"]), ("i2c.bitflip", ["probability"]), ("i2c.stuck", []),
+        ("i2c.reset", []), ("i2c.whoami", ["value"]),
+        ("sensor.drift", ["channel", "rate"]), ("sensor.spike", ["channel", "magnitude", "probability"]),
+        ("sensor.stuck", ["channel"]),
+    ]
+
+    static var faultNames: String {
+        faultParameters.map { entry in
+            let parts = entry.kind.split(separator: ".")
+            return "\(parts[0]).<\(parts[0] == "i2c" ? "addr" : "device")>.\(parts[1])"
+        }.joined(separator: ", ")
+    }
+
     private static func parseFault(_ item: YAMLValue, devices: [DeviceID], duration: Duration) throws(ScenarioError) -> ScheduledFault {
         let map = try item.map()
-        try map.finish(known: ["at", "fault", "for", "device", "probability"])
-        let atValue = try map.required("at")
-        let at = try atValue.duration()
-        if at > duration { throw atValue.error("fault starts after the scenario ends (\(DurationText.format(duration)))") }
-        let lasting = try map.optional("for")?.duration()
-        var device: DeviceID?
-        if let deviceValue = map.optional("device") {
-            let id = try deviceValue.deviceID()
-            guard devices.contains(id) else { throw deviceValue.error("no appliance with id '\(id)'") }
-            device = id
-        }
         let faultValue = try map.required("fault")
         let name = try faultValue.string()
         let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 3, parts[0] == "i2c" else {
-            throw faultValue.error("unknown fault '\(name)' (simulated so far: i2c.<addr>.absent, i2c.<addr>.nack)")
+        guard parts.count == 3, let entry = faultParameters.first(where: { $0.kind == "\(parts[0]).\(parts[2])" }) else {
+            throw faultValue.error("unknown fault '\(name)' (simulated: \(faultNames))")
+        }
+        try map.finish(known: ["at", "fault", "for", "device"] + entry.parameters)
+        let atValue = try map.required("at")
+        let at = try atValue.duration()
+        if at > duration { throw atValue.error("fault starts after the scenario ends (\(DurationText.format(duration)))") }
+        let forValue = map.optional("for")
+        let lasting = try forValue?.duration()
+        if let forValue, entry.kind == "i2c.reset" { throw forValue.error("a reset is an instant; it takes no 'for'") }
+        func device(_ value: YAMLValue) throws(ScenarioError) -> DeviceID {
+            let id = try value.deviceID()
+            guard devices.contains(id) else { throw value.error("no appliance with id '\(id)'") }
+            return id
+        }
+        func probability() throws(ScenarioError) -> Double {
+            guard let value = map.optional("probability") else { return 1 }
+            let p = try value.double()
+            guard (0...1).contains(p) else { throw value.error("probability must be within 0...1") }
+            return p
+        }
+        func channel(_ allowed: [Channel]) throws(ScenarioError) -> Channel {
+            let value = try map.required("channel")
+            let text = try value.string()
+            guard let channel = Channel(key: text), allowed.contains(channel) else {
+                throw value.error("channel must be one of \(allowed.map(\.key).joined(separator: ", "))")
+            }
+            return channel
+        }
+        func number(_ key: String) throws(ScenarioError) -> Double { try map.required(key).double() }
+        if parts[0] == "sensor" {
+            if let deviceValue = map.optional("device") { throw deviceValue.error("a sensor fault names its device in the fault name") }
+            let target: DeviceID
+            do { target = try DeviceID(validating: parts[1]) } catch { throw faultValue.error(error.description) }
+            guard devices.contains(target) else { throw faultValue.error("no appliance with id '\(target)'") }
+            let physical: [Channel] = [.temperature, .humidity, .pressure]
+            let fault: SensorFault
+            switch parts[2] {
+            case "drift": fault = .drift(channel: try channel(physical), perHour: try number("rate"))
+            case "spike":
+                fault = .spike(channel: try channel(physical), magnitude: try number("magnitude"), probability: try probability())
+            default: fault = .stuck(channel: try channel(physical + [.vibration]))
+            }
+            return ScheduledFault(at: at, duration: lasting, fault: .sensor(device: target, fault))
         }
         guard parts[1].hasPrefix("0x"), let address = UInt8(parts[1].dropFirst(2), radix: 16), address < 128 else {
             throw faultValue.error("'\(parts[1])' is not a 7-bit I²C address like 0x5f")
         }
-        let probabilityValue = map.optional("probability")
-        let probability = try probabilityValue?.double() ?? 1
-        if let probabilityValue, !(0...1).contains(probability) { throw probabilityValue.error("probability must be within 0...1") }
+        let target = try map.optional("device").map { (value) throws(ScenarioError) in try device(value) }
+        let fault: SimFault
         switch parts[2] {
-        case "absent":
-            if let probabilityValue { throw probabilityValue.error("'probability' applies to nack faults only") }
-            return ScheduledFault(at: at, duration: lasting, fault: .i2cAbsent(address: address), device: device)
-        case "nack":
-            return ScheduledFault(at: at, duration: lasting, fault: .i2cNack(address: address, probability: probability), device: device)
+        case "absent": fault = .i2cWire(address: address, .absent)
+        case "nack": fault = .i2cWire(address: address, .nack(probability: try probability()))
+        case "timeout": fault = .i2cWire(address: address, .timeout(probability: try probability()))
+        case "bitflip": fault = .i2cWire(address: address, .bitflip(probability: try probability()))
+        case "slow": fault = .i2cWire(address: address, .slow(stretch: try map.required("stretch").duration()))
+        case "stuck": fault = .i2cStuck(address: address)
+        case "reset": fault = .i2cReset(address: address)
         default:
-            throw faultValue.error("unknown I²C fault kind '\(parts[2])' (simulated so far: absent, nack)")
+            let value = try map.required("value")
+            let text = try value.string()
+            guard text.hasPrefix("0x"), let byte = UInt8(text.dropFirst(2), radix: 16) else {
+                throw value.error("expected a byte like 0xbd, found \(text.debugDescription)")
+            }
+            fault = .i2cWhoAmI(address: address, value: byte)
         }
+        return ScheduledFault(at: at, duration: lasting, fault: fault, device: target)
     }
 
     static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "alert", "led"]

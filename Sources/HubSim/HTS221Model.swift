@@ -25,12 +25,12 @@ public final class HTS221Model: ConvertingSTChip {
     }
 
     /// Registers as after power-up: WHO_AM_I, AV_CONF 0x1B, power-down, factory calibration.
-    public func powerOnReset() {
+    public override func powerOnReset() {
+        super.powerOnReset()
         registers = [UInt8](repeating: 0, count: 128)
         registers[Int(HTS221Register.whoAmI)] = HTS221Register.whoAmIValue
         registers[Int(HTS221Register.avConf)] = HTS221Register.avConfDefault
         loadCalibration()
-        stopConversions()
     }
 
     private func loadCalibration() {
@@ -73,6 +73,7 @@ public final class HTS221Model: ConvertingSTChip {
 
     public override func latch(at instant: Instant) {
         let environment = source.environment(at: instant)
+        record(environment, at: instant)
         let temperature = environment.temperature + Self.noiseTemperature * random.nextGaussian()
         let humidity = environment.humidity + Self.noiseHumidity * random.nextGaussian()
         let rawH = UInt16(bitPattern: calibration.rawHumidity(humidity))

@@ -24,11 +24,11 @@ public final class LPS25HModel: ConvertingSTChip {
         powerOnReset()
     }
 
-    public func powerOnReset() {
+    public override func powerOnReset() {
+        super.powerOnReset()
         registers = [UInt8](repeating: 0, count: 128)
         registers[Int(LPS25HRegister.whoAmI)] = LPS25HRegister.whoAmIValue
         registers[Int(LPS25HRegister.resConf)] = 0x05
-        stopConversions()
     }
 
     public override var period: Duration? {
@@ -65,6 +65,7 @@ public final class LPS25HModel: ConvertingSTChip {
 
     public override func latch(at instant: Instant) {
         let environment = source.environment(at: instant)
+        record(environment, at: instant)
         let pressure = environment.pressure + pressureOffset + Self.noisePressure * random.nextGaussian()
         let rawP = UInt32(bitPattern: LPS25HConversion.raw24(hectopascals: pressure))
         let rawT = UInt16(bitPattern: LPS25HConversion.raw16(celsius: environment.temperature))

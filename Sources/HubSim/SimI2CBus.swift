@@ -1,13 +1,25 @@
 import HubCore
 
-// Fault model of the simulated I²C bus (faults the bus itself injects, per address):
+// Fault model of the simulated I²C bus and the chips on it (fault names `i2c.<addr>.<kind>`).
 //
-// - `absent`: the address is not acknowledged at all, as if the chip were unplugged;
-//   every transfer throws `I2CError.noAck`. The chip keeps its register state (it is the
-//   wire that is gone), like a loose HAT connector.
-// - `nack`: every transfer to the address is refused with `noAck` while the fault is
-//   active; with `nackProbability` < 1 each transfer is refused with that probability,
-//   drawn from the bus's own random stream (so a flaky bus is reproducible from the seed).
+// Faults the wire injects, per address, drawn from the bus's own random stream so a
+// flaky bus replays exactly from the seed:
+// - `absent`: the address is not acknowledged at all (unplugged HAT, broken trace);
+//   every transfer throws `noAck`. The chip keeps its register state.
+// - `nack` (probability p): each transfer is refused with `noAck` with probability p.
+// - `timeout` (probability p): each transfer fails with `timeout` with probability p, as
+//   the BCM2835 controller reports a clock-stretch timeout (ETIMEDOUT).
+// - `slow` (stretch d): the device stretches the clock by d on every transfer. The BCM2835
+//   gives up after 64 SCL periods (0.64 ms at 100 kHz); a stretch beyond that is a
+//   `timeout`, a shorter one succeeds and only adds bus time (`busTime`). The simulated
+//   hub does not advance virtual time during a transfer.
+// - `bitflip` (probability p): with probability p one random bit of the bytes read back
+//   in a transfer is inverted on the wire.
+// Faults the chip itself shows (see `SimFaultableChip`):
+// - `stuck`: the output registers stop updating while STATUS keeps reporting new data.
+// - `reset`: the chip returns to its power-on defaults (powered down, default control
+//   registers) at that instant; a driver must notice and re-initialise.
+// - `whoami` (value): WHO_AM_I reads `value` (a different or counterfeit part).
 //
 // An address with no device is always a no-ACK, exactly like an empty socket on a real bus.
 
@@ -19,6 +31,25 @@ public protocol SimI2CDevice: AnyObject {
     func read(count: Int, now: Instant) -> [UInt8]
 }
 
+/// A chip model that can show chip-level faults.
+public protocol SimFaultableChip: SimI2CDevice {
+    /// Freezes (or releases) the output registers; STATUS keeps reporting new data.
+    func setOutputsFrozen(_ frozen: Bool)
+    /// Back to power-on defaults, as after a brown-out.
+    func powerOnReset()
+    /// Makes WHO_AM_I read `value` (nil: the chip's own).
+    func setWhoAmIOverride(_ value: UInt8?)
+}
+
+/// A wire-level fault on one address of a simulated bus.
+public enum I2CWireFault: Equatable, Sendable {
+    case absent
+    case nack(probability: Double)
+    case timeout(probability: Double)
+    case slow(stretch: Duration)
+    case bitflip(probability: Double)
+}
+
 /// An I²C bus inside the simulator: routes each transfer to the device at its address.
 ///
 /// It implements the same `I2CBus` port as the Linux backend, so the production drivers
@@ -26,16 +57,24 @@ public protocol SimI2CDevice: AnyObject {
 /// order never matters and lookups are O(1).
 public final class SimI2CBus: I2CBus {
     private var devices: [(any SimI2CDevice)?] = Array(repeating: nil, count: 128)
-    private var faults: [AddressFault] = Array(repeating: AddressFault(), count: 128)
+    private var faults: [AddressFaults] = Array(repeating: AddressFaults(), count: 128)
     private let clock: any HubClock
     private var random: SeededRandom
-    /// Transfers attempted and bytes moved (address + data bytes, both directions), for bus-load figures.
+    /// The BCM2835 clock-stretch timeout: 64 SCL periods at 100 kHz.
+    public static let stretchTimeout: Duration = .microseconds(640)
+    /// Transfers attempted and bytes moved (address bytes and data, both directions).
     public private(set) var transferCount = 0
     public private(set) var byteCount = 0
+    /// Extra time slow devices held the bus (clock stretching).
+    public private(set) var stretchTime: Duration = .zero
 
-    struct AddressFault {
+    struct AddressFaults {
         var absent = false
         var nackProbability = 0.0
+        var timeoutProbability = 0.0
+        var stretch: Duration = .zero
+        var bitflipProbability = 0.0
+        var any: Bool { absent || nackProbability > 0 || timeoutProbability > 0 || stretch > .zero || bitflipProbability > 0 }
     }
 
     public init(clock: any HubClock, random: SeededRandom) {
@@ -51,12 +90,24 @@ public final class SimI2CBus: I2CBus {
 
     public func device(at address: UInt8) -> (any SimI2CDevice)? { devices[Int(address)] }
 
-    public func setAbsent(_ absent: Bool, at address: UInt8) { faults[Int(address)].absent = absent }
-
-    public func setNackProbability(_ probability: Double, at address: UInt8) {
-        precondition((0...1).contains(probability), "probability in 0...1")
-        faults[Int(address)].nackProbability = probability
+    /// Starts (`active`) or ends a wire fault at `address`.
+    public func set(_ fault: I2CWireFault, active: Bool, at address: UInt8) {
+        let index = Int(address)
+        switch fault {
+        case .absent: faults[index].absent = active
+        case .nack(let p): faults[index].nackProbability = active ? Self.checked(p) : 0
+        case .timeout(let p): faults[index].timeoutProbability = active ? Self.checked(p) : 0
+        case .slow(let stretch): faults[index].stretch = active ? stretch : .zero
+        case .bitflip(let p): faults[index].bitflipProbability = active ? Self.checked(p) : 0
+        }
     }
+
+    private static func checked(_ p: Double) -> Double {
+        precondition((0...1).contains(p), "probability in 0...1")
+        return p
+    }
+
+    public func setAbsent(_ absent: Bool, at address: UInt8) { set(.absent, active: absent, at: address) }
 
     public func transfer(address: UInt8, write: [UInt8], readCount: Int) throws(I2CError) -> [UInt8] {
         precondition(address < 128 && readCount >= 0, "invalid transfer")
@@ -64,101 +115,23 @@ public final class SimI2CBus: I2CBus {
         byteCount += 1 + (readCount > 0 && !write.isEmpty ? 1 : 0)
         let fault = faults[Int(address)]
         guard let device = devices[Int(address)], !fault.absent else { throw .noAck(address: address) }
-        if fault.nackProbability > 0, fault.nackProbability >= 1 || random.chance(fault.nackProbability) {
-            throw .noAck(address: address)
+        if fault.any {
+            if fault.nackProbability > 0, random.chance(fault.nackProbability) { throw .noAck(address: address) }
+            if fault.timeoutProbability > 0, random.chance(fault.timeoutProbability) { throw .timeout(address: address) }
+            if fault.stretch > .zero {
+                if fault.stretch > Self.stretchTimeout { throw .timeout(address: address) }
+                stretchTime += fault.stretch
+            }
         }
         byteCount += write.count + readCount
         let now = clock.now
         if !write.isEmpty { device.write(write, now: now) }
-        return readCount > 0 ? device.read(count: readCount, now: now) : []
-    }
-}
-
-/// Register behaviour shared by the ST sensors (HTS221, LPS25H, LSM9DS1 magnetometer):
-/// the first written byte sets the pointer, bit 7 of it asks for auto-increment, further
-/// written bytes go to successive registers (or the same one without bit 7).
-open class STRegisterChip: SimI2CDevice {
-    public var registers = [UInt8](repeating: 0, count: 128)
-    private var pointer: UInt8 = 0
-    private var autoIncrement = false
-
-    public init() {}
-
-    public func write(_ bytes: [UInt8], now: Instant) {
-        guard let first = bytes.first else { return }
-        pointer = first & 0x7F
-        autoIncrement = first & 0x80 != 0
-        for value in bytes.dropFirst() {
-            writeRegister(pointer, value, now: now)
-            if autoIncrement { pointer = (pointer + 1) & 0x7F }
+        guard readCount > 0 else { return [] }
+        var bytes = device.read(count: readCount, now: now)
+        if fault.bitflipProbability > 0, random.chance(fault.bitflipProbability) {
+            let bit = random.nextInt(in: 0...(bytes.count * 8 - 1))
+            bytes[bit / 8] ^= UInt8(1) << UInt8(bit % 8)
         }
-    }
-
-    public func read(count: Int, now: Instant) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(count)
-        for _ in 0..<count {
-            out.append(readRegister(pointer, now: now))
-            if autoIncrement { pointer = (pointer + 1) & 0x7F }
-        }
-        return out
-    }
-
-    /// Override for side effects; the default stores writable registers.
-    open func writeRegister(_ register: UInt8, _ value: UInt8, now: Instant) {
-        registers[Int(register)] = value
-    }
-
-    /// Override for side effects (latching, clearing status bits).
-    open func readRegister(_ register: UInt8, now: Instant) -> UInt8 {
-        registers[Int(register)]
-    }
-}
-
-/// An ST sensor that converts continuously at its ODR or once on ONE_SHOT: both the HTS221
-/// and the LPS25H keep PD in bit 7 of CTRL_REG1 (0x20) and ONE_SHOT in bit 0 of
-/// CTRL_REG2 (0x21). Subclasses say what the ODR field means and what a conversion latches.
-open class ConvertingSTChip: STRegisterChip {
-    private var schedule = ConversionSchedule()
-    private var oneShotDue: Instant?
-    private let oneShotTime: Duration
-
-    public init(oneShotTime: Duration) {
-        self.oneShotTime = oneShotTime
-        super.init()
-    }
-
-    var poweredOn: Bool { registers[0x20] & 0x80 != 0 }
-
-    /// The conversion period the ODR bits select; nil in one-shot mode.
-    open var period: Duration? { nil }
-
-    /// Latches one conversion taken at `instant` into the output registers and STATUS.
-    open func latch(at instant: Instant) {}
-
-    func stopConversions() {
-        schedule.stop()
-        oneShotDue = nil
-    }
-
-    /// Call after CTRL_REG1 changes: power and ODR decide whether conversions run.
-    func controlChanged(now: Instant) {
-        if poweredOn, let period { schedule.start(period: period, now: now) } else { schedule.stop() }
-    }
-
-    /// Handles a CTRL_REG2 write's ONE_SHOT bit; returns the register value to store.
-    func oneShotRequested(_ value: UInt8, now: Instant) -> UInt8 {
-        if value & 0x01 != 0, poweredOn, period == nil { oneShotDue = now + oneShotTime }
-        return value & 0xFE | (oneShotDue != nil ? 0x01 : 0)
-    }
-
-    /// Latches whatever conversions have completed by `now` (lazily, at their own instants).
-    func update(now: Instant) {
-        if let due = oneShotDue, due <= now {
-            oneShotDue = nil
-            registers[0x21] &= ~0x01
-            latch(at: due)
-        }
-        if poweredOn, let conversion = schedule.due(now: now) { latch(at: conversion) }
+        return bytes
     }
 }

@@ -36,8 +36,8 @@ struct ScenarioLoaderTests {
         #expect(scenario.pollInterval == .seconds(5))
         #expect(scenario.appliances.map(\.id) == ["hvac"])
         #expect(scenario.timeline == [
-            ScheduledFault(at: .seconds(1800), duration: .seconds(600), fault: .i2cNack(address: 0x5F, probability: 0.5)),
-            ScheduledFault(at: .seconds(3600), duration: nil, fault: .i2cAbsent(address: 0x5C), device: "hvac"),
+            ScheduledFault(at: .seconds(1800), duration: .seconds(600), fault: .i2cWire(address: 0x5F, .nack(probability: 0.5))),
+            ScheduledFault(at: .seconds(3600), duration: nil, fault: .i2cWire(address: 0x5C, .absent), device: "hvac"),
         ])
         #expect(scenario.expectations == [
             .readingsEveryPoll(device: nil), .noAlert(device: "hvac"), .noReadingLost,

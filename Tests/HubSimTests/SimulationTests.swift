@@ -37,10 +37,10 @@ struct SimulationTests {
     }
 
     @Test("a day of furnace physics cycles 2–5 times an hour and stays below the high limit")
-    func furnaceCycles() {
+    func furnaceCycles() throws {
         let simulation = Simulation(setup: Self.setup(seed: 3, hours: 24))
         simulation.run()
-        let furnace = simulation.appliances[0]
+        let furnace = try #require(simulation.world.kits[0].appliance as? FurnaceModel)
         let perHour = Double(furnace.burnerCycles) / 24
         #expect((2.0...5.0).contains(perHour), "cycles per hour: \(perHour)")
         var highest = -100.0
@@ -59,7 +59,7 @@ struct SimulationTests {
 
     @Test("an absent sensor for an hour stops its channels; the hub keeps publishing the rest")
     func absentFault() {
-        let fault = ScheduledFault(at: .seconds(3600), duration: .seconds(3600), fault: .i2cAbsent(address: 0x5F))
+        let fault = ScheduledFault(at: .seconds(3600), duration: .seconds(3600), fault: .i2cWire(address: 0x5F, .absent))
         let simulation = Simulation(setup: Self.setup(seed: 2, hours: 3, faults: [fault]))
         simulation.run()
         var withTemperature = 0
@@ -121,7 +121,7 @@ struct SimI2CBusTests {
         func refusals(seed: UInt64) -> Int {
             let bus = SimI2CBus(clock: Clock(), random: SeededRandom(seed: seed))
             bus.attach(ATtiny88Model(history: nil), at: 0x46)
-            bus.setNackProbability(0.25, at: 0x46)
+            bus.set(.nack(probability: 0.25), active: true, at: 0x46)
             var count = 0
             for _ in 0..<4_000 {
                 do { _ = try bus.readRegister(0x46, 0xF0) } catch { count += 1 }

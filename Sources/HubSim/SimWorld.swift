@@ -1,0 +1,157 @@
+import HubCore
+import HubDrivers
+import HubKernel
+
+/// A fault the simulator can inject, by layer (DESIGN.md naming `layer.target.kind`).
+public enum SimFault: Equatable, Sendable {
+    /// `i2c.<addr>.absent|nack|timeout|slow|bitflip`: faults on the wire.
+    case i2cWire(address: UInt8, I2CWireFault)
+    /// `i2c.<addr>.stuck`: the chip's output registers stop updating.
+    case i2cStuck(address: UInt8)
+    /// `i2c.<addr>.reset`: the chip returns to power-on defaults (an instant event).
+    case i2cReset(address: UInt8)
+    /// `i2c.<addr>.whoami`: WHO_AM_I reads another value.
+    case i2cWhoAmI(address: UInt8, value: UInt8)
+    /// `sensor.<device>.drift|spike|stuck`.
+    case sensor(device: DeviceID, SensorFault)
+
+    public var name: String {
+        switch self {
+        case .i2cWire(let address, let fault):
+            let kind = switch fault {
+            case .absent: "absent"
+            case .nack: "nack"
+            case .timeout: "timeout"
+            case .slow: "slow"
+            case .bitflip: "bitflip"
+            }
+            return "i2c.\(hexAddress(address)).\(kind)"
+        case .i2cStuck(let address): return "i2c.\(hexAddress(address)).stuck"
+        case .i2cReset(let address): return "i2c.\(hexAddress(address)).reset"
+        case .i2cWhoAmI(let address, _): return "i2c.\(hexAddress(address)).whoami"
+        case .sensor(let device, let fault): return "sensor.\(device).\(fault.kind)"
+        }
+    }
+}
+
+/// One timeline entry: a fault starting `at` after the run's start, for `duration` (or to the end).
+public struct ScheduledFault: Equatable, Sendable {
+    public var at: Duration
+    public var duration: Duration?
+    public var fault: SimFault
+    /// Limit an I²C fault to one device's kit; nil means every kit.
+    public var device: DeviceID?
+
+    public init(at: Duration, duration: Duration?, fault: SimFault, device: DeviceID? = nil) {
+        self.at = at
+        self.duration = duration
+        self.fault = fault
+        self.device = device
+    }
+}
+
+/// Appliance kinds the simulator has physics for.
+public enum SimulatedAppliances {
+    public static let kinds: [ApplianceKind] = [.furnace]
+}
+
+/// One monitored appliance in the simulated house: its physics and a whole Sense HAT on its own bus.
+public final class SimKit {
+    public let device: HubConfig.Device
+    public let bus: SimI2CBus
+    public let appliance: any SensorEnvironmentSource
+    /// The physics as the sensing elements see it (sensor faults live here).
+    public let environment: FaultableEnvironment
+    public let hts221: HTS221Model
+    public let lps25h: LPS25HModel
+    public let monitoring: MonitoringKit
+
+    init(device: HubConfig.Device, clock: any HubClock, weather: HouseWeather, start: Instant, random: inout SeededRandom) {
+        precondition(SimulatedAppliances.kinds.contains(device.kind), "no physics model for \(device.kind)")
+        self.device = device
+        monitoring = .for(device.kind)
+        var streams = random.split("device.\(device.id)")
+        bus = SimI2CBus(clock: clock, random: streams.split("bus"))
+        appliance = FurnaceModel(weather: weather, start: start, random: streams.split("physics"))
+        environment = FaultableEnvironment(source: appliance, random: streams.split("sensor-faults"))
+        var calibrationStream = streams.split("hts221.calibration")
+        hts221 = HTS221Model(calibration: HTS221Model.randomCalibration(using: &calibrationStream),
+                             source: environment, random: streams.split("hts221.noise"))
+        lps25h = LPS25HModel(source: environment, random: streams.split("lps25h"))
+        bus.attach(hts221, at: HTS221Register.address)
+        bus.attach(lps25h, at: LPS25HRegister.address)
+    }
+
+    /// The chip model at `address`, if it can show chip-level faults.
+    func faultableChip(at address: UInt8) -> (any SimFaultableChip)? {
+        bus.device(at: address) as? any SimFaultableChip
+    }
+
+    /// The production drivers this kit's hub polls.
+    public func drivers() -> [any SensorDriver] { monitoring.drivers(on: bus) }
+}
+
+/// The simulated world a hub lives in: the house, its appliances and their Sense HATs,
+/// the LED matrix and the cloud — everything but the hub and the clock that drives it.
+///
+/// The discrete-event `Simulation` drives it with virtual time; `hub run --backend sim`
+/// and `hubrig sim i2c-serve` drive the same world with the real clock. Random streams
+/// are split from the one seed in a fixed order.
+public final class SimWorld {
+    public let start: Instant
+    public let weather: HouseWeather
+    public let kits: [SimKit]
+    public let display: ATtiny88Model
+    public let cloud: SimCloudBroker
+    private let history: any HistorySink
+
+    public init(devices: [HubConfig.Device], seed: UInt64, start: Instant, clock: any HubClock, history: any HistorySink) {
+        precondition(!devices.isEmpty, "a hub monitors at least one device")
+        self.start = start
+        self.history = history
+        var root = SeededRandom(seed: seed)
+        weather = HouseWeather(start: start, random: root.split("weather"))
+        display = ATtiny88Model(history: history)
+        cloud = SimCloudBroker(history: history)
+        var kits: [SimKit] = []
+        for device in devices {
+            kits.append(SimKit(device: device, clock: clock, weather: weather, start: start, random: &root))
+        }
+        self.kits = kits
+        kits[0].bus.attach(display, at: ATtiny88Register.address)
+    }
+
+    /// Ports for a `HubNode` living in this world (timers and history come from the shell).
+    public func hubPorts(timers: any TimerPort, history: any HistorySink) -> HubPorts {
+        HubPorts(sensorKits: kits.map { $0.drivers() }, display: LEDMatrixDriver(bus: kits[0].bus),
+                 cloud: cloud, timers: timers, history: history)
+    }
+
+    /// Records every conversion's true conditions, for checkers that compare readings with the truth.
+    public func recordTruth() {
+        for kit in kits {
+            kit.hts221.recordsTruth = true
+            kit.lps25h.recordsTruth = true
+        }
+    }
+
+    /// Starts or ends a fault at `now`.
+    public func apply(_ scheduled: ScheduledFault, active: Bool, now: Instant) {
+        history.record(active ? .faultStart(name: scheduled.fault.name) : .faultEnd(name: scheduled.fault.name), at: now)
+        for kit in kits where scheduled.device == nil || scheduled.device == kit.device.id {
+            switch scheduled.fault {
+            case .i2cWire(let address, let fault):
+                kit.bus.set(fault, active: active, at: address)
+            case .i2cStuck(let address):
+                kit.faultableChip(at: address)?.setOutputsFrozen(active)
+            case .i2cReset(let address):
+                if active { kit.faultableChip(at: address)?.powerOnReset() }
+            case .i2cWhoAmI(let address, let value):
+                kit.faultableChip(at: address)?.setWhoAmIOverride(active ? value : nil)
+            case .sensor(let device, let fault):
+                guard device == kit.device.id else { continue }
+                if active { kit.environment.start(fault, at: now) } else { kit.environment.end(fault) }
+            }
+        }
+    }
+}
