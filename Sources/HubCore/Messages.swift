@@ -4,15 +4,21 @@ import Foundation
 ///
 /// Payload (DESIGN.md): `{"timestamp": 1732612345.1234, "device_id": "hvac",
 /// "temperature": 21.4, "humidity": 40.2, "pressure": 1011.8}` — channels in canonical order.
+///
+/// A reading that lacks some of its kit's channels (a sensor failed this poll) carries
+/// `"quality": "partial"` after the channels; a complete one has no quality key, so the
+/// book's payload stays byte for byte as it was.
 public struct Reading: Equatable, Sendable {
     public var timestamp: Instant
     public var device: DeviceID
     public var values: ChannelValues
+    public var quality: ReadingQuality
 
-    public init(timestamp: Instant, device: DeviceID, values: ChannelValues) {
+    public init(timestamp: Instant, device: DeviceID, values: ChannelValues, quality: ReadingQuality = .good) {
         self.timestamp = timestamp
         self.device = device
         self.values = values
+        self.quality = quality
     }
 
     public func write(to json: inout JSONWriter) {
@@ -20,18 +26,33 @@ public struct Reading: Equatable, Sendable {
         json.key("timestamp"); json.timestamp(timestamp)
         json.field("device_id", device.rawValue)
         for (channel, value) in values { json.field(channel.key, value) }
+        if quality != .good { json.field("quality", quality.rawValue) }
         json.endObject()
     }
 
     public static func decode(_ data: [UInt8]) throws(PayloadError) -> Reading {
         let object = try PayloadObject(data, type: "reading")
         var values = ChannelValues()
-        for key in object.keys where key != "timestamp" && key != "device_id" {
+        var quality = ReadingQuality.good
+        if object.has("quality") {
+            guard let parsed = ReadingQuality(rawValue: try object.string("quality")) else {
+                throw PayloadError(type: "reading", field: "quality", reason: "must be good or partial")
+            }
+            quality = parsed
+        }
+        for key in object.keys where key != "timestamp" && key != "device_id" && key != "quality" {
             guard let channel = Channel(key: key) else { throw PayloadError(type: "reading", field: key, reason: "unknown channel") }
             values[channel] = try object.double(key)
         }
-        return Reading(timestamp: try object.instant("timestamp"), device: try object.device("device_id"), values: values)
+        return Reading(timestamp: try object.instant("timestamp"), device: try object.device("device_id"),
+                       values: values, quality: quality)
     }
+}
+
+/// Whether a reading carries every channel its kit provides.
+public enum ReadingQuality: String, Sendable, CaseIterable {
+    case good
+    case partial
 }
 
 /// The detector's verdict on one window, published on `hbs/inference/<device_id>`.

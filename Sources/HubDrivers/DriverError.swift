@@ -18,6 +18,12 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The converted value lies outside what the chip can physically report: a corrupted
     /// transfer or a broken part, never a reading.
     case implausible(chip: String, channel: Channel, value: Double)
+    /// The chip lost its configuration (power-on defaults): it must be initialised again.
+    case chipReset(chip: String)
+    /// Two reads of the same outputs differed: the bus corrupted one of them.
+    case verifyMismatch(chip: String)
+    /// The outputs repeated bit for bit, which live conversions never do.
+    case stuck(chip: String, repeats: Int)
 
     public var description: String {
         switch self {
@@ -33,6 +39,12 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(chip): sampled before initialisation"
         case .implausible(let chip, let channel, let value):
             "\(chip): implausible \(channel) \(value) \(channel.unit)"
+        case .chipReset(let chip):
+            "\(chip): lost its configuration (reset to power-on defaults)"
+        case .verifyMismatch(let chip):
+            "\(chip): two reads of the outputs differed (corrupted transfer)"
+        case .stuck(let chip, let repeats):
+            "\(chip): outputs identical \(repeats) times in a row (stuck)"
         }
     }
 }
@@ -49,13 +61,6 @@ public protocol SensorDriver: AnyObject {
     func initialise() throws(DriverError) -> String
     /// One sample if the chip has fresh data, `nil` if its data-ready bits are not set.
     func sample() throws(DriverError) -> ChannelValues?
-}
-
-extension SensorDriver {
-    /// Runs a bus operation, turning an I²C error into this chip's driver error.
-    func onBus<T>(_ body: () throws(I2CError) -> T) throws(DriverError) -> T {
-        do { return try body() } catch { throw .bus(chip: chip, error) }
-    }
 }
 
 /// Reads WHO_AM_I and checks it; a missing ACK means the chip is absent.

@@ -120,28 +120,33 @@ func saturate(_ value: Double) -> Int16 {
 /// Driver for the HTS221 humidity and temperature sensor.
 ///
 /// Brings the chip up in continuous mode (PD, BDU, 12.5 Hz) and reads STATUS and both
-/// outputs in one auto-increment burst (0x27...0x2B): 5 bytes, one transaction per sample.
-/// Physically impossible values (outside the −40...120 °C operating range) are refused,
-/// so a corrupted transfer never becomes a reading.
+/// outputs in one auto-increment burst (0x27...0x2B, 5 bytes), verified by a second burst
+/// (see `OutputReader`). Physically impossible values (outside the −40...120 °C operating
+/// range) are refused, so a corrupted transfer never becomes a reading.
 public final class HTS221Driver: SensorDriver {
     public let chip = "HTS221"
     public let bus: any I2CBus
     public let address: UInt8
     public private(set) var calibration: HTS221Calibration?
+    private var reader: OutputReader
 
-    public init(bus: any I2CBus, address: UInt8 = HTS221Register.address) {
+    /// `verifyReads` reads the outputs twice per sample; turn it off only on a bus you trust.
+    public init(bus: any I2CBus, address: UInt8 = HTS221Register.address, verifyReads: Bool = true) {
         self.bus = bus
         self.address = address
+        reader = OutputReader(chip: "HTS221", address: address, statusRegister: HTS221Register.status, readyMask: 0x03,
+                              outputCount: 4, controlRegister: HTS221Register.ctrlReg1,
+                              controlRunValue: HTS221Register.ctrlReg1Run, verify: verifyReads)
     }
 
     public func initialise() throws(DriverError) -> String {
         calibration = nil
         try probeWhoAmI(chip: chip, bus: bus, address: address, register: HTS221Register.whoAmI, expected: HTS221Register.whoAmIValue)
-        try onBus { () throws(I2CError) in
+        try onBus(chip) { () throws(I2CError) in
             try bus.writeRegister(address, HTS221Register.avConf, HTS221Register.avConfDefault)
             try bus.writeRegister(address, HTS221Register.ctrlReg1, HTS221Register.ctrlReg1Run)
         }
-        let block = try onBus { () throws(I2CError) in
+        let block = try onBus(chip) { () throws(I2CError) in
             try bus.readRegisters(address, HTS221Register.calibrationStart, count: HTS221Register.calibrationCount)
         }
         let calibration = try HTS221Calibration(registers: block)
@@ -151,11 +156,10 @@ public final class HTS221Driver: SensorDriver {
 
     public func sample() throws(DriverError) -> ChannelValues? {
         guard let calibration else { throw .notInitialised(chip: chip) }
-        let b = try onBus { () throws(I2CError) in try bus.readRegisters(address, HTS221Register.status, count: 5) }
-        guard b.count == 5 else { throw .bus(chip: chip, .shortRead(address: address, expected: 5, got: b.count)) }
-        guard b[0] & 0x03 == 0x03 else { return nil }
-        let humidity = calibration.humidity(raw: int16LE(b[1], b[2]))
-        let temperature = calibration.temperature(raw: int16LE(b[3], b[4]))
+        guard let b = try reader.read(bus) else { return nil }
+        let o = b.startIndex
+        let humidity = calibration.humidity(raw: int16LE(b[o], b[o + 1]))
+        let temperature = calibration.temperature(raw: int16LE(b[o + 2], b[o + 3]))
         guard (-40.0...120.0).contains(temperature) else {
             throw .implausible(chip: chip, channel: .temperature, value: temperature)
         }

@@ -42,7 +42,8 @@ public enum LPS25HConversion {
 /// Driver for the LPS25H barometer.
 ///
 /// Initialises as RTIMULib does (25 Hz, BDU, FIFO mean) and reads STATUS, pressure and
-/// temperature in one 6-byte burst from 0x27. Only pressure becomes a channel: the
+/// temperature in one 6-byte burst from 0x27, verified by a second burst (see
+/// `OutputReader`). Only pressure becomes a channel: the
 /// reading's temperature comes from the HTS221, the better thermometer of the two.
 /// Pressures outside the chip's 260–1260 hPa range are refused as implausible.
 public final class LPS25HDriver: SensorDriver {
@@ -50,16 +51,21 @@ public final class LPS25HDriver: SensorDriver {
     public let bus: any I2CBus
     public let address: UInt8
     private var initialised = false
+    private var reader: OutputReader
 
-    public init(bus: any I2CBus, address: UInt8 = LPS25HRegister.address) {
+    /// `verifyReads` reads the outputs twice per sample; turn it off only on a bus you trust.
+    public init(bus: any I2CBus, address: UInt8 = LPS25HRegister.address, verifyReads: Bool = true) {
         self.bus = bus
         self.address = address
+        reader = OutputReader(chip: "LPS25H", address: address, statusRegister: LPS25HRegister.status, readyMask: 0x02,
+                              outputCount: 5, controlRegister: LPS25HRegister.ctrlReg1,
+                              controlRunValue: LPS25HRegister.ctrlReg1Run, verify: verifyReads)
     }
 
     public func initialise() throws(DriverError) -> String {
         initialised = false
         try probeWhoAmI(chip: chip, bus: bus, address: address, register: LPS25HRegister.whoAmI, expected: LPS25HRegister.whoAmIValue)
-        try onBus { () throws(I2CError) in
+        try onBus(chip) { () throws(I2CError) in
             try bus.writeRegister(address, LPS25HRegister.ctrlReg1, LPS25HRegister.ctrlReg1Run)
             try bus.writeRegister(address, LPS25HRegister.resConf, LPS25HRegister.resConfRun)
             try bus.writeRegister(address, LPS25HRegister.fifoCtrl, LPS25HRegister.fifoCtrlRun)
@@ -71,10 +77,9 @@ public final class LPS25HDriver: SensorDriver {
 
     public func sample() throws(DriverError) -> ChannelValues? {
         guard initialised else { throw .notInitialised(chip: chip) }
-        let b = try onBus { () throws(I2CError) in try bus.readRegisters(address, LPS25HRegister.status, count: 6) }
-        guard b.count == 6 else { throw .bus(chip: chip, .shortRead(address: address, expected: 6, got: b.count)) }
-        guard b[0] & 0x02 != 0 else { return nil }
-        let pressure = LPS25HConversion.hectopascals(raw24: LPS25HConversion.raw24(b[1], b[2], b[3]))
+        guard let b = try reader.read(bus) else { return nil }
+        let o = b.startIndex
+        let pressure = LPS25HConversion.hectopascals(raw24: LPS25HConversion.raw24(b[o], b[o + 1], b[o + 2]))
         guard (260.0...1260.0).contains(pressure) else {
             throw .implausible(chip: chip, channel: .pressure, value: pressure)
         }

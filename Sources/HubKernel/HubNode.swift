@@ -85,6 +85,8 @@ public final class HubNode {
             case .publish(let reading):
                 readingsPublished += 1
                 publish(.reading(reading), on: .sensorReading(reading.device), from: .sensor, now: now)
+            case .publishHealth(let report):
+                publish(.health(report), on: .health("sensor"), from: .sensor, now: now)
             case .schedule(let timer, let at):
                 ports.timers.schedule(.sensor(timer), at: at)
             case .record(let event):

@@ -4,18 +4,31 @@ import HubDrivers
 /// The sensor component's timers.
 public enum SensorTimer: Equatable, Sendable {
     case poll
-    /// Look again at a chip whose data-ready bits were not set.
-    case retry(device: Int, chip: Int)
+    /// Look again at a chip within poll number `poll` (not-ready data or a retried error).
+    case retry(device: Int, chip: Int, poll: Int)
 }
 
-/// Polls every device's sensor kit and publishes one Reading per device per poll.
+/// Polls every device's sensor kit, publishes one Reading per device per poll, and keeps
+/// each sensor's health.
 ///
-/// A sans-I/O state machine: it says which chip to initialise or sample and the shell
-/// runs the driver and hands back the result. Polls run at a fixed rate (the next poll is
-/// the previous deadline plus the interval, so jitter never accumulates). A chip whose data
-/// is not ready is asked again after `readyRetryDelay`, at most `readyRetriesMax` times;
-/// a chip that fails is re-initialised on the next poll, which also recovers a chip that
-/// reset itself. A device whose every chip failed this round publishes nothing.
+/// A sans-I/O state machine: it says which chip to initialise or sample; the shell runs
+/// the driver and hands back the result. Polls run at a fixed rate (the next poll is the
+/// previous deadline plus the interval, so jitter never accumulates).
+///
+/// Within a poll, a chip's error is retried up to `retriesMax` times with exponential
+/// backoff from `retryBackoff` (a NACK or a corrupted transfer usually clears at once);
+/// a chip that reports a reset is re-initialised at once; data that is not ready is asked
+/// for again every `readyRetryDelay`, up to `readyRetriesMax` times. An absent chip, a
+/// wrong chip or stuck outputs are not retried within the poll.
+///
+/// Health per chip, from its last `healthWindow` polls: `failed` after `failedAfter` polls in
+/// a row without data; `degraded` while any recent poll needed a retry or failed; `ok`
+/// otherwise. A failed chip is tried again with backoff across polls (every 2, 4, 8 ...
+/// polls, at most every `failedRetryMax`), so a dead sensor does not burn bus time. The
+/// device's health (its worst chip's) is published on `hbs/health/sensor` when it changes.
+/// A chip that gave no data in a poll is probed and initialised afresh next time, since a
+/// chip that vanished may come back reset or replaced. A device whose kit lost some
+/// channels still publishes the rest, marked `partial`.
 public struct SensorComponent {
     public enum Event: Sendable {
         case start
@@ -28,6 +41,7 @@ public struct SensorComponent {
         case initialise(device: Int, chip: Int)
         case sample(device: Int, chip: Int)
         case publish(Reading)
+        case publishHealth(HealthReport)
         case schedule(SensorTimer, at: Instant)
         case record(HistoryEvent)
     }
@@ -42,12 +56,24 @@ public struct SensorComponent {
         }
     }
 
-    private enum ChipState { case uninitialised, ready }
+    private enum Outcome { case clean, recovered, failed }
+
+    private struct Chip {
+        var initialised = false
+        var errorRetries = 0
+        var readyChecks = 0
+        var outcomes: [Outcome] = []
+        var failedStreak = 0
+        var health = HealthState.ok
+        var backoffExponent = 0
+        var nextAttemptPoll = 0
+        var lastError: String?
+    }
 
     private struct Round {
         var values = ChannelValues()
         var pending: [Bool]
-        var retries: [Int]
+        var missing = false
         var active = false
     }
 
@@ -55,9 +81,16 @@ public struct SensorComponent {
     public let pollInterval: Duration
     public let readyRetryDelay: Duration
     public let readyRetriesMax: Int
-    private var chipStates: [[ChipState]]
+    public let retryBackoff: Duration = .milliseconds(5)
+    public let retriesMax = 3
+    public let healthWindow = 6
+    public let failedAfter = 3
+    public let failedRetryMax: Duration = .seconds(300)
+    private var chips: [[Chip]]
     private var rounds: [Round]
+    private var deviceHealth: [HealthState]
     private var nextPoll: Instant?
+    private var pollIndex = 0
 
     public init(devices: [Device], pollInterval: Duration,
                 readyRetryDelay: Duration = .milliseconds(20), readyRetriesMax: Int = 10) {
@@ -65,10 +98,13 @@ public struct SensorComponent {
         self.pollInterval = pollInterval
         self.readyRetryDelay = readyRetryDelay
         self.readyRetriesMax = readyRetriesMax
-        chipStates = devices.map { Array(repeating: .uninitialised, count: $0.chips.count) }
-        rounds = devices.map { Round(pending: Array(repeating: false, count: $0.chips.count),
-                                     retries: Array(repeating: 0, count: $0.chips.count)) }
+        chips = devices.map { Array(repeating: Chip(), count: $0.chips.count) }
+        rounds = devices.map { Round(pending: Array(repeating: false, count: $0.chips.count)) }
+        deviceHealth = devices.map { _ in .ok }
     }
+
+    /// The current health of a device's kit (its worst chip).
+    public func health(of device: Int) -> HealthState { deviceHealth[device] }
 
     public mutating func handle(_ event: Event, now: Instant) -> [Action] {
         switch event {
@@ -77,32 +113,56 @@ public struct SensorComponent {
             return [.schedule(.poll, at: now)]
         case .timer(.poll):
             return poll(now: now)
-        case .timer(.retry(let device, let chip)):
-            guard rounds[device].active, rounds[device].pending[chip] else { return [] }
-            return [.sample(device: device, chip: chip)]
+        case .timer(.retry(let device, let chip, let poll)):
+            guard poll == pollIndex, rounds[device].active, rounds[device].pending[chip] else { return [] }
+            return [chips[device][chip].initialised ? .sample(device: device, chip: chip) : .initialise(device: device, chip: chip)]
         case .initialised(let device, let chip, .success(let detail)):
-            chipStates[device][chip] = .ready
+            chips[device][chip].initialised = true
             return [.record(.sensorReady(device: devices[device].id, chip: devices[device].chips[chip], detail: detail)),
                     .sample(device: device, chip: chip)]
-        case .initialised(let device, let chip, .failure(let error)),
-             .sampled(let device, let chip, .failure(let error)):
-            chipStates[device][chip] = .uninitialised
-            var actions: [Action] = [.record(.sensorError(device: devices[device].id, chip: devices[device].chips[chip],
-                                                          error: error.description))]
-            actions += finishChip(device: device, chip: chip, now: now)
-            return actions
+        case .initialised(let device, let chip, .failure(let error)):
+            chips[device][chip].initialised = false
+            return failure(error, device: device, chip: chip, now: now)
+        case .sampled(let device, let chip, .failure(let error)):
+            if case .chipReset = error { chips[device][chip].initialised = false }
+            return failure(error, device: device, chip: chip, now: now)
         case .sampled(let device, let chip, .success(nil)):
-            if rounds[device].retries[chip] < readyRetriesMax {
-                rounds[device].retries[chip] += 1
-                return [.schedule(.retry(device: device, chip: chip), at: now + readyRetryDelay)]
+            guard rounds[device].active, rounds[device].pending[chip] else { return [] }
+            if chips[device][chip].readyChecks < readyRetriesMax {
+                chips[device][chip].readyChecks += 1
+                return [.schedule(.retry(device: device, chip: chip, poll: pollIndex), at: now + readyRetryDelay)]
             }
             return [.record(.sensorError(device: devices[device].id, chip: devices[device].chips[chip],
                                          error: "data not ready after \(readyRetriesMax) retries"))]
-                + finishChip(device: device, chip: chip, now: now)
+                + finishChip(device: device, chip: chip, gotData: false, detail: "data not ready", now: now)
         case .sampled(let device, let chip, .success(let values?)):
+            guard rounds[device].active, rounds[device].pending[chip] else { return [] }
             for (channel, value) in values { rounds[device].values[channel] = channel.rounded(value) }
-            return finishChip(device: device, chip: chip, now: now)
+            return finishChip(device: device, chip: chip, gotData: true, detail: nil, now: now)
         }
+    }
+
+    private mutating func failure(_ error: DriverError, device: Int, chip: Int, now: Instant) -> [Action] {
+        guard rounds[device].active, rounds[device].pending[chip] else { return [] }
+        var actions: [Action] = [.record(.sensorError(device: devices[device].id, chip: devices[device].chips[chip],
+                                                      error: error.description))]
+        let retryable: Bool
+        switch error {
+        case .absent, .wrongDevice, .invalidCalibration, .stuck: retryable = false
+        case .bus, .verifyMismatch, .implausible, .notInitialised, .chipReset: retryable = true
+        }
+        if retryable, chips[device][chip].errorRetries < retriesMax {
+            let attempt = chips[device][chip].errorRetries
+            chips[device][chip].errorRetries += 1
+            if case .chipReset = error {
+                actions.append(.initialise(device: device, chip: chip))
+            } else {
+                let delay = retryBackoff * (1 << attempt)
+                actions.append(.schedule(.retry(device: device, chip: chip, poll: pollIndex), at: now + delay))
+            }
+            return actions
+        }
+        return actions + finishChip(device: device, chip: chip, gotData: false, detail: error.description, now: now)
     }
 
     private mutating func poll(now: Instant) -> [Action] {
@@ -110,26 +170,83 @@ public struct SensorComponent {
         while deadline <= now { deadline = deadline + pollInterval }
         nextPoll = deadline
         var actions: [Action] = [.schedule(.poll, at: deadline)]
+        // A round still waiting on a slow chip ends now: what it has is published.
+        for device in devices.indices where rounds[device].active {
+            for chip in devices[device].chips.indices where rounds[device].pending[chip] {
+                actions += finishChip(device: device, chip: chip, gotData: false, detail: "no answer within the poll", now: now)
+            }
+        }
+        pollIndex += 1
         for device in devices.indices {
-            // A round still waiting on a slow chip is abandoned: the new poll supersedes it.
             let count = devices[device].chips.count
-            rounds[device] = Round(pending: Array(repeating: true, count: count),
-                                   retries: Array(repeating: 0, count: count), active: true)
+            rounds[device] = Round(pending: Array(repeating: true, count: count), active: true)
+            var skipped: [Int] = []
             for chip in 0..<count {
-                actions.append(chipStates[device][chip] == .ready
+                chips[device][chip].errorRetries = 0
+                chips[device][chip].readyChecks = 0
+                if chips[device][chip].health == .failed, pollIndex < chips[device][chip].nextAttemptPoll {
+                    skipped.append(chip)
+                    continue
+                }
+                actions.append(chips[device][chip].initialised
                     ? .sample(device: device, chip: chip) : .initialise(device: device, chip: chip))
             }
+            for chip in skipped {
+                rounds[device].pending[chip] = false
+                rounds[device].missing = true
+            }
+            if skipped.count == count { rounds[device].active = false }
         }
         return actions
     }
 
-    private mutating func finishChip(device: Int, chip: Int, now: Instant) -> [Action] {
+    private mutating func finishChip(device: Int, chip: Int, gotData: Bool, detail: String?, now: Instant) -> [Action] {
         guard rounds[device].active, rounds[device].pending[chip] else { return [] }
         rounds[device].pending[chip] = false
-        guard !rounds[device].pending.contains(true) else { return [] }
+        if !gotData {
+            rounds[device].missing = true
+            // Probe WHO_AM_I again next time: a chip that vanished may come back reset, or replaced.
+            chips[device][chip].initialised = false
+        }
+        var actions = updateHealth(device: device, chip: chip, gotData: gotData, detail: detail, now: now)
+        guard !rounds[device].pending.contains(true) else { return actions }
         rounds[device].active = false
         let values = rounds[device].values
-        guard !values.isEmpty else { return [] }
-        return [.publish(Reading(timestamp: now, device: devices[device].id, values: values))]
+        guard !values.isEmpty else { return actions }
+        actions.append(.publish(Reading(timestamp: now, device: devices[device].id, values: values,
+                                        quality: rounds[device].missing ? .partial : .good)))
+        return actions
+    }
+
+    private mutating func updateHealth(device: Int, chip: Int, gotData: Bool, detail: String?, now: Instant) -> [Action] {
+        var state = chips[device][chip]
+        let outcome: Outcome = !gotData ? .failed : (state.errorRetries > 0 ? .recovered : .clean)
+        state.outcomes.append(outcome)
+        if state.outcomes.count > healthWindow { state.outcomes.removeFirst() }
+        state.failedStreak = gotData ? 0 : state.failedStreak + 1
+        if let detail { state.lastError = detail }
+        if state.failedStreak >= failedAfter {
+            state.health = .failed
+            let cap = max(1, Int(failedRetryMax.nanoseconds / pollInterval.nanoseconds))
+            state.nextAttemptPoll = pollIndex + min(1 << min(state.backoffExponent, 20), cap)
+            state.backoffExponent += 1
+        } else {
+            state.health = state.outcomes.allSatisfy { $0 == .clean } ? .ok : .degraded
+            state.backoffExponent = 0
+        }
+        chips[device][chip] = state
+        let worst = chips[device].map(\.health).max() ?? .ok
+        guard worst != deviceHealth[device] else { return [] }
+        deviceHealth[device] = worst
+        let detailText: String
+        if worst == .ok {
+            detailText = "all sensors ok"
+        } else {
+            detailText = zip(devices[device].chips, chips[device]).filter { $0.1.health != .ok }
+                .map { "\($0.0) \($0.1.health.rawValue): \($0.1.lastError ?? "recent retries")" }
+                .joined(separator: "; ")
+        }
+        return [.publishHealth(HealthReport(timestamp: now, component: "sensor", device: devices[device].id,
+                                            state: worst, detail: detailText))]
     }
 }

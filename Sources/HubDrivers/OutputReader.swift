@@ -1,0 +1,72 @@
+import HubCore
+
+/// Reads an ST sensor's STATUS and output registers with the checks a hostile bus needs.
+///
+/// One auto-increment burst from STATUS gives data-ready and the outputs together. Then:
+/// - verification: the outputs are read a second time and must match, so a bit flipped on
+///   the wire never becomes a reading (BDU holds the outputs between the two bursts);
+/// - reset detection: when data is not ready, CTRL_REG1 is read back; if the chip lost its
+///   configuration (power-on defaults after a brown-out) the driver says so and the sensor
+///   component re-initialises it;
+/// - stuck detection: outputs that repeat bit for bit `stuckRepeatsMax` times are refused,
+///   since real conversions always carry a few LSB of noise.
+struct OutputReader {
+    let chip: String
+    let address: UInt8
+    let statusRegister: UInt8
+    let readyMask: UInt8
+    let outputCount: Int
+    let controlRegister: UInt8
+    let controlRunValue: UInt8
+    var verify: Bool
+    let stuckRepeatsMax = 5
+    private var lastOutputs: [UInt8] = []
+    private(set) var repeats = 0
+
+    init(chip: String, address: UInt8, statusRegister: UInt8, readyMask: UInt8, outputCount: Int,
+         controlRegister: UInt8, controlRunValue: UInt8, verify: Bool) {
+        self.chip = chip
+        self.address = address
+        self.statusRegister = statusRegister
+        self.readyMask = readyMask
+        self.outputCount = outputCount
+        self.controlRegister = controlRegister
+        self.controlRunValue = controlRunValue
+        self.verify = verify
+    }
+
+    /// The output bytes (without STATUS), or nil when the chip has no new data.
+    mutating func read(_ bus: any I2CBus) throws(DriverError) -> ArraySlice<UInt8>? {
+        let count = outputCount + 1
+        let first = try burst(bus, count: count)
+        guard first[0] & readyMask == readyMask else {
+            let control = try onBus(chip) { () throws(I2CError) in try bus.readRegister(address, controlRegister) }
+            if control != controlRunValue { throw .chipReset(chip: chip) }
+            return nil
+        }
+        let outputs = first[1...]
+        if verify {
+            let second = try burst(bus, count: count)
+            guard second[1...] == outputs else { throw .verifyMismatch(chip: chip) }
+        }
+        if outputs.elementsEqual(lastOutputs) {
+            repeats += 1
+            if repeats >= stuckRepeatsMax { throw .stuck(chip: chip, repeats: repeats + 1) }
+        } else {
+            repeats = 0
+            lastOutputs = Array(outputs)
+        }
+        return outputs
+    }
+
+    private func burst(_ bus: any I2CBus, count: Int) throws(DriverError) -> [UInt8] {
+        let bytes = try onBus(chip) { () throws(I2CError) in try bus.readRegisters(address, statusRegister, count: count) }
+        guard bytes.count == count else { throw .bus(chip: chip, .shortRead(address: address, expected: count, got: bytes.count)) }
+        return bytes
+    }
+}
+
+/// Runs a bus operation, turning an I²C error into the chip's driver error.
+func onBus<T>(_ chip: String, _ body: () throws(I2CError) -> T) throws(DriverError) -> T {
+    do { return try body() } catch { throw .bus(chip: chip, error) }
+}
