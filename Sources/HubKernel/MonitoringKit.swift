@@ -30,11 +30,12 @@ public struct MonitoringKit: Sendable {
     }
 
     /// The production drivers for this kit's chips on `bus`, in `chips` order.
-    public func drivers(on bus: any I2CBus) -> [any SensorDriver] {
+    /// `verifyReads: false` reads each sample once (only for measuring what verification costs).
+    public func drivers(on bus: any I2CBus, verifyReads: Bool = true) -> [any SensorDriver] {
         chips.map { chip -> any SensorDriver in
             switch chip {
-            case .hts221: HTS221Driver(bus: bus)
-            case .lps25h: LPS25HDriver(bus: bus)
+            case .hts221: HTS221Driver(bus: bus, verifyReads: verifyReads)
+            case .lps25h: LPS25HDriver(bus: bus, verifyReads: verifyReads)
             case .lsm9ds1: preconditionFailure("LSM9DS1 driver not wired yet")
             }
         }

@@ -22,8 +22,9 @@ public enum SensorTimer: Equatable, Sendable {
 /// wrong chip or stuck outputs are not retried within the poll.
 ///
 /// Health per chip, from its last `healthWindow` polls: `failed` after `failedAfter` polls in
-/// a row without data; `degraded` while any recent poll needed a retry or failed; `ok`
-/// otherwise. A failed chip is tried again with backoff across polls (every 2, 4, 8 ...
+/// a row without data; `degraded` while any of those polls gave no data; `ok` otherwise.
+/// A poll rescued by a retry counts as good: health says whether data flows, and a bus
+/// with the odd NACK still delivers every reading (the errors are in the event log). A failed chip is tried again with backoff across polls (every 2, 4, 8 ...
 /// polls, at most every `failedRetryMax`), so a dead sensor does not burn bus time. The
 /// device's health (its worst chip's) is published on `hbs/health/sensor` when it changes.
 /// A chip that gave no data in a poll is probed and initialised afresh next time, since a
@@ -83,7 +84,7 @@ public struct SensorComponent {
     public let readyRetriesMax: Int
     public let retryBackoff: Duration = .milliseconds(5)
     public let retriesMax = 3
-    public let healthWindow = 6
+    public let healthWindow = 30
     public let failedAfter = 3
     public let failedRetryMax: Duration = .seconds(300)
     private var chips: [[Chip]]
@@ -231,7 +232,7 @@ public struct SensorComponent {
             state.nextAttemptPoll = pollIndex + min(1 << min(state.backoffExponent, 20), cap)
             state.backoffExponent += 1
         } else {
-            state.health = state.outcomes.allSatisfy { $0 == .clean } ? .ok : .degraded
+            state.health = state.outcomes.contains(.failed) ? .degraded : .ok
             state.backoffExponent = 0
         }
         chips[device][chip] = state

@@ -34,6 +34,10 @@ public struct HistoryChecks {
             (passed, evidence) = noReadingLost()
         case .alert(let device, let after, let within):
             (passed, evidence) = alert(device, from: start + after, to: start + after + within)
+        case .health(let device, let state, let after, let within):
+            (passed, evidence) = health(device, state, from: start + after, to: start + after + within)
+        case .noCorruptedReading:
+            (passed, evidence) = noCorruptedReading()
         case .led(let colour, let after, let within):
             if let after, let within {
                 (passed, evidence) = led(colour, from: start + after, to: start + after + within)
@@ -123,6 +127,67 @@ public struct HistoryChecks {
         }
         if let first = alerts.first { return (false, "\(device) first anomalous at \(offset(first.0)), outside \(offset(from))…\(offset(to))") }
         return (false, "\(device) never declared anomalous")
+    }
+
+    private func health(_ device: DeviceID, _ state: HealthState, from: Instant, to: Instant) -> (Bool, String) {
+        var reports: [(Instant, HealthReport)] = []
+        for entry in simulation.history.entries {
+            if case .busPublish(_, _, .health(let report)) = entry.event, report.device == device { reports.append((entry.time, report)) }
+        }
+        if let hit = reports.first(where: { $0.0 >= from && $0.0 <= to && $0.1.state == state }) {
+            return (true, "\(device) \(state.rawValue) at \(offset(hit.0)): \(hit.1.detail)")
+        }
+        let seen = reports.map { "\($0.1.state.rawValue)@\(offset($0.0))" }.prefix(6).joined(separator: ", ")
+        return (false, "\(device) not \(state.rawValue) within \(offset(from))…\(offset(to)); reports: \(seen.isEmpty ? "none" : seen)")
+    }
+
+    /// Per channel: how far a reading may sit from the truth its chip converted — 6σ of the
+    /// chip's noise, a count of its resolution, the unit's offset and the reading's rounding.
+    static func tolerance(_ channel: Channel) -> Double {
+        switch channel {
+        case .temperature: 0.25
+        case .humidity: 1.0
+        case .pressure: 0.3
+        case .vibration, .dutyCycles: .infinity
+        }
+    }
+
+    private func noCorruptedReading() -> (Bool, String) {
+        var checked = 0
+        var worst: (excess: Double, text: String)?
+        for entry in simulation.history.entries {
+            guard case .busPublish(_, _, .reading(let reading)) = entry.event,
+                  let kit = simulation.world.kits.first(where: { $0.device.id == reading.device }) else { continue }
+            for (channel, value) in reading.values {
+                let truthLog = channel == .pressure ? kit.lps25h.truth : kit.hts221.truth
+                guard let truth = Self.latest(truthLog, atOrBefore: reading.timestamp) else { continue }
+                let expected: Double
+                switch channel {
+                case .temperature: expected = truth.temperature
+                case .humidity: expected = truth.humidity
+                case .pressure: expected = truth.pressure
+                case .vibration, .dutyCycles: continue
+                }
+                checked += 1
+                let excess = abs(value - expected) - Self.tolerance(channel)
+                if excess > 0, excess > (worst?.excess ?? 0) {
+                    worst = (excess, "\(reading.device) \(channel) \(value) at \(offset(entry.time)), truth \(Double(Int(expected * 100)) / 100)")
+                }
+            }
+        }
+        if let worst { return (false, "corrupted reading accepted: \(worst.text)") }
+        return (true, "\(checked) channel values within tolerance of what the chips converted")
+    }
+
+    /// The last truth entry at or before `instant` (binary search; entries are in time order).
+    static func latest(_ log: [(time: Instant, environment: SensorEnvironment)], atOrBefore instant: Instant) -> SensorEnvironment? {
+        var low = 0
+        var high = log.count
+        while low < high {
+            let mid = (low + high) / 2
+            if log[mid].time <= instant { low = mid + 1 } else { high = mid }
+        }
+        return low == 0 ? nil : log[low - 1].environment
     }
 
     private func led(_ colour: String, from: Instant, to: Instant) -> (Bool, String) {

@@ -52,6 +52,13 @@ public enum Expectation: Equatable, Sendable {
     case alert(device: DeviceID, after: Duration, within: Duration)
     /// The LED matrix showed `colour`: at the end of the run, or within a window.
     case led(colour: String, after: Duration?, within: Duration?)
+    /// The device's sensor health was reported as `state` between `after` and `after + within`.
+    case health(device: DeviceID, state: HealthState, after: Duration, within: Duration)
+    /// Every accepted reading matches what its sensor really converted (no bus corruption got through).
+    case noCorruptedReading
+
+    /// Whether checking it needs the chips to record the truth of every conversion.
+    public var needsTruth: Bool { self == .noCorruptedReading }
 
     public var label: String {
         switch self {
@@ -62,6 +69,9 @@ public enum Expectation: Equatable, Sendable {
             "alert(\(device) within \(DurationText.format(within)) after \(DurationText.format(after)))"
         case .led(let colour, let after, let within):
             if let after, let within { "led(\(colour) within \(DurationText.format(within)) after \(DurationText.format(after)))" } else { "led(\(colour) at end)" }
+        case .health(let device, let state, let after, let within):
+            "health(\(device) \(state.rawValue) within \(DurationText.format(within)) after \(DurationText.format(after)))"
+        case .noCorruptedReading: "no-corrupted-reading"
         }
     }
 }

@@ -190,7 +190,7 @@ public enum ScenarioLoader {
         return ScheduledFault(at: at, duration: lasting, fault: fault, device: target)
     }
 
-    static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "alert", "led"]
+    static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health"]
 
     private static func parseExpectation(_ item: YAMLValue, devices: [DeviceID]) throws(ScenarioError) -> Expectation {
         let name: String
@@ -220,9 +220,19 @@ public enum ScenarioLoader {
                 target = try device(map)
             }
             return name == "no-alert" ? .noAlert(device: target) : .readingsEveryPoll(device: target)
-        case "no-reading-lost":
-            if let argument { throw argument.error("no-reading-lost takes no arguments") }
-            return .noReadingLost
+        case "no-reading-lost", "no-corrupted-reading":
+            if let argument { throw argument.error("\(name) takes no arguments") }
+            return name == "no-reading-lost" ? .noReadingLost : .noCorruptedReading
+        case "health":
+            guard let argument else { throw item.error("health needs { device, state, within, after }") }
+            let map = try argument.map()
+            try map.finish(known: ["device", "state", "within", "after"])
+            guard let target = try device(map) else { throw argument.error("missing required field 'device'") }
+            let stateValue = try map.required("state")
+            let stateText = try stateValue.string()
+            guard let state = HealthState(rawValue: stateText) else { throw stateValue.error("state must be ok, degraded or failed") }
+            return .health(device: target, state: state, after: try map.optional("after")?.duration() ?? .zero,
+                           within: try map.required("within").duration())
         case "alert":
             guard let argument else { throw item.error("alert needs { device, within, after }") }
             let map = try argument.map()

@@ -23,10 +23,14 @@ public struct ScenarioOutcome: Sendable {
 public enum ScenarioRunner {
     /// Runs `scenario` (with `seed` instead of its own, if given), writing the event log to
     /// `eventLogPath` if given, and checks every expectation against the history.
-    public static func run(_ scenario: Scenario, seed: UInt64? = nil, eventLogPath: String? = nil) throws(StoreError) -> ScenarioOutcome {
-        let setup = scenario.simulationSetup(seed: seed)
+    /// `verifyReads: false` turns off the drivers' read verification (to show what it prevents).
+    public static func run(_ scenario: Scenario, seed: UInt64? = nil, eventLogPath: String? = nil,
+                           verifyReads: Bool = true) throws(StoreError) -> ScenarioOutcome {
+        var setup = scenario.simulationSetup(seed: seed)
+        setup.verifyReads = verifyReads
         let log = try eventLogPath.map { (path) throws(StoreError) in try EventLogWriter(path: path) }
-        let simulation = Simulation(setup: setup, eventLog: log)
+        let simulation = Simulation(setup: setup, eventLog: log,
+                                    recordTruth: scenario.expectations.contains { $0.needsTruth })
         let clock = ContinuousClock()
         let began = clock.now
         simulation.run()

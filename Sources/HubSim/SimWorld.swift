@@ -88,7 +88,7 @@ public final class SimKit {
     }
 
     /// The production drivers this kit's hub polls.
-    public func drivers() -> [any SensorDriver] { monitoring.drivers(on: bus) }
+    public func drivers(verifyReads: Bool = true) -> [any SensorDriver] { monitoring.drivers(on: bus, verifyReads: verifyReads) }
 }
 
 /// The simulated world a hub lives in: the house, its appliances and their Sense HATs,
@@ -122,8 +122,8 @@ public final class SimWorld {
     }
 
     /// Ports for a `HubNode` living in this world (timers and history come from the shell).
-    public func hubPorts(timers: any TimerPort, history: any HistorySink) -> HubPorts {
-        HubPorts(sensorKits: kits.map { $0.drivers() }, display: LEDMatrixDriver(bus: kits[0].bus),
+    public func hubPorts(timers: any TimerPort, history: any HistorySink, verifyReads: Bool = true) -> HubPorts {
+        HubPorts(sensorKits: kits.map { $0.drivers(verifyReads: verifyReads) }, display: LEDMatrixDriver(bus: kits[0].bus),
                  cloud: cloud, timers: timers, history: history)
     }
 

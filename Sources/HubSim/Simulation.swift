@@ -10,6 +10,9 @@ public struct SimulationSetup: Sendable {
     public var duration: Duration
     public var hub: HubConfig
     public var faults: [ScheduledFault]
+    /// Drivers read every sample twice and compare (the production setting). Off only to
+    /// measure what verification costs or to show what it prevents.
+    public var verifyReads = true
 
     /// 2026-01-15 00:00 UTC: a winter day, so the furnace works.
     public static let defaultStart = Instant(secondsSinceEpoch: 1_768_435_200)
@@ -44,7 +47,7 @@ public final class Simulation {
         history = HistoryRecorder(log: eventLog)
         world = SimWorld(devices: setup.hub.devices, seed: setup.seed, start: setup.start, clock: scheduler, history: history)
         if recordTruth { world.recordTruth() }
-        hub = HubNode(config: setup.hub, ports: world.hubPorts(timers: scheduler, history: history))
+        hub = HubNode(config: setup.hub, ports: world.hubPorts(timers: scheduler, history: history, verifyReads: setup.verifyReads))
         for (index, fault) in setup.faults.enumerated() {
             scheduler.schedule(.faultStart(index), at: setup.start + fault.at)
             if let duration = fault.duration {

@@ -44,6 +44,17 @@ struct ScenarioRunnerTests {
         #expect(summary.contains("replay: hubrig scenario run lost.yaml --seed 4"))
     }
 
+    @Test("on a flaky bus, verified reads keep corruption out; without verification the checker catches it")
+    func corruption() throws {
+        var scenario = try ScenarioLoader.load(path: Self.scenarios.appendingPathComponent("i2c-flaky-bus.yaml").path)
+        scenario.duration = .seconds(6 * 3600)
+        scenario.expectations = [.noCorruptedReading]
+        #expect(try ScenarioRunner.run(scenario).passed)
+        let unverified = try ScenarioRunner.run(scenario, verifyReads: false)
+        #expect(!unverified.passed)
+        #expect(unverified.checks[0].evidence.contains("corrupted reading accepted"))
+    }
+
     @Test("a seed override changes the run and is reported")
     func seedOverride() throws {
         let scenario = try ScenarioLoader.load(path: Self.scenarios.appendingPathComponent("steady-state.yaml").path)
