@@ -43,7 +43,7 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "hub",
-            dependencies: ["HubLive", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HubLive", "HubSim", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .executableTarget(
             name: "hubrig",

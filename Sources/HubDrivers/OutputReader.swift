@@ -4,7 +4,8 @@ import HubCore
 ///
 /// One auto-increment burst from STATUS gives data-ready and the outputs together. Then:
 /// - verification: the outputs are read a second time and must match, so a bit flipped on
-///   the wire never becomes a reading (BDU holds the outputs between the two bursts);
+///   the wire never becomes a reading (BDU holds the outputs between the two bursts; a
+///   conversion that lands in between is recognised by its data-ready bits);
 /// - reset detection: when data is not ready, CTRL_REG1 is read back; if the chip lost its
 ///   configuration (power-on defaults after a brown-out) the driver says so and the sensor
 ///   component re-initialises it;
@@ -44,11 +45,8 @@ struct OutputReader {
             if control != controlRunValue { throw .chipReset(chip: chip) }
             return nil
         }
-        let outputs = first[1...]
-        if verify {
-            let second = try burst(bus, count: count)
-            guard second[1...] == outputs else { throw .verifyMismatch(chip: chip) }
-        }
+        var outputs = first[1...]
+        if verify { outputs = try confirmed(outputs, bus, count: count) }
         if outputs.elementsEqual(lastOutputs) {
             repeats += 1
             if repeats >= stuckRepeatsMax { throw .stuck(chip: chip, repeats: repeats + 1) }
@@ -57,6 +55,26 @@ struct OutputReader {
             lastOutputs = Array(outputs)
         }
         return outputs
+    }
+
+    /// Reads the outputs again until two bursts agree with no conversion between them.
+    ///
+    /// Reading the outputs cleared the data-ready bits, and BDU keeps the outputs still
+    /// until the next conversion, which sets them again. So a second burst that shows no new
+    /// data must repeat the first exactly, or the bus corrupted one of them; one that shows
+    /// new data legitimately differs (on real hardware time passes between the bursts) and
+    /// needs a third to confirm it.
+    private func confirmed(_ first: ArraySlice<UInt8>, _ bus: any I2CBus, count: Int) throws(DriverError) -> ArraySlice<UInt8> {
+        var previous = first
+        for _ in 0..<2 {
+            let next = try burst(bus, count: count)
+            if next[0] & readyMask == 0 {
+                guard next[1...] == previous else { throw .verifyMismatch(chip: chip) }
+                return previous
+            }
+            previous = next[1...]
+        }
+        throw .verifyMismatch(chip: chip)
     }
 
     private func burst(_ bus: any I2CBus, count: Int) throws(DriverError) -> [UInt8] {

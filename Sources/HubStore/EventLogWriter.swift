@@ -10,12 +10,14 @@ public final class EventLogWriter {
     public let path: String
     private let fd: Int32
     private var buffer: [UInt8] = []
-    private let flushThreshold = 256 * 1024
+    private let flushThreshold: Int
     public private(set) var linesWritten = 0
 
-    public init(path: String) throws(StoreError) {
+    /// `flushThreshold` 0 writes every line at once (a live hub's log, read with `tail -f`).
+    public init(path: String, flushThreshold: Int = 256 * 1024) throws(StoreError) {
         self.path = path
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        self.flushThreshold = flushThreshold
+        let fd = path == "/dev/stdout" ? dup(1) : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StoreError.io(path: path, operation: "open", errno: errno) }
         self.fd = fd
         buffer.reserveCapacity(flushThreshold + 4096)

@@ -1,5 +1,5 @@
 import HubCore
-import HubSim
+import HubKernel
 import Testing
 
 @Suite("Discrete-event queue")

@@ -1,4 +1,4 @@
-import HubCore
+
 
 /// Reads and writes durations the way scenarios spell them: `24h`, `1h30m`, `10s`, `500ms`, `2d`.
 ///

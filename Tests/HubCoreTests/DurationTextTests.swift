@@ -1,5 +1,4 @@
 import HubCore
-import HubScenario
 import Testing
 
 @Suite("Duration text")

@@ -1,0 +1,34 @@
+import HubCore
+import HubKernel
+import HubStore
+
+/// Where a live hub puts its cloud messages until the MQTT uplink exists: a JSON-lines file.
+///
+/// Each line is `{"topic": ..., "message_id": ..., "payload": <the payload>}`, appended and
+/// flushed as it is sent, so nothing the hub meant for the cloud is lost: an operator can
+/// replay the file into a broker. The MQTT uplink with its durable outbox replaces this.
+public final class CloudSpoolFile: CloudPort {
+    private let writer: EventLogWriter
+    private var json = JSONWriter(capacity: 1024)
+    public private(set) var writeFailures = 0
+
+    public init(path: String) throws(StoreError) {
+        writer = try EventLogWriter(path: path, flushThreshold: 0)
+    }
+
+    public func send(_ message: CloudMessage, at time: Instant) {
+        json.removeAll()
+        json.beginObject()
+        json.field("topic", message.topic.name)
+        json.field("message_id", message.messageID)
+        json.key("payload")
+        json.raw(message.payload)
+        json.endObject()
+        do {
+            try writer.append(line: json.bytes)
+        } catch {
+            if writeFailures == 0 { FileDescriptorOutput.standardError("cloud spool: \(error)") }
+            writeFailures += 1
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Glibc
+import HubCore
+import HubKernel
+import Synchronization
+
+/// Set by SIGTERM/SIGINT; the shell's loop checks it between waits.
+let stopRequested = Atomic<Bool>(false)
+
+/// Runs a `HubNode` in real time: the hub's timers on the real clock, GPIO edges as they come.
+///
+/// One thread, one loop, like the simulator's — only the waiting is real. The loop sleeps
+/// until the next timer (in slices of at most 200 ms, so SIGTERM is answered promptly), or,
+/// when the hub has a GPIO line to watch, waits on that line with the same timeout, so a
+/// joystick press wakes it at once. Everything the hub does happens on this thread.
+public final class LiveShell: TimerPort {
+    public let clock: LiveClock
+    private var queue = EventQueue<HubTimer>()
+    private var node: HubNode?
+    /// Waits up to a real duration for an input edge; nil when there is no GPIO to watch.
+    private let waitForEdge: ((Duration) -> GPIOEdge?)?
+
+    public init(clock: LiveClock, waitForEdge: ((Duration) -> GPIOEdge?)? = nil) {
+        self.clock = clock
+        self.waitForEdge = waitForEdge
+    }
+
+    public func schedule(_ timer: HubTimer, at: Instant) {
+        queue.push(timer, at: at)
+    }
+
+    /// Installs SIGTERM and SIGINT handlers that ask the loop to stop after the current step.
+    public static func installSignalHandlers() {
+        signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+        signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+    }
+
+    /// Boots `node` and runs until a signal arrives or `deadline` (if given) passes.
+    public func run(_ node: HubNode, until deadline: Instant? = nil, onEdge: ((GPIOEdge, Instant) -> Void)? = nil) {
+        self.node = node
+        node.boot(now: clock.now)
+        while !stopRequested.load(ordering: .relaxed) {
+            let now = clock.now
+            if let deadline, now >= deadline { break }
+            if let due = queue.nextDeadline, due <= now, let entry = queue.pop() {
+                node.fire(entry.payload, now: now)
+                continue
+            }
+            var target = queue.nextDeadline ?? now + .seconds(1)
+            if let deadline, deadline < target { target = deadline }
+            let wait = min(clock.realDelay(until: target), .milliseconds(200))
+            if let waitForEdge {
+                if let edge = waitForEdge(wait) { onEdge?(edge, clock.now) }
+            } else {
+                sleep(wait)
+            }
+        }
+    }
+
+    private func sleep(_ duration: Duration) {
+        guard duration > .zero else { return }
+        let nanoseconds = duration.nanoseconds
+        var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0, errno == EINTR, !stopRequested.load(ordering: .relaxed) {
+            request = remaining
+        }
+    }
+}

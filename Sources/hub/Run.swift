@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import HubCore
+import HubKernel
+import HubLive
+import HubSim
+
+/// `hub run`: the hub on a Pi's Sense HAT, or against simulated appliances in real time.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the hub.",
+        discussion: """
+            --backend sensehat drives the Sense HAT through /dev/i2c-N (I2C_RDWR) and the joystick \
+            through /dev/gpiochipN; --backend sim runs the same hub against simulated appliances and \
+            register-level chips on the real clock (--time-scale speeds it up). History goes to \
+            --event-log as JSON lines (default: standard output). Cloud messages are spooled to \
+            --cloud-spool as JSON lines until the MQTT uplink lands. SIGTERM or SIGINT stops it.
+            """)
+
+    enum Backend: String, ExpressibleByArgument, CaseIterable {
+        case sensehat
+        case sim
+    }
+
+    @Option(help: "sensehat or sim.")
+    var backend: Backend
+
+    @Option(help: "I²C device of the Sense HAT (sensehat backend).")
+    var i2c = "/dev/i2c-1"
+
+    @Option(help: "GPIO chip of the joystick interrupt (sensehat backend).")
+    var gpiochip = "/dev/gpiochip0"
+
+    @Option(name: .customLong("device"), help: "A monitored appliance as id:kind (furnace, washer, fridge); repeatable.")
+    var devices: [String] = ["hvac:furnace"]
+
+    @Option(help: "The hub's cloud thing name.")
+    var thing = "hbshub001"
+
+    @Option(help: "Sensor poll interval (10s as on the original hub).")
+    var poll = "10s"
+
+    @Option(name: .customLong("event-log"), help: "Where the history goes, as JSON lines ('-' for standard output).")
+    var eventLog = "-"
+
+    @Option(name: .customLong("cloud-spool"), help: "File that receives cloud messages (sensehat backend).")
+    var cloudSpool = "hub-cloud-spool.jsonl"
+
+    @Option(help: "Stop after this long (e.g. 30s); runs until a signal otherwise.")
+    var duration: String?
+
+    @Option(help: "Seed of the simulated world (sim backend).")
+    var seed: UInt64 = 1
+
+    @Option(name: .customLong("time-scale"), help: "Simulated seconds per real second (sim backend).")
+    var timeScale: Int64 = 1
+
+    func run() throws {
+        let pollInterval = try parseDuration(poll, option: "--poll")
+        let stopAfter = try duration.map { try parseDuration($0, option: "--duration") }
+        let config = HubConfig(thing: thing, devices: try devices.map(parseDevice), pollInterval: pollInterval)
+        guard timeScale >= 1 else { throw ValidationError("--time-scale must be at least 1") }
+        if backend == .sensehat, timeScale != 1 { throw ValidationError("--time-scale applies to the sim backend only") }
+
+        let history: JSONLinesHistory
+        do { history = try JSONLinesHistory(path: eventLog == "-" ? "/dev/stdout" : eventLog) } catch {
+            throw ValidationError("--event-log: \(error)")
+        }
+        let clock = LiveClock(timeScale: timeScale)
+        let shell = LiveShell(clock: clock)
+        let node: HubNode
+        switch backend {
+        case .sim:
+            let unsupported = config.devices.filter { !SimulatedAppliances.kinds.contains($0.kind) }
+            if let first = unsupported.first {
+                throw ValidationError("appliance kind \(first.kind.rawValue) has no simulator yet")
+            }
+            let world = SimWorld(devices: config.devices, seed: seed, start: clock.now, clock: clock, history: history)
+            node = HubNode(config: config, ports: world.hubPorts(timers: shell, history: history))
+        case .sensehat:
+            throw ValidationError("the sensehat backend needs the Linux I²C backend (not built yet)")
+        }
+        LiveShell.installSignalHandlers()
+        shell.run(node, until: stopAfter.map { clock.now + $0 })
+    }
+
+    private func parseDuration(_ text: String, option: String) throws -> Duration {
+        do { return try DurationText.parse(text) } catch { throw ValidationError("\(option): \(error)") }
+    }
+
+    private func parseDevice(_ text: String) throws -> HubConfig.Device {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 else { throw ValidationError("--device \(text): expected id:kind, like hvac:furnace") }
+        guard let kind = ApplianceKind(rawValue: parts[1]) else {
+            throw ValidationError("--device \(text): unknown kind '\(parts[1])' (furnace, washer, fridge)")
+        }
+        do { return HubConfig.Device(id: try DeviceID(validating: parts[0]), kind: kind) } catch {
+            throw ValidationError("--device \(text): \(error)")
+        }
+    }
+}
