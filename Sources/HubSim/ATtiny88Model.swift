@@ -6,6 +6,11 @@ import HubDrivers
 // first byte and stores the rest at successive addresses; reads continue from the
 // pointer; the pointer survives a STOP; WAI (0xF0) reads 0x73. Every write transaction
 // that touches the frame (0x00–0xBF) is recorded as a displayed frame with its instant.
+// Joystick: `press`/`release` set KEYS (0xF2: bit0 DOWN, bit1 RIGHT, bit2 UP, bit3
+// ENTER, bit4 LEFT); a change of KEYS raises the interrupt output (GPIO23 on the Pi)
+// high, and reading KEYS over I²C clears it (line low). While the interrupt is pending a
+// further change only updates KEYS: the line is already high, so no new edge. KEYS is
+// read-only from the bus. Line faults (stuck, bounce) belong to `SimGPIOChip`.
 
 /// Register-level model of the Sense HAT's ATtiny88 (LED matrix and joystick) at 0x46.
 public final class ATtiny88Model: SimI2CDevice {
@@ -14,11 +19,40 @@ public final class ATtiny88Model: SimI2CDevice {
     /// Frames as the matrix showed them, oldest first.
     public private(set) var frames: [(time: Instant, frame: LEDFrame)] = []
     private let history: (any HistorySink)?
+    private let gpio: SimGPIOChip?
+    /// The GPIO line the interrupt output is wired to (GPIO23 on the Sense HAT).
+    public let interruptLine: Int
+    /// True from a KEYS change until the next read of KEYS.
+    public private(set) var interruptPending = false
 
-    public init(history: (any HistorySink)?) {
+    public init(history: (any HistorySink)?, gpio: SimGPIOChip? = nil, interruptLine: Int = 23) {
         self.history = history
+        self.gpio = gpio
+        self.interruptLine = interruptLine
         registers[Int(ATtiny88Register.whoAmI)] = ATtiny88Register.whoAmIValue
         registers[Int(ATtiny88Register.firmwareVersion)] = 0x02
+    }
+
+    /// The joystick keys currently held, as the KEYS register holds them.
+    public var keys: UInt8 { registers[Int(ATtiny88Register.keys)] }
+
+    /// The user holds exactly `keys` (KEYS bits) from `now`: earlier keys not in it are let go.
+    public func press(_ keys: UInt8, now: Instant) {
+        precondition(keys & 0xE0 == 0, "KEYS has five bits")
+        setKeys(keys, now: now)
+    }
+
+    /// The user lets go of every key at `now`.
+    public func release(now: Instant) {
+        setKeys(0, now: now)
+    }
+
+    private func setKeys(_ keys: UInt8, now: Instant) {
+        guard keys != self.keys else { return }
+        registers[Int(ATtiny88Register.keys)] = keys
+        guard !interruptPending else { return }
+        interruptPending = true
+        gpio?.drive(line: interruptLine, high: true, now: now)
     }
 
     public var currentFrame: LEDFrame {
@@ -48,8 +82,15 @@ public final class ATtiny88Model: SimI2CDevice {
         out.reserveCapacity(count)
         for _ in 0..<count {
             out.append(registers[pointer])
+            if pointer == Int(ATtiny88Register.keys) { clearInterrupt(now: now) }
             pointer = (pointer + 1) & 0xFF
         }
         return out
+    }
+
+    private func clearInterrupt(now: Instant) {
+        guard interruptPending else { return }
+        interruptPending = false
+        gpio?.drive(line: interruptLine, high: false, now: now)
     }
 }

@@ -1,0 +1,213 @@
+import HubCore
+
+/// LSM9DS1 accelerometer/gyroscope register map (ST datasheet; RTIMULib), address 0x6A.
+///
+/// This half of the chip does not use the ST convention of bit 7 in the register address
+/// for multi-byte access: auto-increment is IF_ADD_INC in CTRL_REG8 (on at reset), and a
+/// register address with bit 7 set points at reserved space. Burst reads therefore pass
+/// `autoIncrementBit: 0`.
+public enum LSM9DS1AccelGyroRegister {
+    public static let address: UInt8 = 0x6A
+    public static let whoAmI: UInt8 = 0x0F
+    public static let whoAmIValue: UInt8 = 0x68
+    public static let ctrlReg1G: UInt8 = 0x10
+    public static let status: UInt8 = 0x17
+    public static let outXLG: UInt8 = 0x18
+    public static let ctrlReg6XL: UInt8 = 0x20
+    public static let ctrlReg8: UInt8 = 0x22
+    public static let ctrlReg9: UInt8 = 0x23
+    public static let outXLXL: UInt8 = 0x28
+    public static let fifoCtrl: UInt8 = 0x2E
+    public static let fifoSrc: UInt8 = 0x2F
+    /// CTRL_REG8 at reset: IF_ADD_INC only.
+    public static let ctrlReg8Default: UInt8 = 0x04
+    /// CTRL_REG8 IF_ADD_INC: the register pointer advances after each byte.
+    public static let ifAddInc: UInt8 = 0x04
+    /// CTRL_REG8 SW_RESET (self-clearing).
+    public static let softwareReset: UInt8 = 0x01
+    /// CTRL_REG9 FIFO_EN.
+    public static let fifoEnable: UInt8 = 0x02
+    /// FIFO_CTRL FMODE values (bits 7:5).
+    public static let fifoModeBypass: UInt8 = 0x00
+    public static let fifoModeFIFO: UInt8 = 0x20
+    public static let fifoModeContinuous: UInt8 = 0xC0
+    /// FIFO_SRC: bit 6 OVRN, bit 7 FTH, bits 5:0 FSS (unread samples).
+    public static let fifoOverrun: UInt8 = 0x40
+    public static let fifoThresholdReached: UInt8 = 0x80
+    public static let fifoUnreadMask: UInt8 = 0x3F
+    /// STATUS bits: XLDA (accelerometer data ready), GDA (gyroscope data ready).
+    public static let accelReady: UInt8 = 0x01
+    public static let gyroReady: UInt8 = 0x02
+    /// The FIFO holds at most 32 samples.
+    public static let fifoDepth = 32
+    /// Bytes of one accelerometer sample (X, Y, Z as int16 LE); reading them pops the FIFO.
+    public static let sampleBytes = 6
+    /// ODR_G 238 Hz, ±245 °/s. With the gyroscope on, its ODR also paces the accelerometer.
+    public static let ctrlReg1GRun: UInt8 = 0x80
+    /// ODR_XL 238 Hz, ±2 g.
+    public static let ctrlReg6XLRun: UInt8 = 0x80
+    /// Acceleration per LSB at ±2 g.
+    public static let accelScale2g = 0.000061
+    /// Angular rate per LSB at ±245 °/s.
+    public static let gyroScale245dps = 0.00875
+}
+
+/// LSM9DS1 magnetometer register map (ST datasheet; RTIMULib), address 0x1C.
+///
+/// Unlike the accelerometer half, this die follows the ST sensors' convention: bit 7 of
+/// the register address asks for auto-increment.
+public enum LSM9DS1MagnetometerRegister {
+    public static let address: UInt8 = 0x1C
+    public static let whoAmI: UInt8 = 0x0F
+    public static let whoAmIValue: UInt8 = 0x3D
+    public static let ctrlReg1M: UInt8 = 0x20
+    public static let ctrlReg2M: UInt8 = 0x21
+    public static let ctrlReg3M: UInt8 = 0x22
+    public static let ctrlReg4M: UInt8 = 0x23
+    public static let ctrlReg5M: UInt8 = 0x24
+    public static let statusM: UInt8 = 0x27
+    public static let outXLM: UInt8 = 0x28
+    /// CTRL_REG1_M at reset: low-power X/Y, 10 Hz.
+    public static let ctrlReg1MDefault: UInt8 = 0x10
+    /// CTRL_REG3_M at reset: power-down (MD = 11).
+    public static let ctrlReg3MDefault: UInt8 = 0x03
+    /// High-performance X/Y (OM = 10), 10 Hz (DO = 100).
+    public static let ctrlReg1MRun: UInt8 = 0x50
+    /// ±4 gauss.
+    public static let ctrlReg2MRun: UInt8 = 0x00
+    /// Continuous conversion (MD = 00).
+    public static let ctrlReg3MRun: UInt8 = 0x00
+    /// High-performance Z (OMZ = 10).
+    public static let ctrlReg4MRun: UInt8 = 0x08
+    /// CTRL_REG2_M SOFT_RST (self-clearing).
+    public static let softReset: UInt8 = 0x04
+    /// STATUS_REG_M ZYXDA: a new X, Y, Z set is ready.
+    public static let dataReady: UInt8 = 0x08
+    /// Field per LSB at ±4 gauss.
+    public static let scale4Gauss = 0.00014
+}
+
+/// Driver for the Sense HAT's LSM9DS1 inertial unit, yielding the `vibration` channel.
+///
+/// Vibration of a washing machine or a compressor is an RMS over a window of
+/// acceleration, and a hub that polls every few seconds cannot sample at hundreds of
+/// hertz itself. So the chip does it: the accelerometer runs at 238 Hz into its FIFO in
+/// continuous mode, which always holds the latest 32 samples (134 ms, two cycles of a
+/// 17 Hz drum), and one sample drains them in a single burst. Vibration is the RMS of
+/// the magnitude's deviation from its mean, so gravity and the unit's zero-g offset
+/// cancel whatever way the kit is mounted. The gyroscope and magnetometer are brought up
+/// too and read on demand for diagnostics; they are not channels.
+public final class LSM9DS1Driver: SensorDriver {
+    public let chip = "LSM9DS1"
+    public let bus: any I2CBus
+    public let accelGyroAddress: UInt8
+    public let magnetometerAddress: UInt8
+    private var initialised = false
+    /// Fewer unread samples than this is "not ready": too short a window for an RMS.
+    public static let minimumSamples = 16
+    /// Above this the figure cannot come from the chip at ±2 g: a corrupted transfer.
+    public static let maximumVibration = 2.0
+
+    public init(bus: any I2CBus,
+                accelGyroAddress: UInt8 = LSM9DS1AccelGyroRegister.address,
+                magnetometerAddress: UInt8 = LSM9DS1MagnetometerRegister.address) {
+        self.bus = bus
+        self.accelGyroAddress = accelGyroAddress
+        self.magnetometerAddress = magnetometerAddress
+    }
+
+    public func initialise() throws(DriverError) -> String {
+        initialised = false
+        typealias AG = LSM9DS1AccelGyroRegister
+        typealias M = LSM9DS1MagnetometerRegister
+        try probeWhoAmI(chip: chip, bus: bus, address: accelGyroAddress, register: AG.whoAmI, expected: AG.whoAmIValue)
+        try probeWhoAmI(chip: chip, bus: bus, address: magnetometerAddress, register: M.whoAmI, expected: M.whoAmIValue)
+        try onBus { () throws(I2CError) in
+            // IF_ADD_INC is on at reset, but a previous owner of the bus may have cleared it,
+            // and every burst below depends on it.
+            try bus.writeRegister(accelGyroAddress, AG.ctrlReg8, AG.ctrlReg8Default)
+            try bus.writeRegister(accelGyroAddress, AG.ctrlReg1G, AG.ctrlReg1GRun)
+            try bus.writeRegister(accelGyroAddress, AG.ctrlReg6XL, AG.ctrlReg6XLRun)
+            try bus.writeRegister(accelGyroAddress, AG.ctrlReg9, AG.fifoEnable)
+            // Passing through bypass empties the FIFO, so a re-initialisation after an error
+            // never reports samples from before it.
+            try bus.writeRegister(accelGyroAddress, AG.fifoCtrl, AG.fifoModeBypass)
+            try bus.writeRegister(accelGyroAddress, AG.fifoCtrl, AG.fifoModeContinuous)
+            try bus.writeRegister(magnetometerAddress, M.ctrlReg1M, M.ctrlReg1MRun)
+            try bus.writeRegister(magnetometerAddress, M.ctrlReg2M, M.ctrlReg2MRun)
+            try bus.writeRegister(magnetometerAddress, M.ctrlReg4M, M.ctrlReg4MRun)
+            try bus.writeRegister(magnetometerAddress, M.ctrlReg3M, M.ctrlReg3MRun)
+        }
+        initialised = true
+        return "accel 238 Hz ±2 g into FIFO (continuous), gyro 238 Hz ±245 °/s, mag 10 Hz ±4 G"
+    }
+
+    public func sample() throws(DriverError) -> ChannelValues? {
+        guard initialised else { throw .notInitialised(chip: chip) }
+        typealias AG = LSM9DS1AccelGyroRegister
+        let source = try onBus { () throws(I2CError) in try bus.readRegister(accelGyroAddress, AG.fifoSrc) }
+        let unread = min(Int(source & AG.fifoUnreadMask), AG.fifoDepth)
+        guard unread >= Self.minimumSamples else { return nil }
+        let count = unread * AG.sampleBytes
+        let b = try onBus { () throws(I2CError) in
+            try bus.readRegisters(accelGyroAddress, AG.outXLXL, count: count, autoIncrementBit: 0)
+        }
+        guard b.count == count else {
+            throw .bus(chip: chip, .shortRead(address: accelGyroAddress, expected: count, got: b.count))
+        }
+        var magnitudes = [Double]()
+        magnitudes.reserveCapacity(unread)
+        for offset in stride(from: 0, to: count, by: AG.sampleBytes) {
+            magnitudes.append(Self.acceleration(b, at: offset).magnitude)
+        }
+        let vibration = Self.acRMS(magnitudes)
+        guard vibration.isFinite, vibration <= Self.maximumVibration else {
+            throw .implausible(chip: chip, channel: .vibration, value: vibration)
+        }
+        var values = ChannelValues()
+        values[.vibration] = vibration
+        return values
+    }
+
+    /// The latest angular rate in °/s (±245 °/s range), for diagnostics.
+    public func readAngularRate() throws(DriverError) -> Vector3 {
+        guard initialised else { throw .notInitialised(chip: chip) }
+        let b = try onBus { () throws(I2CError) in
+            try bus.readRegisters(accelGyroAddress, LSM9DS1AccelGyroRegister.outXLG, count: 6, autoIncrementBit: 0)
+        }
+        guard b.count == 6 else { throw .bus(chip: chip, .shortRead(address: accelGyroAddress, expected: 6, got: b.count)) }
+        return Self.vector(b, at: 0, scale: LSM9DS1AccelGyroRegister.gyroScale245dps)
+    }
+
+    /// The latest magnetic field in gauss (±4 gauss range), for diagnostics.
+    ///
+    /// Zero until the first conversion, 100 ms after `initialise()` at 10 Hz: the output
+    /// registers hold the last conversion whether or not it has been read before.
+    public func readMagneticField() throws(DriverError) -> Vector3 {
+        guard initialised else { throw .notInitialised(chip: chip) }
+        let b = try onBus { () throws(I2CError) in
+            try bus.readRegisters(magnetometerAddress, LSM9DS1MagnetometerRegister.outXLM, count: 6)
+        }
+        guard b.count == 6 else { throw .bus(chip: chip, .shortRead(address: magnetometerAddress, expected: 6, got: b.count)) }
+        return Self.vector(b, at: 0, scale: LSM9DS1MagnetometerRegister.scale4Gauss)
+    }
+
+    /// One accelerometer sample in g from six output bytes at ±2 g.
+    static func acceleration(_ bytes: [UInt8], at offset: Int) -> Vector3 {
+        vector(bytes, at: offset, scale: LSM9DS1AccelGyroRegister.accelScale2g)
+    }
+
+    static func vector(_ b: [UInt8], at offset: Int, scale: Double) -> Vector3 {
+        Vector3(x: Double(int16LE(b[offset], b[offset + 1])) * scale,
+                y: Double(int16LE(b[offset + 2], b[offset + 3])) * scale,
+                z: Double(int16LE(b[offset + 4], b[offset + 5])) * scale)
+    }
+
+    /// RMS of the values' deviation from their own mean: the AC part only.
+    public static func acRMS(_ values: [Double]) -> Double {
+        precondition(!values.isEmpty, "an RMS needs at least one value")
+        let mean = values.reduce(0, +) / Double(values.count)
+        let sumOfSquares = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+        return (sumOfSquares / Double(values.count)).squareRoot()
+    }
+}
