@@ -122,7 +122,7 @@ public final class LSM9DS1Driver: SensorDriver {
         typealias M = LSM9DS1MagnetometerRegister
         try probeWhoAmI(chip: chip, bus: bus, address: accelGyroAddress, register: AG.whoAmI, expected: AG.whoAmIValue)
         try probeWhoAmI(chip: chip, bus: bus, address: magnetometerAddress, register: M.whoAmI, expected: M.whoAmIValue)
-        try onBus { () throws(I2CError) in
+        try onBus(chip) { () throws(I2CError) in
             // IF_ADD_INC is on at reset, but a previous owner of the bus may have cleared it,
             // and every burst below depends on it.
             try bus.writeRegister(accelGyroAddress, AG.ctrlReg8, AG.ctrlReg8Default)
@@ -145,11 +145,11 @@ public final class LSM9DS1Driver: SensorDriver {
     public func sample() throws(DriverError) -> ChannelValues? {
         guard initialised else { throw .notInitialised(chip: chip) }
         typealias AG = LSM9DS1AccelGyroRegister
-        let source = try onBus { () throws(I2CError) in try bus.readRegister(accelGyroAddress, AG.fifoSrc) }
+        let source = try onBus(chip) { () throws(I2CError) in try bus.readRegister(accelGyroAddress, AG.fifoSrc) }
         let unread = min(Int(source & AG.fifoUnreadMask), AG.fifoDepth)
         guard unread >= Self.minimumSamples else { return nil }
         let count = unread * AG.sampleBytes
-        let b = try onBus { () throws(I2CError) in
+        let b = try onBus(chip) { () throws(I2CError) in
             try bus.readRegisters(accelGyroAddress, AG.outXLXL, count: count, autoIncrementBit: 0)
         }
         guard b.count == count else {
@@ -172,7 +172,7 @@ public final class LSM9DS1Driver: SensorDriver {
     /// The latest angular rate in °/s (±245 °/s range), for diagnostics.
     public func readAngularRate() throws(DriverError) -> Vector3 {
         guard initialised else { throw .notInitialised(chip: chip) }
-        let b = try onBus { () throws(I2CError) in
+        let b = try onBus(chip) { () throws(I2CError) in
             try bus.readRegisters(accelGyroAddress, LSM9DS1AccelGyroRegister.outXLG, count: 6, autoIncrementBit: 0)
         }
         guard b.count == 6 else { throw .bus(chip: chip, .shortRead(address: accelGyroAddress, expected: 6, got: b.count)) }
@@ -185,7 +185,7 @@ public final class LSM9DS1Driver: SensorDriver {
     /// registers hold the last conversion whether or not it has been read before.
     public func readMagneticField() throws(DriverError) -> Vector3 {
         guard initialised else { throw .notInitialised(chip: chip) }
-        let b = try onBus { () throws(I2CError) in
+        let b = try onBus(chip) { () throws(I2CError) in
             try bus.readRegisters(magnetometerAddress, LSM9DS1MagnetometerRegister.outXLM, count: 6)
         }
         guard b.count == 6 else { throw .bus(chip: chip, .shortRead(address: magnetometerAddress, expected: 6, got: b.count)) }

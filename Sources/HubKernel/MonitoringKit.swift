@@ -36,7 +36,7 @@ public struct MonitoringKit: Sendable {
             switch chip {
             case .hts221: HTS221Driver(bus: bus, verifyReads: verifyReads)
             case .lps25h: LPS25HDriver(bus: bus, verifyReads: verifyReads)
-            case .lsm9ds1: preconditionFailure("LSM9DS1 driver not wired yet")
+            case .lsm9ds1: LSM9DS1Driver(bus: bus)
             }
         }
     }

@@ -64,6 +64,8 @@ public final class SimKit {
     public let environment: FaultableEnvironment
     public let hts221: HTS221Model
     public let lps25h: LPS25HModel
+    public let accelGyro: LSM9DS1AccelGyroModel
+    public let magnetometer: LSM9DS1MagnetometerModel
     public let monitoring: MonitoringKit
 
     init(device: HubConfig.Device, clock: any HubClock, weather: HouseWeather, start: Instant, random: inout SeededRandom) {
@@ -78,8 +80,12 @@ public final class SimKit {
         hts221 = HTS221Model(calibration: HTS221Model.randomCalibration(using: &calibrationStream),
                              source: environment, random: streams.split("hts221.noise"))
         lps25h = LPS25HModel(source: environment, random: streams.split("lps25h"))
+        accelGyro = LSM9DS1AccelGyroModel(source: environment, random: streams.split("lsm9ds1.ag"))
+        magnetometer = LSM9DS1MagnetometerModel(source: environment, random: streams.split("lsm9ds1.m"))
         bus.attach(hts221, at: HTS221Register.address)
         bus.attach(lps25h, at: LPS25HRegister.address)
+        bus.attach(accelGyro, at: LSM9DS1AccelGyroRegister.address)
+        bus.attach(magnetometer, at: LSM9DS1MagnetometerRegister.address)
     }
 
     /// The chip model at `address`, if it can show chip-level faults.
@@ -102,6 +108,8 @@ public final class SimWorld {
     public let weather: HouseWeather
     public let kits: [SimKit]
     public let display: ATtiny88Model
+    /// The Pi's GPIO chip: the joystick interrupt arrives on line 23.
+    public let gpio: SimGPIOChip
     public let cloud: SimCloudBroker
     private let history: any HistorySink
 
@@ -111,7 +119,8 @@ public final class SimWorld {
         self.history = history
         var root = SeededRandom(seed: seed)
         weather = HouseWeather(start: start, random: root.split("weather"))
-        display = ATtiny88Model(history: history)
+        gpio = SimGPIOChip()
+        display = ATtiny88Model(history: history, gpio: gpio, interruptLine: SimWorld.joystickLine)
         cloud = SimCloudBroker(history: history)
         var kits: [SimKit] = []
         for device in devices {
@@ -120,6 +129,9 @@ public final class SimWorld {
         self.kits = kits
         kits[0].bus.attach(display, at: ATtiny88Register.address)
     }
+
+    /// The GPIO line of the Sense HAT's joystick interrupt.
+    public static let joystickLine = 23
 
     /// Ports for a `HubNode` living in this world (timers and history come from the shell).
     public func hubPorts(timers: any TimerPort, history: any HistorySink, verifyReads: Bool = true) -> HubPorts {
