@@ -10,6 +10,8 @@ public enum HistoryEvent: Equatable, Sendable {
     case componentError(component: String, error: String)
     case busPublish(topic: Topic, from: String, message: BusMessage)
     case displayWrite(colour: String, reason: String)
+    case displayScroll(text: String)
+    case joystick(keys: String)
     case cloudSend(topic: Topic, messageID: String)
     case cloudReceive(topic: Topic, messageID: String)
     case ledFrame(colour: String)
@@ -26,6 +28,8 @@ public enum HistoryEvent: Equatable, Sendable {
         case .componentError: "component.error"
         case .busPublish: "bus.publish"
         case .displayWrite: "display.write"
+        case .displayScroll: "display.scroll"
+        case .joystick: "joystick"
         case .cloudSend: "uplink.send"
         case .cloudReceive: "cloud.receive"
         case .ledFrame: "led.frame"
@@ -54,6 +58,10 @@ public enum HistoryEvent: Equatable, Sendable {
             json.key("payload"); message.write(to: &json)
         case .displayWrite(let colour, let reason):
             json.field("colour", colour); json.field("reason", reason)
+        case .displayScroll(let text):
+            json.field("text", text)
+        case .joystick(let keys):
+            json.field("keys", keys)
         case .cloudSend(let topic, let id), .cloudReceive(let topic, let id):
             json.field("topic", topic.name); json.field("message_id", id)
         case .ledFrame(let colour):

@@ -18,6 +18,13 @@ public struct JoystickKeys: OptionSet, Equatable, Sendable {
     public static let left = JoystickKeys(rawValue: 0x10)
     /// The bits the firmware uses; the upper three read as zero.
     public static let all: JoystickKeys = [.down, .right, .up, .enter, .left]
+
+    /// `enter,up` style names for logs, in bit order; `none` when no key is held.
+    public var names: String {
+        let named: [(JoystickKeys, String)] = [(.down, "down"), (.right, "right"), (.up, "up"), (.enter, "enter"), (.left, "left")]
+        let held = named.filter { contains($0.0) }.map(\.1)
+        return held.isEmpty ? "none" : held.joined(separator: ",")
+    }
 }
 
 /// Driver for the Sense HAT joystick behind the ATtiny88.

@@ -41,6 +41,7 @@ public final class HubNode {
         uplink = UplinkComponent(thing: config.thing)
         router.subscribe(.inference, to: "dt/local/sensor/+")
         router.subscribe(.uplink, to: "dt/local/sensor/+")
+        router.subscribe(.display, to: "dt/local/sensor/+")
         router.subscribe(.display, to: "hbs/alerts/+")
         router.subscribe(.uplink, to: "hbs/alerts/+")
         router.subscribe(.display, to: "hbs/health/#")
@@ -60,7 +61,24 @@ public final class HubNode {
         switch timer {
         case .sensor(let sensorTimer):
             run(sensor.handle(.timer(sensorTimer), now: now), now: now)
+        case .display(let displayTimer):
+            for action in display.timer(displayTimer, now: now) { execute(action, now: now) }
         }
+    }
+
+    /// An edge on an input line. A rising edge on the joystick line means KEYS changed:
+    /// read it (which clears the interrupt) and let the display act on the keys.
+    public func gpioEdge(_ edge: GPIOEdge, now: Instant) {
+        guard edge.rising, edge.line == ports.joystickLine, let joystick = ports.joystick else { return }
+        let keys: JoystickKeys
+        do throws(DriverError) {
+            keys = try joystick.readKeys()
+        } catch {
+            ports.history.record(.componentError(component: "joystick", error: error.description), at: now)
+            return
+        }
+        ports.history.record(.joystick(keys: keys.names), at: now)
+        for action in display.joystick(keys, now: now) { execute(action, now: now) }
     }
 
     // MARK: Sensor actions
@@ -141,6 +159,10 @@ public final class HubNode {
             } catch {
                 ports.history.record(.componentError(component: "display", error: error.description), at: now)
             }
+        case .scroll(let text):
+            ports.history.record(.displayScroll(text: text), at: now)
+        case .schedule(let timer, let at):
+            ports.timers.schedule(.display(timer), at: at)
         }
     }
 }

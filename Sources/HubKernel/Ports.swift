@@ -7,6 +7,7 @@ import HubDrivers
 /// component can recognise (and ignore) a timer that no longer matters.
 public enum HubTimer: Equatable, Sendable {
     case sensor(SensorTimer)
+    case display(DisplayTimer)
 }
 
 /// The timer port: the shell wakes the hub at `at` with `timer`.
@@ -38,14 +39,20 @@ public struct HubPorts {
     public var sensorKits: [[any SensorDriver]]
     /// The LED matrix, if the hub has one.
     public var display: LEDMatrixDriver?
+    /// The joystick (KEYS behind the ATtiny88), read when its interrupt line rises.
+    public var joystick: JoystickDriver?
+    /// The GPIO line the joystick interrupt arrives on.
+    public var joystickLine: Int
     public var cloud: any CloudPort
     public var timers: any TimerPort
     public var history: any HistorySink
 
-    public init(sensorKits: [[any SensorDriver]], display: LEDMatrixDriver?, cloud: any CloudPort,
-                timers: any TimerPort, history: any HistorySink) {
+    public init(sensorKits: [[any SensorDriver]], display: LEDMatrixDriver?, joystick: JoystickDriver? = nil,
+                joystickLine: Int = 23, cloud: any CloudPort, timers: any TimerPort, history: any HistorySink) {
         self.sensorKits = sensorKits
         self.display = display
+        self.joystick = joystick
+        self.joystickLine = joystickLine
         self.cloud = cloud
         self.timers = timers
         self.history = history

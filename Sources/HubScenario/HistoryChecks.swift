@@ -38,6 +38,12 @@ public struct HistoryChecks {
             (passed, evidence) = health(device, state, from: start + after, to: start + after + within)
         case .noCorruptedReading:
             (passed, evidence) = noCorruptedReading()
+        case .scroll(let prefix, let after, let within):
+            (passed, evidence) = scroll(prefix, from: start + after, to: start + after + within)
+        case .scrollCount(let count):
+            let scrolls = self.scrolls
+            (passed, evidence) = (scrolls.count == count,
+                                  "\(scrolls.count) scroll(s)\(scrolls.isEmpty ? "" : ": " + scrolls.map { "\($0.1.debugDescription)@\(offset($0.0))" }.joined(separator: ", "))")
         case .led(let colour, let after, let within):
             if let after, let within {
                 (passed, evidence) = led(colour, from: start + after, to: start + after + within)
@@ -127,6 +133,23 @@ public struct HistoryChecks {
         }
         if let first = alerts.first { return (false, "\(device) first anomalous at \(offset(first.0)), outside \(offset(from))…\(offset(to))") }
         return (false, "\(device) never declared anomalous")
+    }
+
+    var scrolls: [(Instant, String)] {
+        simulation.history.entries.compactMap { entry in
+            if case .displayScroll(let text) = entry.event { return (entry.time, text) }
+            return nil
+        }
+    }
+
+    /// A scroll announced in the history whose frames the LED matrix model really received.
+    private func scroll(_ prefix: String, from: Instant, to: Instant) -> (Bool, String) {
+        guard let hit = scrolls.first(where: { $0.0 >= from && $0.0 <= to && $0.1.hasPrefix(prefix) }) else {
+            return (false, "no scroll starting \(prefix.debugDescription) within \(offset(from))…\(offset(to))")
+        }
+        let frames = simulation.display.frames.filter { $0.time >= hit.0 && $0.time <= hit.0 + .seconds(60) && $0.frame.uniformStatusName == nil }
+        guard !frames.isEmpty else { return (false, "scroll \(hit.1.debugDescription) announced but no text frame reached the LED matrix") }
+        return (true, "\(hit.1.debugDescription) at \(offset(hit.0)), \(frames.count) text frames on the matrix")
     }
 
     private func health(_ device: DeviceID, _ state: HealthState, from: Instant, to: Instant) -> (Bool, String) {

@@ -56,6 +56,10 @@ public enum Expectation: Equatable, Sendable {
     case health(device: DeviceID, state: HealthState, after: Duration, within: Duration)
     /// Every accepted reading matches what its sensor really converted (no bus corruption got through).
     case noCorruptedReading
+    /// The LED scrolled a message starting with `prefix` between `after` and `after + within`.
+    case scroll(prefix: String, after: Duration, within: Duration)
+    /// The LED scrolled exactly `count` messages over the run (a bouncing key scrolls once).
+    case scrollCount(Int)
 
     /// Whether checking it needs the chips to record the truth of every conversion.
     public var needsTruth: Bool { self == .noCorruptedReading }
@@ -72,6 +76,9 @@ public enum Expectation: Equatable, Sendable {
         case .health(let device, let state, let after, let within):
             "health(\(device) \(state.rawValue) within \(DurationText.format(within)) after \(DurationText.format(after)))"
         case .noCorruptedReading: "no-corrupted-reading"
+        case .scroll(let prefix, let after, let within):
+            "scroll(\(prefix.debugDescription) within \(DurationText.format(within)) after \(DurationText.format(after)))"
+        case .scrollCount(let count): "scroll-count(\(count))"
         }
     }
 }

@@ -107,17 +107,47 @@ public enum ScenarioLoader {
         ("i2c.reset", []), ("i2c.whoami", ["value"]),
         ("sensor.drift", ["channel", "rate"]), ("sensor.spike", ["channel", "magnitude", "probability"]),
         ("sensor.stuck", ["channel"]),
+        ("gpio.stuck", ["level"]), ("gpio.bounce", ["count"]),
     ]
+
+    static let joystickKeys: [(name: String, bit: UInt8)] = [("down", 0x01), ("right", 0x02), ("up", 0x04), ("enter", 0x08), ("left", 0x10)]
 
     static var faultNames: String {
         faultParameters.map { entry in
             let parts = entry.kind.split(separator: ".")
-            return "\(parts[0]).<\(parts[0] == "i2c" ? "addr" : "device")>.\(parts[1])"
+            let target = parts[0] == "i2c" ? "addr" : parts[0] == "gpio" ? "line" : "device"
+            return "\(parts[0]).<\(target)>.\(parts[1])"
         }.joined(separator: ", ")
+    }
+
+    /// `{ at: 3h, event: joystick.enter, for: 300ms }`: a person presses the joystick.
+    private static func parseEvent(_ map: YAMLMap, _ eventValue: YAMLValue, duration: Duration) throws(ScenarioError) -> ScheduledFault {
+        try map.finish(known: ["at", "event", "for"])
+        let name = try eventValue.string()
+        let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2, parts[0] == "joystick" else {
+            throw eventValue.error("unknown event '\(name)' (known: joystick.<keys>, keys from \(joystickKeys.map(\.name).joined(separator: "/")) joined by '+')")
+        }
+        var bits: UInt8 = 0
+        for key in parts[1].split(separator: "+") {
+            guard let bit = joystickKeys.first(where: { $0.name == key })?.bit else {
+                throw eventValue.error("unknown joystick key '\(key)' (known: \(joystickKeys.map(\.name).joined(separator: ", ")))")
+            }
+            bits |= bit
+        }
+        let atValue = try map.required("at")
+        let at = try atValue.duration()
+        if at > duration { throw atValue.error("event happens after the scenario ends (\(DurationText.format(duration)))") }
+        let hold = try map.optional("for")?.duration() ?? .milliseconds(300)
+        return ScheduledFault(at: at, duration: hold, fault: .joystick(keys: bits, name: parts[1]))
     }
 
     private static func parseFault(_ item: YAMLValue, devices: [DeviceID], duration: Duration) throws(ScenarioError) -> ScheduledFault {
         let map = try item.map()
+        if let eventValue = map.optional("event") {
+            if let faultValue = map.optional("fault") { throw faultValue.error("a timeline entry is a fault or an event, not both") }
+            return try parseEvent(map, eventValue, duration: duration)
+        }
         let faultValue = try map.required("fault")
         let name = try faultValue.string()
         let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
@@ -166,6 +196,20 @@ public enum ScenarioLoader {
             }
             return ScheduledFault(at: at, duration: lasting, fault: .sensor(device: target, fault))
         }
+        if parts[0] == "gpio" {
+            guard let line = Int(parts[1]), (0..<54).contains(line) else { throw faultValue.error("'\(parts[1])' is not a GPIO line 0...53") }
+            if let deviceValue = map.optional("device") { throw deviceValue.error("GPIO faults are on the Pi, not on a device's kit") }
+            if parts[2] == "stuck" {
+                let levelValue = map.optional("level")
+                let level = try levelValue?.string() ?? "low"
+                guard level == "low" || level == "high" else { throw levelValue!.error("level must be low or high") }
+                return ScheduledFault(at: at, duration: lasting, fault: .gpio(.stuck(line: line, level: level == "high")))
+            }
+            let countValue = map.optional("count")
+            let count = try countValue?.int() ?? 5
+            guard (1...100).contains(count) else { throw countValue!.error("count must be within 1...100") }
+            return ScheduledFault(at: at, duration: lasting, fault: .gpio(.bounce(line: line, count: count)))
+        }
         guard parts[1].hasPrefix("0x"), let address = UInt8(parts[1].dropFirst(2), radix: 16), address < 128 else {
             throw faultValue.error("'\(parts[1])' is not a 7-bit I²C address like 0x5f")
         }
@@ -190,7 +234,7 @@ public enum ScenarioLoader {
         return ScheduledFault(at: at, duration: lasting, fault: fault, device: target)
     }
 
-    static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health"]
+    static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll", "scroll-count"]
 
     private static func parseExpectation(_ item: YAMLValue, devices: [DeviceID]) throws(ScenarioError) -> Expectation {
         let name: String
@@ -223,6 +267,17 @@ public enum ScenarioLoader {
         case "no-reading-lost", "no-corrupted-reading":
             if let argument { throw argument.error("\(name) takes no arguments") }
             return name == "no-reading-lost" ? .noReadingLost : .noCorruptedReading
+        case "scroll":
+            guard let argument else { throw item.error("scroll needs { prefix, within, after }") }
+            let map = try argument.map()
+            try map.finish(known: ["prefix", "within", "after"])
+            return .scroll(prefix: try map.required("prefix").string(), after: try map.optional("after")?.duration() ?? .zero,
+                           within: try map.required("within").duration())
+        case "scroll-count":
+            guard let argument else { throw item.error("scroll-count needs a number") }
+            let count = try argument.int()
+            guard count >= 0 else { throw argument.error("scroll-count must not be negative") }
+            return .scrollCount(count)
         case "health":
             guard let argument else { throw item.error("health needs { device, state, within, after }") }
             let map = try argument.map()

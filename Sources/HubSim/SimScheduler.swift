@@ -6,6 +6,7 @@ public enum SimEvent: Sendable {
     case hub(HubTimer)
     case faultStart(Int)
     case faultEnd(Int)
+    case gpioEdge(GPIOEdge)
 }
 
 /// Virtual time and the pending-event queue of one simulation.

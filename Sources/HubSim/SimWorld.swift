@@ -14,6 +14,10 @@ public enum SimFault: Equatable, Sendable {
     case i2cWhoAmI(address: UInt8, value: UInt8)
     /// `sensor.<device>.drift|spike|stuck`.
     case sensor(device: DeviceID, SensorFault)
+    /// `gpio.<line>.stuck|bounce`.
+    case gpio(SimGPIOFault)
+    /// `joystick.<keys>`: a person holds the joystick keys (KEYS bits) for the entry's duration.
+    case joystick(keys: UInt8, name: String)
 
     public var name: String {
         switch self {
@@ -30,11 +34,18 @@ public enum SimFault: Equatable, Sendable {
         case .i2cReset(let address): return "i2c.\(hexAddress(address)).reset"
         case .i2cWhoAmI(let address, _): return "i2c.\(hexAddress(address)).whoami"
         case .sensor(let device, let fault): return "sensor.\(device).\(fault.kind)"
+        case .gpio(let fault):
+            switch fault {
+            case .stuck(let line, _): return "gpio.\(line).stuck"
+            case .bounce(let line, _): return "gpio.\(line).bounce"
+            }
+        case .joystick(_, let name): return "joystick.\(name)"
         }
     }
 }
 
-/// One timeline entry: a fault starting `at` after the run's start, for `duration` (or to the end).
+/// One timeline entry: a fault (or a person's action, like a joystick press) starting `at`
+/// after the run's start, for `duration` (or to the end).
 public struct ScheduledFault: Equatable, Sendable {
     public var at: Duration
     public var duration: Duration?
@@ -136,6 +147,7 @@ public final class SimWorld {
     /// Ports for a `HubNode` living in this world (timers and history come from the shell).
     public func hubPorts(timers: any TimerPort, history: any HistorySink, verifyReads: Bool = true) -> HubPorts {
         HubPorts(sensorKits: kits.map { $0.drivers(verifyReads: verifyReads) }, display: LEDMatrixDriver(bus: kits[0].bus),
+                 joystick: JoystickDriver(bus: kits[0].bus), joystickLine: Self.joystickLine,
                  cloud: cloud, timers: timers, history: history)
     }
 
@@ -150,6 +162,16 @@ public final class SimWorld {
     /// Starts or ends a fault at `now`.
     public func apply(_ scheduled: ScheduledFault, active: Bool, now: Instant) {
         history.record(active ? .faultStart(name: scheduled.fault.name) : .faultEnd(name: scheduled.fault.name), at: now)
+        switch scheduled.fault {
+        case .gpio(let fault):
+            if active { gpio.inject(fault, now: now) } else { gpio.clearFault(line: fault.line, now: now) }
+            return
+        case .joystick(let keys, _):
+            if active { display.press(keys, now: now) } else { display.release(now: now) }
+            return
+        default:
+            break
+        }
         for kit in kits where scheduled.device == nil || scheduled.device == kit.device.id {
             switch scheduled.fault {
             case .i2cWire(let address, let fault):
@@ -163,6 +185,8 @@ public final class SimWorld {
             case .sensor(let device, let fault):
                 guard device == kit.device.id else { continue }
                 if active { kit.environment.start(fault, at: now) } else { kit.environment.end(fault) }
+            case .gpio, .joystick:
+                break
             }
         }
     }

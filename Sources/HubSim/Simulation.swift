@@ -47,6 +47,8 @@ public final class Simulation {
         history = HistoryRecorder(log: eventLog)
         world = SimWorld(devices: setup.hub.devices, seed: setup.seed, start: setup.start, clock: scheduler, history: history)
         if recordTruth { world.recordTruth() }
+        // Edges become events, so the hub handles them from the loop like everything else.
+        world.gpio.onEdge { [scheduler] edge, now in scheduler.schedule(.gpioEdge(edge), at: now) }
         hub = HubNode(config: setup.hub, ports: world.hubPorts(timers: scheduler, history: history, verifyReads: setup.verifyReads))
         for (index, fault) in setup.faults.enumerated() {
             scheduler.schedule(.faultStart(index), at: setup.start + fault.at)
@@ -70,6 +72,8 @@ public final class Simulation {
                 world.apply(setup.faults[index], active: true, now: now)
             case .faultEnd(let index):
                 world.apply(setup.faults[index], active: false, now: now)
+            case .gpioEdge(let edge):
+                hub.gpioEdge(edge, now: now)
             }
         }
         scheduler.advance(to: end)
