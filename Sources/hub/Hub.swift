@@ -7,7 +7,7 @@ struct Hub: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hub",
         abstract: "The Home Base Solutions smart hub.",
-        subcommands: [Run.self, Version.self])
+        subcommands: [Run.self, I2CDetect.self, Version.self])
 
     struct Version: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the hub's and its C libraries' versions.")
