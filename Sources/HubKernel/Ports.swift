@@ -43,6 +43,8 @@ public struct HubPorts {
     public var joystick: JoystickDriver?
     /// The GPIO line the joystick interrupt arrives on.
     public var joystickLine: Int
+    /// The Sense HAT's joystick interrupt: GPIO23.
+    public static let joystickLine = 23
     public var cloud: any CloudPort
     public var timers: any TimerPort
     public var history: any HistorySink

@@ -28,10 +28,20 @@ public final class LiveShell: TimerPort {
         queue.push(timer, at: at)
     }
 
+    /// Whether SIGTERM or SIGINT has arrived (for other real-time loops, like `i2c-serve`).
+    public static var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
+
     /// Installs SIGTERM and SIGINT handlers that ask the loop to stop after the current step.
+    /// A parent may have spawned us with these signals blocked (posix_spawn keeps the
+    /// caller's mask), which would turn a polite SIGTERM into a wait for the deadline.
     public static func installSignalHandlers() {
         signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
         signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 
     /// Boots `node` and runs until a signal arrives or `deadline` (if given) passes.
@@ -51,12 +61,13 @@ public final class LiveShell: TimerPort {
             if let waitForEdge {
                 if let edge = waitForEdge(wait) { onEdge?(edge, clock.now) }
             } else {
-                sleep(wait)
+                Self.sleep(wait)
             }
         }
     }
 
-    private func sleep(_ duration: Duration) {
+    /// Sleeps for a real duration (in one piece; callers slice long waits), returning early on a stop request.
+    public static func sleep(_ duration: Duration) {
         guard duration > .zero else { return }
         let nanoseconds = duration.nanoseconds
         var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HubCore
+import HubDrivers
 import HubKernel
 import HubLive
 import HubSim
@@ -67,7 +68,7 @@ struct Run: ParsableCommand {
             throw ValidationError("--event-log: \(error)")
         }
         let clock = LiveClock(timeScale: timeScale)
-        let shell = LiveShell(clock: clock)
+        var shell = LiveShell(clock: clock)
         let node: HubNode
         switch backend {
         case .sim:
@@ -77,11 +78,38 @@ struct Run: ParsableCommand {
             }
             let world = SimWorld(devices: config.devices, seed: seed, start: clock.now, clock: clock, history: history)
             node = HubNode(config: config, ports: world.hubPorts(timers: shell, history: history))
+            // Simulated joystick edges reach the hub on the loop's next turn, like libgpiod's would.
+            world.gpio.onEdge { edge, now in node.gpioEdge(edge, now: now) }
         case .sensehat:
-            throw ValidationError("the sensehat backend needs the Linux I²C backend (not built yet)")
+            guard config.devices.count == 1, let device = config.devices.first else {
+                throw ValidationError("the sensehat backend monitors one appliance (one Sense HAT); give one --device")
+            }
+            let bus: LinuxI2CBus
+            do { bus = try LinuxI2CBus(path: i2c) } catch { throw ValidationError("--i2c: \(error)") }
+            let spool: CloudSpoolFile
+            do { spool = try CloudSpoolFile(path: cloudSpool) } catch { throw ValidationError("--cloud-spool: \(error)") }
+            // The joystick is a nicety: without the GPIO chip the hub runs on, without it.
+            var gpio: LinuxGPIO?
+            do {
+                gpio = try LinuxGPIO(chipPath: gpiochip, edgeLine: HubPorts.joystickLine)
+            } catch {
+                FileHandle.standardError.write(Data("hub: joystick disabled: \(error)\n".utf8))
+            }
+            if let gpio {
+                shell = LiveShell(clock: clock) { timeout in
+                    do { return try gpio.waitForEdge(timeout: timeout) } catch {
+                        FileHandle.standardError.write(Data("hub: GPIO: \(error)\n".utf8))
+                        LiveShell.sleep(timeout)
+                        return nil
+                    }
+                }
+            }
+            let ports = HubPorts(sensorKits: [MonitoringKit.for(device.kind).drivers(on: bus)], display: LEDMatrixDriver(bus: bus),
+                                 joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: spool, timers: shell, history: history)
+            node = HubNode(config: config, ports: ports)
         }
         LiveShell.installSignalHandlers()
-        shell.run(node, until: stopAfter.map { clock.now + $0 })
+        shell.run(node, until: stopAfter.map { clock.now + $0 }) { edge, now in node.gpioEdge(edge, now: now) }
     }
 
     private func parseDuration(_ text: String, option: String) throws -> Duration {

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import HubCore
+import HubKernel
+import HubLive
+import HubScenario
+import HubSim
+
+struct SimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim", abstract: "Serve simulated hardware to a real hub.", subcommands: [I2CServe.self])
+
+    /// `hubrig sim i2c-serve`: a simulated Sense HAT behind a Unix socket, for the LD_PRELOAD shim.
+    struct I2CServe: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "i2c-serve",
+            abstract: "Serve a simulated Sense HAT's I²C bus on a Unix socket, in real time.",
+            discussion: """
+                Pair with the shim: LD_PRELOAD=.build/debug/libHubrigI2CShim.so HUBRIG_I2C_DEVICE=/dev/i2c-1 \
+                HUBRIG_I2C_SOCKET=<socket> hub run --backend sensehat --i2c /dev/i2c-1. With --scenario, the \
+                first appliance of the scenario is simulated and its timeline's faults are applied in real \
+                time from the moment the server starts. Stops on SIGTERM/SIGINT or after --duration.
+                """)
+
+        @Option(help: "Unix socket path to serve on (created owner-only).")
+        var socket: String
+
+        @Option(help: "Scenario whose first appliance and timeline to serve.")
+        var scenario: String?
+
+        @Option(help: "Appliance kind when no scenario is given.")
+        var appliance = "furnace"
+
+        @Option(help: "Seed of the simulated world (default: the scenario's, else 1).")
+        var seed: UInt64?
+
+        @Option(help: "Stop after this long (e.g. 30s).")
+        var duration: String?
+
+        @Option(name: .customLong("event-log"), help: "The world's history (faults, LED frames) as JSON lines.")
+        var eventLog = "/dev/stderr"
+
+        func run() throws {
+            var device = HubConfig.Device(id: "hvac", kind: .furnace)
+            var timeline: [ScheduledFault] = []
+            var worldSeed = seed ?? 1
+            if let scenario {
+                let loaded: Scenario
+                do { loaded = try ScenarioLoader.load(path: scenario) } catch {
+                    printError("invalid scenario: \(error)")
+                    throw ExitCode(2)
+                }
+                let first = loaded.appliances[0]
+                device = HubConfig.Device(id: first.id, kind: first.kind)
+                timeline = loaded.timeline.filter { $0.device == nil || $0.device == first.id }
+                worldSeed = seed ?? loaded.seed
+            } else {
+                guard let kind = ApplianceKind(rawValue: appliance), SimulatedAppliances.kinds.contains(kind) else {
+                    throw ValidationError("--appliance must be one of \(SimulatedAppliances.kinds.map(\.rawValue).joined(separator: ", "))")
+                }
+                device.kind = kind
+            }
+            let stopAfter: Duration?
+            do { stopAfter = try duration.map { try DurationText.parse($0) } } catch {
+                throw ValidationError("--duration: \(error)")
+            }
+            let history: JSONLinesHistory
+            do { history = try JSONLinesHistory(path: eventLog) } catch { throw ValidationError("--event-log: \(error)") }
+            let clock = LiveClock()
+            let world = SimWorld(devices: [device], seed: worldSeed, start: clock.now, clock: clock, history: history)
+            let server = I2CSocketServer(bus: world.kits[0].bus, socketPath: socket)
+            do { try server.start() } catch {
+                printError("i2c-serve: \(error)")
+                throw ExitCode(2)
+            }
+            defer { server.stop() }
+            LiveShell.installSignalHandlers()
+            printError("i2c-serve: simulated \(device.kind.rawValue) '\(device.id)' (seed \(worldSeed)) on \(socket)")
+            runTimeline(timeline, world: world, server: server, clock: clock, until: stopAfter.map { clock.now + $0 })
+            let stats = server.statistics
+            printError("i2c-serve: served \(stats.requests) requests")
+        }
+
+        /// Applies timeline entries at their real instants; all world access goes through the
+        /// server's lock, since the serving thread touches the same chips.
+        private func runTimeline(_ timeline: [ScheduledFault], world: SimWorld, server: I2CSocketServer,
+                                 clock: LiveClock, until deadline: Instant?) {
+            var queue = EventQueue<(ScheduledFault, Bool)>()
+            for entry in timeline {
+                queue.push((entry, true), at: world.start + entry.at)
+                if let lasting = entry.duration { queue.push((entry, false), at: world.start + entry.at + lasting) }
+            }
+            while !LiveShell.isStopRequested {
+                let now = clock.now
+                if let deadline, now >= deadline { return }
+                if let due = queue.nextDeadline, due <= now, let entry = queue.pop() {
+                    server.withBus { _ in world.apply(entry.payload.0, active: entry.payload.1, now: now) }
+                    continue
+                }
+                var target = queue.nextDeadline ?? now + .seconds(1)
+                if let deadline, deadline < target { target = deadline }
+                LiveShell.sleep(min(clock.realDelay(until: target), .milliseconds(200)))
+            }
+        }
+    }
+}
