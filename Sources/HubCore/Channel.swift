@@ -48,7 +48,7 @@ public enum Channel: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .humidity: "%RH"
         case .pressure: "hPa"
         case .vibration: "g RMS"
-        case .dutyCycles: "cycles/h"
+        case .dutyCycles: "% of the last hour"
         }
     }
 }

@@ -30,13 +30,18 @@ public final class HubNode {
         self.ports = ports
         sensor = SensorComponent(
             devices: zip(config.devices, ports.sensorKits).map { device, kit in
-                SensorComponent.Device(id: device.id, chips: kit.map { $0.chip })
+                SensorComponent.Device(id: device.id, chips: kit.map { $0.chip },
+                                       derivesDutyCycle: MonitoringKit.for(device.kind).channels.contains(.dutyCycles))
             },
             pollInterval: config.pollInterval)
         let windowCount = max(2, Int(config.detectorWindow.nanoseconds / config.pollInterval.nanoseconds))
+        // The interim z-score suits appliances whose normal day is a steady rhythm (a furnace
+        // cycling all day); a washer's two loads a day would page someone every time. Kinds
+        // without a detector publish readings but no inference until their model package exists.
+        let scored = config.devices.filter { $0.kind == .furnace }
         inference = InferenceComponent(
-            devices: config.devices.map(\.id),
-            detectors: config.devices.map { _ in RollingZScoreDetector(windowCount: windowCount) },
+            devices: scored.map(\.id),
+            detectors: scored.map { _ in RollingZScoreDetector(windowCount: windowCount) },
             debounceK: config.debounceK, debounceN: config.debounceN)
         uplink = UplinkComponent(thing: config.thing)
         router.subscribe(.inference, to: "dt/local/sensor/+")

@@ -50,10 +50,13 @@ public struct SensorComponent {
     public struct Device: Sendable {
         public var id: DeviceID
         public var chips: [String]
+        /// Derive `duty_cycles` from the vibration channel (fridge kits).
+        public var derivesDutyCycle: Bool
 
-        public init(id: DeviceID, chips: [String]) {
+        public init(id: DeviceID, chips: [String], derivesDutyCycle: Bool = false) {
             self.id = id
             self.chips = chips
+            self.derivesDutyCycle = derivesDutyCycle
         }
     }
 
@@ -89,6 +92,7 @@ public struct SensorComponent {
     public let failedRetryMax: Duration = .seconds(300)
     private var chips: [[Chip]]
     private var rounds: [Round]
+    private var dutyCycles: [DutyCycleEstimator?]
     private var deviceHealth: [HealthState]
     private var nextPoll: Instant?
     private var pollIndex = 0
@@ -102,6 +106,7 @@ public struct SensorComponent {
         chips = devices.map { Array(repeating: Chip(), count: $0.chips.count) }
         rounds = devices.map { Round(pending: Array(repeating: false, count: $0.chips.count)) }
         deviceHealth = devices.map { _ in .ok }
+        dutyCycles = devices.map { $0.derivesDutyCycle ? DutyCycleEstimator(window: .seconds(3600), pollInterval: pollInterval) : nil }
     }
 
     /// The current health of a device's kit (its worst chip).
@@ -212,8 +217,12 @@ public struct SensorComponent {
         var actions = updateHealth(device: device, chip: chip, gotData: gotData, detail: detail, now: now)
         guard !rounds[device].pending.contains(true) else { return actions }
         rounds[device].active = false
-        let values = rounds[device].values
+        var values = rounds[device].values
         guard !values.isEmpty else { return actions }
+        if let vibration = values[.vibration], dutyCycles[device] != nil,
+           let duty = dutyCycles[device]?.add(vibration: vibration) {
+            values[.dutyCycles] = Channel.dutyCycles.rounded(duty)
+        }
         actions.append(.publish(Reading(timestamp: now, device: devices[device].id, values: values,
                                         quality: rounds[device].missing ? .partial : .good)))
         return actions

@@ -63,7 +63,16 @@ public struct ScheduledFault: Equatable, Sendable {
 
 /// Appliance kinds the simulator has physics for.
 public enum SimulatedAppliances {
-    public static let kinds: [ApplianceKind] = [.furnace]
+    public static let kinds: [ApplianceKind] = [.furnace, .washer, .fridge]
+
+    /// The physics model of `kind`, in the shared house.
+    static func model(_ kind: ApplianceKind, weather: HouseWeather, start: Instant, random: SeededRandom) -> any SensorEnvironmentSource {
+        switch kind {
+        case .furnace: FurnaceModel(weather: weather, start: start, random: random)
+        case .washer: WasherModel(weather: weather, start: start, random: random)
+        case .fridge: FridgeModel(weather: weather, start: start, random: random)
+        }
+    }
 }
 
 /// One monitored appliance in the simulated house: its physics and a whole Sense HAT on its own bus.
@@ -85,7 +94,7 @@ public final class SimKit {
         monitoring = .for(device.kind)
         var streams = random.split("device.\(device.id)")
         bus = SimI2CBus(clock: clock, random: streams.split("bus"))
-        appliance = FurnaceModel(weather: weather, start: start, random: streams.split("physics"))
+        appliance = SimulatedAppliances.model(device.kind, weather: weather, start: start, random: streams.split("physics"))
         environment = FaultableEnvironment(source: appliance, random: streams.split("sensor-faults"))
         var calibrationStream = streams.split("hts221.calibration")
         hts221 = HTS221Model(calibration: HTS221Model.randomCalibration(using: &calibrationStream),
