@@ -103,6 +103,15 @@ extension RandomSource {
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 
+    /// An approximately standard normal deviate from one 64-bit draw: the Irwin–Hall sum
+    /// of its four 16-bit quarters, centred and scaled to unit variance. No logarithm, no
+    /// trigonometry; tails end at ±√12 ≈ ±3.46 σ. For high-rate sensor noise only.
+    public mutating func nextApproximateGaussian() -> Double {
+        let bits = next()
+        let sum = Double(bits & 0xFFFF) + Double((bits >> 16) & 0xFFFF) + Double((bits >> 32) & 0xFFFF) + Double(bits >> 48)
+        return (sum / 65_536 - 2) * 3.0.squareRoot()
+    }
+
     /// True with probability `p`.
     public mutating func chance(_ p: Double) -> Bool { nextDouble() < p }
 }

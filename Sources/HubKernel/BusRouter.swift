@@ -20,11 +20,23 @@ public struct BusRouter: Sendable {
     }
 
     public private(set) var subscriptions: [Subscription] = []
+    /// Answers already worked out, by topic name. Only looked up, never iterated; cleared
+    /// whenever the subscriptions change.
+    private var routes: [String: [ComponentID]] = [:]
 
     public init() {}
 
     public mutating func subscribe(_ subscriber: ComponentID, to filter: TopicFilter) {
         subscriptions.append(Subscription(subscriber: subscriber, filter: filter))
+        routes.removeAll()
+    }
+
+    /// `subscribers(for:)`, remembered: a hub publishes on a handful of topics millions of times.
+    public mutating func route(_ topic: Topic) -> [ComponentID] {
+        if let known = routes[topic.name] { return known }
+        let answer = subscribers(for: topic)
+        routes[topic.name] = answer
+        return answer
     }
 
     /// Each subscriber at most once per message, even if several of its filters match.

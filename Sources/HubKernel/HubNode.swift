@@ -18,6 +18,8 @@ public final class HubNode {
     private var uplink: UplinkComponent
     private var router = BusRouter()
     private var deliveries: [(ComponentID, BusMessage)] = []
+    /// `dt/local/sensor/<device>` per device index, built once.
+    private let readingTopics: [Topic]
     private var deliveryHead = 0
     private var draining = false
 
@@ -44,6 +46,7 @@ public final class HubNode {
             detectors: scored.map { _ in RollingZScoreDetector(windowCount: windowCount) },
             debounceK: config.debounceK, debounceN: config.debounceN)
         uplink = UplinkComponent(thing: config.thing)
+        readingTopics = config.devices.map { Topic.sensorReading($0.id) }
         router.subscribe(.inference, to: "dt/local/sensor/+")
         router.subscribe(.uplink, to: "dt/local/sensor/+")
         router.subscribe(.display, to: "dt/local/sensor/+")
@@ -105,9 +108,9 @@ public final class HubNode {
                 let result: Result<ChannelValues?, DriverError>
                 do throws(DriverError) { result = .success(try driver.sample()) } catch { result = .failure(error) }
                 pending += sensor.handle(.sampled(device: device, chip: chip, result), now: now)
-            case .publish(let reading):
+            case .publish(let device, let reading):
                 readingsPublished += 1
-                publish(.reading(reading), on: .sensorReading(reading.device), from: .sensor, now: now)
+                publish(.reading(reading), on: readingTopics[device], from: .sensor, now: now)
             case .publishHealth(let report):
                 publish(.health(report), on: .health("sensor"), from: .sensor, now: now)
             case .schedule(let timer, let at):
@@ -122,7 +125,7 @@ public final class HubNode {
 
     private func publish(_ message: BusMessage, on topic: Topic, from: ComponentID, now: Instant) {
         ports.history.record(.busPublish(topic: topic, from: from.rawValue, message: message), at: now)
-        for subscriber in router.subscribers(for: topic) { deliveries.append((subscriber, message)) }
+        for subscriber in router.route(topic) { deliveries.append((subscriber, message)) }
         guard !draining else { return }
         draining = true
         while deliveryHead < deliveries.count {

@@ -14,12 +14,14 @@ public struct InferenceComponent {
     private var devices: [DeviceID]
     private var detectors: [any AnomalyDetector]
     private var debouncers: [Debouncer]
+    private let topics: [(inference: Topic, alert: Topic)]
 
     public init(devices: [DeviceID], detectors: [any AnomalyDetector], debounceK: Int, debounceN: Int) {
         precondition(devices.count == detectors.count, "one detector per device")
         self.devices = devices
         self.detectors = detectors
         debouncers = devices.map { _ in Debouncer(k: debounceK, n: debounceN) }
+        topics = devices.map { (Topic.inference($0), Topic.alert($0)) }
     }
 
     public func condition(of device: DeviceID) -> DeviceCondition? {
@@ -34,12 +36,12 @@ public struct InferenceComponent {
         let anomalous = score > threshold
         let result = InferenceResult(timestamp: reading.timestamp, device: reading.device, model: model,
                                      score: (score * 1000).rounded() / 1000, threshold: threshold, anomalous: anomalous)
-        var actions: [Action] = [.publish(.inference(reading.device), .inference(result))]
+        var actions: [Action] = [.publish(topics[index].inference, .inference(result))]
         let previous = debouncers[index].condition
         if let changed = debouncers[index].record(anomalous: anomalous) {
             let alert = Alert(timestamp: reading.timestamp, device: reading.device, state: changed,
                               previous: previous, model: model, score: result.score)
-            actions.append(.publish(.alert(reading.device), .alert(alert)))
+            actions.append(.publish(topics[index].alert, .alert(alert)))
         }
         return actions
     }

@@ -41,7 +41,8 @@ public struct SensorComponent {
     public enum Action: Equatable, Sendable {
         case initialise(device: Int, chip: Int)
         case sample(device: Int, chip: Int)
-        case publish(Reading)
+        /// Publish a reading of device number `device`.
+        case publish(device: Int, Reading)
         case publishHealth(HealthReport)
         case schedule(SensorTimer, at: Instant)
         case record(HistoryEvent)
@@ -223,8 +224,8 @@ public struct SensorComponent {
            let duty = dutyCycles[device]?.add(vibration: vibration) {
             values[.dutyCycles] = Channel.dutyCycles.rounded(duty)
         }
-        actions.append(.publish(Reading(timestamp: now, device: devices[device].id, values: values,
-                                        quality: rounds[device].missing ? .partial : .good)))
+        actions.append(.publish(device: device, Reading(timestamp: now, device: devices[device].id, values: values,
+                                                        quality: rounds[device].missing ? .partial : .good)))
         return actions
     }
 

@@ -14,18 +14,24 @@ public struct UplinkComponent {
     public let thing: String
     private var sequence = 0
     private var json = JSONWriter(capacity: 512)
+    private let telemetry: Topic
+    private let alerts: Topic
+    private let health: Topic
 
     public init(thing: String) {
         self.thing = thing
+        telemetry = .cloudTelemetry(thing)
+        alerts = .cloudAlerts(thing)
+        health = .cloudHealth(thing)
     }
 
     public mutating func handle(_ message: BusMessage) -> [Action] {
         let topic: Topic
         let key: String
         switch message {
-        case .reading: topic = .cloudTelemetry(thing); key = "readings"
-        case .alert: topic = .cloudAlerts(thing); key = "alert"
-        case .health: topic = .cloudHealth(thing); key = "health"
+        case .reading: topic = telemetry; key = "readings"
+        case .alert: topic = alerts; key = "alert"
+        case .health: topic = health; key = "health"
         case .inference: return []
         }
         sequence += 1

@@ -13,14 +13,30 @@ public enum SimBenchmark {
         public let wallSeconds: Double
         public let readings: Int
         public let eventLogLines: Int
+        public var workload: Workload = .furnace
         public var simSpeedRatio: Double { 86_400 / wallSeconds }
     }
 
     public static let target = 20_000.0
 
-    public static func steadyStateDay(seed: UInt64, eventLogPath: String) throws(StoreError) -> Run {
-        let hub = HubConfig(thing: "hbshub001", devices: [HubConfig.Device(id: "hvac", kind: .furnace)],
-                            pollInterval: .seconds(1))
+    /// What a benchmark day simulates.
+    public enum Workload: String, CaseIterable, Sendable {
+        /// One furnace (issue 2's figure).
+        case furnace
+        /// A furnace, a washer and a fridge, each with its own kit (issue 3's figure).
+        case all
+
+        var devices: [HubConfig.Device] {
+            switch self {
+            case .furnace: [HubConfig.Device(id: "hvac", kind: .furnace)]
+            case .all: [HubConfig.Device(id: "hvac", kind: .furnace), HubConfig.Device(id: "washer", kind: .washer),
+                        HubConfig.Device(id: "fridge", kind: .fridge)]
+            }
+        }
+    }
+
+    public static func steadyStateDay(seed: UInt64, workload: Workload = .furnace, eventLogPath: String) throws(StoreError) -> Run {
+        let hub = HubConfig(thing: "hbshub001", devices: workload.devices, pollInterval: .seconds(1))
         let setup = SimulationSetup(seed: seed, duration: .seconds(86_400), hub: hub)
         let log = try EventLogWriter(path: eventLogPath)
         let clock = ContinuousClock()
@@ -29,7 +45,7 @@ public enum SimBenchmark {
         simulation.run()
         try simulation.history.finish()
         let wall = (clock.now - began).secondsValue
-        return Run(wallSeconds: wall, readings: simulation.hub.readingsPublished, eventLogLines: log.linesWritten)
+        return Run(wallSeconds: wall, readings: simulation.hub.readingsPublished, eventLogLines: log.linesWritten, workload: workload)
     }
 
     public static func median(_ runs: [Run]) -> Run {
@@ -38,7 +54,7 @@ public enum SimBenchmark {
     }
 
     public static func table(_ runs: [Run], median: Run) -> String {
-        var lines = ["hubrig bench sim: steady-state furnace day, poll 1 s, history recorded, event log encoded",
+        var lines = ["hubrig bench sim: steady-state day (\(median.workload == .all ? "furnace + washer + fridge" : "one furnace")), poll 1 s, history recorded, event log encoded",
                      "",
                      "run  wall_s   sim_speed_ratio  readings  log_lines"]
         for (index, run) in runs.enumerated() {

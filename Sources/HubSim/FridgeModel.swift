@@ -149,6 +149,14 @@ public final class FridgeModel: SensorEnvironmentSource {
     }
 
     public func environment(at instant: Instant) -> SensorEnvironment {
+        let (state, acceleration) = stateAndAcceleration(at: instant)
+        return SensorEnvironment(temperature: state.temperature, humidity: state.humidity,
+                                 pressure: weather.pressure(at: instant), acceleration: acceleration)
+    }
+
+    public func acceleration(at instant: Instant) -> Vector3 { stateAndAcceleration(at: instant).1 }
+
+    private func stateAndAcceleration(at instant: Instant) -> (Snapshot, Vector3) {
         let offset = instant.nanosecondsSinceEpoch - start.nanosecondsSinceEpoch
         let second = offset >= 0 ? offset / 1_000_000_000 : (offset - 999_999_999) / 1_000_000_000
         advance(to: second)
@@ -163,8 +171,7 @@ public final class FridgeModel: SensorEnvironmentSource {
                 + Vector3(x: gain.x * sin(angle + 1.1), y: gain.y * sin(angle + 2.3), z: gain.z * sin(angle)) * vibrationAmplitude
                 + InstantNoise.vector(key: noiseKey, at: instant, sigma: Self.vibrationNoise)
         }
-        return SensorEnvironment(temperature: state.temperature, humidity: state.humidity,
-                                 pressure: weather.pressure(at: instant), acceleration: acceleration)
+        return (state, acceleration)
     }
 
     /// Opens the door for `seconds` from the next physics second on, besides the

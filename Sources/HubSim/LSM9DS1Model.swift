@@ -57,7 +57,7 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
     private var random: SeededRandom
     private var pointer: UInt8 = 0
     /// Unread accelerometer samples as six output bytes each, oldest first.
-    private var fifo: [[UInt8]] = []
+    private var fifo = SampleRing(capacity: LSM9DS1AccelGyroRegister.fifoDepth)
     private var overrun = false
     private var accelFresh = false
     private var gyroFresh = false
@@ -87,7 +87,7 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
         registers[Int(R.whoAmI)] = R.whoAmIValue
         registers[Int(R.ctrlReg8)] = R.ctrlReg8Default
         pointer = 0
-        fifo = []
+        fifo.removeAll()
         overrun = false
         accelFresh = false
         gyroFresh = false
@@ -112,6 +112,21 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
     public func read(count: Int, now: Instant) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(count)
+        if autoIncrement, fifoActive, pointer == R.outXLXL, count % 6 == 0 {
+            // The driver's FIFO burst: whole samples from OUT_X_XL, each popping the FIFO. Same
+            // bytes as the register-by-register path below, without its per-byte overhead.
+            for _ in 0..<(count / 6) {
+                let sample = fifo.first
+                out.append(contentsOf: registers[Int(R.outXLXL)..<Int(R.outXLXL) + 6])
+                accelFresh = false
+                if sample != nil {
+                    fifo.removeFirst(1)
+                    if fifo.count < R.fifoDepth { overrun = false }
+                    showOldestSample()
+                }
+            }
+            return out
+        }
         for _ in 0..<count {
             out.append(readRegister(pointer, now: now))
             guard autoIncrement else { continue }
@@ -223,7 +238,7 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
             let value = registers[Int(register)]
             accelFresh = false
             if fifoActive, !fifo.isEmpty {
-                fifo.removeFirst()
+                fifo.removeFirst(1)
                 if fifo.count < R.fifoDepth { overrun = false }
                 showOldestSample()
             }
@@ -265,17 +280,27 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
         if let oldest = fifo.first { store(oldest) }
     }
 
-    private func store(_ sample: [UInt8]) {
-        for (offset, byte) in sample.enumerated() { registers[Int(R.outXLXL) + offset] = byte }
+    private func store(_ sample: AccelSample) {
+        let base = Int(R.outXLXL)
+        let x = UInt16(bitPattern: sample.x), y = UInt16(bitPattern: sample.y), z = UInt16(bitPattern: sample.z)
+        registers[base] = UInt8(x & 0xFF)
+        registers[base + 1] = UInt8(x >> 8)
+        registers[base + 2] = UInt8(y & 0xFF)
+        registers[base + 3] = UInt8(y >> 8)
+        registers[base + 4] = UInt8(z & 0xFF)
+        registers[base + 5] = UInt8(z >> 8)
     }
 
-    private func accelerationSample(at instant: Instant) -> [UInt8] {
-        let a = source.environment(at: instant).acceleration + zeroGOffset
+    /// One conversion. The noise uses the cheap Irwin–Hall deviate: tens of thousands of
+    /// samples per simulated hour make the Box–Muller transform the simulator's hot spot,
+    /// and accelerometer noise bounded at ±3.5 σ is as good a model as an unbounded one.
+    private func accelerationSample(at instant: Instant) -> AccelSample {
+        let a = source.acceleration(at: instant) + zeroGOffset
         let scale = accelScale
-        let x = a.x + Self.accelNoise * random.nextGaussian()
-        let y = a.y + Self.accelNoise * random.nextGaussian()
-        let z = a.z + Self.accelNoise * random.nextGaussian()
-        return littleEndian(x / scale, y / scale, z / scale)
+        let x = a.x + Self.accelNoise * random.nextApproximateGaussian()
+        let y = a.y + Self.accelNoise * random.nextApproximateGaussian()
+        let z = a.z + Self.accelNoise * random.nextApproximateGaussian()
+        return AccelSample(x: saturatedInt16(x / scale), y: saturatedInt16(y / scale), z: saturatedInt16(z / scale))
     }
 
     private func latchGyro(at instant: Instant) {
@@ -387,4 +412,47 @@ private func littleEndian(_ x: Double, _ y: Double, _ z: Double) -> [UInt8] {
         bytes.append(UInt8(bits >> 8))
     }
     return bytes
+}
+
+/// One accelerometer conversion as the chip stores it: three raw int16 axes.
+struct AccelSample {
+    var x: Int16
+    var y: Int16
+    var z: Int16
+}
+
+/// The FIFO's 32 slots as a ring: pushing and popping never allocate, which matters at
+/// 32 conversions per poll per kit.
+struct SampleRing {
+    private var slots: [AccelSample]
+    private var head = 0
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        slots = Array(repeating: AccelSample(x: 0, y: 0, z: 0), count: capacity)
+    }
+
+    var isEmpty: Bool { count == 0 }
+    var first: AccelSample? { count == 0 ? nil : slots[head] }
+
+    mutating func append(_ sample: AccelSample) {
+        precondition(count < slots.count, "FIFO overflow: callers drop the oldest first")
+        slots[(head + count) % slots.count] = sample
+        count += 1
+    }
+
+    mutating func removeFirst(_ n: Int) {
+        precondition(n <= count, "cannot pop more samples than the FIFO holds")
+        head = (head + n) % slots.count
+        count -= n
+    }
+
+    mutating func removeAll() {
+        head = 0
+        count = 0
+    }
+}
+
+func saturatedInt16(_ value: Double) -> Int16 {
+    Int16(max(-32768, min(32767, value.rounded())))
 }

@@ -34,6 +34,13 @@ public struct SensorEnvironment: Equatable, Sendable {
 /// does not depend on how often or in what order chips ask for it.
 public protocol SensorEnvironmentSource: AnyObject {
     func environment(at instant: Instant) -> SensorEnvironment
+    /// Only the acceleration: accelerometers sample hundreds of times a second and need
+    /// nothing else, so models with costly other channels answer this directly.
+    func acceleration(at instant: Instant) -> Vector3
+}
+
+extension SensorEnvironmentSource {
+    public func acceleration(at instant: Instant) -> Vector3 { environment(at: instant).acceleration }
 }
 
 /// When a chip in continuous mode finishes conversions: every `period` after power-up.

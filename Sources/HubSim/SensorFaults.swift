@@ -56,6 +56,11 @@ public final class FaultableEnvironment: SensorEnvironmentSource {
         if let index = active.firstIndex(where: { $0.fault == fault }) { active.remove(at: index) }
     }
 
+    public func acceleration(at instant: Instant) -> Vector3 {
+        for fault in active where fault.fault == .stuck(channel: .vibration) { return fault.frozen.acceleration }
+        return source.acceleration(at: instant)
+    }
+
     public func environment(at instant: Instant) -> SensorEnvironment {
         var environment = source.environment(at: instant)
         guard !active.isEmpty else { return environment }

@@ -211,6 +211,14 @@ public final class WasherModel: SensorEnvironmentSource {
     }
 
     public func environment(at instant: Instant) -> SensorEnvironment {
+        let (state, acceleration) = stateAndAcceleration(at: instant)
+        return SensorEnvironment(temperature: state.temperature, humidity: state.humidity,
+                                 pressure: weather.pressure(at: instant), acceleration: acceleration)
+    }
+
+    public func acceleration(at instant: Instant) -> Vector3 { stateAndAcceleration(at: instant).1 }
+
+    private func stateAndAcceleration(at instant: Instant) -> (Snapshot, Vector3) {
         let offset = instant.nanosecondsSinceEpoch - start.nanosecondsSinceEpoch
         advance(to: Self.floorDivide(offset, 1_000_000_000))
         let (second, state) = history.entry(second: Self.floorDivide(offset, 1_000_000_000))
@@ -219,8 +227,7 @@ public final class WasherModel: SensorEnvironmentSource {
         let swing = Vector3(x: Self.gain.x * cos(angle), y: Self.gain.y * sin(angle + 0.7), z: Self.gain.z * sin(angle))
         let acceleration = Vector3.gravity + swing * state.amplitude
             + InstantNoise.vector(key: noiseKey, at: instant, sigma: state.rumble)
-        return SensorEnvironment(temperature: state.temperature, humidity: state.humidity,
-                                 pressure: weather.pressure(at: instant), acceleration: acceleration)
+        return (state, acceleration)
     }
 
     /// Sets the imbalance of the current load and of every later one (nil: back to drawn

@@ -25,6 +25,9 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Seed of the simulated day.")
         var seed: UInt64 = 1
 
+        @Option(help: "furnace (one kit) or all (furnace, washer and fridge kits); the table shows both unless given.")
+        var workload: SimBenchmark.Workload?
+
         func validate() throws {
             guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         }
@@ -33,21 +36,25 @@ struct BenchCommand: ParsableCommand {
             #if DEBUG
             printError("warning: this is a debug build; measure with `swift build -c release`")
             #endif
-            var results: [SimBenchmark.Run] = []
-            for _ in 0..<runs {
-                do {
-                    results.append(try SimBenchmark.steadyStateDay(seed: seed, eventLogPath: "/dev/null"))
-                } catch {
-                    printError("bench sim: \(error)")
-                    throw ExitCode(2)
+            let workloads = workload.map { [$0] } ?? (json ? [.furnace] : SimBenchmark.Workload.allCases)
+            for (index, workload) in workloads.enumerated() {
+                var results: [SimBenchmark.Run] = []
+                for _ in 0..<runs {
+                    do {
+                        results.append(try SimBenchmark.steadyStateDay(seed: seed, workload: workload, eventLogPath: "/dev/null"))
+                    } catch {
+                        printError("bench sim: \(error)")
+                        throw ExitCode(2)
+                    }
                 }
+                let median = SimBenchmark.median(results)
+                if json {
+                    print("{\"sim_speed_ratio\": \(Int(median.simSpeedRatio.rounded())), \"readings\": \(median.readings), \"wall_seconds\": \((median.wallSeconds * 1000).rounded() / 1000)}")
+                    continue
+                }
+                if index > 0 { print("") }
+                print(SimBenchmark.table(results, median: median))
             }
-            let median = SimBenchmark.median(results)
-            if json {
-                print("{\"sim_speed_ratio\": \(Int(median.simSpeedRatio.rounded())), \"readings\": \(median.readings), \"wall_seconds\": \((median.wallSeconds * 1000).rounded() / 1000)}")
-                return
-            }
-            print(SimBenchmark.table(results, median: median))
         }
     }
 }

@@ -46,7 +46,7 @@ struct SensorComponentTests {
     }
 
     func published(_ actions: [SensorComponent.Action]) -> [Reading] {
-        actions.compactMap { if case .publish(let r) = $0 { r } else { nil } }
+        actions.compactMap { if case .publish(_, let r) = $0 { r } else { nil } }
     }
 
     func healthReports(_ actions: [SensorComponent.Action]) -> [HealthReport] {

@@ -1,0 +1,4 @@
+import ArgumentParser
+import HubScenario
+
+extension SimBenchmark.Workload: ExpressibleByArgument {}
