@@ -38,6 +38,8 @@ public struct HistoryChecks {
             (passed, evidence) = health(device, state, from: start + after, to: start + after + within)
         case .noCorruptedReading:
             (passed, evidence) = noCorruptedReading()
+        case .channelRange(let device, let channel, let low, let high):
+            (passed, evidence) = channelRange(device, channel, low...high)
         case .scroll(let prefix, let after, let within):
             (passed, evidence) = scroll(prefix, from: start + after, to: start + after + within)
         case .scrollCount(let count):
@@ -133,6 +135,25 @@ public struct HistoryChecks {
         }
         if let first = alerts.first { return (false, "\(device) first anomalous at \(offset(first.0)), outside \(offset(from))…\(offset(to))") }
         return (false, "\(device) never declared anomalous")
+    }
+
+    private func channelRange(_ device: DeviceID, _ channel: Channel, _ range: ClosedRange<Double>) -> (Bool, String) {
+        var count = 0
+        var lowest = Double.infinity
+        var highest = -Double.infinity
+        var outside: (Instant, Double)?
+        for entry in simulation.history.entries {
+            guard case .busPublish(_, _, .reading(let reading)) = entry.event, reading.device == device,
+                  let value = reading.values[channel] else { continue }
+            count += 1
+            lowest = min(lowest, value)
+            highest = max(highest, value)
+            if outside == nil, !range.contains(value) { outside = (entry.time, value) }
+        }
+        guard count > 0 else { return (false, "no \(device) reading carries \(channel)") }
+        let span = "\(count) readings, \(channel) \(lowest)…\(highest) \(channel.unit)"
+        if let (time, value) = outside { return (false, "\(span); first outside: \(value) at \(offset(time))") }
+        return (true, span)
     }
 
     var scrolls: [(Instant, String)] {

@@ -60,6 +60,8 @@ public enum Expectation: Equatable, Sendable {
     case scroll(prefix: String, after: Duration, within: Duration)
     /// The LED scrolled exactly `count` messages over the run (a bouncing key scrolls once).
     case scrollCount(Int)
+    /// Every reading of the device that carries `channel` has it within `min...max`, and there are some.
+    case channelRange(device: DeviceID, channel: Channel, min: Double, max: Double)
 
     /// Whether checking it needs the chips to record the truth of every conversion.
     public var needsTruth: Bool { self == .noCorruptedReading }
@@ -79,6 +81,7 @@ public enum Expectation: Equatable, Sendable {
         case .scroll(let prefix, let after, let within):
             "scroll(\(prefix.debugDescription) within \(DurationText.format(within)) after \(DurationText.format(after)))"
         case .scrollCount(let count): "scroll-count(\(count))"
+        case .channelRange(let device, let channel, let min, let max): "channel-range(\(device).\(channel) in \(min)…\(max))"
         }
     }
 }

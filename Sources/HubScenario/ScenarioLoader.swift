@@ -234,7 +234,7 @@ public enum ScenarioLoader {
         return ScheduledFault(at: at, duration: lasting, fault: fault, device: target)
     }
 
-    static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll", "scroll-count"]
+    static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll", "scroll-count", "channel-range"]
 
     private static func parseExpectation(_ item: YAMLValue, devices: [DeviceID]) throws(ScenarioError) -> Expectation {
         let name: String
@@ -273,6 +273,21 @@ public enum ScenarioLoader {
             try map.finish(known: ["prefix", "within", "after"])
             return .scroll(prefix: try map.required("prefix").string(), after: try map.optional("after")?.duration() ?? .zero,
                            within: try map.required("within").duration())
+        case "channel-range":
+            guard let argument else { throw item.error("channel-range needs { device, channel, min, max }") }
+            let map = try argument.map()
+            try map.finish(known: ["device", "channel", "min", "max"])
+            guard let target = try device(map) else { throw argument.error("missing required field 'device'") }
+            let channelValue = try map.required("channel")
+            let text = try channelValue.string()
+            guard let channel = Channel(key: text) else {
+                throw channelValue.error("unknown channel '\(text)' (known: \(Channel.allCases.map(\.key).joined(separator: ", ")))")
+            }
+            let low = try map.required("min").double()
+            let maxValue = try map.required("max")
+            let high = try maxValue.double()
+            guard low <= high else { throw maxValue.error("max must not be below min") }
+            return .channelRange(device: target, channel: channel, min: low, max: high)
         case "scroll-count":
             guard let argument else { throw item.error("scroll-count needs a number") }
             let count = try argument.int()
