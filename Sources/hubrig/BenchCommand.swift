@@ -4,7 +4,7 @@ import HubScenario
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self])
+        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self])
 
     struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -55,6 +55,15 @@ struct BenchCommand: ParsableCommand {
                 if index > 0 { print("") }
                 print(SimBenchmark.table(results, median: median))
             }
+        }
+    }
+
+    struct Bus: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bytes and bus time of one full poll of each kit, against the datasheet minimum.")
+
+        func run() {
+            print(BusBenchmark.table(BusBenchmark.rows()))
         }
     }
 }
