@@ -1,7 +1,9 @@
 import HubCore
 import HubDrivers
 
-// Fault model of the HTS221 chip model: none of its own yet. The chip behaves as the
+// Fault model of the HTS221 chip model: chip-level faults come from `ConvertingSTChip`
+// (`stuck`, `reset`, `whoami`); wire faults from
+// `SimI2CBus`; sensing-element faults from `FaultableEnvironment`. The chip behaves as the
 // datasheet says: powered down at reset (no conversions, outputs frozen), conversions at
 // the ODR once PD is set, STATUS bits set by a conversion and cleared by reading the high
 // output bytes, BOOT reloading calibration, ONE_SHOT in ODR 0. Bus-level faults (absent,

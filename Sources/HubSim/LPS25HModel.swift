@@ -1,8 +1,9 @@
 import HubCore
 import HubDrivers
 
-// Fault model of the LPS25H chip model: none of its own yet; bus-level faults come from
-// `SimI2CBus`. Behaviour: powered down at reset, conversions at the CTRL_REG1 ODR once PD
+// Fault model of the LPS25H chip model: chip-level faults come from `ConvertingSTChip`
+// (`stuck` outputs, `reset` to power-on defaults, `whoami` override); wire faults from
+// `SimI2CBus`; sensing-element faults from `FaultableEnvironment`. Behaviour: powered down at reset, conversions at the CTRL_REG1 ODR once PD
 // is set, P_DA/T_DA set by a conversion and cleared by reading PRESS_OUT_H/TEMP_OUT_H,
 // ONE_SHOT in ODR 0. Each unit carries a pressure offset within the ±0.2 hPa accuracy and
 // 0.01 hPa RMS noise (datasheet, with internal averaging).
