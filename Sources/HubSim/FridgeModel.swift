@@ -53,8 +53,8 @@ import HubCore
 /// The compressor cycles on the cabinet air's temperature, the household opens the door
 /// at meal times and the defrost runs every several hours: the normal day the hub's fridge
 /// monitoring learns, and what the coming fridge failures (leak, dead fan, power off) bend.
-public final class FridgeModel: SensorEnvironmentSource {
-    private struct Snapshot {
+public final class FridgeModel: RoomApplianceModel {
+    struct Snapshot: RoomSnapshot {
         var temperature: Double
         var humidity: Double
         var compressorOn: Bool
@@ -87,7 +87,7 @@ public final class FridgeModel: SensorEnvironmentSource {
     static let vibrationGain = Vector3(x: 0.5, y: 0.3, z: 1.0)
     static let vibrationNoise = 0.0015
 
-    private let weather: HouseWeather
+    let weather: HouseWeather
     private let start: Instant
     private let room: RoomClimate
     private var doors: SeededRandom
@@ -148,15 +148,7 @@ public final class FridgeModel: SensorEnvironmentSource {
         history.record(snapshot(), second: 0)
     }
 
-    public func environment(at instant: Instant) -> SensorEnvironment {
-        let (state, acceleration) = stateAndAcceleration(at: instant)
-        return SensorEnvironment(temperature: state.temperature, humidity: state.humidity,
-                                 pressure: weather.pressure(at: instant), acceleration: acceleration)
-    }
-
-    public func acceleration(at instant: Instant) -> Vector3 { stateAndAcceleration(at: instant).1 }
-
-    private func stateAndAcceleration(at instant: Instant) -> (Snapshot, Vector3) {
+    func stateAndAcceleration(at instant: Instant) -> (Snapshot, Vector3) {
         let offset = instant.nanosecondsSinceEpoch - start.nanosecondsSinceEpoch
         let second = offset >= 0 ? offset / 1_000_000_000 : (offset - 999_999_999) / 1_000_000_000
         advance(to: second)

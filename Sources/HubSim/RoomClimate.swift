@@ -109,3 +109,28 @@ struct SecondHistory<Entry> {
         return (clamped, entries[Int(clamped % Self.capacity)])
     }
 }
+
+/// An appliance in a room whose kit feels the room's air and the appliance's shaking:
+/// one per-second snapshot answers temperature and humidity, the acceleration is worked
+/// out for the exact instant, and pressure is the house's.
+protocol RoomApplianceModel: SensorEnvironmentSource {
+    associatedtype Snapshot: RoomSnapshot
+    var weather: HouseWeather { get }
+    func stateAndAcceleration(at instant: Instant) -> (Snapshot, Vector3)
+}
+
+/// The room-air part of a model's per-second snapshot.
+protocol RoomSnapshot {
+    var temperature: Double { get }
+    var humidity: Double { get }
+}
+
+extension RoomApplianceModel {
+    public func environment(at instant: Instant) -> SensorEnvironment {
+        let (state, acceleration) = stateAndAcceleration(at: instant)
+        return SensorEnvironment(temperature: state.temperature, humidity: state.humidity,
+                                 pressure: weather.pressure(at: instant), acceleration: acceleration)
+    }
+
+    public func acceleration(at instant: Instant) -> Vector3 { stateAndAcceleration(at: instant).1 }
+}

@@ -61,7 +61,7 @@ import HubCore
 /// Its loads follow a household schedule drawn from the seed; the spin's out-of-balance
 /// handling and the vibration an imbalance causes are what the hub's washer monitoring
 /// has to learn, and what the coming washer failures will distort.
-public final class WasherModel: SensorEnvironmentSource {
+public final class WasherModel: RoomApplianceModel {
     /// What the machine is doing.
     public enum Phase: String, Sendable {
         case idle
@@ -95,7 +95,7 @@ public final class WasherModel: SensorEnvironmentSource {
     }
 
     /// What the environment at an instant inside a second is computed from.
-    private struct Snapshot {
+    struct Snapshot: RoomSnapshot {
         var temperature: Double
         var humidity: Double
         var angle: Double
@@ -142,7 +142,7 @@ public final class WasherModel: SensorEnvironmentSource {
     static let spinRumble = 0.003
     static let unloadSeconds = 600
 
-    private let weather: HouseWeather
+    let weather: HouseWeather
     private let start: Instant
     private let startEpoch: Int64
     private var schedule: SeededRandom
@@ -210,15 +210,7 @@ public final class WasherModel: SensorEnvironmentSource {
         history.record(snapshot(), second: 0)
     }
 
-    public func environment(at instant: Instant) -> SensorEnvironment {
-        let (state, acceleration) = stateAndAcceleration(at: instant)
-        return SensorEnvironment(temperature: state.temperature, humidity: state.humidity,
-                                 pressure: weather.pressure(at: instant), acceleration: acceleration)
-    }
-
-    public func acceleration(at instant: Instant) -> Vector3 { stateAndAcceleration(at: instant).1 }
-
-    private func stateAndAcceleration(at instant: Instant) -> (Snapshot, Vector3) {
+    func stateAndAcceleration(at instant: Instant) -> (Snapshot, Vector3) {
         let offset = instant.nanosecondsSinceEpoch - start.nanosecondsSinceEpoch
         advance(to: Self.floorDivide(offset, 1_000_000_000))
         let (second, state) = history.entry(second: Self.floorDivide(offset, 1_000_000_000))
