@@ -1,0 +1,57 @@
+import HubCore
+
+/// A statistic of one channel over a window of readings.
+///
+/// The definitions are the contract between the Python training side and the hub, and are
+/// spelled out in docs/models.md: population standard deviation; slope by least squares
+/// against time in hours, with readings assumed one poll interval apart; `last` the newest.
+public enum FeatureStat: String, CaseIterable, Sendable {
+    case mean
+    case std
+    case min
+    case max
+    case slope
+    case last
+}
+
+/// One model input: a statistic of a channel.
+public struct FeatureSpec: Equatable, Sendable {
+    public var channel: Channel
+    public var stat: FeatureStat
+
+    public init(channel: Channel, stat: FeatureStat) {
+        self.channel = channel
+        self.stat = stat
+    }
+}
+
+/// Computes window features from per-channel sample arrays (oldest first).
+public enum WindowFeatures {
+    /// The value of `stat` over `values` (count ≥ 2), sampled `stepHours` apart.
+    public static func compute(_ stat: FeatureStat, _ values: ArraySlice<Double>, stepHours: Double) -> Double {
+        precondition(values.count >= 2, "a window holds at least two readings")
+        let n = Double(values.count)
+        switch stat {
+        case .mean:
+            return values.reduce(0, +) / n
+        case .std:
+            let mean = values.reduce(0, +) / n
+            let squares = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+            return (squares / n).squareRoot()
+        case .min:
+            return values.min()!
+        case .max:
+            return values.max()!
+        case .slope:
+            // x_i = i·step; x̄ = (n−1)·step/2; Σ(x_i − x̄)² = step²·n(n²−1)/12.
+            let mean = values.reduce(0, +) / n
+            let centre = (n - 1) / 2
+            var covariance = 0.0
+            for (i, value) in values.enumerated() { covariance += (Double(i) - centre) * (value - mean) }
+            let spread = n * (n * n - 1) / 12
+            return covariance / (spread * stepHours)
+        case .last:
+            return values.last!
+        }
+    }
+}
