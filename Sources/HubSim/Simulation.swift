@@ -41,10 +41,11 @@ public final class Simulation {
     public var cloud: SimCloudBroker { world.cloud }
     public var display: ATtiny88Model { world.display }
 
-    public init(setup: SimulationSetup, eventLog: EventLogWriter? = nil, recordTruth: Bool = false) {
+    public init(setup: SimulationSetup, eventLog: EventLogWriter? = nil, recordTruth: Bool = false,
+                recorder: HistoryRecorder? = nil) {
         self.setup = setup
         scheduler = SimScheduler(start: setup.start)
-        history = HistoryRecorder(log: eventLog)
+        history = recorder ?? HistoryRecorder(log: eventLog)
         world = SimWorld(devices: setup.hub.devices, seed: setup.seed, start: setup.start, clock: scheduler, history: history)
         if recordTruth { world.recordTruth() }
         // Edges become events, so the hub handles them from the loop like everything else.

@@ -8,7 +8,7 @@ import HubSim
 
 struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sim", abstract: "Serve simulated hardware to a real hub.", subcommands: [I2CServe.self])
+        commandName: "sim", abstract: "Simulated hardware and data.", subcommands: [I2CServe.self])
 
     /// `hubrig sim i2c-serve`: a simulated Sense HAT behind a Unix socket, for the LD_PRELOAD shim.
     struct I2CServe: ParsableCommand {

@@ -15,7 +15,7 @@ public struct ModelManifest: Equatable, Sendable {
     /// Readings per window and readings between scored windows.
     public var windowLength: Int
     public var windowStride: Int
-    /// The poll interval the model was trained at; a hub polling at another rate refuses it.
+    /// The interval between the samples of a window (a hub polling faster is subsampled).
     public var pollInterval: Duration
     public var features: [FeatureSpec]
     public var normalisationMean: [Double]
@@ -63,8 +63,8 @@ public struct ModelManifest: Equatable, Sendable {
         try window.finish()
         guard length >= 2 else { throw .manifest(field: "window.length", reason: "must be at least 2") }
         guard (1...length).contains(stride) else { throw .manifest(field: "window.stride", reason: "must be within 1...window.length") }
-        let pollSeconds = try reader.double("poll_interval_s")
-        guard pollSeconds > 0 else { throw .manifest(field: "poll_interval_s", reason: "must be positive") }
+        let pollSeconds = try reader.double("sample_interval_s")
+        guard pollSeconds > 0 else { throw .manifest(field: "sample_interval_s", reason: "must be positive") }
         var features: [FeatureSpec] = []
         for (index, value) in try reader.array("features").enumerated() {
             guard case .object(let members) = value else { throw .manifest(field: "features[\(index)]", reason: "not an object") }

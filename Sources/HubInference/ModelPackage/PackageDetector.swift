@@ -1,0 +1,86 @@
+import HubCore
+
+/// The production detector: a model package scoring sliding windows of a device's readings.
+///
+/// Readings are sampled at the manifest's interval whatever the hub's poll (a reading is
+/// taken when at least one interval has passed since the last one taken), so a model
+/// trained at 10 s works on a hub polling every second. Readings missing an input channel
+/// (a sensor failed) are skipped, not zero-filled. Once the window is full, every `stride`
+/// samples the window's features are scored. The window survives a model swap: the new
+/// package takes over the samples the old one held.
+public struct PackageDetector: AnomalyDetector {
+    public let package: ModelPackage
+    private var scorer: WindowScorer
+    /// One ring per input channel, oldest first after `ordered`.
+    private var rings: [[Double]]
+    private var head = 0
+    private var filled = 0
+    private var sinceScore = 0
+    private var nextSample: Instant?
+
+    public var model: String { package.manifest.identifier }
+    public var threshold: Double { package.manifest.threshold }
+
+    public init(package: ModelPackage) {
+        self.package = package
+        scorer = WindowScorer(manifest: package.manifest, model: package.model)
+        rings = package.manifest.inputChannels.map { _ in Array(repeating: 0, count: package.manifest.windowLength) }
+    }
+
+    /// A detector for `package` that starts with the samples `previous` holds (as many as fit).
+    public init(package: ModelPackage, continuing previous: PackageDetector) {
+        self.init(package: package)
+        let channels = package.manifest.inputChannels
+        let old = previous.heldSamples()
+        guard let first = old.first, !first.isEmpty else { return }
+        let count = min(first.count, package.manifest.windowLength)
+        for sample in (first.count - count)..<first.count {
+            var values: [Double] = []
+            for channel in channels {
+                guard let index = previous.package.manifest.inputChannels.firstIndex(of: channel) else { return }
+                values.append(old[index][sample])
+            }
+            push(values)
+        }
+        nextSample = previous.nextSample
+    }
+
+    /// The window's samples per input channel, oldest first.
+    public func heldSamples() -> [[Double]] {
+        let length = package.manifest.windowLength
+        return rings.map { ring in
+            (0..<filled).map { ring[(head - filled + $0 + length) % length] }
+        }
+    }
+
+    public mutating func observe(_ reading: Reading) -> Double? {
+        let manifest = package.manifest
+        if let next = nextSample, reading.timestamp < next { return nil }
+        var values: [Double] = []
+        values.reserveCapacity(manifest.inputChannels.count)
+        for channel in manifest.inputChannels {
+            guard let value = reading.values[channel] else { return nil }
+            values.append(value)
+        }
+        // Tolerate a reading a little early (retries shift timestamps by milliseconds).
+        nextSample = reading.timestamp + manifest.pollInterval - manifest.pollInterval / 10
+        push(values)
+        sinceScore += 1
+        guard filled == manifest.windowLength, sinceScore >= manifest.windowStride else { return nil }
+        sinceScore = 0
+        let window = heldSamples()
+        let features = scorer.features(from: window)
+        do {
+            return try scorer.score(features: features)
+        } catch {
+            return nil
+        }
+    }
+
+    private mutating func push(_ values: [Double]) {
+        let length = package.manifest.windowLength
+        for index in rings.indices { rings[index][head] = values[index] }
+        head = (head + 1) % length
+        filled = min(filled + 1, length)
+    }
+}
