@@ -8,6 +8,7 @@ public enum HistoryEvent: Equatable, Sendable {
     case sensorReady(device: DeviceID, chip: String, detail: String)
     case sensorError(device: DeviceID, chip: String, error: String)
     case componentError(component: String, error: String)
+    case modelChange(device: DeviceID, from: String, to: String)
     case busPublish(topic: Topic, from: String, message: BusMessage)
     case displayWrite(colour: String, reason: String)
     case displayScroll(text: String)
@@ -26,6 +27,7 @@ public enum HistoryEvent: Equatable, Sendable {
         case .sensorReady: "sensor.ready"
         case .sensorError: "sensor.error"
         case .componentError: "component.error"
+        case .modelChange: "model.change"
         case .busPublish: "bus.publish"
         case .displayWrite: "display.write"
         case .displayScroll: "display.scroll"
@@ -53,6 +55,8 @@ public enum HistoryEvent: Equatable, Sendable {
             json.field("device_id", device.rawValue); json.field("chip", chip); json.field("error", error)
         case .componentError(let component, let error):
             json.field("component", component); json.field("error", error)
+        case .modelChange(let device, let from, let to):
+            json.field("device_id", device.rawValue); json.field("from", from); json.field("to", to)
         case .busPublish(let topic, let from, let message):
             json.field("topic", topic.name); json.field("from", from)
             json.key("payload"); message.write(to: &json)

@@ -12,6 +12,12 @@ public protocol AnomalyDetector {
     var threshold: Double { get }
     /// Feeds one reading; returns a score once the detector has enough history, else nil.
     mutating func observe(_ reading: Reading) -> Double?
+    /// The k-of-n debounce this detector was tuned with, if it brings one (model packages do).
+    var debounce: (k: Int, n: Int)? { get }
+}
+
+extension AnomalyDetector {
+    public var debounce: (k: Int, n: Int)? { nil }
 }
 
 /// k-of-n debounce: the condition flips only when k of the last n windows agree.
@@ -26,11 +32,14 @@ public struct Debouncer: Sendable {
     private var filled = 0
     public private(set) var condition: DeviceCondition = .normal
 
-    public init(k: Int, n: Int) {
+    /// `condition` carries a device's state over when its detector is replaced.
+    public init(k: Int, n: Int, condition: DeviceCondition = .normal) {
         precondition(n >= 1 && (1...n).contains(k), "debounce needs 1 ≤ k ≤ n")
         self.k = k
         self.n = n
-        history = Array(repeating: false, count: n)
+        self.condition = condition
+        history = Array(repeating: condition == .anomalous, count: n)
+        filled = condition == .anomalous ? n : 0
     }
 
     /// Records one window's verdict; returns the new condition if it changed.

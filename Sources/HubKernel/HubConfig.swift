@@ -1,4 +1,15 @@
 import HubCore
+import HubInference
+
+/// What scores a device's readings.
+public enum DetectorSetup: Sendable {
+    /// The interim rolling z-score, for furnaces only (issue-2 behaviour); other kinds get none.
+    case interim
+    /// A loaded, self-tested model package.
+    case package(ModelPackage)
+    /// No detector: readings flow, nothing is scored.
+    case none
+}
 
 /// What a hub is set up to monitor and how often; read from a scenario or the hub's config file.
 public struct HubConfig: Sendable {
@@ -6,10 +17,15 @@ public struct HubConfig: Sendable {
     public struct Device: Sendable {
         public var id: DeviceID
         public var kind: ApplianceKind
+        public var detector: DetectorSetup
 
-        public init(id: DeviceID, kind: ApplianceKind) {
+        public init(id: DeviceID, kind: ApplianceKind, detector: DetectorSetup = .interim) {
+            if case .package(let package) = detector {
+                precondition(package.manifest.kind == kind, "a \(package.manifest.kind) model cannot watch a \(kind)")
+            }
             self.id = id
             self.kind = kind
+            self.detector = detector
         }
     }
 

@@ -38,12 +38,21 @@ public final class HubNode {
             pollInterval: config.pollInterval)
         let windowCount = max(2, Int(config.detectorWindow.nanoseconds / config.pollInterval.nanoseconds))
         // The interim z-score suits appliances whose normal day is a steady rhythm (a furnace
-        // cycling all day); a washer's two loads a day would page someone every time. Kinds
-        // without a detector publish readings but no inference until their model package exists.
-        let scored = config.devices.filter { $0.kind == .furnace }
+        // cycling all day); a washer's two loads a day would page someone every time, so
+        // other kinds get it only through a model package.
+        var scored: [(DeviceID, any AnomalyDetector)] = []
+        for device in config.devices {
+            switch device.detector {
+            case .interim where device.kind == .furnace:
+                scored.append((device.id, RollingZScoreDetector(windowCount: windowCount)))
+            case .package(let package):
+                scored.append((device.id, PackageDetector(package: package)))
+            case .interim, .none:
+                break
+            }
+        }
         inference = InferenceComponent(
-            devices: scored.map(\.id),
-            detectors: scored.map { _ in RollingZScoreDetector(windowCount: windowCount) },
+            devices: scored.map(\.0), detectors: scored.map(\.1),
             debounceK: config.debounceK, debounceN: config.debounceN)
         uplink = UplinkComponent(thing: config.thing)
         readingTopics = config.devices.map { Topic.sensorReading($0.id) }
@@ -55,6 +64,30 @@ public final class HubNode {
         router.subscribe(.display, to: "hbs/health/#")
         router.subscribe(.uplink, to: "hbs/health/#")
     }
+
+    /// Puts a new model package in charge of `device`, handing over the current window.
+    /// Refuses (and keeps the current model) when the package is for another appliance kind.
+    @discardableResult
+    public func installModel(_ package: ModelPackage, for device: DeviceID, now: Instant) -> Bool {
+        guard let configured = config.devices.first(where: { $0.id == device }), configured.kind == package.manifest.kind else {
+            ports.history.record(.componentError(component: "inference",
+                                                 error: "model \(package.manifest.identifier) is for \(package.manifest.kind.rawValue); \(device) keeps its model"), at: now)
+            return false
+        }
+        let previous = inference.detector(of: device)
+        let successor: PackageDetector
+        if let previous = previous as? PackageDetector {
+            successor = PackageDetector(package: package, continuing: previous)
+        } else {
+            successor = PackageDetector(package: package)
+        }
+        inference.replaceDetector(for: device, with: successor)
+        ports.history.record(.modelChange(device: device, from: previous?.model ?? "none", to: package.manifest.identifier), at: now)
+        return true
+    }
+
+    /// The model (`name@version`) scoring a device, if any.
+    public func model(of device: DeviceID) -> String? { inference.model(of: device) }
 
     /// The debounced condition the inference component holds for a device.
     public func condition(of device: DeviceID) -> DeviceCondition? { inference.condition(of: device) }

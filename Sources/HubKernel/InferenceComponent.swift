@@ -14,14 +14,48 @@ public struct InferenceComponent {
     private var devices: [DeviceID]
     private var detectors: [any AnomalyDetector]
     private var debouncers: [Debouncer]
-    private let topics: [(inference: Topic, alert: Topic)]
+    private var topics: [(inference: Topic, alert: Topic)]
 
+    /// `debounceK`/`debounceN` apply to detectors that bring no debounce of their own.
     public init(devices: [DeviceID], detectors: [any AnomalyDetector], debounceK: Int, debounceN: Int) {
         precondition(devices.count == detectors.count, "one detector per device")
         self.devices = devices
         self.detectors = detectors
-        debouncers = devices.map { _ in Debouncer(k: debounceK, n: debounceN) }
+        defaultDebounce = (debounceK, debounceN)
+        debouncers = detectors.map { detector in
+            let (k, n) = detector.debounce ?? (debounceK, debounceN)
+            return Debouncer(k: k, n: n)
+        }
         topics = devices.map { (Topic.inference($0), Topic.alert($0)) }
+    }
+
+    private let defaultDebounce: (k: Int, n: Int)
+
+    /// The model (`name@version`) scoring a device, if any.
+    public func model(of device: DeviceID) -> String? {
+        devices.firstIndex(of: device).map { detectors[$0].model }
+    }
+
+    /// The detector scoring `device` (to hand its window to a successor).
+    public func detector(of device: DeviceID) -> (any AnomalyDetector)? {
+        devices.firstIndex(of: device).map { detectors[$0] }
+    }
+
+    /// Puts `detector` in charge of `device`, keeping the device's current condition, so a
+    /// model update neither raises nor clears an alert by itself.
+    public mutating func replaceDetector(for device: DeviceID, with detector: any AnomalyDetector) {
+        let (k, n) = detector.debounce ?? defaultDebounce
+        guard let index = devices.firstIndex(of: device) else {
+            devices.append(device)
+            detectors.append(detector)
+            debouncers.append(Debouncer(k: k, n: n))
+            topics.append((Topic.inference(device), Topic.alert(device)))
+            return
+        }
+        detectors[index] = detector
+        if debouncers[index].k != k || debouncers[index].n != n {
+            debouncers[index] = Debouncer(k: k, n: n, condition: debouncers[index].condition)
+        }
     }
 
     public func condition(of device: DeviceID) -> DeviceCondition? {
@@ -35,7 +69,7 @@ public struct InferenceComponent {
         let threshold = detectors[index].threshold
         let anomalous = score > threshold
         let result = InferenceResult(timestamp: reading.timestamp, device: reading.device, model: model,
-                                     score: (score * 1000).rounded() / 1000, threshold: threshold, anomalous: anomalous)
+                                     score: (score * 1_000_000).rounded() / 1_000_000, threshold: threshold, anomalous: anomalous)
         var actions: [Action] = [.publish(topics[index].inference, .inference(result))]
         let previous = debouncers[index].condition
         if let changed = debouncers[index].record(anomalous: anomalous) {

@@ -20,6 +20,7 @@ public struct PackageDetector: AnomalyDetector {
 
     public var model: String { package.manifest.identifier }
     public var threshold: Double { package.manifest.threshold }
+    public var debounce: (k: Int, n: Int)? { (package.manifest.debounceK, package.manifest.debounceN) }
 
     public init(package: ModelPackage) {
         self.package = package
