@@ -56,15 +56,19 @@ public struct PackageDetector: AnomalyDetector {
 
     public mutating func observe(_ reading: Reading) -> Double? {
         let manifest = package.manifest
-        if let next = nextSample, reading.timestamp < next { return nil }
+        // Samples sit on a grid one interval apart; a reading up to a tenth of an interval
+        // early, at most 250 ms (retries shift timestamps by milliseconds), still takes its slot.
+        let slack = min(manifest.pollInterval / 10, .milliseconds(250))
+        if let next = nextSample, reading.timestamp < next - slack { return nil }
         var values: [Double] = []
         values.reserveCapacity(manifest.inputChannels.count)
         for channel in manifest.inputChannels {
             guard let value = reading.values[channel] else { return nil }
             values.append(value)
         }
-        // Tolerate a reading a little early (retries shift timestamps by milliseconds).
-        nextSample = reading.timestamp + manifest.pollInterval - manifest.pollInterval / 10
+        var next = nextSample ?? reading.timestamp
+        while next - slack <= reading.timestamp { next = next + manifest.pollInterval }
+        nextSample = next
         push(values)
         sinceScore += 1
         guard filled == manifest.windowLength, sinceScore >= manifest.windowStride else { return nil }

@@ -1,0 +1,176 @@
+import Foundation
+import HubCore
+import HubInference
+import Testing
+
+/// A stand-in model: multiplies every input by `gain` (gain 1 reconstructs perfectly).
+struct ScalingModel: ReconstructionModel {
+    let inputSize: Int
+    let gain: Float
+    var outputSize: Int { inputSize }
+    func run(_ input: [Float], into output: inout [Float]) throws(ModelPackageError) {
+        for index in input.indices { output[index] = input[index] * gain }
+    }
+}
+
+@Suite("Model packages")
+struct ModelPackageTests {
+    static let manifestJSON = """
+        {"name": "furnace-ae", "version": "1.2.0", "kind": "furnace",
+         "input_channels": ["temperature", "humidity"],
+         "window": {"length": 4, "stride": 2}, "sample_interval_s": 10,
+         "features": [{"channel": "temperature", "stat": "mean"}, {"channel": "temperature", "stat": "slope"},
+                      {"channel": "humidity", "stat": "std"}],
+         "normalisation": {"mean": [20, 0, 1], "std": [2, 10, 0.5]},
+         "model_file": "model.onnx", "threshold": 0.5, "debounce": {"k": 2, "n": 3}}
+        """
+
+    static func manifest(_ text: String = manifestJSON) throws -> ModelManifest {
+        try ModelManifest.parse(Array(text.utf8))
+    }
+
+    @Test("a complete manifest parses into typed values")
+    func manifest() throws {
+        let m = try Self.manifest()
+        #expect(m.identifier == "furnace-ae@1.2.0")
+        #expect(m.kind == .furnace)
+        #expect(m.inputChannels == [.temperature, .humidity])
+        #expect(m.windowLength == 4 && m.windowStride == 2)
+        #expect(m.pollInterval == .seconds(10))
+        #expect(m.features == [FeatureSpec(channel: .temperature, stat: .mean), FeatureSpec(channel: .temperature, stat: .slope),
+                               FeatureSpec(channel: .humidity, stat: .std)])
+        #expect(m.debounceK == 2 && m.debounceN == 3)
+    }
+
+    @Test("every manifest mistake names its field", arguments: [
+        ("\"version\": \"1.2.0\"", "\"version\": \"1.2\"", "version"),
+        ("\"kind\": \"furnace\"", "\"kind\": \"boiler\"", "kind"),
+        ("\"threshold\": 0.5", "\"threshold\": -1", "threshold"),
+        ("\"threshold\": 0.5", "\"threshhold\": 0.5", "threshold"),
+        ("\"debounce\": {\"k\": 2, \"n\": 3}", "\"debounce\": {\"k\": 2, \"n\": 3}, \"colour\": 1", "colour"),
+        ("\"std\": [2, 10, 0.5]", "\"std\": [2, 0, 0.5]", "normalisation.std[1]"),
+        ("\"mean\": [20, 0, 1]", "\"mean\": [20, 0]", "normalisation.mean"),
+        ("\"stat\": \"slope\"", "\"stat\": \"median\"", "features[1].stat"),
+        ("{\"channel\": \"humidity\"", "{\"channel\": \"pressure\"", "features[2].channel"),
+        ("\"stride\": 2", "\"stride\": 9", "window.stride"),
+        ("\"k\": 2", "\"k\": 4", "debounce"),
+        ("\"model_file\": \"model.onnx\", ", "", "model_file"),
+    ])
+    func manifestErrors(original: String, replacement: String, field: String) throws {
+        let text = Self.manifestJSON.replacingOccurrences(of: original, with: replacement)
+        #expect(text != Self.manifestJSON, "the replacement applies")
+        do {
+            _ = try Self.manifest(text)
+            Issue.record("expected an error for \(field)")
+        } catch let error as ModelPackageError {
+            guard case .manifest(let got, _) = error else { Issue.record("\(error)"); return }
+            #expect(got == field, "\(error)")
+        }
+    }
+
+    @Test("mutated manifests never crash the parser")
+    func manifestFuzz() {
+        var random = SeededRandom(seed: 41)
+        let source = Array(Self.manifestJSON.utf8)
+        var refused = 0
+        for _ in 0..<2_000 {
+            var bytes = source
+            for _ in 0..<random.nextInt(in: 1...3) {
+                let position = random.nextInt(in: 0...(bytes.count - 1))
+                if random.chance(0.5) { bytes.remove(at: position) } else { bytes[position] = UInt8(truncatingIfNeeded: random.next()) }
+            }
+            do { _ = try ModelManifest.parse(bytes) } catch { refused += 1 }
+        }
+        #expect(refused > 1_000)
+    }
+
+    @Test("window statistics follow the documented definitions")
+    func features() {
+        let values: [Double] = [1, 2, 3, 4, 10]
+        let step = 10.0 / 3600
+        #expect(WindowFeatures.compute(.mean, values[...], stepHours: step) == 4)
+        #expect(abs(WindowFeatures.compute(.std, values[...], stepHours: step) - 10.0.squareRoot()) < 1e-12)
+        #expect(WindowFeatures.compute(.min, values[...], stepHours: step) == 1)
+        #expect(WindowFeatures.compute(.max, values[...], stepHours: step) == 10)
+        #expect(WindowFeatures.compute(.last, values[...], stepHours: step) == 10)
+        // A ramp of 1 per 10 s is 360 per hour.
+        let ramp: [Double] = [5, 6, 7, 8]
+        #expect(abs(WindowFeatures.compute(.slope, ramp[...], stepHours: step) - 360) < 1e-9)
+    }
+
+    static func golden(features: [Double], normalised: [Double], output: [Double], score: Double) -> [UInt8] {
+        let text = """
+            {"windows": [{"readings": {"temperature": [20, 21, 22, 23], "humidity": [30, 31, 30, 31]},
+              "features": \(features), "normalised": \(normalised), "output": \(output), "score": \(score)}]}
+            """
+        return Array(text.utf8)
+    }
+
+    @Test("the golden self-test accepts a package whose hub-side numbers agree")
+    func goldenPasses() throws {
+        let manifest = try Self.manifest()
+        // mean 21.5, slope 360/h, humidity std 0.5 → normalised (0.75, 36, -1).
+        let golden = Self.golden(features: [21.5, 360, 0.5], normalised: [0.75, 36, -1], output: [0.75, 36, -1], score: 0)
+        let package = try ModelPackage.assemble(manifest: manifest, model: ScalingModel(inputSize: 3, gain: 1), golden: golden)
+        #expect(package.goldenCount == 1)
+    }
+
+    @Test("a golden mismatch is refused, naming the vector and value")
+    func goldenFails() throws {
+        let manifest = try Self.manifest()
+        let golden = Self.golden(features: [21.5, 360, 0.5], normalised: [0.75, 36, -1], output: [0.75, 36, -1], score: 0)
+        #expect(throws: ModelPackageError.goldenMismatch(vector: 0, index: 0, expected: 0.75, got: 1.5, what: "output")) {
+            try ModelPackage.assemble(manifest: manifest, model: ScalingModel(inputSize: 3, gain: 2), golden: golden)
+        }
+        let wrongFeatures = Self.golden(features: [21.4, 360, 0.5], normalised: [0.75, 36, -1], output: [0.75, 36, -1], score: 0)
+        #expect(throws: ModelPackageError.goldenMismatch(vector: 0, index: 0, expected: 21.4, got: 21.5, what: "features")) {
+            try ModelPackage.assemble(manifest: manifest, model: ScalingModel(inputSize: 3, gain: 1), golden: wrongFeatures)
+        }
+        #expect(throws: ModelPackageError.model(reason: "takes 4 inputs, the manifest lists 3 features")) {
+            try ModelPackage.assemble(manifest: manifest, model: ScalingModel(inputSize: 4, gain: 1), golden: wrongFeatures)
+        }
+    }
+
+    static func package(gain: Float = 1) throws -> ModelPackage {
+        let golden = golden(features: [21.5, 360, 0.5], normalised: [0.75, 36, -1],
+                            output: [0.75 * Double(gain), 36 * Double(gain), -1 * Double(gain)],
+                            score: [0.75, 36, -1].map { pow($0 * Double(gain) - $0, 2) }.reduce(0, +) / 3)
+        return try ModelPackage.assemble(manifest: try manifest(), model: ScalingModel(inputSize: 3, gain: gain), golden: golden)
+    }
+
+    func reading(_ second: Int64, temperature: Double?, humidity: Double = 30) -> Reading {
+        var values = ChannelValues([(.humidity, humidity)])
+        values[.temperature] = temperature
+        return Reading(timestamp: Instant(secondsSinceEpoch: 1_000 + second), device: "hvac", values: values)
+    }
+
+    @Test("a hub polling every second feeds a 10 s model one sample per 10 s, scoring every stride")
+    func subsampling() throws {
+        var detector = PackageDetector(package: try Self.package(gain: 2))
+        var scored: [Int64] = []
+        for second in Int64(0)..<80 {
+            if detector.observe(reading(second, temperature: 20 + Double(second) / 10)) != nil { scored.append(second) }
+        }
+        // Samples at 0, 10, 20, 30 fill the window; then every second sample: 30, 50, 70.
+        #expect(scored == [30, 50, 70])
+    }
+
+    @Test("readings missing an input channel are skipped, not zero-filled")
+    func partialReadings() throws {
+        var detector = PackageDetector(package: try Self.package())
+        for second in stride(from: Int64(0), to: 40, by: 10) { _ = detector.observe(reading(second, temperature: nil)) }
+        #expect(detector.heldSamples()[0].isEmpty)
+        for second in stride(from: Int64(40), to: 80, by: 10) { _ = detector.observe(reading(second, temperature: 21)) }
+        #expect(detector.heldSamples()[0] == [21, 21, 21, 21])
+    }
+
+    @Test("a model swap keeps the window: the successor scores at once")
+    func swapKeepsWindow() throws {
+        var old = PackageDetector(package: try Self.package(gain: 1))
+        for second in stride(from: Int64(0), to: 40, by: 10) { _ = old.observe(reading(second, temperature: 22)) }
+        var successor = PackageDetector(package: try Self.package(gain: 2), continuing: old)
+        #expect(successor.heldSamples() == old.heldSamples())
+        _ = successor.observe(reading(40, temperature: 22))
+        #expect(successor.observe(reading(50, temperature: 22)) != nil, "full window from the predecessor, stride reached")
+    }
+}
