@@ -45,6 +45,35 @@ import HubCore
 //   acceleration is an analytic function of the instant.
 // - Pressure: the house's (HouseWeather).
 //
+// Failures (ApplianceFailure; severity s in 0...1, see ApplianceFailure.swift):
+//
+// - `door-open`: the door is left ajar from the failure's start, besides the household's
+//   own openings (which still open it wide). s is how far: the gap exchanges air at
+//   s × 15 % of a wide-open door's rate (no source; a hand's-width gap at s = 1), so
+//   kitchen air mixes in at s·1.8 W/K and the cabinet's vapour tends to the kitchen's with
+//   τ = 8 s/(0.15·s) ≈ 53 s at s = 1, on top of its usual relaxation. At s = 1 the 30 W
+//   evaporator can hold the air only near 6 °C, rising as the food warms (about 8 °C over
+//   the first day against the setpoint's ~3): it never reaches the cut-out point, so the
+//   compressor runs continuously but for the defrosts (duty 94–98 % of the day), and the
+//   kitchen's moisture meets air colder than its dew point: 85–100 %RH, capped at
+//   saturation as fog and frost. At s = 0.5 (0.9 W/K) the compressor, running 93–96 % of
+//   the time, still holds the air near its band, at 95–100 %RH. (MEAS: humidity jumps at
+//   an opening, temperature rises less; TRADE: a door left ajar makes the compressor run
+//   continuously.)
+// - `compressor-failure`: s is the chance that a start attempt fails — a failing start
+//   relay or a motor on its way out (a capacity loss would be a refrigerant leak, which is
+//   another failure). A failed start trips the overload protector, which holds the
+//   compressor off for 4 min while it cools (no source; klixon resets take a few
+//   minutes), then the thermostat's call tries again. At s = 1 nothing starts, and a
+//   compressor running when s reaches 1 trips at once (a seized or burnt motor). While the
+//   thermostat calls and the compressor does not run, the evaporator fan still does and
+//   puts its 3 W into the cabinet air (no source; a typical fan motor of a few watts). With
+//   no cooling the light air node settles within the hour 6–7 K above the food, and the
+//   food warms 0.35–0.45 °C/h toward the kitchen (study: fresh food 0.3–0.5 °C/h) with
+//   the air rising behind it. The shelf feels nothing: the accelerometer's own noise
+//   floor. At s = 0.5 starts are delayed by 4 min at a time, so the air overshoots the
+//   cut-in point by several degrees.
+//
 // Fixed 1-second steps from the start of the run; the last 256 seconds are kept, so the
 // value at an instant never depends on how often or in what order it is asked for.
 
@@ -52,8 +81,9 @@ import HubCore
 ///
 /// The compressor cycles on the cabinet air's temperature, the household opens the door
 /// at meal times and the defrost runs every several hours: the normal day the hub's fridge
-/// monitoring learns, and what the coming fridge failures (leak, dead fan, power off) bend.
-public final class FridgeModel: RoomApplianceModel {
+/// monitoring learns, and what fridge failures (a door left ajar, a compressor that will not
+/// start) bend.
+public final class FridgeModel: RoomApplianceModel, FailureInjectable {
     struct Snapshot: RoomSnapshot {
         var temperature: Double
         var humidity: Double
@@ -86,6 +116,10 @@ public final class FridgeModel: RoomApplianceModel {
     static let mainsPeriodNanoseconds: Int64 = 20_000_000
     static let vibrationGain = Vector3(x: 0.5, y: 0.3, z: 1.0)
     static let vibrationNoise = 0.0015
+    // Failure figures (see the header).
+    static let ajarExchangeShare = 0.15
+    static let overloadResetSeconds = 240
+    static let fanHeat = 3.0
 
     let weather: HouseWeather
     private let start: Instant
@@ -106,6 +140,11 @@ public final class FridgeModel: RoomApplianceModel {
     private var offSeconds = FridgeModel.minimumOffSeconds
     private var nextDefrost: Int64
     private var defrostSecondsLeft = 0
+    private var failures = FailureSchedule(kind: .fridge)
+    private var failureRandom: SeededRandom
+    private var overloadSeconds = 0
+    /// The thermostat calls for cooling that a failed compressor does not deliver (the fan runs).
+    private var unansweredCall = false
 
     /// Fresh-food setpoint of this unit, °C.
     public let setpoint: Double
@@ -125,6 +164,8 @@ public final class FridgeModel: RoomApplianceModel {
     public private(set) var doorOpenings = 0
     /// Whether a defrost (compressor held off) is under way.
     public private(set) var defrosting = false
+    /// Compressor start attempts that failed since the start of the run (compressor-failure).
+    public private(set) var failedStarts = 0
 
     public init(weather: HouseWeather, start: Instant, random: SeededRandom) {
         self.weather = weather
@@ -143,9 +184,23 @@ public final class FridgeModel: RoomApplianceModel {
         defrosts = random.split("defrost")
         let firstInterval = defrosts.nextInt(in: Self.defrostIntervalSeconds)
         nextDefrost = Int64(defrosts.nextInt(in: 3600...firstInterval))
+        // Taken after every draw above, so a fridge without failures is the one it always was.
+        failureRandom = random.split("failures")
         vapourPressure = surfaceHumidity * RoomClimate.saturationVapourPressure(setpoint)
         history = SecondHistory(first: Snapshot(temperature: 0, humidity: 0, compressorOn: false))
         history.record(snapshot(), second: 0)
+    }
+
+    public func startFailure(_ failure: ApplianceFailure, at instant: Instant, ramp: Duration) {
+        failures.start(failure, at: instant, ramp: ramp)
+    }
+
+    public func endFailure(_ failure: ApplianceFailure, at instant: Instant) {
+        failures.end(failure, at: instant)
+    }
+
+    public func severity(of failure: ApplianceFailure, at instant: Instant) -> Double {
+        failures.severity(failure, at: instant)
     }
 
     func stateAndAcceleration(at instant: Instant) -> (Snapshot, Vector3) {
@@ -192,9 +247,16 @@ public final class FridgeModel: RoomApplianceModel {
         let now = start + .seconds(stepIndex)
         let ambient = room.temperature(at: now)
         let air = cabinetTemperature
+        // Share of a wide-open door's air exchange through a door left ajar (0: shut).
+        let ajar = failures.everStarted ? Self.ajarExchangeShare * failures.severity(.doorOpen, at: now) : 0
         var heat = Self.wallConductance * (ambient - air) + Self.contentsConductance * (contentsTemperature - air)
         if compressorOn { heat -= Self.coolingPower }
-        if doorOpen { heat += Self.doorConductance * (ambient - air) }
+        if doorOpen {
+            heat += Self.doorConductance * (ambient - air)
+        } else if ajar > 0 {
+            heat += ajar * Self.doorConductance * (ambient - air)
+        }
+        if unansweredCall { heat += Self.fanHeat }
         let release = doorLoad / Self.doorLoadTau
         doorLoad -= release
         heat += release
@@ -208,6 +270,10 @@ public final class FridgeModel: RoomApplianceModel {
             let wetness = surfaceHumidity + (defrosting ? Self.defrostHumidityRise : 0)
             let target = wetness * RoomClimate.saturationVapourPressure(contentsTemperature)
             vapourPressure += (target - vapourPressure) / Self.humidityTau
+            if ajar > 0 {
+                let kitchen = room.humidity(at: now) / 100 * RoomClimate.saturationVapourPressure(ambient)
+                vapourPressure += (kitchen - vapourPressure) * (1 - exp(-ajar / Self.doorMixingTau))
+            }
         }
         vapourPressure = min(vapourPressure, RoomClimate.saturationVapourPressure(cabinetTemperature))
         if compressorOn { compressorOnSeconds += 1 }
@@ -216,7 +282,7 @@ public final class FridgeModel: RoomApplianceModel {
         let next = start + .seconds(stepIndex)
         operateDoor(at: next)
         operateDefrost()
-        operateThermostat()
+        operateThermostat(compressorFault: failures.everStarted ? failures.severity(.compressorFailure, at: next) : 0)
         history.record(snapshot(), second: stepIndex)
     }
 
@@ -258,18 +324,37 @@ public final class FridgeModel: RoomApplianceModel {
         }
     }
 
-    private func operateThermostat() {
+    /// The thermostat for the next second; `fault` is the compressor-failure severity then.
+    private func operateThermostat(compressorFault fault: Double) {
         if compressorOn {
             if defrosting || cabinetTemperature <= setpoint - Self.hysteresis {
                 compressorOn = false
                 offSeconds = 0
+            } else if fault >= 1 {
+                // The motor cannot run any more: the overload protector trips it.
+                compressorOn = false
+                offSeconds = 0
+                overloadSeconds = Self.overloadResetSeconds
+                unansweredCall = true
             }
         } else {
             offSeconds += 1
-            if !defrosting && cabinetTemperature >= setpoint + Self.hysteresis && offSeconds >= Self.minimumOffSeconds {
-                compressorOn = true
-                compressorCycles += 1
+            if overloadSeconds > 0 { overloadSeconds -= 1 }
+            if !defrosting && cabinetTemperature >= setpoint + Self.hysteresis && offSeconds >= Self.minimumOffSeconds
+                && overloadSeconds == 0 {
+                if fault > 0 && (fault >= 1 || failureRandom.chance(fault)) {
+                    failedStarts += 1
+                    overloadSeconds = Self.overloadResetSeconds
+                    unansweredCall = true
+                } else {
+                    compressorOn = true
+                    compressorCycles += 1
+                }
             }
+        }
+        if compressorOn || defrosting || cabinetTemperature <= setpoint - Self.hysteresis || fault == 0 {
+            unansweredCall = false
+            if fault == 0 { overloadSeconds = 0 }
         }
     }
 }

@@ -53,6 +53,40 @@ import HubCore
 // rinses, +0.3 K from the motor in spin, and decays with τ = 30 min.
 // Pressure: the house's (HouseWeather).
 //
+// Failures (ApplianceFailure; severity s in 0...1, see ApplianceFailure.swift):
+//
+// - `drum-imbalance`: the drum itself is out of balance — a loose or cracked counterweight
+//   (no source for a size; chosen so that s = 1 is beyond anything the controller can
+//   balance): an extra rotating imbalance D = 0.25·s kg·m fixed to the drum (a 15 kg
+//   counterweight shifted 17 mm). The load's own imbalance L (drawn as above) lies at an
+//   angle θ to it, uniform and drawn again for every load and after every redistribution
+//   (tumbling moves the laundry, not the drum), and the two add as vectors:
+//   U = √(L² + D² + 2·L·D·cos θ). The out-of-balance checks and the cabinet's shaking see
+//   U. So the machine redistributes again and again, each attempt a burst of shaking at
+//   100 rpm (at s = 1 about 0.023 g RMS against the 0.006 g of a normal load); a load that
+//   gets past the first check is usually still above 0.07 kg·m and spins capped at 650
+//   rpm (s = 0.5: 3–10 redistributions a program instead of 0–1, most spins capped); at
+//   s = 1 (U ≥ 0.18 kg·m) every program ends halted with the out-of-balance error after 20
+//   attempts. The response is steep around s ≈ 0.55, where D alone reaches the 0.10 kg·m
+//   check. Repaired, U is the load's own again.
+// - `bearing-wear`: a worn drum bearing (TRADE, derived): while the drum turns the cabinet
+//   gets, on top of the normal vibration, the bearing's defect lines and a broadband
+//   rumble, all in proportion to s. Lines: an outer-race line at 3–5× the drum speed and
+//   an inner-race line at 5–7× (orders drawn per unit), 0.22 g and 0.13 g at s = 1 and
+//   20 Hz, growing in proportion to the speed (no source; defect impacts harden with
+//   speed); vertical gain 1, across 0.8 and front–back 0.3, at other phases. At 1200 rpm
+//   that is 60–140 Hz: the accelerometer samples at 238 Hz and the model has no
+//   anti-alias filter, so an inner-race line above 119 Hz folds down to 238 Hz minus its
+//   frequency, as it would on a chip whose filter passes it. Each line's phase is
+//   accumulated from the drum speed per second like the drum angle, so it is continuous
+//   and an analytic function of the instant. Rumble: s·(0.004 g + 0.081 g·f / 20 Hz) per
+//   axis whenever the drum turns. At s = 1 the bearing alone gives about 0.2 g RMS at
+//   20 Hz: a spin's median vibration goes from 0.04–0.05 g to 0.14–0.16 g (about 3×; 2×
+//   for a unit whose loads already shake 0.06 g), tumbling from 0.002 g to 0.01 g;
+//   peaks stay below 1.9 g, inside the chip's ±2 g. A typical ramp is days. Nothing
+//   changes while the drum stands still, and nothing in the controller: the programs run
+//   exactly as without the failure.
+//
 // Fixed 1-second steps from the start of the run; the last 256 seconds are kept, so the
 // value at an instant never depends on how often or in what order it is asked for.
 
@@ -60,8 +94,8 @@ import HubCore
 ///
 /// Its loads follow a household schedule drawn from the seed; the spin's out-of-balance
 /// handling and the vibration an imbalance causes are what the hub's washer monitoring
-/// has to learn, and what the coming washer failures will distort.
-public final class WasherModel: RoomApplianceModel {
+/// has to learn, and what washer failures (an out-of-balance drum, a worn bearing) distort.
+public final class WasherModel: RoomApplianceModel, FailureInjectable {
     /// What the machine is doing.
     public enum Phase: String, Sendable {
         case idle
@@ -102,6 +136,10 @@ public final class WasherModel: RoomApplianceModel {
         var velocity: Double
         var amplitude: Double
         var rumble: Double
+        /// Bearing-wear severity in this second (0: a sound bearing).
+        var bearing: Double
+        var outerRacePhase: Double
+        var innerRacePhase: Double
     }
 
     // Figures (see the header).
@@ -141,6 +179,15 @@ public final class WasherModel: RoomApplianceModel {
     static let tumbleRumble = 0.0015
     static let spinRumble = 0.003
     static let unloadSeconds = 600
+    // Failure figures (see the header).
+    static let drumDefectKilogramMetres = 0.25
+    static let outerRaceOrders = 3.0...5.0
+    static let innerRaceOrders = 5.0...7.0
+    static let outerRaceLine = 0.22
+    static let innerRaceLine = 0.13
+    static let bearingGain = Vector3(x: 0.8, y: 0.3, z: 1.0)
+    static let bearingRumbleFloor = 0.004
+    static let bearingRumbleSpin = 0.081
 
     let weather: HouseWeather
     private let start: Instant
@@ -156,6 +203,20 @@ public final class WasherModel: RoomApplianceModel {
     private var nextDayToSchedule: Int64
     private var pendingStarts: [Int64] = []
     private var forcedImbalance: Double?
+    private var failures = FailureSchedule(kind: .washer)
+    private var failureRandom: SeededRandom
+    private let outerRaceOrder: Double
+    private let innerRaceOrder: Double
+    private let bearingNoiseKey: UInt64
+    /// The drum's own imbalance from the drum-imbalance failure, kg·m (0: none).
+    private var drumDefect = 0.0
+    /// Angle between the drum's and the load's imbalance.
+    private var defectAngle: Double
+    private var bearingWear = 0.0
+    private var outerRacePhase = 0.0
+    private var innerRacePhase = 0.0
+    /// The load's own imbalance, kg·m (what redistributing changes).
+    private var loadImbalance = 0.0
 
     // Program state.
     private var plan: [Segment] = []
@@ -181,8 +242,14 @@ public final class WasherModel: RoomApplianceModel {
     public private(set) var phase: Phase = .idle
     /// Drum rotation rate in the current second, Hz (either direction).
     public var drumFrequency: Double { abs(drumVelocity) }
-    /// Imbalance of the load in the drum, kg·m (mass × radius); 0 with no program.
-    public private(set) var imbalance = 0.0
+    /// Rotating imbalance of the load in the drum, kg·m (mass × radius), with the drum's own
+    /// when it is out of balance (drum-imbalance failure); 0 with no program otherwise.
+    public var imbalance: Double {
+        guard drumDefect > 0 else { return loadImbalance }
+        let l = loadImbalance
+        let d = drumDefect
+        return max(0, l * l + d * d + 2 * l * d * cos(defectAngle)).squareRoot()
+    }
     /// Programs started since the start of the run.
     public private(set) var programCount = 0
     /// Redistributions after a failed out-of-balance check, since the start of the run.
@@ -203,7 +270,14 @@ public final class WasherModel: RoomApplianceModel {
         noiseKey = random.next()
         schedule = random.split("schedule")
         loads = random.split("loads")
-        history = SecondHistory(first: Snapshot(temperature: 0, humidity: 0, angle: 0, velocity: 0, amplitude: 0, rumble: 0))
+        // Taken after every draw above, so a machine without failures is the one it always was.
+        failureRandom = random.split("failures")
+        outerRaceOrder = failureRandom.nextDouble(in: Self.outerRaceOrders)
+        innerRaceOrder = failureRandom.nextDouble(in: Self.innerRaceOrders)
+        bearingNoiseKey = failureRandom.next()
+        defectAngle = failureRandom.nextDouble(in: 0...(2 * Double.pi))
+        history = SecondHistory(first: Snapshot(temperature: 0, humidity: 0, angle: 0, velocity: 0, amplitude: 0, rumble: 0,
+                                                bearing: 0, outerRacePhase: 0, innerRacePhase: 0))
         let firstDay = Self.floorDivide(startEpoch, 86_400)
         nextDayToSchedule = firstDay + 1
         scheduleDay(firstDay)
@@ -217,9 +291,40 @@ public final class WasherModel: RoomApplianceModel {
         let within = Double(offset - second * 1_000_000_000) / 1e9
         let angle = state.angle + 2 * Double.pi * state.velocity * within
         let swing = Vector3(x: Self.gain.x * cos(angle), y: Self.gain.y * sin(angle + 0.7), z: Self.gain.z * sin(angle))
-        let acceleration = Vector3.gravity + swing * state.amplitude
+        var acceleration = Vector3.gravity + swing * state.amplitude
             + InstantNoise.vector(key: noiseKey, at: instant, sigma: state.rumble)
+        if state.bearing > 0 && state.velocity != 0 {
+            acceleration = acceleration + bearingVibration(state, within: within, at: instant)
+        }
         return (state, acceleration)
+    }
+
+    /// The worn bearing's defect lines and rumble at `within` seconds into `state`'s second.
+    private func bearingVibration(_ state: Snapshot, within: Double, at instant: Instant) -> Vector3 {
+        let load = abs(state.velocity) / 20
+        let turn = 2 * Double.pi * state.velocity * within
+        let outer = state.outerRacePhase + outerRaceOrder * turn
+        let inner = state.innerRacePhase + innerRaceOrder * turn
+        let a = Self.outerRaceLine * state.bearing * load
+        let b = Self.innerRaceLine * state.bearing * load
+        let g = Self.bearingGain
+        let lines = Vector3(x: g.x * (a * cos(outer + 0.4) + b * cos(inner + 1.9)),
+                            y: g.y * (a * sin(outer + 2.6) + b * sin(inner + 0.3)),
+                            z: g.z * (a * sin(outer) + b * sin(inner)))
+        let rumble = state.bearing * (Self.bearingRumbleFloor + Self.bearingRumbleSpin * load)
+        return lines + InstantNoise.vector(key: bearingNoiseKey, at: instant, sigma: rumble)
+    }
+
+    public func startFailure(_ failure: ApplianceFailure, at instant: Instant, ramp: Duration) {
+        failures.start(failure, at: instant, ramp: ramp)
+    }
+
+    public func endFailure(_ failure: ApplianceFailure, at instant: Instant) {
+        failures.end(failure, at: instant)
+    }
+
+    public func severity(of failure: ApplianceFailure, at instant: Instant) -> Double {
+        failures.severity(failure, at: instant)
     }
 
     /// Sets the imbalance of the current load and of every later one (nil: back to drawn
@@ -227,7 +332,7 @@ public final class WasherModel: RoomApplianceModel {
     /// bath mat. The hook for the coming `appliance.washer.unbalanced-load` fault.
     func forceImbalance(_ kilogramMetres: Double?) {
         forcedImbalance = kilogramMetres
-        if let kilogramMetres, phase != .idle, phase != .halted { imbalance = kilogramMetres }
+        if let kilogramMetres, phase != .idle, phase != .halted { loadImbalance = kilogramMetres }
     }
 
     /// Cabinet vibration amplitude, g, for the drum turning at `hertz` with `imbalance` kg·m.
@@ -264,19 +369,27 @@ public final class WasherModel: RoomApplianceModel {
         return Snapshot(temperature: room.temperature(at: now) + warmth,
                         humidity: min(100, max(0, room.humidity(at: now) + moisture)),
                         angle: drumAngle, velocity: drumVelocity,
-                        amplitude: Self.cabinetAmplitude(hertz: hertz, imbalance: imbalance), rumble: rumble)
+                        amplitude: Self.cabinetAmplitude(hertz: hertz, imbalance: imbalance), rumble: rumble,
+                        bearing: bearingWear, outerRacePhase: outerRacePhase, innerRacePhase: innerRacePhase)
     }
 
     /// One second: the second that ends moves the drum and the air, then the controller
     /// decides what the next second does.
     private func step() {
         drumAngle = (drumAngle + 2 * Double.pi * drumVelocity).truncatingRemainder(dividingBy: 2 * Double.pi)
+        outerRacePhase = (outerRacePhase + 2 * Double.pi * outerRaceOrder * drumVelocity).truncatingRemainder(dividingBy: 2 * Double.pi)
+        innerRacePhase = (innerRacePhase + 2 * Double.pi * innerRaceOrder * drumVelocity).truncatingRemainder(dividingBy: 2 * Double.pi)
         relaxAir()
         stepIndex += 1
         let epoch = startEpoch + stepIndex
         while Self.floorDivide(epoch, 86_400) >= nextDayToSchedule {
             scheduleDay(nextDayToSchedule)
             nextDayToSchedule += 1
+        }
+        if failures.everStarted {
+            let now = start + .seconds(stepIndex)
+            drumDefect = Self.drumDefectKilogramMetres * failures.severity(.drumImbalance, at: now)
+            bearingWear = failures.severity(.bearingWear, at: now)
         }
         control(epoch: epoch)
         history.record(snapshot(), second: stepIndex)
@@ -361,7 +474,8 @@ public final class WasherModel: RoomApplianceModel {
         } else {
             drawn = loads.nextDouble(in: 0.10...0.22)
         }
-        imbalance = forcedImbalance ?? drawn
+        loadImbalance = forcedImbalance ?? drawn
+        if drumDefect > 0 { defectAngle = failureRandom.nextDouble(in: 0...(2 * Double.pi)) }
         spinSeconds = loads.nextInt(in: 480...900)
         let total = loads.nextInt(in: (46 * 60)...(56 * 60))
         let fill = loads.nextInt(in: 150...180)
@@ -420,8 +534,9 @@ public final class WasherModel: RoomApplianceModel {
             drumVelocity = stageSeconds <= 3 ? Self.approach(drumVelocity, 0, Self.brakingHzPerSecond) : tumble(stageSeconds - 4)
             guard stageSeconds >= Self.redistributeSeconds else { return }
             if forcedImbalance == nil {
-                imbalance = max(0.035, imbalance * loads.nextDouble(in: 0.35...0.7))
+                loadImbalance = max(0.035, loadImbalance * loads.nextDouble(in: 0.35...0.7))
             }
+            if drumDefect > 0 { defectAngle = failureRandom.nextDouble(in: 0...(2 * Double.pi)) }
             spinStage = .distribute
             stageSeconds = 0
         case .balanceCheck:
@@ -456,7 +571,7 @@ public final class WasherModel: RoomApplianceModel {
         outOfBalanceStops += 1
         phase = .halted
         haltedSeconds = 0
-        imbalance = 0
+        loadImbalance = 0
         spinSpeedLimit = 0
         secondsSinceProgramEnd = 0
         drumVelocity = Self.approach(drumVelocity, 0, Self.brakingHzPerSecond)
@@ -464,7 +579,7 @@ public final class WasherModel: RoomApplianceModel {
 
     private func endProgram() {
         phase = .idle
-        imbalance = 0
+        loadImbalance = 0
         spinSpeedLimit = 0
         secondsSinceProgramEnd = 0
     }
