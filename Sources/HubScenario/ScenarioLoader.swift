@@ -70,7 +70,7 @@ public enum ScenarioLoader {
             seed: try root.required("seed").uint64(),
             start: start, duration: duration, thing: thing, pollInterval: pollInterval,
             appliances: appliances,
-            timeline: try root.optional("timeline")?.list().map { (item) throws(ScenarioError) in try parseFault(item, devices: ids, duration: duration) } ?? [],
+            timeline: try root.optional("timeline")?.list().map { (item) throws(ScenarioError) in try parseFault(item, devices: ids, kinds: appliances.map(\.kind), duration: duration) } ?? [],
             expectations: try root.optional("expect")?.list().map { (item) throws(ScenarioError) in try parseExpectation(item, devices: ids) } ?? [])
     }
 
@@ -101,7 +101,12 @@ public enum ScenarioLoader {
     }
 
     /// Timeline parameters each fault kind takes (beyond at/fault/for/device).
-    static let faultParameters: [(kind: String, parameters: [String])] = [
+    static let faultParameters: [(kind: String, parameters: [String])] = hardwareFaultParameters + applianceFaultParameters
+
+    static let applianceFaultParameters: [(kind: String, parameters: [String])] =
+        ApplianceFailure.allCases.map { failure -> (kind: String, parameters: [String]) in ("appliance.\(failure.rawValue)", ["ramp"]) }
+
+    static let hardwareFaultParameters: [(kind: String, parameters: [String])] = [
         ("i2c.absent", []), ("i2c.nack", ["probability"]), ("i2c.timeout", ["probability"]),
         ("i2c.slow", ["stretch"]), ("i2c.bitflip", ["probability"]), ("i2c.stuck", []),
         ("i2c.reset", []), ("i2c.whoami", ["value"]),
@@ -116,6 +121,7 @@ public enum ScenarioLoader {
         faultParameters.map { entry in
             let parts = entry.kind.split(separator: ".")
             let target = parts[0] == "i2c" ? "addr" : parts[0] == "gpio" ? "line" : "device"
+            if parts[0] == "appliance" { return "appliance.<device>.\(parts[1])" }
             return "\(parts[0]).<\(target)>.\(parts[1])"
         }.joined(separator: ", ")
     }
@@ -142,7 +148,8 @@ public enum ScenarioLoader {
         return ScheduledFault(at: at, duration: hold, fault: .joystick(keys: bits, name: parts[1]))
     }
 
-    private static func parseFault(_ item: YAMLValue, devices: [DeviceID], duration: Duration) throws(ScenarioError) -> ScheduledFault {
+    private static func parseFault(_ item: YAMLValue, devices: [DeviceID], kinds: [ApplianceKind],
+                                   duration: Duration) throws(ScenarioError) -> ScheduledFault {
         let map = try item.map()
         if let eventValue = map.optional("event") {
             if let faultValue = map.optional("fault") { throw faultValue.error("a timeline entry is a fault or an event, not both") }
@@ -181,6 +188,18 @@ public enum ScenarioLoader {
             return channel
         }
         func number(_ key: String) throws(ScenarioError) -> Double { try map.required(key).double() }
+        if parts[0] == "appliance" {
+            if let deviceValue = map.optional("device") { throw deviceValue.error("an appliance failure names its device in the fault name") }
+            let target: DeviceID
+            do { target = try DeviceID(validating: parts[1]) } catch { throw faultValue.error(error.description) }
+            guard let index = devices.firstIndex(of: target) else { throw faultValue.error("no appliance with id '\(target)'") }
+            let failure = ApplianceFailure(rawValue: parts[2])!
+            guard failure.kind == kinds[index] else {
+                throw faultValue.error("\(failure.rawValue) is a \(failure.kind.rawValue) failure; '\(target)' is a \(kinds[index].rawValue)")
+            }
+            let ramp = try map.optional("ramp")?.duration() ?? .zero
+            return ScheduledFault(at: at, duration: lasting, fault: .appliance(device: target, failure, ramp: ramp))
+        }
         if parts[0] == "sensor" {
             if let deviceValue = map.optional("device") { throw deviceValue.error("a sensor fault names its device in the fault name") }
             let target: DeviceID

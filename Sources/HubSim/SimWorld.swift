@@ -16,6 +16,8 @@ public enum SimFault: Equatable, Sendable {
     case sensor(device: DeviceID, SensorFault)
     /// `gpio.<line>.stuck|bounce`.
     case gpio(SimGPIOFault)
+    /// `appliance.<device>.<failure>`: the appliance develops a failure, ramping in over `ramp`.
+    case appliance(device: DeviceID, ApplianceFailure, ramp: Duration)
     /// `joystick.<keys>`: a person holds the joystick keys (KEYS bits) for the entry's duration.
     case joystick(keys: UInt8, name: String)
 
@@ -40,6 +42,7 @@ public enum SimFault: Equatable, Sendable {
             case .bounce(let line, _): return "gpio.\(line).bounce"
             }
         case .joystick(_, let name): return "joystick.\(name)"
+        case .appliance(let device, let failure, _): return "appliance.\(device).\(failure.rawValue)"
         }
     }
 }
@@ -194,6 +197,9 @@ public final class SimWorld {
             case .sensor(let device, let fault):
                 guard device == kit.device.id else { continue }
                 if active { kit.environment.start(fault, at: now) } else { kit.environment.end(fault) }
+            case .appliance(let device, let failure, let ramp):
+                guard device == kit.device.id, let model = kit.appliance as? any FailureInjectable else { continue }
+                if active { model.startFailure(failure, at: now, ramp: ramp) } else { model.endFailure(failure, at: now) }
             case .gpio, .joystick:
                 break
             }

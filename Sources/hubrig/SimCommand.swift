@@ -8,7 +8,7 @@ import HubSim
 
 struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sim", abstract: "Simulated hardware and data.", subcommands: [I2CServe.self])
+        commandName: "sim", abstract: "Simulated hardware and data.", subcommands: [I2CServe.self, Export.self])
 
     /// `hubrig sim i2c-serve`: a simulated Sense HAT behind a Unix socket, for the LD_PRELOAD shim.
     struct I2CServe: ParsableCommand {
@@ -100,6 +100,66 @@ struct SimCommand: ParsableCommand {
                 var target = queue.nextDeadline ?? now + .seconds(1)
                 if let deadline, deadline < target { target = deadline }
                 LiveShell.sleep(min(clock.realDelay(until: target), .milliseconds(200)))
+            }
+        }
+    }
+}
+
+extension SimCommand {
+    /// `hubrig sim export`: labelled telemetry for training and evaluation.
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Simulate one appliance and write its telemetry with ground-truth labels as CSV.",
+            discussion: """
+                Failures: --failure NAME@START[,for=DURATION][,ramp=DURATION], e.g. blocked-filter@3d,for=1d,ramp=2h \
+                (names: \(SimFailureSpec.names)). Rows during an active failure are labelled with its name, \
+                others `normal`.
+                """)
+
+        @Option(help: "furnace, washer or fridge.")
+        var appliance: String
+
+        @Option(help: "Simulated time, e.g. 30d.")
+        var duration: String
+
+        @Option(help: "Seed of the simulated world.")
+        var seed: UInt64 = 1
+
+        @Option(help: "Poll interval.")
+        var poll = "10s"
+
+        @Option(name: .customLong("failure"), help: "An appliance failure to inject (repeatable).")
+        var failures: [String] = []
+
+        @Option(help: "Output CSV file.")
+        var out: String
+
+        func run() throws {
+            guard let kind = ApplianceKind(rawValue: appliance) else {
+                throw ValidationError("--appliance must be furnace, washer or fridge")
+            }
+            let span: Duration
+            let interval: Duration
+            do {
+                span = try DurationText.parse(duration)
+                interval = try DurationText.parse(poll)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            guard span > .zero, interval > .zero else { throw ValidationError("--duration and --poll must be positive") }
+            var timeline: [ScheduledFault] = []
+            for text in failures {
+                do { timeline.append(try SimFailureSpec.parse(text, kind: kind, device: DeviceID(stringLiteral: kind.exportDevice))) } catch {
+                    throw ValidationError("--failure \(text): \(error)")
+                }
+            }
+            do {
+                let summary = try TelemetryExport.run(kind: kind, duration: span, seed: seed, pollInterval: interval,
+                                                      timeline: timeline, to: out)
+                printError("export: \(summary.rows) rows (\(summary.labelledRows) labelled) → \(out)")
+            } catch {
+                printError("export: \(error)")
+                throw ExitCode(2)
             }
         }
     }
