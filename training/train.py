@@ -31,7 +31,7 @@ STATS = ["mean", "std", "min", "max", "slope", "last"]
 # What each kind's model watches. Windows are in samples (10 s apart); stride 6 = a minute.
 KINDS = {
     "furnace": dict(
-        channels=["temperature", "humidity"], length=180, stride=6,
+        channels=["temperature", "humidity"], length=360, stride=6,
         features=[(c, s) for c in ["temperature", "humidity"] for s in STATS]),
     "washer": dict(
         channels=["temperature", "humidity", "vibration"], length=120, stride=6,
@@ -42,8 +42,10 @@ KINDS = {
         + [("vibration", s) for s in ["mean", "min", "max"]] + [("duty_cycles", "last"), ("duty_cycles", "mean")]),
 }
 
-TRAIN_SEEDS = [1001, 1002, 1003]
-VALIDATION_SEEDS = [2001, 2002]
+# Every seed is another unit (setpoint, temperature rise, calibration, household habits
+# all drawn per unit), so the model learns the spread of normal units, not one unit's day.
+TRAIN_SEEDS = list(range(1001, 1031))
+VALIDATION_SEEDS = list(range(2001, 2011))
 HIDDEN = [8, 4, 8]
 
 
@@ -142,12 +144,32 @@ class Autoencoder:
                     params[j] -= step
             self.weights, self.biases = params[:len(self.weights)], params[len(self.weights):]
 
+    def guard(self, x):
+        """The encoder sees inputs clipped to the training range (see to_onnx)."""
+        return np.clip(x, self.low, self.high)
+
     def scores(self, x):
-        return ((self.forward(x)[-1] - x) ** 2).mean(axis=1)
+        return ((self.forward(self.guard(x))[-1] - x) ** 2).mean(axis=1)
 
     def to_onnx(self, size, name):
-        nodes, inits = [], []
-        current = "x"
+        # A ReLU autoencoder extrapolates linearly: a window far outside the training range
+        # along a direction it learned (a furnace that no longer heats: every temperature
+        # feature low together) is reconstructed well and scores low. So the graph first
+        # clips its input to the training range — lo + relu(x − lo) − relu(x − hi), built
+        # from Sub/Relu/Add — and reconstructs that; the score compares with the unclipped
+        # input, so being out of range costs exactly the distance outside it.
+        lo = numpy_helper.from_array(self.low.astype(np.float32), "range_low")
+        hi = numpy_helper.from_array(self.high.astype(np.float32), "range_high")
+        inits = [lo, hi]
+        nodes = [
+            helper.make_node("Sub", ["x", "range_low"], ["above_low"], name="guard_sub_low"),
+            helper.make_node("Relu", ["above_low"], ["above_low_pos"], name="guard_relu_low"),
+            helper.make_node("Sub", ["x", "range_high"], ["above_high"], name="guard_sub_high"),
+            helper.make_node("Relu", ["above_high"], ["above_high_pos"], name="guard_relu_high"),
+            helper.make_node("Sub", ["above_low_pos", "above_high_pos"], ["inside"], name="guard_inside"),
+            helper.make_node("Add", ["inside", "range_low"], ["guarded"], name="guard_add_low"),
+        ]
+        current = "guarded"
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             wn, bn, out = f"W{i}", f"B{i}", f"h{i}"
             inits += [numpy_helper.from_array(w.astype(np.float32), wn), numpy_helper.from_array(b.astype(np.float32), bn)]
@@ -180,7 +202,7 @@ def main():
     parser.add_argument("--kind", required=True, choices=sorted(KINDS))
     parser.add_argument("--out", required=True)
     parser.add_argument("--hubrig", default=".build/release/hubrig")
-    parser.add_argument("--days", type=int, default=20, help="days of telemetry per training seed")
+    parser.add_argument("--days", type=int, default=4, help="days of telemetry per seed")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--margin", type=float, default=1.25, help="threshold = margin × quietest debounced threshold")
     parser.add_argument("--version", default="1.0.0")
@@ -202,7 +224,11 @@ def main():
         mean = x_train.mean(axis=0)
         std = np.maximum(x_train.std(axis=0), 1e-3)
         model = Autoencoder(len(spec["features"]), rng)
-        model.train(((x_train - mean) / std), args.epochs, rng)
+        z_train = (x_train - mean) / std
+        span = z_train.max(axis=0) - z_train.min(axis=0)
+        model.low = z_train.min(axis=0) - 0.05 * span
+        model.high = z_train.max(axis=0) + 0.05 * span
+        model.train(z_train, args.epochs, rng)
         quiet = max(debounced_quiet_threshold(model.scores((v[1] - mean) / std), k, n) for v in validation)
         threshold = float(quiet * args.margin)
         print(f"{args.kind}: {len(x_train)} training windows, validation quiet threshold {quiet:.4f} → {threshold:.4f}",

@@ -162,3 +162,54 @@ final class ResultBox: @unchecked Sendable {
 
     var values: [Evaluation.MonthResult] { lock.withLock { slots.compactMap { $0 } } }
 }
+
+extension Evaluation {
+    /// `[{"kind", "episodes", "detected", "recall", "false_alarms_per_30d", "delay_median_min", "delay_p90_min"}]`.
+    public static func json(_ reports: [KindReport]) -> String {
+        var json = JSONWriter()
+        json.beginArray()
+        for report in reports {
+            json.beginObject()
+            json.field("kind", report.kind.rawValue)
+            json.field("model", report.model)
+            json.field("episodes", report.episodes)
+            json.field("detected", report.detected)
+            json.field("recall", rounded(report.recall, 3))
+            json.field("false_alarms_per_30d", rounded(report.falseAlarmsPer30Days, 3))
+            json.key("delay_median_min")
+            if let value = report.delayMedianMinutes { json.double(rounded(value, 1)) } else { json.null() }
+            json.key("delay_p90_min")
+            if let value = report.delayP90Minutes { json.double(rounded(value, 1)) } else { json.null() }
+            json.endObject()
+        }
+        json.endArray()
+        return json.string
+    }
+
+    public static func table(_ reports: [KindReport], seeds: ClosedRange<UInt64>) -> String {
+        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
+        func number(_ value: Double?, _ decimals: Int) -> String {
+            guard let value else { return "—" }
+            return rounded(value, decimals).description
+        }
+        var lines = ["hubrig eval: \(seeds.count) simulated month(s) per kind (seeds \(seeds.lowerBound)..\(seeds.upperBound)), "
+                     + "\(episodesPerMonth) failure episodes a month",
+                     "",
+                     pad("kind", 9) + pad("model", 20) + pad("episodes", 10) + pad("detected", 10) + pad("recall", 8)
+                        + pad("FA/30d", 8) + pad("delay med", 11) + "delay p90 (min)"]
+        for r in reports {
+            lines.append(pad(r.kind.rawValue, 9) + pad(r.model, 20) + pad(String(r.episodes), 10) + pad(String(r.detected), 10)
+                + pad(number(r.recall, 3), 8) + pad(number(r.falseAlarmsPer30Days, 2), 8)
+                + pad(number(r.delayMedianMinutes, 1), 11) + number(r.delayP90Minutes, 1))
+        }
+        lines.append("")
+        lines.append("targets: recall ≥ 0.95, false alarms ≤ 1 per 30 days, median delay ≤ 15 min")
+        return lines.joined(separator: "\n")
+    }
+
+    static func rounded(_ value: Double, _ decimals: Int) -> Double {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        return (value * scale).rounded() / scale
+    }
+}
