@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(
@@ -31,7 +32,9 @@ let package = Package(
 
         .target(name: "HubCore", swiftSettings: strict),
         .target(name: "HubDrivers", dependencies: ["HubCore"], swiftSettings: strict),
-        .target(name: "HubInference", dependencies: ["HubCore"], swiftSettings: strict),
+        .target(
+            name: "HubInference", dependencies: ["HubCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strict),
         .target(name: "HubKernel", dependencies: ["HubCore", "HubDrivers", "HubInference"], swiftSettings: strict),
         .target(name: "HubStore", dependencies: ["HubCore"], swiftSettings: strict),
         .target(name: "HubSim", dependencies: ["HubKernel", "HubStore"], swiftSettings: strict),
