@@ -4,7 +4,7 @@ import HubScenario
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self])
+        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self])
 
     struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -64,6 +64,66 @@ struct BenchCommand: ParsableCommand {
 
         func run() {
             print(BusBenchmark.table(BusBenchmark.rows()))
+        }
+    }
+
+    struct Inference: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Latency of one window's inference against onnxruntime's on the same model.",
+            discussion: """
+                Needs onnxruntime: training/setup-venv creates training/.venv (numpy, onnx, onnxruntime from PyPI) \
+                and is run on first use. Build with `swift build -c release`.
+                """)
+
+        @Option(help: "Model package to measure.")
+        var model = "fixtures/models/furnace"
+
+        @Flag(help: "Print {\"median_us\", \"p99_us\", \"onnxruntime_median_us\", \"ratio\", \"max_abs_diff\"}.")
+        var json = false
+
+        func run() throws {
+            #if DEBUG
+            printError("warning: this is a debug build; measure with `swift build -c release`")
+            #endif
+            let setup = Process()
+            setup.executableURL = URL(fileURLWithPath: "training/setup-venv")
+            let out = Pipe()
+            setup.standardOutput = out
+            do { try setup.run() } catch {
+                printError("bench inference: cannot run training/setup-venv (run from the repository root): \(error)")
+                throw ExitCode(2)
+            }
+            let python = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            setup.waitUntilExit()
+            guard setup.terminationStatus == 0 else {
+                printError("bench inference: training/setup-venv failed")
+                throw ExitCode(2)
+            }
+            let result: InferenceBenchmark.Result
+            do {
+                result = try InferenceBenchmark.run(package: model, python: python, script: "training/ort_bench.py")
+            } catch {
+                printError("bench inference: \(error)")
+                throw ExitCode(2)
+            }
+            func fixed(_ value: Double, _ scale: Double) -> Double { (value * scale).rounded() / scale }
+            if json {
+                print("{\"median_us\": \(fixed(result.medianMicroseconds, 1000)), \"p99_us\": \(fixed(result.p99Microseconds, 1000)), "
+                    + "\"onnxruntime_median_us\": \(fixed(result.onnxruntimeMedianMicroseconds, 1000)), \"ratio\": \(fixed(result.ratio, 10000)), "
+                    + "\"max_abs_diff\": \(result.maxAbsDiff)}")
+                return
+            }
+            print("""
+                hubrig bench inference: \(result.model), one model call per window, single thread
+
+                                         median µs   p99 µs
+                hub runtime (model)      \(fixed(result.medianMicroseconds, 1000))       \(fixed(result.p99Microseconds, 1000))
+                hub window (features+model+score) \(fixed(result.windowMedianMicroseconds, 1000))
+                onnxruntime (Python)     \(fixed(result.onnxruntimeMedianMicroseconds, 1000))
+
+                ratio hub/onnxruntime \(fixed(result.ratio, 10000)) (goal ≤ 0.2); max |output difference| \(result.maxAbsDiff) (limit 1e-5)
+                """)
         }
     }
 }
