@@ -155,19 +155,20 @@ class Autoencoder:
         # A ReLU autoencoder extrapolates linearly: a window far outside the training range
         # along a direction it learned (a furnace that no longer heats: every temperature
         # feature low together) is reconstructed well and scores low. So the graph first
-        # clips its input to the training range — lo + relu(x − lo) − relu(x − hi), built
-        # from Sub/Relu/Add — and reconstructs that; the score compares with the unclipped
-        # input, so being out of range costs exactly the distance outside it.
+        # clips its input to the training range (Sub/Relu/Add only) and reconstructs that; the score compares with the unclipped
+        # input, so being out of range costs exactly the distance outside it. Written as
+        # x − relu(x − hi) + relu(lo − x) so an in-range input passes bit for bit (no
+        # cancellation against the bounds).
         lo = numpy_helper.from_array(self.low.astype(np.float32), "range_low")
         hi = numpy_helper.from_array(self.high.astype(np.float32), "range_high")
         inits = [lo, hi]
         nodes = [
-            helper.make_node("Sub", ["x", "range_low"], ["above_low"], name="guard_sub_low"),
-            helper.make_node("Relu", ["above_low"], ["above_low_pos"], name="guard_relu_low"),
-            helper.make_node("Sub", ["x", "range_high"], ["above_high"], name="guard_sub_high"),
-            helper.make_node("Relu", ["above_high"], ["above_high_pos"], name="guard_relu_high"),
-            helper.make_node("Sub", ["above_low_pos", "above_high_pos"], ["inside"], name="guard_inside"),
-            helper.make_node("Add", ["inside", "range_low"], ["guarded"], name="guard_add_low"),
+            helper.make_node("Sub", ["x", "range_high"], ["over"], name="guard_over"),
+            helper.make_node("Relu", ["over"], ["over_pos"], name="guard_over_relu"),
+            helper.make_node("Sub", ["range_low", "x"], ["under"], name="guard_under"),
+            helper.make_node("Relu", ["under"], ["under_pos"], name="guard_under_relu"),
+            helper.make_node("Sub", ["x", "over_pos"], ["capped"], name="guard_cap"),
+            helper.make_node("Add", ["capped", "under_pos"], ["guarded"], name="guard_floor"),
         ]
         current = "guarded"
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):

@@ -53,11 +53,11 @@ public enum Evaluation {
     public static func plans(for kind: ApplianceKind) -> [EpisodePlan] {
         switch kind {
         case .furnace:
-            [EpisodePlan(failure: .blockedFilter, duration: .seconds(24 * 3600), ramp: .seconds(2 * 3600)),
+            [EpisodePlan(failure: .blockedFilter, duration: .seconds(24 * 3600), ramp: .seconds(600)),
              EpisodePlan(failure: .igniterFailure, duration: .seconds(12 * 3600), ramp: .zero)]
         case .washer:
             [EpisodePlan(failure: .drumImbalance, duration: .seconds(3 * 86_400), ramp: .zero),
-             EpisodePlan(failure: .bearingWear, duration: .seconds(4 * 86_400), ramp: .seconds(86_400))]
+             EpisodePlan(failure: .bearingWear, duration: .seconds(3 * 86_400), ramp: .seconds(2 * 3600))]
         case .fridge:
             [EpisodePlan(failure: .doorOpen, duration: .seconds(6 * 3600), ramp: .zero),
              EpisodePlan(failure: .compressorFailure, duration: .seconds(12 * 3600), ramp: .zero)]

@@ -221,62 +221,21 @@ struct Frame {
             let y = scratch + s.y + row * n
             let aRow = a + row * s.aRow
             let cRow = c.map { $0 + row * s.cRow }
-            if s.alpha == 1 && s.bCol == 1 {
-                // Row-major B: output columns in SIMD blocks held in registers across the
-                // whole k loop, each accumulated in k order exactly as the scalar sum
-                // c + a0·b0 + a1·b1 + … would be (no reassociation, so no drift from the
-                // reference).
-                var j = 0
-                while j + 8 <= n {
-                    gemmBlock(SIMD8<Float>.self, s, aRow: aRow, b: b + j, c: cRow, y: y, column: j)
-                    j += 8
-                }
-                while j + 4 <= n {
-                    gemmBlock(SIMD4<Float>.self, s, aRow: aRow, b: b + j, c: cRow, y: y, column: j)
-                    j += 4
-                }
-                while j < n {
-                    var sum: Float = cRow.map { s.beta * $0[j * s.cCol] } ?? 0
-                    for k in 0..<s.k { sum += aRow[k * s.aCol] * b[k * s.bRow + j] }
-                    y[j] = sum
-                    j += 1
-                }
-            } else {
-                for j in 0..<n {
-                    var sum: Float = 0
-                    for k in 0..<s.k { sum += aRow[k * s.aCol] * b[k * s.bRow + j * s.bCol] }
-                    y[j] = (cRow.map { s.beta * $0[j * s.cCol] } ?? 0) + s.alpha * sum
-                }
+            // Products summed in double precision, the bias added last, one rounding to float:
+            // the result is the float nearest the exact value, so it agrees with any other
+            // correct float32 runtime (onnxruntime's FMA kernels) to within their own error,
+            // rather than adding an error of its own from a different summation order.
+            for j in 0..<n {
+                var sum = 0.0
+                for k in 0..<s.k { sum += Double(aRow[k * s.aCol]) * Double(b[k * s.bRow + j * s.bCol]) }
+                let bias = cRow.map { Double(s.beta) * Double($0[j * s.cCol]) } ?? 0
+                y[j] = Float(bias + Double(s.alpha) * sum)
             }
             if s.relu {
                 // A select rather than a branch, so it vectorises; NaN < 0 is false, so NaN survives.
                 for j in 0..<n { y[j] = y[j] < 0 ? 0 : y[j] }
             }
         }
-    }
-
-    /// One block of `V.scalarCount` output columns of one Gemm row (fast path).
-    @inline(__always)
-    private func gemmBlock<V: SIMD>(_: V.Type, _ s: GemmStep, aRow: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                                    c: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, column: Int)
-    where V.Scalar == Float {
-        var sum: V
-        if let c {
-            if s.cCol == 0 {
-                sum = V(repeating: s.beta * c[0])
-            } else if s.beta == 1 {
-                sum = UnsafeRawPointer(c + column).loadUnaligned(as: V.self)
-            } else {
-                sum = s.beta * UnsafeRawPointer(c + column).loadUnaligned(as: V.self)
-            }
-        } else {
-            sum = V()
-        }
-        for k in 0..<s.k {
-            let bRow = UnsafeRawPointer(b + k * s.bRow).loadUnaligned(as: V.self)
-            sum += V(repeating: aRow[k * s.aCol]) * bRow
-        }
-        UnsafeMutableRawPointer(y + column).storeBytes(of: sum, as: V.self)
     }
 
     func unary(_ s: UnaryStep) {
