@@ -22,6 +22,8 @@ public enum Evaluation {
         public let falseAlarms: Int
         public let normalDays: Double
         public let delaysMinutes: [Double]
+        /// Per failure: episodes, detected, delays (minutes).
+        public let perFailure: [(failure: ApplianceFailure, episodes: Int, detected: Int, delays: [Double])]
 
         public var recall: Double { episodes == 0 ? 0 : Double(detected) / Double(episodes) }
         public var falseAlarmsPer30Days: Double { normalDays == 0 ? 0 : Double(falseAlarms) * 30 / normalDays }
@@ -86,6 +88,7 @@ public enum Evaluation {
         var falseAlarms = 0
         var normalSeconds = 0.0
         var delays: [Double] = []
+        var outcomes: [(failure: ApplianceFailure, delay: Double?)] = []
     }
 
     /// Runs one month of `kind` with `package` and scores it against the episodes.
@@ -107,10 +110,13 @@ public enum Evaluation {
             let start = setup.start + entry.at
             let end = start + (entry.duration ?? .zero)
             result.episodes += 1
+            var delay: Double?
             if let first = alerts.first(where: { $0 >= start && $0 <= end + detectionGrace }) {
                 result.detected += 1
-                result.delays.append((first - start).secondsValue / 60)
+                delay = (first - start).secondsValue / 60
+                result.delays.append(delay!)
             }
+            if case .appliance(_, let failure, _) = entry.fault { result.outcomes.append((failure, delay)) }
             covered += (end + recoveryGrace - start).secondsValue
         }
         for alert in alerts {
@@ -140,9 +146,16 @@ public enum Evaluation {
                 total.falseAlarms += month.falseAlarms
                 total.normalSeconds += month.normalSeconds
                 total.delays += month.delays
+                total.outcomes += month.outcomes
+            }
+            let perFailure = plans(for: kind).map { plan in
+                let outcomes = total.outcomes.filter { $0.failure == plan.failure }
+                return (failure: plan.failure, episodes: outcomes.count, detected: outcomes.filter { $0.delay != nil }.count,
+                        delays: outcomes.compactMap(\.delay))
             }
             return KindReport(kind: kind, model: package.manifest.identifier, episodes: total.episodes, detected: total.detected,
-                              falseAlarms: total.falseAlarms, normalDays: total.normalSeconds / 86_400, delaysMinutes: total.delays)
+                              falseAlarms: total.falseAlarms, normalDays: total.normalSeconds / 86_400, delaysMinutes: total.delays,
+                              perFailure: perFailure)
         }
     }
 }
@@ -201,6 +214,10 @@ extension Evaluation {
             lines.append(pad(r.kind.rawValue, 9) + pad(r.model, 20) + pad(String(r.episodes), 10) + pad(String(r.detected), 10)
                 + pad(number(r.recall, 3), 8) + pad(number(r.falseAlarmsPer30Days, 2), 8)
                 + pad(number(r.delayMedianMinutes, 1), 11) + number(r.delayP90Minutes, 1))
+            for f in r.perFailure {
+                lines.append(pad("", 9) + pad("  " + f.failure.rawValue, 20) + pad(String(f.episodes), 10) + pad(String(f.detected), 10)
+                    + pad("", 16) + pad(number(KindReport.percentile(f.delays, 0.5), 1), 11) + number(KindReport.percentile(f.delays, 0.9), 1))
+            }
         }
         lines.append("")
         lines.append("targets: recall ≥ 0.95, false alarms ≤ 1 per 30 days, median delay ≤ 15 min")

@@ -16,6 +16,10 @@ public struct Scenario: Sendable {
         public var id: DeviceID
         public var kind: ApplianceKind
         public var sensor: String
+        /// What scores this appliance's readings (a model package unless the scenario opts out).
+        public var detector: DetectorSetup = .interim
+        /// Where the package came from, for reports.
+        public var modelSource: String = "interim"
     }
 
     public var name: String
@@ -34,7 +38,7 @@ public struct Scenario: Sendable {
 
     /// The simulation this scenario describes, with `seed` in place of the file's if given.
     public func simulationSetup(seed override: UInt64? = nil) -> SimulationSetup {
-        let hub = HubConfig(thing: thing, devices: appliances.map { HubConfig.Device(id: $0.id, kind: $0.kind) },
+        let hub = HubConfig(thing: thing, devices: appliances.map { HubConfig.Device(id: $0.id, kind: $0.kind, detector: $0.detector) },
                             pollInterval: pollInterval)
         return SimulationSetup(seed: override ?? seed, start: start, duration: duration, hub: hub, faults: timeline)
     }

@@ -1,5 +1,7 @@
 import Foundation
 import HubCore
+import HubInference
+import HubKernel
 import HubSim
 import Yams
 
@@ -36,12 +38,21 @@ public enum ScenarioLoader {
 
         let name = try root.required("name").string()
         let hub = try root.required("hub").map()
-        try hub.finish(known: ["thing", "poll_interval", "appliances"])
+        try hub.finish(known: ["thing", "poll_interval", "appliances", "model"])
         let thing = try hub.optional("thing")?.string() ?? "hbshub001"
         let pollValue = hub.optional("poll_interval")
         let pollInterval = try pollValue?.duration() ?? .seconds(10)
         if let pollValue, pollInterval < .milliseconds(100) { throw pollValue.error("poll interval must be at least 100ms") }
-        let appliances = try parseAppliances(try hub.required("appliances"))
+        var appliances = try parseAppliances(try hub.required("appliances"), file: file)
+        if let hubModel = hub.optional("model") {
+            // A hub-level model applies to the appliances of its kind that name none themselves.
+            let setup = try modelSetup(hubModel, file: file)
+            for index in appliances.indices where appliances[index].modelSource.hasPrefix("default") {
+                if case .package(let package) = setup.0, package.manifest.kind != appliances[index].kind { continue }
+                appliances[index].detector = setup.0
+                appliances[index].modelSource = setup.1
+            }
+        }
         let durationValue = try root.required("duration")
         let duration = try durationValue.duration()
         if duration <= .zero { throw durationValue.error("duration must be positive") }
@@ -74,13 +85,42 @@ public enum ScenarioLoader {
             expectations: try root.optional("expect")?.list().map { (item) throws(ScenarioError) in try parseExpectation(item, devices: ids) } ?? [])
     }
 
-    private static func parseAppliances(_ value: YAMLValue) throws(ScenarioError) -> [Scenario.Appliance] {
+    /// `model: <dir>` (a package, relative to the working directory or to the repository the
+    /// scenario lives in), `model: interim` (the rolling z-score) or `model: none`.
+    static func modelSetup(_ value: YAMLValue, file: String) throws(ScenarioError) -> (DetectorSetup, String) {
+        let text = try value.string()
+        switch text {
+        case "interim": return (.interim, "interim")
+        case "none": return (.none, "none")
+        default:
+            guard let directory = resolve(text, file: file) else {
+                throw value.error("no model package at \(text.debugDescription) (a directory with manifest.json)")
+            }
+            do { return (.package(try ModelPackage.load(directory: directory)), text) } catch {
+                throw value.error("model package \(text): \(error)")
+            }
+        }
+    }
+
+    /// A package directory as given, or relative to the repository holding the scenario file.
+    static func resolve(_ path: String, file: String) -> String? {
+        let manager = FileManager.default
+        var candidates = [path]
+        if !path.hasPrefix("/") {
+            let scenarioDirectory = (file as NSString).deletingLastPathComponent
+            candidates.append(((scenarioDirectory as NSString).appendingPathComponent("..") as NSString).appendingPathComponent(path))
+            candidates.append((scenarioDirectory as NSString).appendingPathComponent(path))
+        }
+        return candidates.first { manager.fileExists(atPath: ($0 as NSString).appendingPathComponent("manifest.json")) }
+    }
+
+    private static func parseAppliances(_ value: YAMLValue, file: String) throws(ScenarioError) -> [Scenario.Appliance] {
         let items = try value.list()
         if items.isEmpty { throw value.error("a hub needs at least one appliance") }
         var result: [Scenario.Appliance] = []
         for item in items {
             let map = try item.map()
-            try map.finish(known: ["id", "kind", "sensor"])
+            try map.finish(known: ["id", "kind", "sensor", "model"])
             let idValue = try map.required("id")
             let id = try idValue.deviceID()
             if result.contains(where: { $0.id == id }) { throw idValue.error("duplicate appliance id '\(id)'") }
@@ -95,7 +135,24 @@ public enum ScenarioLoader {
             let sensorValue = map.optional("sensor")
             let sensor = try sensorValue?.string() ?? "sensehat"
             if let sensorValue, sensor != "sensehat" { throw sensorValue.error("unknown sensor kit '\(sensor)' (known: sensehat)") }
-            result.append(Scenario.Appliance(id: id, kind: kind, sensor: sensor))
+            var appliance = Scenario.Appliance(id: id, kind: kind, sensor: sensor)
+            if let modelValue = map.optional("model") {
+                let (setup, source) = try modelSetup(modelValue, file: file)
+                if case .package(let package) = setup, package.manifest.kind != kind {
+                    throw modelValue.error("\(package.manifest.identifier) watches a \(package.manifest.kind.rawValue), not a \(kind.rawValue)")
+                }
+                appliance.detector = setup
+                appliance.modelSource = source
+            } else if let directory = resolve("fixtures/models/\(kind.rawValue)", file: file) {
+                // The committed package for the kind is the hub's default detector.
+                do { appliance.detector = .package(try ModelPackage.load(directory: directory)) } catch {
+                    throw kindValue.error("the default model package \(directory): \(error)")
+                }
+                appliance.modelSource = "default fixtures/models/\(kind.rawValue)"
+            } else {
+                appliance.modelSource = "default interim"
+            }
+            result.append(appliance)
         }
         return result
     }
