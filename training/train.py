@@ -29,15 +29,18 @@ SAMPLE_S = 10
 STATS = ["mean", "std", "min", "max", "slope", "last"]
 
 # What each kind's model watches. Windows are in samples (10 s apart); stride 6 = a minute.
+# Window lengths and threshold margins were chosen with `hubrig eval` on seeds 3001..3004:
+# furnace 180 samples (30 min, 1.1: median delay 18.5 min vs 33.6 with 60 min / 1.25 and
+# 27.4 with 20 min), fridge 360 (a shorter window mistakes defrosts for failures), washer 120.
 KINDS = {
     "furnace": dict(
-        channels=["temperature", "humidity"], length=360, stride=6,
+        channels=["temperature", "humidity"], length=180, stride=6, margin=1.1,
         features=[(c, s) for c in ["temperature", "humidity"] for s in STATS]),
     "washer": dict(
-        channels=["temperature", "humidity", "vibration"], length=120, stride=6,
+        channels=["temperature", "humidity", "vibration"], length=120, stride=6, margin=1.25,
         features=[(c, s) for c in ["vibration", "humidity"] for s in STATS] + [("temperature", "mean"), ("temperature", "max")]),
     "fridge": dict(
-        channels=["temperature", "humidity", "vibration", "duty_cycles"], length=360, stride=6,
+        channels=["temperature", "humidity", "vibration", "duty_cycles"], length=360, stride=6, margin=1.25,
         features=[("temperature", s) for s in STATS] + [("humidity", s) for s in ["mean", "min", "max"]]
         + [("vibration", s) for s in ["mean", "min", "max"]] + [("duty_cycles", "last"), ("duty_cycles", "mean")]),
 }
@@ -205,7 +208,8 @@ def main():
     parser.add_argument("--hubrig", default=".build/release/hubrig")
     parser.add_argument("--days", type=int, default=4, help="days of telemetry per seed")
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--margin", type=float, default=1.25, help="threshold = margin × quietest debounced threshold")
+    parser.add_argument("--margin", type=float, default=None,
+                        help="threshold = margin × quietest debounced threshold (default: the kind's)")
     parser.add_argument("--version", default="1.0.0")
     args = parser.parse_args()
     spec = KINDS[args.kind]
@@ -231,7 +235,7 @@ def main():
         model.high = z_train.max(axis=0) + 0.05 * span
         model.train(z_train, args.epochs, rng)
         quiet = max(debounced_quiet_threshold(model.scores((v[1] - mean) / std), k, n) for v in validation)
-        threshold = float(quiet * args.margin)
+        threshold = float(quiet * (args.margin or spec["margin"]))
         print(f"{args.kind}: {len(x_train)} training windows, validation quiet threshold {quiet:.4f} → {threshold:.4f}",
               file=sys.stderr)
 

@@ -1,4 +1,5 @@
 import HubCore
+import HubInference
 import HubKernel
 import HubSim
 import HubStore
@@ -35,8 +36,13 @@ public enum SimBenchmark {
         }
     }
 
-    public static func steadyStateDay(seed: UInt64, workload: Workload = .furnace, eventLogPath: String) throws(StoreError) -> Run {
-        let hub = HubConfig(thing: "hbshub001", devices: workload.devices, pollInterval: .seconds(1))
+    /// `models` maps appliance kinds to the packages that score them (the real inference core).
+    public static func steadyStateDay(seed: UInt64, workload: Workload = .furnace, models: [ApplianceKind: ModelPackage] = [:],
+                                      eventLogPath: String) throws(StoreError) -> Run {
+        let devices = workload.devices.map { device in
+            HubConfig.Device(id: device.id, kind: device.kind, detector: models[device.kind].map { .package($0) } ?? .interim)
+        }
+        let hub = HubConfig(thing: "hbshub001", devices: devices, pollInterval: .seconds(1))
         let setup = SimulationSetup(seed: seed, duration: .seconds(86_400), hub: hub)
         let log = try EventLogWriter(path: eventLogPath)
         let clock = ContinuousClock()

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import HubCore
+import HubInference
 import HubScenario
 
 struct BenchCommand: ParsableCommand {
@@ -28,6 +30,9 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "furnace (one kit) or all (furnace, washer and fridge kits); the table shows both unless given.")
         var workload: SimBenchmark.Workload?
 
+        @Option(name: .customLong("models"), help: "Directory of the model packages that score the day (one per kind).")
+        var modelsDirectory = "fixtures/models"
+
         func validate() throws {
             guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         }
@@ -36,12 +41,20 @@ struct BenchCommand: ParsableCommand {
             #if DEBUG
             printError("warning: this is a debug build; measure with `swift build -c release`")
             #endif
+            // The real inference core: the committed package for each kind.
+            var models: [ApplianceKind: ModelPackage] = [:]
+            for kind in ApplianceKind.allCases {
+                do { models[kind] = try ModelPackage.load(directory: "\(modelsDirectory)/\(kind.rawValue)") } catch {
+                    printError("bench sim: \(modelsDirectory)/\(kind.rawValue): \(error) (run from the repository root, or pass --models)")
+                    throw ExitCode(2)
+                }
+            }
             let workloads = workload.map { [$0] } ?? (json ? [.furnace] : SimBenchmark.Workload.allCases)
             for (index, workload) in workloads.enumerated() {
                 var results: [SimBenchmark.Run] = []
                 for _ in 0..<runs {
                     do {
-                        results.append(try SimBenchmark.steadyStateDay(seed: seed, workload: workload, eventLogPath: "/dev/null"))
+                        results.append(try SimBenchmark.steadyStateDay(seed: seed, workload: workload, models: models, eventLogPath: "/dev/null"))
                     } catch {
                         printError("bench sim: \(error)")
                         throw ExitCode(2)
