@@ -86,6 +86,22 @@ public final class HubNode {
         return true
     }
 
+    /// Loads the package in `directory` and installs it for `device`. A package that fails
+    /// to load (bad manifest, unsupported graph, golden mismatch) is reported in the history
+    /// and the device keeps the model it has.
+    @discardableResult
+    public func installModel(directory: String, for device: DeviceID, now: Instant) -> Bool {
+        let package: ModelPackage
+        do {
+            package = try ModelPackage.load(directory: directory)
+        } catch {
+            ports.history.record(.componentError(component: "inference",
+                                                 error: "\(directory): \(error); \(device) keeps \(model(of: device) ?? "no model")"), at: now)
+            return false
+        }
+        return installModel(package, for: device, now: now)
+    }
+
     /// The model (`name@version`) scoring a device, if any.
     public func model(of device: DeviceID) -> String? { inference.model(of: device) }
 
