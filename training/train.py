@@ -214,7 +214,7 @@ def main():
     parser.add_argument("--version", default="1.0.0")
     args = parser.parse_args()
     spec = KINDS[args.kind]
-    k, n = 3, 5
+    k, n = spec.get("debounce", (3, 5))
     rng = np.random.default_rng(7)
     with tempfile.TemporaryDirectory() as tmp:
         def features_of(seed, days, failures=()):

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HubCore
 import HubDrivers
+import HubInference
 import HubKernel
 import HubLive
 import HubSim
@@ -50,6 +51,9 @@ struct Run: ParsableCommand {
     @Option(help: "Stop after this long (e.g. 30s); runs until a signal otherwise.")
     var duration: String?
 
+    @Option(help: "Directory of model packages, one per appliance kind (<dir>/<kind>/manifest.json).")
+    var models = "fixtures/models"
+
     @Option(help: "Seed of the simulated world (sim backend).")
     var seed: UInt64 = 1
 
@@ -59,7 +63,7 @@ struct Run: ParsableCommand {
     func run() throws {
         let pollInterval = try parseDuration(poll, option: "--poll")
         let stopAfter = try duration.map { try parseDuration($0, option: "--duration") }
-        let config = HubConfig(thing: thing, devices: try devices.map(parseDevice), pollInterval: pollInterval)
+        let config = HubConfig(thing: thing, devices: try devices.map(parseDevice).map(withModel), pollInterval: pollInterval)
         guard timeScale >= 1 else { throw ValidationError("--time-scale must be at least 1") }
         if backend == .sensehat, timeScale != 1 { throw ValidationError("--time-scale applies to the sim backend only") }
 
@@ -110,6 +114,21 @@ struct Run: ParsableCommand {
         }
         LiveShell.installSignalHandlers()
         shell.run(node, until: stopAfter.map { clock.now + $0 }) { edge, now in node.gpioEdge(edge, now: now) }
+    }
+
+    /// The device scored by `<models>/<kind>` if that package exists (and loads), else by
+    /// the interim detector, with a warning.
+    private func withModel(_ device: HubConfig.Device) throws -> HubConfig.Device {
+        let directory = "\(models)/\(device.kind.rawValue)"
+        guard FileManager.default.fileExists(atPath: directory + "/manifest.json") else {
+            FileHandle.standardError.write(Data("hub: no model package at \(directory); \(device.id) uses the interim detector\n".utf8))
+            return device
+        }
+        do {
+            return HubConfig.Device(id: device.id, kind: device.kind, detector: .package(try ModelPackage.load(directory: directory)))
+        } catch {
+            throw ValidationError("--models: \(directory): \(error)")
+        }
     }
 
     private func parseDuration(_ text: String, option: String) throws -> Duration {
