@@ -36,7 +36,7 @@ STATS = ["mean", "std", "min", "max", "slope", "last"]
 KINDS = {
     "furnace": dict(
         channels=["temperature", "humidity"], length=180, stride=6, margin=1.35,
-        features=[(c, s) for c in ["temperature", "humidity"] for s in STATS]),
+        features=[(c, s) for c in ["temperature", "humidity"] for s in STATS] + [("temperature", "crossings")]),
     "washer": dict(
         channels=["temperature", "humidity", "vibration"], length=120, stride=6, margin=1.25,
         features=[(c, s) for c in ["vibration", "humidity"] for s in STATS] + [("temperature", "mean"), ("temperature", "max")]),
@@ -86,6 +86,10 @@ def feature(stat, x, step_hours):
         return x.max()
     if stat == "last":
         return x[-1]
+    if stat == "crossings":
+        # The mean summed in order, as the hub sums it, so both compare with the same number.
+        mean = sum(x.tolist()) / n
+        return float(np.count_nonzero((x[:-1] < mean) & (mean <= x[1:])))
     if stat == "slope":
         mean = x.sum() / n
         centre = (n - 1) / 2

@@ -4,7 +4,9 @@ import HubCore
 ///
 /// The definitions are the contract between the Python training side and the hub, and are
 /// spelled out in docs/models.md: population standard deviation; slope by least squares
-/// against time in hours, with readings assumed one poll interval apart; `last` the newest.
+/// against time in hours, with readings assumed one poll interval apart; `last` the newest;
+/// `crossings` counts i with x[i−1] < mean ≤ x[i], the mean summed in order (so both sides
+/// compare against the same number).
 public enum FeatureStat: String, CaseIterable, Sendable {
     case mean
     case std
@@ -12,6 +14,10 @@ public enum FeatureStat: String, CaseIterable, Sendable {
     case max
     case slope
     case last
+    /// Upward crossings of the window's mean: how many times the channel rose through its
+    /// own average — burner starts, compressor starts. A furnace short-cycling on its high
+    /// limit crosses many times, a furnace that no longer lights not at all.
+    case crossings
 }
 
 /// One model input: a statistic of a channel.
@@ -52,6 +58,17 @@ public enum WindowFeatures {
             return covariance / (spread * stepHours)
         case .last:
             return values.last!
+        case .crossings:
+            var sum = 0.0
+            for value in values { sum += value }
+            let mean = sum / n
+            var count = 0
+            var previous = values.first!
+            for value in values.dropFirst() {
+                if previous < mean && mean <= value { count += 1 }
+                previous = value
+            }
+            return Double(count)
         }
     }
 }
