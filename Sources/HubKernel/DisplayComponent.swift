@@ -74,7 +74,7 @@ public struct DisplayComponent {
         let pressed = keys.subtracting(heldKeys)
         heldKeys = keys
         guard pressed.contains(.enter), !scrolling else { return [] }
-        let text = latestTemperature.map { "t: " + Self.twoDecimals($0) } ?? "t: --"
+        let text = latestTemperature.map { "t: " + TextFormat.fixed($0, decimals: 2) } ?? "t: --"
         scrollFrames = ScrollText.frames(for: text, colour: colour)
         scrollGeneration += 1
         return [.scroll(text: text)] + step(0, now: now)
@@ -105,13 +105,5 @@ public struct DisplayComponent {
         guard colour != shown else { return [] }
         shown = colour
         return [.write(LEDFrame(filledWith: colour), colour: colour.statusName ?? "mixed", reason: reason)]
-    }
-
-    /// "21.40": two decimals, as the original hub printed, without Foundation's formatter.
-    static func twoDecimals(_ value: Double) -> String {
-        let hundredths = Int((abs(value) * 100).rounded())
-        let sign = value < 0 && hundredths > 0 ? "-" : ""
-        let fraction = hundredths % 100
-        return "\(sign)\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }

@@ -9,6 +9,12 @@ public enum DetectorSetup: Sendable {
     case package(ModelPackage)
     /// No detector: readings flow, nothing is scored.
     case none
+
+    /// Whether this setup may watch an appliance of `kind` (a package only its own kind).
+    public func watches(_ kind: ApplianceKind) -> Bool {
+        if case .package(let package) = self { return package.manifest.kind == kind }
+        return true
+    }
 }
 
 /// What a hub is set up to monitor and how often; read from a scenario or the hub's config file.

@@ -75,15 +75,8 @@ public enum BusBenchmark {
     }
 
     public static func table(_ rows: [Row]) -> String {
-        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
-        func fixed(_ value: Double, _ decimals: Int) -> String {
-            let scale = decimals == 0 ? 1.0 : decimals == 1 ? 10.0 : 100.0
-            let scaled = Int((value * scale).rounded())
-            guard decimals > 0 else { return String(scaled) }
-            let whole = scaled / Int(scale)
-            let fraction = String(scaled % Int(scale))
-            return "\(whole)." + String(repeating: "0", count: decimals - fraction.count) + fraction
-        }
+        let pad = TextFormat.padded
+        func fixed(_ value: Double, _ decimals: Int) -> String { TextFormat.fixed(value, decimals: decimals) }
         var lines = ["hubrig bench bus: I²C cost of one full poll of a kit (steady state, simulated bus, production drivers)",
                      "",
                      pad("kit", 9) + pad("chips", 22) + pad("reads", 20) + pad("transfers", 11) + pad("bytes", 8)

@@ -200,7 +200,7 @@ extension Evaluation {
     }
 
     public static func table(_ reports: [KindReport], seeds: ClosedRange<UInt64>) -> String {
-        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
+        let pad = TextFormat.padded
         func number(_ value: Double?, _ decimals: Int) -> String {
             guard let value else { return "—" }
             return rounded(value, decimals).description

@@ -43,16 +43,7 @@ public enum ScenarioLoader {
         let pollValue = hub.optional("poll_interval")
         let pollInterval = try pollValue?.duration() ?? .seconds(10)
         if let pollValue, pollInterval < .milliseconds(100) { throw pollValue.error("poll interval must be at least 100ms") }
-        var appliances = try parseAppliances(try hub.required("appliances"), file: file)
-        if let hubModel = hub.optional("model") {
-            // A hub-level model applies to the appliances of its kind that name none themselves.
-            let setup = try modelSetup(hubModel, file: file)
-            for index in appliances.indices where appliances[index].modelSource.hasPrefix("default") {
-                if case .package(let package) = setup.0, package.manifest.kind != appliances[index].kind { continue }
-                appliances[index].detector = setup.0
-                appliances[index].modelSource = setup.1
-            }
-        }
+        let appliances = try parseAppliances(try hub.required("appliances"), hubModel: hub.optional("model"), file: file)
         let durationValue = try root.required("duration")
         let duration = try durationValue.duration()
         if duration <= .zero { throw durationValue.error("duration must be positive") }
@@ -114,7 +105,11 @@ public enum ScenarioLoader {
         return candidates.first { manager.fileExists(atPath: ($0 as NSString).appendingPathComponent("manifest.json")) }
     }
 
-    private static func parseAppliances(_ value: YAMLValue, file: String) throws(ScenarioError) -> [Scenario.Appliance] {
+    /// Each appliance's detector, in order of precedence: its own `model:`, the hub-level
+    /// `model:` (if a package, for appliances of its kind), the committed package for its
+    /// kind, the interim detector.
+    private static func parseAppliances(_ value: YAMLValue, hubModel: YAMLValue?, file: String) throws(ScenarioError) -> [Scenario.Appliance] {
+        let hubSetup = try hubModel.map { (value) throws(ScenarioError) in try modelSetup(value, file: file) }
         let items = try value.list()
         if items.isEmpty { throw value.error("a hub needs at least one appliance") }
         var result: [Scenario.Appliance] = []
@@ -141,6 +136,9 @@ public enum ScenarioLoader {
                 if case .package(let package) = setup, package.manifest.kind != kind {
                     throw modelValue.error("\(package.manifest.identifier) watches a \(package.manifest.kind.rawValue), not a \(kind.rawValue)")
                 }
+                appliance.detector = setup
+                appliance.modelSource = source
+            } else if let (setup, source) = hubSetup, setup.watches(kind) {
                 appliance.detector = setup
                 appliance.modelSource = source
             } else if let directory = resolve("fixtures/models/\(kind.rawValue)", file: file) {

@@ -64,10 +64,7 @@ public enum ScenarioRunner {
         return lines.joined(separator: "\n")
     }
 
-    static func formatSeconds(_ seconds: Double) -> String {
-        let tenths = Int((seconds * 100).rounded())
-        return "\(tenths / 100).\(tenths % 100 < 10 ? "0" : "")\(tenths % 100) s"
-    }
+    static func formatSeconds(_ seconds: Double) -> String { TextFormat.fixed(seconds, decimals: 2) + " s" }
 
     static func formatRatio(_ ratio: Double) -> String {
         let whole = Int(ratio.rounded())

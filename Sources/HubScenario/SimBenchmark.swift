@@ -74,8 +74,8 @@ public enum SimBenchmark {
     }
 
     private static func row(_ label: String, _ run: Run) -> String {
-        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
-        let wall = ScenarioRunner.formatSeconds(run.wallSeconds).replacingOccurrences(of: " s", with: "")
+        let pad = TextFormat.padded
+        let wall = TextFormat.fixed(run.wallSeconds, decimals: 2)
         return pad(label, 5) + pad(wall, 9) + pad(ScenarioRunner.formatRatio(run.simSpeedRatio), 17)
             + pad(String(run.readings), 10) + String(run.eventLogLines)
     }

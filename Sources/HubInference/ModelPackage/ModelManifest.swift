@@ -29,18 +29,7 @@ public struct ModelManifest: Equatable, Sendable {
     public var identifier: String { "\(name)@\(version)" }
 
     public static func parse(_ bytes: [UInt8]) throws(ModelPackageError) -> ModelManifest {
-        let root: [String: JSONValue]
-        do {
-            guard case .object(let object) = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else {
-                throw ModelPackageError.manifest(field: "(root)", reason: "not a JSON object")
-            }
-            root = object
-        } catch let error as ModelPackageError {
-            throw error
-        } catch {
-            throw .manifest(field: "(root)", reason: "not valid JSON")
-        }
-        var reader = ObjectReader(members: root, path: "")
+        var reader = try ObjectReader(json: bytes)
         let name = try reader.string("name")
         let version = try reader.string("version")
         guard Self.isSemanticVersion(version) else { throw .manifest(field: "version", reason: "\(version.debugDescription) is not MAJOR.MINOR.PATCH") }
@@ -129,6 +118,17 @@ struct ObjectReader {
         self.members = members
         self.path = path
         self.makeError = makeError
+    }
+
+    /// The root object of a JSON document; anything else is an error at `(root)`.
+    init(json bytes: [UInt8],
+         makeError: @escaping (String, String) -> ModelPackageError = { .manifest(field: $0, reason: $1) }) throws(ModelPackageError) {
+        let parsed: JSONValue
+        do { parsed = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) } catch {
+            throw makeError("(root)", "not valid JSON")
+        }
+        guard case .object(let members) = parsed else { throw makeError("(root)", "not a JSON object") }
+        self.init(members: members, path: "", makeError: makeError)
     }
 
     private func field(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }

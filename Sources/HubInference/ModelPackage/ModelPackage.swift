@@ -84,19 +84,8 @@ struct GoldenSet {
     }
 
     static func parse(_ bytes: [UInt8], manifest: ModelManifest) throws(ModelPackageError) -> [Vector] {
-        let root: [String: JSONValue]
-        do {
-            guard case .object(let object) = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else {
-                throw ModelPackageError.golden(field: "(root)", reason: "not a JSON object")
-            }
-            root = object
-        } catch let error as ModelPackageError {
-            throw error
-        } catch {
-            throw .golden(field: "(root)", reason: "not valid JSON")
-        }
         let golden = { (field: String, reason: String) in ModelPackageError.golden(field: field, reason: reason) }
-        var reader = ObjectReader(members: root, path: "", makeError: golden)
+        var reader = try ObjectReader(json: bytes, makeError: golden)
         let windows = try reader.array("windows")
         try reader.finish()
         if windows.isEmpty { throw .golden(field: "windows", reason: "a package needs at least one golden window") }

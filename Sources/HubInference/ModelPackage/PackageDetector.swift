@@ -41,7 +41,7 @@ public struct PackageDetector: AnomalyDetector {
                 guard let index = previous.package.manifest.inputChannels.firstIndex(of: channel) else { return }
                 values.append(old[index][sample])
             }
-            push(values)
+            push { values[$0] }
         }
         nextSample = previous.nextSample
     }
@@ -60,16 +60,12 @@ public struct PackageDetector: AnomalyDetector {
         // early, at most 250 ms (retries shift timestamps by milliseconds), still takes its slot.
         let slack = min(manifest.pollInterval / 10, .milliseconds(250))
         if let next = nextSample, reading.timestamp < next - slack { return nil }
-        var values: [Double] = []
-        values.reserveCapacity(manifest.inputChannels.count)
-        for channel in manifest.inputChannels {
-            guard let value = reading.values[channel] else { return nil }
-            values.append(value)
-        }
+        for channel in manifest.inputChannels where reading.values[channel] == nil { return nil }
         var next = nextSample ?? reading.timestamp
         while next - slack <= reading.timestamp { next = next + manifest.pollInterval }
         nextSample = next
-        push(values)
+        let channels = manifest.inputChannels
+        push { reading.values[channels[$0]]! }
         sinceScore += 1
         guard filled == manifest.windowLength, sinceScore >= manifest.windowStride else { return nil }
         sinceScore = 0
@@ -82,9 +78,10 @@ public struct PackageDetector: AnomalyDetector {
         }
     }
 
-    private mutating func push(_ values: [Double]) {
+    /// Appends one sample; `value(i)` is input channel i's value.
+    private mutating func push(_ value: (Int) -> Double) {
         let length = package.manifest.windowLength
-        for index in rings.indices { rings[index][head] = values[index] }
+        for index in rings.indices { rings[index][head] = value(index) }
         head = (head + 1) % length
         filled = min(filled + 1, length)
     }
