@@ -36,7 +36,7 @@ public enum ScenarioLoader {
         let root = try YAMLValue(node: node, path: "", file: file).map()
         try root.finish(known: ["name", "pillar", "questions", "modes", "seed", "start", "duration", "hub", "timeline", "expect"])
 
-        let name = try root.required("name").string()
+        let name = try ScenarioName.validate(try root.required("name"))
         let hub = try root.required("hub").map()
         try hub.finish(known: ["thing", "poll_interval", "appliances", "model"])
         let thing = try hub.optional("thing")?.string() ?? "hbshub001"

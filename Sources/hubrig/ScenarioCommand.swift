@@ -114,29 +114,11 @@ struct ScenarioCommand: ParsableCommand {
             if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
         }
 
-        /// Names become event-log file names and report keys: they must be safe file names
-        /// and unique in one run, or one log would land outside the directory or overwrite another.
+        /// Names become event-log file names and report keys: unique in one run.
         private func checkNames(_ scenarios: [Scenario]) throws {
-            var bad = false
-            for scenario in scenarios where !Self.isSafeFileName(scenario.name) {
-                printError("invalid scenario: \(scenario.file): field 'name': \(scenario.name.debugDescription) is not a usable name (letters, digits, '.', '_', '-'; not starting with '.'; at most 100 characters)")
-                bad = true
-            }
-            var seen: [String: String] = [:]
-            for scenario in scenarios {
-                if let other = seen[scenario.name] {
-                    printError("invalid scenario: \(scenario.file): field 'name': \(scenario.name.debugDescription) is also the name of \(other)")
-                    bad = true
-                } else {
-                    seen[scenario.name] = scenario.file
-                }
-            }
-            if bad { throw ExitCode(2) }
-        }
-
-        static func isSafeFileName(_ name: String) -> Bool {
-            guard let first = name.unicodeScalars.first, first != ".", name.unicodeScalars.count <= 100 else { return false }
-            return name.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "._-".unicodeScalars.contains($0) }
+            let errors = ScenarioName.duplicates(scenarios)
+            for error in errors { printError("invalid scenario: \(error)") }
+            if !errors.isEmpty { throw ExitCode(2) }
         }
 
         /// The event-log directory, created if needed, when logs are per scenario (or `always`).
