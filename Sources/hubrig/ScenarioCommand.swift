@@ -70,7 +70,13 @@ struct ScenarioCommand: ParsableCommand {
                 let progress = TerminalProgress(label: scenario.name, total: scenario.duration.secondsValue)
                 let start = scenario.start
                 var report: ((Instant) -> Void)?
-                if let progress { report = { now in progress.show((now - start).secondsValue) } }
+                let days = Int((scenario.duration.secondsValue / 86_400).rounded(.up))
+                if let progress {
+                    report = { now in
+                        let elapsed = (now - start).secondsValue
+                        progress.show(elapsed, detail: "day \(Int(elapsed / 86_400)) of \(days)")
+                    }
+                }
                 let outcome: ScenarioOutcome
                 do {
                     outcome = try ScenarioRunner.run(scenario, seed: seed, eventLogPath: logPath, progress: report)
@@ -99,7 +105,7 @@ struct ScenarioCommand: ParsableCommand {
                 directory.map { "\($0)/\(scenario.name)-seed\(seed).jsonl" }
             }
             var report: (@Sendable (Int, Int) -> Void)?
-            if let progress { report = { done, _ in progress.show(Double(done)) } }
+            if let progress { report = { done, total in progress.show(Double(done), detail: "\(done) of \(total) runs") } }
             do {
                 results = try ScenarioSweep.run(scenarios, seeds: seeds, workers: workers, eventLogPath: logPath, progress: report)
             } catch {
@@ -174,12 +180,12 @@ final class TerminalProgress: @unchecked Sendable {
         self.total = total
     }
 
-    func show(_ done: Double) {
+    func show(_ done: Double, detail: String? = nil) {
         let percent = Int(min(100, done / total * 100))
         lock.withLock {
             guard percent != lastPercent else { return }
             lastPercent = percent
-            FileHandle.standardError.write(Data("\r\(label): \(percent)%".utf8))
+            FileHandle.standardError.write(Data("\r\(label): \(detail.map { $0 + ", " } ?? "")\(percent)%\u{1B}[K".utf8))
         }
     }
 
