@@ -6,8 +6,7 @@ final class HealthStateChecker: HistoryChecker {
     private let context: CheckContext
     private let device: DeviceID
     private let state: HealthState
-    private let from: Instant
-    private let to: Instant
+    private let window: CheckWindow
     private var hit: (time: Instant, report: HealthReport)?
     /// The first few reports, for the evidence of a failure.
     private var seen: [String] = []
@@ -16,19 +15,18 @@ final class HealthStateChecker: HistoryChecker {
         self.context = context
         self.device = device
         self.state = state
-        from = context.start + after
-        to = context.start + after + within
+        window = context.window(after: after, within: within)
     }
 
     func observe(_ event: HistoryEvent, at time: Instant) {
         guard hit == nil, case .busPublish(_, _, .health(let report)) = event, report.device == device else { return }
         if seen.count < 6 { seen.append("\(report.state.rawValue)@\(context.offset(time))") }
-        if time >= from && time <= to && report.state == state { hit = (time, report) }
+        if window.contains(time) && report.state == state { hit = (time, report) }
     }
 
     func verdict() -> (passed: Bool, evidence: String) {
         if let hit { return (true, "\(device) \(state.rawValue) at \(context.offset(hit.time)): \(hit.report.detail)") }
         let reports = seen.isEmpty ? "none" : seen.joined(separator: ", ")
-        return (false, "\(device) not \(state.rawValue) within \(context.offset(from))…\(context.offset(to)); reports: \(reports)")
+        return (false, "\(device) not \(state.rawValue) within \(window.text); reports: \(reports)")
     }
 }

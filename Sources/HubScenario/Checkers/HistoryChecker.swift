@@ -29,6 +29,20 @@ public struct CheckContext: Sendable {
 
     /// "+14h06m" style offsets from the run's start, for evidence lines.
     func offset(_ instant: Instant) -> String { "+" + DurationText.format(instant - start) }
+
+    /// The window `[after, after + within]` from the run's start.
+    func window(after: Duration, within: Duration) -> CheckWindow {
+        CheckWindow(from: start + after, to: start + after + within, text: "\(offset(start + after))…\(offset(start + after + within))")
+    }
+}
+
+/// A closed span of the run an expectation looks at, with its "+1h…+1h10m" spelling.
+struct CheckWindow {
+    let from: Instant
+    let to: Instant
+    let text: String
+
+    func contains(_ instant: Instant) -> Bool { instant >= from && instant <= to }
 }
 
 extension HistoryEvent {

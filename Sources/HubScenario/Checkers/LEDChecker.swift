@@ -6,7 +6,7 @@ import HubCore
 final class LEDChecker: HistoryChecker {
     private let context: CheckContext
     private let colour: String
-    private let window: (from: Instant, to: Instant)?
+    private let window: CheckWindow?
     /// What the matrix shows; a matrix nobody wrote to is dark.
     private var shown = "off"
     private var shownAtWindowStart = "off"
@@ -15,7 +15,7 @@ final class LEDChecker: HistoryChecker {
     init(_ context: CheckContext, colour: String, after: Duration?, within: Duration?) {
         self.context = context
         self.colour = colour
-        if let after, let within { window = (context.start + after, context.start + after + within) } else { window = nil }
+        window = after.flatMap { after in within.map { context.window(after: after, within: $0) } }
     }
 
     func observe(_ event: HistoryEvent, at time: Instant) {
@@ -33,6 +33,6 @@ final class LEDChecker: HistoryChecker {
         guard let window else { return (shown == colour, "LED shows \(shown) at the end") }
         if let hit { return (true, "LED \(colour) from \(context.offset(hit))") }
         if shownAtWindowStart == colour { return (true, "LED already \(colour) at \(context.offset(window.from))") }
-        return (false, "LED never \(colour) within \(context.offset(window.from))…\(context.offset(window.to))")
+        return (false, "LED never \(colour) within \(window.text)")
     }
 }

@@ -8,21 +8,19 @@ final class ScrollChecker: HistoryChecker {
 
     private let context: CheckContext
     private let prefix: String
-    private let from: Instant
-    private let to: Instant
+    private let window: CheckWindow
     private var hit: (time: Instant, text: String)?
     private var textFrames = 0
 
     init(_ context: CheckContext, prefix: String, after: Duration, within: Duration) {
         self.context = context
         self.prefix = prefix
-        from = context.start + after
-        to = context.start + after + within
+        window = context.window(after: after, within: within)
     }
 
     func observe(_ event: HistoryEvent, at time: Instant) {
         switch event {
-        case .displayScroll(let text) where hit == nil && time >= from && time <= to && text.hasPrefix(prefix):
+        case .displayScroll(let text) where hit == nil && window.contains(time) && text.hasPrefix(prefix):
             hit = (time, text)
         case .ledFrame("mixed"):
             // A text frame is any frame that is not one uniform status colour.
@@ -33,7 +31,7 @@ final class ScrollChecker: HistoryChecker {
     }
 
     func verdict() -> (passed: Bool, evidence: String) {
-        guard let hit else { return (false, "no scroll starting \(prefix.debugDescription) within \(context.offset(from))…\(context.offset(to))") }
+        guard let hit else { return (false, "no scroll starting \(prefix.debugDescription) within \(window.text)") }
         guard textFrames > 0 else { return (false, "scroll \(hit.text.debugDescription) announced but no text frame reached the LED matrix") }
         return (true, "\(hit.text.debugDescription) at \(context.offset(hit.time)), \(textFrames) text frames on the matrix")
     }
