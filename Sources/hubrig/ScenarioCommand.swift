@@ -21,13 +21,16 @@ struct ScenarioCommand: ParsableCommand {
                 help: "Write the event log (JSON lines) here; with several scenarios, a directory of <name>.jsonl files.")
         var eventLog: String?
 
+        @Option(help: "Directory holding <kind>/ model packages, for appliances that name none (default: fixtures/models of the scenario's repository).")
+        var models: String?
+
         func run() throws {
             let files = try expand(paths)
             var scenarios: [Scenario] = []
             var invalid = false
             for file in files {
                 do {
-                    scenarios.append(try ScenarioLoader.load(path: file))
+                    scenarios.append(try ScenarioLoader.load(path: file, models: models))
                 } catch {
                     printError("invalid scenario: \(error)")
                     invalid = true
