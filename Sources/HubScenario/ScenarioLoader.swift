@@ -367,8 +367,8 @@ public enum ScenarioLoader {
         var seen: [String] = []
         for name in known where !seen.contains(name) { seen.append(name) }
         let whose = device.map { "the kit of '\($0)'" } ?? "any kit"
-        let what = chipFault ? "a chip with that fault model" : "a part the hub talks to"
-        throw value.error("no \(what) at \(hex) on \(whose), so the fault would hit nothing (there: \(seen.isEmpty ? "none" : seen.joined(separator: ", ")))")
+        let what = chipFault ? "no chip with stuck/reset/whoami fault models" : "no part the hub talks to"
+        throw value.error("\(what) at \(hex) on \(whose), so the fault would hit nothing (there: \(seen.isEmpty ? "none" : seen.joined(separator: ", ")))")
     }
 
     static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll", "scroll-count", "channel-range"]

@@ -71,7 +71,7 @@ struct ScenarioLoaderTests {
         ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\ntimeline:\n  - { at: 1m, fault: cloud.offlin }\n",
          7, "timeline[0].fault", "unknown fault 'cloud.offlin'"),
         ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\ntimeline:\n  - { at: 2h, fault: i2c.0x5f.nack }\n",
-         7, "timeline[0].at", "after the scenario ends"),
+         7, "timeline[0].at", "at or after the end of the scenario"),
         ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\nexpect:\n  - no-alerts\n",
          7, "expect[0]", "unknown expectation 'no-alerts'"),
         ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\nexpect:\n  - alert: { device: washer, within: 1m }\n",
