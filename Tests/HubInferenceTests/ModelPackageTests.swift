@@ -112,6 +112,33 @@ struct ModelPackageTests {
         }
     }
 
+    @Test("package files that cannot be read say why: encoding, symlink loop, not a regular file")
+    func unreadableFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("package-files-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let manifest = directory + "/manifest.json"
+        func reason() -> String? {
+            do { _ = try ModelPackage.load(directory: directory) } catch let error {
+                guard case .file(let name, let reason) = error, name == "manifest.json" else { return "\(error)" }
+                return reason
+            }
+            return nil
+        }
+        var utf16: [UInt8] = [0xFE, 0xFF]
+        for unit in Self.manifestJSON.utf16 { utf16 += [UInt8(unit >> 8), UInt8(unit & 0xFF)] }
+        try Data(utf16).write(to: URL(fileURLWithPath: manifest))
+        #expect(reason()?.hasPrefix("not UTF-8 text: looks like UTF-16 (big-endian byte-order mark FE FF)") == true, "\(reason() ?? "")")
+        try FileManager.default.removeItem(atPath: manifest)
+        try FileManager.default.createSymbolicLink(atPath: manifest, withDestinationPath: manifest)
+        #expect(reason() == "cannot open: Too many levels of symbolic links (in \(directory))")
+        try FileManager.default.removeItem(atPath: manifest)
+        try FileManager.default.createDirectory(atPath: manifest, withIntermediateDirectories: false)
+        #expect(reason() == "not a regular file (a directory) (in \(directory))")
+        try FileManager.default.removeItem(atPath: manifest)
+        try FileManager.default.createSymbolicLink(atPath: manifest, withDestinationPath: "/dev/null")
+        #expect(reason() == "not a regular file (a character device) (in \(directory))")
+    }
+
     @Test("mutated manifests never crash the parser")
     func manifestFuzz() {
         var random = SeededRandom(seed: 41)
