@@ -18,13 +18,23 @@ public enum ScenarioLoader {
 
     /// Loads the scenario at `path`; `models` is `--models DIR` (see `ModelSearch`).
     public static func load(path: String, models: String? = nil) throws(ScenarioError) -> Scenario {
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try FileContents.text(atPath: path, maximumBytes: maximumFileBytes)
+            bytes = try FileContents.bytes(atPath: path, maximumBytes: maximumFileBytes)
         } catch {
-            throw ScenarioError(file: path, line: error.location?.line, column: error.location?.column, field: nil, message: error.message)
+            throw ScenarioError(file: path, line: nil, column: nil, field: nil, message: error.message)
         }
-        return try parse(text, file: path, models: models)
+        return try parse(bytes: bytes, file: path, models: models)
+    }
+
+    /// Parses the bytes of a scenario file: UTF-8 text (a byte-order mark allowed), or an
+    /// error saying where and how it is not.
+    public static func parse(bytes: [UInt8], file: String, models: String? = nil) throws(ScenarioError) -> Scenario {
+        if let problem = TextEncodingProblem.find(in: bytes) {
+            throw ScenarioError(file: file, line: problem.line, column: problem.column, field: nil, message: problem.description)
+        }
+        let text = String(decoding: bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes, as: UTF8.self)
+        return try parse(text, file: file, models: models)
     }
 
     /// Parses scenario text; `file` names it in errors and anchors model paths (`ModelSearch`).
@@ -489,6 +499,15 @@ public enum ScenarioLoader {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return ScenarioError(file: file, line: mark.line, column: mark.column, field: nil, message: "invalid YAML: \(problem)")
+        case .reader(let problem, let offset, let value, let yaml):
+            // The offset counts characters from the start; count lines and columns the same way.
+            var line = 1
+            var column = 1
+            for character in yaml.prefix(offset ?? 0) {
+                if character == "\n" { line += 1; column = 1 } else { column += 1 }
+            }
+            let found = value >= 0 && value <= 0x10FFFF ? String(format: " (found U+%04X)", value) : ""
+            return ScenarioError(file: file, line: line, column: column, field: nil, message: "invalid YAML: \(problem)\(found)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             return ScenarioError(file: file, line: context.mark.line, column: context.mark.column,
                                  field: duplicates.sorted().first, message: "duplicate field (first defined here)")
