@@ -3,8 +3,17 @@
 /// Reads and writes durations the way scenarios spell them: `24h`, `1h30m`, `10s`, `500ms`, `2d`.
 ///
 /// A strict little parser (no spaces, no signs, no fractions) so that a typo is an error
-/// with the offending text, never a silently different duration.
+/// with the offending text, never a silently different duration. Every duration is at most
+/// `maximum` (10 years), so sums of a few durations on top of any start the rig accepts
+/// never overflow `Instant`.
 public enum DurationText {
+    /// The longest duration any spelling may have: 3653 days (ten years). `Instant` counts
+    /// signed 64-bit nanoseconds and ends in April 2262; with scenario starts limited to
+    /// `latestStart` (2200), start + duration + fault offsets stay decades inside that range.
+    public static let maximum: Duration = .seconds(3653 * 86_400)
+    /// The latest start time a scenario or export may name (2200-01-01T00:00:00Z).
+    public static let latestStart = Instant(secondsSinceEpoch: 7_258_118_400)
+
     public enum ParseError: Error, Equatable, CustomStringConvertible {
         case empty
         case missingNumber(String)
@@ -18,7 +27,7 @@ public enum DurationText {
             case .missingNumber(let t): "\(t.debugDescription): expected a number before each unit"
             case .missingUnit(let t): "\(t.debugDescription): a number needs a unit (ms, s, m, h, d)"
             case .unknownUnit(let t, let unit): "\(t.debugDescription): unknown unit \(unit.debugDescription) (use ms, s, m, h, d)"
-            case .overflow(let t): "\(t.debugDescription): too long"
+            case .overflow(let t): "\(t.debugDescription): longer than the maximum of \(DurationText.format(DurationText.maximum)) (10 years)"
             }
         }
     }
@@ -56,6 +65,7 @@ public enum DurationText {
             total = sum
             index = unitEnd
         }
+        guard total <= maximum.nanoseconds else { throw .overflow(text) }
         return .nanoseconds(total)
     }
 

@@ -27,7 +27,9 @@ public enum SimFailureSpec {
             let pair = option.split(separator: "=", maxSplits: 1).map(String.init)
             guard pair.count == 2 else { throw ParseError(description: "expected key=value, found \(option.debugDescription)") }
             switch pair[0] {
-            case "for": lasting = try duration(pair[1], "for")
+            case "for":
+                lasting = try duration(pair[1], "for")
+                if lasting == .zero { throw ParseError(description: "for: a failure lasting 0s changes nothing") }
             case "ramp": ramp = try duration(pair[1], "ramp")
             default: throw ParseError(description: "unknown option '\(pair[0])' (known: for, ramp)")
             }

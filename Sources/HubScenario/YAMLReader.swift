@@ -19,27 +19,45 @@ struct YAMLValue {
         return scalar.string
     }
 
-    func int() throws(ScenarioError) -> Int {
+    /// A whole number within `range`; the error names the range.
+    func int(in range: ClosedRange<Int>) throws(ScenarioError) -> Int {
         let text = try string()
-        guard let value = Int(text) else { throw error("expected a whole number, found \(text.debugDescription)") }
+        guard let value = Int(text), range.contains(value) else {
+            throw error("expected a whole number within \(range.lowerBound)...\(range.upperBound), found \(text.debugDescription)")
+        }
         return value
     }
 
     func uint64() throws(ScenarioError) -> UInt64 {
         let text = try string()
-        guard let value = UInt64(text) else { throw error("expected a non-negative whole number, found \(text.debugDescription)") }
+        guard let value = UInt64(text) else {
+            throw error("expected a non-negative whole number within 0...\(UInt64.max), found \(text.debugDescription)")
+        }
         return value
     }
 
-    func double() throws(ScenarioError) -> Double {
+    /// A finite number within `range` (NaN and infinities are refused); the error names the range.
+    func double(in range: ClosedRange<Double>) throws(ScenarioError) -> Double {
         let text = try string()
-        guard let value = Double(text), value.isFinite else { throw error("expected a number, found \(text.debugDescription)") }
+        guard let value = Double(text), value.isFinite, range.contains(value) else {
+            throw error("expected a number within \(Self.number(range.lowerBound))...\(Self.number(range.upperBound)), found \(text.debugDescription)")
+        }
         return value
     }
 
-    func duration() throws(ScenarioError) -> Duration {
+    private static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
+    }
+
+    /// A duration within `range` (`DurationText`, at most 10 years); the error names the range.
+    func duration(in range: ClosedRange<Duration> = .zero...DurationText.maximum) throws(ScenarioError) -> Duration {
         let text = try string()
-        do { return try DurationText.parse(text) } catch { throw self.error(error.description) }
+        let value: Duration
+        do { value = try DurationText.parse(text) } catch { throw self.error(error.description) }
+        guard range.contains(value) else {
+            throw error("\(text.debugDescription) is outside the allowed \(DurationText.format(range.lowerBound))...\(DurationText.format(range.upperBound))")
+        }
+        return value
     }
 
     func deviceID() throws(ScenarioError) -> DeviceID {

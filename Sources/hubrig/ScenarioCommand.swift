@@ -32,6 +32,9 @@ struct ScenarioCommand: ParsableCommand {
                 help: "Write the event log (JSON lines) here; with several scenarios or seeds, a directory of <name>[-seed<N>].jsonl files.")
         var eventLog: String?
 
+        @Option(help: "Directory holding <kind>/ model packages, for appliances that name none (default: fixtures/models of the scenario's repository).")
+        var models: String?
+
         func validate() throws {
             if seed != nil, seeds != nil { throw ValidationError("--seed and --seeds exclude each other") }
             if let jobs, !(1...256).contains(jobs) { throw ValidationError("--jobs must be within 1...256, found \(jobs)") }
@@ -46,7 +49,7 @@ struct ScenarioCommand: ParsableCommand {
             var invalid = false
             for file in files {
                 do {
-                    scenarios.append(try ScenarioLoader.load(path: file))
+                    scenarios.append(try ScenarioLoader.load(path: file, models: models))
                 } catch {
                     printError("invalid scenario: \(error)")
                     invalid = true

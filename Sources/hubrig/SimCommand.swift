@@ -146,12 +146,17 @@ extension SimCommand {
             } catch {
                 throw ValidationError("\(error)")
             }
-            guard span > .zero, interval > .zero else { throw ValidationError("--duration and --poll must be positive") }
+            guard span > .zero else { throw ValidationError("--duration must be positive (at most \(DurationText.format(DurationText.maximum)))") }
+            let polls = ScenarioLoader.Limits.pollInterval
+            guard polls.contains(interval) else {
+                throw ValidationError("--poll must be within \(DurationText.format(polls.lowerBound))...\(DurationText.format(polls.upperBound))")
+            }
             var timeline: [ScheduledFault] = []
             for text in failures {
                 do { timeline.append(try SimFailureSpec.parse(text, kind: kind, device: DeviceID(stringLiteral: kind.exportDevice))) } catch {
                     throw ValidationError("--failure \(text): \(error)")
                 }
+                guard timeline.last!.at < span else { throw ValidationError("--failure \(text): starts at or after the end of --duration \(duration)") }
             }
             do {
                 let summary = try TelemetryExport.run(kind: kind, duration: span, seed: seed, pollInterval: interval,

@@ -26,9 +26,24 @@ struct DurationTextTests {
         ("-3s", .missingNumber("-3s")),
         ("99999999999999999999d", .overflow("99999999999999999999d")),
         ("999999999999d", .overflow("999999999999d")),
+        ("90000d", .overflow("90000d")),
+        ("3654d", .overflow("3654d")),
+        ("3653d1ms", .overflow("3653d1ms")),
+        ("106751d", .overflow("106751d")),
+        ("-90000d", .missingNumber("-90000d")),
     ])
     func reject(text: String, error: DurationText.ParseError) {
         #expect(throws: error) { try DurationText.parse(text) }
+    }
+
+    @Test("the longest duration is ten years, and start plus it cannot overflow an Instant")
+    func maximum() throws {
+        #expect(try DurationText.parse("3653d") == DurationText.maximum)
+        #expect(try DurationText.parse("1000d") == .seconds(86_400_000))
+        let limit = Int64.max - DurationText.latestStart.nanosecondsSinceEpoch
+        // A start, the scenario's length, a fault's offset, its length and an expectation window.
+        #expect(DurationText.maximum.nanoseconds * 5 < limit)
+        #expect(DurationText.ParseError.overflow("90000d").description.contains("3653d"))
     }
 
     @Test("format and parse round-trip")

@@ -53,7 +53,7 @@ struct ModelPackageTests {
         ("\"stat\": \"slope\"", "\"stat\": \"median\"", "features[1].stat"),
         ("{\"channel\": \"humidity\"", "{\"channel\": \"pressure\"", "features[2].channel"),
         ("\"stride\": 2", "\"stride\": 9", "window.stride"),
-        ("\"k\": 2", "\"k\": 4", "debounce"),
+        ("\"k\": 2", "\"k\": 4", "debounce.k"),
         ("\"model_file\": \"model.onnx\", ", "", "model_file"),
     ])
     func manifestErrors(original: String, replacement: String, field: String) throws {
@@ -66,6 +66,77 @@ struct ModelPackageTests {
             guard case .manifest(let got, _) = error else { Issue.record("\(error)"); return }
             #expect(got == field, "\(error)")
         }
+    }
+
+    @Test("every numeric manifest field outside its range is refused, naming the JSON path and the range", arguments: [
+        // Once a trap (Duration overflow) and a hang (a zero sampling interval, a debounce that never decides).
+        ("\"sample_interval_s\": 10", "\"sample_interval_s\": 1e10", "sample_interval_s", "0.1...3600"),
+        ("\"sample_interval_s\": 10", "\"sample_interval_s\": 1e-12", "sample_interval_s", "0.1...3600"),
+        ("\"sample_interval_s\": 10", "\"sample_interval_s\": -10", "sample_interval_s", "0.1...3600"),
+        ("\"sample_interval_s\": 10", "\"sample_interval_s\": \"10\"", "sample_interval_s", "finite number"),
+        ("\"n\": 3", "\"n\": 999999999", "debounce.n", "1...1000"),
+        ("\"n\": 3", "\"n\": 1e300", "debounce.n", "1...1000"),
+        ("\"n\": 3", "\"n\": 2.5", "debounce.n", "whole number"),
+        ("\"k\": 2", "\"k\": 0", "debounce.k", "1...3"),
+        ("\"length\": 4", "\"length\": 1000000", "window.length", "2...10000"),
+        ("\"length\": 4", "\"length\": -4", "window.length", "2...10000"),
+        ("\"stride\": 2", "\"stride\": 0", "window.stride", "1...4"),
+        ("\"threshold\": 0.5", "\"threshold\": 1e300", "threshold", "1e-12...1000000000000"),
+        ("\"threshold\": 0.5", "\"threshold\": 0", "threshold", "1e-12"),
+        ("\"mean\": [20, 0, 1]", "\"mean\": [20, 1e300, 1]", "normalisation.mean[1]", "-1000000000.0...1000000000.0"),
+        ("\"std\": [2, 10, 0.5]", "\"std\": [2, 1e-300, 0.5]", "normalisation.std[1]", "1e-09...1000000000.0"),
+        ("\"std\": [2, 10, 0.5]", "\"std\": [2, null, 0.5]", "normalisation.std[1]", "finite number"),
+        ("\"model_file\": \"model.onnx\"", "\"model_file\": \"../../etc/passwd\"", "model_file", "inside the package"),
+        ("\"model_file\": \"model.onnx\"", "\"model_file\": \"..\"", "model_file", "inside the package"),
+        ("[\"temperature\", \"humidity\"]", "[\"temperature\", \"humidity\", \"temperature\"]", "input_channels[2]", "listed twice"),
+    ])
+    func manifestLimits(original: String, replacement: String, field: String, reason: String) throws {
+        let text = Self.manifestJSON.replacingOccurrences(of: original, with: replacement)
+        #expect(text != Self.manifestJSON, "the replacement applies")
+        do {
+            _ = try Self.manifest(text)
+            Issue.record("expected an error for \(field)")
+        } catch let error as ModelPackageError {
+            guard case .manifest(let got, let why) = error else { Issue.record("\(error)"); return }
+            #expect(got == field, "\(error)")
+            #expect(why.contains(reason), "\(error)")
+        }
+    }
+
+    @Test("a window spanning more than 30 days is refused")
+    func windowSpan() {
+        let text = Self.manifestJSON.replacingOccurrences(of: "\"length\": 4", with: "\"length\": 10000")
+            .replacingOccurrences(of: "\"sample_interval_s\": 10", with: "\"sample_interval_s\": 3600")
+        #expect(throws: ModelPackageError.manifest(field: "window.length", reason: "10000 samples every 3600.0 s span more than 30 days")) {
+            try Self.manifest(text)
+        }
+    }
+
+    @Test("package files that cannot be read say why: encoding, symlink loop, not a regular file")
+    func unreadableFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("package-files-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let manifest = directory + "/manifest.json"
+        func reason() -> String? {
+            do { _ = try ModelPackage.load(directory: directory) } catch let error {
+                guard case .file(let name, let reason) = error, name == "manifest.json" else { return "\(error)" }
+                return reason
+            }
+            return nil
+        }
+        var utf16: [UInt8] = [0xFE, 0xFF]
+        for unit in Self.manifestJSON.utf16 { utf16 += [UInt8(unit >> 8), UInt8(unit & 0xFF)] }
+        try Data(utf16).write(to: URL(fileURLWithPath: manifest))
+        #expect(reason()?.hasPrefix("not UTF-8 text: looks like UTF-16 (big-endian byte-order mark FE FF)") == true, "\(reason() ?? "")")
+        try FileManager.default.removeItem(atPath: manifest)
+        try FileManager.default.createSymbolicLink(atPath: manifest, withDestinationPath: manifest)
+        #expect(reason() == "cannot open: Too many levels of symbolic links (in \(directory))")
+        try FileManager.default.removeItem(atPath: manifest)
+        try FileManager.default.createDirectory(atPath: manifest, withIntermediateDirectories: false)
+        #expect(reason() == "not a regular file (a directory) (in \(directory))")
+        try FileManager.default.removeItem(atPath: manifest)
+        try FileManager.default.createSymbolicLink(atPath: manifest, withDestinationPath: "/dev/null")
+        #expect(reason() == "not a regular file (a character device) (in \(directory))")
     }
 
     @Test("mutated manifests never crash the parser")

@@ -5,8 +5,10 @@ import Testing
 
 // Models arrive over the air; whatever the bytes, loading must end in a model or a
 // ModelError, and a model that loads must run. These tests throw garbage at both the
-// protobuf layer (random bytes, byte flips, truncations) and the graph compiler (valid
-// protobufs with structurally wrong graphs), with fixed seeds so failures replay.
+// protobuf layer (random bytes, byte flips, truncations, the committed packages' models
+// through the shared mutator) and the graph compiler (valid protobufs with structurally
+// wrong graphs). The fuzzing convention (docs/fuzzing.md): fixed seeds so failures replay,
+// `Fuzzing.cases(ci:)` cases in `swift test`, HUBRIG_FUZZ_CASES for the long run.
 
 @Suite("ONNX loader fuzzing")
 struct ONNXFuzzTests {
@@ -42,9 +44,9 @@ struct ONNXFuzzTests {
 
     @Test("random byte strings never crash the loader")
     func randomBytes() {
-        var random = SeededRandom(seed: 1)
+        var random = SeededRandom(seed: Fuzzing.seed(1))
         var tally = Tally()
-        for _ in 0..<3_000 {
+        for _ in 0..<Fuzzing.cases(ci: 3_000) {
             let count = random.nextInt(in: 0...300)
             let bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: random.next()) }
             Self.exercise(bytes, &random, &tally)
@@ -65,9 +67,9 @@ struct ONNXFuzzTests {
 
     @Test("random byte flips, insertions and deletions in a valid model never crash")
     func byteMutations() {
-        var random = SeededRandom(seed: 3)
+        var random = SeededRandom(seed: Fuzzing.seed(3))
         var tally = Tally()
-        for _ in 0..<3_000 {
+        for _ in 0..<Fuzzing.cases(ci: 3_000) {
             var bytes = Self.base
             for _ in 0..<random.nextInt(in: 1...4) {
                 let position = random.nextInt(in: 0...(bytes.count - 1))
@@ -82,6 +84,22 @@ struct ONNXFuzzTests {
         }
         #expect(tally.loaded > 0, "flips inside float payloads leave a loadable model")
         #expect(tally.refused > 0)
+    }
+
+    /// The package root, from this file's path (Tests/HubInferenceTests/<file>).
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test("the committed packages' models, mutated by the shared fuzz operators, load or are refused")
+    func committedModelMutations() throws {
+        let seeds = try ["furnace", "fridge", "washer"].map { kind in
+            try FileContents.bytes(atPath: "\(Self.packageRoot)/fixtures/models/\(kind)/model.onnx")
+        }
+        var random = SeededRandom(seed: Fuzzing.seed(5))
+        var tally = Tally()
+        for number in 0..<Fuzzing.cases(ci: 1_500) {
+            Self.exercise(Fuzzing.mutate(seeds[number % seeds.count], &random), &random, &tally)
+        }
+        #expect(tally.loaded > 0 && tally.refused > 0, "\(tally)")
     }
 
     /// Values chosen to hit boundaries: signs, zero, one, overflow.
@@ -152,11 +170,11 @@ struct ONNXFuzzTests {
 
     @Test("structurally mutated graphs load or are refused with a typed error, and loaded ones run")
     func graphMutations() {
-        var random = SeededRandom(seed: 4)
+        var random = SeededRandom(seed: Fuzzing.seed(4))
         var tally = Tally()
         let valid = gemmAutoencoder(autoencoderLayers(seed: 7))
         var reasons: Set<String> = []
-        for _ in 0..<4_000 {
+        for _ in 0..<Fuzzing.cases(ci: 4_000) {
             var model = valid
             for _ in 0..<random.nextInt(in: 1...3) { Self.mutate(&model, &random) }
             let bytes = serialize(model)

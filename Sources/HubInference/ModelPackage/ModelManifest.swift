@@ -46,16 +46,23 @@ public struct ModelManifest: Equatable, Sendable {
             channels.append(channel)
         }
         if channels.isEmpty { throw .manifest(field: "input_channels", reason: "must not be empty") }
+        if let repeated = channels.indices.first(where: { channels[..<$0].contains(channels[$0]) }) {
+            throw .manifest(field: "input_channels[\(repeated)]", reason: "\(channels[repeated].key) is listed twice")
+        }
         var window = try reader.object("window")
-        let length = try window.int("length")
-        let stride = try window.int("stride")
+        let length = try window.int("length", in: Limits.windowLength)
+        let stride = try window.int("stride", in: 1...length)
         try window.finish()
-        guard length >= 2 else { throw .manifest(field: "window.length", reason: "must be at least 2") }
-        guard (1...length).contains(stride) else { throw .manifest(field: "window.stride", reason: "must be within 1...window.length") }
-        let pollSeconds = try reader.double("sample_interval_s")
-        guard pollSeconds > 0 else { throw .manifest(field: "sample_interval_s", reason: "must be positive") }
+        let pollSeconds = try reader.double("sample_interval_s", in: Limits.sampleIntervalSeconds)
+        guard Double(length) * pollSeconds <= Limits.windowSpanSeconds else {
+            throw .manifest(field: "window.length", reason: "\(length) samples every \(pollSeconds) s span more than \(Int(Limits.windowSpanSeconds / 86_400)) days")
+        }
         var features: [FeatureSpec] = []
-        for (index, value) in try reader.array("features").enumerated() {
+        let featureValues = try reader.array("features")
+        guard featureValues.count <= Limits.features else {
+            throw .manifest(field: "features", reason: "has \(featureValues.count) entries; at most \(Limits.features)")
+        }
+        for (index, value) in featureValues.enumerated() {
             guard case .object(let members) = value else { throw .manifest(field: "features[\(index)]", reason: "not an object") }
             var feature = ObjectReader(members: members, path: "features[\(index)]")
             let channelText = try feature.string("channel")
@@ -72,8 +79,8 @@ public struct ModelManifest: Equatable, Sendable {
         }
         if features.isEmpty { throw .manifest(field: "features", reason: "must not be empty") }
         var normalisation = try reader.object("normalisation")
-        let mean = try normalisation.numbers("mean")
-        let std = try normalisation.numbers("std")
+        let mean = try normalisation.numbers("mean", in: Limits.normalisationMean)
+        let std = try normalisation.numbers("std", in: Limits.normalisationStd)
         try normalisation.finish()
         guard mean.count == features.count else {
             throw .manifest(field: "normalisation.mean", reason: "has \(mean.count) values for \(features.count) features")
@@ -81,23 +88,50 @@ public struct ModelManifest: Equatable, Sendable {
         guard std.count == features.count else {
             throw .manifest(field: "normalisation.std", reason: "has \(std.count) values for \(features.count) features")
         }
-        if let index = std.firstIndex(where: { !($0 > 0) }) {
-            throw .manifest(field: "normalisation.std[\(index)]", reason: "must be positive")
-        }
         let modelFile = try reader.string("model_file")
-        let threshold = try reader.double("threshold")
-        guard threshold > 0 else { throw .manifest(field: "threshold", reason: "must be positive") }
+        guard Self.isPlainFileName(modelFile) else {
+            throw .manifest(field: "model_file", reason: "\(modelFile.debugDescription) must be a file name inside the package (no '/', not '.' or '..')")
+        }
+        let threshold = try reader.double("threshold", in: Limits.threshold)
         var debounce = try reader.object("debounce")
-        let k = try debounce.int("k")
-        let n = try debounce.int("n")
+        let n = try debounce.int("n", in: Limits.debounceN)
+        let k = try debounce.int("k", in: 1...n)
         try debounce.finish()
-        guard n >= 1, (1...n).contains(k) else { throw .manifest(field: "debounce", reason: "needs 1 ≤ k ≤ n") }
         try reader.finish()
         return ModelManifest(
             name: name, version: version, kind: kind, inputChannels: channels, windowLength: length, windowStride: stride,
             pollInterval: .nanoseconds(Int64((pollSeconds * 1e9).rounded())), features: features,
             normalisationMean: mean, normalisationStd: std, modelFile: modelFile, threshold: threshold,
             debounceK: k, debounceN: n)
+    }
+
+    /// The ranges every numeric field must lie in (docs/models.md). They are far wider than
+    /// any trained package needs and exist so that no manifest can make the hub trap, hang
+    /// or allocate without bound: a sample interval of 1e10 s overflows `Duration`, one of
+    /// 1e-12 s rounds to zero and stalls the sampler, a debounce over 999999999 windows
+    /// never decides.
+    public enum Limits {
+        /// Samples per window.
+        public static let windowLength: ClosedRange<Int> = 2...10_000
+        /// Seconds between a window's samples: 100 ms (the fastest poll) to an hour.
+        public static let sampleIntervalSeconds: ClosedRange<Double> = 0.1...3600
+        /// What one window may span (length × interval): 30 days.
+        public static let windowSpanSeconds: Double = 30 * 86_400
+        /// Features per window.
+        public static let features = 256
+        /// Normalisation means, in the features' units.
+        public static let normalisationMean: ClosedRange<Double> = -1e9...1e9
+        /// Normalisation standard deviations: positive, and not so small a feature blows up to infinity.
+        public static let normalisationStd: ClosedRange<Double> = 1e-9...1e9
+        /// The anomaly threshold on the mean squared reconstruction error.
+        public static let threshold: ClosedRange<Double> = 1e-12...1e12
+        /// Debounce: alert when k of the last n windows are anomalous, 1 ≤ k ≤ n.
+        public static let debounceN: ClosedRange<Int> = 1...1000
+    }
+
+    /// A name that stays inside the package directory.
+    static func isPlainFileName(_ text: String) -> Bool {
+        !text.isEmpty && text != "." && text != ".." && !text.contains("/") && !text.contains("\0") && text.utf8.count <= 255
     }
 
     static func isSemanticVersion(_ text: String) -> Bool {
@@ -149,9 +183,19 @@ struct ObjectReader {
         return number
     }
 
-    mutating func int(_ key: String) throws(ModelPackageError) -> Int {
+    /// A finite number within `range`; the error names the range and what was found.
+    mutating func double(_ key: String, in range: ClosedRange<Double>) throws(ModelPackageError) -> Double {
         let number = try double(key)
-        guard number == number.rounded(), abs(number) < 1e9 else { throw makeError(field(key), "must be a whole number") }
+        guard range.contains(number) else { throw makeError(field(key), "must be within \(range.lowerBound)...\(range.upperBound), found \(number)") }
+        return number
+    }
+
+    /// A whole number within `range`; the error names the range and what was found.
+    mutating func int(_ key: String, in range: ClosedRange<Int>) throws(ModelPackageError) -> Int {
+        let number = try double(key)
+        guard number == number.rounded(), number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
+            throw makeError(field(key), "must be a whole number within \(range.lowerBound)...\(range.upperBound), found \(number)")
+        }
         return Int(number)
     }
 
@@ -160,11 +204,14 @@ struct ObjectReader {
         return items
     }
 
-    mutating func numbers(_ key: String) throws(ModelPackageError) -> [Double] {
+    mutating func numbers(_ key: String, in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude) throws(ModelPackageError) -> [Double] {
         var result: [Double] = []
         for (index, item) in try array(key).enumerated() {
             guard case .number(let number) = item, number.isFinite else {
                 throw makeError("\(field(key))[\(index)]", "must be a finite number")
+            }
+            guard range.contains(number) else {
+                throw makeError("\(field(key))[\(index)]", "must be within \(range.lowerBound)...\(range.upperBound), found \(number)")
             }
             result.append(number)
         }

@@ -27,9 +27,9 @@ public struct ModelPackage: Sendable {
 
     /// Loads `directory` (manifest.json, the model file, golden.json) and runs the self-test.
     public static func load(directory: String, compile: Compiler) throws(ModelPackageError) -> ModelPackage {
-        let manifest = try ModelManifest.parse(try read(directory, "manifest.json"))
-        let model = try compile(try read(directory, manifest.modelFile))
-        return try assemble(manifest: manifest, model: model, golden: try read(directory, "golden.json"))
+        let manifest = try ModelManifest.parse(try read(directory, "manifest.json", text: true))
+        let model = try compile(try read(directory, manifest.modelFile, text: false))
+        return try assemble(manifest: manifest, model: model, golden: try read(directory, "golden.json", text: true))
     }
 
     /// Checks the model against the manifest and the golden vectors.
@@ -63,12 +63,14 @@ public struct ModelPackage: Sendable {
         }
     }
 
-    static func read(_ directory: String, _ name: String) throws(ModelPackageError) -> [UInt8] {
+    /// A file of the package; manifest.json and golden.json must be UTF-8 text.
+    static func read(_ directory: String, _ name: String, text: Bool) throws(ModelPackageError) -> [UInt8] {
         let path = (directory as NSString).appendingPathComponent(name)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .file(name: name, reason: "missing or unreadable in \(directory)")
+        do {
+            return text ? try FileContents.utf8(atPath: path) : try FileContents.bytes(atPath: path)
+        } catch {
+            throw .file(name: name, reason: "\(error.message) (in \(directory))")
         }
-        return [UInt8](data)
     }
 }
 
