@@ -1,3 +1,4 @@
+import Foundation
 import HubCore
 import HubKernel
 import HubSim
@@ -88,11 +89,14 @@ public enum ScenarioRunner {
         }
     }
 
-    /// Which detector scored each appliance, and where its package came from.
+    /// Which detector scored each appliance, and where its package came from (relative to
+    /// the working directory when below it, so reports read the same in every checkout).
     public static func modelsLine(_ scenario: Scenario) -> String {
-        scenario.appliances.map { appliance in
-            switch appliance.detector {
-            case .package(let package): "\(appliance.id) \(package.manifest.identifier) from \(appliance.modelSource)"
+        let here = FileManager.default.currentDirectoryPath + "/"
+        return scenario.appliances.map { appliance in
+            let source = appliance.modelSource.hasPrefix(here) ? String(appliance.modelSource.dropFirst(here.count)) : appliance.modelSource
+            return switch appliance.detector {
+            case .package(let package): "\(appliance.id) \(package.manifest.identifier) from \(source)"
             case .interim: "\(appliance.id) interim z-score"
             case .none: "\(appliance.id) none"
             }
