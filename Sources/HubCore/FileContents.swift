@@ -88,6 +88,13 @@ public struct TextEncodingProblem: Equatable, Sendable, CustomStringConvertible 
     public let line: Int
     public let column: Int
 
+    public init(kind: Kind, offset: Int, line: Int, column: Int) {
+        self.kind = kind
+        self.offset = offset
+        self.line = line
+        self.column = column
+    }
+
     public var description: String {
         switch kind {
         case .utf16ByteOrderMark(let little):

@@ -145,12 +145,9 @@ struct ScenarioCommand: ParsableCommand {
         private func expand(_ paths: [String]) throws -> [String] {
             var files: [String] = []
             for path in paths {
+                // Anything but a directory goes to the loader, whose error says why it cannot be read.
                 var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                    printError("\(path): no such file or directory")
-                    throw ExitCode(2)
-                }
-                if isDirectory.boolValue {
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
                     let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
                     let yaml = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
                     if yaml.isEmpty {

@@ -140,12 +140,8 @@ extension SimCommand {
             }
             let span: Duration
             let interval: Duration
-            do {
-                span = try DurationText.parse(duration)
-                interval = try DurationText.parse(poll)
-            } catch {
-                throw ValidationError("\(error)")
-            }
+            do { span = try DurationText.parse(duration) } catch { throw ValidationError("--duration: \(error)") }
+            do { interval = try DurationText.parse(poll) } catch { throw ValidationError("--poll: \(error)") }
             guard span > .zero else { throw ValidationError("--duration must be positive (at most \(DurationText.format(DurationText.maximum)))") }
             let polls = ScenarioLoader.Limits.pollInterval
             guard polls.contains(interval) else {

@@ -46,7 +46,7 @@ struct PayloadFuzzTests {
         var decoded = 0
         var total = 0
         let clock = ContinuousClock()
-        for number in 0..<Fuzzing.cases(ci: 3_000) {
+        for number in 0..<Fuzzing.cases(ci: 1_500) {
             let bytes = Fuzzing.mutate(Self.seeds[number % Self.seeds.count], &random)
             let started = clock.now
             let results = [

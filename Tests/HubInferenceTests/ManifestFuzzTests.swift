@@ -23,7 +23,7 @@ struct ManifestFuzzTests {
         var parsed = 0
         var refused = 0
         let clock = ContinuousClock()
-        for number in 0..<Fuzzing.cases(ci: 2_000) {
+        for number in 0..<Fuzzing.cases(ci: 1_000) {
             let bytes = Fuzzing.mutate(seeds[number % seeds.count], &random)
             let started = clock.now
             do {
@@ -70,7 +70,7 @@ struct ManifestFuzzTests {
         let seeds = try Self.committed("golden.json").map { Self.firstWindows($0, count: 2) }
         var random = SeededRandom(seed: Fuzzing.seed(0x601D))
         var refused = 0
-        for number in 0..<Fuzzing.cases(ci: 400) {
+        for number in 0..<Fuzzing.cases(ci: 200) {
             let index = number % seeds.count
             let model = Identity(inputSize: manifests[index].features.count)
             do {
