@@ -64,18 +64,43 @@ public protocol SensorDriver: AnyObject {
 }
 
 /// Reads WHO_AM_I and checks it; a missing ACK means the chip is absent.
+///
+/// A value other than the expected one is read again: a part is declared wrong only when
+/// two reads agree on the same wrong value, so a bit flipped on the wire is a retryable
+/// `verifyMismatch`, never "wrong device" (which the sensor component does not retry).
 func probeWhoAmI(chip: String, bus: any I2CBus, address: UInt8, register: UInt8, expected: UInt8) throws(DriverError) {
-    let found: UInt8
-    do {
-        found = try bus.readRegister(address, register)
-    } catch .noAck {
-        throw .absent(chip: chip, address: address)
-    } catch {
-        throw .bus(chip: chip, error)
+    let read = { () throws(DriverError) -> UInt8 in
+        do {
+            return try bus.readRegister(address, register)
+        } catch .noAck {
+            throw .absent(chip: chip, address: address)
+        } catch {
+            throw .bus(chip: chip, error)
+        }
     }
-    guard found == expected else {
-        throw .wrongDevice(chip: chip, address: address, expected: expected, found: found)
+    let found = try read()
+    guard found != expected else { return }
+    let again = try read()
+    if again == expected { return }
+    guard again == found else { throw .verifyMismatch(chip: chip) }
+    throw .wrongDevice(chip: chip, address: address, expected: expected, found: found)
+}
+
+/// Reads the same registers until two consecutive reads agree byte for byte, at most
+/// `readsMax` reads; for registers that do not change while the chip runs (calibration,
+/// configuration), where one read can carry a bit flipped on the wire and nothing else
+/// tells it from the truth.
+func readAgreeing(chip: String, bus: any I2CBus, address: UInt8, register: UInt8, count: Int,
+                  readsMax: Int = 3) throws(DriverError) -> [UInt8] {
+    precondition(readsMax >= 2, "agreement needs two reads")
+    var previous: [UInt8]?
+    for _ in 0..<readsMax {
+        let bytes = try onBus(chip) { () throws(I2CError) in try bus.readRegisters(address, register, count: count) }
+        guard bytes.count == count else { throw .bus(chip: chip, .shortRead(address: address, expected: count, got: bytes.count)) }
+        if bytes == previous { return bytes }
+        previous = bytes
     }
+    throw .verifyMismatch(chip: chip)
 }
 
 @inline(__always)

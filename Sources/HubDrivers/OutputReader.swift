@@ -6,9 +6,9 @@ import HubCore
 /// - verification: the outputs are read a second time and must match, so a bit flipped on
 ///   the wire never becomes a reading (BDU holds the outputs between the two bursts; a
 ///   conversion that lands in between is recognised by its data-ready bits);
-/// - reset detection: when data is not ready, CTRL_REG1 is read back; if the chip lost its
-///   configuration (power-on defaults after a brown-out) the driver says so and the sensor
-///   component re-initialises it;
+/// - reset detection: when data is not ready, CTRL_REG1 is read back; if two reads in a row
+///   show the chip lost its configuration (power-on defaults after a brown-out) the driver
+///   says so and the sensor component re-initialises it;
 /// - stuck detection: outputs that repeat bit for bit `stuckRepeatsMax` times are refused,
 ///   since real conversions always carry a few LSB of noise.
 struct OutputReader {
@@ -41,9 +41,13 @@ struct OutputReader {
         let count = outputCount + 1
         let first = try burst(bus, count: count)
         guard first[0] & readyMask == readyMask else {
-            let control = try onBus(chip) { () throws(I2CError) in try bus.readRegister(address, controlRegister) }
-            if control != controlRunValue { throw .chipReset(chip: chip) }
-            return nil
+            // A reset shows in two reads of CTRL_REG1 in a row; one odd read is a bit flipped
+            // on the wire, and taking it for a reset would re-initialise a healthy chip.
+            for _ in 0..<2 {
+                let control = try onBus(chip) { () throws(I2CError) in try bus.readRegister(address, controlRegister) }
+                if control == controlRunValue { return nil }
+            }
+            throw .chipReset(chip: chip)
         }
         var outputs = first[1...]
         if verify { outputs = try confirmed(outputs, bus, count: count) }
