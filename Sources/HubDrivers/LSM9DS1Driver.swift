@@ -174,8 +174,8 @@ public final class LSM9DS1Driver: SensorDriver {
     /// flipped FSS bit can neither make the driver read past the FIFO's end nor go unnoticed.
     private func unreadSamples() throws(DriverError) -> Int {
         typealias AG = LSM9DS1AccelGyroRegister
-        let read = { () throws(DriverError) -> Int in
-            let source = try onBus(self.chip) { () throws(I2CError) in try self.bus.readRegister(self.accelGyroAddress, AG.fifoSrc) }
+        func read() throws(DriverError) -> Int {
+            let source = try onBus(chip) { () throws(I2CError) in try bus.readRegister(accelGyroAddress, AG.fifoSrc) }
             return min(Int(source & AG.fifoUnreadMask), AG.fifoDepth)
         }
         let first = try read()
@@ -184,44 +184,74 @@ public final class LSM9DS1Driver: SensorDriver {
         return first
     }
 
-    /// Below this (11.7 mg) a jump in one axis is within what the accelerometer's noise
-    /// does: 1 mg RMS is 16.4 LSB, its 4th difference ÷4 spreads 2.1 times that (34 LSB),
-    /// and 192 LSB is 5.6 of those spreads.
+    /// Below this (11.7 mg) a jump is within what the accelerometer's noise does: 1 mg RMS
+    /// is 16.4 LSB, its 4th difference ÷4 spreads 2.1 times that (34 LSB), and 192 LSB is
+    /// 5.6 of those spreads.
     public static let spikeFloorLSB = 192.0
-    /// A jump more than this many times the window's median jump is not vibration.
+    /// An axis's 4th difference more than this many times the window's median is not vibration.
     public static let spikeMedianFactor = 8.0
+    /// A magnitude further from the window's median than this many robust deviations
+    /// (1.4826 × MAD, σ for Gaussian vibration) is not vibration either.
+    public static let outlierDeviations = 4.5
+    /// A magnitude deviating more than this many times the next largest deviation stands
+    /// alone: tonal vibration (the compressor's 50 Hz, a bearing's lines) reaches its peak
+    /// every cycle, so its largest deviations come in crowds.
+    public static let runnerUpFactor = 2.0
 
     /// Where a FIFO burst shows the jump a flipped bit makes (a sample index), or nil.
     ///
-    /// A flipped bit adds ±2^k to one axis of one sample. Vibration, even a bearing's
-    /// 140 Hz line sampled at 238 Hz, is smooth from sample to sample compared with that:
-    /// per axis, the residual of each sample from its neighbours' mean, taken again from
-    /// its neighbours' residuals (a 4th difference, ÷4), is small for any signal the window
-    /// carries and −1.5·2^k at the flipped sample. A residual above `spikeMedianFactor`
-    /// times the window's median residual, and above `spikeFloorLSB`, is a flip. What stays
-    /// below those bounds is a flip smaller than the window's own roughness (under 12 mg on
-    /// a quiet kit), which moves the vibration figure by less than the noise does.
+    /// A flipped bit adds ±2^k to one axis of one sample. Two tests, either of which refuses:
+    /// - smoothness, per axis: the residual of each sample from its neighbours' mean, taken
+    ///   again from its neighbours' residuals (a 4th difference, ÷4), is small for the
+    ///   drum's and the compressor's vibration and −1.5·2^k at a flipped sample. Above
+    ///   `spikeMedianFactor` times the window's median and above `spikeFloorLSB`, it is a flip.
+    ///   Samples at full scale are clipped, which bends the signal as sharply, so residuals
+    ///   touching one are not judged (a flip lands exactly on full scale once in 65,536).
+    /// - outliers, on the magnitude the figure is made of: a sample further from the
+    ///   window's median than `outlierDeviations` robust deviations or `runnerUpFactor`
+    ///   times the next largest deviation (and than the floor).
+    ///   This one holds where smoothness cannot, in broadband or near-Nyquist vibration (a
+    ///   worn bearing's lines at 60–140 Hz sampled at 238 Hz).
+    /// A flip that passes both is smaller than the window's own roughness: on a still kit it
+    /// moves the figure by under 2 mg; in broadband vibration by at most about a quarter of
+    /// the figure (a sample 4.5 σ out among 30), the most a single sample can ever be told
+    /// apart from vibration itself.
     public static func spikedSample(_ bytes: [UInt8]) -> Int? {
-        let n = bytes.count / LSM9DS1AccelGyroRegister.sampleBytes
+        let size = LSM9DS1AccelGyroRegister.sampleBytes
+        let n = bytes.count / size
         guard n >= 5 else { return nil }
         var residuals = [Double](repeating: 0, count: n)
         var second = [Double](repeating: 0, count: n)
-        var magnitudes = [Double]()
-        magnitudes.reserveCapacity(n - 4)
+        var judged = [Bool](repeating: false, count: n)
+        var spread = [Double]()
+        spread.reserveCapacity(n)
         for axis in 0..<3 {
-            let value = { (i: Int) in Double(int16LE(bytes[i * 6 + axis * 2], bytes[i * 6 + axis * 2 + 1])) }
+            let value = { (i: Int) in Double(int16LE(bytes[i * size + axis * 2], bytes[i * size + axis * 2 + 1])) }
             for i in 1..<(n - 1) { residuals[i] = value(i) - (value(i - 1) + value(i + 1)) / 2 }
-            magnitudes.removeAll(keepingCapacity: true)
+            spread.removeAll(keepingCapacity: true)
             for j in 2..<(n - 2) {
                 second[j] = residuals[j] - (residuals[j - 1] + residuals[j + 1]) / 2
-                magnitudes.append(abs(second[j]))
+                judged[j] = !((j - 2)...(j + 2)).contains { abs(value($0)) >= 32767 }
+                spread.append(abs(second[j]))
             }
-            magnitudes.sort()
-            let median = magnitudes[magnitudes.count / 2]
-            let limit = max(spikeFloorLSB, spikeMedianFactor * median)
-            if let j = (2..<(n - 2)).first(where: { abs(second[$0]) > limit }) { return j }
+            let limit = max(spikeFloorLSB, spikeMedianFactor * median(&spread))
+            if let j = (2..<(n - 2)).first(where: { judged[$0] && abs(second[$0]) > limit }) { return j }
         }
-        return nil
+        let scale = LSM9DS1AccelGyroRegister.accelScale2g
+        let magnitudes = (0..<n).map { acceleration(bytes, at: $0 * size).magnitude / scale }
+        spread = magnitudes
+        let centre = median(&spread)
+        spread = magnitudes.map { abs($0 - centre) }
+        let robustDeviation = 1.4826 * median(&spread)  // sorted now: the largest deviations last
+        let runnerUp = spread[n - 2]
+        let limit = max(spikeFloorLSB, min(outlierDeviations * robustDeviation, runnerUpFactor * runnerUp))
+        return (1..<(n - 1)).first { abs(magnitudes[$0] - centre) > limit }
+    }
+
+    /// The median of `values` (reordered in place).
+    private static func median(_ values: inout [Double]) -> Double {
+        values.sort()
+        return values[values.count / 2]
     }
 
     /// The latest angular rate in °/s (±245 °/s range), for diagnostics.

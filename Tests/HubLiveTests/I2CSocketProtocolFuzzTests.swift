@@ -239,18 +239,22 @@ struct I2CSocketProtocolFuzzTests {
         let server = I2CSocketServer(bus: bus, socketPath: path)
         try server.start()
         defer { server.stop() }
-        var client = try RawI2CClient(path: path)
+        // The server serves one client at a time, so each connection is closed before the next opens.
+        var client: RawI2CClient? = try RawI2CClient(path: path)
         for _ in 0..<Self.cases(normal: 2_000) / 10 {
             var frame = try Self.mutatedFrame(&random)
             if frame.count >= 4, random.chance(0.7) { Self.putU16(&frame, at: 2, Self.pick(chips, &random)) }
             let expected = try? I2CWire.decodeRequest(frame)
-            try client.send(frame)
+            try client?.send(frame)
             if let expected {
                 let readLengths = expected.filter(\.isRead).map(\.readLength)
                 var buffer: [UInt8] = []
                 var reply: I2CWireReply?
                 while reply == nil {
-                    let more = try client.receive(upTo: 65_536)
+                    let more: [UInt8]
+                    do { more = try client?.receive(upTo: 65_536) ?? [] } catch {
+                        throw TestFailure("no reply to the valid frame \(frame) (\(expected)): \(error)")
+                    }
                     guard !more.isEmpty else { throw TestFailure("server hung up on a valid frame \(frame)") }
                     buffer += more
                     if case .complete(let decoded, _) = try I2CWire.parseReply(buffer[...], readLengths: readLengths) { reply = decoded }
@@ -258,9 +262,11 @@ struct I2CSocketProtocolFuzzTests {
                 if case .success(let reads)? = reply { #expect(reads.map(\.count) == readLengths) }
             } else {
                 // Malformed or incomplete: start afresh on a new connection either way.
+                client = nil
                 client = try RawI2CClient(path: path)
             }
         }
+        client = nil
         let probe = try RawI2CClient(path: path)
         #expect(try probe.call([.write(0x5F, [0x0F]), .read(0x5F, count: 1)]) == .success(reads: [[0xBC]]))
     }
