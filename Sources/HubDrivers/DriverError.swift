@@ -87,18 +87,20 @@ func probeWhoAmI(chip: String, bus: any I2CBus, address: UInt8, register: UInt8,
     throw .wrongDevice(chip: chip, address: address, expected: expected, found: found)
 }
 
-/// Reads the same registers until two reads agree byte for byte, at most `readsMax`
+/// Reads the same registers until three reads agree byte for byte, at most `readsMax`
 /// reads; for registers that do not change while the chip runs (calibration), where one
 /// read can carry a bit flipped on the wire and nothing else tells it from the truth.
+/// Three, because two reads carrying the same flip is a rare event, not an impossible one.
 func readAgreeing(chip: String, bus: any I2CBus, address: UInt8, register: UInt8, count: Int,
-                  readsMax: Int = 3) throws(DriverError) -> [UInt8] {
-    precondition(readsMax >= 2, "agreement needs two reads")
+                  readsMax: Int = 5) throws(DriverError) -> [UInt8] {
+    let agreeing = 3
+    precondition(readsMax >= agreeing, "agreement needs \(agreeing) reads")
     var earlier: [[UInt8]] = []
     for _ in 0..<readsMax {
         let bytes = try onBus(chip) { () throws(I2CError) in try bus.readRegisters(address, register, count: count) }
         guard bytes.count == count else { throw .bus(chip: chip, .shortRead(address: address, expected: count, got: bytes.count)) }
-        if earlier.contains(bytes) { return bytes }
         earlier.append(bytes)
+        if earlier.count(where: { $0 == bytes }) == agreeing { return bytes }
     }
     throw .verifyMismatch(chip: chip)
 }

@@ -145,11 +145,11 @@ func saturate(_ value: Double) -> Int16 {
 /// Driver for the HTS221 humidity and temperature sensor.
 ///
 /// Brings the chip up in continuous mode (PD, BDU, 12.5 Hz) and reads its calibration block
-/// until two reads agree byte for byte (then checks it against the datasheet's bounds), at
-/// every initialisation. Reads STATUS and both
-/// outputs in one auto-increment burst (0x27...0x2B, 5 bytes), verified by a second burst
-/// (see `OutputReader`). Physically impossible values (outside the −40...120 °C operating
-/// range) are refused, so a corrupted transfer never becomes a reading.
+/// until three reads agree byte for byte (then checks it against the datasheet's bounds), at
+/// every initialisation. Reads STATUS and both outputs in one auto-increment burst
+/// (0x27...0x2B, 5 bytes), verified by two more bursts (see `OutputReader`). Physically
+/// impossible values (outside the −40...120 °C operating range) are refused, so a
+/// corrupted transfer never becomes a reading.
 public final class HTS221Driver: SensorDriver {
     public let chip = "HTS221"
     public let bus: any I2CBus
@@ -157,7 +157,7 @@ public final class HTS221Driver: SensorDriver {
     public private(set) var calibration: HTS221Calibration?
     private var reader: OutputReader
 
-    /// `verifyReads` reads the outputs twice per sample; turn it off only on a bus you trust.
+    /// `verifyReads` reads the outputs three times per sample; turn it off only on a bus you trust.
     public init(bus: any I2CBus, address: UInt8 = HTS221Register.address, verifyReads: Bool = true) {
         self.bus = bus
         self.address = address
@@ -173,7 +173,7 @@ public final class HTS221Driver: SensorDriver {
             try bus.writeRegister(address, HTS221Register.avConf, HTS221Register.avConfDefault)
             try bus.writeRegister(address, HTS221Register.ctrlReg1, HTS221Register.ctrlReg1Run)
         }
-        // Read until two reads agree: the calibration converts every later sample, so one bit
+        // Read until three reads agree: the calibration converts every later sample, so one bit
         // flipped here would offset every reading until the next initialisation.
         let block = try readAgreeing(chip: chip, bus: bus, address: address, register: HTS221Register.calibrationStart,
                                      count: HTS221Register.calibrationCount)
