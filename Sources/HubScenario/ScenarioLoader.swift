@@ -51,10 +51,18 @@ public enum ScenarioLoader {
         let root = try YAMLValue(node: node, path: "", file: file).map()
         try root.finish(known: ["name", "pillar", "questions", "modes", "seed", "start", "duration", "hub", "timeline", "expect"])
 
-        let name = try root.required("name").string()
+        let nameValue = try root.required("name")
+        let name = try nameValue.string()
+        guard isPlainName(name, maximum: 100, extra: "._-"), !name.hasPrefix(".") else {
+            throw nameValue.error("a name is 1...100 letters, digits, '.', '_' or '-', not starting with '.' (it names files), found \(name.debugDescription)")
+        }
         let hub = try root.required("hub").map()
         try hub.finish(known: ["thing", "poll_interval", "appliances", "model"])
-        let thing = try hub.optional("thing")?.string() ?? "hbshub001"
+        let thingValue = hub.optional("thing")
+        let thing = try thingValue?.string() ?? "hbshub001"
+        if let thingValue, !isPlainName(thing, maximum: 128, extra: ":_-") {
+            throw thingValue.error("a thing name is 1...128 letters, digits, ':', '_' or '-' (it is part of MQTT topics), found \(thing.debugDescription)")
+        }
         let pollInterval = try hub.optional("poll_interval")?.duration(in: Limits.pollInterval) ?? .seconds(10)
         let search = ModelSearch(scenarioFile: file, models: models)
         let appliances = try parseAppliances(try hub.required("appliances"), hubModel: hub.optional("model"), search: search)
@@ -116,6 +124,15 @@ public enum ScenarioLoader {
         public static let channelValue: ClosedRange<Double> = -1e6...1e6
         /// `scroll-count`.
         public static let scrollCount: ClosedRange<Int> = 0...10_000
+    }
+
+    /// ASCII letters, digits and the `extra` characters only, 1...`maximum` of them.
+    static func isPlainName(_ text: String, maximum: Int, extra: String) -> Bool {
+        let allowed = Array(extra.utf8)
+        return (1...maximum).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || allowed.contains(byte)
+        }
     }
 
     /// What the rest of a scenario is checked against: its appliances and its length.
