@@ -26,6 +26,37 @@ public struct Fuzzing {
         return base ^ (extra &* 0x9E37_79B9_7F4A_7C15)
     }
 
+    /// What a harness run saw.
+    public struct Tally: Sendable, CustomStringConvertible {
+        public var accepted = 0
+        public var refused = 0
+        /// Cases slower than `hangLimit`, by number, with their input.
+        public var slow: [(number: Int, took: Duration, input: [UInt8])] = []
+        public var description: String { "\(accepted) accepted, \(refused) refused, \(slow.count) slow" }
+    }
+
+    /// A case slower than this counts as a hang.
+    public static let hangLimit: Duration = .seconds(2)
+
+    /// Runs `cases(ci:)` cases from `seed(base)`: case n mutates `seeds[n % seeds.count]`
+    /// and hands it to `body`, which checks the property and says whether the input was
+    /// accepted. The harness's clock is read here, in tests, never in hub logic.
+    public static func run(seeds: [[UInt8]], base: UInt64, ci: Int, tokens: [String] = valueTokens,
+                           _ body: (_ number: Int, _ bytes: [UInt8]) -> Bool) -> Tally {
+        precondition(!seeds.isEmpty, "a harness needs at least one seed input")
+        var random = SeededRandom(seed: seed(base))
+        var tally = Tally()
+        let clock = ContinuousClock()
+        for number in 0..<cases(ci: ci) {
+            let bytes = mutate(seeds[number % seeds.count], &random, tokens: tokens)
+            let started = clock.now
+            if body(number, bytes) { tally.accepted += 1 } else { tally.refused += 1 }
+            let took = clock.now - started
+            if took > hangLimit { tally.slow.append((number, took, bytes)) }
+        }
+        return tally
+    }
+
     /// Tokens that stress a text format's values: other types, huge, negative and
     /// non-finite numbers, hostile durations and paths, and structure characters.
     public static let valueTokens: [String] = [

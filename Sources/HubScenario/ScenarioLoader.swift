@@ -54,7 +54,11 @@ public enum ScenarioLoader {
         let name = try ScenarioName.validate(try root.required("name"))
         let hub = try root.required("hub").map()
         try hub.finish(known: ["thing", "poll_interval", "appliances", "model"])
-        let thing = try hub.optional("thing")?.string() ?? "hbshub001"
+        let thingValue = hub.optional("thing")
+        let thing = try thingValue?.string() ?? "hbshub001"
+        if let thingValue, !isPlainName(thing, maximum: 128, extra: ":_-") {
+            throw thingValue.error("a thing name is 1...128 letters, digits, ':', '_' or '-' (it is part of MQTT topics), found \(thing.debugDescription)")
+        }
         let pollInterval = try hub.optional("poll_interval")?.duration(in: Limits.pollInterval) ?? .seconds(10)
         let search = ModelSearch(scenarioFile: file, models: models)
         let appliances = try parseAppliances(try hub.required("appliances"), hubModel: hub.optional("model"), search: search)
@@ -116,6 +120,15 @@ public enum ScenarioLoader {
         public static let channelValue: ClosedRange<Double> = -1e6...1e6
         /// `scroll-count`.
         public static let scrollCount: ClosedRange<Int> = 0...10_000
+    }
+
+    /// ASCII letters, digits and the `extra` characters only, 1...`maximum` of them.
+    static func isPlainName(_ text: String, maximum: Int, extra: String) -> Bool {
+        let allowed = Array(extra.utf8)
+        return (1...maximum).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || allowed.contains(byte)
+        }
     }
 
     /// What the rest of a scenario is checked against: its appliances and its length.

@@ -8,14 +8,10 @@ public enum ScenarioName {
 
     /// Why `name` is unusable, or nil if it is fine.
     public static func problem(_ name: String) -> String? {
-        let scalars = name.unicodeScalars
-        guard let first = scalars.first else { return "a name cannot be empty" }
-        if scalars.count > lengthMax { return "at most \(lengthMax) characters" }
-        if first == "." || first == "-" { return "\(name.debugDescription) must not start with '.' or '-'" }
-        let allowed = scalars.allSatisfy { scalar in
-            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar)
+        guard ScenarioLoader.isPlainName(name, maximum: lengthMax, extra: "._-"), !name.hasPrefix("."), !name.hasPrefix("-") else {
+            return "a name is 1...\(lengthMax) letters, digits, '.', '_' or '-', not starting with '.' or '-' (it names files), found \(name.debugDescription)"
         }
-        return allowed ? nil : "\(name.debugDescription) may hold only letters, digits, '.', '_' and '-' (it names the event-log file)"
+        return nil
     }
 
     static func validate(_ value: YAMLValue) throws(ScenarioError) -> String {

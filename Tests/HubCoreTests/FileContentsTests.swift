@@ -25,7 +25,7 @@ struct FileContentsTests {
     }
 
     @Test("the validator agrees with the standard library on random bytes (Fuzz)")
-    func agreesWithStandardLibrary() {
+    func agreesWithStandardLibraryFuzz() {
         var random = SeededRandom(seed: Fuzzing.seed(0x07F8))
         let seed = Array("name: Jörg 🔥 €\nseed: 1\n".utf8)
         for number in 0..<Fuzzing.cases(ci: 3_000) {

@@ -18,29 +18,21 @@ struct ManifestFuzzTests {
 
     @Test("mutated manifests parse within the limits or are refused naming a JSON path (Fuzz)")
     func manifests() throws {
-        let seeds = try Self.committed("manifest.json")
-        var random = SeededRandom(seed: Fuzzing.seed(0x3A41_F357))
-        var parsed = 0
-        var refused = 0
-        let clock = ContinuousClock()
-        for number in 0..<Fuzzing.cases(ci: 1_000) {
-            let bytes = Fuzzing.mutate(seeds[number % seeds.count], &random)
-            let started = clock.now
-            do {
-                let manifest = try ModelManifest.parse(bytes)
-                parsed += 1
-                Self.checkLimits(manifest, case: number)
+        let tally = Fuzzing.run(seeds: try Self.committed("manifest.json"), base: 0x3A41_F357, ci: 1_000) { number, bytes in
+            do throws(ModelPackageError) {
+                Self.checkLimits(try ModelManifest.parse(bytes), case: number)
+                return true
             } catch {
-                refused += 1
                 guard case .manifest(let field, let reason) = error else {
                     Issue.record("case \(number): not a manifest error: \(error)")
-                    continue
+                    return false
                 }
                 #expect(!field.isEmpty && !reason.isEmpty, "case \(number): \(error)")
+                return false
             }
-            #expect(clock.now - started < .seconds(2), "case \(number)")
         }
-        #expect(parsed > 0 && refused > 0, "\(parsed) parsed, \(refused) refused")
+        #expect(tally.slow.isEmpty, "slow cases: \(tally.slow.map { ($0.number, $0.took) })")
+        #expect(tally.accepted > 0 && tally.refused > 0, "\(tally)")
     }
 
     static func checkLimits(_ m: ModelManifest, case number: Int) {

@@ -91,15 +91,19 @@ struct I2CSocketProtocolTests {
         }
     }
 
-    @Test("random bytes and corrupted frames never crash the decoders")
-    func fuzz() throws {
-        var random = SeededRandom(seed: 0x12C)
+    /// Fuzz harness (docs/fuzzing.md): random frames, bit-flipped and truncated valid ones,
+    /// and the shared mutator's operators.
+    @Test("random bytes and corrupted frames never crash the decoders (Fuzz)")
+    func decodersFuzz() throws {
+        var random = SeededRandom(seed: Fuzzing.seed(0x12C))
         let valid = try I2CWire.encodeRequest(Self.registerRead + [.write(0x46, [UInt8](repeating: 3, count: 40))])
         var decoded = 0
         var rejected = 0
-        for round in 0..<20_000 {
+        for round in 0..<Fuzzing.cases(ci: 20_000) {
             var bytes: [UInt8]
-            if round % 2 == 0 {
+            if round % 3 == 2 {
+                bytes = Fuzzing.mutate(valid, &random)
+            } else if round % 3 == 0 {
                 bytes = (0..<random.nextInt(in: 0...64)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
                 // Small counts and lengths reach the deeper paths more often than raw noise.
                 if bytes.count >= 2, random.chance(0.5) { bytes[0] = UInt8(random.nextInt(in: 0...4)); bytes[1] = 0 }

@@ -45,28 +45,20 @@ struct ScenarioFuzzTests {
     @Test("mutated scenarios load within the limits or fail with a located error (Fuzz)")
     func mutations() throws {
         let seeds = try Self.catalogue().map { Self.withoutPackages($0.bytes) }
-        var random = SeededRandom(seed: Fuzzing.seed(0x5CE7A210))
         let file = Self.noModels + "/fuzz.yaml"
-        var loaded = 0
-        var refused = 0
-        let clock = ContinuousClock()
-        for number in 0..<Fuzzing.cases(ci: 1_000) {
-            let bytes = Fuzzing.mutate(seeds[number % seeds.count], &random)
-            let started = clock.now
-            do {
-                let scenario = try ScenarioLoader.parse(bytes: bytes, file: file, models: Self.noModels)
-                loaded += 1
-                Self.checkLimits(scenario, case: number)
+        let tally = Fuzzing.run(seeds: seeds, base: 0x5CE7A210, ci: 1_000) { number, bytes in
+            do throws(ScenarioError) {
+                Self.checkLimits(try ScenarioLoader.parse(bytes: bytes, file: file, models: Self.noModels), case: number)
+                return true
             } catch {
-                refused += 1
                 #expect(error.file == file)
                 #expect(!error.message.isEmpty)
                 #expect(error.line != nil || error.message == "empty scenario file", "case \(number): \(error)")
+                return false
             }
-            let took = clock.now - started
-            #expect(took < .seconds(2), "case \(number) took \(took): \(String(decoding: bytes.prefix(200), as: UTF8.self).debugDescription)")
         }
-        #expect(loaded > 0 && refused > 0, "\(loaded) loaded, \(refused) refused")
+        #expect(tally.slow.isEmpty, "slow cases: \(tally.slow.map { ($0.number, $0.took) })")
+        #expect(tally.accepted > 0 && tally.refused > 0, "\(tally)")
     }
 
     /// What a loaded scenario promises the runner.

@@ -69,6 +69,20 @@ struct ScenarioLimitsTests {
         Self.check(text, line: line, field: field, message: message)
     }
 
+    @Test("names that become file names and MQTT topics are plain", arguments: [
+        ("name: limits", "name: ../../x", 1, "name", "not starting with '.'"),
+        ("name: limits", "name: a/b", 1, "name", "letters, digits"),
+        ("name: limits", "name: \"\"", 1, "name", "1...100"),
+        ("name: limits", "name: [a]", 1, "name", "expected a single value"),
+        ("  poll_interval", "  thing: hbs/hub/#\n  poll_interval", 6, "hub.thing", "part of MQTT topics"),
+        ("  poll_interval", "  thing: hub+1\n  poll_interval", 6, "hub.thing", "part of MQTT topics"),
+    ] as [(String, String, Int, String, String)])
+    func names(original: String, replacement: String, line: Int, field: String, message: String) {
+        let text = Self.scenario().replacingOccurrences(of: original, with: replacement)
+        #expect(text != Self.scenario())
+        Self.check(text, line: line, field: field, message: message)
+    }
+
     @Test("timeline numbers out of range are refused with the range", arguments: [
         ("{ at: 3h, fault: i2c.0x5f.nack }", "timeline[0].at", "at or after the end of the scenario"),
         ("{ at: 2h, fault: i2c.0x5f.nack }", "timeline[0].at", "at or after the end of the scenario"),
