@@ -220,38 +220,43 @@ public final class LSM9DS1Driver: SensorDriver {
         let size = LSM9DS1AccelGyroRegister.sampleBytes
         let n = bytes.count / size
         guard n >= 5 else { return nil }
-        var residuals = [Double](repeating: 0, count: n)
-        var second = [Double](repeating: 0, count: n)
-        var judged = [Bool](repeating: false, count: n)
-        var spread = [Double]()
-        spread.reserveCapacity(n)
-        for axis in 0..<3 {
-            let value = { (i: Int) in Double(int16LE(bytes[i * size + axis * 2], bytes[i * size + axis * 2 + 1])) }
-            for i in 1..<(n - 1) { residuals[i] = value(i) - (value(i - 1) + value(i + 1)) / 2 }
-            spread.removeAll(keepingCapacity: true)
-            for j in 2..<(n - 2) {
-                second[j] = residuals[j] - (residuals[j - 1] + residuals[j + 1]) / 2
-                judged[j] = !((j - 2)...(j + 2)).contains { abs(value($0)) >= 32767 }
-                spread.append(abs(second[j]))
+        // Runs on every vibration sample of every kit: one stack buffer, no heap allocation.
+        // Layout: values [0, n), residuals [n, 2n), 4th differences [2n, 3n), sort space [3n, 4n).
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 4 * n) { buffer -> Int? in
+            let values = 0, residuals = n, second = 2 * n, scratch = 3 * n
+            func median(_ count: Int) -> Double {
+                var part = UnsafeMutableBufferPointer(rebasing: buffer[scratch..<(scratch + count)])
+                part.sort()
+                return part[count / 2]
             }
-            let limit = max(spikeFloorLSB, spikeMedianFactor * median(&spread))
-            if let j = (2..<(n - 2)).first(where: { judged[$0] && abs(second[$0]) > limit }) { return j }
+            for axis in 0..<3 {
+                for i in 0..<n { buffer[values + i] = Double(int16LE(bytes[i * size + axis * 2], bytes[i * size + axis * 2 + 1])) }
+                for i in 1..<(n - 1) {
+                    buffer[residuals + i] = buffer[values + i] - (buffer[values + i - 1] + buffer[values + i + 1]) / 2
+                }
+                for j in 2..<(n - 2) {
+                    let e = buffer[residuals + j] - (buffer[residuals + j - 1] + buffer[residuals + j + 1]) / 2
+                    buffer[second + j] = e
+                    buffer[scratch + j - 2] = abs(e)
+                }
+                let limit = max(spikeFloorLSB, spikeMedianFactor * median(n - 4))
+                for j in 2..<(n - 2) where abs(buffer[second + j]) > limit {
+                    let clipped = ((j - 2)...(j + 2)).contains { abs(buffer[values + $0]) >= 32767 }
+                    if !clipped { return j }
+                }
+            }
+            let scale = LSM9DS1AccelGyroRegister.accelScale2g
+            for i in 0..<n {
+                buffer[values + i] = acceleration(bytes, at: i * size).magnitude / scale
+                buffer[scratch + i] = buffer[values + i]
+            }
+            let centre = median(n)
+            for i in 0..<n { buffer[scratch + i] = abs(buffer[values + i] - centre) }
+            let robustDeviation = 1.4826 * median(n)  // sorted now: the largest deviations last
+            let runnerUp = buffer[scratch + n - 2]
+            let limit = max(spikeFloorLSB, min(outlierDeviations * robustDeviation, runnerUpFactor * runnerUp))
+            return (1..<(n - 1)).first { abs(buffer[values + $0] - centre) > limit }
         }
-        let scale = LSM9DS1AccelGyroRegister.accelScale2g
-        let magnitudes = (0..<n).map { acceleration(bytes, at: $0 * size).magnitude / scale }
-        spread = magnitudes
-        let centre = median(&spread)
-        spread = magnitudes.map { abs($0 - centre) }
-        let robustDeviation = 1.4826 * median(&spread)  // sorted now: the largest deviations last
-        let runnerUp = spread[n - 2]
-        let limit = max(spikeFloorLSB, min(outlierDeviations * robustDeviation, runnerUpFactor * runnerUp))
-        return (1..<(n - 1)).first { abs(magnitudes[$0] - centre) > limit }
-    }
-
-    /// The median of `values` (reordered in place).
-    private static func median(_ values: inout [Double]) -> Double {
-        values.sort()
-        return values[values.count / 2]
     }
 
     /// The latest angular rate in °/s (±245 °/s range), for diagnostics.
