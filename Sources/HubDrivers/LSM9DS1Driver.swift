@@ -188,10 +188,11 @@ public final class LSM9DS1Driver: SensorDriver {
     /// is 16.4 LSB, its 4th difference ÷4 spreads 2.1 times that (34 LSB), and 192 LSB is
     /// 5.6 of those spreads.
     public static let spikeFloorLSB = 192.0
-    /// An axis's 4th difference more than this many times the window's median is not vibration.
-    public static let spikeMedianFactor = 8.0
-    /// A magnitude further from the window's median than this many robust deviations
-    /// (1.4826 × MAD, σ for Gaussian vibration) is not vibration either.
+    /// An axis's 4th difference more than this many times the window's mean one (the
+    /// largest left out) is not vibration: 5.4 σ for Gaussian vibration.
+    public static let spikeSpreadFactor = 6.75
+    /// A magnitude further from the window's centre than this many standard deviations
+    /// (both taken without the furthest sample) is not vibration either.
     public static let outlierDeviations = 4.5
     /// A magnitude deviating more than this many times the next largest deviation stands
     /// alone: tonal vibration (the compressor's 50 Hz, a bearing's lines) reaches its peak
@@ -204,11 +205,11 @@ public final class LSM9DS1Driver: SensorDriver {
     /// - smoothness, per axis: the residual of each sample from its neighbours' mean, taken
     ///   again from its neighbours' residuals (a 4th difference, ÷4), is small for the
     ///   drum's and the compressor's vibration and −1.5·2^k at a flipped sample. Above
-    ///   `spikeMedianFactor` times the window's median and above `spikeFloorLSB`, it is a flip.
+    ///   `spikeSpreadFactor` times the window's mean and above `spikeFloorLSB`, it is a flip.
     ///   Samples at full scale are clipped, which bends the signal as sharply, so residuals
     ///   touching one are not judged (a flip lands exactly on full scale once in 65,536).
     /// - outliers, on the magnitude the figure is made of: a sample further from the
-    ///   window's median than `outlierDeviations` robust deviations or `runnerUpFactor`
+    ///   window's centre than `outlierDeviations` standard deviations or `runnerUpFactor`
     ///   times the next largest deviation (and than the floor).
     ///   This one holds where smoothness cannot, in broadband or near-Nyquist vibration (a
     ///   worn bearing's lines at 60–140 Hz sampled at 238 Hz).
@@ -220,42 +221,55 @@ public final class LSM9DS1Driver: SensorDriver {
         let size = LSM9DS1AccelGyroRegister.sampleBytes
         let n = bytes.count / size
         guard n >= 5 else { return nil }
-        // Runs on every vibration sample of every kit: one stack buffer, no heap allocation.
-        // Layout: values [0, n), residuals [n, 2n), 4th differences [2n, 3n), sort space [3n, 4n).
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 4 * n) { buffer -> Int? in
-            let values = 0, residuals = n, second = 2 * n, scratch = 3 * n
-            func median(_ count: Int) -> Double {
-                var part = UnsafeMutableBufferPointer(rebasing: buffer[scratch..<(scratch + count)])
-                part.sort()
-                return part[count / 2]
-            }
+        // Runs on every vibration sample of every kit: one stack buffer, no heap allocation,
+        // no sorting (the spreads are means that leave out the largest value, which is where
+        // a flip would sit). Layout: values [0, n), residuals [n, 2n), 4th differences [2n, 3n).
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * n) { buffer -> Int? in
+            let values = 0, residuals = n, second = 2 * n
             for axis in 0..<3 {
                 for i in 0..<n { buffer[values + i] = Double(int16LE(bytes[i * size + axis * 2], bytes[i * size + axis * 2 + 1])) }
                 for i in 1..<(n - 1) {
                     buffer[residuals + i] = buffer[values + i] - (buffer[values + i - 1] + buffer[values + i + 1]) / 2
                 }
+                var sum = 0.0
+                var largest = 0.0
                 for j in 2..<(n - 2) {
                     let e = buffer[residuals + j] - (buffer[residuals + j - 1] + buffer[residuals + j + 1]) / 2
                     buffer[second + j] = e
-                    buffer[scratch + j - 2] = abs(e)
+                    sum += abs(e)
+                    largest = max(largest, abs(e))
                 }
-                let limit = max(spikeFloorLSB, spikeMedianFactor * median(n - 4))
+                let spread = (sum - largest) / Double(n - 5)
+                let limit = max(spikeFloorLSB, spikeSpreadFactor * spread)
+                guard largest > limit else { continue }
                 for j in 2..<(n - 2) where abs(buffer[second + j]) > limit {
                     let clipped = ((j - 2)...(j + 2)).contains { abs(buffer[values + $0]) >= 32767 }
                     if !clipped { return j }
                 }
             }
             let scale = LSM9DS1AccelGyroRegister.accelScale2g
+            var sum = 0.0
             for i in 0..<n {
                 buffer[values + i] = acceleration(bytes, at: i * size).magnitude / scale
-                buffer[scratch + i] = buffer[values + i]
+                sum += buffer[values + i]
             }
-            let centre = median(n)
-            for i in 0..<n { buffer[scratch + i] = abs(buffer[values + i] - centre) }
-            let robustDeviation = 1.4826 * median(n)  // sorted now: the largest deviations last
-            let runnerUp = buffer[scratch + n - 2]
-            let limit = max(spikeFloorLSB, min(outlierDeviations * robustDeviation, runnerUpFactor * runnerUp))
-            return (1..<(n - 1)).first { abs(buffer[values + $0] - centre) > limit }
+            // The centre and spread without the sample furthest from the mean.
+            let mean = sum / Double(n)
+            var furthest = 0
+            for i in 1..<n where abs(buffer[values + i] - mean) > abs(buffer[values + furthest] - mean) { furthest = i }
+            let centre = (sum - buffer[values + furthest]) / Double(n - 1)
+            var squares = 0.0
+            var deviation = 0.0
+            var runnerUp = 0.0
+            for i in 0..<n {
+                let d = abs(buffer[values + i] - centre)
+                if i == furthest { deviation = d; continue }
+                squares += d * d
+                runnerUp = max(runnerUp, d)
+            }
+            let sigma = (squares / Double(n - 2)).squareRoot()
+            let limit = max(spikeFloorLSB, min(outlierDeviations * sigma, runnerUpFactor * runnerUp))
+            return deviation > limit && furthest > 0 && furthest < n - 1 ? furthest : nil
         }
     }
 
