@@ -147,7 +147,7 @@ func saturate(_ value: Double) -> Int16 {
 /// Brings the chip up in continuous mode (PD, BDU, 12.5 Hz) and reads its calibration block
 /// until three reads agree byte for byte (then checks it against the datasheet's bounds), at
 /// every initialisation. Reads STATUS and both outputs in one auto-increment burst
-/// (0x27...0x2B, 5 bytes), verified by two more bursts (see `OutputReader`). Physically
+/// (0x27...0x2B, 5 bytes), verified by one or two more bursts (see `OutputReader`). Physically
 /// impossible values (outside the −40...120 °C operating range) are refused, so a
 /// corrupted transfer never becomes a reading.
 public final class HTS221Driver: SensorDriver {
@@ -157,7 +157,7 @@ public final class HTS221Driver: SensorDriver {
     public private(set) var calibration: HTS221Calibration?
     private var reader: OutputReader
 
-    /// `verifyReads` reads the outputs three times per sample; turn it off only on a bus you trust.
+    /// `verifyReads` reads the outputs two or three times per sample; turn it off only on a bus you trust.
     public init(bus: any I2CBus, address: UInt8 = HTS221Register.address, verifyReads: Bool = true) {
         self.bus = bus
         self.address = address

@@ -188,10 +188,11 @@ public final class LSM9DS1Driver: SensorDriver {
     /// is 16.4 LSB, its 4th difference ÷4 spreads 2.1 times that (34 LSB), and 192 LSB is
     /// 5.6 of those spreads.
     public static let spikeFloorLSB = 192.0
-    /// An axis's 4th difference more than this many times the window's median is not vibration.
-    public static let spikeMedianFactor = 8.0
-    /// A magnitude further from the window's median than this many robust deviations
-    /// (1.4826 × MAD, σ for Gaussian vibration) is not vibration either.
+    /// An axis's 4th difference more than this many times the window's mean one (the
+    /// largest left out) is not vibration: 5.4 σ for Gaussian vibration.
+    public static let spikeSpreadFactor = 6.75
+    /// A magnitude further from the window's centre than this many standard deviations
+    /// (both taken without the furthest sample) is not vibration either.
     public static let outlierDeviations = 4.5
     /// A magnitude deviating more than this many times the next largest deviation stands
     /// alone: tonal vibration (the compressor's 50 Hz, a bearing's lines) reaches its peak
@@ -204,11 +205,11 @@ public final class LSM9DS1Driver: SensorDriver {
     /// - smoothness, per axis: the residual of each sample from its neighbours' mean, taken
     ///   again from its neighbours' residuals (a 4th difference, ÷4), is small for the
     ///   drum's and the compressor's vibration and −1.5·2^k at a flipped sample. Above
-    ///   `spikeMedianFactor` times the window's median and above `spikeFloorLSB`, it is a flip.
+    ///   `spikeSpreadFactor` times the window's mean and above `spikeFloorLSB`, it is a flip.
     ///   Samples at full scale are clipped, which bends the signal as sharply, so residuals
     ///   touching one are not judged (a flip lands exactly on full scale once in 65,536).
     /// - outliers, on the magnitude the figure is made of: a sample further from the
-    ///   window's median than `outlierDeviations` robust deviations or `runnerUpFactor`
+    ///   window's centre than `outlierDeviations` standard deviations or `runnerUpFactor`
     ///   times the next largest deviation (and than the floor).
     ///   This one holds where smoothness cannot, in broadband or near-Nyquist vibration (a
     ///   worn bearing's lines at 60–140 Hz sampled at 238 Hz).
@@ -220,38 +221,56 @@ public final class LSM9DS1Driver: SensorDriver {
         let size = LSM9DS1AccelGyroRegister.sampleBytes
         let n = bytes.count / size
         guard n >= 5 else { return nil }
-        var residuals = [Double](repeating: 0, count: n)
-        var second = [Double](repeating: 0, count: n)
-        var judged = [Bool](repeating: false, count: n)
-        var spread = [Double]()
-        spread.reserveCapacity(n)
-        for axis in 0..<3 {
-            let value = { (i: Int) in Double(int16LE(bytes[i * size + axis * 2], bytes[i * size + axis * 2 + 1])) }
-            for i in 1..<(n - 1) { residuals[i] = value(i) - (value(i - 1) + value(i + 1)) / 2 }
-            spread.removeAll(keepingCapacity: true)
-            for j in 2..<(n - 2) {
-                second[j] = residuals[j] - (residuals[j - 1] + residuals[j + 1]) / 2
-                judged[j] = !((j - 2)...(j + 2)).contains { abs(value($0)) >= 32767 }
-                spread.append(abs(second[j]))
+        // Runs on every vibration sample of every kit: one stack buffer, no heap allocation,
+        // no sorting (the spreads are means that leave out the largest value, which is where
+        // a flip would sit). Layout: values [0, n), residuals [n, 2n), 4th differences [2n, 3n).
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * n) { buffer -> Int? in
+            let values = 0, residuals = n, second = 2 * n
+            for axis in 0..<3 {
+                for i in 0..<n { buffer[values + i] = Double(int16LE(bytes[i * size + axis * 2], bytes[i * size + axis * 2 + 1])) }
+                for i in 1..<(n - 1) {
+                    buffer[residuals + i] = buffer[values + i] - (buffer[values + i - 1] + buffer[values + i + 1]) / 2
+                }
+                var sum = 0.0
+                var largest = 0.0
+                for j in 2..<(n - 2) {
+                    let e = buffer[residuals + j] - (buffer[residuals + j - 1] + buffer[residuals + j + 1]) / 2
+                    buffer[second + j] = e
+                    sum += abs(e)
+                    largest = max(largest, abs(e))
+                }
+                let spread = (sum - largest) / Double(n - 5)
+                let limit = max(spikeFloorLSB, spikeSpreadFactor * spread)
+                guard largest > limit else { continue }
+                for j in 2..<(n - 2) where abs(buffer[second + j]) > limit {
+                    let clipped = ((j - 2)...(j + 2)).contains { abs(buffer[values + $0]) >= 32767 }
+                    if !clipped { return j }
+                }
             }
-            let limit = max(spikeFloorLSB, spikeMedianFactor * median(&spread))
-            if let j = (2..<(n - 2)).first(where: { judged[$0] && abs(second[$0]) > limit }) { return j }
+            let scale = LSM9DS1AccelGyroRegister.accelScale2g
+            var sum = 0.0
+            for i in 0..<n {
+                buffer[values + i] = acceleration(bytes, at: i * size).magnitude / scale
+                sum += buffer[values + i]
+            }
+            // The centre and spread without the sample furthest from the mean.
+            let mean = sum / Double(n)
+            var furthest = 0
+            for i in 1..<n where abs(buffer[values + i] - mean) > abs(buffer[values + furthest] - mean) { furthest = i }
+            let centre = (sum - buffer[values + furthest]) / Double(n - 1)
+            var squares = 0.0
+            var deviation = 0.0
+            var runnerUp = 0.0
+            for i in 0..<n {
+                let d = abs(buffer[values + i] - centre)
+                if i == furthest { deviation = d; continue }
+                squares += d * d
+                runnerUp = max(runnerUp, d)
+            }
+            let sigma = (squares / Double(n - 2)).squareRoot()
+            let limit = max(spikeFloorLSB, min(outlierDeviations * sigma, runnerUpFactor * runnerUp))
+            return deviation > limit && furthest > 0 && furthest < n - 1 ? furthest : nil
         }
-        let scale = LSM9DS1AccelGyroRegister.accelScale2g
-        let magnitudes = (0..<n).map { acceleration(bytes, at: $0 * size).magnitude / scale }
-        spread = magnitudes
-        let centre = median(&spread)
-        spread = magnitudes.map { abs($0 - centre) }
-        let robustDeviation = 1.4826 * median(&spread)  // sorted now: the largest deviations last
-        let runnerUp = spread[n - 2]
-        let limit = max(spikeFloorLSB, min(outlierDeviations * robustDeviation, runnerUpFactor * runnerUp))
-        return (1..<(n - 1)).first { abs(magnitudes[$0] - centre) > limit }
-    }
-
-    /// The median of `values` (reordered in place).
-    private static func median(_ values: inout [Double]) -> Double {
-        values.sort()
-        return values[values.count / 2]
     }
 
     /// The latest angular rate in °/s (±245 °/s range), for diagnostics.

@@ -133,6 +133,34 @@ struct VerifiedReadTests {
         #expect(throws: DriverError.chipReset(chip: driver.chip)) { try driver.sample() }
     }
 
+    @Test("once the bus has corrupted a transfer, two bursts carrying the same flip are refused: a third must agree")
+    func identicalFlipsAfterSuspicion() throws {
+        let bench = SensorBench(pressure: 1013)
+        let bus = ScriptedFlipBus(bench.bus, address: 0x5C, flips: [])
+        let driver = LPS25HDriver(bus: bus)
+        _ = try driver.initialise()
+        bench.clock.advance(.milliseconds(100))
+        let clean = try #require(try driver.sample()?[.pressure])
+        let transfersClean = bench.bus.transferCount
+        bench.clock.advance(.milliseconds(40))
+        _ = try driver.sample()
+        #expect(bench.bus.transferCount - transfersClean == 2, "a quiet bus: each sample is two bursts")
+        // A plain flip: refused, and the chip is now under suspicion.
+        bus.pending = [Flip(register: 0x27, byte: 3, bit: 0)]
+        bench.clock.advance(.milliseconds(40))
+        #expect(throws: DriverError.verifyMismatch(chip: "LPS25H")) { try driver.sample() }
+        // The same flip (P_H bit 0: 16 hPa, still a plausible pressure) in the first two bursts of the next sample.
+        bus.pending = [Flip(register: 0x27, byte: 3, bit: 0), Flip(register: 0x27, byte: 3, bit: 0)]
+        bench.clock.advance(.milliseconds(40))
+        #expect(throws: DriverError.verifyMismatch(chip: "LPS25H")) { try driver.sample() }
+        #expect(bus.applied == 3)
+        bench.clock.advance(.milliseconds(40))
+        let transfers = bench.bus.transferCount
+        let pressure = try #require(try driver.sample()?[.pressure])
+        #expect(abs(pressure - clean) < 0.3)
+        #expect(bench.bus.transferCount - transfers == 3, "under suspicion: three bursts")
+    }
+
     @Test("pressure outputs read with a flipped bit are refused, then read clean", arguments: [0, 1, 2])
     func pressureFlip(byte: Int) throws {
         let bench = SensorBench(pressure: 1013)

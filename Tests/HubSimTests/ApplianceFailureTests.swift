@@ -727,8 +727,13 @@ struct FailureThroughHubTests {
         var spin: [Double] = []
         var slow: [Double] = []
         var identical = 0
+        var compared = 0
         for (a, b) in zip(normal, worn) {
-            #expect(a.timestamp == b.timestamp)
+            // A FIFO window the driver refuses as a possible bit flip (broadband rumble can
+            // look like one a few times a day) is read again 65 ms later; from there the
+            // two runs' chips draw their noise at other instants, so the pairing ends.
+            guard a.timestamp == b.timestamp else { break }
+            compared += 1
             guard let va = a.values[.vibration], let vb = b.values[.vibration] else { continue }
             if va == vb {
                 identical += 1
@@ -741,8 +746,9 @@ struct FailureThroughHubTests {
         #expect(spin.count > 50, "spin readings: \(spin.count)")
         #expect(median(spin) > 2.5, "worn/sound vibration in spin: ×\(median(spin))")
         #expect(slow.count > 100 && median(slow) > 2, "tumbling: ×\(median(slow)) over \(slow.count) readings")
+        #expect(compared > 12 * 360, "readings paired before a refused window: \(compared)")
         // The drum at rest: the very same readings, chip noise and all.
-        #expect(identical > 20 * 360, "identical readings: \(identical)")
+        #expect(Double(identical) > 0.8 * Double(compared), "identical readings: \(identical) of \(compared)")
     }
 
     @Test("the hub's supply-air readings carry a blocked filter: the 71 °C limit, short-cycling, a cold house")
