@@ -24,13 +24,6 @@ struct ScenarioCommand: ParsableCommand {
         @Option(help: "Directory holding <kind>/ model packages, for appliances that name none (default: fixtures/models of the scenario's repository).")
         var models: String?
 
-        func validate() throws {
-            var isDirectory: ObjCBool = false
-            if let models, !(FileManager.default.fileExists(atPath: models, isDirectory: &isDirectory) && isDirectory.boolValue) {
-                throw ValidationError("--models \(models): not a directory (it holds <kind>/ model packages)")
-            }
-        }
-
         func run() throws {
             let files = try expand(paths)
             var scenarios: [Scenario] = []
