@@ -65,6 +65,10 @@ public enum ScenarioLoader {
         }
         let pollInterval = try hub.optional("poll_interval")?.duration(in: Limits.pollInterval) ?? .seconds(10)
         let search = ModelSearch(scenarioFile: file, models: models)
+        if let directory = search.models, !ModelSearch.isDirectory(directory) {
+            throw ScenarioError(file: file, line: nil, column: nil, field: nil,
+                                message: "--models \(models ?? directory): not a directory (it holds <kind>/ model packages)")
+        }
         let appliances = try parseAppliances(try hub.required("appliances"), hubModel: hub.optional("model"), search: search)
         let duration = try root.required("duration").duration(in: Limits.duration)
 
