@@ -18,6 +18,9 @@ public enum HistoryEvent: Equatable, Sendable {
     case ledFrame(colour: String)
     case faultStart(name: String)
     case faultEnd(name: String)
+    /// What a simulated chip really converted (the rig's ground truth, recorded only when a
+    /// checker compares readings with it); `t` is the conversion's own instant.
+    case sensorTruth(device: DeviceID, chip: String, values: ChannelValues)
     case simulationEnd(readings: Int)
 
     /// The event's name in the log (`ev` field).
@@ -37,6 +40,7 @@ public enum HistoryEvent: Equatable, Sendable {
         case .ledFrame: "led.frame"
         case .faultStart: "fault.start"
         case .faultEnd: "fault.end"
+        case .sensorTruth: "sim.truth"
         case .simulationEnd: "sim.end"
         }
     }
@@ -72,6 +76,9 @@ public enum HistoryEvent: Equatable, Sendable {
             json.field("colour", colour)
         case .faultStart(let name), .faultEnd(let name):
             json.field("fault", name)
+        case .sensorTruth(let device, let chip, let values):
+            json.field("device_id", device.rawValue); json.field("chip", chip)
+            for (channel, value) in values { json.field(channel.key, value) }
         case .simulationEnd(let readings):
             json.field("readings", readings)
         }

@@ -20,7 +20,8 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
     case implausible(chip: String, channel: Channel, value: Double)
     /// The chip lost its configuration (power-on defaults): it must be initialised again.
     case chipReset(chip: String)
-    /// Two reads of the same outputs differed: the bus corrupted one of them.
+    /// Reads of the same registers disagreed (outputs, calibration, WHO_AM_I, FIFO count),
+    /// or a FIFO burst showed the jump of a flipped bit: the bus corrupted a transfer.
     case verifyMismatch(chip: String)
     /// The outputs repeated bit for bit, which live conversions never do.
     case stuck(chip: String, repeats: Int)
@@ -42,7 +43,7 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
         case .chipReset(let chip):
             "\(chip): lost its configuration (reset to power-on defaults)"
         case .verifyMismatch(let chip):
-            "\(chip): two reads of the outputs differed (corrupted transfer)"
+            "\(chip): reads of the same registers disagreed (corrupted transfer)"
         case .stuck(let chip, let repeats):
             "\(chip): outputs identical \(repeats) times in a row (stuck)"
         }
@@ -64,18 +65,44 @@ public protocol SensorDriver: AnyObject {
 }
 
 /// Reads WHO_AM_I and checks it; a missing ACK means the chip is absent.
+///
+/// A value other than the expected one is read again: a part is declared wrong only when
+/// two reads agree on the same wrong value, so a bit flipped on the wire is a retryable
+/// `verifyMismatch`, never "wrong device" (which the sensor component does not retry).
 func probeWhoAmI(chip: String, bus: any I2CBus, address: UInt8, register: UInt8, expected: UInt8) throws(DriverError) {
-    let found: UInt8
-    do {
-        found = try bus.readRegister(address, register)
-    } catch .noAck {
-        throw .absent(chip: chip, address: address)
-    } catch {
-        throw .bus(chip: chip, error)
+    func read() throws(DriverError) -> UInt8 {
+        do {
+            return try bus.readRegister(address, register)
+        } catch .noAck {
+            throw .absent(chip: chip, address: address)
+        } catch {
+            throw .bus(chip: chip, error)
+        }
     }
-    guard found == expected else {
-        throw .wrongDevice(chip: chip, address: address, expected: expected, found: found)
+    let found = try read()
+    guard found != expected else { return }
+    let again = try read()
+    if again == expected { return }
+    guard again == found else { throw .verifyMismatch(chip: chip) }
+    throw .wrongDevice(chip: chip, address: address, expected: expected, found: found)
+}
+
+/// Reads the same registers until three reads agree byte for byte, at most `readsMax`
+/// reads; for registers that do not change while the chip runs (calibration), where one
+/// read can carry a bit flipped on the wire and nothing else tells it from the truth.
+/// Three, because two reads carrying the same flip is a rare event, not an impossible one.
+func readAgreeing(chip: String, bus: any I2CBus, address: UInt8, register: UInt8, count: Int,
+                  readsMax: Int = 5) throws(DriverError) -> [UInt8] {
+    let agreeing = 3
+    precondition(readsMax >= agreeing, "agreement needs \(agreeing) reads")
+    var earlier: [[UInt8]] = []
+    for _ in 0..<readsMax {
+        let bytes = try onBus(chip) { () throws(I2CError) in try bus.readRegisters(address, register, count: count) }
+        guard bytes.count == count else { throw .bus(chip: chip, .shortRead(address: address, expected: count, got: bytes.count)) }
+        earlier.append(bytes)
+        if earlier.count(where: { $0 == bytes }) == agreeing { return bytes }
     }
+    throw .verifyMismatch(chip: chip)
 }
 
 @inline(__always)

@@ -61,6 +61,31 @@ public struct HTS221Calibration: Equatable, Sendable {
         if h0T0Out == h1T0Out || h0RH == h1RH {
             throw .invalidCalibration(chip: "HTS221", reason: "humidity points coincide (H0_T0_OUT=\(h0T0Out), H1_T0_OUT=\(h1T0Out))")
         }
+        try checkPlausible()
+    }
+
+    /// Temperature sensitivity a real unit can have, in LSB/°C (datasheet typical 64, i.e.
+    /// 0.016 °C/LSB); the band is wide on purpose: it refuses only what no part ships with.
+    public static let temperatureSlopeRange: ClosedRange<Double> = 8...512
+    /// Humidity sensitivity in |LSB/%RH| (datasheet typical 256, i.e. 0.004 %RH/LSB; the
+    /// sign differs between units).
+    public static let humiditySlopeRange: ClosedRange<Double> = 32...2048
+
+    /// The datasheet's bounds on a factory calibration: calibration points inside the
+    /// operating ranges (T0 < T1 ≤ 120 °C, H0 < H1 ≤ 100 %RH) and sensitivities a real part
+    /// has. A block that passes two agreeing reads but fails this is a broken part.
+    private func checkPlausible() throws(DriverError) {
+        func refuse(_ reason: String) -> DriverError { .invalidCalibration(chip: "HTS221", reason: reason) }
+        guard t0DegC < t1DegC, t1DegC <= 120 else { throw refuse("temperature points T0=\(t0DegC) °C, T1=\(t1DegC) °C outside T0 < T1 ≤ 120 °C") }
+        guard h0RH < h1RH, h1RH <= 100 else { throw refuse("humidity points H0=\(h0RH) %RH, H1=\(h1RH) %RH outside H0 < H1 ≤ 100 %RH") }
+        let tSlope = Double(Int(t1Out) - Int(t0Out)) / (t1DegC - t0DegC)
+        guard Self.temperatureSlopeRange.contains(tSlope) else {
+            throw refuse("temperature sensitivity \(tSlope) LSB/°C outside \(Self.temperatureSlopeRange)")
+        }
+        let hSlope = abs(Double(Int(h1T0Out) - Int(h0T0Out)) / (h1RH - h0RH))
+        guard Self.humiditySlopeRange.contains(hSlope) else {
+            throw refuse("humidity sensitivity \(hSlope) LSB/%RH outside \(Self.humiditySlopeRange)")
+        }
     }
 
     /// The 16 register bytes that encode this calibration (for chip models and tests).
@@ -119,10 +144,12 @@ func saturate(_ value: Double) -> Int16 {
 
 /// Driver for the HTS221 humidity and temperature sensor.
 ///
-/// Brings the chip up in continuous mode (PD, BDU, 12.5 Hz) and reads STATUS and both
-/// outputs in one auto-increment burst (0x27...0x2B, 5 bytes), verified by a second burst
-/// (see `OutputReader`). Physically impossible values (outside the −40...120 °C operating
-/// range) are refused, so a corrupted transfer never becomes a reading.
+/// Brings the chip up in continuous mode (PD, BDU, 12.5 Hz) and reads its calibration block
+/// until three reads agree byte for byte (then checks it against the datasheet's bounds), at
+/// every initialisation. Reads STATUS and both outputs in one auto-increment burst
+/// (0x27...0x2B, 5 bytes), verified by two more bursts (see `OutputReader`). Physically
+/// impossible values (outside the −40...120 °C operating range) are refused, so a
+/// corrupted transfer never becomes a reading.
 public final class HTS221Driver: SensorDriver {
     public let chip = "HTS221"
     public let bus: any I2CBus
@@ -130,7 +157,7 @@ public final class HTS221Driver: SensorDriver {
     public private(set) var calibration: HTS221Calibration?
     private var reader: OutputReader
 
-    /// `verifyReads` reads the outputs twice per sample; turn it off only on a bus you trust.
+    /// `verifyReads` reads the outputs three times per sample; turn it off only on a bus you trust.
     public init(bus: any I2CBus, address: UInt8 = HTS221Register.address, verifyReads: Bool = true) {
         self.bus = bus
         self.address = address
@@ -146,9 +173,10 @@ public final class HTS221Driver: SensorDriver {
             try bus.writeRegister(address, HTS221Register.avConf, HTS221Register.avConfDefault)
             try bus.writeRegister(address, HTS221Register.ctrlReg1, HTS221Register.ctrlReg1Run)
         }
-        let block = try onBus(chip) { () throws(I2CError) in
-            try bus.readRegisters(address, HTS221Register.calibrationStart, count: HTS221Register.calibrationCount)
-        }
+        // Read until three reads agree: the calibration converts every later sample, so one bit
+        // flipped here would offset every reading until the next initialisation.
+        let block = try readAgreeing(chip: chip, bus: bus, address: address, register: HTS221Register.calibrationStart,
+                                     count: HTS221Register.calibrationCount)
         let calibration = try HTS221Calibration(registers: block)
         self.calibration = calibration
         return "T0=\(calibration.t0DegC)°C T1=\(calibration.t1DegC)°C H0=\(calibration.h0RH)% H1=\(calibration.h1RH)%"

@@ -42,7 +42,7 @@ public enum LPS25HConversion {
 /// Driver for the LPS25H barometer.
 ///
 /// Initialises as RTIMULib does (25 Hz, BDU, FIFO mean) and reads STATUS, pressure and
-/// temperature in one 6-byte burst from 0x27, verified by a second burst (see
+/// temperature in one 6-byte burst from 0x27, verified by two more bursts (see
 /// `OutputReader`). Only pressure becomes a channel: the
 /// reading's temperature comes from the HTS221, the better thermometer of the two.
 /// Pressures outside the chip's 260–1260 hPa range are refused as implausible.
@@ -53,7 +53,7 @@ public final class LPS25HDriver: SensorDriver {
     private var initialised = false
     private var reader: OutputReader
 
-    /// `verifyReads` reads the outputs twice per sample; turn it off only on a bus you trust.
+    /// `verifyReads` reads the outputs three times per sample; turn it off only on a bus you trust.
     public init(bus: any I2CBus, address: UInt8 = LPS25HRegister.address, verifyReads: Bool = true) {
         self.bus = bus
         self.address = address

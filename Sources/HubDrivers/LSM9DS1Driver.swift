@@ -95,7 +95,9 @@ public enum LSM9DS1MagnetometerRegister {
 /// continuous mode, which always holds the latest 32 samples (134 ms, two cycles of a
 /// 17 Hz drum), and one sample drains them in a single burst. Vibration is the RMS of
 /// the magnitude's deviation from its mean, so gravity and the unit's zero-g offset
-/// cancel whatever way the kit is mounted. The gyroscope and magnetometer are brought up
+/// cancel whatever way the kit is mounted. Every burst is checked for the jump a flipped
+/// bit makes (`spikedSample`) and FIFO_SRC is read twice, since a popped FIFO cannot be
+/// read again to compare. The gyroscope and magnetometer are brought up
 /// too and read on demand for diagnostics; they are not channels.
 public final class LSM9DS1Driver: SensorDriver {
     public let chip = "LSM9DS1"
@@ -145,8 +147,7 @@ public final class LSM9DS1Driver: SensorDriver {
     public func sample() throws(DriverError) -> ChannelValues? {
         guard initialised else { throw .notInitialised(chip: chip) }
         typealias AG = LSM9DS1AccelGyroRegister
-        let source = try onBus(chip) { () throws(I2CError) in try bus.readRegister(accelGyroAddress, AG.fifoSrc) }
-        let unread = min(Int(source & AG.fifoUnreadMask), AG.fifoDepth)
+        let unread = try unreadSamples()
         guard unread >= Self.minimumSamples else { return nil }
         let count = unread * AG.sampleBytes
         let b = try onBus(chip) { () throws(I2CError) in
@@ -155,18 +156,102 @@ public final class LSM9DS1Driver: SensorDriver {
         guard b.count == count else {
             throw .bus(chip: chip, .shortRead(address: accelGyroAddress, expected: count, got: b.count))
         }
-        var magnitudes = [Double]()
-        magnitudes.reserveCapacity(unread)
-        for offset in stride(from: 0, to: count, by: AG.sampleBytes) {
-            magnitudes.append(Self.acceleration(b, at: offset).magnitude)
-        }
-        let vibration = Self.acRMS(magnitudes)
+        // Reading the FIFO pops it, so the burst cannot be read a second time to verify it.
+        // A bit flipped on the wire shows instead as a jump no vibration makes (see
+        // `spikedSample`); the window is refused and the component reads a fresh one.
+        if Self.spikedSample(b) != nil { throw .verifyMismatch(chip: chip) }
+        let vibration = Self.vibration(fifoBurst: b)
         guard vibration.isFinite, vibration <= Self.maximumVibration else {
             throw .implausible(chip: chip, channel: .vibration, value: vibration)
         }
         var values = ChannelValues()
         values[.vibration] = vibration
         return values
+    }
+
+    /// FIFO_SRC's unread count, read twice: the two reads may differ by the one sample that
+    /// can land between them (4.2 ms at 238 Hz), never more, and the smaller is used, so a
+    /// flipped FSS bit can neither make the driver read past the FIFO's end nor go unnoticed.
+    private func unreadSamples() throws(DriverError) -> Int {
+        typealias AG = LSM9DS1AccelGyroRegister
+        func read() throws(DriverError) -> Int {
+            let source = try onBus(chip) { () throws(I2CError) in try bus.readRegister(accelGyroAddress, AG.fifoSrc) }
+            return min(Int(source & AG.fifoUnreadMask), AG.fifoDepth)
+        }
+        let first = try read()
+        let second = try read()
+        guard (0...1).contains(second - first) else { throw .verifyMismatch(chip: chip) }
+        return first
+    }
+
+    /// Below this (11.7 mg) a jump is within what the accelerometer's noise does: 1 mg RMS
+    /// is 16.4 LSB, its 4th difference ÷4 spreads 2.1 times that (34 LSB), and 192 LSB is
+    /// 5.6 of those spreads.
+    public static let spikeFloorLSB = 192.0
+    /// An axis's 4th difference more than this many times the window's median is not vibration.
+    public static let spikeMedianFactor = 8.0
+    /// A magnitude further from the window's median than this many robust deviations
+    /// (1.4826 × MAD, σ for Gaussian vibration) is not vibration either.
+    public static let outlierDeviations = 4.5
+    /// A magnitude deviating more than this many times the next largest deviation stands
+    /// alone: tonal vibration (the compressor's 50 Hz, a bearing's lines) reaches its peak
+    /// every cycle, so its largest deviations come in crowds.
+    public static let runnerUpFactor = 2.0
+
+    /// Where a FIFO burst shows the jump a flipped bit makes (a sample index), or nil.
+    ///
+    /// A flipped bit adds ±2^k to one axis of one sample. Two tests, either of which refuses:
+    /// - smoothness, per axis: the residual of each sample from its neighbours' mean, taken
+    ///   again from its neighbours' residuals (a 4th difference, ÷4), is small for the
+    ///   drum's and the compressor's vibration and −1.5·2^k at a flipped sample. Above
+    ///   `spikeMedianFactor` times the window's median and above `spikeFloorLSB`, it is a flip.
+    ///   Samples at full scale are clipped, which bends the signal as sharply, so residuals
+    ///   touching one are not judged (a flip lands exactly on full scale once in 65,536).
+    /// - outliers, on the magnitude the figure is made of: a sample further from the
+    ///   window's median than `outlierDeviations` robust deviations or `runnerUpFactor`
+    ///   times the next largest deviation (and than the floor).
+    ///   This one holds where smoothness cannot, in broadband or near-Nyquist vibration (a
+    ///   worn bearing's lines at 60–140 Hz sampled at 238 Hz).
+    /// A flip that passes both is smaller than the window's own roughness: on a still kit it
+    /// moves the figure by under 2 mg; in broadband vibration by at most about a quarter of
+    /// the figure (a sample 4.5 σ out among 30), the most a single sample can ever be told
+    /// apart from vibration itself.
+    public static func spikedSample(_ bytes: [UInt8]) -> Int? {
+        let size = LSM9DS1AccelGyroRegister.sampleBytes
+        let n = bytes.count / size
+        guard n >= 5 else { return nil }
+        var residuals = [Double](repeating: 0, count: n)
+        var second = [Double](repeating: 0, count: n)
+        var judged = [Bool](repeating: false, count: n)
+        var spread = [Double]()
+        spread.reserveCapacity(n)
+        for axis in 0..<3 {
+            let value = { (i: Int) in Double(int16LE(bytes[i * size + axis * 2], bytes[i * size + axis * 2 + 1])) }
+            for i in 1..<(n - 1) { residuals[i] = value(i) - (value(i - 1) + value(i + 1)) / 2 }
+            spread.removeAll(keepingCapacity: true)
+            for j in 2..<(n - 2) {
+                second[j] = residuals[j] - (residuals[j - 1] + residuals[j + 1]) / 2
+                judged[j] = !((j - 2)...(j + 2)).contains { abs(value($0)) >= 32767 }
+                spread.append(abs(second[j]))
+            }
+            let limit = max(spikeFloorLSB, spikeMedianFactor * median(&spread))
+            if let j = (2..<(n - 2)).first(where: { judged[$0] && abs(second[$0]) > limit }) { return j }
+        }
+        let scale = LSM9DS1AccelGyroRegister.accelScale2g
+        let magnitudes = (0..<n).map { acceleration(bytes, at: $0 * size).magnitude / scale }
+        spread = magnitudes
+        let centre = median(&spread)
+        spread = magnitudes.map { abs($0 - centre) }
+        let robustDeviation = 1.4826 * median(&spread)  // sorted now: the largest deviations last
+        let runnerUp = spread[n - 2]
+        let limit = max(spikeFloorLSB, min(outlierDeviations * robustDeviation, runnerUpFactor * runnerUp))
+        return (1..<(n - 1)).first { abs(magnitudes[$0] - centre) > limit }
+    }
+
+    /// The median of `values` (reordered in place).
+    private static func median(_ values: inout [Double]) -> Double {
+        values.sort()
+        return values[values.count / 2]
     }
 
     /// The latest angular rate in °/s (±245 °/s range), for diagnostics.
@@ -190,6 +275,21 @@ public final class LSM9DS1Driver: SensorDriver {
         }
         guard b.count == 6 else { throw .bus(chip: chip, .shortRead(address: magnetometerAddress, expected: 6, got: b.count)) }
         return Self.vector(b, at: 0, scale: LSM9DS1MagnetometerRegister.scale4Gauss)
+    }
+
+    /// The vibration figure of one FIFO burst (6 bytes per sample, at least 3 samples): the
+    /// AC RMS of the acceleration's magnitude. The first and last samples have a neighbour
+    /// on one side only, so the spike test sees a flip in them weakly: they check their
+    /// neighbours but stay out of the figure.
+    public static func vibration(fifoBurst b: [UInt8]) -> Double {
+        let size = LSM9DS1AccelGyroRegister.sampleBytes
+        precondition(b.count % size == 0 && b.count >= 3 * size, "a FIFO burst of at least three whole samples")
+        var magnitudes = [Double]()
+        magnitudes.reserveCapacity(b.count / size - 2)
+        for offset in stride(from: size, to: b.count - size, by: size) {
+            magnitudes.append(acceleration(b, at: offset).magnitude)
+        }
+        return acRMS(magnitudes)
     }
 
     /// One accelerometer sample in g from six output bytes at ±2 g.

@@ -3,12 +3,12 @@ import HubCore
 /// Reads an ST sensor's STATUS and output registers with the checks a hostile bus needs.
 ///
 /// One auto-increment burst from STATUS gives data-ready and the outputs together. Then:
-/// - verification: the outputs are read a second time and must match, so a bit flipped on
-///   the wire never becomes a reading (BDU holds the outputs between the two bursts; a
-///   conversion that lands in between is recognised by its data-ready bits);
-/// - reset detection: when data is not ready, CTRL_REG1 is read back; if the chip lost its
-///   configuration (power-on defaults after a brown-out) the driver says so and the sensor
-///   component re-initialises it;
+/// - verification: the outputs are read twice more and all three bursts must match, so a
+///   bit flipped on the wire never becomes a reading (BDU holds the outputs between the
+///   bursts; a conversion that lands in between is recognised by its data-ready bits);
+/// - reset detection: when data is not ready, CTRL_REG1 is read back; if two reads in a row
+///   show the chip lost its configuration (power-on defaults after a brown-out) the driver
+///   says so and the sensor component re-initialises it;
 /// - stuck detection: outputs that repeat bit for bit `stuckRepeatsMax` times are refused,
 ///   since real conversions always carry a few LSB of noise.
 struct OutputReader {
@@ -41,9 +41,13 @@ struct OutputReader {
         let count = outputCount + 1
         let first = try burst(bus, count: count)
         guard first[0] & readyMask == readyMask else {
-            let control = try onBus(chip) { () throws(I2CError) in try bus.readRegister(address, controlRegister) }
-            if control != controlRunValue { throw .chipReset(chip: chip) }
-            return nil
+            // A reset shows in two reads of CTRL_REG1 in a row; one odd read is a bit flipped
+            // on the wire, and taking it for a reset would re-initialise a healthy chip.
+            for _ in 0..<2 {
+                let control = try onBus(chip) { () throws(I2CError) in try bus.readRegister(address, controlRegister) }
+                if control == controlRunValue { return nil }
+            }
+            throw .chipReset(chip: chip)
         }
         var outputs = first[1...]
         if verify { outputs = try confirmed(outputs, bus, count: count) }
@@ -57,25 +61,35 @@ struct OutputReader {
         return outputs
     }
 
-    /// Reads the outputs again until two bursts agree with no conversion between them.
+    /// Reads the outputs again until three bursts agree with no conversion between them.
     ///
     /// Reading the outputs cleared the data-ready bits, and BDU keeps the outputs still
-    /// until the next conversion, which sets them again. So a second burst that shows no new
-    /// data must repeat the first exactly, or the bus corrupted one of them; one that shows
-    /// new data legitimately differs (on real hardware time passes between the bursts) and
-    /// needs a third to confirm it.
+    /// until the next conversion, which sets them again. So a burst that shows no new data
+    /// must repeat the first exactly, or the bus corrupted one of them; one that shows new
+    /// data legitimately differs (on real hardware time passes between the bursts) and
+    /// starts the count again. Three, not two: on a bus that flips a bit in 5 % of the
+    /// transfers, two bursts carry the same flip in 1 of 8·n·400 samples (n bytes), which
+    /// is once a day per chip at a 10 s poll; three agreeing bursts make it once in
+    /// millennia.
     private func confirmed(_ first: ArraySlice<UInt8>, _ bus: any I2CBus, count: Int) throws(DriverError) -> ArraySlice<UInt8> {
-        var previous = first
-        for _ in 0..<2 {
+        var candidate = first
+        var agreeing = 1
+        for _ in 0..<(Self.agreeingBursts + 1) {
             let next = try burst(bus, count: count)
             if next[0] & readyMask == 0 {
-                guard next[1...] == previous else { throw .verifyMismatch(chip: chip) }
-                return previous
+                guard next[1...] == candidate else { throw .verifyMismatch(chip: chip) }
+                agreeing += 1
+                if agreeing == Self.agreeingBursts { return candidate }
+            } else {
+                candidate = next[1...]
+                agreeing = 1
             }
-            previous = next[1...]
         }
         throw .verifyMismatch(chip: chip)
     }
+
+    /// Bursts that must show the same outputs before they are a sample.
+    static let agreeingBursts = 3
 
     private func burst(_ bus: any I2CBus, count: Int) throws(DriverError) -> [UInt8] {
         let bytes = try onBus(chip) { () throws(I2CError) in try bus.readRegisters(address, statusRegister, count: count) }

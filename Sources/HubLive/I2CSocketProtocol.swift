@@ -227,6 +227,11 @@ public enum I2CWire {
     /// Parses one reply from the front of `buffer`; `readLengths` are the `len` fields of
     /// the request's read messages, which say how many bytes follow a success.
     public static func parseReply(_ buffer: ArraySlice<UInt8>, readLengths: [Int]) throws(I2CWireError) -> Parsed<I2CWireReply> {
+        // Lengths are checked before any byte is looked at, so a frame is never "incomplete"
+        // for a request it can never answer (and no caller sums an impossible length).
+        for (index, length) in readLengths.enumerated() where !(0...maxMessageLength).contains(length) {
+            throw .messageTooLong(index: index, length: length)
+        }
         var reader = Reader(buffer)
         guard let status = reader.i32() else { return .incomplete }
         guard status >= 0 else { throw .badStatus(status) }
@@ -234,9 +239,6 @@ public enum I2CWire {
         var reads = [[UInt8]]()
         reads.reserveCapacity(readLengths.count)
         for length in readLengths {
-            guard (0...maxMessageLength).contains(length) else {
-                throw .messageTooLong(index: reads.count, length: length)
-            }
             guard let bytes = reader.bytes(length) else { return .incomplete }
             reads.append(bytes)
         }
@@ -247,7 +249,8 @@ public enum I2CWire {
     public static func decodeReply(_ frame: [UInt8], readLengths: [Int]) throws(I2CWireError) -> I2CWireReply {
         switch try parseReply(frame[...], readLengths: readLengths) {
         case .incomplete:
-            throw .truncated(expected: 4 + readLengths.reduce(0) { $0 + max(0, $1) }, got: frame.count)
+            // parseReply refused any length outside 0...8192, so this sum cannot overflow.
+            throw .truncated(expected: 4 + readLengths.reduce(0, +), got: frame.count)
         case .complete(let reply, let consumed):
             guard consumed == frame.count else { throw .trailingBytes(count: frame.count - consumed) }
             return reply

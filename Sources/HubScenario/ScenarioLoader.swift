@@ -51,11 +51,7 @@ public enum ScenarioLoader {
         let root = try YAMLValue(node: node, path: "", file: file).map()
         try root.finish(known: ["name", "pillar", "questions", "modes", "seed", "start", "duration", "hub", "timeline", "expect"])
 
-        let nameValue = try root.required("name")
-        let name = try nameValue.string()
-        guard isPlainName(name, maximum: 100, extra: "._-"), !name.hasPrefix(".") else {
-            throw nameValue.error("a name is 1...100 letters, digits, '.', '_' or '-', not starting with '.' (it names files), found \(name.debugDescription)")
-        }
+        let name = try ScenarioName.validate(try root.required("name"))
         let hub = try root.required("hub").map()
         try hub.finish(known: ["thing", "poll_interval", "appliances", "model"])
         let thingValue = hub.optional("thing")

@@ -1,6 +1,15 @@
+import Foundation
 import HubCore
+import HubKernel
 import HubSim
 import HubStore
+
+/// The verdict on one expectation, with the evidence a reader needs to believe it.
+public struct CheckResult: Sendable {
+    public let expectation: Expectation
+    public let passed: Bool
+    public let evidence: String
+}
 
 /// The result of running one scenario in simulation.
 public struct ScenarioOutcome: Sendable {
@@ -20,32 +29,44 @@ public struct ScenarioOutcome: Sendable {
 }
 
 /// Runs scenarios in simulation and judges them.
+///
+/// The checkers consume the history as the simulation records it; nothing keeps the
+/// whole history, so a run's memory does not grow with its length.
 public enum ScenarioRunner {
+    /// How often a long run reports its progress, in simulated time.
+    public static let progressInterval: Duration = .seconds(86_400)
+
     /// Runs `scenario` (with `seed` instead of its own, if given), writing the event log to
     /// `eventLogPath` if given, and checks every expectation against the history.
     /// `verifyReads: false` turns off the drivers' read verification (to show what it prevents).
+    /// `progress` hears the simulated instant once per simulated day.
     public static func run(_ scenario: Scenario, seed: UInt64? = nil, eventLogPath: String? = nil,
-                           verifyReads: Bool = true) throws(StoreError) -> ScenarioOutcome {
+                           verifyReads: Bool = true, progress: ((Instant) -> Void)? = nil) throws(StoreError) -> ScenarioOutcome {
         var setup = scenario.simulationSetup(seed: seed)
         setup.verifyReads = verifyReads
         let log = try eventLogPath.map { (path) throws(StoreError) in try EventLogWriter(path: path) }
-        let simulation = Simulation(setup: setup, eventLog: log,
-                                    recordTruth: scenario.expectations.contains { $0.needsTruth })
+        let context = CheckContext(start: setup.start, end: setup.start + setup.duration,
+                                   pollInterval: scenario.pollInterval, devices: scenario.appliances.map(\.id))
+        let checkers = scenario.expectations.map { $0.makeChecker(context) }
+        let tally = RunTally()
+        let recorder = HistoryRecorder(log: log, keepsEntries: false) { event, time in
+            tally.observe(event, at: time)
+            for checker in checkers { checker.observe(event, at: time) }
+        }
+        let simulation = Simulation(setup: setup, recordTruth: scenario.expectations.contains { $0.needsTruth }, recorder: recorder)
         let clock = ContinuousClock()
         let began = clock.now
-        simulation.run()
+        simulation.run(progressEvery: progressInterval, progress: progress)
         let wall = (clock.now - began).secondsValue
-        try simulation.history.finish()
-        let checks = HistoryChecks(simulation: simulation, pollInterval: scenario.pollInterval)
+        try recorder.finish()
+        let checks = zip(scenario.expectations, checkers).map { expectation, checker in
+            let (passed, evidence) = checker.verdict()
+            return CheckResult(expectation: expectation, passed: passed, evidence: evidence)
+        }
         return ScenarioOutcome(
-            scenario: scenario, seed: setup.seed,
-            checks: scenario.expectations.map(checks.check),
-            wallSeconds: wall,
-            readings: simulation.hub.readingsPublished,
-            anomalyAlerts: checks.anomalousAlerts.count,
-            cloudMessages: simulation.cloud.received.count,
-            ledColour: simulation.display.currentFrame.uniformStatusName ?? "mixed",
-            eventLogLines: log?.linesWritten ?? 0)
+            scenario: scenario, seed: setup.seed, checks: checks, wallSeconds: wall,
+            readings: tally.readings, anomalyAlerts: tally.anomalyAlerts, cloudMessages: tally.cloudMessages,
+            ledColour: tally.ledColour, eventLogLines: log?.linesWritten ?? 0)
     }
 
     /// The terminal summary of one outcome; failures end with the seed and a replay command.
@@ -55,13 +76,36 @@ public enum ScenarioRunner {
         let verdict = outcome.passed ? "PASS" : "FAIL"
         lines.append("\(verdict) \(s.name)  (\(s.file), seed \(outcome.seed), \(DurationText.format(s.duration)) simulated in \(formatSeconds(outcome.wallSeconds)), \(formatRatio(outcome.simSpeedRatio))× real time)")
         lines.append("     readings \(outcome.readings) · anomaly alerts \(outcome.anomalyAlerts) · cloud messages \(outcome.cloudMessages) · LED \(outcome.ledColour)")
-        for check in outcome.checks {
-            lines.append("     \(check.passed ? "ok  " : "FAIL") \(check.expectation.label): \(check.evidence)")
-        }
-        if !outcome.passed {
-            lines.append("     seed \(outcome.seed); replay: hubrig scenario run \(s.file) --seed \(outcome.seed) --event-log \(s.name).jsonl")
-        }
+        lines.append("     models: " + modelsLine(s))
+        lines += checkLines(outcome, onlyFailures: false)
+        if !outcome.passed { lines.append("     seed \(outcome.seed); replay: \(replayCommand(s, seed: outcome.seed))") }
         return lines.joined(separator: "\n")
+    }
+
+    /// One line per expectation: `ok` or `FAIL`, its label and its evidence.
+    static func checkLines(_ outcome: ScenarioOutcome, onlyFailures: Bool, indent: String = "     ") -> [String] {
+        outcome.checks.filter { !onlyFailures || !$0.passed }.map { check in
+            "\(indent)\(check.passed ? "ok  " : "FAIL") \(check.expectation.label): \(check.evidence)"
+        }
+    }
+
+    /// Which detector scored each appliance, and where its package came from (relative to
+    /// the working directory when below it, so reports read the same in every checkout).
+    public static func modelsLine(_ scenario: Scenario) -> String {
+        let here = FileManager.default.currentDirectoryPath + "/"
+        return scenario.appliances.map { appliance in
+            let source = appliance.modelSource.hasPrefix(here) ? String(appliance.modelSource.dropFirst(here.count)) : appliance.modelSource
+            return switch appliance.detector {
+            case .package(let package): "\(appliance.id) \(package.manifest.identifier) from \(source)"
+            case .interim: "\(appliance.id) interim z-score"
+            case .none: "\(appliance.id) none"
+            }
+        }.joined(separator: "; ")
+    }
+
+    /// The command that replays one seed of a scenario with its event log.
+    public static func replayCommand(_ scenario: Scenario, seed: UInt64) -> String {
+        "hubrig scenario run \(scenario.file) --seed \(seed) --event-log \(scenario.name)-seed\(seed).jsonl"
     }
 
     static func formatSeconds(_ seconds: Double) -> String { TextFormat.fixed(seconds, decimals: 2) + " s" }
@@ -75,5 +119,23 @@ public enum ScenarioRunner {
             digits = String(digits.dropLast(3))
         }
         return digits + grouped
+    }
+}
+
+/// The figures a run's summary line shows, counted from the history like any checker.
+final class RunTally {
+    private(set) var readings = 0
+    private(set) var anomalyAlerts = 0
+    private(set) var cloudMessages = 0
+    private(set) var ledColour = "off"
+
+    func observe(_ event: HistoryEvent, at time: Instant) {
+        switch event {
+        case .busPublish(_, _, .reading): readings += 1
+        case .busPublish(_, _, .alert(let alert)) where alert.state == .anomalous: anomalyAlerts += 1
+        case .cloudReceive: cloudMessages += 1
+        case .ledFrame(let colour): ledColour = colour
+        default: break
+        }
     }
 }

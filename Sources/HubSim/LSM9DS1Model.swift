@@ -114,7 +114,9 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
         out.reserveCapacity(count)
         if autoIncrement, fifoActive, pointer == R.outXLXL, count % 6 == 0 {
             // The driver's FIFO burst: whole samples from OUT_X_XL, each popping the FIFO. Same
-            // bytes as the register-by-register path below, without its per-byte overhead.
+            // bytes as the register-by-register path below (which converts what is due on its
+            // first byte), without its per-byte overhead.
+            update(now: now)
             for _ in 0..<(count / 6) {
                 let sample = fifo.first
                 out.append(contentsOf: registers[Int(R.outXLXL)..<Int(R.outXLXL) + 6])

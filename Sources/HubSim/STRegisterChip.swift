@@ -56,9 +56,9 @@ open class ConvertingSTChip: STRegisterChip, SimFaultableChip {
     private var oneShotDue: Instant?
     private let oneShotTime: Duration
     private var outputsFrozen = false
-    /// The true conditions of every conversion, when the run checks readings against them.
-    public private(set) var truth: [(time: Instant, environment: SensorEnvironment)] = []
-    public var recordsTruth = false
+    /// Sees the true conditions of every conversion, when the run checks readings against
+    /// them (nil otherwise: the truth costs nothing unless asked for).
+    public var truthSink: ((SensorEnvironment, Instant) -> Void)?
 
     public init(oneShotTime: Duration) {
         self.oneShotTime = oneShotTime
@@ -84,7 +84,7 @@ open class ConvertingSTChip: STRegisterChip, SimFaultableChip {
 
     /// Subclasses call this from `latch` with the conditions they converted.
     func record(_ environment: SensorEnvironment, at instant: Instant) {
-        if recordsTruth { truth.append((instant, environment)) }
+        truthSink?(environment, instant)
     }
 
     /// A conversion: latch it, or with frozen outputs only raise the data-ready bits (both

@@ -163,11 +163,19 @@ public final class SimWorld {
                  cloud: cloud, timers: timers, history: history)
     }
 
-    /// Records every conversion's true conditions, for checkers that compare readings with the truth.
+    /// Records every conversion's true conditions in the history (`sim.truth`), for
+    /// checkers that compare readings with the truth.
     public func recordTruth() {
         for kit in kits {
-            kit.hts221.recordsTruth = true
-            kit.lps25h.recordsTruth = true
+            let device = kit.device.id
+            kit.hts221.truthSink = { [history] environment, instant in
+                history.record(.sensorTruth(device: device, chip: "HTS221",
+                                            values: ChannelValues([(.temperature, environment.temperature), (.humidity, environment.humidity)])),
+                               at: instant)
+            }
+            kit.lps25h.truthSink = { [history] environment, instant in
+                history.record(.sensorTruth(device: device, chip: "LPS25H", values: ChannelValues([(.pressure, environment.pressure)])), at: instant)
+            }
         }
     }
 

@@ -62,10 +62,18 @@ public final class Simulation {
     public var end: Instant { setup.start + setup.duration }
 
     /// Runs the whole scenario: boot, then events in (deadline, sequence) order until the end.
-    public func run() {
+    /// `progress` (for a terminal) hears the simulated instant each time another
+    /// `progressEvery` of simulated time has passed; it cannot change the run.
+    public func run(progressEvery: Duration = .seconds(86_400), progress: ((Instant) -> Void)? = nil) {
+        precondition(progressEvery > .zero)
         hub.boot(now: scheduler.now)
+        var nextProgress = setup.start + progressEvery
         while let event = scheduler.next(notAfter: end) {
             let now = scheduler.now
+            if let progress, now >= nextProgress {
+                progress(now)
+                while nextProgress <= now { nextProgress = nextProgress + progressEvery }
+            }
             switch event {
             case .hub(let timer):
                 hub.fire(timer, now: now)

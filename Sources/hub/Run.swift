@@ -39,7 +39,7 @@ struct Run: ParsableCommand {
     @Option(help: "The hub's cloud thing name.")
     var thing = "hbshub001"
 
-    @Option(help: "Sensor poll interval (10s as on the original hub).")
+    @Option(help: "Sensor poll interval, 1s...1h (10s as on the original hub).")
     var poll = "10s"
 
     @Option(name: .customLong("event-log"), help: "Where the history goes, as JSON lines ('-' for standard output).")
@@ -57,15 +57,21 @@ struct Run: ParsableCommand {
     @Option(help: "Seed of the simulated world (sim backend).")
     var seed: UInt64 = 1
 
-    @Option(name: .customLong("time-scale"), help: "Simulated seconds per real second (sim backend).")
+    @Option(name: .customLong("time-scale"),
+            help: "Simulated seconds per real second (sim backend); at most the poll interval / 50 ms (200 at --poll 10s).")
     var timeScale: Int64 = 1
 
     func run() throws {
         let pollInterval = try parseDuration(poll, option: "--poll")
         let stopAfter = try duration.map { try parseDuration($0, option: "--duration") }
-        let config = HubConfig(thing: thing, devices: try devices.map(parseDevice).map(withModel), pollInterval: pollInterval)
-        guard timeScale >= 1 else { throw ValidationError("--time-scale must be at least 1") }
         if backend == .sensehat, timeScale != 1 { throw ValidationError("--time-scale applies to the sim backend only") }
+        let parsedDevices = try devices.map(parseDevice)
+        do {
+            try HubRunLimits.validate(pollInterval: pollInterval, timeScale: timeScale, deviceIDs: parsedDevices.map(\.id))
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let config = HubConfig(thing: thing, devices: try parsedDevices.map(withModel), pollInterval: pollInterval)
 
         let history: JSONLinesHistory
         do { history = try JSONLinesHistory(path: eventLog == "-" ? "/dev/stdout" : eventLog) } catch {

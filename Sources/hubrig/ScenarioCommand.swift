@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HubCore
 import HubScenario
 
 struct ScenarioCommand: ParsableCommand {
@@ -9,7 +10,11 @@ struct ScenarioCommand: ParsableCommand {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run scenario files (or every *.yaml in a directory) in simulation.",
-            discussion: "Exit status: 0 every expectation held, 1 one failed, 2 invalid input.")
+            discussion: """
+                With --seeds A..B every scenario runs under every seed of the range, on all \
+                cores, and the report names each failing seed with its replay command. \
+                Exit status: 0 every expectation held, 1 one failed, 2 invalid input.
+                """)
 
         @Argument(help: "Scenario files or directories.")
         var paths: [String]
@@ -17,12 +22,26 @@ struct ScenarioCommand: ParsableCommand {
         @Option(help: "Seed for every scenario, instead of each file's own.")
         var seed: UInt64?
 
+        @Option(help: "Run every scenario under each seed of A..B (inclusive), in parallel.")
+        var seeds: String?
+
+        @Option(help: "Simulations run at once with --seeds (default: the machine's cores).")
+        var jobs: Int?
+
         @Option(name: .customLong("event-log"),
-                help: "Write the event log (JSON lines) here; with several scenarios, a directory of <name>.jsonl files.")
+                help: "Write the event log (JSON lines) here; with several scenarios or seeds, a directory of <name>[-seed<N>].jsonl files.")
         var eventLog: String?
 
         @Option(help: "Directory holding <kind>/ model packages, for appliances that name none (default: fixtures/models of the scenario's repository).")
         var models: String?
+
+        func validate() throws {
+            if seed != nil, seeds != nil { throw ValidationError("--seed and --seeds exclude each other") }
+            if let jobs, !(1...256).contains(jobs) { throw ValidationError("--jobs must be within 1...256, found \(jobs)") }
+            if let seeds {
+                do { _ = try ScenarioSweep.parseSeeds(seeds) } catch { throw ValidationError(error.description) }
+            }
+        }
 
         func run() throws {
             let files = try expand(paths)
@@ -37,21 +56,90 @@ struct ScenarioCommand: ParsableCommand {
                 }
             }
             if invalid { throw ExitCode(2) }
-            let logPaths = try eventLogPaths(for: scenarios)
+            try checkNames(scenarios)
+            if let seeds {
+                try sweep(scenarios, seeds: try ScenarioSweep.parseSeeds(seeds))
+            } else {
+                try runEach(scenarios)
+            }
+        }
+
+        /// One run per scenario, each with its full summary.
+        private func runEach(_ scenarios: [Scenario]) throws {
+            let directory = scenarios.count > 1 ? try eventLogDirectory() : nil
             var failed = 0
-            for (scenario, logPath) in zip(scenarios, logPaths) {
+            for scenario in scenarios {
+                let logPath = eventLog.map { path in directory.map { "\($0)/\(scenario.name).jsonl" } ?? path }
+                let progress = TerminalProgress(label: scenario.name, total: scenario.duration.secondsValue)
+                let start = scenario.start
+                var report: ((Instant) -> Void)?
+                let days = Int((scenario.duration.secondsValue / 86_400).rounded(.up))
+                if let progress {
+                    report = { now in
+                        let elapsed = (now - start).secondsValue
+                        progress.show(elapsed, detail: "day \(Int(elapsed / 86_400)) of \(days)")
+                    }
+                }
                 let outcome: ScenarioOutcome
                 do {
-                    outcome = try ScenarioRunner.run(scenario, seed: seed, eventLogPath: logPath)
+                    outcome = try ScenarioRunner.run(scenario, seed: seed, eventLogPath: logPath, progress: report)
                 } catch {
+                    progress?.clear()
                     printError("\(scenario.file): event log: \(error)")
                     throw ExitCode(2)
                 }
+                progress?.clear()
                 print(ScenarioRunner.summary(outcome))
                 if !outcome.passed { failed += 1 }
             }
             print("\(scenarios.count - failed) passed, \(failed) failed")
             if failed > 0 { throw ExitCode(1) }
+        }
+
+        /// Every scenario under every seed; the report goes to standard output, timing to standard error.
+        private func sweep(_ scenarios: [Scenario], seeds: ClosedRange<UInt64>) throws {
+            let directory = try eventLogDirectory(always: true)
+            let workers = jobs ?? ProcessInfo.processInfo.activeProcessorCount
+            let progress = TerminalProgress(label: "runs", total: Double(scenarios.count * seeds.count))
+            let clock = ContinuousClock()
+            let began = clock.now
+            let results: [ScenarioSweep.ScenarioResult]
+            let logPath: @Sendable (Scenario, UInt64) -> String? = { scenario, seed in
+                directory.map { "\($0)/\(scenario.name)-seed\(seed).jsonl" }
+            }
+            var report: (@Sendable (Int, Int) -> Void)?
+            if let progress { report = { done, total in progress.show(Double(done), detail: "\(done) of \(total) runs") } }
+            do {
+                results = try ScenarioSweep.run(scenarios, seeds: seeds, workers: workers, eventLogPath: logPath, progress: report)
+            } catch {
+                progress?.clear()
+                printError("event log: \(error)")
+                throw ExitCode(2)
+            }
+            progress?.clear()
+            print(ScenarioSweep.report(results))
+            let runs = results.reduce(0) { $0 + $1.outcomes.count }
+            printError("\(runs) runs on \(workers) workers in \(TextFormat.fixed((clock.now - began).secondsValue, decimals: 1)) s")
+            if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
+        }
+
+        /// Names become event-log file names and report keys: unique in one run.
+        private func checkNames(_ scenarios: [Scenario]) throws {
+            let errors = ScenarioName.duplicates(scenarios)
+            for error in errors { printError("invalid scenario: \(error)") }
+            if !errors.isEmpty { throw ExitCode(2) }
+        }
+
+        /// The event-log directory, created if needed, when logs are per scenario (or `always`).
+        private func eventLogDirectory(always: Bool = false) throws -> String? {
+            guard let eventLog else { return nil }
+            do {
+                try FileManager.default.createDirectory(atPath: eventLog, withIntermediateDirectories: true)
+            } catch {
+                printError("\(eventLog): cannot create event-log directory: \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
+            return eventLog
         }
 
         private func expand(_ paths: [String]) throws -> [String] {
@@ -73,17 +161,35 @@ struct ScenarioCommand: ParsableCommand {
             }
             return files
         }
+    }
+}
 
-        private func eventLogPaths(for scenarios: [Scenario]) throws -> [String?] {
-            guard let eventLog else { return scenarios.map { _ in nil } }
-            if scenarios.count == 1 { return [eventLog] }
-            do {
-                try FileManager.default.createDirectory(atPath: eventLog, withIntermediateDirectories: true)
-            } catch {
-                printError("\(eventLog): cannot create event-log directory: \(error.localizedDescription)")
-                throw ExitCode(2)
-            }
-            return scenarios.map { (eventLog as NSString).appendingPathComponent("\($0.name).jsonl") }
+/// A progress line on standard error, redrawn in place — only when standard error is a
+/// terminal, so logs and pipes get none of it.
+final class TerminalProgress: @unchecked Sendable {
+    // Safe: `show` and `clear` serialise on the lock; workers of a sweep call `show`.
+    private let label: String
+    private let total: Double
+    private let lock = NSLock()
+    private var lastPercent = -1
+
+    /// Nil when standard error is not a terminal.
+    init?(label: String, total: Double) {
+        guard isatty(STDERR_FILENO) == 1, total > 0 else { return nil }
+        self.label = label
+        self.total = total
+    }
+
+    func show(_ done: Double, detail: String? = nil) {
+        let percent = Int(min(100, done / total * 100))
+        lock.withLock {
+            guard percent != lastPercent else { return }
+            lastPercent = percent
+            FileHandle.standardError.write(Data("\r\(label): \(detail.map { $0 + ", " } ?? "")\(percent)%\u{1B}[K".utf8))
         }
+    }
+
+    func clear() {
+        lock.withLock { if lastPercent >= 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
     }
 }

@@ -68,7 +68,7 @@ struct LSM9DS1DriverTests {
         #expect(try driver.sample() == nil)
     }
 
-    @Test("a sample is FIFO_SRC plus one burst of 6 bytes per unread sample")
+    @Test("a sample is FIFO_SRC read twice plus one burst of 6 bytes per unread sample")
     func oneBurst() throws {
         let bench = IMUBench()
         let driver = LSM9DS1Driver(bus: bench.bus)
@@ -77,9 +77,9 @@ struct LSM9DS1DriverTests {
         let transfers = bench.bus.transferCount
         let bytes = bench.bus.byteCount
         _ = try #require(try driver.sample())
-        #expect(bench.bus.transferCount == transfers + 2)
+        #expect(bench.bus.transferCount == transfers + 3)
         // Each transfer: address (+ repeated-start address) + pointer byte + data.
-        #expect(bench.bus.byteCount == bytes + (2 + 1 + 1) + (2 + 1 + 32 * 6))
+        #expect(bench.bus.byteCount == bytes + 2 * (2 + 1 + 1) + (2 + 1 + 32 * 6))
     }
 
     @Test("reading six output bytes pops one sample; other reads do not")

@@ -1,0 +1,32 @@
+import HubCore
+
+/// Proves the kit's sensor health was reported as `state` inside the window: a failing
+/// or recovering chip is visible, not silent.
+final class HealthStateChecker: HistoryChecker {
+    private let context: CheckContext
+    private let device: DeviceID
+    private let state: HealthState
+    private let window: CheckWindow
+    private var hit: (time: Instant, report: HealthReport)?
+    /// The first few reports, for the evidence of a failure.
+    private var seen: [String] = []
+
+    init(_ context: CheckContext, device: DeviceID, state: HealthState, after: Duration, within: Duration) {
+        self.context = context
+        self.device = device
+        self.state = state
+        window = context.window(after: after, within: within)
+    }
+
+    func observe(_ event: HistoryEvent, at time: Instant) {
+        guard hit == nil, case .busPublish(_, _, .health(let report)) = event, report.device == device else { return }
+        if seen.count < 6 { seen.append("\(report.state.rawValue)@\(context.offset(time))") }
+        if window.contains(time) && report.state == state { hit = (time, report) }
+    }
+
+    func verdict() -> (passed: Bool, evidence: String) {
+        if let hit { return (true, "\(device) \(state.rawValue) at \(context.offset(hit.time)): \(hit.report.detail)") }
+        let reports = seen.isEmpty ? "none" : seen.joined(separator: ", ")
+        return (false, "\(device) not \(state.rawValue) within \(window.text); reports: \(reports)")
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import HubCore
+import HubLive
+import Testing
+
+@Suite("hub run limits")
+struct HubRunLimitsTests {
+    @Test("poll intervals outside 1s...1h are refused, naming the option and the range",
+          arguments: [Duration.zero, .milliseconds(999), .seconds(3601)])
+    func pollRange(poll: Duration) {
+        #expect(throws: HubRunLimitError.pollOutOfRange(poll)) {
+            try HubRunLimits.validate(pollInterval: poll, timeScale: 1, deviceIDs: ["hvac"])
+        }
+        #expect(HubRunLimitError.pollOutOfRange(poll).description.contains("1s...1h"))
+    }
+
+    @Test("the time scale is capped so a poll lasts at least 50 ms of real time")
+    func timeScaleCap() throws {
+        #expect(HubRunLimits.timeScaleMax(pollInterval: .seconds(10)) == 200)
+        #expect(HubRunLimits.timeScaleMax(pollInterval: .seconds(1)) == 20)
+        #expect(HubRunLimits.timeScaleMax(pollInterval: .seconds(3600)) == 72_000)
+        try HubRunLimits.validate(pollInterval: .seconds(10), timeScale: 200, deviceIDs: ["hvac"])
+        #expect(throws: HubRunLimitError.timeScaleOutOfRange(201, max: 200, pollInterval: .seconds(10))) {
+            try HubRunLimits.validate(pollInterval: .seconds(10), timeScale: 201, deviceIDs: ["hvac"])
+        }
+        #expect(throws: HubRunLimitError.timeScaleOutOfRange(0, max: 200, pollInterval: .seconds(10))) {
+            try HubRunLimits.validate(pollInterval: .seconds(10), timeScale: 0, deviceIDs: ["hvac"])
+        }
+        #expect(throws: HubRunLimitError.timeScaleOutOfRange(Int64.max, max: 200, pollInterval: .seconds(10))) {
+            try HubRunLimits.validate(pollInterval: .seconds(10), timeScale: .max, deviceIDs: ["hvac"])
+        }
+    }
+
+    @Test("two devices with one id are refused; distinct ids pass")
+    func duplicateIDs() throws {
+        #expect(throws: HubRunLimitError.duplicateDevice("kit")) {
+            try HubRunLimits.validate(pollInterval: .seconds(10), timeScale: 1, deviceIDs: ["kit", "hvac", "kit"])
+        }
+        try HubRunLimits.validate(pollInterval: .seconds(10), timeScale: 1, deviceIDs: ["kit", "hvac", "fridge"])
+    }
+}
+
+/// The built `hub` binary, as a user meets it: invalid input exits 2 with a message that
+/// names what is wrong, like `hubrig`, never a trap (132) or ArgumentParser's 64.
+@Suite("hub run input errors (built binary)", .serialized)
+struct HubRunInputTests {
+    func hub(_ arguments: [String]) throws -> ProcessResult {
+        try runProcess(try I2CShimEndToEndTests.hubExecutable(), arguments,
+                       environment: ProcessInfo.processInfo.environment, timeout: .seconds(60))
+    }
+
+    @Test("hub run --poll 0s: exit 2 naming --poll and the allowed range, not a precondition trap")
+    func zeroPoll() throws {
+        let result = try hub(["run", "--backend", "sim", "--poll", "0s", "--duration", "1m", "--event-log", "/dev/null"])
+        #expect(result.status == 2, "\(result.output)")
+        #expect(result.output.contains("--poll") && result.output.contains("1s...1h"), "\(result.output)")
+    }
+
+    @Test("hub run with two --device of one id: exit 2 naming the id")
+    func duplicateDevice() throws {
+        let result = try hub(["run", "--backend", "sim", "--device", "kit:furnace", "--device", "kit:washer",
+                              "--duration", "1m", "--event-log", "/dev/null"])
+        #expect(result.status == 2, "\(result.output)")
+        #expect(result.output.contains("'kit' is given twice"), "\(result.output)")
+    }
+
+    @Test("hub run --time-scale 100000: exit 2 naming the limit at that poll, instead of a run that publishes nothing")
+    func timeScaleTooFast() throws {
+        let result = try hub(["run", "--backend", "sim", "--time-scale", "100000", "--duration", "1h", "--event-log", "/dev/null"])
+        #expect(result.status == 2, "\(result.output)")
+        #expect(result.output.contains("--time-scale 100000: must be within 1...200 at --poll 10s"), "\(result.output)")
+    }
+
+    @Test("argument errors exit 2, as hubrig's do",
+          arguments: [["run", "--backend", "nope"], ["run"], ["frobnicate"], ["run", "--backend", "sim", "--time-scale", "fast"]])
+    func argumentErrors(arguments: [String]) throws {
+        let result = try hub(arguments)
+        #expect(result.status == 2, "\(arguments): \(result.output)")
+        #expect(result.output.contains("Error") || result.output.contains("error"), "\(result.output)")
+    }
+
+    @Test("at the largest allowed time scale every poll publishes a full reading")
+    func fastestAllowedRunKeepsEveryPoll() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let log = directory + "/hub.jsonl"
+        // 20 minutes of hub time at 200× is 6 s of real time: 120 polls of 10 s.
+        let result = try hub(["run", "--backend", "sim", "--time-scale", "200", "--duration", "20m",
+                              "--models", directory + "/no-models", "--event-log", log])
+        #expect(result.status == 0, "\(result.output)")
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        let readings = lines.filter { $0.contains("\"topic\": \"dt/local/sensor/hvac\"") }
+        let partial = readings.filter { $0.contains("\"quality\": \"partial\"") }
+        #expect(readings.count >= 118, "polls of 10 s over 20 minutes: \(readings.count) readings")
+        #expect(partial.isEmpty, "\(partial.count) partial readings")
+    }
+}
