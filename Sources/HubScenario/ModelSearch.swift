@@ -52,6 +52,11 @@ public struct ModelSearch: Sendable {
             && !isDirectory.boolValue
     }
 
+    static func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
     static func absolute(_ path: String) -> String {
         if path.hasPrefix("/") { return standard(path) }
         let base = FileManager.default.currentDirectoryPath

@@ -61,6 +61,10 @@ public enum ScenarioLoader {
         }
         let pollInterval = try hub.optional("poll_interval")?.duration(in: Limits.pollInterval) ?? .seconds(10)
         let search = ModelSearch(scenarioFile: file, models: models)
+        if let directory = search.models, !ModelSearch.isDirectory(directory) {
+            throw ScenarioError(file: file, line: nil, column: nil, field: nil,
+                                message: "--models \(models ?? directory): not a directory (it holds <kind>/ model packages)")
+        }
         let appliances = try parseAppliances(try hub.required("appliances"), hubModel: hub.optional("model"), search: search)
         let duration = try root.required("duration").duration(in: Limits.duration)
 
@@ -136,6 +140,15 @@ public enum ScenarioLoader {
         let appliances: [Scenario.Appliance]
         let duration: Duration
         var devices: [DeviceID] { appliances.map(\.id) }
+        /// Whether anything scores `id`'s readings (the interim detector watches furnaces only).
+        func isScored(_ id: DeviceID) -> Bool {
+            guard let appliance = appliance(id) else { return false }
+            switch appliance.detector {
+            case .package: return true
+            case .interim: return appliance.kind == .furnace
+            case .none: return false
+            }
+        }
         func appliance(_ id: DeviceID) -> Scenario.Appliance? { appliances.first { $0.id == id } }
         /// `at:`/`after:` offsets: a moment inside the run (at the end or later nothing can happen).
         var offsets: ClosedRange<Duration> { .zero...(duration - .milliseconds(1)) }
@@ -429,6 +442,9 @@ public enum ScenarioLoader {
                 try map.finish(known: ["device"])
                 target = try device(map)
             }
+            if name == "no-alert", !(target.map(setup.isScored) ?? setup.devices.contains(where: setup.isScored)) {
+                throw item.error("no-alert cannot fail: nothing scores \(target.map { "'\($0)'" } ?? "any appliance") (model: none, or interim on a non-furnace)")
+            }
             return name == "no-alert" ? .noAlert(device: target) : .readingsEveryPoll(device: target)
         case "no-reading-lost", "no-corrupted-reading":
             if let argument { throw argument.error("\(name) takes no arguments") }
@@ -486,6 +502,9 @@ public enum ScenarioLoader {
             try map.finish(known: ["device", "within", "after"])
             guard let target = try device(map) else { throw argument.error("missing required field 'device'") }
             let (after, within) = try window(map)
+            guard setup.isScored(target) else {
+                throw argument.error("'\(target)' can never alert: nothing scores its readings (model: none, or interim on a non-furnace)")
+            }
             return .alert(device: target, after: after, within: within)
         case "led":
             guard let argument else { throw item.error("led needs a colour, or { colour, within, after }") }

@@ -96,6 +96,17 @@ struct ModelResolutionTests {
         #expect(package.manifest.threshold == 2.5)
     }
 
+    @Test("--models naming no directory is an error, not a silent interim detector")
+    func modelsFlagMissing() throws {
+        let root = try Self.repository()
+        let file = root + "/scenarios/s.yaml"
+        try Self.write(Self.scenario(model: nil), to: file)
+        #expect(throws: ScenarioError(file: file, line: nil, column: nil, field: nil,
+                                      message: "--models /nonexistent: not a directory (it holds <kind>/ model packages)")) {
+            try ScenarioLoader.load(path: file, models: "/nonexistent")
+        }
+    }
+
     /// The rig run from two working directories writes byte-identical event logs.
     @Test("hubrig scenario run gives the same run from any working directory")
     func sameFromAnyDirectory() throws {

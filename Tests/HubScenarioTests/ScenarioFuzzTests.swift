@@ -21,7 +21,7 @@ struct ScenarioFuzzTests {
     }
 
     /// An empty directory: as `--models` it leaves every appliance without a package, so the
-    /// harness measures the parser, not ONNX compilation (explicit packages become `none`).
+    /// harness measures the parser, not ONNX compilation (explicit packages become `interim`).
     static let noModels: String = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-no-models-\(UUID().uuidString)").path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -29,7 +29,7 @@ struct ScenarioFuzzTests {
     }()
 
     static func withoutPackages(_ bytes: [UInt8]) -> [UInt8] {
-        Array(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "model: fixtures/models/", with: "model: none #").utf8)
+        Array(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "model: fixtures/models/", with: "model: interim #").utf8)
     }
 
     @Test("every committed scenario loads, its packages included")

@@ -154,6 +154,10 @@ struct ScenarioLimitsTests {
         (nil, "no-alert: { device: boiler }", "expect[0].no-alert.device", "no appliance with id 'boiler'"),
         (nil, "scroll: { prefix: \"t: \", within: 1m, after: 30m }", "expect[0].scroll", "presses it never"),
         (nil, "scroll-count: 1", "expect[0].scroll-count", "presses the joystick 0 time(s)"),
+        // Both appliances have model: none, so nothing could ever alert.
+        (nil, "alert: { device: washer, within: 1m }", "expect[0].alert", "'washer' can never alert"),
+        (nil, "no-alert", "expect[0]", "no-alert cannot fail: nothing scores any appliance"),
+        (nil, "no-alert: { device: hvac }", "expect[0]", "nothing scores 'hvac'"),
     ] as [(String?, String?, String, String)])
     func hitsNothing(entry: String?, expectation: String?, field: String, message: String) {
         let text = Self.scenario(timeline: entry.map { [$0] } ?? ["{ at: 1m, fault: i2c.0x5f.nack, probability: 0.1 }"],

@@ -82,6 +82,8 @@ struct ScenarioLoaderTests {
         ("seed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\n", 1, "", "missing required field 'name'"),
         ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }\n", 6, nil, "invalid YAML"),
         ("name: x\nseed: 1\nduration: 1h\nhub: [1, 2]\n", 4, "hub", "expected a mapping, found a list"),
+        // Found by the scenario fuzz harness: libyaml's reader errors came back without a line.
+        ("name: x\nseed: 1\nduration: 1h\u{7}\n", 3, nil, "control characters are not allowed (found U+0007)"),
     ] as [(String, Int, String?, String)])
     func errors(text: String, line: Int, field: String?, message: String) throws {
         let error = try #require(Self.error(text))
