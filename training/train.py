@@ -51,9 +51,15 @@ KINDS = {
 
 # Every seed is another unit (setpoint, temperature rise, calibration, household habits
 # all drawn per unit), so the model learns the spread of normal units, not one unit's day.
-TRAIN_SEEDS = list(range(1001, 1031))
-VALIDATION_SEEDS = list(range(2001, 2011))
+# The ranges are defined once, in Sources/HubScenario/SeedRanges.swift, and read from
+# `hubrig eval --seed-ranges`: training units fit the model, validation units set the
+# threshold (and every choice made while developing); the test units are never read here.
 HIDDEN = [8, 4, 8]
+
+
+def seed_ranges(hubrig):
+    ranges = json.loads(subprocess.run([hubrig, "eval", "--seed-ranges"], check=True, capture_output=True, text=True).stdout)
+    return {name: list(range(low, high + 1)) for name, (low, high) in ranges.items()}
 
 
 def export(hubrig, kind, days, seed, path, failures=()):

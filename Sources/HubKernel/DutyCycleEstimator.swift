@@ -6,8 +6,9 @@ import HubCore
 /// compressor shakes the cabinet at mains frequency (about 11–17 mg RMS on the kit), a
 /// stopped one leaves only the accelerometer's noise (about 1 mg). A reading whose
 /// vibration exceeds `runningThreshold` counts as running. The duty is the running share
-/// of the readings in the trailing `window`, reported once a sixth of the window has been
-/// seen. Refrigeration guidance puts a closed fridge near 30 %, one opened every half hour
+/// of the readings in the trailing `window`, reported only once the whole window has been
+/// seen: a share of the first minutes is not an hour's duty (ten quiet minutes read 0 %,
+/// which no working fridge runs over an hour). Refrigeration guidance puts a closed fridge near 30 %, one opened every half hour
 /// near 60 % (reference/appliances.md).
 public struct DutyCycleEstimator: Sendable {
     /// Between the accelerometer's noise floor and the weakest compressor's vibration.
@@ -22,7 +23,7 @@ public struct DutyCycleEstimator: Sendable {
         samples.reserveCapacity(capacity)
     }
 
-    /// Adds one reading's vibration; returns the duty in % once enough of the window is seen.
+    /// Adds one reading's vibration; returns the duty in % once the whole window is seen.
     public mutating func add(vibration: Double) -> Double? {
         let isRunning = vibration > Self.runningThreshold
         if samples.count < capacity {
@@ -33,7 +34,7 @@ public struct DutyCycleEstimator: Sendable {
             next = (next + 1) % capacity
         }
         if isRunning { running += 1 }
-        guard samples.count * 6 >= capacity else { return nil }
+        guard samples.count == capacity else { return nil }
         return Double(running) * 100 / Double(samples.count)
     }
 }

@@ -8,6 +8,12 @@ import HubCore
 /// (a sensor failed) are skipped, not zero-filled. Once the window is full, every `stride`
 /// samples the window's features are scored. The window survives a model swap: the new
 /// package takes over the samples the old one held.
+///
+/// A window is scored only if it is continuous: when more than `gapSamplesMax` samples in a
+/// row are missing (a sensor outage, partial readings, a hub that was down) the window is
+/// emptied and refills from the first complete reading after the gap. Otherwise the
+/// window would splice the appliance before the outage onto the appliance after it — a
+/// step no working appliance makes — and the model would call it a failure.
 public struct PackageDetector: AnomalyDetector {
     public let package: ModelPackage
     private var scorer: WindowScorer
@@ -17,6 +23,12 @@ public struct PackageDetector: AnomalyDetector {
     private var filled = 0
     private var sinceScore = 0
     private var nextSample: Instant?
+    /// When the newest sample in the window was taken.
+    private var lastSample: Instant?
+
+    /// Missing samples in a row the window bridges; one more and it starts afresh. Two
+    /// bridge a lost poll or a retry that ran late without costing a window's refill.
+    public static let gapSamplesMax = 2
 
     public var model: String { package.manifest.identifier }
     public var threshold: Double { package.manifest.threshold }
@@ -44,6 +56,7 @@ public struct PackageDetector: AnomalyDetector {
             push { values[$0] }
         }
         nextSample = previous.nextSample
+        lastSample = previous.lastSample
     }
 
     /// The window's samples per input channel, oldest first.
@@ -61,6 +74,11 @@ public struct PackageDetector: AnomalyDetector {
         let slack = min(manifest.pollInterval / 10, .milliseconds(250))
         if let next = nextSample, reading.timestamp < next - slack { return nil }
         for channel in manifest.inputChannels where reading.values[channel] == nil { return nil }
+        if let last = lastSample, reading.timestamp - last > manifest.pollInterval * (Self.gapSamplesMax + 1) + slack {
+            filled = 0
+            sinceScore = 0
+        }
+        lastSample = reading.timestamp
         var next = nextSample ?? reading.timestamp
         while next - slack <= reading.timestamp { next = next + manifest.pollInterval }
         nextSample = next
