@@ -65,7 +65,7 @@ struct EvalCommand: ParsableCommand {
             hour after its end; its delay is measured from its onset and from when the physics first showed it. \
             Other alerts (outside episodes and 6 h of recovery) are false alarms: the mean over units per 30 days \
             and the worst unit. Seed ranges: training \(SeedRanges.training.lowerBound)..\(SeedRanges.training.upperBound), \
-            validation \(SeedRanges.validation.lowerBound)..\(SeedRanges.validation.upperBound) (develop against \
+            calibration (thresholds) \(SeedRanges.calibration.lowerBound)..\(SeedRanges.calibration.upperBound), validation \(SeedRanges.validation.lowerBound)..\(SeedRanges.validation.upperBound) (develop against \
             these), test \(SeedRanges.test.lowerBound)..\(SeedRanges.test.upperBound) (only to report). The wall time \
             goes to standard error.
             """)
@@ -91,8 +91,8 @@ struct EvalCommand: ParsableCommand {
         guard let range = SeedRanges.parse(seeds) else {
             throw ValidationError("--seeds must be validation, test or A..B with A ≤ B, not \(seeds.debugDescription)")
         }
-        if range.overlaps(SeedRanges.training) {
-            printError("warning: --seeds \(seeds) overlaps the training units \(SeedRanges.training.lowerBound)..\(SeedRanges.training.upperBound)")
+        for (name, used) in [("training", SeedRanges.training), ("calibration", SeedRanges.calibration)] where range.overlaps(used) {
+            printError("warning: --seeds \(seeds) overlaps the \(name) units \(used.lowerBound)..\(used.upperBound): not unseen")
         }
         let packages = try loadPackages(model)
         let started = ContinuousClock.now

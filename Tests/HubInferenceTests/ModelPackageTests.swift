@@ -164,6 +164,27 @@ struct ModelPackageTests {
         #expect(detector.heldSamples()[0] == [21, 21, 21, 21])
     }
 
+    @Test("a window never spans a sensor outage: more than two missing samples empty it")
+    func outageEmptiesWindow() throws {
+        var detector = PackageDetector(package: try Self.package())
+        for second in stride(from: Int64(0), to: 40, by: 10) { _ = detector.observe(reading(second, temperature: 21)) }
+        #expect(detector.heldSamples()[0].count == 4)
+        // The sensor is gone for 3 samples (partial readings), then back.
+        for second in stride(from: Int64(40), to: 70, by: 10) { #expect(detector.observe(reading(second, temperature: nil)) == nil) }
+        var scores: [Double?] = []
+        for second in stride(from: Int64(70), to: 110, by: 10) { scores.append(detector.observe(reading(second, temperature: 30))) }
+        #expect(scores[0 ..< 3].allSatisfy { $0 == nil }, "nothing is scored until the window refills after the gap")
+        #expect(detector.heldSamples()[0] == [30, 30, 30, 30])
+    }
+
+    @Test("two missing samples are bridged: a lost poll does not cost a window's refill")
+    func shortGapBridged() throws {
+        var detector = PackageDetector(package: try Self.package())
+        for second in stride(from: Int64(0), to: 40, by: 10) { _ = detector.observe(reading(second, temperature: 21)) }
+        _ = detector.observe(reading(60, temperature: 22))
+        #expect(detector.heldSamples()[0] == [21, 21, 21, 22])
+    }
+
     @Test("a model swap keeps the window: the successor scores at once")
     func swapKeepsWindow() throws {
         var old = PackageDetector(package: try Self.package(gain: 1))
