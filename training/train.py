@@ -42,6 +42,10 @@ KINDS = {
         features=[(c, s) for c in ["temperature", "humidity"] for s in STATS] + [("temperature", "crossings")]),
     "washer": dict(
         channels=["temperature", "humidity", "vibration"], length=120, stride=6, margin=1.0,
+        # A unit's own normal: its first two days' quiet level × 2 (never above the package's
+        # threshold, never below half of it). Washers differ most: one day's quiet level runs
+        # from 0.3 to 1.1 across units, drum-imbalance windows peak at 1.2–1.5.
+        commissioning={"windows": 2880, "factor": 2.0, "floor": 0.5},
         features=[(c, s) for c in ["vibration", "humidity"] for s in STATS] + [("temperature", "mean"), ("temperature", "max")]),
     "fridge": dict(
         channels=["temperature", "humidity", "vibration", "duty_cycles"], length=360, stride=6, margin=1.25,
@@ -456,6 +460,8 @@ def main():
             "threshold": threshold,
             "debounce": {"k": k, "n": n},
         }
+        if "commissioning" in spec:
+            manifest["commissioning"] = spec["commissioning"]
         with open(os.path.join(args.out, "manifest.json"), "w") as handle:
             json.dump(manifest, handle, indent=2)
             handle.write("\n")

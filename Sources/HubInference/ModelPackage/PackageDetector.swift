@@ -31,7 +31,13 @@ public struct PackageDetector: AnomalyDetector {
     public static let gapSamplesMax = 2
 
     public var model: String { package.manifest.identifier }
-    public var threshold: Double { package.manifest.threshold }
+    /// The package's threshold, or once commissioned (manifest `commissioning`) the unit's own.
+    public var threshold: Double { unitThreshold ?? package.manifest.threshold }
+    /// Set when commissioning ends: the threshold learnt from this unit's own normal.
+    public private(set) var unitThreshold: Double?
+    private var commissioningScores: [Double] = []
+    private var commissioningScored = 0
+    private var quietLevel = 0.0
     public var debounce: (k: Int, n: Int)? { (package.manifest.debounceK, package.manifest.debounceN) }
 
     public init(package: ModelPackage) {
@@ -89,11 +95,30 @@ public struct PackageDetector: AnomalyDetector {
         sinceScore = 0
         let window = heldSamples()
         let features = scorer.features(from: window)
+        let score: Double
         do {
-            return try scorer.score(features: features)
+            score = try scorer.score(features: features)
         } catch {
             return nil
         }
+        if unitThreshold == nil, let commissioning = manifest.commissioning { commission(score, commissioning) }
+        return score
+    }
+
+    /// Learns the unit's quiet level from its first scored windows, then fixes its threshold.
+    private mutating func commission(_ score: Double, _ commissioning: ModelManifest.Commissioning) {
+        let (k, n) = (package.manifest.debounceK, package.manifest.debounceN)
+        commissioningScores.append(score)
+        if commissioningScores.count > n { commissioningScores.removeFirst() }
+        if commissioningScores.count >= k {
+            // The k-th largest of the last n: the highest threshold at which k-of-n fires now.
+            quietLevel = max(quietLevel, commissioningScores.sorted(by: >)[k - 1])
+        }
+        commissioningScored += 1
+        guard commissioningScored >= commissioning.windows else { return }
+        let packageThreshold = package.manifest.threshold
+        unitThreshold = min(packageThreshold, max(commissioning.factor * quietLevel, commissioning.floor * packageThreshold))
+        commissioningScores = []
     }
 
     /// Appends one sample; `value(i)` is input channel i's value.
