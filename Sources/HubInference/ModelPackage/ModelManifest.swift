@@ -42,6 +42,12 @@ public struct ModelManifest: Equatable, Sendable {
         public var factor: Double
         public var floor: Double
         public static let windowsMax = 100_000
+
+        public init(windows: Int, factor: Double, floor: Double) {
+            self.windows = windows
+            self.factor = factor
+            self.floor = floor
+        }
     }
 
     /// `name@version`, as inference results carry it.
