@@ -79,8 +79,10 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per kind with every figure of the table.")
     var json = false
 
-    @Flag(name: .customLong("seed-ranges"), help: "Print the training, validation and test seed ranges as JSON and exit.")
+    @Flag(name: .customLong("seed-ranges"), help: "Print the training, calibration, validation and test seed ranges as JSON and exit.")
     var seedRanges = false
+
+    static let unitsMax: UInt64 = 10_000
 
     func run() throws {
         if seedRanges {
@@ -89,7 +91,10 @@ struct EvalCommand: ParsableCommand {
         }
         guard let model else { throw ValidationError("--model is required (a package or a directory of packages)") }
         guard let range = SeedRanges.parse(seeds) else {
-            throw ValidationError("--seeds must be validation, test or A..B with A ≤ B, not \(seeds.debugDescription)")
+            throw ValidationError("--seeds must be validation, test, calibration, training or A..B with A ≤ B, not \(seeds.debugDescription)")
+        }
+        guard range.upperBound - range.lowerBound < Self.unitsMax else {
+            throw ValidationError("--seeds \(seeds) names more than \(Self.unitsMax) units (a unit-month takes seconds)")
         }
         for (name, used) in [("training", SeedRanges.training), ("calibration", SeedRanges.calibration)] where range.overlaps(used) {
             printError("warning: --seeds \(seeds) overlaps the \(name) units \(used.lowerBound)..\(used.upperBound): not unseen")
