@@ -518,47 +518,9 @@ def main():
         onnx.save(onnx_model, os.path.join(args.out, "model.onnx"))
         session = ort.InferenceSession(os.path.join(args.out, "model.onnx"), providers=["CPUExecutionProvider"])
 
-        # Golden windows: normal ones through a validation unit's day, windows of both
-        # failures, and windows pushed past the range guard, chosen to cover every guard
-        # bound and every hidden unit, so one corrupted weight or bound fails the self-test.
-        index = {c: i for i, c in enumerate(spec["channels"])}
-        normal_values, normal_labels = telemetry(calibration_seeds[0], args.days)
-        _, _, normal_starts = windows(normal_values[:8640 + spec["length"]], normal_labels, spec)
-        fixed = [normal_values[s:s + spec["length"]] for s in
-                 (normal_starts[i] for i in np.linspace(0, len(normal_starts) - 1, 6).astype(int))]
-        first, second = FAILURES[args.kind]
-        failing_values, failing_labels = telemetry(calibration_seeds[1], 3, (f"{first}@1d,for=12h", f"{second}@2d,for=12h"))
-        candidates = [failing_values[s:s + spec["length"]]
-                      for s in range(0, len(failing_values) - spec["length"], spec["stride"] * 10)
-                      if failing_labels[s + spec["length"] - 1] != "normal"]
-        channel_spread = np.array([np.concatenate(train_values)[:, i].std() for i in range(len(spec["channels"]))])
-        for w in fixed[::2]:
-            candidates += synthetic(w, spec, channel_spread)
-
-        def features_of_window(w):
-            return np.array([feature(s, w[:, index[c]], SAMPLE_S / 3600) for c, s in spec["features"]])
-
-        def z_of(w):
-            return (features_of_window(w) - mean) / std
-
-        chosen, covered, every = pick_golden(model, candidates, z_of, fixed)
-        z_chosen = np.array([z_of(w).astype(np.float32).astype(np.float64) for w in chosen])
-        blind = perturbation_check(model, z_chosen)
-        print(f"{args.kind}: {pruned} dead hidden units pruned; {len(chosen)} golden windows cover {len(covered)} guard bounds and hidden units; "
-              f"parameters whose corruption they would miss: {len(blind)} {blind[:12]}", file=sys.stderr)
-        golden = []
-        for window in chosen:
-            feats = features_of_window(window)
-            normalised = ((feats - mean) / std).astype(np.float32)
-            output = session.run(["y"], {"x": normalised[None, :]})[0][0]
-            score = float(((output.astype(np.float64) - normalised.astype(np.float64)) ** 2).mean())
-            golden.append({
-                "readings": {c: [float(v) for v in window[:, index[c]]] for c in spec["channels"]},
-                "features": [float(v) for v in feats],
-                "normalised": [float(v) for v in normalised],
-                "output": [float(v) for v in output],
-                "score": score,
-            })
+        print(f"{args.kind}: {pruned} dead hidden units pruned", file=sys.stderr)
+        channel_spread = np.concatenate(train_values).std(axis=0)
+        write_golden(args, spec, model, mean, std, telemetry, calibration_seeds, channel_spread, session)
         manifest = {
             "name": f"{args.kind}-ae", "version": args.version, "kind": args.kind,
             "input_channels": spec["channels"],
@@ -574,9 +536,6 @@ def main():
             manifest["commissioning"] = spec["commissioning"]
         with open(os.path.join(args.out, "manifest.json"), "w") as handle:
             json.dump(manifest, handle, indent=2)
-            handle.write("\n")
-        with open(os.path.join(args.out, "golden.json"), "w") as handle:
-            json.dump({"windows": golden}, handle)
             handle.write("\n")
     print(f"wrote {args.out}", file=sys.stderr)
 
