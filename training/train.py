@@ -38,10 +38,17 @@ STATS = ["mean", "std", "min", "max", "slope", "last"]
 # days; 360-sample windows and vibration crossings were worse). Debounce 2-of-3 instead of 3-of-5 raised furnace false alarms to 16 per 30 days.
 KINDS = {
     "furnace": dict(
-        channels=["temperature", "humidity"], length=180, stride=6, margin=1.35,
+        channels=["temperature", "humidity"], length=180, stride=6, margin=1.15,
         features=[(c, s) for c in ["temperature", "humidity"] for s in STATS] + [("temperature", "crossings")]),
     "washer": dict(
         channels=["temperature", "humidity", "vibration"], length=120, stride=6, margin=1.0,
+        # A unit's own normal (manifest `commissioning`) was tried here and is off: on
+        # validation units 2051..2080, factor 2.0 changed nothing (two days' quiet levels of
+        # 0.62–1.13 × 2 all reach the package threshold), 1.3 raised drum-imbalance recall
+        # 0.64 → 0.80 but false alarms 0.07 → 1.83 per 30 days (worst unit 29.5), 1.6 gave
+        # 0.67 and 0.49 (worst 12.6). Drum-imbalance windows peak at 1.0–1.9 × the same
+        # unit's quiet level: these features do not separate it. Enable with e.g.
+        # commissioning={"windows": 2880, "factor": 1.6, "floor": 0.5}.
         features=[(c, s) for c in ["vibration", "humidity"] for s in STATS] + [("temperature", "mean"), ("temperature", "max")]),
     "fridge": dict(
         channels=["temperature", "humidity", "vibration", "duty_cycles"], length=360, stride=6, margin=1.25,
@@ -51,9 +58,16 @@ KINDS = {
 
 # Every seed is another unit (setpoint, temperature rise, calibration, household habits
 # all drawn per unit), so the model learns the spread of normal units, not one unit's day.
-TRAIN_SEEDS = list(range(1001, 1031))
-VALIDATION_SEEDS = list(range(2001, 2011))
+# The ranges are defined once, in Sources/HubScenario/SeedRanges.swift, and read from
+# `hubrig eval --seed-ranges`: training units fit the model, calibration units set the
+# threshold; validation units (for `hubrig eval` while developing) and test units (for the
+# report) are never read here.
 HIDDEN = [8, 4, 8]
+
+
+def seed_ranges(hubrig):
+    ranges = json.loads(subprocess.run([hubrig, "eval", "--seed-ranges"], check=True, capture_output=True, text=True).stdout)
+    return {name: list(range(low, high + 1)) for name, (low, high) in ranges.items()}
 
 
 def export(hubrig, kind, days, seed, path, failures=()):
@@ -99,6 +113,41 @@ def feature(stat, x, step_hours):
         covariance = ((np.arange(n) - centre) * (x - mean)).sum()
         return covariance / (n * (n * n - 1) / 12 * step_hours)
     raise ValueError(stat)
+
+
+def fast_windows(values, spec):
+    """Features of every scored window, vectorised (training only: the golden vectors use
+    `windows`, which follows the hub's definitions operation for operation)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    length, stride = spec["length"], spec["stride"]
+    if len(values) < length:
+        return np.zeros((0, len(spec["features"])))
+    index = {c: i for i, c in enumerate(spec["channels"])}
+    n = length
+    centre = (n - 1) / 2
+    ramp = np.arange(n) - centre
+    step_hours = SAMPLE_S / 3600
+    columns = []
+    for c, stat in spec["features"]:
+        w = sliding_window_view(values[:, index[c]], n)[::stride]
+        mean = w.mean(axis=1)
+        if stat == "mean":
+            columns.append(mean)
+        elif stat == "std":
+            columns.append(np.sqrt(((w - mean[:, None]) ** 2).mean(axis=1)))
+        elif stat == "min":
+            columns.append(w.min(axis=1))
+        elif stat == "max":
+            columns.append(w.max(axis=1))
+        elif stat == "last":
+            columns.append(w[:, -1])
+        elif stat == "crossings":
+            columns.append(((w[:, :-1] < mean[:, None]) & (mean[:, None] <= w[:, 1:])).sum(axis=1).astype(float))
+        elif stat == "slope":
+            columns.append(((w - mean[:, None]) * ramp).sum(axis=1) / (n * (n * n - 1) / 12 * step_hours))
+        else:
+            raise ValueError(stat)
+    return np.stack(columns, axis=1)
 
 
 def windows(values, labels, spec):
@@ -209,31 +258,239 @@ def debounced_quiet_threshold(scores, k, n):
     return worst
 
 
+FAILURES = {"furnace": ["blocked-filter", "igniter-failure"], "washer": ["drum-imbalance", "bearing-wear"],
+            "fridge": ["door-open", "compressor-failure"]}
+
+
+def guarded_forward(model, z):
+    """Float64 forward pass as the graph computes it: guard, then the layers."""
+    return model.forward(model.guard(z))
+
+
+def coverage_items(model, z):
+    """What one normalised window exercises: each feature beyond each guard bound, each
+    hidden ReLU unit active. A golden set covering all of them makes any single corrupted
+    weight, bias or bound change some golden output."""
+    items = set()
+    for f in range(z.shape[0]):
+        if z[f] > model.high[f]:
+            items.add(("over", f))
+        if z[f] < model.low[f]:
+            items.add(("under", f))
+    acts = model.forward(model.guard(z[None, :]))
+    for layer in range(1, len(acts) - 1):
+        on = np.nonzero(acts[layer][0] > 0)[0]
+        for j in on:
+            items.add(("unit", layer, int(j)))
+        if layer >= 2:
+            # A weight between two hidden units shows only while both are on.
+            for i in np.nonzero(acts[layer - 1][0] > 0)[0]:
+                for j in on:
+                    items.add(("pair", layer, int(i), int(j)))
+    return items
+
+
+def pick_golden(model, candidates, z_of, fixed, limit=40):
+    """Greedy cover: the `fixed` windows, then the candidate covering most uncovered items, until none adds any."""
+    chosen = list(fixed)
+    covered = set()
+    for c in chosen:
+        covered |= coverage_items(model, z_of(c))
+    every = set(covered)
+    item_sets = [coverage_items(model, z_of(c)) for c in candidates]
+    for items in item_sets:
+        every |= items
+    while len(chosen) < limit:
+        best, gain = None, 0
+        for i, items in enumerate(item_sets):
+            g = len(items - covered)
+            if g > gain:
+                best, gain = i, g
+        if best is None:
+            break
+        chosen.append(candidates[best])
+        covered |= item_sets[best]
+    return chosen, covered, every
+
+
+def prune_dead_units(model, z_train, rng):
+    """Removes hidden units that no input inside the range guard's box turns on (checked on
+    the training windows and 200,000 random points of the box). The output is unchanged
+    for every input the hub can feed the encoder, and a package has no weights that no
+    golden window can check."""
+    box = rng.uniform(model.low, model.high, size=(200_000, len(model.low)))
+    probe = np.concatenate([model.guard(z_train), box])
+    removed = 0
+    for layer in range(len(model.weights) - 1):
+        acts = model.forward(probe)[layer + 1]
+        alive = np.nonzero((acts > 0).any(axis=0))[0]
+        removed += acts.shape[1] - len(alive)
+        model.weights[layer] = np.ascontiguousarray(model.weights[layer][alive])
+        model.biases[layer] = np.ascontiguousarray(model.biases[layer][alive])
+        model.weights[layer + 1] = np.ascontiguousarray(model.weights[layer + 1][:, alive])
+    return removed
+
+
+def perturbation_check(model, z):
+    """Parameters (weights, biases, guard bounds) whose corruption leaves every golden
+    output within the hub's tolerance: the self-test could not catch those."""
+    def outputs():
+        return guarded_forward(model, z)[-1]
+    base = outputs()
+    blind = []
+    groups = [("W", model.weights), ("B", model.biases), ("range_low", [model.low]), ("range_high", [model.high])]
+    for name, arrays in groups:
+        for a, array in enumerate(arrays):
+            flat = array.reshape(-1)
+            assert np.shares_memory(flat, array), "the check must corrupt the model's own parameters"
+            for i in range(flat.size):
+                saved = flat[i]
+                flat[i] = saved * 1.5 + (0.25 if saved >= 0 else -0.25)
+                changed = np.abs(outputs() - base) > 1e-4 * np.maximum(1, np.abs(base))
+                flat[i] = saved
+                if not changed.any():
+                    blind.append(f"{name}{a if name in ('W', 'B') else ''}[{i}]")
+    return blind
+
+
+def synthetic(window, spec, spread):
+    """Windows at and past the range guard's edges: each channel shifted by ± several
+    training spreads, its swings amplified or flattened, a steep trend added, or its last
+    sample thrown far out."""
+    out = []
+    ramp = np.linspace(-1, 1, window.shape[0])
+    for c in range(window.shape[1]):
+        x = window[:, c]
+
+        def spike(v, size):
+            v = v.copy()
+            v[-1] += size
+            return v
+        for transform in (lambda v: v + 4 * spread[c], lambda v: v - 4 * spread[c],
+                          lambda v: v + 16 * spread[c], lambda v: v - 16 * spread[c],
+                          lambda v: v.mean() + (v - v.mean()) * 6, lambda v: v.mean() + (v - v.mean()) * 0.02,
+                          lambda v: v.mean() + (v - v.mean()) * 30,
+                          lambda v: v + 8 * spread[c] * ramp, lambda v: v - 8 * spread[c] * ramp,
+                          lambda v: v + 16 * spread[c] * ramp, lambda v: v - 16 * spread[c] * ramp,
+                          lambda v: v + 40 * spread[c] * ramp, lambda v: v - 40 * spread[c] * ramp,
+                          lambda v: spike(v, 8 * spread[c]), lambda v: spike(v, -8 * spread[c])):
+            w = window.copy()
+            w[:, c] = transform(x)
+            out.append(w)
+    return out
+
+
+def load_package(directory):
+    """The autoencoder, normalisation and manifest of a written package."""
+    manifest = json.load(open(os.path.join(directory, "manifest.json")))
+    graph = onnx.load(os.path.join(directory, "model.onnx")).graph
+    tensors = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in graph.initializer}
+    layers = sum(1 for name in tensors if name.startswith("W"))
+    model = Autoencoder.__new__(Autoencoder)
+    model.weights = [tensors[f"W{i}"] for i in range(layers)]
+    model.biases = [tensors[f"B{i}"] for i in range(layers)]
+    model.low, model.high = tensors["range_low"], tensors["range_high"]
+    return model, np.array(manifest["normalisation"]["mean"]), np.array(manifest["normalisation"]["std"]), manifest
+
+
+def write_golden(args, spec, model, mean, std, telemetry, calibration_seeds, channel_spread, session):
+    """Chooses golden windows covering every guard bound and hidden unit, checks that no
+    single parameter's corruption escapes them, and writes golden.json."""
+    index = {c: i for i, c in enumerate(spec["channels"])}
+    normal_values, normal_labels = telemetry(calibration_seeds[0], args.days)
+    _, _, normal_starts = windows(normal_values[:8640 + spec["length"]], normal_labels, spec)
+    fixed = [normal_values[s:s + spec["length"]] for s in
+             (normal_starts[i] for i in np.linspace(0, len(normal_starts) - 1, 6).astype(int))]
+    first, second = FAILURES[args.kind]
+    failing_values, failing_labels = telemetry(calibration_seeds[1], 3, (f"{first}@1d,for=12h", f"{second}@2d,for=12h"))
+    candidates = [failing_values[s:s + spec["length"]]
+                  for s in range(0, len(failing_values) - spec["length"], spec["stride"] * 10)
+                  if failing_labels[s + spec["length"] - 1] != "normal"]
+    for w in fixed[::2]:
+        candidates += synthetic(w, spec, channel_spread)
+
+    def features_of_window(w):
+        return np.array([feature(s, w[:, index[c]], SAMPLE_S / 3600) for c, s in spec["features"]])
+
+    def z_of(w):
+        return (features_of_window(w) - mean) / std
+
+    def well_conditioned(w):
+        # The hub sums in float32 in its own order: keep windows where onnxruntime agrees
+        # with a float64 forward pass to 3e-6, three times inside the self-test's 1e-5.
+        z = z_of(w).astype(np.float32)
+        exact = guarded_forward(model, z.astype(np.float64)[None, :])[-1][0]
+        got = session.run(["y"], {"x": z[None, :]})[0][0].astype(np.float64)
+        return bool((np.abs(got - exact) <= 3e-6 * np.maximum(1, np.abs(exact))).all())
+
+    candidates = [w for w in candidates if well_conditioned(w)]
+    chosen, covered, every = pick_golden(model, candidates, z_of, fixed, limit=60)
+    z_chosen = np.array([z_of(w).astype(np.float32).astype(np.float64) for w in chosen])
+    blind = perturbation_check(model, z_chosen)
+    print(f"{args.kind}: {len(chosen)} golden windows cover {len(covered)} guard bounds and hidden units; "
+          f"parameters whose corruption they would miss: {len(blind)} {blind[:12]}", file=sys.stderr)
+    golden = []
+    for window in chosen:
+        feats = features_of_window(window)
+        normalised = ((feats - mean) / std).astype(np.float32)
+        output = session.run(["y"], {"x": normalised[None, :]})[0][0]
+        score = float(((output.astype(np.float64) - normalised.astype(np.float64)) ** 2).mean())
+        golden.append({
+            "readings": {c: [float(v) for v in window[:, index[c]]] for c in spec["channels"]},
+            "features": [float(v) for v in feats],
+            "normalised": [float(v) for v in normalised],
+            "output": [float(v) for v in output],
+            "score": score,
+        })
+    with open(os.path.join(args.out, "golden.json"), "w") as handle:
+        json.dump({"windows": golden}, handle)
+        handle.write("\n")
+
+
+def regolden(args, spec, ranges, telemetry):
+    model, mean, std, manifest = load_package(args.out)
+    calibration_seeds = ranges["calibration"]
+    train_values = [telemetry(seed, args.days)[0] for seed in ranges["training"][:10]]
+    values = np.concatenate(train_values)
+    channel_spread = values.std(axis=0)
+    z_probe = (np.concatenate([fast_windows(v, spec) for v in train_values]) - mean) / std
+    pruned = prune_dead_units(model, z_probe, np.random.default_rng(7))
+    if pruned:
+        onnx.save(model.to_onnx(len(spec["features"]), manifest["name"]), os.path.join(args.out, "model.onnx"))
+    print(f"{args.kind}: {pruned} dead hidden units pruned", file=sys.stderr)
+    session = ort.InferenceSession(os.path.join(args.out, "model.onnx"), providers=["CPUExecutionProvider"])
+    write_golden(args, spec, model, mean, std, telemetry, calibration_seeds, channel_spread, session)
+    print(f"rewrote {args.out}/golden.json", file=sys.stderr)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kind", required=True, choices=sorted(KINDS))
     parser.add_argument("--out", required=True)
     parser.add_argument("--hubrig", default=".build/release/hubrig")
-    parser.add_argument("--days", type=int, default=4, help="days of telemetry per seed")
+    parser.add_argument("--days", type=int, default=3, help="days of telemetry per unit")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--margin", type=float, default=None,
                         help="threshold = margin × quietest debounced threshold (default: the kind's)")
-    parser.add_argument("--version", default="1.0.0")
+    parser.add_argument("--version", default="2.0.0")
+    parser.add_argument("--regolden", action="store_true",
+                        help="keep --out's model and manifest; only choose and write its golden windows again")
     args = parser.parse_args()
     spec = KINDS[args.kind]
     k, n = spec.get("debounce", (3, 5))
     rng = np.random.default_rng(7)
+    ranges = seed_ranges(args.hubrig)
     with tempfile.TemporaryDirectory() as tmp:
-        def features_of(seed, days, failures=()):
+        def telemetry(seed, days, failures=()):
             path = os.path.join(tmp, f"{seed}-{len(failures)}.csv")
             export(args.hubrig, args.kind, days, seed, path, failures)
-            values, labels = load(path, spec["channels"])
-            f, labs, starts = windows(values, labels, spec)
-            return values, f, labs, starts
+            return load(path, spec["channels"])
 
-        train = [features_of(seed, args.days) for seed in TRAIN_SEEDS]
-        validation = [features_of(seed, args.days) for seed in VALIDATION_SEEDS]
-        x_train = np.concatenate([t[1] for t in train])
+        if args.regolden:
+            regolden(args, spec, ranges, telemetry)
+            return
+        train_values = [telemetry(seed, args.days)[0] for seed in ranges["training"]]
+        x_train = np.concatenate([fast_windows(v, spec) for v in train_values])
         mean = x_train.mean(axis=0)
         std = np.maximum(x_train.std(axis=0), 1e-3)
         model = Autoencoder(len(spec["features"]), rng)
@@ -242,9 +499,18 @@ def main():
         model.low = z_train.min(axis=0) - 0.05 * span
         model.high = z_train.max(axis=0) + 0.05 * span
         model.train(z_train, args.epochs, rng)
-        quiet = max(debounced_quiet_threshold(model.scores((v[1] - mean) / std), k, n) for v in validation)
+        pruned = prune_dead_units(model, z_train, rng)
+        calibration_seeds = ranges["calibration"]
+        quiet_by_unit = []
+        for seed in calibration_seeds:
+            v = fast_windows(telemetry(seed, args.days)[0], spec)
+            quiet_by_unit.append(debounced_quiet_threshold(model.scores((v - mean) / std), k, n))
+        quiet = max(quiet_by_unit)
         threshold = float(quiet * (args.margin or spec["margin"]))
-        print(f"{args.kind}: {len(x_train)} training windows, validation quiet threshold {quiet:.4f} → {threshold:.4f}",
+        order = np.argsort(quiet_by_unit)[::-1][:3]
+        print(f"{args.kind}: {len(x_train)} training windows from {len(train_values)} units; calibration quiet threshold "
+              f"{quiet:.4f} over {len(calibration_seeds)} units (loudest: "
+              + ", ".join(f"{calibration_seeds[i]} {quiet_by_unit[i]:.3f}" for i in order) + f") → {threshold:.4f}",
               file=sys.stderr)
 
         os.makedirs(args.out, exist_ok=True)
@@ -252,22 +518,9 @@ def main():
         onnx.save(onnx_model, os.path.join(args.out, "model.onnx"))
         session = ort.InferenceSession(os.path.join(args.out, "model.onnx"), providers=["CPUExecutionProvider"])
 
-        golden = []
-        values, feats, _, starts = validation[0]
-        picks = list(np.linspace(0, len(feats) - 1, 6).astype(int))
-        index = {c: i for i, c in enumerate(spec["channels"])}
-        for p in picks:
-            window = values[starts[p]:starts[p] + spec["length"]]
-            normalised = ((feats[p] - mean) / std).astype(np.float32)
-            output = session.run(["y"], {"x": normalised[None, :]})[0][0]
-            score = float(((output.astype(np.float64) - normalised.astype(np.float64)) ** 2).mean())
-            golden.append({
-                "readings": {c: [float(v) for v in window[:, index[c]]] for c in spec["channels"]},
-                "features": [float(v) for v in feats[p]],
-                "normalised": [float(v) for v in normalised],
-                "output": [float(v) for v in output],
-                "score": score,
-            })
+        print(f"{args.kind}: {pruned} dead hidden units pruned", file=sys.stderr)
+        channel_spread = np.concatenate(train_values).std(axis=0)
+        write_golden(args, spec, model, mean, std, telemetry, calibration_seeds, channel_spread, session)
         manifest = {
             "name": f"{args.kind}-ae", "version": args.version, "kind": args.kind,
             "input_channels": spec["channels"],
@@ -279,11 +532,10 @@ def main():
             "threshold": threshold,
             "debounce": {"k": k, "n": n},
         }
+        if "commissioning" in spec:
+            manifest["commissioning"] = spec["commissioning"]
         with open(os.path.join(args.out, "manifest.json"), "w") as handle:
             json.dump(manifest, handle, indent=2)
-            handle.write("\n")
-        with open(os.path.join(args.out, "golden.json"), "w") as handle:
-            json.dump({"windows": golden}, handle)
             handle.write("\n")
     print(f"wrote {args.out}", file=sys.stderr)
 

@@ -74,6 +74,19 @@ public protocol FailureInjectable: AnyObject {
     /// The severity (0...1) the physics uses for `failure` at `instant`: 0 when it is not
     /// active. A pure function of the calls made so far, for labelling ground truth.
     func severity(of failure: ApplianceFailure, at instant: Instant) -> Double
+    /// Every episode of `failure` so far, in order: its start, and the instant the physics
+    /// first let it show (nil: not yet, or never before it was repaired). What "show" means
+    /// is the model's (its header says): a washer's first drum rotation after onset, a
+    /// furnace's first ignition trial, a fridge door at once. Evaluation measures detection
+    /// delay from there as well as from the start, since no detector can see a failure the
+    /// appliance has not yet acted out.
+    func observability(of failure: ApplianceFailure) -> [FailureObservability]
+}
+
+/// When one failure episode started and when it first became observable in the physics.
+public struct FailureObservability: Equatable, Sendable {
+    public let start: Instant
+    public let observable: Instant?
 }
 
 extension FailureInjectable {
@@ -92,6 +105,8 @@ struct FailureSchedule {
         var start: Int64
         var ramp: Int64
         var end: Int64?
+        /// The first instant the physics acted the failure out (see `markObservable`).
+        var observable: Int64?
     }
 
     let kind: ApplianceKind
@@ -120,7 +135,7 @@ struct FailureSchedule {
                          "\(failure.rawValue): failures must be started and ended in time order")
             if last.end == nil { episodes[i][episodes[i].count - 1].end = at }
         }
-        episodes[i].append(Episode(start: at, ramp: ramp.nanoseconds, end: nil))
+        episodes[i].append(Episode(start: at, ramp: ramp.nanoseconds, end: nil, observable: nil))
         everStarted = true
     }
 
@@ -130,6 +145,24 @@ struct FailureSchedule {
         guard let last = episodes[i].last, last.end == nil else { return }
         precondition(instant.nanosecondsSinceEpoch >= last.start, "\(failure.rawValue): ended before it started")
         episodes[i][episodes[i].count - 1].end = instant.nanosecondsSinceEpoch
+    }
+
+    /// Records that the physics acted `failure` out at `instant` (a model calls this where
+    /// the failure first changes what the appliance does); only the first call of an active
+    /// episode counts.
+    mutating func markObservable(_ failure: ApplianceFailure, at instant: Instant) {
+        let i = index(failure)
+        guard let last = episodes[i].last, last.observable == nil, last.start < instant.nanosecondsSinceEpoch,
+              last.end.map({ instant.nanosecondsSinceEpoch <= $0 }) ?? true else { return }
+        episodes[i][episodes[i].count - 1].observable = instant.nanosecondsSinceEpoch
+    }
+
+    /// Every episode of `failure`: its start and when it became observable.
+    func observability(_ failure: ApplianceFailure) -> [FailureObservability] {
+        episodes[index(failure)].map { episode in
+            FailureObservability(start: Instant(nanosecondsSinceEpoch: episode.start),
+                                 observable: episode.observable.map { Instant(nanosecondsSinceEpoch: $0) })
+        }
     }
 
     /// Severity at `instant`: 0 outside (start, end], otherwise the ramp's progress.

@@ -26,7 +26,10 @@ import HubCore
 //   recovery ≥ 30 min after loading); 13 kJ makes one opening every 30 min raise the duty
 //   to 57–61 % (MEAS: ~60 %). So one opening an hour costs ≈ 15 % duty, and about 3 an
 //   hour is the most the cabinet holds within its band; a cluster of openings at dinner
-//   leaves the air several degrees warm for half an hour.
+//   leaves the air several degrees warm for half an hour. The items are at most at the
+//   kitchen's temperature, so they warm the air only while it is cooler than the kitchen:
+//   otherwise a dinner's openings during a defrost stacked enough load to take the air to
+//   27 °C in a 21 °C kitchen (seed 65 of fridge-steady-state); what is left waits.
 // - Humidity: cabinet vapour pressure relaxes with τ = 20 min toward 55–70 % (drawn) of
 //   saturation at the contents' temperature (moist food and the drain keep it there) and
 //   never exceeds saturation at the air temperature (fog condenses). While the door is
@@ -73,6 +76,9 @@ import HubCore
 //   the air rising behind it. The shelf feels nothing: the accelerometer's own noise
 //   floor. At s = 0.5 starts are delayed by 4 min at a time, so the air overshoots the
 //   cut-in point by several degrees.
+// - Observable (for evaluation's delays; FailureInjectable.observability): a door left
+//   ajar at once (its first second); a compressor failure from the first second the
+//   compressor should have run and did not (a failed start, or a running motor tripped).
 //
 // Fixed 1-second steps from the start of the run; the last 256 seconds are kept, so the
 // value at an instant never depends on how often or in what order it is asked for.
@@ -203,6 +209,10 @@ public final class FridgeModel: RoomApplianceModel, FailureInjectable {
         failures.severity(failure, at: instant)
     }
 
+    public func observability(of failure: ApplianceFailure) -> [FailureObservability] {
+        failures.observability(failure)
+    }
+
     func stateAndAcceleration(at instant: Instant) -> (Snapshot, Vector3) {
         let offset = instant.nanosecondsSinceEpoch - start.nanosecondsSinceEpoch
         let second = offset >= 0 ? offset / 1_000_000_000 : (offset - 999_999_999) / 1_000_000_000
@@ -249,6 +259,7 @@ public final class FridgeModel: RoomApplianceModel, FailureInjectable {
         let air = cabinetTemperature
         // Share of a wide-open door's air exchange through a door left ajar (0: shut).
         let ajar = failures.everStarted ? Self.ajarExchangeShare * failures.severity(.doorOpen, at: now) : 0
+        if ajar > 0 { failures.markObservable(.doorOpen, at: now) }
         var heat = Self.wallConductance * (ambient - air) + Self.contentsConductance * (contentsTemperature - air)
         if compressorOn { heat -= Self.coolingPower }
         if doorOpen {
@@ -257,7 +268,7 @@ public final class FridgeModel: RoomApplianceModel, FailureInjectable {
             heat += ajar * Self.doorConductance * (ambient - air)
         }
         if unansweredCall { heat += Self.fanHeat }
-        let release = doorLoad / Self.doorLoadTau
+        let release = air < ambient ? doorLoad / Self.doorLoadTau : 0
         doorLoad -= release
         heat += release
         cabinetTemperature += heat / Self.airCapacity
@@ -332,6 +343,7 @@ public final class FridgeModel: RoomApplianceModel, FailureInjectable {
                 offSeconds = 0
             } else if fault >= 1 {
                 // The motor cannot run any more: the overload protector trips it.
+                failures.markObservable(.compressorFailure, at: start + .seconds(stepIndex))
                 compressorOn = false
                 offSeconds = 0
                 overloadSeconds = Self.overloadResetSeconds
@@ -343,6 +355,7 @@ public final class FridgeModel: RoomApplianceModel, FailureInjectable {
             if !defrosting && cabinetTemperature >= setpoint + Self.hysteresis && offSeconds >= Self.minimumOffSeconds
                 && overloadSeconds == 0 {
                 if fault > 0 && (fault >= 1 || failureRandom.chance(fault)) {
+                    failures.markObservable(.compressorFailure, at: start + .seconds(stepIndex))
                     failedStarts += 1
                     overloadSeconds = Self.overloadResetSeconds
                     unansweredCall = true

@@ -61,6 +61,11 @@ import HubCore
 //   below the fabric in ~20 min). The fabric always follows the air; its heat flows back
 //   into the air only while the burner is locked out, which no normal day reaches, so a
 //   furnace without failures is exactly the single-node model.
+// - Observable (for evaluation's delays; FailureInjectable.observability): a blocked filter
+//   from the first second the burner and blower run together after onset (the airflow only
+//   shows in the supply air while air moves over a lit exchanger); an igniter failure from
+//   the first ignition trial after onset (the first call for heat: a flame already lit
+//   keeps burning until the call ends).
 // - Repair: when no failure is active any more, a lockout is cleared at once (the
 //   service call resets the control).
 //
@@ -188,6 +193,10 @@ public final class FurnaceModel: SensorEnvironmentSource, FailureInjectable {
         failures.severity(failure, at: instant)
     }
 
+    public func observability(of failure: ApplianceFailure) -> [FailureObservability] {
+        failures.observability(failure)
+    }
+
     /// Room relative humidity: 35 %RH with a ±3 %RH daily swing.
     private func roomHumidity(at instant: Instant) -> Double {
         let hours = Double((instant.nanosecondsSinceEpoch / 1_000_000_000) % 86_400) / 3600
@@ -212,6 +221,8 @@ public final class FurnaceModel: SensorEnvironmentSource, FailureInjectable {
         let filter = failures.everStarted ? failures.severity(.blockedFilter, at: instant) : 0
         let igniter = failures.everStarted ? failures.severity(.igniterFailure, at: instant) : 0
         phaseSeconds += dt
+        if filter > 0 && flameOn && blowerOn { failures.markObservable(.blockedFilter, at: instant) }
+        if igniter > 0 && phase == .ignition { failures.markObservable(.igniterFailure, at: instant) }
         if limitOpen && supplyTemperature <= Self.limitCloseTemperature { limitOpen = false }
         let callForHeat: Bool
         switch phase {

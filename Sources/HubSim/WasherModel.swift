@@ -86,6 +86,8 @@ import HubCore
 //   peaks stay below 1.9 g, inside the chip's ±2 g. A typical ramp is days. Nothing
 //   changes while the drum stands still, and nothing in the controller: the programs run
 //   exactly as without the failure.
+// - Observable (for evaluation's delays; FailureInjectable.observability): both failures
+//   from the first second the drum turns after onset — a still drum shows neither.
 //
 // Fixed 1-second steps from the start of the run; the last 256 seconds are kept, so the
 // value at an instant never depends on how often or in what order it is asked for.
@@ -327,6 +329,10 @@ public final class WasherModel: RoomApplianceModel, FailureInjectable {
         failures.severity(failure, at: instant)
     }
 
+    public func observability(of failure: ApplianceFailure) -> [FailureObservability] {
+        failures.observability(failure)
+    }
+
     /// Sets the imbalance of the current load and of every later one (nil: back to drawn
     /// loads). Such a load does not get better by redistributing: one heavy item, like a
     /// bath mat. The hook for the coming `appliance.washer.unbalanced-load` fault.
@@ -390,6 +396,10 @@ public final class WasherModel: RoomApplianceModel, FailureInjectable {
             let now = start + .seconds(stepIndex)
             drumDefect = Self.drumDefectKilogramMetres * failures.severity(.drumImbalance, at: now)
             bearingWear = failures.severity(.bearingWear, at: now)
+            if drumVelocity != 0 {
+                if drumDefect > 0 { failures.markObservable(.drumImbalance, at: now) }
+                if bearingWear > 0 { failures.markObservable(.bearingWear, at: now) }
+            }
         }
         control(epoch: epoch)
         history.record(snapshot(), second: stepIndex)

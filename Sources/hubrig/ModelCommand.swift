@@ -58,33 +58,56 @@ func loadPackages(_ path: String) throws -> [ModelPackage] {
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Measure detection quality on held-out simulated months with injected failures.",
+        abstract: "Measure detection quality on held-out simulated units with injected failures.",
         discussion: """
-            Each seed is a 30-day month of one appliance with \(Evaluation.episodesPerMonth) failure episodes. An \
-            episode is detected when the device is declared anomalous between its start and an hour after its end; \
-            other alerts (outside episodes and 6 h of recovery) are false alarms.
+            Each seed is one unit watched for a \(Evaluation.monthDays)-day month with \(Evaluation.episodesPerMonth) \
+            failure episodes. An episode is detected when the device is declared anomalous between its start and an \
+            hour after its end; its delay is measured from its onset and from when the physics first showed it. \
+            Other alerts (outside episodes and 6 h of recovery) are false alarms: the mean over units per 30 days \
+            and the worst unit. Seed ranges: training \(SeedRanges.training.lowerBound)..\(SeedRanges.training.upperBound), \
+            calibration (thresholds) \(SeedRanges.calibration.lowerBound)..\(SeedRanges.calibration.upperBound), validation \(SeedRanges.validation.lowerBound)..\(SeedRanges.validation.upperBound) (develop against \
+            these), test \(SeedRanges.test.lowerBound)..\(SeedRanges.test.upperBound) (only to report). The wall time \
+            goes to standard error.
             """)
 
     @Option(help: "A model package, or a directory of packages (one per appliance kind).")
-    var model: String
+    var model: String?
 
-    @Option(help: "Seeds as A..B (each one month); use seeds the training never saw.")
-    var seeds: String
+    @Option(help: "Units to evaluate: validation, test, or A..B (use seeds the training never saw).")
+    var seeds = "validation"
 
-    @Flag(help: "Print a JSON list with kind, episodes, detected, recall, false_alarms_per_30d, delay_median_min, delay_p90_min.")
+    @Flag(help: "Print one JSON object per kind with every figure of the table.")
     var json = false
 
+    @Flag(name: .customLong("seed-ranges"), help: "Print the training, calibration, validation and test seed ranges as JSON and exit.")
+    var seedRanges = false
+
+    static let unitsMax: UInt64 = 10_000
+
     func run() throws {
-        let bounds = seeds.components(separatedBy: "..")
-        guard bounds.count == 2, let low = UInt64(bounds[0]), let high = UInt64(bounds[1]), low <= high else {
-            throw ValidationError("--seeds must be A..B with A ≤ B")
+        if seedRanges {
+            print(SeedRanges.json)
+            return
+        }
+        guard let model else { throw ValidationError("--model is required (a package or a directory of packages)") }
+        guard let range = SeedRanges.parse(seeds) else {
+            throw ValidationError("--seeds must be validation, test, calibration, training or A..B with A ≤ B, not \(seeds.debugDescription)")
+        }
+        guard range.upperBound - range.lowerBound < Self.unitsMax else {
+            throw ValidationError("--seeds \(seeds) names more than \(Self.unitsMax) units (a unit-month takes seconds)")
+        }
+        for (name, used) in [("training", SeedRanges.training), ("calibration", SeedRanges.calibration)] where range.overlaps(used) {
+            printError("warning: --seeds \(seeds) overlaps the \(name) units \(used.lowerBound)..\(used.upperBound): not unseen")
         }
         let packages = try loadPackages(model)
-        let reports = Evaluation.run(packages: packages, seeds: low...high)
+        let started = ContinuousClock.now
+        let reports = Evaluation.run(packages: packages, seeds: range)
+        let elapsed = ContinuousClock.now - started
         if json {
             print(Evaluation.json(reports))
         } else {
-            print(Evaluation.table(reports, seeds: low...high))
+            print(Evaluation.table(reports, seeds: range))
         }
+        printError("eval: \(range.count * packages.count) unit-months in \(TextFormat.fixed(elapsed.secondsValue, decimals: 1)) s wall time")
     }
 }

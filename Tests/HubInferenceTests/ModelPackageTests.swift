@@ -55,6 +55,18 @@ struct ModelPackageTests {
         ("\"stride\": 2", "\"stride\": 9", "window.stride"),
         ("\"k\": 2", "\"k\": 4", "debounce.k"),
         ("\"model_file\": \"model.onnx\", ", "", "model_file"),
+        ("\"threshold\": 0.5", "\"threshold\": 0.5, \"commissioning\": {\"windows\": 0, \"factor\": 2, \"floor\": 0.5}",
+         "commissioning.windows"),
+        ("\"threshold\": 0.5", "\"threshold\": 0.5, \"commissioning\": {\"windows\": 999999999, \"factor\": 2, \"floor\": 0.5}",
+         "commissioning.windows"),
+        ("\"threshold\": 0.5", "\"threshold\": 0.5, \"commissioning\": {\"windows\": 10, \"factor\": 0.5, \"floor\": 0.5}",
+         "commissioning.factor"),
+        ("\"threshold\": 0.5", "\"threshold\": 0.5, \"commissioning\": {\"windows\": 10, \"factor\": 2, \"floor\": 0}",
+         "commissioning.floor"),
+        ("\"threshold\": 0.5", "\"threshold\": 0.5, \"commissioning\": {\"windows\": 10, \"factor\": 2}", "commissioning.floor"),
+        ("\"threshold\": 0.5", "\"threshold\": 0.5, \"commissioning\": {\"windows\": 10, \"factor\": 2, \"floor\": 1, \"x\": 1}",
+         "commissioning.x"),
+        ("\"threshold\": 0.5", "\"threshold\": 0.5, \"commissioning\": 3", "commissioning"),
     ])
     func manifestErrors(original: String, replacement: String, field: String) throws {
         let text = Self.manifestJSON.replacingOccurrences(of: original, with: replacement)
@@ -233,6 +245,69 @@ struct ModelPackageTests {
         #expect(detector.heldSamples()[0].isEmpty)
         for second in stride(from: Int64(40), to: 80, by: 10) { _ = detector.observe(reading(second, temperature: 21)) }
         #expect(detector.heldSamples()[0] == [21, 21, 21, 21])
+    }
+
+    @Test("a window never spans a sensor outage: more than two missing samples empty it")
+    func outageEmptiesWindow() throws {
+        var detector = PackageDetector(package: try Self.package())
+        for second in stride(from: Int64(0), to: 40, by: 10) { _ = detector.observe(reading(second, temperature: 21)) }
+        #expect(detector.heldSamples()[0].count == 4)
+        // The sensor is gone for 3 samples (partial readings), then back.
+        for second in stride(from: Int64(40), to: 70, by: 10) { #expect(detector.observe(reading(second, temperature: nil)) == nil) }
+        var scores: [Double?] = []
+        for second in stride(from: Int64(70), to: 110, by: 10) { scores.append(detector.observe(reading(second, temperature: 30))) }
+        #expect(scores[0 ..< 3].allSatisfy { $0 == nil }, "nothing is scored until the window refills after the gap")
+        #expect(detector.heldSamples()[0] == [30, 30, 30, 30])
+    }
+
+    @Test("two missing samples are bridged: a lost poll does not cost a window's refill")
+    func shortGapBridged() throws {
+        var detector = PackageDetector(package: try Self.package())
+        for second in stride(from: Int64(0), to: 40, by: 10) { _ = detector.observe(reading(second, temperature: 21)) }
+        _ = detector.observe(reading(60, temperature: 22))
+        #expect(detector.heldSamples()[0] == [21, 21, 21, 22])
+    }
+
+    static func commissionedPackage(windows: Int, factor: Double, floor: Double) throws -> ModelPackage {
+        var manifest = try manifest()
+        manifest.commissioning = ModelManifest.Commissioning(windows: windows, factor: factor, floor: floor)
+        let golden = golden(features: [21.5, 360, 0.5], normalised: [0.75, 36, -1],
+                            output: [0.75 * 1.1, 36 * 1.1, -1 * 1.1],
+                            score: [0.75, 36, -1].map { pow($0 * 1.1 - $0, 2) }.reduce(0, +) / 3)
+        return try ModelPackage.assemble(manifest: manifest, model: ScalingModel(inputSize: 3, gain: 1.1), golden: golden)
+    }
+
+    @Test("commissioning learns the unit's quiet level and lowers the threshold to factor × it, within [floor, package]")
+    func commissioning() throws {
+        // Window 4, stride 2: a score every 20 s once full. Constant readings, constant score.
+        var detector = PackageDetector(package: try Self.commissionedPackage(windows: 5, factor: 2, floor: 0.01))
+        #expect(detector.threshold == 0.5)
+        var scores: [Double] = []
+        var second: Int64 = 0
+        while scores.count < 5 {
+            if let score = detector.observe(reading(second, temperature: 21)) { scores.append(score) }
+            second += 10
+        }
+        let quiet = scores[0]
+        #expect(scores.allSatisfy { $0 == quiet })
+        #expect(detector.unitThreshold == min(0.5, 2 * quiet))
+        #expect(detector.threshold == min(0.5, 2 * quiet))
+    }
+
+    @Test("a commissioned threshold is never above the package's nor below its floor")
+    func commissioningClamps() throws {
+        for (factor, floor, expected) in [(100.0, 0.5, 0.5), (1.0, 0.9, 0.45)] {
+            var detector = PackageDetector(package: try Self.commissionedPackage(windows: 3, factor: factor, floor: floor))
+            var scored = 0
+            var second: Int64 = 0
+            // Readings that score well above the package threshold (quiet level ≫ 0.5) or near zero.
+            let temperature = factor == 100 ? 80.0 : 20.0
+            while scored < 3 {
+                if detector.observe(reading(second, temperature: temperature, humidity: 30)) != nil { scored += 1 }
+                second += 10
+            }
+            #expect(abs(detector.threshold - expected) < 1e-12, "factor \(factor), floor \(floor): \(detector.threshold)")
+        }
     }
 
     @Test("a model swap keeps the window: the successor scores at once")

@@ -24,6 +24,31 @@ public struct ModelManifest: Equatable, Sendable {
     public var threshold: Double
     public var debounceK: Int
     public var debounceN: Int
+    /// Optional: the unit learns its own normal over its first scored windows (see `Commissioning`).
+    public var commissioning: Commissioning? = nil
+
+    /// A unit's own normal, learnt while it is commissioned (`"commissioning": {"windows",
+    /// "factor", "floor"}` in manifest.json, optional).
+    ///
+    /// Units differ: a quiet washer's normal scores sit at a third of a loud one's, so one
+    /// threshold for all either misses the quiet unit's failures or alarms on the loud one.
+    /// Over its first `windows` scored windows (an installation on a working appliance) the
+    /// detector records its quiet level — the highest score the k-of-n debounce would have
+    /// fired at — and then alerts above `factor` × that level, never above the package's
+    /// threshold and never below `floor` × it. Only ever lower than the package's threshold,
+    /// so a unit commissioned on a failing appliance is no worse off than without it.
+    public struct Commissioning: Equatable, Sendable {
+        public var windows: Int
+        public var factor: Double
+        public var floor: Double
+        public static let windowsMax = 100_000
+
+        public init(windows: Int, factor: Double, floor: Double) {
+            self.windows = windows
+            self.factor = factor
+            self.floor = floor
+        }
+    }
 
     /// `name@version`, as inference results carry it.
     public var identifier: String { "\(name)@\(version)" }
@@ -97,12 +122,21 @@ public struct ModelManifest: Equatable, Sendable {
         let n = try debounce.int("n", in: Limits.debounceN)
         let k = try debounce.int("k", in: 1...n)
         try debounce.finish()
+        var commissioning: Commissioning?
+        if reader.members["commissioning"] != nil {
+            var object = try reader.object("commissioning")
+            let windows = try object.int("windows", in: 1...Commissioning.windowsMax)
+            let factor = try object.double("factor", in: 1...100)
+            let floor = try object.double("floor", in: Double.leastNonzeroMagnitude...1)
+            try object.finish()
+            commissioning = Commissioning(windows: windows, factor: factor, floor: floor)
+        }
         try reader.finish()
         return ModelManifest(
             name: name, version: version, kind: kind, inputChannels: channels, windowLength: length, windowStride: stride,
             pollInterval: .nanoseconds(Int64((pollSeconds * 1e9).rounded())), features: features,
             normalisationMean: mean, normalisationStd: std, modelFile: modelFile, threshold: threshold,
-            debounceK: k, debounceN: n)
+            debounceK: k, debounceN: n, commissioning: commissioning)
     }
 
     /// The ranges every numeric field must lie in (docs/models.md). They are far wider than

@@ -8,6 +8,12 @@ import HubCore
 /// (a sensor failed) are skipped, not zero-filled. Once the window is full, every `stride`
 /// samples the window's features are scored. The window survives a model swap: the new
 /// package takes over the samples the old one held.
+///
+/// A window is scored only if it is continuous: when more than `gapSamplesMax` samples in a
+/// row are missing (a sensor outage, partial readings, a hub that was down) the window is
+/// emptied and refills from the first complete reading after the gap. Otherwise the
+/// window would splice the appliance before the outage onto the appliance after it — a
+/// step no working appliance makes — and the model would call it a failure.
 public struct PackageDetector: AnomalyDetector {
     public let package: ModelPackage
     private var scorer: WindowScorer
@@ -17,9 +23,21 @@ public struct PackageDetector: AnomalyDetector {
     private var filled = 0
     private var sinceScore = 0
     private var nextSample: Instant?
+    /// When the newest sample in the window was taken.
+    private var lastSample: Instant?
+
+    /// Missing samples in a row the window bridges; one more and it starts afresh. Two
+    /// bridge a lost poll or a retry that ran late without costing a window's refill.
+    public static let gapSamplesMax = 2
 
     public var model: String { package.manifest.identifier }
-    public var threshold: Double { package.manifest.threshold }
+    /// The package's threshold, or once commissioned (manifest `commissioning`) the unit's own.
+    public var threshold: Double { unitThreshold ?? package.manifest.threshold }
+    /// Set when commissioning ends: the threshold learnt from this unit's own normal.
+    public private(set) var unitThreshold: Double?
+    private var commissioningScores: [Double] = []
+    private var commissioningScored = 0
+    private var quietLevel = 0.0
     public var debounce: (k: Int, n: Int)? { (package.manifest.debounceK, package.manifest.debounceN) }
 
     public init(package: ModelPackage) {
@@ -44,6 +62,7 @@ public struct PackageDetector: AnomalyDetector {
             push { values[$0] }
         }
         nextSample = previous.nextSample
+        lastSample = previous.lastSample
     }
 
     /// The window's samples per input channel, oldest first.
@@ -61,6 +80,11 @@ public struct PackageDetector: AnomalyDetector {
         let slack = min(manifest.pollInterval / 10, .milliseconds(250))
         if let next = nextSample, reading.timestamp < next - slack { return nil }
         for channel in manifest.inputChannels where reading.values[channel] == nil { return nil }
+        if let last = lastSample, reading.timestamp - last > manifest.pollInterval * (Self.gapSamplesMax + 1) + slack {
+            filled = 0
+            sinceScore = 0
+        }
+        lastSample = reading.timestamp
         var next = nextSample ?? reading.timestamp
         while next - slack <= reading.timestamp { next = next + manifest.pollInterval }
         nextSample = next
@@ -71,11 +95,30 @@ public struct PackageDetector: AnomalyDetector {
         sinceScore = 0
         let window = heldSamples()
         let features = scorer.features(from: window)
+        let score: Double
         do {
-            return try scorer.score(features: features)
+            score = try scorer.score(features: features)
         } catch {
             return nil
         }
+        if unitThreshold == nil, let commissioning = manifest.commissioning { commission(score, commissioning) }
+        return score
+    }
+
+    /// Learns the unit's quiet level from its first scored windows, then fixes its threshold.
+    private mutating func commission(_ score: Double, _ commissioning: ModelManifest.Commissioning) {
+        let (k, n) = (package.manifest.debounceK, package.manifest.debounceN)
+        commissioningScores.append(score)
+        if commissioningScores.count > n { commissioningScores.removeFirst() }
+        if commissioningScores.count >= k {
+            // The k-th largest of the last n: the highest threshold at which k-of-n fires now.
+            quietLevel = max(quietLevel, commissioningScores.sorted(by: >)[k - 1])
+        }
+        commissioningScored += 1
+        guard commissioningScored >= commissioning.windows else { return }
+        let packageThreshold = package.manifest.threshold
+        unitThreshold = min(packageThreshold, max(commissioning.factor * quietLevel, commissioning.floor * packageThreshold))
+        commissioningScores = []
     }
 
     /// Appends one sample; `value(i)` is input channel i's value.
