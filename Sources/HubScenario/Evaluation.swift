@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import HubCore
 import HubInference
@@ -198,13 +197,11 @@ public enum Evaluation {
     public static func run(packages: [ModelPackage], seeds: ClosedRange<UInt64>) -> [KindReport] {
         let seedList = Array(seeds)
         let jobs = packages.indices.flatMap { p in seedList.map { (package: p, seed: $0) } }
-        let results = ResultBox(count: jobs.count)
-        DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+        let all = ParallelMap.run(count: jobs.count) { index in
             let job = jobs[index]
             let package = packages[job.package]
-            results.set(index, month(kind: package.manifest.kind, package: package, seed: job.seed))
+            return month(kind: package.manifest.kind, package: package, seed: job.seed)
         }
-        let all = results.values
         return packages.indices.map { p in
             let package = packages[p]
             let kind = package.manifest.kind
@@ -225,22 +222,6 @@ public enum Evaluation {
                               faultFreeDaysWithAlert: months.reduce(0) { $0 + $1.faultFreeDaysWithAlert })
         }
     }
-}
-
-/// Collects per-month results from concurrent workers, each writing its own slot.
-final class ResultBox: @unchecked Sendable {
-    // Safe: every worker writes a distinct index under the lock, and the values are read
-    // only after concurrentPerform has returned.
-    private var slots: [Evaluation.MonthResult?]
-    private let lock = NSLock()
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func set(_ index: Int, _ value: Evaluation.MonthResult) {
-        lock.withLock { slots[index] = value }
-    }
-
-    var values: [Evaluation.MonthResult] { lock.withLock { slots.compactMap { $0 } } }
 }
 
 extension Evaluation {
