@@ -28,9 +28,8 @@ public enum SeedRanges {
         case "validation": return validation
         case "test": return test
         default:
-            let bounds = text.components(separatedBy: "..")
-            guard bounds.count == 2, let low = UInt64(bounds[0]), let high = UInt64(bounds[1]), low <= high else { return nil }
-            return low...high
+            // One A..B reader for eval and scenario sweeps.
+            return try? ScenarioSweep.parseSeeds(text)
         }
     }
 
