@@ -8,6 +8,15 @@ public enum Channel: Int, CaseIterable, Sendable, CustomStringConvertible {
     case pressure
     case vibration
     case dutyCycles
+    /// The LPS25H's own thermometer: a second opinion on `temperature`, never published.
+    /// The hub compares the two to tell a drifting sensor from a changing appliance.
+    case referenceTemperature
+
+    /// The channels a reading on the bus can carry (the book's keys), in canonical order.
+    public static let published: [Channel] = allCases.filter(\.isPublished)
+
+    /// Whether readings carry this channel; `referenceTemperature` stays inside the hub.
+    public var isPublished: Bool { self != .referenceTemperature }
 
     /// The JSON key (`duty_cycles` keeps the book's snake case).
     public var key: String {
@@ -17,11 +26,13 @@ public enum Channel: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .pressure: "pressure"
         case .vibration: "vibration"
         case .dutyCycles: "duty_cycles"
+        case .referenceTemperature: "reference_temperature"
         }
     }
 
+    /// The published channel with this key (the hub-internal `referenceTemperature` has none outside).
     public init?(key: String) {
-        guard let match = Channel.allCases.first(where: { $0.key == key }) else { return nil }
+        guard let match = Channel.published.first(where: { $0.key == key }) else { return nil }
         self = match
     }
 
@@ -44,7 +55,7 @@ public enum Channel: Int, CaseIterable, Sendable, CustomStringConvertible {
     /// Unit of the channel's value, for reports.
     public var unit: String {
         switch self {
-        case .temperature: "°C"
+        case .temperature, .referenceTemperature: "°C"
         case .humidity: "%RH"
         case .pressure: "hPa"
         case .vibration: "g RMS"

@@ -6,8 +6,9 @@ import Foundation
 /// "temperature": 21.4, "humidity": 40.2, "pressure": 1011.8}` — channels in canonical order.
 ///
 /// A reading that lacks some of its kit's channels (a sensor failed this poll) carries
-/// `"quality": "partial"` after the channels; a complete one has no quality key, so the
-/// book's payload stays byte for byte as it was.
+/// `"quality": "partial"` after the channels; one whose thermometers disagree (a drifting
+/// sensor) carries `"quality": "suspect"`; a complete, trusted one has no quality key, so
+/// the book's payload stays byte for byte as it was.
 public struct Reading: Equatable, Sendable {
     public var timestamp: Instant
     public var device: DeviceID
@@ -36,7 +37,7 @@ public struct Reading: Equatable, Sendable {
         var quality = ReadingQuality.good
         if object.has("quality") {
             guard let parsed = ReadingQuality(rawValue: try object.string("quality")) else {
-                throw PayloadError(type: "reading", field: "quality", reason: "must be good or partial")
+                throw PayloadError(type: "reading", field: "quality", reason: "must be good, partial or suspect")
             }
             quality = parsed
         }
@@ -49,10 +50,14 @@ public struct Reading: Equatable, Sendable {
     }
 }
 
-/// Whether a reading carries every channel its kit provides.
+/// Whether a reading carries every channel its kit provides, and whether its values can be trusted.
 public enum ReadingQuality: String, Sendable, CaseIterable {
     case good
+    /// Some of the kit's channels are missing (a sensor gave no data this poll).
     case partial
+    /// The kit's two thermometers disagree beyond their usual offset: the values are sent
+    /// as measured, but no detector should judge the appliance on them.
+    case suspect
 }
 
 /// The detector's verdict on one window, published on `hbs/inference/<device_id>`.

@@ -43,9 +43,12 @@ public enum LPS25HConversion {
 ///
 /// Initialises as RTIMULib does (25 Hz, BDU, FIFO mean) and reads STATUS, pressure and
 /// temperature in one 6-byte burst from 0x27, verified by one or two more bursts (see
-/// `OutputReader`). Only pressure becomes a channel: the
-/// reading's temperature comes from the HTS221, the better thermometer of the two.
-/// Pressures outside the chip's 260–1260 hPa range are refused as implausible.
+/// `OutputReader`). Pressure becomes the reading's channel; the die temperature comes back
+/// as `referenceTemperature`, which the hub keeps to itself: the reading's temperature
+/// comes from the HTS221, the better thermometer of the two (±0.5 °C against ±2 °C), and
+/// the LPS25H's is the second opinion that tells a drifting HTS221 from a changing
+/// appliance. Pressures outside the chip's 260–1260 hPa range and temperatures outside
+/// its −30…105 °C operating range are refused as implausible.
 public final class LPS25HDriver: SensorDriver {
     public let chip = "LPS25H"
     public let bus: any I2CBus
@@ -83,8 +86,13 @@ public final class LPS25HDriver: SensorDriver {
         guard (260.0...1260.0).contains(pressure) else {
             throw .implausible(chip: chip, channel: .pressure, value: pressure)
         }
+        let temperature = LPS25HConversion.celsius(raw16: Int16(bitPattern: UInt16(b[o + 3]) | UInt16(b[o + 4]) << 8))
+        guard (-30.0...105.0).contains(temperature) else {
+            throw .implausible(chip: chip, channel: .referenceTemperature, value: temperature)
+        }
         var values = ChannelValues()
         values[.pressure] = pressure
+        values[.referenceTemperature] = temperature
         return values
     }
 }

@@ -26,7 +26,7 @@ public struct RollingZScoreDetector: AnomalyDetector {
     /// About each sensor's accuracy (HTS221 ±0.5 °C / ±3.5 %RH, LPS25H ±0.2 hPa), scaled down.
     static func stdFloor(_ channel: Channel) -> Double {
         switch channel {
-        case .temperature: 0.1
+        case .temperature, .referenceTemperature: 0.1
         case .humidity: 0.5
         case .pressure: 0.05
         case .vibration: 0.005

@@ -62,8 +62,11 @@ public struct InferenceComponent {
         devices.firstIndex(of: device).map { debouncers[$0].condition }
     }
 
+    /// A `suspect` reading (the kit's thermometers disagree) is not scored: a drifting
+    /// sensor is a sensor problem, reported as such, never an appliance failure. Skipping
+    /// it leaves a gap, so the detector's window refills once the readings are trusted again.
     public mutating func handle(_ reading: Reading, now: Instant) -> [Action] {
-        guard let index = devices.firstIndex(of: reading.device),
+        guard reading.quality != .suspect, let index = devices.firstIndex(of: reading.device),
               let score = detectors[index].observe(reading) else { return [] }
         let model = detectors[index].model
         let threshold = detectors[index].threshold

@@ -30,6 +30,12 @@ public enum SensorTimer: Equatable, Sendable {
 /// A chip that gave no data in a poll is probed and initialised afresh next time, since a
 /// chip that vanished may come back reset or replaced. A device whose kit lost some
 /// channels still publishes the rest, marked `partial`.
+///
+/// A kit that polls both the HTS221 and the LPS25H measures temperature twice; a
+/// `ThermometerCrossCheck` compares the two, and while they disagree the device is
+/// `degraded` with the drift in the detail and its readings are marked `suspect` (values
+/// as measured, so nothing is lost; detectors skip them). The LPS25H's temperature itself
+/// is never published.
 public struct SensorComponent {
     public enum Event: Sendable {
         case start
@@ -94,12 +100,17 @@ public struct SensorComponent {
     private var chips: [[Chip]]
     private var rounds: [Round]
     private var dutyCycles: [DutyCycleEstimator?]
+    private var crossChecks: [ThermometerCrossCheck?]
     private var deviceHealth: [HealthState]
+    /// Whether the last health report named a drift, so its end is reported even when a
+    /// failed chip keeps the state where it was.
+    private var reportedDrift: [Bool]
     private var nextPoll: Instant?
     private var pollIndex = 0
 
     public init(devices: [Device], pollInterval: Duration,
-                readyRetryDelay: Duration = .milliseconds(20), readyRetriesMax: Int = 10) {
+                readyRetryDelay: Duration = .milliseconds(20), readyRetriesMax: Int = 10,
+                crossCheck: ThermometerCrossCheck.Settings = .production) {
         self.devices = devices
         self.pollInterval = pollInterval
         self.readyRetryDelay = readyRetryDelay
@@ -107,7 +118,12 @@ public struct SensorComponent {
         chips = devices.map { Array(repeating: Chip(), count: $0.chips.count) }
         rounds = devices.map { Round(pending: Array(repeating: false, count: $0.chips.count)) }
         deviceHealth = devices.map { _ in .ok }
+        reportedDrift = devices.map { _ in false }
         dutyCycles = devices.map { $0.derivesDutyCycle ? DutyCycleEstimator(window: .seconds(3600), pollInterval: pollInterval) : nil }
+        crossChecks = devices.map { device in
+            device.chips.contains("HTS221") && device.chips.contains("LPS25H")
+                ? ThermometerCrossCheck(pollInterval: pollInterval, settings: crossCheck) : nil
+        }
     }
 
     /// The current health of a device's kit (its worst chip).
@@ -219,13 +235,19 @@ public struct SensorComponent {
         guard !rounds[device].pending.contains(true) else { return actions }
         rounds[device].active = false
         var values = rounds[device].values
+        if let reference = values[.referenceTemperature] {
+            values[.referenceTemperature] = nil
+            if let temperature = values[.temperature], crossChecks[device]?.add(primary: temperature, reference: reference) != nil {
+                actions += reportHealth(device: device, now: now)
+            }
+        }
         guard !values.isEmpty else { return actions }
         if let vibration = values[.vibration], dutyCycles[device] != nil,
            let duty = dutyCycles[device]?.add(vibration: vibration) {
             values[.dutyCycles] = Channel.dutyCycles.rounded(duty)
         }
-        actions.append(.publish(device: device, Reading(timestamp: now, device: devices[device].id, values: values,
-                                                        quality: rounds[device].missing ? .partial : .good)))
+        let quality: ReadingQuality = crossChecks[device]?.isDrifting == true ? .suspect : rounds[device].missing ? .partial : .good
+        actions.append(.publish(device: device, Reading(timestamp: now, device: devices[device].id, values: values, quality: quality)))
         return actions
     }
 
@@ -246,17 +268,21 @@ public struct SensorComponent {
             state.backoffExponent = 0
         }
         chips[device][chip] = state
-        let worst = chips[device].map(\.health).max() ?? .ok
-        guard worst != deviceHealth[device] else { return [] }
+        return reportHealth(device: device, now: now)
+    }
+
+    /// Publishes the device's health (its worst chip's, degraded while its thermometers
+    /// disagree) when it changed, or when the drift verdict changed the detail.
+    private mutating func reportHealth(device: Int, now: Instant) -> [Action] {
+        let drifting = crossChecks[device]?.isDrifting == true
+        let worst = max(chips[device].map(\.health).max() ?? .ok, drifting ? .degraded : .ok)
+        var problems = zip(devices[device].chips, chips[device]).filter { $0.1.health != .ok }
+            .map { "\($0.0) \($0.1.health.rawValue): \($0.1.lastError ?? "recent retries")" }
+        if drifting, let check = crossChecks[device] { problems.append(check.detail) }
+        let detailText = problems.isEmpty ? "all sensors ok" : problems.joined(separator: "; ")
+        guard worst != deviceHealth[device] || drifting != reportedDrift[device] else { return [] }
         deviceHealth[device] = worst
-        let detailText: String
-        if worst == .ok {
-            detailText = "all sensors ok"
-        } else {
-            detailText = zip(devices[device].chips, chips[device]).filter { $0.1.health != .ok }
-                .map { "\($0.0) \($0.1.health.rawValue): \($0.1.lastError ?? "recent retries")" }
-                .joined(separator: "; ")
-        }
+        reportedDrift[device] = drifting
         return [.publishHealth(HealthReport(timestamp: now, component: "sensor", device: devices[device].id,
                                             state: worst, detail: detailText))]
     }

@@ -231,8 +231,8 @@ public enum ScenarioLoader {
         ("i2c.absent", []), ("i2c.nack", ["probability"]), ("i2c.timeout", ["probability"]),
         ("i2c.slow", ["stretch"]), ("i2c.bitflip", ["probability"]), ("i2c.stuck", []),
         ("i2c.reset", []), ("i2c.whoami", ["value"]),
-        ("sensor.drift", ["channel", "rate"]), ("sensor.spike", ["channel", "magnitude", "probability"]),
-        ("sensor.stuck", ["channel"]),
+        ("sensor.drift", ["channel", "rate", "chip"]), ("sensor.spike", ["channel", "magnitude", "probability", "chip"]),
+        ("sensor.stuck", ["channel", "chip"]),
         ("gpio.stuck", ["level"]), ("gpio.bounce", ["count"]),
     ]
 
@@ -314,6 +314,20 @@ public enum ScenarioLoader {
             }
             return channel
         }
+        /// The chip whose element the fault sits on: `chip:` or the one readings take the channel from.
+        func sensingChip(for channel: Channel, of target: DeviceID) throws(ScenarioError) -> SenseHATChip {
+            let measuring = SenseHATChip.measuring(channel)
+            guard let chipValue = map.optional("chip") else { return measuring[0] }
+            let text = try chipValue.string()
+            guard let chip = SenseHATChip(rawValue: text), measuring.contains(chip) else {
+                throw chipValue.error("no chip '\(text)' measures \(channel.key) (known: \(measuring.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let kind = setup.appliance(target)!.kind
+            guard MonitoringKit.for(kind).chips.contains(chip) else {
+                throw chipValue.error("the hub does not poll the \(chip.rawValue) on '\(target)' (a \(kind.rawValue)), so a fault there hits nothing (it polls \(MonitoringKit.for(kind).chips.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return chip
+        }
         func target() throws(ScenarioError) -> DeviceID {
             if let deviceValue = map.optional("device") { throw deviceValue.error("a \(parts[0]) fault names its device in the fault name") }
             let target: DeviceID
@@ -347,7 +361,7 @@ public enum ScenarioLoader {
                                probability: try probability())
             default: fault = .stuck(channel: try channel(physical + [.vibration], of: target))
             }
-            return ScheduledFault(at: at, duration: lasting, fault: .sensor(device: target, fault))
+            return ScheduledFault(at: at, duration: lasting, fault: .sensor(device: target, fault, chip: try sensingChip(for: fault.channel, of: target)))
         }
         if parts[0] == "gpio" {
             guard let line = Int(parts[1]), FaultTargets.gpioLines.contains(line) else {
@@ -467,7 +481,7 @@ public enum ScenarioLoader {
             let channelValue = try map.required("channel")
             let text = try channelValue.string()
             guard let channel = Channel(key: text) else {
-                throw channelValue.error("unknown channel '\(text)' (known: \(Channel.allCases.map(\.key).joined(separator: ", ")))")
+                throw channelValue.error("unknown channel '\(text)' (known: \(Channel.published.map(\.key).joined(separator: ", ")))")
             }
             let kind = setup.appliance(target)!.kind
             let has = MonitoringKit.for(kind).channels

@@ -6,21 +6,32 @@ import HubDrivers
 // `SimI2CBus`; sensing-element faults from `FaultableEnvironment`. Behaviour: powered down at reset, conversions at the CTRL_REG1 ODR once PD
 // is set, P_DA/T_DA set by a conversion and cleared by reading PRESS_OUT_H/TEMP_OUT_H,
 // ONE_SHOT in ODR 0. Each unit carries a pressure offset within the ±0.2 hPa accuracy and
-// 0.01 hPa RMS noise (datasheet, with internal averaging).
+// 0.01 hPa RMS noise (datasheet, with internal averaging), and a temperature offset within
+// the ±2 °C accuracy with 0.05 °C RMS noise. It reads the conditions through its own
+// sensing elements, so a `sensor.<device>.drift` with `chip: lps25h` drifts only this chip.
 
 /// Register-level model of the LPS25H barometer at 0x5C.
 public final class LPS25HModel: ConvertingSTChip {
     private let source: any SensorEnvironmentSource
     private var random: SeededRandom
+    private var thermometerRandom: SeededRandom
     /// This unit's pressure error (within the ±0.2 hPa accuracy).
     public let pressureOffset: Double
+    /// This unit's temperature error (within the ±2 °C accuracy).
+    public let temperatureOffset: Double
     static let noisePressure = 0.01
+    static let noiseTemperature = 0.05
 
-    public init(source: any SensorEnvironmentSource, random: SeededRandom) {
+    /// `thermometerRandom` is a stream of its own, so adding the thermometer left every
+    /// pressure the model produced as it was.
+    public init(source: any SensorEnvironmentSource, random: SeededRandom, thermometerRandom: SeededRandom) {
         self.source = source
         var random = random
         pressureOffset = random.nextDouble(in: -0.2...0.2)
         self.random = random
+        var thermometerRandom = thermometerRandom
+        temperatureOffset = thermometerRandom.nextDouble(in: -2...2)
+        self.thermometerRandom = thermometerRandom
         super.init(oneShotTime: .milliseconds(40))
         powerOnReset()
     }
@@ -69,7 +80,8 @@ public final class LPS25HModel: ConvertingSTChip {
         record(environment, at: instant)
         let pressure = environment.pressure + pressureOffset + Self.noisePressure * random.nextGaussian()
         let rawP = UInt32(bitPattern: LPS25HConversion.raw24(hectopascals: pressure))
-        let rawT = UInt16(bitPattern: LPS25HConversion.raw16(celsius: environment.temperature))
+        let temperature = environment.temperature + temperatureOffset + Self.noiseTemperature * thermometerRandom.nextGaussian()
+        let rawT = UInt16(bitPattern: LPS25HConversion.raw16(celsius: temperature))
         registers[0x28] = UInt8(rawP & 0xFF)
         registers[0x29] = UInt8((rawP >> 8) & 0xFF)
         registers[0x2A] = UInt8((rawP >> 16) & 0xFF)

@@ -1,4 +1,5 @@
 import HubCore
+import HubKernel
 
 // Fault model of the sensing elements (fault names `sensor.<device>.<kind>`): what the
 // physics looks like to a kit whose sensor is going bad, applied between the appliance
@@ -10,6 +11,10 @@ import HubCore
 // - `stuck` (channel): the element reports the value it had when the fault began.
 // Channels: temperature, humidity, pressure; `stuck` also takes vibration (the element
 // then reports the resting acceleration it saw at the start).
+// Each fault sits on one chip's element: temperature and humidity on the HTS221's (where
+// readings take them from), pressure on the LPS25H's, vibration on the LSM9DS1's; a
+// temperature fault may instead sit on the LPS25H's thermometer (`chip: lps25h`). The
+// other chips keep seeing the true conditions.
 
 /// A sensing-element fault on one channel of one kit.
 public enum SensorFault: Equatable, Sendable {
@@ -32,12 +37,31 @@ public enum SensorFault: Equatable, Sendable {
     }
 }
 
+extension SenseHATChip {
+    /// The chips whose sensing elements measure `channel`, the one readings take it from
+    /// first: temperature is the HTS221's, with the LPS25H's thermometer as a second opinion.
+    public static func measuring(_ channel: Channel) -> [SenseHATChip] {
+        switch channel {
+        case .temperature: [.hts221, .lps25h]
+        case .referenceTemperature: [.lps25h]
+        case .humidity: [.hts221]
+        case .pressure: [.lps25h]
+        case .vibration, .dutyCycles: [.lsm9ds1]
+        }
+    }
+}
+
 /// Puts sensor faults between an appliance model and the chips that sense it.
-public final class FaultableEnvironment: SensorEnvironmentSource {
+///
+/// Each chip sees the conditions through its own elements (`element(_:)`), so a fault on
+/// one chip's thermometer leaves the other's alone — which is what lets a hub with two
+/// thermometers notice that one of them drifts.
+public final class FaultableEnvironment {
     private let source: any SensorEnvironmentSource
     private var random: SeededRandom
     private struct Active {
         let fault: SensorFault
+        let chip: SenseHATChip
         let since: Instant
         let frozen: SensorEnvironment
     }
@@ -48,23 +72,27 @@ public final class FaultableEnvironment: SensorEnvironmentSource {
         self.random = random
     }
 
-    public func start(_ fault: SensorFault, at instant: Instant) {
-        active.append(Active(fault: fault, since: instant, frozen: source.environment(at: instant)))
+    /// Starts `fault` on the element of `chip` that measures the fault's channel.
+    public func start(_ fault: SensorFault, on chip: SenseHATChip, at instant: Instant) {
+        precondition(SenseHATChip.measuring(fault.channel).contains(chip), "\(chip) does not measure \(fault.channel)")
+        active.append(Active(fault: fault, chip: chip, since: instant, frozen: source.environment(at: instant)))
     }
 
-    public func end(_ fault: SensorFault) {
-        if let index = active.firstIndex(where: { $0.fault == fault }) { active.remove(at: index) }
+    public func end(_ fault: SensorFault, on chip: SenseHATChip) {
+        if let index = active.firstIndex(where: { $0.fault == fault && $0.chip == chip }) { active.remove(at: index) }
     }
 
-    public func acceleration(at instant: Instant) -> Vector3 {
-        for fault in active where fault.fault == .stuck(channel: .vibration) { return fault.frozen.acceleration }
+    /// The conditions as `chip`'s sensing elements report them.
+    public func element(_ chip: SenseHATChip) -> any SensorEnvironmentSource { SensingElements(faults: self, chip: chip) }
+
+    func acceleration(at instant: Instant, seenBy chip: SenseHATChip) -> Vector3 {
+        for fault in active where fault.chip == chip && fault.fault == .stuck(channel: .vibration) { return fault.frozen.acceleration }
         return source.acceleration(at: instant)
     }
 
-    public func environment(at instant: Instant) -> SensorEnvironment {
+    func environment(at instant: Instant, seenBy chip: SenseHATChip) -> SensorEnvironment {
         var environment = source.environment(at: instant)
-        guard !active.isEmpty else { return environment }
-        for fault in active {
+        for fault in active where fault.chip == chip {
             switch fault.fault {
             case .drift(let channel, let perHour):
                 let hours = (instant - fault.since).secondsValue / 3600
@@ -87,7 +115,7 @@ public final class FaultableEnvironment: SensorEnvironmentSource {
 
     private static func value(_ environment: SensorEnvironment, _ channel: Channel) -> Double {
         switch channel {
-        case .temperature: environment.temperature
+        case .temperature, .referenceTemperature: environment.temperature
         case .humidity: environment.humidity
         case .pressure: environment.pressure
         case .vibration, .dutyCycles: 0
@@ -96,10 +124,24 @@ public final class FaultableEnvironment: SensorEnvironmentSource {
 
     private static func adjust(_ environment: inout SensorEnvironment, _ channel: Channel, _ change: (Double) -> Double) {
         switch channel {
-        case .temperature: environment.temperature = change(environment.temperature)
+        case .temperature, .referenceTemperature: environment.temperature = change(environment.temperature)
         case .humidity: environment.humidity = min(100, max(0, change(environment.humidity)))
         case .pressure: environment.pressure = change(environment.pressure)
         case .vibration, .dutyCycles: break
         }
     }
+}
+
+/// One chip's view of the conditions, through its own (possibly faulty) sensing elements.
+private final class SensingElements: SensorEnvironmentSource {
+    let faults: FaultableEnvironment
+    let chip: SenseHATChip
+
+    init(faults: FaultableEnvironment, chip: SenseHATChip) {
+        self.faults = faults
+        self.chip = chip
+    }
+
+    func environment(at instant: Instant) -> SensorEnvironment { faults.environment(at: instant, seenBy: chip) }
+    func acceleration(at instant: Instant) -> Vector3 { faults.acceleration(at: instant, seenBy: chip) }
 }

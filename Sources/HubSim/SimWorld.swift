@@ -12,8 +12,8 @@ public enum SimFault: Equatable, Sendable {
     case i2cReset(address: UInt8)
     /// `i2c.<addr>.whoami`: WHO_AM_I reads another value.
     case i2cWhoAmI(address: UInt8, value: UInt8)
-    /// `sensor.<device>.drift|spike|stuck`.
-    case sensor(device: DeviceID, SensorFault)
+    /// `sensor.<device>.drift|spike|stuck`, on the element of `chip`.
+    case sensor(device: DeviceID, SensorFault, chip: SenseHATChip)
     /// `gpio.<line>.stuck|bounce`.
     case gpio(SimGPIOFault)
     /// `appliance.<device>.<failure>`: the appliance develops a failure, ramping in over `ramp`.
@@ -35,7 +35,7 @@ public enum SimFault: Equatable, Sendable {
         case .i2cStuck(let address): return "i2c.\(hexAddress(address)).stuck"
         case .i2cReset(let address): return "i2c.\(hexAddress(address)).reset"
         case .i2cWhoAmI(let address, _): return "i2c.\(hexAddress(address)).whoami"
-        case .sensor(let device, let fault): return "sensor.\(device).\(fault.kind)"
+        case .sensor(let device, let fault, _): return "sensor.\(device).\(fault.kind)"
         case .gpio(let fault):
             switch fault {
             case .stuck(let line, _): return "gpio.\(line).stuck"
@@ -101,10 +101,13 @@ public final class SimKit {
         environment = FaultableEnvironment(source: appliance, random: streams.split("sensor-faults"))
         var calibrationStream = streams.split("hts221.calibration")
         hts221 = HTS221Model(calibration: HTS221Model.randomCalibration(using: &calibrationStream),
-                             source: environment, random: streams.split("hts221.noise"))
-        lps25h = LPS25HModel(source: environment, random: streams.split("lps25h"))
-        accelGyro = LSM9DS1AccelGyroModel(source: environment, random: streams.split("lsm9ds1.ag"))
-        magnetometer = LSM9DS1MagnetometerModel(source: environment, random: streams.split("lsm9ds1.m"))
+                             source: environment.element(.hts221), random: streams.split("hts221.noise"))
+        let lps25hStream = streams.split("lps25h")
+        accelGyro = LSM9DS1AccelGyroModel(source: environment.element(.lsm9ds1), random: streams.split("lsm9ds1.ag"))
+        magnetometer = LSM9DS1MagnetometerModel(source: environment.element(.lsm9ds1), random: streams.split("lsm9ds1.m"))
+        // Split last, so the streams above are those of kits before the thermometer existed.
+        lps25h = LPS25HModel(source: environment.element(.lps25h), random: lps25hStream,
+                             thermometerRandom: streams.split("lps25h.thermometer"))
         bus.attach(hts221, at: HTS221Register.address)
         bus.attach(lps25h, at: LPS25HRegister.address)
         bus.attach(accelGyro, at: LSM9DS1AccelGyroRegister.address)
@@ -202,9 +205,9 @@ public final class SimWorld {
                 if active { kit.faultableChip(at: address)?.powerOnReset() }
             case .i2cWhoAmI(let address, let value):
                 kit.faultableChip(at: address)?.setWhoAmIOverride(active ? value : nil)
-            case .sensor(let device, let fault):
+            case .sensor(let device, let fault, let chip):
                 guard device == kit.device.id else { continue }
-                if active { kit.environment.start(fault, at: now) } else { kit.environment.end(fault) }
+                if active { kit.environment.start(fault, on: chip, at: now) } else { kit.environment.end(fault, on: chip) }
             case .appliance(let device, let failure, let ramp):
                 guard device == kit.device.id, let model = kit.appliance as? any FailureInjectable else { continue }
                 if active { model.startFailure(failure, at: now, ramp: ramp) } else { model.endFailure(failure, at: now) }

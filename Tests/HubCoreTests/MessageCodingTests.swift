@@ -41,6 +41,9 @@ struct MessageCodingTests {
         let reading = Reading(timestamp: instant, device: "washer",
                               values: ChannelValues([(.temperature, -3.25), (.vibration, 0.0123), (.dutyCycles, 3)]))
         #expect(try Reading.decode(BusMessage.reading(reading).jsonBytes) == reading)
+        let suspect = Reading(timestamp: instant, device: "hvac", values: ChannelValues([(.temperature, 31.5)]), quality: .suspect)
+        #expect(String(decoding: BusMessage.reading(suspect).jsonBytes, as: UTF8.self).hasSuffix(#""quality": "suspect"}"#))
+        #expect(try Reading.decode(BusMessage.reading(suspect).jsonBytes) == suspect)
         let result = InferenceResult(timestamp: instant, device: "hvac", model: "m@1.0.0", score: 1e-7, threshold: 2.5, anomalous: true)
         #expect(try InferenceResult.decode(BusMessage.inference(result).jsonBytes) == result)
         let alert = Alert(timestamp: instant, device: "fridge", state: .normal, previous: .anomalous, model: "m@1", score: 0)
@@ -60,6 +63,13 @@ struct MessageCodingTests {
         }
         #expect(throws: PayloadError(type: "reading", field: "colour", reason: "unknown channel")) {
             try Reading.decode(bytes(#"{"timestamp": 1, "device_id": "hvac", "colour": 3}"#))
+        }
+        #expect(throws: PayloadError(type: "reading", field: "reference_temperature", reason: "unknown channel"),
+                "the LPS25H's temperature never leaves the hub, so no payload may carry it") {
+            try Reading.decode(bytes(#"{"timestamp": 1, "device_id": "hvac", "reference_temperature": 20}"#))
+        }
+        #expect(throws: PayloadError(type: "reading", field: "quality", reason: "must be good, partial or suspect")) {
+            try Reading.decode(bytes(#"{"timestamp": 1, "device_id": "hvac", "quality": "dubious"}"#))
         }
         #expect(throws: PayloadError(type: "inference result", field: "anomalous", reason: "must be true or false")) {
             try InferenceResult.decode(bytes(#"{"timestamp": 1, "device_id": "h", "model": "m", "score": 1, "threshold": 1, "anomalous": 1}"#))

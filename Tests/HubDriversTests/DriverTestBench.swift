@@ -41,7 +41,7 @@ struct SensorBench {
         environment = FixedEnvironment(temperature: temperature, humidity: humidity, pressure: pressure)
         bus = SimI2CBus(clock: clock, random: random.split("bus"))
         hts221 = HTS221Model(calibration: calibration, source: environment, random: random.split("hts221"))
-        lps25h = LPS25HModel(source: environment, random: random.split("lps25h"))
+        lps25h = LPS25HModel(source: environment, random: random.split("lps25h"), thermometerRandom: random.split("lps25h.thermometer"))
         bus.attach(hts221, at: HTS221Register.address)
         bus.attach(lps25h, at: LPS25HRegister.address)
     }

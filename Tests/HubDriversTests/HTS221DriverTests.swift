@@ -145,6 +145,21 @@ struct LPS25HDriverTests {
         bench.clock.advance(.milliseconds(40))
         let values = try #require(try driver.sample())
         #expect(abs(values[.pressure]! - 1001.25) < 0.3, "±0.2 hPa unit offset plus noise")
-        #expect(values[.temperature] == nil)
+        #expect(values[.temperature] == nil, "the reading's temperature is the HTS221's")
+        #expect(abs(values[.referenceTemperature]! - 21) <= 2.2, "its own thermometer, a second opinion: ±2 °C unit offset plus noise")
+    }
+
+    @Test("a die temperature outside the chip's −30…105 °C range is refused, not passed on as a second opinion")
+    func implausibleTemperature() throws {
+        let bench = SensorBench(temperature: 130)
+        let driver = LPS25HDriver(bus: bench.bus)
+        _ = try driver.initialise()
+        bench.clock.advance(.milliseconds(40))
+        #expect {
+            _ = try driver.sample()
+        } throws: { error in
+            guard case DriverError.implausible(chip: "LPS25H", channel: .referenceTemperature, _) = error else { return false }
+            return true
+        }
     }
 }

@@ -96,4 +96,14 @@ struct ComponentTests {
         #expect(cleared.count == 2, "two calm of the last three clear the alert")
         #expect(component.condition(of: "hvac") == .normal)
     }
+
+    @Test("a suspect reading never reaches the detector, so a drifting thermometer raises no appliance alert")
+    func suspectReadingsAreNotScored() {
+        var component = InferenceComponent(
+            devices: ["hvac"], detectors: [ScriptedDetector(scores: [2, 2, 2])], debounceK: 1, debounceN: 1)
+        let suspect = Reading(timestamp: t0, device: "hvac", values: ChannelValues([(.temperature, 80)]), quality: .suspect)
+        for _ in 0..<5 { #expect(component.handle(suspect, now: t0) == []) }
+        let partial = Reading(timestamp: t0, device: "hvac", values: ChannelValues([(.temperature, 80)]), quality: .partial)
+        #expect(component.handle(partial, now: t0).count == 2, "a partial reading is scored: the detector's scripted 2 raises the alert")
+    }
 }

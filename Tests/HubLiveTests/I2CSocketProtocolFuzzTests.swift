@@ -229,7 +229,7 @@ struct I2CSocketProtocolFuzzTests {
         let environment = FixedEnvironment(temperature: 21, humidity: 40, pressure: 1013)
         let bus = SimI2CBus(clock: clock, random: random.split("bus"))
         bus.attach(HTS221Model(calibration: .reference, source: environment, random: random.split("hts221")), at: 0x5F)
-        bus.attach(LPS25HModel(source: environment, random: random.split("lps25h")), at: 0x5C)
+        bus.attach(LPS25HModel(source: environment, random: random.split("lps25h"), thermometerRandom: random.split("lps25h.thermometer")), at: 0x5C)
         bus.attach(LSM9DS1AccelGyroModel(source: environment, random: random.split("ag")), at: 0x6A)
         bus.attach(LSM9DS1MagnetometerModel(source: environment, random: random.split("m")), at: 0x1C)
         bus.attach(ATtiny88Model(history: nil), at: 0x46)

@@ -34,7 +34,7 @@ struct SensorBench {
         bus = SimI2CBus(clock: clock, random: random.split("bus"))
         bus.attach(HTS221Model(calibration: .reference, source: environment, random: random.split("hts221")),
                    at: HTS221Register.address)
-        bus.attach(LPS25HModel(source: environment, random: random.split("lps25h")), at: LPS25HRegister.address)
+        bus.attach(LPS25HModel(source: environment, random: random.split("lps25h"), thermometerRandom: random.split("lps25h.thermometer")), at: LPS25HRegister.address)
     }
 }
 

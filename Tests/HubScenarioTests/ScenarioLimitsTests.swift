@@ -146,6 +146,13 @@ struct ScenarioLimitsTests {
         ("{ at: 1h, fault: sensor.hvac.stuck, channel: vibration }", nil, "timeline[0].channel", "has no vibration sensor"),
         ("{ at: 1h, fault: sensor.washer.drift, channel: pressure, rate: 1 }", nil, "timeline[0].channel", "has no pressure sensor"),
         ("{ at: 1h, fault: sensor.fridge.stuck, channel: humidity }", nil, "timeline[0].fault", "no appliance with id 'fridge'"),
+        // The washer's kit polls no LPS25H, and no chip but the HTS221 measures humidity.
+        ("{ at: 1h, fault: sensor.washer.drift, channel: temperature, rate: 1, chip: lps25h }", nil, "timeline[0].chip",
+         "does not poll the lps25h on 'washer'"),
+        ("{ at: 1h, fault: sensor.hvac.drift, channel: humidity, rate: 1, chip: lps25h }", nil, "timeline[0].chip",
+         "no chip 'lps25h' measures humidity (known: hts221)"),
+        ("{ at: 1h, fault: sensor.hvac.stuck, channel: temperature, chip: LPS25H }", nil, "timeline[0].chip",
+         "no chip 'LPS25H' measures temperature (known: hts221, lps25h)"),
         // Only the joystick interrupt line is watched.
         ("{ at: 1h, fault: gpio.4.stuck }", nil, "timeline[0].fault", "not a GPIO line the hub watches"),
         ("{ at: 1h, event: joystick.enter+ }", nil, "timeline[0].event", "unknown joystick key ''"),
@@ -173,6 +180,7 @@ struct ScenarioLimitsTests {
         "{ at: 1h, fault: i2c.0x5f.whoami, value: 0xbd, device: washer }",
         "{ at: 1h, fault: sensor.washer.stuck, channel: vibration }",
         "{ at: 1h, fault: sensor.hvac.drift, channel: pressure, rate: -0.5 }",
+        "{ at: 1h, fault: sensor.hvac.drift, channel: temperature, rate: 2, chip: lps25h }",
         "{ at: 1h59m59s999ms, fault: i2c.0x5f.reset }",
     ])
     func hitsSomething(entry: String) throws {

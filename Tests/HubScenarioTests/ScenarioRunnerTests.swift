@@ -55,6 +55,20 @@ struct ScenarioRunnerTests {
         #expect(unverified.checks[0].evidence.contains("corrupted reading accepted"))
     }
 
+    @Test("a thermometer drifting on either chip is reported as a sensor problem and raises no appliance alert")
+    func thermometerDrift() throws {
+        var scenario = try ScenarioLoader.load(path: Self.scenarios.appendingPathComponent("furnace-sensor-drift.yaml").path)
+        #expect(scenario.timeline.map(\.fault) == [.sensor(device: "hvac", .drift(channel: .temperature, perHour: 1.5), chip: .hts221)])
+        let outcome = try ScenarioRunner.run(scenario)
+        #expect(outcome.passed, "\(ScenarioRunner.summary(outcome))")
+        #expect(outcome.checks[0].evidence.contains("HTS221 and LPS25H temperatures differ"))
+        // The LPS25H drifting low looks the same from the hub: it cannot tell which one is
+        // wrong, and says so; the HTS221's readings were right, but it scores none of them.
+        scenario.timeline[0].fault = .sensor(device: "hvac", .drift(channel: .temperature, perHour: -1.5), chip: .lps25h)
+        let reference = try ScenarioRunner.run(scenario)
+        #expect(reference.passed, "\(ScenarioRunner.summary(reference))")
+    }
+
     @Test("a seed override changes the run and is reported")
     func seedOverride() throws {
         let scenario = try ScenarioLoader.load(path: Self.scenarios.appendingPathComponent("steady-state.yaml").path)

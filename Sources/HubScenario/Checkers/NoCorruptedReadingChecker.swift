@@ -48,7 +48,7 @@ final class NoCorruptedReadingChecker: HistoryChecker {
         case .temperature: 0.25
         case .humidity: 1.0
         case .pressure: 0.3
-        case .vibration, .dutyCycles: .infinity
+        case .vibration, .dutyCycles, .referenceTemperature: .infinity
         }
     }
 
