@@ -46,7 +46,11 @@ public struct ThermometerCrossCheck: Sendable {
     private var learnt: [Double] = []
     /// The pair's usual difference (primary − reference), once learnt.
     public private(set) var usualDifference: Double?
+    /// The window's differences in arrival order (a ring) and the same values kept sorted,
+    /// so each poll's median costs a binary search and a move, not a sort: at a 1 s poll
+    /// the window holds 1800 values.
     private var recent: [Double] = []
+    private var sortedRecent: [Double] = []
     private var next = 0
     /// The median difference over the last window, once the window is full.
     public private(set) var currentDifference: Double?
@@ -59,6 +63,7 @@ public struct ThermometerCrossCheck: Sendable {
         windowCount = max(1, Int(settings.window.nanoseconds / pollInterval.nanoseconds))
         learnt.reserveCapacity(learningCount)
         recent.reserveCapacity(windowCount)
+        sortedRecent.reserveCapacity(windowCount)
     }
 
     /// Adds one poll's pair; returns the new verdict (drifting or not) when it changed.
@@ -67,18 +72,20 @@ public struct ThermometerCrossCheck: Sendable {
         if usualDifference == nil {
             learnt.append(difference)
             if learnt.count == learningCount {
-                usualDifference = Self.median(learnt)
+                usualDifference = Self.median(sorted: learnt.sorted())
                 learnt = []
             }
         }
         if recent.count < windowCount {
             recent.append(difference)
         } else {
+            sortedRecent.remove(at: Self.insertionIndex(of: recent[next], in: sortedRecent))
             recent[next] = difference
         }
+        sortedRecent.insert(difference, at: Self.insertionIndex(of: difference, in: sortedRecent))
         next = (next + 1) % windowCount
         guard recent.count == windowCount else { return nil }
-        let current = Self.median(recent)
+        let current = Self.median(sorted: sortedRecent)
         currentDifference = current
         let departure = usualDifference.map { abs(current - $0) } ?? 0
         let drifting: Bool
@@ -99,9 +106,18 @@ public struct ThermometerCrossCheck: Sendable {
         return "HTS221 and LPS25H temperatures differ by \(current) °C\(usual): a thermometer is drifting"
     }
 
-    private static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
+    private static func median(sorted: [Double]) -> Double {
         let middle = sorted.count / 2
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    /// The first index whose value is not below `value` (where it sits, or goes).
+    private static func insertionIndex(of value: Double, in sorted: [Double]) -> Int {
+        var low = 0, high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 }

@@ -55,6 +55,22 @@ struct ThermometerCrossCheckTests {
         #expect(check.usualDifference == nil)
     }
 
+    @Test("the running median equals the median of the window's last samples, repeats and all")
+    func runningMedianMatchesSort() {
+        var check = ThermometerCrossCheck(pollInterval: .seconds(1), settings: .production)
+        var random = SeededRandom(seed: 7)
+        var all: [Double] = []
+        for _ in 0..<5000 {
+            // Hundredths, as readings carry them, so equal values are common.
+            let difference = (random.nextDouble(in: -3...3) * 100).rounded() / 100
+            all.append(difference)
+            _ = check.add(primary: 20 + difference, reference: 20)
+            guard all.count >= 1800, all.count % 25 == 0 else { continue }
+            let window = all.suffix(1800).map { ($0 + 20) - 20 }.sorted()
+            #expect(check.currentDifference == (window[899] + window[900]) / 2)
+        }
+    }
+
     @Test("isolated spikes on either thermometer move no median, so they are no drift")
     func spikesAreNotDrift() {
         var check = check()
