@@ -57,9 +57,9 @@ let package = Package(
         .testTarget(name: "HubDriversTests", dependencies: ["HubDrivers", "HubSim"]),
         .testTarget(name: "HubInferenceTests", dependencies: ["HubInference"]),
         .testTarget(name: "HubKernelTests", dependencies: ["HubKernel"]),
-        .testTarget(name: "HubStoreTests", dependencies: ["HubStore"]),
+        .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubCore"]),
         .testTarget(name: "HubSimTests", dependencies: ["HubSim"]),
         .testTarget(name: "HubLiveTests", dependencies: ["HubLive", "HubSim"]),
-        .testTarget(name: "HubScenarioTests", dependencies: ["HubScenario"]),
+        .testTarget(name: "HubScenarioTests", dependencies: ["HubScenario", "HubStore"]),
     ]
 )

@@ -32,7 +32,10 @@ public struct Reading: Equatable, Sendable {
     }
 
     public static func decode(_ data: [UInt8]) throws(PayloadError) -> Reading {
-        let object = try PayloadObject(data, type: "reading")
+        try decode(try PayloadObject(data, type: "reading"))
+    }
+
+    static func decode(_ object: PayloadObject) throws(PayloadError) -> Reading {
         var values = ChannelValues()
         var quality = ReadingQuality.good
         if object.has("quality") {
@@ -91,7 +94,10 @@ public struct InferenceResult: Equatable, Sendable {
     }
 
     public static func decode(_ data: [UInt8]) throws(PayloadError) -> InferenceResult {
-        let object = try PayloadObject(data, type: "inference result")
+        try decode(try PayloadObject(data, type: "inference result"))
+    }
+
+    static func decode(_ object: PayloadObject) throws(PayloadError) -> InferenceResult {
         try object.expectOnly(["timestamp", "device_id", "model", "score", "threshold", "anomalous"])
         return InferenceResult(
             timestamp: try object.instant("timestamp"), device: try object.device("device_id"),
@@ -137,7 +143,10 @@ public struct Alert: Equatable, Sendable {
     }
 
     public static func decode(_ data: [UInt8]) throws(PayloadError) -> Alert {
-        let object = try PayloadObject(data, type: "alert")
+        try decode(try PayloadObject(data, type: "alert"))
+    }
+
+    static func decode(_ object: PayloadObject) throws(PayloadError) -> Alert {
         try object.expectOnly(["timestamp", "device_id", "state", "previous", "model", "score"])
         return Alert(
             timestamp: try object.instant("timestamp"), device: try object.device("device_id"),
@@ -186,7 +195,10 @@ public struct HealthReport: Equatable, Sendable {
     }
 
     public static func decode(_ data: [UInt8]) throws(PayloadError) -> HealthReport {
-        let object = try PayloadObject(data, type: "health report")
+        try decode(try PayloadObject(data, type: "health report"))
+    }
+
+    static func decode(_ object: PayloadObject) throws(PayloadError) -> HealthReport {
         try object.expectOnly(["timestamp", "component", "device_id", "state", "detail"])
         guard let state = HealthState(rawValue: try object.string("state")) else {
             throw PayloadError(type: "health report", field: "state", reason: "must be ok, degraded or failed")
@@ -261,6 +273,29 @@ struct PayloadObject {
         self.keys = members.keys.sorted()
     }
 
+    /// An object already parsed (a payload nested in a history line).
+    init(members: [String: JSONValue], type: String) {
+        self.type = type
+        self.members = members
+        self.keys = members.keys.sorted()
+    }
+
+    /// The object under `key`, read as a payload of `type`.
+    func object(_ key: String, type nestedType: String) throws(PayloadError) -> PayloadObject {
+        guard case .object(let nested) = try value(key) else {
+            throw PayloadError(type: type, field: key, reason: "must be a JSON object")
+        }
+        return PayloadObject(members: nested, type: nestedType)
+    }
+
+    func int(_ key: String) throws(PayloadError) -> Int {
+        let number = try double(key)
+        guard number.rounded() == number, abs(number) < 9e15 else {
+            throw PayloadError(type: type, field: key, reason: "must be a whole number")
+        }
+        return Int(number)
+    }
+
     func has(_ key: String) -> Bool { members[key] != nil }
 
     func expectOnly(_ allowed: [String]) throws(PayloadError) {
@@ -308,14 +343,17 @@ struct PayloadObject {
         return condition
     }
 
-    /// Seconds since the epoch, kept to the payload's 0.1 ms resolution.
-    func instant(_ key: String) throws(PayloadError) -> Instant {
+    /// Seconds since the epoch, kept to the payload's 0.1 ms resolution (`decimals` 4), or
+    /// the history's 1 µs (6).
+    func instant(_ key: String, decimals: Int = 4) throws(PayloadError) -> Instant {
+        precondition(decimals == 4 || decimals == 6, "payloads carry 4 decimals, history lines 6")
         let seconds = try double(key)
         guard seconds >= 0, seconds < 9e9 else {
             throw PayloadError(type: type, field: key, reason: "must be seconds since the epoch")
         }
-        let ticks = (seconds * 10_000).rounded()
-        return Instant(nanosecondsSinceEpoch: Int64(ticks) * 100_000)
+        let scale: Double = decimals == 4 ? 10_000 : 1_000_000
+        let ticks = (seconds * scale).rounded()
+        return Instant(nanosecondsSinceEpoch: Int64(ticks) * (decimals == 4 ? 100_000 : 1_000))
     }
 }
 

@@ -22,6 +22,8 @@ public struct ScenarioOutcome: Sendable {
     public let cloudMessages: Int
     public let ledColour: String
     public let eventLogLines: Int
+    /// The event log a recorded run was judged from (`scenario check`); nil for a simulation.
+    public var historyPath: String? = nil
 
     public var passed: Bool { checks.allSatisfy(\.passed) }
 
@@ -69,11 +71,46 @@ public enum ScenarioRunner {
             ledColour: tally.ledColour, eventLogLines: log?.linesWritten ?? 0)
     }
 
+    /// Judges a recorded run: the event log at `historyPath` (a simulation's, or a real
+    /// hub's) is read back event by event through the same checkers a simulation feeds. The
+    /// run starts at the log's first event and lasts the scenario's duration; the
+    /// scenario's timeline is not applied — whoever made the log injected the faults.
+    public static func check(_ scenario: Scenario, historyPath: String) throws(EventLogReadError) -> ScenarioOutcome {
+        var checkers: [any HistoryChecker] = []
+        let tally = RunTally()
+        let events = try EventLogReader.read(path: historyPath) { event, time in
+            if checkers.isEmpty {
+                let context = CheckContext(start: time, end: time + scenario.duration,
+                                           pollInterval: scenario.pollInterval, devices: scenario.appliances.map(\.id))
+                checkers = scenario.expectations.map { $0.makeChecker(context) }
+            }
+            tally.observe(event, at: time)
+            for checker in checkers { checker.observe(event, at: time) }
+        }
+        guard events > 0 else { throw EventLogReadError(path: historyPath, line: nil, reason: "no events: nothing to judge") }
+        let checks = zip(scenario.expectations, checkers).map { expectation, checker in
+            let (passed, evidence) = checker.verdict()
+            return CheckResult(expectation: expectation, passed: passed, evidence: evidence)
+        }
+        var outcome = ScenarioOutcome(
+            scenario: scenario, seed: scenario.seed, checks: checks, wallSeconds: 0,
+            readings: tally.readings, anomalyAlerts: tally.anomalyAlerts, cloudMessages: tally.cloudMessages,
+            ledColour: tally.ledColour, eventLogLines: events)
+        outcome.historyPath = historyPath
+        return outcome
+    }
+
     /// The terminal summary of one outcome; failures end with the seed and a replay command.
     public static func summary(_ outcome: ScenarioOutcome) -> String {
         let s = outcome.scenario
         var lines: [String] = []
         let verdict = outcome.passed ? "PASS" : "FAIL"
+        if let history = outcome.historyPath {
+            lines.append("\(verdict) \(s.name)  (\(s.file) judged on \(history), \(outcome.eventLogLines) events)")
+            lines.append("     readings \(outcome.readings) · anomaly alerts \(outcome.anomalyAlerts) · cloud messages \(outcome.cloudMessages) · LED \(outcome.ledColour)")
+            lines += checkLines(outcome, onlyFailures: false)
+            return lines.joined(separator: "\n")
+        }
         lines.append("\(verdict) \(s.name)  (\(s.file), seed \(outcome.seed), \(DurationText.format(s.duration)) simulated in \(formatSeconds(outcome.wallSeconds)), \(formatRatio(outcome.simSpeedRatio))× real time)")
         lines.append("     readings \(outcome.readings) · anomaly alerts \(outcome.anomalyAlerts) · cloud messages \(outcome.cloudMessages) · LED \(outcome.ledColour)")
         lines.append("     models: " + modelsLine(s))

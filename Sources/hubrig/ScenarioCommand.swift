@@ -5,7 +5,44 @@ import HubScenario
 
 struct ScenarioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "scenario", abstract: "Run resilience scenarios.", subcommands: [Run.self])
+        commandName: "scenario", abstract: "Run resilience scenarios.", subcommands: [Run.self, Check.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Judge a recorded run (an event log) against a scenario's expectations.",
+            discussion: """
+                Reads the event log of a simulation (scenario run --event-log) or of a real \
+                hub (hub run --event-log) and applies the scenario's expectations to it with \
+                the same checkers a simulation uses. The run starts at the log's first event \
+                and lasts the scenario's duration; the timeline is not applied. \
+                Exit status: 0 every expectation held, 1 one failed, 2 invalid input.
+                """)
+
+        @Argument(help: "The scenario file whose expectations judge the run.")
+        var scenario: String
+
+        @Option(help: "The event log (JSON lines) of the run.")
+        var history: String
+
+        func run() throws {
+            let loaded: Scenario
+            do {
+                loaded = try ScenarioLoader.load(path: scenario)
+            } catch {
+                printError("invalid scenario: \(error)")
+                throw ExitCode(2)
+            }
+            let outcome: ScenarioOutcome
+            do {
+                outcome = try ScenarioRunner.check(loaded, historyPath: history)
+            } catch {
+                printError("invalid event log: \(error)")
+                throw ExitCode(2)
+            }
+            print(ScenarioRunner.summary(outcome))
+            if !outcome.passed { throw ExitCode(1) }
+        }
+    }
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(

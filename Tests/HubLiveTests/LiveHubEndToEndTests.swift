@@ -83,5 +83,29 @@ struct LiveHubEndToEndTests {
         let lastFullIndex = try #require(lines.lastIndex { $0.contains("\"temperature\"") })
         #expect(lastFullIndex > firstError, "full readings again after the fault: \(lastFull)")
         #expect(lines.contains { $0.contains("\"state\": \"failed\"") || $0.contains("\"state\": \"degraded\"") })
+
+        // The same checkers that judge a simulation judge the real hub's log.
+        func judge(_ expectations: String) throws -> ProcessResult {
+            let judge = directory + "/judge.yaml"
+            try """
+                name: live-nack-judged
+                seed: 2
+                duration: 10s
+                hub:
+                  poll_interval: 1s
+                  appliances: [{ id: hvac, kind: furnace }]
+                expect:
+                \(expectations)
+                """.write(toFile: judge, atomically: true, encoding: .utf8)
+            return try runProcess(hubrig, ["scenario", "check", judge, "--history", log], environment: [:], timeout: .seconds(30))
+        }
+        let held = try judge("""
+              - health: { device: hvac, state: degraded, within: 9s, after: 0s }
+              - channel-range: { device: hvac, channel: pressure, min: 950, max: 1080 }
+            """)
+        #expect(held.status == 0, "\(held.output)")
+        #expect(held.output.contains("PASS live-nack-judged"), "\(held.output)")
+        let broken = try judge("  - channel-range: { device: hvac, channel: pressure, min: 2000, max: 3000 }")
+        #expect(broken.status == 1, "an expectation the run broke fails the check: \(broken.output)")
     }
 }

@@ -1,0 +1,95 @@
+/// Reading the event log back: one JSON line becomes the typed `HistoryEvent` it was
+/// written from, so the checkers that judge a run as it happens can judge a log from disk
+/// — a simulation's, or a real hub's on a bench.
+extension HistoryEvent {
+    /// Every `ev` name the log can hold, in declaration order.
+    public static let names = ["hub.start", "sensor.ready", "sensor.error", "component.error", "model.change",
+                               "bus.publish", "display.write", "display.scroll", "joystick", "uplink.send",
+                               "cloud.receive", "led.frame", "fault.start", "fault.end", "sim.truth", "sim.end"]
+
+    /// Decodes one line of the event log (without its newline). Errors name the field and
+    /// what is wrong with it; unknown fields are refused, so a misspelt or foreign log is
+    /// not half read.
+    public static func decode(line: [UInt8]) throws(PayloadError) -> (event: HistoryEvent, time: Instant) {
+        let object = try PayloadObject(line, type: "history event")
+        let time = try object.instant("t", decimals: 6)
+        let name = try object.string("ev")
+        func only(_ fields: [String]) throws(PayloadError) { try object.expectOnly(["t", "ev"] + fields) }
+        func topic() throws(PayloadError) -> Topic {
+            let text = try object.string("topic")
+            do { return try Topic(validating: text) } catch { throw PayloadError(type: object.type, field: "topic", reason: error.description) }
+        }
+        let event: HistoryEvent
+        switch name {
+        case "hub.start":
+            try only(["thing"])
+            event = .hubStarted(thing: try object.string("thing"))
+        case "sensor.ready":
+            try only(["device_id", "chip", "detail"])
+            event = .sensorReady(device: try object.device("device_id"), chip: try object.string("chip"), detail: try object.string("detail"))
+        case "sensor.error":
+            try only(["device_id", "chip", "error"])
+            event = .sensorError(device: try object.device("device_id"), chip: try object.string("chip"), error: try object.string("error"))
+        case "component.error":
+            try only(["component", "error"])
+            event = .componentError(component: try object.string("component"), error: try object.string("error"))
+        case "model.change":
+            try only(["device_id", "from", "to"])
+            event = .modelChange(device: try object.device("device_id"), from: try object.string("from"), to: try object.string("to"))
+        case "bus.publish":
+            try only(["topic", "from", "payload"])
+            let topic = try topic()
+            event = .busPublish(topic: topic, from: try object.string("from"), message: try Self.message(on: topic, in: object))
+        case "display.write":
+            try only(["colour", "reason"])
+            event = .displayWrite(colour: try object.string("colour"), reason: try object.string("reason"))
+        case "display.scroll":
+            try only(["text"])
+            event = .displayScroll(text: try object.string("text"))
+        case "joystick":
+            try only(["keys"])
+            event = .joystick(keys: try object.string("keys"))
+        case "uplink.send", "cloud.receive":
+            try only(["topic", "message_id"])
+            let topic = try topic()
+            let id = try object.string("message_id")
+            event = name == "uplink.send" ? .cloudSend(topic: topic, messageID: id) : .cloudReceive(topic: topic, messageID: id)
+        case "led.frame":
+            try only(["colour"])
+            event = .ledFrame(colour: try object.string("colour"))
+        case "fault.start", "fault.end":
+            try only(["fault"])
+            let fault = try object.string("fault")
+            event = name == "fault.start" ? .faultStart(name: fault) : .faultEnd(name: fault)
+        case "sim.truth":
+            var values = ChannelValues()
+            for key in object.keys where !["t", "ev", "device_id", "chip"].contains(key) {
+                guard let channel = Channel(key: key) else {
+                    throw PayloadError(type: object.type, field: key, reason: "unknown field")
+                }
+                values[channel] = try object.double(key)
+            }
+            event = .sensorTruth(device: try object.device("device_id"), chip: try object.string("chip"), values: values)
+        case "sim.end":
+            try only(["readings"])
+            let readings = try object.int("readings")
+            guard readings >= 0 else { throw PayloadError(type: object.type, field: "readings", reason: "must not be negative") }
+            event = .simulationEnd(readings: readings)
+        default:
+            throw PayloadError(type: object.type, field: "ev", reason: "unknown event '\(name)' (known: \(names.joined(separator: ", ")))")
+        }
+        return (event, time)
+    }
+
+    /// The bus message a `bus.publish` line carries, typed by its topic.
+    private static func message(on topic: Topic, in object: PayloadObject) throws(PayloadError) -> BusMessage {
+        let name = topic.name
+        if name.hasPrefix("dt/local/sensor/") { return .reading(try Reading.decode(try object.object("payload", type: "reading"))) }
+        if name.hasPrefix("hbs/inference/") {
+            return .inference(try InferenceResult.decode(try object.object("payload", type: "inference result")))
+        }
+        if name.hasPrefix("hbs/alerts/") { return .alert(try Alert.decode(try object.object("payload", type: "alert"))) }
+        if name.hasPrefix("hbs/health/") { return .health(try HealthReport.decode(try object.object("payload", type: "health report"))) }
+        throw PayloadError(type: object.type, field: "topic", reason: "'\(name)' is no topic of the hub's bus")
+    }
+}
