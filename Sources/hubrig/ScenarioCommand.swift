@@ -24,6 +24,12 @@ struct ScenarioCommand: ParsableCommand {
         @Option(help: "The event log (JSON lines) of the run.")
         var history: String
 
+        @Option(help: "Write the results as JUnit XML (one testsuite per scenario, one testcase per expectation) to this file.")
+        var junit: String?
+
+        @Option(help: "Write the results as JSON to this file.")
+        var json: String?
+
         func run() throws {
             let loaded: Scenario
             do {
@@ -40,7 +46,21 @@ struct ScenarioCommand: ParsableCommand {
                 throw ExitCode(2)
             }
             print(ScenarioRunner.summary(outcome))
+            try writeResults([outcome], junit: junit, json: json)
             if !outcome.passed { throw ExitCode(1) }
+        }
+    }
+
+    /// Writes the JUnit and JSON result files asked for; a file that cannot be written is exit 2.
+    static func writeResults(_ outcomes: [ScenarioOutcome], junit: String?, json: String?) throws {
+        for (path, content) in [(junit, { ResultFiles.junit(outcomes) }), (json, { ResultFiles.json(outcomes) })] {
+            guard let path else { continue }
+            do {
+                try content().write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                printError("\(path): cannot write the results: \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
         }
     }
 
@@ -71,6 +91,12 @@ struct ScenarioCommand: ParsableCommand {
 
         @Option(help: "Directory holding <kind>/ model packages, for appliances that name none (default: fixtures/models of the scenario's repository).")
         var models: String?
+
+        @Option(help: "Write the results as JUnit XML (one testsuite per scenario, one testcase per expectation) to this file.")
+        var junit: String?
+
+        @Option(help: "Write the results as JSON to this file.")
+        var json: String?
 
         func validate() throws {
             if seed != nil, seeds != nil { throw ValidationError("--seed and --seeds exclude each other") }
@@ -105,6 +131,7 @@ struct ScenarioCommand: ParsableCommand {
         private func runEach(_ scenarios: [Scenario]) throws {
             let directory = scenarios.count > 1 ? try eventLogDirectory() : nil
             var failed = 0
+            var outcomes: [ScenarioOutcome] = []
             for scenario in scenarios {
                 let logPath = eventLog.map { path in directory.map { "\($0)/\(scenario.name).jsonl" } ?? path }
                 let progress = TerminalProgress(label: scenario.name, total: scenario.duration.secondsValue)
@@ -127,9 +154,11 @@ struct ScenarioCommand: ParsableCommand {
                 }
                 progress?.clear()
                 print(ScenarioRunner.summary(outcome))
+                outcomes.append(outcome)
                 if !outcome.passed { failed += 1 }
             }
             print("\(scenarios.count - failed) passed, \(failed) failed")
+            try ScenarioCommand.writeResults(outcomes, junit: junit, json: json)
             if failed > 0 { throw ExitCode(1) }
         }
 
@@ -157,6 +186,7 @@ struct ScenarioCommand: ParsableCommand {
             print(ScenarioSweep.report(results))
             let runs = results.reduce(0) { $0 + $1.outcomes.count }
             printError("\(runs) runs on \(workers) workers in \(TextFormat.fixed((clock.now - began).secondsValue, decimals: 1)) s")
+            try ScenarioCommand.writeResults(results.flatMap(\.outcomes), junit: junit, json: json)
             if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
         }
 
