@@ -125,7 +125,7 @@ struct YAMLMap {
         for entry in entries where !known.contains(entry.key) {
             throw ScenarioError(file: owner.file, line: entry.keyNode.mark?.line, column: entry.keyNode.mark?.column,
                                 field: child(entry.key),
-                                message: "unknown field '\(entry.key)' (known: \(known.joined(separator: ", ")))")
+                                message: "unknown field '\(entry.key)'\(ClosestName.hint(entry.key, in: known)) (known: \(known.joined(separator: ", ")))")
         }
     }
 }

@@ -176,3 +176,35 @@ struct FailureSchedule {
         return 0
     }
 }
+
+extension ApplianceFailure {
+    /// One fault kind per failure (`appliance.<device>.<failure>`), applied by the appliance's model.
+    public static let faultKinds: [FaultKind] = allCases.map { failure in
+        FaultKind(layer: "appliance", name: failure.rawValue,
+                  parameters: [FaultParameter("ramp", .duration(.zero...DurationText.maximum), default: "0s",
+                                              summary: "time from onset to full severity")],
+                  summary: "\(failure.kind.rawValue): \(failure.summary)", port: failure.modelName) {
+            .appliance(device: $0.device, failure, ramp: $1.duration("ramp"))
+        }
+    }
+
+    /// What the failure does, in a line (the physics is at the top of the model's file).
+    public var summary: String {
+        switch self {
+        case .blockedFilter: "a clogged return filter starves the blower of air"
+        case .igniterFailure: "the hot-surface igniter no longer lights the gas"
+        case .drumImbalance: "the drum itself is out of balance (a loose counterweight)"
+        case .bearingWear: "the drum's main bearing wears"
+        case .doorOpen: "the fresh-food door is left ajar"
+        case .compressorFailure: "the compressor no longer starts"
+        }
+    }
+
+    var modelName: String {
+        switch kind {
+        case .furnace: "FurnaceModel"
+        case .washer: "WasherModel"
+        case .fridge: "FridgeModel"
+        }
+    }
+}

@@ -123,3 +123,18 @@ open class ConvertingSTChip: STRegisterChip, SimFaultableChip {
         if poweredOn, let conversion = schedule.due(now: now) { convert(at: conversion) }
     }
 }
+
+extension ConvertingSTChip {
+    /// The chip-level faults the ST chip models show (`i2c.<addr>.stuck|reset|whoami`).
+    public static let faultKinds: [FaultKind] = [
+        FaultKind(layer: "i2c", name: "stuck", summary: "output registers stop updating, STATUS still says new data",
+                  port: "ConvertingSTChip") { target, _ in .i2cStuck(address: target.address) },
+        FaultKind(layer: "i2c", name: "reset", summary: "the chip is back at power-on defaults (an instant; takes no `for`)",
+                  port: "ConvertingSTChip") { target, _ in .i2cReset(address: target.address) },
+        FaultKind(layer: "i2c", name: "whoami",
+                  parameters: [FaultParameter("value", .byte, summary: "what WHO_AM_I reads instead (e.g. 0xbd)")],
+                  summary: "WHO_AM_I reads another part's ID", port: "ConvertingSTChip") { target, values in
+            .i2cWhoAmI(address: target.address, value: UInt8(values.count("value")))
+        },
+    ]
+}

@@ -145,3 +145,40 @@ private final class SensingElements: SensorEnvironmentSource {
     func environment(at instant: Instant) -> SensorEnvironment { faults.environment(at: instant, seenBy: chip) }
     func acceleration(at instant: Instant) -> Vector3 { faults.acceleration(at: instant, seenBy: chip) }
 }
+
+extension FaultableEnvironment {
+    /// The sensing-element faults (`sensor.<device>.<kind>`), as the fault model above describes them.
+    public static let faultKinds: [FaultKind] = [
+        FaultKind(layer: "sensor", name: "drift",
+                  parameters: [channel(physical),
+                               FaultParameter("rate", .number(-1000...1000, nonZero: true), unit: "per hour, in the channel's unit",
+                                              summary: "how fast the reading walks away"),
+                               chip],
+                  summary: "the element's reading drifts", port: "FaultableEnvironment") {
+            .sensor(device: $0.device, .drift(channel: $1.channel("channel"), perHour: $1.number("rate")), chip: $1.chip("chip"))
+        },
+        FaultKind(layer: "sensor", name: "spike",
+                  parameters: [channel(physical),
+                               FaultParameter("magnitude", .number(0.001...1000, nonZero: true), unit: "the channel's unit",
+                                              summary: "size of each jump"),
+                               FaultParameter("probability", .probability, default: "1", summary: "chance per conversion"),
+                               chip],
+                  summary: "conversions jump by ±magnitude", port: "FaultableEnvironment") {
+            .sensor(device: $0.device, .spike(channel: $1.channel("channel"), magnitude: $1.number("magnitude"),
+                                              probability: $1.number("probability")), chip: $1.chip("chip"))
+        },
+        FaultKind(layer: "sensor", name: "stuck", parameters: [channel(physical + [.vibration]), chip],
+                  summary: "the element keeps reporting the value it had", port: "FaultableEnvironment") {
+            .sensor(device: $0.device, .stuck(channel: $1.channel("channel")), chip: $1.chip("chip"))
+        },
+    ]
+
+    private static let physical: [Channel] = [.temperature, .humidity, .pressure]
+
+    private static func channel(_ channels: [Channel]) -> FaultParameter {
+        FaultParameter("channel", .channel(channels), summary: "the quantity whose element fails (the kit must measure it)")
+    }
+
+    private static let chip = FaultParameter("chip", .chip, default: "where readings take the channel from",
+                                             summary: "whose element fails: temperature may sit on the LPS25H's own thermometer")
+}

@@ -137,3 +137,19 @@ public final class SimGPIOChip: GPIOLines {
         pending.removeAll()
     }
 }
+
+extension SimGPIOChip {
+    /// The line faults this chip applies (`gpio.<line>.stuck|bounce`).
+    public static let faultKinds: [FaultKind] = [
+        FaultKind(layer: "gpio", name: "stuck",
+                  parameters: [FaultParameter("level", .choice(["low", "high"]), default: "low", summary: "the level the line keeps")],
+                  summary: "the line stays put; edges are lost", port: "SimGPIOChip") {
+            .gpio(.stuck(line: $0.line, level: $1.text("level") == "high"))
+        },
+        FaultKind(layer: "gpio", name: "bounce",
+                  parameters: [FaultParameter("count", .count(1...100), default: "5", summary: "deliveries of each edge")],
+                  summary: "every edge arrives `count` times", port: "SimGPIOChip") {
+            .gpio(.bounce(line: $0.line, count: $1.count("count")))
+        },
+    ]
+}

@@ -135,3 +135,30 @@ public final class SimI2CBus: I2CBus {
         return bytes
     }
 }
+
+extension SimI2CBus {
+    /// The wire faults this bus applies (`i2c.<addr>.<kind>`), as the fault model above describes them.
+    public static let faultKinds: [FaultKind] = [
+        FaultKind(layer: "i2c", name: "absent", summary: "the address stops answering (loose connector)", port: "SimI2CBus") { target, _ in
+            .i2cWire(address: target.address, .absent)
+        },
+        FaultKind(layer: "i2c", name: "nack", parameters: [probability], summary: "transfers refused with no-ACK", port: "SimI2CBus") {
+            .i2cWire(address: $0.address, .nack(probability: $1.number("probability")))
+        },
+        FaultKind(layer: "i2c", name: "timeout", parameters: [probability], summary: "transfers time out", port: "SimI2CBus") {
+            .i2cWire(address: $0.address, .timeout(probability: $1.number("probability")))
+        },
+        FaultKind(layer: "i2c", name: "slow",
+                  parameters: [FaultParameter("stretch", .duration(.milliseconds(1)...Duration.seconds(60)),
+                                              summary: "clock stretching per transfer")],
+                  summary: "clock stretching; past 0.64 ms the controller times out", port: "SimI2CBus") {
+            .i2cWire(address: $0.address, .slow(stretch: $1.duration("stretch")))
+        },
+        FaultKind(layer: "i2c", name: "bitflip", parameters: [probability], summary: "one bit of the bytes read flips",
+                  port: "SimI2CBus") {
+            .i2cWire(address: $0.address, .bitflip(probability: $1.number("probability")))
+        },
+    ]
+
+    private static let probability = FaultParameter("probability", .probability, default: "1", summary: "chance per transfer")
+}

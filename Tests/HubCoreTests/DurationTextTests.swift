@@ -70,3 +70,20 @@ struct DurationTextTests {
         #expect(accepted > 0)
     }
 }
+
+@Suite("Closest name")
+struct ClosestNameTests {
+    @Test("a typo finds the name it was meant to be; a different word finds none", arguments: [
+        ("probabilty", "probability"), ("nack", "nack"), ("hgih", "high"), ("duraton", "duration"),
+    ])
+    func closest(typo: String, meant: String) {
+        #expect(ClosestName.to(typo, in: ["probability", "duration", "nack", "high", "low"]) == meant)
+    }
+
+    @Test("nothing close enough gives no hint, and ties go to the first known name")
+    func noHint() {
+        #expect(ClosestName.to("temperature", in: ["vibration", "ok"]) == nil)
+        #expect(ClosestName.hint("zzz", in: ["low"]) == "")
+        #expect(ClosestName.to("ab", in: ["ax", "ay"]) == "ax")
+    }
+}

@@ -1,0 +1,129 @@
+import HubCore
+import HubKernel
+import HubSim
+
+/// The `expect:` grammar: each entry becomes an `Expectation`, checked against the
+/// scenario's appliances and timeline so that an expectation that can never fail (or never
+/// hold) is an error, not a silent pass.
+extension ScenarioLoader {
+    static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll", "scroll-count", "channel-range"]
+
+    /// `presses`: when the timeline presses the joystick (scroll expectations need one).
+    static func parseExpectation(_ item: YAMLValue, _ setup: Setup, presses: [Duration]) throws(ScenarioError) -> Expectation {
+        let name: String
+        var argument: YAMLValue?
+        if item.isScalar {
+            name = try item.string()
+        } else {
+            let map = try item.map()
+            guard map.keys.count == 1, let key = map.keys.first else {
+                throw item.error("an expectation is a name, or a mapping with exactly one name")
+            }
+            name = key
+            argument = map.optional(key)
+        }
+        func device(_ map: YAMLMap) throws(ScenarioError) -> DeviceID? {
+            guard let value = map.optional("device") else { return nil }
+            let id = try value.deviceID()
+            guard setup.devices.contains(id) else { throw value.error("no appliance with id '\(id)'") }
+            return id
+        }
+        /// `after:` (default 0) and `within:` of a window that must start inside the run.
+        func window(_ map: YAMLMap) throws(ScenarioError) -> (after: Duration, within: Duration) {
+            let after = try map.optional("after").map { (value) throws(ScenarioError) in try offset(value, setup) } ?? .zero
+            return (after, try map.required("within").duration(in: Limits.span))
+        }
+        switch name {
+        case "readings-every-poll", "no-alert":
+            var target: DeviceID?
+            if let argument {
+                let map = try argument.map()
+                try map.finish(known: ["device"])
+                target = try device(map)
+            }
+            if name == "no-alert", !(target.map(setup.isScored) ?? setup.devices.contains(where: setup.isScored)) {
+                throw item.error("no-alert cannot fail: nothing scores \(target.map { "'\($0)'" } ?? "any appliance") (model: none, or interim on a non-furnace)")
+            }
+            return name == "no-alert" ? .noAlert(device: target) : .readingsEveryPoll(device: target)
+        case "no-reading-lost", "no-corrupted-reading":
+            if let argument { throw argument.error("\(name) takes no arguments") }
+            return name == "no-reading-lost" ? .noReadingLost : .noCorruptedReading
+        case "scroll":
+            guard let argument else { throw item.error("scroll needs { prefix, within, after }") }
+            let map = try argument.map()
+            try map.finish(known: ["prefix", "within", "after"])
+            let prefix = try map.required("prefix").string()
+            let (after, within) = try window(map)
+            guard presses.contains(where: { $0 <= after + within }) else {
+                throw argument.error("the hub scrolls only when the joystick is pressed, and the timeline presses it \(presses.isEmpty ? "never" : "only after this window") (add an event: joystick.enter)")
+            }
+            return .scroll(prefix: prefix, after: after, within: within)
+        case "channel-range":
+            guard let argument else { throw item.error("channel-range needs { device, channel, min, max }") }
+            let map = try argument.map()
+            try map.finish(known: ["device", "channel", "min", "max"])
+            guard let target = try device(map) else { throw argument.error("missing required field 'device'") }
+            let channelValue = try map.required("channel")
+            let text = try channelValue.string()
+            guard let channel = Channel(key: text) else {
+                throw channelValue.error("unknown channel '\(text)' (known: \(Channel.published.map(\.key).joined(separator: ", ")))")
+            }
+            let kind = setup.appliance(target)!.kind
+            let has = MonitoringKit.for(kind).channels
+            guard has.contains(channel) else {
+                throw channelValue.error("'\(target)' (a \(kind.rawValue)) has no \(channel.key) channel (its readings carry \(has.map(\.key).joined(separator: ", ")))")
+            }
+            let low = try map.required("min").double(in: Limits.channelValue)
+            let maxValue = try map.required("max")
+            let high = try maxValue.double(in: Limits.channelValue)
+            guard low <= high else { throw maxValue.error("max must not be below min") }
+            return .channelRange(device: target, channel: channel, min: low, max: high)
+        case "scroll-count":
+            guard let argument else { throw item.error("scroll-count needs a number") }
+            let count = try argument.int(in: Limits.scrollCount)
+            guard count <= presses.count else {
+                throw argument.error("\(count) scrolls can never happen: the timeline presses the joystick \(presses.count) time(s)")
+            }
+            return .scrollCount(count)
+        case "health":
+            guard let argument else { throw item.error("health needs { device, state, within, after }") }
+            let map = try argument.map()
+            try map.finish(known: ["device", "state", "within", "after"])
+            guard let target = try device(map) else { throw argument.error("missing required field 'device'") }
+            let stateValue = try map.required("state")
+            let stateText = try stateValue.string()
+            guard let state = HealthState(rawValue: stateText) else { throw stateValue.error("state must be ok, degraded or failed") }
+            let (after, within) = try window(map)
+            return .health(device: target, state: state, after: after, within: within)
+        case "alert":
+            guard let argument else { throw item.error("alert needs { device, within, after }") }
+            let map = try argument.map()
+            try map.finish(known: ["device", "within", "after"])
+            guard let target = try device(map) else { throw argument.error("missing required field 'device'") }
+            let (after, within) = try window(map)
+            guard setup.isScored(target) else {
+                throw argument.error("'\(target)' can never alert: nothing scores its readings (model: none, or interim on a non-furnace)")
+            }
+            return .alert(device: target, after: after, within: within)
+        case "led":
+            guard let argument else { throw item.error("led needs a colour, or { colour, within, after }") }
+            if argument.isScalar {
+                return .led(colour: try colour(argument), after: nil, within: nil)
+            }
+            let map = try argument.map()
+            try map.finish(known: ["colour", "within", "after"])
+            let colour = try colour(try map.required("colour"))
+            let (after, within) = try window(map)
+            return .led(colour: colour, after: after, within: within)
+        default:
+            throw item.error("unknown expectation '\(name)'\(ClosestName.hint(name, in: expectationNames)) (known: \(expectationNames.joined(separator: ", ")))")
+        }
+    }
+
+    private static func colour(_ value: YAMLValue) throws(ScenarioError) -> String {
+        let text = try value.string()
+        guard statusColours.contains(text) else { throw value.error("unknown LED colour '\(text)' (known: \(statusColours.joined(separator: ", ")))") }
+        return text
+    }
+
+}

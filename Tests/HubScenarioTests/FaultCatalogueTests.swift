@@ -1,0 +1,104 @@
+import Foundation
+import HubCore
+import HubScenario
+import HubSim
+import Testing
+
+@Suite("Fault catalogue")
+struct FaultCatalogueTests {
+    static let readme = ScenarioRunnerTests.scenarios.deletingLastPathComponent().appendingPathComponent("README.md")
+
+    /// A hub with one appliance of each kind (the furnace first: it carries the display).
+    static func scenario(_ entry: String) -> String {
+        """
+        name: catalogue
+        seed: 1
+        duration: 2h
+        hub:
+          appliances:
+            - { id: hvac, kind: furnace, model: none }
+            - { id: washer, kind: washer, model: none }
+            - { id: fridge, kind: fridge, model: none }
+        timeline:
+          - \(entry)
+        """
+    }
+
+    /// A timeline entry for every kind, with its required parameters.
+    static func entry(for kind: FaultKind) -> String {
+        let target = switch kind.layer {
+        case "i2c": "0x5f"
+        case "gpio": "23"
+        default: kind.name == "drum-imbalance" || kind.name == "bearing-wear" ? "washer"
+            : kind.name == "door-open" || kind.name == "compressor-failure" ? "fridge" : "hvac"
+        }
+        var fields = ["at: 1h", "fault: \(kind.layer).\(target).\(kind.name)"]
+        for parameter in kind.parameters where parameter.defaultText == nil {
+            switch parameter.name {
+            case "channel": fields.append("channel: temperature")
+            case "rate": fields.append("rate: 0.5")
+            case "magnitude": fields.append("magnitude: 2")
+            case "stretch": fields.append("stretch: 2ms")
+            case "value": fields.append("value: 0xbd")
+            default: Issue.record("no sample value for required parameter \(parameter.name) of \(kind.pattern)")
+            }
+        }
+        return "{ " + fields.joined(separator: ", ") + " }"
+    }
+
+    @Test("every kind in the catalogue loads from a scenario and names itself as the catalogue does")
+    func everyKindLoads() throws {
+        #expect(Set(FaultCatalogue.all.map(\.pattern)).count == FaultCatalogue.all.count, "patterns are unique")
+        for kind in FaultCatalogue.all {
+            let scenario = try ScenarioLoader.parse(Self.scenario(Self.entry(for: kind)), file: "catalogue.yaml")
+            let fault = try #require(scenario.timeline.first?.fault)
+            let parts = fault.name.split(separator: ".").map(String.init)
+            #expect(parts.count == 3 && parts[0] == kind.layer && parts[2] == kind.name, "\(fault.name) for \(kind.pattern)")
+        }
+    }
+
+    @Test("defaults come from the catalogue: a nack without probability always refuses, a bounce repeats 5 times")
+    func defaults() throws {
+        let nack = try ScenarioLoader.parse(Self.scenario("{ at: 1h, fault: i2c.0x5f.nack }"), file: "d.yaml")
+        #expect(nack.timeline.first?.fault == .i2cWire(address: 0x5F, .nack(probability: 1)))
+        let bounce = try ScenarioLoader.parse(Self.scenario("{ at: 1h, fault: gpio.23.bounce }"), file: "d.yaml")
+        #expect(bounce.timeline.first?.fault == .gpio(.bounce(line: 23, count: 5)))
+        let drift = try ScenarioLoader.parse(Self.scenario("{ at: 1h, fault: sensor.hvac.drift, channel: pressure, rate: 1 }"), file: "d.yaml")
+        #expect(drift.timeline.first?.fault == .sensor(device: "hvac", .drift(channel: .pressure, perHour: 1), chip: .lps25h))
+    }
+
+    @Test("a misspelt fault, parameter or expectation names the closest valid one", arguments: [
+        ("{ at: 1h, fault: i2c.0x5f.nak }", "timeline[0].fault", "unknown fault 'i2c.0x5f.nak' (did you mean 'i2c.<addr>.nack'?)"),
+        ("{ at: 1h, fault: i2c.0x5f.nack, probabilty: 0.5 }", "timeline[0].probabilty", "unknown field 'probabilty' (did you mean 'probability'?)"),
+        ("{ at: 1h, fault: sensor.hvac.drfit, channel: temperature, rate: 1 }", "timeline[0].fault", "(did you mean 'sensor.<device>.drift'?)"),
+        ("{ at: 1h, fault: gpio.23.stuck, level: hgih }", "timeline[0].level", "level must be low or high (did you mean 'high'?)"),
+        ("{ at: 1h, fault: sensor.hvca.stuck, channel: humidity }", "timeline[0].fault", "no appliance with id 'hvca' (did you mean 'hvac'?)"),
+    ] as [(String, String, String)])
+    func closestName(entry: String, field: String, message: String) {
+        do {
+            _ = try ScenarioLoader.parse(Self.scenario(entry), file: "typo.yaml")
+            Issue.record("\(entry) loaded")
+        } catch {
+            #expect(error.field == field, "\(error)")
+            #expect(error.message.contains(message), "\(error)")
+            #expect(error.line == 10, "\(error)")
+        }
+    }
+
+    @Test("the README's fault table is the catalogue's, so the docs cannot drift from the grammar")
+    func readmeTable() throws {
+        let text = try String(contentsOf: Self.readme, encoding: .utf8)
+        #expect(text.contains(FaultCatalogue.markdownTable()), "regenerate it with: hubrig fault list --markdown")
+    }
+
+    @Test("the JSON catalogue parses and lists every kind with typed parameters")
+    func json() throws {
+        let kinds = try #require(try JSONSerialization.jsonObject(with: Data(FaultCatalogue.json().utf8)) as? [[String: Any]])
+        #expect(kinds.count == FaultCatalogue.all.count)
+        let drift = try #require(kinds.first { $0["fault"] as? String == "sensor.<device>.drift" })
+        let parameters = try #require(drift["parameters"] as? [[String: Any]])
+        #expect(parameters.map { $0["name"] as? String } == ["channel", "rate", "chip"])
+        #expect(parameters[1]["required"] as? Bool == true && parameters[1]["range"] as? String == "-1000…1000, not 0")
+        #expect(parameters[2]["required"] as? Bool == false)
+    }
+}
