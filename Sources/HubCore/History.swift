@@ -21,7 +21,10 @@ public enum HistoryEvent: Equatable, Sendable {
     /// What a simulated chip really converted (the rig's ground truth, recorded only when a
     /// checker compares readings with it); `t` is the conversion's own instant.
     case sensorTruth(device: DeviceID, chip: String, values: ChannelValues)
-    case simulationEnd(readings: Int)
+    /// The end of a simulated run: readings published, cloud messages still unacknowledged
+    /// and events still queued (timers, completions) — what a run leaves unfinished is
+    /// reported, not lost.
+    case simulationEnd(readings: Int, unacknowledged: Int, pending: Int)
 
     /// The event's name in the log (`ev` field).
     public var name: String {
@@ -79,8 +82,8 @@ public enum HistoryEvent: Equatable, Sendable {
         case .sensorTruth(let device, let chip, let values):
             json.field("device_id", device.rawValue); json.field("chip", chip)
             for (channel, value) in values { json.field(channel.key, value) }
-        case .simulationEnd(let readings):
-            json.field("readings", readings)
+        case .simulationEnd(let readings, let unacknowledged, let pending):
+            json.field("readings", readings); json.field("unacknowledged", unacknowledged); json.field("pending", pending)
         }
         json.endObject()
     }

@@ -71,10 +71,13 @@ extension HistoryEvent {
             }
             event = .sensorTruth(device: try object.device("device_id"), chip: try object.string("chip"), values: values)
         case "sim.end":
-            try only(["readings"])
-            let readings = try object.int("readings")
-            guard readings >= 0 else { throw PayloadError(type: object.type, field: "readings", reason: "must not be negative") }
-            event = .simulationEnd(readings: readings)
+            try only(["readings", "unacknowledged", "pending"])
+            func count(_ key: String) throws(PayloadError) -> Int {
+                let value = try object.int(key)
+                guard value >= 0 else { throw PayloadError(type: object.type, field: key, reason: "must not be negative") }
+                return value
+            }
+            event = .simulationEnd(readings: try count("readings"), unacknowledged: try count("unacknowledged"), pending: try count("pending"))
         default:
             throw PayloadError(type: object.type, field: "ev", reason: "unknown event '\(name)' (known: \(names.joined(separator: ", ")))")
         }

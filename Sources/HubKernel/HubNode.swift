@@ -120,8 +120,21 @@ public final class HubNode {
             run(sensor.handle(.timer(sensorTimer), now: now), now: now)
         case .display(let displayTimer):
             for action in display.timer(displayTimer, now: now) { execute(action, now: now) }
+        case .uplink(let uplinkTimer):
+            execute(uplink.timer(uplinkTimer, now: now), now: now)
         }
     }
+
+    /// A port's answer to an earlier request, delivered by the shell from its loop.
+    public func complete(_ completion: PortCompletion, now: Instant) {
+        switch completion {
+        case .cloud(let cloud):
+            execute(uplink.handle(cloud, now: now), now: now)
+        }
+    }
+
+    /// Cloud messages handed over and not yet acknowledged (reported at the end of a run).
+    public var unacknowledgedCloudMessages: Int { uplink.unacknowledgedCount }
 
     /// An edge on an input line. A rising edge on the joystick line means KEYS changed:
     /// read it (which clears the interrupt) and let the display act on the keys.
@@ -197,12 +210,23 @@ public final class HubNode {
         case .display:
             for action in display.handle(message) { execute(action, now: now) }
         case .uplink:
-            for case .send(let cloudMessage) in uplink.handle(message) {
-                ports.history.record(.cloudSend(topic: cloudMessage.topic, messageID: cloudMessage.messageID), at: now)
-                ports.cloud.send(cloudMessage, at: now)
-            }
+            execute(uplink.handle(message, now: now), now: now)
         case .sensor:
             return
+        }
+    }
+
+    private func execute(_ actions: [UplinkComponent.Action], now: Instant) {
+        for action in actions {
+            switch action {
+            case .send(let cloudMessage):
+                ports.history.record(.cloudSend(topic: cloudMessage.topic, messageID: cloudMessage.messageID), at: now)
+                ports.cloud.send(cloudMessage, at: now)
+            case .schedule(let timer, let at):
+                ports.timers.schedule(.uplink(timer), at: at)
+            case .record(let event):
+                ports.history.record(event, at: now)
+            }
         }
     }
 

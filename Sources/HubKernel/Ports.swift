@@ -8,6 +8,7 @@ import HubDrivers
 public enum HubTimer: Equatable, Sendable {
     case sensor(SensorTimer)
     case display(DisplayTimer)
+    case uplink(UplinkTimer)
 }
 
 /// The timer port: the shell wakes the hub at `at` with `timer`.
@@ -28,7 +29,33 @@ public struct CloudMessage: Equatable, Sendable {
     }
 }
 
-/// The cloud port: where the uplink hands messages (a simulated broker, or MQTT).
+/// What became of a cloud request, delivered later as an event.
+public enum CloudCompletion: Equatable, Sendable {
+    /// The cloud has the message (MQTT PUBACK; the spool file has it on disk).
+    case acknowledged(messageID: String)
+    /// The message did not get there; the uplink keeps it and sends it again.
+    case failed(messageID: String, reason: String)
+    /// The connection to the cloud went up or down.
+    case connection(up: Bool, reason: String)
+}
+
+/// A port's answer to an earlier request: ports never answer inside the call that asked,
+/// so a component's state is never re-entered.
+public enum PortCompletion: Equatable, Sendable {
+    case cloud(CloudCompletion)
+}
+
+/// Where ports deliver completions: the shell queues each one and hands it to the hub
+/// from its loop at `at` (the simulator's event queue, the live shell's next turn).
+public protocol CompletionSink: AnyObject {
+    func complete(_ completion: PortCompletion, at: Instant)
+}
+
+/// The cloud port: where the uplink hands messages (a simulated broker, MQTT, a spool file).
+///
+/// `send` only starts the request; whether the message arrived comes back later through
+/// the `CompletionSink` the port was given, as `acknowledged` or `failed` — a port that
+/// could report nothing would let a lost message look delivered.
 public protocol CloudPort: AnyObject {
     func send(_ message: CloudMessage, at: Instant)
 }

@@ -12,9 +12,13 @@ let stopRequested = Atomic<Bool>(false)
 /// until the next timer (in slices of at most 200 ms, so SIGTERM is answered promptly), or,
 /// when the hub has a GPIO line to watch, waits on that line with the same timeout, so a
 /// joystick press wakes it at once. Everything the hub does happens on this thread.
-public final class LiveShell: TimerPort {
+public final class LiveShell: TimerPort, CompletionSink {
     public let clock: LiveClock
-    private var queue = EventQueue<HubTimer>()
+    private enum Event {
+        case timer(HubTimer)
+        case completion(PortCompletion)
+    }
+    private var queue = EventQueue<Event>()
     private var node: HubNode?
     /// Waits up to a real duration for an input edge; nil when there is no GPIO to watch.
     private let waitForEdge: ((Duration) -> GPIOEdge?)?
@@ -25,7 +29,12 @@ public final class LiveShell: TimerPort {
     }
 
     public func schedule(_ timer: HubTimer, at: Instant) {
-        queue.push(timer, at: at)
+        queue.push(.timer(timer), at: at)
+    }
+
+    /// Queues a port's completion; the loop hands it to the hub on its next turn at or after `at`.
+    public func complete(_ completion: PortCompletion, at: Instant) {
+        queue.push(.completion(completion), at: at)
     }
 
     /// Whether SIGTERM or SIGINT has arrived (for other real-time loops, like `i2c-serve`).
@@ -52,7 +61,10 @@ public final class LiveShell: TimerPort {
             let now = clock.now
             if let deadline, now >= deadline { break }
             if let due = queue.nextDeadline, due <= now, let entry = queue.pop() {
-                node.fire(entry.payload, now: now)
+                switch entry.payload {
+                case .timer(let timer): node.fire(timer, now: now)
+                case .completion(let completion): node.complete(completion, now: now)
+                }
                 continue
             }
             var target = queue.nextDeadline ?? now + .seconds(1)

@@ -7,13 +7,15 @@ public enum SimEvent: Sendable {
     case faultStart(Int)
     case faultEnd(Int)
     case gpioEdge(GPIOEdge)
+    /// A port's completion, due at its instant.
+    case completion(PortCompletion)
 }
 
 /// Virtual time and the pending-event queue of one simulation.
 ///
 /// It is the hub's clock and timer port in simulation: scheduling a hub timer is pushing
 /// an event, and time only moves when the loop pops the next one.
-public final class SimScheduler: TimerPort, HubClock {
+public final class SimScheduler: TimerPort, CompletionSink, HubClock {
     public private(set) var now: Instant
     private var queue = EventQueue<SimEvent>()
 
@@ -25,6 +27,14 @@ public final class SimScheduler: TimerPort, HubClock {
         precondition(at >= now, "cannot schedule into the past")
         queue.push(.hub(timer), at: at)
     }
+
+    public func complete(_ completion: PortCompletion, at: Instant) {
+        precondition(at >= now, "a completion cannot arrive in the past")
+        queue.push(.completion(completion), at: at)
+    }
+
+    /// Events still queued (timers, completions, faults), for the end-of-run report.
+    public var pendingCount: Int { queue.count }
 
     public func schedule(_ event: SimEvent, at: Instant) {
         precondition(at >= now, "cannot schedule into the past")

@@ -147,21 +147,25 @@ public final class SimWorld {
         weather = HouseWeather(start: start, random: root.split("weather"))
         gpio = SimGPIOChip()
         display = ATtiny88Model(history: history, gpio: gpio, interruptLine: SimWorld.joystickLine)
-        cloud = SimCloudBroker(history: history)
         var kits: [SimKit] = []
         for device in devices {
             kits.append(SimKit(device: device, clock: clock, weather: weather, start: start, random: &root))
         }
         self.kits = kits
+        // Split after the kits, so their streams are those of worlds before the cloud had one.
+        cloud = SimCloudBroker(history: history, random: root.split("cloud"))
         kits[0].bus.attach(display, at: ATtiny88Register.address)
     }
 
     /// The GPIO line of the Sense HAT's joystick interrupt.
     public static let joystickLine = 23
 
-    /// Ports for a `HubNode` living in this world (timers and history come from the shell).
-    public func hubPorts(timers: any TimerPort, history: any HistorySink, verifyReads: Bool = true) -> HubPorts {
-        HubPorts(sensorKits: kits.map { $0.drivers(verifyReads: verifyReads) }, display: LEDMatrixDriver(bus: kits[0].bus),
+    /// Ports for a `HubNode` living in this world (timers, completions and history come from
+    /// the shell that runs it).
+    public func hubPorts(timers: any TimerPort, completions: any CompletionSink, history: any HistorySink,
+                         verifyReads: Bool = true) -> HubPorts {
+        cloud.completions = completions
+        return HubPorts(sensorKits: kits.map { $0.drivers(verifyReads: verifyReads) }, display: LEDMatrixDriver(bus: kits[0].bus),
                  joystick: JoystickDriver(bus: kits[0].bus), joystickLine: Self.joystickLine,
                  cloud: cloud, timers: timers, history: history)
     }

@@ -50,7 +50,7 @@ public final class Simulation {
         if recordTruth { world.recordTruth() }
         // Edges become events, so the hub handles them from the loop like everything else.
         world.gpio.onEdge { [scheduler] edge, now in scheduler.schedule(.gpioEdge(edge), at: now) }
-        hub = HubNode(config: setup.hub, ports: world.hubPorts(timers: scheduler, history: history, verifyReads: setup.verifyReads))
+        hub = HubNode(config: setup.hub, ports: world.hubPorts(timers: scheduler, completions: scheduler, history: history, verifyReads: setup.verifyReads))
         for (index, fault) in setup.faults.enumerated() {
             scheduler.schedule(.faultStart(index), at: setup.start + fault.at)
             if let duration = fault.duration {
@@ -83,9 +83,12 @@ public final class Simulation {
                 world.apply(setup.faults[index], active: false, now: now)
             case .gpioEdge(let edge):
                 hub.gpioEdge(edge, now: now)
+            case .completion(let completion):
+                hub.complete(completion, now: now)
             }
         }
         scheduler.advance(to: end)
-        history.record(.simulationEnd(readings: hub.readingsPublished), at: end)
+        history.record(.simulationEnd(readings: hub.readingsPublished, unacknowledged: hub.unacknowledgedCloudMessages,
+                                      pending: scheduler.pendingCount), at: end)
     }
 }

@@ -87,7 +87,7 @@ struct Run: ParsableCommand {
                 throw ValidationError("appliance kind \(first.kind.rawValue) has no simulator yet")
             }
             let world = SimWorld(devices: config.devices, seed: seed, start: clock.now, clock: clock, history: history)
-            node = HubNode(config: config, ports: world.hubPorts(timers: shell, history: history))
+            node = HubNode(config: config, ports: world.hubPorts(timers: shell, completions: shell, history: history))
             // Simulated joystick edges reach the hub on the loop's next turn, like libgpiod's would.
             world.gpio.onEdge { edge, now in node.gpioEdge(edge, now: now) }
         case .sensehat:
@@ -96,8 +96,6 @@ struct Run: ParsableCommand {
             }
             let bus: LinuxI2CBus
             do { bus = try LinuxI2CBus(path: i2c) } catch { throw ValidationError("--i2c: \(error)") }
-            let spool: CloudSpoolFile
-            do { spool = try CloudSpoolFile(path: cloudSpool) } catch { throw ValidationError("--cloud-spool: \(error)") }
             // The joystick is a nicety: without the GPIO chip the hub runs on, without it.
             var gpio: LinuxGPIO?
             do {
@@ -114,6 +112,9 @@ struct Run: ParsableCommand {
                     }
                 }
             }
+            // After the shell is final: the spool acknowledges into it.
+            let spool: CloudSpoolFile
+            do { spool = try CloudSpoolFile(path: cloudSpool, completions: shell) } catch { throw ValidationError("--cloud-spool: \(error)") }
             let ports = HubPorts(sensorKits: [MonitoringKit.for(device.kind).drivers(on: bus)], display: LEDMatrixDriver(bus: bus),
                                  joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: spool, timers: shell, history: history)
             node = HubNode(config: config, ports: ports)

@@ -31,7 +31,7 @@ struct HistoryDecodingTests {
         .faultStart(name: "i2c.0x5f.nack"),
         .faultEnd(name: "sensor.hvac.drift"),
         .sensorTruth(device: "hvac", chip: "HTS221", values: ChannelValues([(.temperature, 21.3125), (.humidity, 40.5)])),
-        .simulationEnd(readings: 8641),
+        .simulationEnd(readings: 8641, unacknowledged: 1, pending: 4),
     ]
 
     static func line(_ event: HistoryEvent, at time: Instant = time) -> [UInt8] {
@@ -57,8 +57,9 @@ struct HistoryDecodingTests {
         (#"{"t": -5, "ev": "hub.start", "thing": "x"}"#, "t", "seconds since the epoch"),
         (#"{"t": 1, "ev": "hub.start", "thing": "x", "colour": 1}"#, "colour", "unknown field"),
         (#"{"t": 1, "ev": "led.frame", "colour": 3}"#, "colour", "must be a string"),
-        (#"{"t": 1, "ev": "sim.end", "readings": 1.5}"#, "readings", "whole number"),
-        (#"{"t": 1, "ev": "sim.end", "readings": -2}"#, "readings", "must not be negative"),
+        (#"{"t": 1, "ev": "sim.end", "readings": 1.5, "unacknowledged": 0, "pending": 0}"#, "readings", "whole number"),
+        (#"{"t": 1, "ev": "sim.end", "readings": -2, "unacknowledged": 0, "pending": 0}"#, "readings", "must not be negative"),
+        (#"{"t": 1, "ev": "sim.end", "readings": 2, "pending": 0}"#, "unacknowledged", "missing"),
         (#"{"t": 1, "ev": "bus.publish", "topic": "hbs/other/x", "from": "s", "payload": {}}"#, "topic", "no topic of the hub's bus"),
         (#"{"t": 1, "ev": "bus.publish", "topic": "dt/local/sensor/hvac", "from": "s", "payload": 3}"#, "payload", "must be a JSON object"),
         (#"{"t": 1, "ev": "bus.publish", "topic": "dt/local/sensor/hvac", "from": "s", "payload": {"timestamp": 1}}"#, "device_id", "missing"),

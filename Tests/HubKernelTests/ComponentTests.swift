@@ -46,7 +46,7 @@ struct ComponentTests {
     func uplink() {
         var uplink = UplinkComponent(thing: "hbshub001")
         let reading = Reading(timestamp: t0, device: "hvac", values: ChannelValues([(.temperature, 20)]))
-        let first = uplink.handle(.reading(reading))
+        let first = uplink.handle(.reading(reading), now: t0)
         guard case .send(let message) = first.first else {
             Issue.record("no send")
             return
@@ -56,9 +56,9 @@ struct ComponentTests {
         #expect(String(decoding: message.payload, as: UTF8.self)
             == #"{"message_id": "hbshub001-1", "readings": [{"timestamp": 1000.0000, "device_id": "hvac", "temperature": 20}]}"#)
         let result = InferenceResult(timestamp: t0, device: "hvac", model: "m", score: 1, threshold: 2, anomalous: false)
-        #expect(uplink.handle(.inference(result)) == [])
+        #expect(uplink.handle(.inference(result), now: t0) == [])
         let alert = Alert(timestamp: t0, device: "hvac", state: .anomalous, previous: .normal, model: "m", score: 9)
-        guard case .send(let alertMessage) = uplink.handle(.alert(alert)).first else {
+        guard case .send(let alertMessage) = uplink.handle(.alert(alert), now: t0).first else {
             Issue.record("no alert send")
             return
         }

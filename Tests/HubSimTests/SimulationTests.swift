@@ -31,6 +31,47 @@ struct SimulationTests {
         #expect(first == second)
     }
 
+    @Test("the end of a run reports readings, unacknowledged cloud messages and queued events")
+    func endReport() throws {
+        let simulation = Simulation(setup: Self.setup(seed: 3, hours: 2))
+        simulation.run()
+        #expect(simulation.cloud.receivedCount == 721)
+        #expect(simulation.hub.unacknowledgedCloudMessages == 1, "the reading polled at the last instant is still in flight")
+        guard case .simulationEnd(let readings, let unacknowledged, let pending)? = simulation.history.entries.last?.event else {
+            Issue.record("no sim.end")
+            return
+        }
+        #expect(readings == 721 && unacknowledged == 1 && pending > 0, "its ack and the next poll's timer stay queued")
+    }
+
+    @Test("the simulated cloud acknowledges each message after a round trip drawn from its own stream, reproducibly")
+    func cloudRoundTrip() {
+        final class Sink: CompletionSink {
+            var completions: [(PortCompletion, Instant)] = []
+            func complete(_ completion: PortCompletion, at: Instant) { completions.append((completion, at)) }
+        }
+        final class Silent: HistorySink { func record(_ event: HistoryEvent, at time: Instant) {} }
+        func run() -> [(PortCompletion, Instant)] {
+            let sink = Sink()
+            let broker = SimCloudBroker(history: Silent(), random: SeededRandom(seed: 11))
+            broker.completions = sink
+            let t0 = Instant(secondsSinceEpoch: 100)
+            for n in 0..<200 {
+                broker.send(CloudMessage(topic: .cloudTelemetry("hub"), messageID: "hub-\(n)", payload: []), at: t0 + .seconds(Int64(n)))
+            }
+            return sink.completions
+        }
+        let first = run()
+        #expect(first.count == 200)
+        for (n, (completion, at)) in first.enumerated() {
+            #expect(completion == .cloud(.acknowledged(messageID: "hub-\(n)")))
+            let roundTrip = at - (Instant(secondsSinceEpoch: 100) + .seconds(Int64(n)))
+            #expect(roundTrip >= .milliseconds(20) && roundTrip <= .milliseconds(120))
+        }
+        #expect(Set(first.map { $0.1.nanosecondsSinceEpoch % 1_000_000_000 }).count > 100, "round trips vary")
+        #expect(first.map(\.1) == run().map(\.1), "the same stream gives the same round trips")
+    }
+
     @Test("another seed gives a different event log")
     func otherSeedOtherBytes() throws {
         #expect(try Self.eventLog(Self.setup(seed: 7)) != Self.eventLog(Self.setup(seed: 8)))
