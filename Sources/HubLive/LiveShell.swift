@@ -6,35 +6,63 @@ import Synchronization
 /// Set by SIGTERM/SIGINT; the shell's loop checks it between waits.
 let stopRequested = Atomic<Bool>(false)
 
-/// Runs a `HubNode` in real time: the hub's timers on the real clock, GPIO edges as they come.
-///
-/// One thread, one loop, like the simulator's — only the waiting is real. The loop sleeps
-/// until the next timer (in slices of at most 200 ms, so SIGTERM is answered promptly), or,
-/// when the hub has a GPIO line to watch, waits on that line with the same timeout, so a
-/// joystick press wakes it at once. Everything the hub does happens on this thread.
-public final class LiveShell: TimerPort, CompletionSink {
+/// The real clock as the event loop waits on it: sleeps in slices of at most 200 ms (so a
+/// stop is answered promptly), or, when there is a GPIO line to watch, waits on that line
+/// with the same timeout, so a joystick press wakes the loop at once.
+public final class RealTimeClock: LoopClock {
     public let clock: LiveClock
-    private enum Event {
-        case timer(HubTimer)
-        case completion(PortCompletion)
-    }
-    private var queue = EventQueue<Event>()
-    private var node: HubNode?
     /// Waits up to a real duration for an input edge; nil when there is no GPIO to watch.
     private let waitForEdge: ((Duration) -> GPIOEdge?)?
+    /// Hears each edge the wait brought, at the instant it arrived.
+    var onEdge: ((GPIOEdge, Instant) -> Void)?
 
     public init(clock: LiveClock, waitForEdge: ((Duration) -> GPIOEdge?)? = nil) {
         self.clock = clock
         self.waitForEdge = waitForEdge
     }
 
+    public var now: Instant { clock.now }
+
+    public var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
+
+    public func wait(until instant: Instant) {
+        let wait = min(clock.realDelay(until: instant), .milliseconds(200))
+        if let waitForEdge {
+            if let edge = waitForEdge(wait) { onEdge?(edge, clock.now) }
+        } else {
+            LiveShell.sleep(wait)
+        }
+    }
+}
+
+/// Runs a `HubNode` in real time: the project's one `EventLoop` on the real clock, with
+/// the hub's timers, its ports' completions and GPIO edges as events.
+///
+/// One thread, one loop, like the simulator's — only the waiting is real. Everything the
+/// hub does happens on this thread.
+public final class LiveShell: TimerPort, CompletionSink {
+    public let clock: LiveClock
+    public enum Event {
+        case timer(HubTimer)
+        case completion(PortCompletion)
+        case edge(GPIOEdge)
+    }
+    public let loop: EventLoop<Event, RealTimeClock>
+
+    public init(clock: LiveClock, waitForEdge: ((Duration) -> GPIOEdge?)? = nil) {
+        self.clock = clock
+        let realTime = RealTimeClock(clock: clock, waitForEdge: waitForEdge)
+        loop = EventLoop(clock: realTime)
+        realTime.onEdge = { [loop] edge, now in loop.schedule(.edge(edge), at: now) }
+    }
+
     public func schedule(_ timer: HubTimer, at: Instant) {
-        queue.push(.timer(timer), at: at)
+        loop.schedule(.timer(timer), at: at)
     }
 
     /// Queues a port's completion; the loop hands it to the hub on its next turn at or after `at`.
     public func complete(_ completion: PortCompletion, at: Instant) {
-        queue.push(.completion(completion), at: at)
+        loop.schedule(.completion(completion), at: at)
     }
 
     /// Whether SIGTERM or SIGINT has arrived (for other real-time loops, like `i2c-serve`).
@@ -53,29 +81,19 @@ public final class LiveShell: TimerPort, CompletionSink {
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 
-    /// Boots `node` and runs until a signal arrives or `deadline` (if given) passes.
-    public func run(_ node: HubNode, until deadline: Instant? = nil, onEdge: ((GPIOEdge, Instant) -> Void)? = nil) {
-        self.node = node
+    /// Boots `node` and runs until a signal arrives or `deadline` (if given) passes;
+    /// `onEdge` hears GPIO edges (the hub's joystick line). Returns what was still pending.
+    @discardableResult
+    public func run(_ node: HubNode, until deadline: Instant? = nil, onEdge: ((GPIOEdge, Instant) -> Void)? = nil) -> Int {
         node.boot(now: clock.now)
-        while !stopRequested.load(ordering: .relaxed) {
-            let now = clock.now
-            if let deadline, now >= deadline { break }
-            if let due = queue.nextDeadline, due <= now, let entry = queue.pop() {
-                switch entry.payload {
-                case .timer(let timer): node.fire(timer, now: now)
-                case .completion(let completion): node.complete(completion, now: now)
-                }
-                continue
-            }
-            var target = queue.nextDeadline ?? now + .seconds(1)
-            if let deadline, deadline < target { target = deadline }
-            let wait = min(clock.realDelay(until: target), .milliseconds(200))
-            if let waitForEdge {
-                if let edge = waitForEdge(wait) { onEdge?(edge, clock.now) }
-            } else {
-                Self.sleep(wait)
+        loop.run(until: deadline) { event, now in
+            switch event {
+            case .timer(let timer): node.fire(timer, now: now)
+            case .completion(let completion): node.complete(completion, now: now)
+            case .edge(let edge): onEdge?(edge, now)
             }
         }
+        return loop.pendingCount
     }
 
     /// Sleeps for a real duration (in one piece; callers slice long waits), returning early on a stop request.

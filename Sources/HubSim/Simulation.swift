@@ -68,8 +68,7 @@ public final class Simulation {
         precondition(progressEvery > .zero)
         hub.boot(now: scheduler.now)
         var nextProgress = setup.start + progressEvery
-        while let event = scheduler.next(notAfter: end) {
-            let now = scheduler.now
+        scheduler.loop.run(until: end) { event, now in
             if let progress, now >= nextProgress {
                 progress(now)
                 while nextProgress <= now { nextProgress = nextProgress + progressEvery }
@@ -87,7 +86,6 @@ public final class Simulation {
                 hub.complete(completion, now: now)
             }
         }
-        scheduler.advance(to: end)
         history.record(.simulationEnd(readings: hub.readingsPublished, unacknowledged: hub.unacknowledgedCloudMessages,
                                       pending: scheduler.pendingCount), at: end)
     }

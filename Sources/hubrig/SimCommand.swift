@@ -85,21 +85,13 @@ struct SimCommand: ParsableCommand {
         /// server's lock, since the serving thread touches the same chips.
         private func runTimeline(_ timeline: [ScheduledFault], world: SimWorld, server: I2CSocketServer,
                                  clock: LiveClock, until deadline: Instant?) {
-            var queue = EventQueue<(ScheduledFault, Bool)>()
+            let loop = EventLoop<(ScheduledFault, Bool), RealTimeClock>(clock: RealTimeClock(clock: clock))
             for entry in timeline {
-                queue.push((entry, true), at: world.start + entry.at)
-                if let lasting = entry.duration { queue.push((entry, false), at: world.start + entry.at + lasting) }
+                loop.schedule((entry, true), at: world.start + entry.at)
+                if let lasting = entry.duration { loop.schedule((entry, false), at: world.start + entry.at + lasting) }
             }
-            while !LiveShell.isStopRequested {
-                let now = clock.now
-                if let deadline, now >= deadline { return }
-                if let due = queue.nextDeadline, due <= now, let entry = queue.pop() {
-                    server.withBus { _ in world.apply(entry.payload.0, active: entry.payload.1, now: now) }
-                    continue
-                }
-                var target = queue.nextDeadline ?? now + .seconds(1)
-                if let deadline, deadline < target { target = deadline }
-                LiveShell.sleep(min(clock.realDelay(until: target), .milliseconds(200)))
+            loop.run(until: deadline) { entry, now in
+                server.withBus { _ in world.apply(entry.0, active: entry.1, now: now) }
             }
         }
     }
