@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -39,7 +41,10 @@ let package = Package(
         .target(name: "HubStore", dependencies: ["HubCore"], swiftSettings: strict),
         .target(name: "HubSim", dependencies: ["HubKernel", "HubStore"], swiftSettings: strict),
         .target(
-            name: "HubLive", dependencies: ["HubKernel", "HubStore", "CMosquitto", "CI2C", "CGPIOD"],
+            name: "HubLive",
+            dependencies: ["HubKernel", "HubStore", "CMosquitto", "CI2C", "CGPIOD",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "HubScenario", dependencies: ["HubSim", "HubLive", .product(name: "Yams", package: "Yams")],

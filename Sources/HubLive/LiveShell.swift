@@ -3,14 +3,14 @@ import HubCore
 import HubKernel
 import Synchronization
 
-/// Set by SIGTERM/SIGINT; the shell's loop checks it between waits.
-let stopRequested = Atomic<Bool>(false)
-
 /// The real clock as the event loop waits on it: sleeps in slices of at most 200 ms (so a
 /// stop is answered promptly), or, when there is a GPIO line to watch, waits on that line
 /// with the same timeout, so a joystick press wakes the loop at once.
-public final class RealTimeClock: LoopClock {
+public final class RealTimeClock: LoopClock, @unchecked Sendable {
+    // @unchecked Sendable: everything but `stop` is touched only by the loop's own thread;
+    // `requestStop` may come from any thread and is an atomic store.
     public let clock: LiveClock
+    private let stop = Atomic<Bool>(false)
     /// Waits up to a real duration for an input edge; nil when there is no GPIO to watch.
     private let waitForEdge: ((Duration) -> GPIOEdge?)?
     /// Hears each edge the wait brought, at the instant it arrived.
@@ -23,7 +23,10 @@ public final class RealTimeClock: LoopClock {
 
     public var now: Instant { clock.now }
 
-    public var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
+    public var isStopRequested: Bool { stop.load(ordering: .relaxed) }
+
+    /// Asks the loop to stop after its current step (from any thread: a shutdown handler).
+    public func requestStop() { stop.store(true, ordering: .relaxed) }
 
     public func wait(until instant: Instant) {
         let wait = min(clock.realDelay(until: instant), .milliseconds(200))
@@ -65,15 +68,13 @@ public final class LiveShell: TimerPort, CompletionSink {
         loop.schedule(.completion(completion), at: at)
     }
 
-    /// Whether SIGTERM or SIGINT has arrived (for other real-time loops, like `i2c-serve`).
-    public static var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
+    /// Asks the loop to stop after its current step; safe from any thread.
+    public func requestStop() { loop.clock.requestStop() }
 
-    /// Installs SIGTERM and SIGINT handlers that ask the loop to stop after the current step.
-    /// A parent may have spawned us with these signals blocked (posix_spawn keeps the
-    /// caller's mask), which would turn a polite SIGTERM into a wait for the deadline.
-    public static func installSignalHandlers() {
-        signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
-        signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+    /// A parent may have spawned us with SIGTERM and SIGINT blocked (posix_spawn keeps the
+    /// caller's mask, and Foundation's Process does so), which would turn a polite SIGTERM
+    /// into a wait for the deadline; the service group's handlers need them unblocked.
+    public static func unblockShutdownSignals() {
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGTERM)
@@ -96,13 +97,13 @@ public final class LiveShell: TimerPort, CompletionSink {
         return loop.pendingCount
     }
 
-    /// Sleeps for a real duration (in one piece; callers slice long waits), returning early on a stop request.
+    /// Sleeps for a real duration (in one piece; callers slice long waits of at most 200 ms).
     public static func sleep(_ duration: Duration) {
         guard duration > .zero else { return }
         let nanoseconds = duration.nanoseconds
         var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
         var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0, errno == EINTR, !stopRequested.load(ordering: .relaxed) {
+        while nanosleep(&request, &remaining) != 0, errno == EINTR {
             request = remaining
         }
     }

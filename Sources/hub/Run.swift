@@ -119,8 +119,11 @@ struct Run: ParsableCommand {
                                  joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: spool, timers: shell, history: history)
             node = HubNode(config: config, ports: ports)
         }
-        LiveShell.installSignalHandlers()
-        shell.run(node, until: stopAfter.map { clock.now + $0 }) { edge, now in node.gpioEdge(edge, now: now) }
+        let deadline = stopAfter.map { clock.now + $0 }
+        let hubLoop = LoopService(name: "hub", body: { [shell] in
+            shell.run(node, until: deadline) { edge, now in node.gpioEdge(edge, now: now) }
+        }, stop: { [realTime = shell.loop.clock] in realTime.requestStop() })
+        try LiveServices.run([hubLoop], label: "hub")
     }
 
     /// The device scored by `<models>/<kind>` if that package exists (and loads), else by

@@ -74,9 +74,13 @@ struct SimCommand: ParsableCommand {
                 throw ExitCode(2)
             }
             defer { server.stop() }
-            LiveShell.installSignalHandlers()
             printError("i2c-serve: simulated \(device.kind.rawValue) '\(device.id)' (seed \(worldSeed)) on \(socket)")
-            runTimeline(timeline, world: world, server: server, clock: clock, until: stopAfter.map { clock.now + $0 })
+            let loop = EventLoop<(ScheduledFault, Bool), RealTimeClock>(clock: RealTimeClock(clock: clock))
+            let deadline = stopAfter.map { clock.now + $0 }
+            let service = LoopService(name: "i2c-serve", body: {
+                runTimeline(timeline, world: world, server: server, loop: loop, until: deadline)
+            }, stop: { [realTime = loop.clock] in realTime.requestStop() })
+            try LiveServices.run([service], label: "i2c-serve")
             let stats = server.statistics
             printError("i2c-serve: served \(stats.requests) requests")
         }
@@ -84,8 +88,7 @@ struct SimCommand: ParsableCommand {
         /// Applies timeline entries at their real instants; all world access goes through the
         /// server's lock, since the serving thread touches the same chips.
         private func runTimeline(_ timeline: [ScheduledFault], world: SimWorld, server: I2CSocketServer,
-                                 clock: LiveClock, until deadline: Instant?) {
-            let loop = EventLoop<(ScheduledFault, Bool), RealTimeClock>(clock: RealTimeClock(clock: clock))
+                                 loop: EventLoop<(ScheduledFault, Bool), RealTimeClock>, until deadline: Instant?) {
             for entry in timeline {
                 loop.schedule((entry, true), at: world.start + entry.at)
                 if let lasting = entry.duration { loop.schedule((entry, false), at: world.start + entry.at + lasting) }
