@@ -107,3 +107,41 @@ public struct DisplayComponent {
         return [.write(LEDFrame(filledWith: colour), colour: colour.statusName ?? "mixed", reason: reason)]
     }
 }
+
+extension DisplayComponent: HubComponent {
+    public var name: String { "display" }
+    public var subscriptions: [TopicFilter] { ["dt/local/sensor/+", "hbs/alerts/+", "hbs/health/#"] }
+    public var publications: [TopicFilter] { [] }
+
+    public mutating func handle(_ event: ComponentEvent<DisplayTimer>, now: Instant) -> [ComponentAction<DisplayTimer>] {
+        let actions: [Action]
+        switch event {
+        case .start: actions = start()
+        case .message(_, let message): actions = handle(message)
+        case .timer(let due): actions = timer(due, now: now)
+        case .input(.joystickInterrupt): return [.request(.readJoystick)]
+        case .completion(.joystick(.success(let keys))):
+            return [.record(.joystick(keys: keys.names))] + Self.map(joystick(keys, now: now))
+        case .completion(.joystick(.failure(let error))):
+            return [.record(.componentError(component: "joystick", error: error.description))]
+        case .completion(.displayWritten(let error?)):
+            return [.record(.componentError(component: "display", error: error.description))]
+        case .completion, .command: return []
+        }
+        return Self.map(actions)
+    }
+
+    private static func map(_ actions: [Action]) -> [ComponentAction<DisplayTimer>] {
+        var mapped: [ComponentAction<DisplayTimer>] = []
+        for action in actions {
+            switch action {
+            case .write(let frame, let colour, let reason):
+                mapped.append(.record(.displayWrite(colour: colour, reason: reason)))
+                mapped.append(.request(.writeDisplay(frame)))
+            case .scroll(let text): mapped.append(.record(.displayScroll(text: text)))
+            case .schedule(let timer, let at): mapped.append(.schedule(timer, at: at))
+            }
+        }
+        return mapped
+    }
+}

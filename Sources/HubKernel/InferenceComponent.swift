@@ -83,3 +83,35 @@ public struct InferenceComponent {
         return actions
     }
 }
+
+/// Inference keeps no timers.
+public enum InferenceTimer: Sendable {}
+
+extension InferenceComponent: HubComponent {
+    public var name: String { "inference" }
+    public var subscriptions: [TopicFilter] { ["dt/local/sensor/+"] }
+    public var publications: [TopicFilter] { ["hbs/inference/+", "hbs/alerts/+"] }
+
+    public mutating func handle(_ event: ComponentEvent<InferenceTimer>, now: Instant) -> [ComponentAction<InferenceTimer>] {
+        switch event {
+        case .message(_, .reading(let reading)):
+            return handle(reading, now: now).map { action in
+                switch action {
+                case .publish(let topic, let message): .publish(topic, message)
+                }
+            }
+        case .command(.installModel(let device, let package)):
+            let previous = detector(of: device)
+            let successor: PackageDetector
+            if let previous = previous as? PackageDetector {
+                successor = PackageDetector(package: package, continuing: previous)
+            } else {
+                successor = PackageDetector(package: package)
+            }
+            replaceDetector(for: device, with: successor)
+            return [.record(.modelChange(device: device, from: previous?.model ?? "none", to: package.manifest.identifier))]
+        case .start, .message, .timer, .completion, .input:
+            return []
+        }
+    }
+}

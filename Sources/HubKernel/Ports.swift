@@ -1,16 +1,6 @@
 import HubCore
 import HubDrivers
 
-/// Names a hub timer: which component asked, and for what.
-///
-/// Timers are values, not closures, so the simulator can order and log them and a
-/// component can recognise (and ignore) a timer that no longer matters.
-public enum HubTimer: Equatable, Sendable {
-    case sensor(SensorTimer)
-    case display(DisplayTimer)
-    case uplink(UplinkTimer)
-}
-
 /// The timer port: the shell wakes the hub at `at` with `timer`.
 public protocol TimerPort: AnyObject {
     func schedule(_ timer: HubTimer, at: Instant)
@@ -43,6 +33,14 @@ public enum CloudCompletion: Equatable, Sendable {
 /// so a component's state is never re-entered.
 public enum PortCompletion: Equatable, Sendable {
     case cloud(CloudCompletion)
+    /// A sensor driver's initialisation (drivers answer at once, within the request).
+    case sensorInitialised(device: Int, chip: Int, Result<String, DriverError>)
+    /// A sensor driver's sample: values, nil when not ready, or the error.
+    case sensorSampled(device: Int, chip: Int, Result<ChannelValues?, DriverError>)
+    /// The LED matrix write, failed or not.
+    case displayWritten(error: DriverError?)
+    /// The joystick's keys after an interrupt.
+    case joystick(Result<JoystickKeys, DriverError>)
 }
 
 /// Where ports deliver completions: the shell queues each one and hands it to the hub

@@ -101,6 +101,8 @@ public struct SensorComponent {
     private var rounds: [Round]
     private var dutyCycles: [DutyCycleEstimator?]
     private var crossChecks: [ThermometerCrossCheck?]
+    /// `dt/local/sensor/<device>` per device, built once: a hub publishes on them all day.
+    private let readingTopics: [Topic]
     private var deviceHealth: [HealthState]
     /// Whether the last health report named a drift, so its end is reported even when a
     /// failed chip keeps the state where it was.
@@ -120,6 +122,7 @@ public struct SensorComponent {
         deviceHealth = devices.map { _ in .ok }
         reportedDrift = devices.map { _ in false }
         dutyCycles = devices.map { $0.derivesDutyCycle ? DutyCycleEstimator(window: .seconds(3600), pollInterval: pollInterval) : nil }
+        readingTopics = devices.map { Topic.sensorReading($0.id) }
         crossChecks = devices.map { device in
             device.chips.contains("HTS221") && device.chips.contains("LPS25H")
                 ? ThermometerCrossCheck(pollInterval: pollInterval, settings: crossCheck) : nil
@@ -285,5 +288,34 @@ public struct SensorComponent {
         reportedDrift[device] = drifting
         return [.publishHealth(HealthReport(timestamp: now, component: "sensor", device: devices[device].id,
                                             state: worst, detail: detailText))]
+    }
+}
+
+extension SensorComponent: HubComponent {
+    public var name: String { "sensor" }
+    public var subscriptions: [TopicFilter] { [] }
+    public var publications: [TopicFilter] { ["dt/local/sensor/+", "hbs/health/sensor"] }
+
+    public mutating func handle(_ event: ComponentEvent<SensorTimer>, now: Instant) -> [ComponentAction<SensorTimer>] {
+        let actions: [Action]
+        switch event {
+        case .start: actions = handle(.start, now: now)
+        case .timer(let timer): actions = handle(.timer(timer), now: now)
+        case .completion(.sensorInitialised(let device, let chip, let result)):
+            actions = handle(.initialised(device: device, chip: chip, result), now: now)
+        case .completion(.sensorSampled(let device, let chip, let result)):
+            actions = handle(.sampled(device: device, chip: chip, result), now: now)
+        case .message, .completion, .input, .command: return []
+        }
+        return actions.map { action in
+            switch action {
+            case .initialise(let device, let chip): .request(.initialiseSensor(device: device, chip: chip))
+            case .sample(let device, let chip): .request(.sampleSensor(device: device, chip: chip))
+            case .publish(let device, let reading): .publish(readingTopics[device], .reading(reading))
+            case .publishHealth(let report): .publish(.health("sensor"), .health(report))
+            case .schedule(let timer, let at): .schedule(timer, at: at)
+            case .record(let event): .record(event)
+            }
+        }
     }
 }

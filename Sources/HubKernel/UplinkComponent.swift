@@ -169,3 +169,30 @@ public struct UplinkComponent {
         head = 0
     }
 }
+
+extension UplinkComponent: HubComponent {
+    public var name: String { "uplink" }
+    public var subscriptions: [TopicFilter] { ["dt/local/sensor/+", "hbs/alerts/+", "hbs/health/#"] }
+    public var publications: [TopicFilter] { [] }
+
+    public mutating func handle(_ event: ComponentEvent<UplinkTimer>, now: Instant) -> [ComponentAction<UplinkTimer>] {
+        let actions: [Action]
+        switch event {
+        case .message(_, let message): actions = handle(message, now: now)
+        case .timer(let due): actions = timer(due, now: now)
+        case .completion(.cloud(let completion)): actions = handle(completion, now: now)
+        case .start, .completion, .input, .command: return []
+        }
+        var mapped: [ComponentAction<UplinkTimer>] = []
+        for action in actions {
+            switch action {
+            case .send(let message):
+                mapped.append(.record(.cloudSend(topic: message.topic, messageID: message.messageID)))
+                mapped.append(.request(.sendCloud(message)))
+            case .schedule(let timer, let at): mapped.append(.schedule(timer, at: at))
+            case .record(let event): mapped.append(.record(event))
+            }
+        }
+        return mapped
+    }
+}

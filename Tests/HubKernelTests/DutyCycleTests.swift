@@ -24,7 +24,7 @@ struct DutyCycleTests {
         let t0 = Instant(secondsSinceEpoch: 1_000)
         var sensor = SensorComponent(devices: [.init(id: "fridge", chips: ["LSM9DS1"], derivesDutyCycle: true)],
                                      pollInterval: .seconds(10))
-        _ = sensor.handle(.start, now: t0)
+        _ = sensor.handle(SensorComponent.Event.start, now: t0)
         var published: [Reading] = []
         for poll in 0..<361 {
             let now = t0 + .seconds(Int64(10 * poll))

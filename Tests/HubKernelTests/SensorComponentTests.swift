@@ -56,7 +56,7 @@ struct SensorComponentTests {
     @Test("start schedules a poll now; a poll initialises every chip and schedules the next at a fixed rate")
     func polling() {
         var sensor = component()
-        #expect(sensor.handle(.start, now: t0) == [.schedule(.poll, at: t0)])
+        #expect(sensor.handle(SensorComponent.Event.start, now: t0) == [.schedule(.poll, at: t0)])
         let actions = sensor.handle(.timer(.poll), now: t0)
         #expect(actions == [.schedule(.poll, at: t0 + .seconds(10)),
                             .initialise(device: 0, chip: 0), .initialise(device: 0, chip: 1)])
@@ -67,7 +67,7 @@ struct SensorComponentTests {
     @Test("a reading is published once every chip has answered, with channels merged and rounded")
     func publish() {
         var sensor = component()
-        _ = sensor.handle(.start, now: t0)
+        _ = sensor.handle(SensorComponent.Event.start, now: t0)
         let actions = runPoll(&sensor, at: t0, script: [
             0: [.success(ChannelValues([(.temperature, 21.456), (.humidity, 40)]))],
             1: [.success(ChannelValues([(.pressure, 1013.004)]))],
@@ -81,7 +81,7 @@ struct SensorComponentTests {
     func notReady() {
         var sensor = SensorComponent(devices: [.init(id: "hvac", chips: ["HTS221"])], pollInterval: .seconds(10),
                                      readyRetryDelay: .milliseconds(20), readyRetriesMax: 2)
-        _ = sensor.handle(.start, now: t0)
+        _ = sensor.handle(SensorComponent.Event.start, now: t0)
         let actions = runPoll(&sensor, at: t0, script: [0: [.success(nil), .success(nil), .success(nil)]])
         let retries = actions.filter { if case .schedule(.retry, let at) = $0 { at > t0 } else { false } }
         #expect(retries.count == 2)
@@ -92,7 +92,7 @@ struct SensorComponentTests {
     @Test("a NACK is retried with exponential backoff; the reading still comes and health stays ok")
     func retryBackoff() {
         var sensor = component()
-        _ = sensor.handle(.start, now: t0)
+        _ = sensor.handle(SensorComponent.Event.start, now: t0)
         let actions = runPoll(&sensor, at: t0, script: [1: [.failure(nack), .failure(nack)]])
         let delays = actions.compactMap { action -> Duration? in
             if case .schedule(.retry, let at) = action { return at - t0 }
@@ -107,7 +107,7 @@ struct SensorComponentTests {
     @Test("a chip that keeps failing: partial readings, failed after three polls, backoff, then recovery to ok")
     func failedAndRecovered() {
         var sensor = component()
-        _ = sensor.handle(.start, now: t0)
+        _ = sensor.handle(SensorComponent.Event.start, now: t0)
         var reports: [HealthReport] = []
         var attemptsOnChip1: [Int] = []
         for poll in 0..<12 {
@@ -132,7 +132,7 @@ struct SensorComponentTests {
     @Test("a chip reset is re-initialised within the same poll")
     func reset() {
         var sensor = component(chips: ["HTS221"])
-        _ = sensor.handle(.start, now: t0)
+        _ = sensor.handle(SensorComponent.Event.start, now: t0)
         _ = runPoll(&sensor, at: t0, script: [:])
         let actions = runPoll(&sensor, at: t0 + .seconds(10), script: [0: [.failure(.chipReset(chip: "HTS221"))]])
         #expect(actions.contains(.initialise(device: 0, chip: 0)))
@@ -142,7 +142,7 @@ struct SensorComponentTests {
     @Test("an absent chip is not retried within the poll")
     func absentNotRetried() {
         var sensor = component(chips: ["HTS221"])
-        _ = sensor.handle(.start, now: t0)
+        _ = sensor.handle(SensorComponent.Event.start, now: t0)
         let actions = runPoll(&sensor, at: t0, script: [:], initOK: false)
         #expect(actions.filter { $0 == .initialise(device: 0, chip: 0) }.count == 1)
         #expect(published(actions).isEmpty)

@@ -90,7 +90,7 @@ struct SensorComponentCrossCheckTests {
         var sensor = SensorComponent(devices: [.init(id: "hvac", chips: chips)], pollInterval: .seconds(10), crossCheck: settings)
         var readings: [Reading] = []
         var health: [HealthReport] = []
-        _ = sensor.handle(.start, now: t0)
+        _ = sensor.handle(SensorComponent.Event.start, now: t0)
         for i in 0..<polls {
             let now = t0 + .seconds(Int64(10 * i))
             var queue = sensor.handle(.timer(.poll), now: now)

@@ -2,6 +2,7 @@ import Foundation
 import HubCore
 import HubInference
 import HubKernel
+import HubLive
 import HubScenario
 import HubSim
 import Testing
