@@ -214,7 +214,7 @@ public enum ScenarioLoader {
                 }
                 appliance.modelSource = directory
             } else {
-                appliance.modelSource = "default interim (no \(search.models.map { "\($0)/" } ?? "fixtures/models/")\(kind.rawValue) package)"
+                appliance.modelSource = "default interim (no \(ModelPackage.directory(for: kind, in: search.models ?? ModelPackage.committedDirectory)) package)"
             }
             result.append(appliance)
         }
