@@ -39,8 +39,8 @@ struct Run: ParsableCommand {
     @Option(help: "The hub's cloud thing name.")
     var thing = "hbshub001"
 
-    @Option(help: "Sensor poll interval, 1s...1h (10s as on the original hub).")
-    var poll = "10s"
+    @Option(help: "Sensor poll interval, \(DurationText.format(HubConfig.pollIntervals)) (\(DurationText.format(HubConfig.defaultPollInterval)) as on the original hub).")
+    var poll = DurationText.format(HubConfig.defaultPollInterval)
 
     @Option(name: .customLong("event-log"), help: "Where the history goes, as JSON lines ('-' for standard output).")
     var eventLog = "-"
