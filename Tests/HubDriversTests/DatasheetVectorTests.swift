@@ -36,6 +36,12 @@ final class FixedRegisterChip: SimI2CDevice {
     }
 }
 
+/// Initialises `driver` and takes one sample (a fixed-register chip always has one ready).
+private func firstSample(_ driver: some SensorDriver) throws -> ChannelValues {
+    _ = try driver.initialise()
+    return try #require(try driver.sample())
+}
+
 /// A simulated bus with fixed-register chips at the given addresses.
 private func bus(_ chips: [UInt8: FixedRegisterChip]) -> SimI2CBus {
     let bus = SimI2CBus(clock: ManualClock(), random: SeededRandom(seed: 1))
@@ -83,9 +89,7 @@ struct HTS221DatasheetVectorTests {
     func throughDriver() throws {
         let chip = FixedRegisterChip([HTS221Register.whoAmI: [HTS221Register.whoAmIValue], HTS221Register.status: [0x03] + Self.outputs,
                                       HTS221Register.calibrationStart: Self.block])
-        let driver = HTS221Driver(bus: bus([HTS221Register.address: chip]), verifyReads: false)
-        _ = try driver.initialise()
-        let values = try #require(try driver.sample())
+        let values = try firstSample(HTS221Driver(bus: bus([HTS221Register.address: chip]), verifyReads: false))
         #expect(values[.humidity] == 56)
         #expect(values[.temperature] == 22)
     }
@@ -118,9 +122,7 @@ struct LPS25HDatasheetVectorTests {
     @Test("the driver reads the datasheet's values from the chip's bytes")
     func throughDriver() throws {
         let chip = FixedRegisterChip([LPS25HRegister.whoAmI: [LPS25HRegister.whoAmIValue], LPS25HRegister.status: [0x03] + Self.outputs])
-        let driver = LPS25HDriver(bus: bus([LPS25HRegister.address: chip]), verifyReads: false)
-        _ = try driver.initialise()
-        let values = try #require(try driver.sample())
+        let values = try firstSample(LPS25HDriver(bus: bus([LPS25HRegister.address: chip]), verifyReads: false))
         #expect(values[.pressure] == 1013)
         #expect(values[.referenceTemperature] == 22)
     }
