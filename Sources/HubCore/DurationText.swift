@@ -80,4 +80,9 @@ public enum DurationText {
         }
         return text.isEmpty ? "0s" : text
     }
+
+    /// A range as error messages and help state it: `1s...1h`.
+    public static func format(_ range: ClosedRange<Duration>) -> String {
+        "\(format(range.lowerBound))...\(format(range.upperBound))"
+    }
 }

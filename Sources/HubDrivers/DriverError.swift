@@ -104,8 +104,3 @@ func readAgreeing(chip: String, bus: any I2CBus, address: UInt8, register: UInt8
     }
     throw .verifyMismatch(chip: chip)
 }
-
-@inline(__always)
-func int16LE(_ low: UInt8, _ high: UInt8) -> Int16 {
-    Int16(bitPattern: UInt16(low) | UInt16(high) << 8)
-}

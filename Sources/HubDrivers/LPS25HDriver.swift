@@ -11,6 +11,8 @@ public enum LPS25HRegister {
     public static let status: UInt8 = 0x27
     public static let pressOutXL: UInt8 = 0x28
     public static let tempOutL: UInt8 = 0x2B
+    /// PRESS_OUT and TEMP_OUT, read in one burst after STATUS.
+    public static let outputCount = 5
     public static let fifoCtrl: UInt8 = 0x2E
     /// PD | ODR 25 Hz | BDU (RTIMULib's init).
     public static let ctrlReg1Run: UInt8 = 0xC4
@@ -19,24 +21,6 @@ public enum LPS25HRegister {
     public static let fifoCtrlRun: UInt8 = 0xC0
     /// FIFO enable.
     public static let ctrlReg2Run: UInt8 = 0x40
-}
-
-/// Pure conversions of the LPS25H outputs (fixed by the datasheet, no per-unit calibration).
-public enum LPS25HConversion {
-    public static func hectopascals(raw24: Int32) -> Double { Double(raw24) / 4096 }
-    public static func celsius(raw16: Int16) -> Double { 42.5 + Double(raw16) / 480 }
-
-    public static func raw24(hectopascals: Double) -> Int32 {
-        Int32(max(-8_388_608, min(8_388_607, (hectopascals * 4096).rounded())))
-    }
-
-    public static func raw16(celsius: Double) -> Int16 { saturate((celsius - 42.5) * 480) }
-
-    /// Sign-extends the three output bytes (XL, L, H).
-    public static func raw24(_ xl: UInt8, _ l: UInt8, _ h: UInt8) -> Int32 {
-        let unsigned = UInt32(xl) | UInt32(l) << 8 | UInt32(h) << 16
-        return Int32(bitPattern: unsigned << 8) >> 8
-    }
 }
 
 /// Driver for the LPS25H barometer.
@@ -61,7 +45,7 @@ public final class LPS25HDriver: SensorDriver {
         self.bus = bus
         self.address = address
         reader = OutputReader(chip: "LPS25H", address: address, statusRegister: LPS25HRegister.status, readyMask: 0x02,
-                              outputCount: 5, controlRegister: LPS25HRegister.ctrlReg1,
+                              outputCount: LPS25HRegister.outputCount, controlRegister: LPS25HRegister.ctrlReg1,
                               controlRunValue: LPS25HRegister.ctrlReg1Run, verify: verifyReads)
     }
 
@@ -81,12 +65,10 @@ public final class LPS25HDriver: SensorDriver {
     public func sample() throws(DriverError) -> ChannelValues? {
         guard initialised else { throw .notInitialised(chip: chip) }
         guard let b = try reader.read(bus) else { return nil }
-        let o = b.startIndex
-        let pressure = LPS25HConversion.hectopascals(raw24: LPS25HConversion.raw24(b[o], b[o + 1], b[o + 2]))
+        let (pressure, temperature) = LPS25HConversion.values(outputRegisters: b)
         guard (260.0...1260.0).contains(pressure) else {
             throw .implausible(chip: chip, channel: .pressure, value: pressure)
         }
-        let temperature = LPS25HConversion.celsius(raw16: Int16(bitPattern: UInt16(b[o + 3]) | UInt16(b[o + 4]) << 8))
         guard (-30.0...105.0).contains(temperature) else {
             throw .implausible(chip: chip, channel: .referenceTemperature, value: temperature)
         }

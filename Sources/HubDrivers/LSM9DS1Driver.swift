@@ -47,9 +47,9 @@ public enum LSM9DS1AccelGyroRegister {
     /// ODR_XL 238 Hz, ±2 g.
     public static let ctrlReg6XLRun: UInt8 = 0x80
     /// Acceleration per LSB at ±2 g.
-    public static let accelScale2g = 0.000061
+    public static let accelScale2g = LSM9DS1Sensitivity.acceleration(fsXL: 0b00)
     /// Angular rate per LSB at ±245 °/s.
-    public static let gyroScale245dps = 0.00875
+    public static let gyroScale245dps = LSM9DS1Sensitivity.angularRate(fsG: 0b00)
 }
 
 /// LSM9DS1 magnetometer register map (ST datasheet; RTIMULib), address 0x1C.
@@ -84,7 +84,7 @@ public enum LSM9DS1MagnetometerRegister {
     /// STATUS_REG_M ZYXDA: a new X, Y, Z set is ready.
     public static let dataReady: UInt8 = 0x08
     /// Field per LSB at ±4 gauss.
-    public static let scale4Gauss = 0.00014
+    public static let scale4Gauss = LSM9DS1Sensitivity.magneticField(fsM: 0b00)
 }
 
 /// Driver for the Sense HAT's LSM9DS1 inertial unit, yielding the `vibration` channel.
@@ -280,7 +280,7 @@ public final class LSM9DS1Driver: SensorDriver {
             try bus.readRegisters(accelGyroAddress, LSM9DS1AccelGyroRegister.outXLG, count: 6, autoIncrementBit: 0)
         }
         guard b.count == 6 else { throw .bus(chip: chip, .shortRead(address: accelGyroAddress, expected: 6, got: b.count)) }
-        return Self.vector(b, at: 0, scale: LSM9DS1AccelGyroRegister.gyroScale245dps)
+        return LSM9DS1Axes(outputRegisters: b, at: 0).value(sensitivity: LSM9DS1AccelGyroRegister.gyroScale245dps)
     }
 
     /// The latest magnetic field in gauss (±4 gauss range), for diagnostics.
@@ -293,7 +293,7 @@ public final class LSM9DS1Driver: SensorDriver {
             try bus.readRegisters(magnetometerAddress, LSM9DS1MagnetometerRegister.outXLM, count: 6)
         }
         guard b.count == 6 else { throw .bus(chip: chip, .shortRead(address: magnetometerAddress, expected: 6, got: b.count)) }
-        return Self.vector(b, at: 0, scale: LSM9DS1MagnetometerRegister.scale4Gauss)
+        return LSM9DS1Axes(outputRegisters: b, at: 0).value(sensitivity: LSM9DS1MagnetometerRegister.scale4Gauss)
     }
 
     /// The vibration figure of one FIFO burst (6 bytes per sample, at least 3 samples): the
@@ -315,13 +315,7 @@ public final class LSM9DS1Driver: SensorDriver {
 
     /// One accelerometer sample in g from six output bytes at ±2 g.
     static func acceleration(_ bytes: [UInt8], at offset: Int) -> Vector3 {
-        vector(bytes, at: offset, scale: LSM9DS1AccelGyroRegister.accelScale2g)
-    }
-
-    static func vector(_ b: [UInt8], at offset: Int, scale: Double) -> Vector3 {
-        Vector3(x: Double(int16LE(b[offset], b[offset + 1])) * scale,
-                y: Double(int16LE(b[offset + 2], b[offset + 3])) * scale,
-                z: Double(int16LE(b[offset + 4], b[offset + 5])) * scale)
+        LSM9DS1Axes(outputRegisters: bytes, at: offset).value(sensitivity: LSM9DS1AccelGyroRegister.accelScale2g)
     }
 
     /// RMS of the values' deviation from their own mean: the AC part only.

@@ -38,7 +38,7 @@ public struct HubConfig: Sendable {
     /// The hub's cloud identity (`hbshub001`), part of its cloud topics.
     public var thing: String
     public var devices: [Device]
-    /// How often the sensor component polls every kit; the original hub used 10 s.
+    /// How often the sensor component polls every kit (`defaultPollInterval` unless told).
     public var pollInterval: Duration
     /// How much history the interim detector compares a reading against.
     public var detectorWindow: Duration
@@ -46,7 +46,19 @@ public struct HubConfig: Sendable {
     public var debounceK: Int
     public var debounceN: Int
 
-    public init(thing: String, devices: [Device], pollInterval: Duration = .seconds(10),
+    /// The poll interval of a hub not told otherwise: the original hub's 10 s.
+    public static let defaultPollInterval: Duration = .seconds(10)
+
+    /// The poll intervals a hub accepts, from `hub run --poll`, `hubrig sim export --poll`
+    /// and a scenario's `hub.poll_interval` alike, since all of them run this hub.
+    ///
+    /// At least 1 s: a poll must leave room for a sensor round (data-ready waits of up to
+    /// 200 ms, retries with backoff), and the HTS221 converts at 12.5 Hz. At most an hour:
+    /// beyond it the fridge's duty window (one hour) holds a single reading and a failed
+    /// sensor goes unnoticed for hours.
+    public static let pollIntervals: ClosedRange<Duration> = .seconds(1)...Duration.seconds(3600)
+
+    public init(thing: String, devices: [Device], pollInterval: Duration = defaultPollInterval,
                 detectorWindow: Duration = .seconds(3600), debounceK: Int = 3, debounceN: Int = 5) {
         precondition(pollInterval > .zero, "poll interval must be positive")
         self.thing = thing

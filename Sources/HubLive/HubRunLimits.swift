@@ -1,16 +1,11 @@
 import HubCore
+import HubKernel
 
 /// What `hub run` refuses before it starts, with the reason and the allowed range.
 ///
 /// Kept out of the executable so the rules can be tested as functions and so the rig can
 /// state the same limits. Every case is an input error (exit 2), never a trap further in.
 public enum HubRunLimits {
-    /// The shortest poll interval: a poll must leave room for a sensor round (data-ready
-    /// waits of up to 200 ms, retries with backoff) and the HTS221 converts at 12.5 Hz.
-    public static let pollIntervalMin: Duration = .seconds(1)
-    /// The longest poll interval: beyond an hour the fridge's duty window (one hour) holds
-    /// a single reading and a failed sensor goes unnoticed for hours.
-    public static let pollIntervalMax: Duration = .seconds(3600)
     /// The shortest real time one poll may take at a `--time-scale`: the live shell is one
     /// thread that sleeps and wakes for every timer of a poll (data-ready retries every
     /// 20 ms of hub time, backoffs from 5 ms), and each wake-up costs real time the scaled
@@ -26,9 +21,7 @@ public enum HubRunLimits {
 
     /// Checks a run's settings; the error names the option, the value and the allowed range.
     public static func validate(pollInterval: Duration, timeScale: Int64, deviceIDs: [DeviceID]) throws(HubRunLimitError) {
-        guard pollInterval >= pollIntervalMin, pollInterval <= pollIntervalMax else {
-            throw .pollOutOfRange(pollInterval)
-        }
+        try validate(pollInterval: pollInterval)
         let scaleMax = timeScaleMax(pollInterval: pollInterval)
         guard (1...scaleMax).contains(timeScale) else {
             throw .timeScaleOutOfRange(timeScale, max: scaleMax, pollInterval: pollInterval)
@@ -36,6 +29,11 @@ public enum HubRunLimits {
         for (index, id) in deviceIDs.enumerated() where deviceIDs[..<index].contains(id) {
             throw .duplicateDevice(id)
         }
+    }
+
+    /// Checks a `--poll` on its own (`hubrig sim export` has no time scale or devices).
+    public static func validate(pollInterval: Duration) throws(HubRunLimitError) {
+        guard HubConfig.pollIntervals.contains(pollInterval) else { throw .pollOutOfRange(pollInterval) }
     }
 }
 
@@ -48,8 +46,7 @@ public enum HubRunLimitError: Error, Equatable, Sendable, CustomStringConvertibl
     public var description: String {
         switch self {
         case .pollOutOfRange(let poll):
-            "--poll \(DurationText.format(poll)): the poll interval must be within "
-                + "\(DurationText.format(HubRunLimits.pollIntervalMin))...\(DurationText.format(HubRunLimits.pollIntervalMax))"
+            "--poll \(DurationText.format(poll)): the poll interval must be within \(DurationText.format(HubConfig.pollIntervals))"
         case .timeScaleOutOfRange(let scale, let max, let poll):
             "--time-scale \(scale): must be within 1...\(max) at --poll \(DurationText.format(poll)) "
                 + "(a poll must last at least \(DurationText.format(HubRunLimits.realPollMin)) of real time, "

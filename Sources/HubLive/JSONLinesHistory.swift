@@ -9,7 +9,6 @@ import HubStore
 /// A write failure is reported once on standard error and counted, never thrown into the hub.
 public final class JSONLinesHistory: HistorySink {
     private let writer: EventLogWriter
-    private var json = JSONWriter(capacity: 1024)
     public private(set) var writeFailures = 0
 
     public init(path: String) throws(StoreError) {
@@ -17,10 +16,8 @@ public final class JSONLinesHistory: HistorySink {
     }
 
     public func record(_ event: HistoryEvent, at time: Instant) {
-        json.removeAll()
-        event.write(at: time, to: &json)
         do {
-            try writer.append(line: json.bytes)
+            try writer.append(event, at: time)
         } catch {
             if writeFailures == 0 { FileDescriptorOutput.standardError("history: \(error)") }
             writeFailures += 1

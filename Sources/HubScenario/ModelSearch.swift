@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubInference
 
 /// Where a scenario's model packages come from; the working directory plays no part.
 ///
@@ -26,11 +27,11 @@ public struct ModelSearch: Sendable {
 
     /// The package directory a scenario's `model: <path>` names, or nil if there is none.
     public func resolve(_ path: String) -> String? {
-        if path.hasPrefix("/") { return Self.isPackage(path) ? Self.standard(path) : nil }
+        if path.hasPrefix("/") { return ModelPackage.exists(at: path) ? Self.standard(path) : nil }
         var directory = scenarioDirectory
         while true {
             let candidate = Self.standard((directory as NSString).appendingPathComponent(path))
-            if Self.isPackage(candidate) { return candidate }
+            if ModelPackage.exists(at: candidate) { return candidate }
             let parent = (directory as NSString).deletingLastPathComponent
             if parent == directory || parent.isEmpty { return nil }
             directory = parent
@@ -40,16 +41,10 @@ public struct ModelSearch: Sendable {
     /// The committed (or `--models`) package for `kind`, or nil.
     public func defaultPackage(for kind: ApplianceKind) -> String? {
         if let models {
-            let candidate = Self.standard((models as NSString).appendingPathComponent(kind.rawValue))
-            return Self.isPackage(candidate) ? candidate : nil
+            let candidate = Self.standard(ModelPackage.directory(for: kind, in: models))
+            return ModelPackage.exists(at: candidate) ? candidate : nil
         }
-        return resolve("fixtures/models/\(kind.rawValue)")
-    }
-
-    static func isPackage(_ directory: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("manifest.json"), isDirectory: &isDirectory)
-            && !isDirectory.boolValue
+        return resolve(ModelPackage.directory(for: kind, in: ModelPackage.committedDirectory))
     }
 
     static func isDirectory(_ path: String) -> Bool {

@@ -59,7 +59,7 @@ public enum ScenarioLoader {
         if let thingValue, !isPlainName(thing, maximum: 128, extra: ":_-") {
             throw thingValue.error("a thing name is 1...128 letters, digits, ':', '_' or '-' (it is part of MQTT topics), found \(thing.debugDescription)")
         }
-        let pollInterval = try hub.optional("poll_interval")?.duration(in: Limits.pollInterval) ?? .seconds(10)
+        let pollInterval = try hub.optional("poll_interval")?.duration(in: Limits.pollInterval) ?? HubConfig.defaultPollInterval
         let search = ModelSearch(scenarioFile: file, models: models)
         if let directory = search.models, !ModelSearch.isDirectory(directory) {
             throw ScenarioError(file: file, line: nil, column: nil, field: nil,
@@ -106,8 +106,8 @@ public enum ScenarioLoader {
     public enum Limits {
         /// A scenario lasts at least a second and at most `DurationText.maximum` (10 years).
         public static let duration: ClosedRange<Duration> = .seconds(1)...DurationText.maximum
-        /// The hub polls at most ten times a second and at least once an hour.
-        public static let pollInterval: ClosedRange<Duration> = .milliseconds(100)...Duration.seconds(3600)
+        /// The hub's own range, as `hub run --poll` has it (see `HubConfig.pollIntervals`).
+        public static let pollInterval = HubConfig.pollIntervals
         /// A fault or event that lasts (`for:`), and an expectation's window (`within:`).
         public static let span: ClosedRange<Duration> = .milliseconds(1)...DurationText.maximum
         // Fault parameters' ranges live in the `FaultCatalogue`, beside the ports that apply them.
@@ -205,7 +205,7 @@ public enum ScenarioLoader {
                 }
                 appliance.modelSource = directory
             } else {
-                appliance.modelSource = "default interim (no \(search.models.map { "\($0)/" } ?? "fixtures/models/")\(kind.rawValue) package)"
+                appliance.modelSource = "default interim (no \(ModelPackage.directory(for: kind, in: search.models ?? ModelPackage.committedDirectory)) package)"
             }
             result.append(appliance)
         }

@@ -55,7 +55,7 @@ struct YAMLValue {
         let value: Duration
         do { value = try DurationText.parse(text) } catch { throw self.error(error.description) }
         guard range.contains(value) else {
-            throw error("\(text.debugDescription) is outside the allowed \(DurationText.format(range.lowerBound))...\(DurationText.format(range.upperBound))")
+            throw error("\(text.debugDescription) is outside the allowed \(DurationText.format(range))")
         }
         return value
     }

@@ -96,6 +96,35 @@ extension FailureInjectable {
     }
 }
 
+/// A model whose failures are kept in a `FailureSchedule`, which answers the whole of
+/// `FailureInjectable` for it.
+///
+/// Every appliance model keeps its failures the same way and differs only in what its
+/// physics does with the severity, so the four requirements are written once here rather
+/// than forwarded by hand in each model. Internal, so the schedule stays the model's own:
+/// outside the module a model is only `FailureInjectable`.
+protocol ScheduledFailures: FailureInjectable {
+    var failures: FailureSchedule { get set }
+}
+
+extension ScheduledFailures {
+    public func startFailure(_ failure: ApplianceFailure, at instant: Instant, ramp: Duration) {
+        failures.start(failure, at: instant, ramp: ramp)
+    }
+
+    public func endFailure(_ failure: ApplianceFailure, at instant: Instant) {
+        failures.end(failure, at: instant)
+    }
+
+    public func severity(of failure: ApplianceFailure, at instant: Instant) -> Double {
+        failures.severity(failure, at: instant)
+    }
+
+    public func observability(of failure: ApplianceFailure) -> [FailureObservability] {
+        failures.observability(failure)
+    }
+}
+
 /// Start, ramp and repair of each failure of one model: severity as a function of the instant.
 ///
 /// An array of episodes per failure (indexed in `ApplianceFailure.allCases` order), never a

@@ -89,7 +89,7 @@ import HubCore
 /// at meal times and the defrost runs every several hours: the normal day the hub's fridge
 /// monitoring learns, and what fridge failures (a door left ajar, a compressor that will not
 /// start) bend.
-public final class FridgeModel: RoomApplianceModel, FailureInjectable {
+public final class FridgeModel: RoomApplianceModel, FailureInjectable, ScheduledFailures {
     struct Snapshot: RoomSnapshot {
         var temperature: Double
         var humidity: Double
@@ -146,7 +146,7 @@ public final class FridgeModel: RoomApplianceModel, FailureInjectable {
     private var offSeconds = FridgeModel.minimumOffSeconds
     private var nextDefrost: Int64
     private var defrostSecondsLeft = 0
-    private var failures = FailureSchedule(kind: .fridge)
+    var failures = FailureSchedule(kind: .fridge)
     private var failureRandom: SeededRandom
     private var overloadSeconds = 0
     /// The thermostat calls for cooling that a failed compressor does not deliver (the fan runs).
@@ -195,22 +195,6 @@ public final class FridgeModel: RoomApplianceModel, FailureInjectable {
         vapourPressure = surfaceHumidity * RoomClimate.saturationVapourPressure(setpoint)
         history = SecondHistory(first: Snapshot(temperature: 0, humidity: 0, compressorOn: false))
         history.record(snapshot(), second: 0)
-    }
-
-    public func startFailure(_ failure: ApplianceFailure, at instant: Instant, ramp: Duration) {
-        failures.start(failure, at: instant, ramp: ramp)
-    }
-
-    public func endFailure(_ failure: ApplianceFailure, at instant: Instant) {
-        failures.end(failure, at: instant)
-    }
-
-    public func severity(of failure: ApplianceFailure, at instant: Instant) -> Double {
-        failures.severity(failure, at: instant)
-    }
-
-    public func observability(of failure: ApplianceFailure) -> [FailureObservability] {
-        failures.observability(failure)
     }
 
     func stateAndAcceleration(at instant: Instant) -> (Snapshot, Vector3) {

@@ -77,7 +77,7 @@ import HubCore
 /// The thermostat, ignition sequence, blower and high-limit switch run as the control
 /// board would; failures (a blocked filter, a dead igniter) distort that sequence the way
 /// they do on a real furnace, which is what the hub's furnace monitoring has to notice.
-public final class FurnaceModel: SensorEnvironmentSource, FailureInjectable {
+public final class FurnaceModel: SensorEnvironmentSource, FailureInjectable, ScheduledFailures {
     /// What the burner control is doing.
     public enum Phase: String, Sendable {
         case idle
@@ -98,7 +98,7 @@ public final class FurnaceModel: SensorEnvironmentSource, FailureInjectable {
     private var stepIndex: Int64 = 0
     private var random: SeededRandom
     private var failureRandom: SeededRandom
-    private var failures = FailureSchedule(kind: .furnace)
+    var failures = FailureSchedule(kind: .furnace)
 
     // Unit constants.
     let setpoint: Double
@@ -179,22 +179,6 @@ public final class FurnaceModel: SensorEnvironmentSource, FailureInjectable {
         let vapour = roomHumidity(at: instant) / 100 * Self.saturationVapourPressure(roomTemperature)
         let rh = min(100, 100 * vapour / Self.saturationVapourPressure(supplyTemperature))
         return SensorEnvironment(temperature: supplyTemperature, humidity: rh, pressure: weather.pressure(at: instant))
-    }
-
-    public func startFailure(_ failure: ApplianceFailure, at instant: Instant, ramp: Duration) {
-        failures.start(failure, at: instant, ramp: ramp)
-    }
-
-    public func endFailure(_ failure: ApplianceFailure, at instant: Instant) {
-        failures.end(failure, at: instant)
-    }
-
-    public func severity(of failure: ApplianceFailure, at instant: Instant) -> Double {
-        failures.severity(failure, at: instant)
-    }
-
-    public func observability(of failure: ApplianceFailure) -> [FailureObservability] {
-        failures.observability(failure)
     }
 
     /// Room relative humidity: 35 %RH with a ±3 %RH daily swing.

@@ -78,12 +78,9 @@ public final class HTS221Model: ConvertingSTChip {
         record(environment, at: instant)
         let temperature = environment.temperature + Self.noiseTemperature * random.nextGaussian()
         let humidity = environment.humidity + Self.noiseHumidity * random.nextGaussian()
-        let rawH = UInt16(bitPattern: calibration.rawHumidity(humidity))
-        let rawT = UInt16(bitPattern: calibration.rawTemperature(temperature))
-        registers[0x28] = UInt8(rawH & 0xFF)
-        registers[0x29] = UInt8(rawH >> 8)
-        registers[0x2A] = UInt8(rawT & 0xFF)
-        registers[0x2B] = UInt8(rawT >> 8)
+        let first = Int(HTS221Register.humidityOutL)
+        registers.replaceSubrange(first..<first + HTS221Register.outputCount,
+                                  with: calibration.outputRegisters(humidity: humidity, temperature: temperature))
         registers[0x27] |= 0x03
     }
 

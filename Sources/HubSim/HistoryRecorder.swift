@@ -3,8 +3,9 @@ import HubStore
 
 /// Keeps the typed history for the checkers and, optionally, streams it as JSON lines.
 ///
-/// One instance per simulation. Encoding happens here, once per event, with a reused
-/// writer; the file gets exactly the bytes the byte-identity tests compare.
+/// One instance per simulation. The log's writer renders each event once (the same
+/// rendering as the live hub's history); the file gets exactly the bytes the
+/// byte-identity tests compare.
 public final class HistoryRecorder: HistorySink {
     public struct Entry: Sendable {
         public let time: Instant
@@ -18,7 +19,6 @@ public final class HistoryRecorder: HistorySink {
     private let keepsEntries: Bool
     /// Sees every event as it is recorded (streaming exports and evaluations).
     private let observer: ((HistoryEvent, Instant) -> Void)?
-    private var json = JSONWriter(capacity: 1024)
     /// The first failure writing the log; the run reports it instead of losing lines silently.
     public private(set) var logError: StoreError?
 
@@ -32,9 +32,7 @@ public final class HistoryRecorder: HistorySink {
         if keepsEntries { entries.append(Entry(time: time, event: event)) }
         observer?(event, time)
         guard let log, logError == nil else { return }
-        json.removeAll()
-        event.write(at: time, to: &json)
-        do { try log.append(line: json.bytes) } catch { logError = error }
+        do { try log.append(event, at: time) } catch { logError = error }
     }
 
     public func finish() throws(StoreError) {

@@ -79,14 +79,10 @@ public final class LPS25HModel: ConvertingSTChip {
         let environment = source.environment(at: instant)
         record(environment, at: instant)
         let pressure = environment.pressure + pressureOffset + Self.noisePressure * random.nextGaussian()
-        let rawP = UInt32(bitPattern: LPS25HConversion.raw24(hectopascals: pressure))
         let temperature = environment.temperature + temperatureOffset + Self.noiseTemperature * thermometerRandom.nextGaussian()
-        let rawT = UInt16(bitPattern: LPS25HConversion.raw16(celsius: temperature))
-        registers[0x28] = UInt8(rawP & 0xFF)
-        registers[0x29] = UInt8((rawP >> 8) & 0xFF)
-        registers[0x2A] = UInt8((rawP >> 16) & 0xFF)
-        registers[0x2B] = UInt8(rawT & 0xFF)
-        registers[0x2C] = UInt8(rawT >> 8)
+        let first = Int(LPS25HRegister.pressOutXL)
+        registers.replaceSubrange(first..<first + LPS25HRegister.outputCount,
+                                  with: LPS25HConversion.outputRegisters(hectopascals: pressure, celsius: temperature))
         registers[0x27] |= 0x03
     }
 }

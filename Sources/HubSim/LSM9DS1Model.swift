@@ -175,24 +175,11 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
         }
     }
 
-    /// g per LSB for CTRL_REG6_XL's FS_XL (00 ±2 g, 01 ±16 g, 10 ±4 g, 11 ±8 g).
-    private var accelScale: Double {
-        switch (registers[Int(R.ctrlReg6XL)] >> 3) & 0x03 {
-        case 1: 0.000732
-        case 2: 0.000122
-        case 3: 0.000244
-        default: R.accelScale2g
-        }
-    }
+    /// g per LSB at the full scale CTRL_REG6_XL selects.
+    private var accelScale: Double { LSM9DS1Sensitivity.acceleration(fsXL: registers[Int(R.ctrlReg6XL)] >> 3) }
 
-    /// °/s per LSB for CTRL_REG1_G's FS_G (00 245, 01 500, 11 2000 °/s; 10 is not available).
-    private var gyroScale: Double {
-        switch (registers[Int(R.ctrlReg1G)] >> 3) & 0x03 {
-        case 1: 0.0175
-        case 3: 0.07
-        default: R.gyroScale245dps
-        }
-    }
+    /// °/s per LSB at the full scale CTRL_REG1_G selects.
+    private var gyroScale: Double { LSM9DS1Sensitivity.angularRate(fsG: registers[Int(R.ctrlReg1G)] >> 3) }
 
     func writeRegister(_ register: UInt8, _ value: UInt8, now: Instant) {
         switch register {
@@ -282,38 +269,27 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
         if let oldest = fifo.first { store(oldest) }
     }
 
-    private func store(_ sample: AccelSample) {
-        let base = Int(R.outXLXL)
-        let x = UInt16(bitPattern: sample.x), y = UInt16(bitPattern: sample.y), z = UInt16(bitPattern: sample.z)
-        registers[base] = UInt8(x & 0xFF)
-        registers[base + 1] = UInt8(x >> 8)
-        registers[base + 2] = UInt8(y & 0xFF)
-        registers[base + 3] = UInt8(y >> 8)
-        registers[base + 4] = UInt8(z & 0xFF)
-        registers[base + 5] = UInt8(z >> 8)
+    private func store(_ sample: LSM9DS1Axes) {
+        sample.write(into: &registers, at: Int(R.outXLXL))
     }
 
     /// One conversion. The noise uses the cheap Irwin–Hall deviate: tens of thousands of
     /// samples per simulated hour make the Box–Muller transform the simulator's hot spot,
     /// and accelerometer noise bounded at ±3.5 σ is as good a model as an unbounded one.
-    private func accelerationSample(at instant: Instant) -> AccelSample {
+    private func accelerationSample(at instant: Instant) -> LSM9DS1Axes {
         let a = source.acceleration(at: instant) + zeroGOffset
-        let scale = accelScale
         let x = a.x + Self.accelNoise * random.nextApproximateGaussian()
         let y = a.y + Self.accelNoise * random.nextApproximateGaussian()
         let z = a.z + Self.accelNoise * random.nextApproximateGaussian()
-        return AccelSample(x: saturatedInt16(x / scale), y: saturatedInt16(y / scale), z: saturatedInt16(z / scale))
+        return LSM9DS1Axes(Vector3(x: x, y: y, z: z), sensitivity: accelScale)
     }
 
     private func latchGyro(at instant: Instant) {
         let w = source.environment(at: instant).angularRate
-        let scale = gyroScale
         let x = w.x + Self.gyroNoise * random.nextGaussian()
         let y = w.y + Self.gyroNoise * random.nextGaussian()
         let z = w.z + Self.gyroNoise * random.nextGaussian()
-        for (offset, byte) in littleEndian(x / scale, y / scale, z / scale).enumerated() {
-            registers[Int(R.outXLG) + offset] = byte
-        }
+        LSM9DS1Axes(Vector3(x: x, y: y, z: z), sensitivity: gyroScale).write(into: &registers, at: Int(R.outXLG))
         gyroFresh = true
     }
 }
@@ -353,10 +329,8 @@ public final class LSM9DS1MagnetometerModel: STRegisterChip {
         return odrPeriod(hertz: rates[Int((registers[Int(R.ctrlReg1M)] >> 2) & 0x07)])
     }
 
-    /// Gauss per LSB for CTRL_REG2_M's FS (±4, ±8, ±12, ±16 gauss).
-    private var scale: Double {
-        [R.scale4Gauss, 0.00029, 0.00043, 0.00058][Int((registers[Int(R.ctrlReg2M)] >> 5) & 0x03)]
-    }
+    /// Gauss per LSB at the full scale CTRL_REG2_M selects.
+    private var scale: Double { LSM9DS1Sensitivity.magneticField(fsM: registers[Int(R.ctrlReg2M)] >> 5) }
 
     public override func writeRegister(_ register: UInt8, _ value: UInt8, now: Instant) {
         switch register {
@@ -391,53 +365,30 @@ public final class LSM9DS1MagnetometerModel: STRegisterChip {
 
     private func latch(at instant: Instant) {
         let field = source.environment(at: instant).magneticField
-        let scale = scale
         let x = field.x + Self.noise * random.nextGaussian()
         let y = field.y + Self.noise * random.nextGaussian()
         let z = field.z + Self.noise * random.nextGaussian()
-        for (offset, byte) in littleEndian(x / scale, y / scale, z / scale).enumerated() {
-            registers[Int(R.outXLM) + offset] = byte
-        }
+        LSM9DS1Axes(Vector3(x: x, y: y, z: z), sensitivity: scale).write(into: &registers, at: Int(R.outXLM))
         let unread = registers[Int(R.statusM)] & R.dataReady != 0
         registers[Int(R.statusM)] = (unread ? 0xF0 : 0) | 0x0F
     }
 }
 
-/// Three ADC counts as int16 little-endian bytes, saturating like the converter does.
-private func littleEndian(_ x: Double, _ y: Double, _ z: Double) -> [UInt8] {
-    var bytes = [UInt8]()
-    bytes.reserveCapacity(6)
-    for value in [x, y, z] {
-        precondition(value.isFinite, "the environment produced a non-finite quantity")
-        let bits = UInt16(bitPattern: Int16(max(-32768, min(32767, value.rounded()))))
-        bytes.append(UInt8(bits & 0xFF))
-        bytes.append(UInt8(bits >> 8))
-    }
-    return bytes
-}
-
-/// One accelerometer conversion as the chip stores it: three raw int16 axes.
-struct AccelSample {
-    var x: Int16
-    var y: Int16
-    var z: Int16
-}
-
 /// The FIFO's 32 slots as a ring: pushing and popping never allocate, which matters at
 /// 32 conversions per poll per kit.
 struct SampleRing {
-    private var slots: [AccelSample]
+    private var slots: [LSM9DS1Axes]
     private var head = 0
     private(set) var count = 0
 
     init(capacity: Int) {
-        slots = Array(repeating: AccelSample(x: 0, y: 0, z: 0), count: capacity)
+        slots = Array(repeating: LSM9DS1Axes(x: 0, y: 0, z: 0), count: capacity)
     }
 
     var isEmpty: Bool { count == 0 }
-    var first: AccelSample? { count == 0 ? nil : slots[head] }
+    var first: LSM9DS1Axes? { count == 0 ? nil : slots[head] }
 
-    mutating func append(_ sample: AccelSample) {
+    mutating func append(_ sample: LSM9DS1Axes) {
         precondition(count < slots.count, "FIFO overflow: callers drop the oldest first")
         slots[(head + count) % slots.count] = sample
         count += 1
@@ -453,8 +404,4 @@ struct SampleRing {
         head = 0
         count = 0
     }
-}
-
-func saturatedInt16(_ value: Double) -> Int16 {
-    Int16(max(-32768, min(32767, value.rounded())))
 }

@@ -97,7 +97,7 @@ import HubCore
 /// Its loads follow a household schedule drawn from the seed; the spin's out-of-balance
 /// handling and the vibration an imbalance causes are what the hub's washer monitoring
 /// has to learn, and what washer failures (an out-of-balance drum, a worn bearing) distort.
-public final class WasherModel: RoomApplianceModel, FailureInjectable {
+public final class WasherModel: RoomApplianceModel, FailureInjectable, ScheduledFailures {
     /// What the machine is doing.
     public enum Phase: String, Sendable {
         case idle
@@ -205,7 +205,7 @@ public final class WasherModel: RoomApplianceModel, FailureInjectable {
     private var nextDayToSchedule: Int64
     private var pendingStarts: [Int64] = []
     private var forcedImbalance: Double?
-    private var failures = FailureSchedule(kind: .washer)
+    var failures = FailureSchedule(kind: .washer)
     private var failureRandom: SeededRandom
     private let outerRaceOrder: Double
     private let innerRaceOrder: Double
@@ -315,22 +315,6 @@ public final class WasherModel: RoomApplianceModel, FailureInjectable {
                             z: g.z * (a * sin(outer) + b * sin(inner)))
         let rumble = state.bearing * (Self.bearingRumbleFloor + Self.bearingRumbleSpin * load)
         return lines + InstantNoise.vector(key: bearingNoiseKey, at: instant, sigma: rumble)
-    }
-
-    public func startFailure(_ failure: ApplianceFailure, at instant: Instant, ramp: Duration) {
-        failures.start(failure, at: instant, ramp: ramp)
-    }
-
-    public func endFailure(_ failure: ApplianceFailure, at instant: Instant) {
-        failures.end(failure, at: instant)
-    }
-
-    public func severity(of failure: ApplianceFailure, at instant: Instant) -> Double {
-        failures.severity(failure, at: instant)
-    }
-
-    public func observability(of failure: ApplianceFailure) -> [FailureObservability] {
-        failures.observability(failure)
     }
 
     /// Sets the imbalance of the current load and of every later one (nil: back to drawn

@@ -12,6 +12,8 @@ public final class EventLogWriter {
     private var buffer: [UInt8] = []
     private let flushThreshold: Int
     public private(set) var linesWritten = 0
+    /// Reused for every history event, so rendering one allocates nothing.
+    private var json = JSONWriter(capacity: 1024)
 
     /// `flushThreshold` 0 writes every line at once (a live hub's log, read with `tail -f`).
     public init(path: String, flushThreshold: Int = 256 * 1024) throws(StoreError) {
@@ -29,6 +31,17 @@ public final class EventLogWriter {
         buffer.append(0x0A)
         linesWritten += 1
         if buffer.count >= flushThreshold { try flush() }
+    }
+
+    /// Appends `event` at `time` as one line in the history's JSON form.
+    ///
+    /// The one place a history event becomes a line: the simulator's log and the live
+    /// hub's history both come through here, so `EventLogReader` and the checkers read
+    /// either the same way and the simulator's byte-identity holds for whichever writes.
+    public func append(_ event: HistoryEvent, at time: Instant) throws(StoreError) {
+        json.removeAll()
+        event.write(at: time, to: &json)
+        try append(line: json.bytes)
     }
 
     public func flush() throws(StoreError) {

@@ -39,8 +39,8 @@ struct Run: ParsableCommand {
     @Option(help: "The hub's cloud thing name.")
     var thing = "hbshub001"
 
-    @Option(help: "Sensor poll interval, 1s...1h (10s as on the original hub).")
-    var poll = "10s"
+    @Option(help: "Sensor poll interval, \(DurationText.format(HubConfig.pollIntervals)) (\(DurationText.format(HubConfig.defaultPollInterval)) as on the original hub).")
+    var poll = DurationText.format(HubConfig.defaultPollInterval)
 
     @Option(name: .customLong("event-log"), help: "Where the history goes, as JSON lines ('-' for standard output).")
     var eventLog = "-"
@@ -52,7 +52,7 @@ struct Run: ParsableCommand {
     var duration: String?
 
     @Option(help: "Directory of model packages, one per appliance kind (<dir>/<kind>/manifest.json).")
-    var models = "fixtures/models"
+    var models = ModelPackage.committedDirectory
 
     @Option(help: "Seed of the simulated world (sim backend).")
     var seed: UInt64 = 1
@@ -129,8 +129,8 @@ struct Run: ParsableCommand {
     /// The device scored by `<models>/<kind>` if that package exists (and loads), else by
     /// the interim detector, with a warning.
     private func withModel(_ device: HubConfig.Device) throws -> HubConfig.Device {
-        let directory = "\(models)/\(device.kind.rawValue)"
-        guard FileManager.default.fileExists(atPath: directory + "/manifest.json") else {
+        let directory = ModelPackage.directory(for: device.kind, in: models)
+        guard ModelPackage.exists(at: directory) else {
             FileHandle.standardError.write(Data("hub: no model package at \(directory); \(device.id) uses the interim detector\n".utf8))
             return device
         }

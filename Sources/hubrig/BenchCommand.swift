@@ -31,7 +31,7 @@ struct BenchCommand: ParsableCommand {
         var workload: SimBenchmark.Workload?
 
         @Option(name: .customLong("models"), help: "Directory of the model packages that score the day (one per kind).")
-        var modelsDirectory = "fixtures/models"
+        var modelsDirectory = ModelPackage.committedDirectory
 
         func validate() throws {
             guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
@@ -44,8 +44,9 @@ struct BenchCommand: ParsableCommand {
             // The real inference core: the committed package for each kind.
             var models: [ApplianceKind: ModelPackage] = [:]
             for kind in ApplianceKind.allCases {
-                do { models[kind] = try ModelPackage.load(directory: "\(modelsDirectory)/\(kind.rawValue)") } catch {
-                    printError("bench sim: \(modelsDirectory)/\(kind.rawValue): \(error) (run from the repository root, or pass --models)")
+                let directory = ModelPackage.directory(for: kind, in: modelsDirectory)
+                do { models[kind] = try ModelPackage.load(directory: directory) } catch {
+                    printError("bench sim: \(directory): \(error) (run from the repository root, or pass --models)")
                     throw ExitCode(2)
                 }
             }
@@ -89,7 +90,7 @@ struct BenchCommand: ParsableCommand {
                 """)
 
         @Option(help: "Model package to measure.")
-        var model = "fixtures/models/furnace"
+        var model = ModelPackage.directory(for: .furnace, in: ModelPackage.committedDirectory)
 
         @Flag(help: "Print {\"median_us\", \"p99_us\", \"onnxruntime_median_us\", \"ratio\", \"max_abs_diff\"}.")
         var json = false

@@ -32,7 +32,7 @@ struct ModelCommand: ParsableCommand {
 
 /// Loads one package, or every package in the subdirectories of `path`.
 func loadPackages(_ path: String) throws -> [ModelPackage] {
-    if FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("manifest.json")) {
+    if ModelPackage.exists(at: path) {
         do { return [try ModelPackage.load(directory: path)] } catch {
             printError("\(path): \(error)")
             throw ExitCode(2)
@@ -42,7 +42,7 @@ func loadPackages(_ path: String) throws -> [ModelPackage] {
     var packages: [ModelPackage] = []
     for name in names {
         let directory = (path as NSString).appendingPathComponent(name)
-        guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("manifest.json")) else { continue }
+        guard ModelPackage.exists(at: directory) else { continue }
         do { packages.append(try ModelPackage.load(directory: directory)) } catch {
             printError("\(directory): \(error)")
             throw ExitCode(2)

@@ -120,8 +120,8 @@ extension SimCommand {
         @Option(help: "Seed of the simulated world.")
         var seed: UInt64 = 1
 
-        @Option(help: "Poll interval.")
-        var poll = "10s"
+        @Option(help: "Poll interval, \(DurationText.format(HubConfig.pollIntervals)).")
+        var poll = DurationText.format(HubConfig.defaultPollInterval)
 
         @Option(name: .customLong("failure"), help: "An appliance failure to inject (repeatable).")
         var failures: [String] = []
@@ -138,10 +138,7 @@ extension SimCommand {
             do { span = try DurationText.parse(duration) } catch { throw ValidationError("--duration: \(error)") }
             do { interval = try DurationText.parse(poll) } catch { throw ValidationError("--poll: \(error)") }
             guard span > .zero else { throw ValidationError("--duration must be positive (at most \(DurationText.format(DurationText.maximum)))") }
-            let polls = ScenarioLoader.Limits.pollInterval
-            guard polls.contains(interval) else {
-                throw ValidationError("--poll must be within \(DurationText.format(polls.lowerBound))...\(DurationText.format(polls.upperBound))")
-            }
+            do { try HubRunLimits.validate(pollInterval: interval) } catch { throw ValidationError(error.description) }
             var timeline: [ScheduledFault] = []
             for text in failures {
                 do { timeline.append(try SimFailureSpec.parse(text, kind: kind, device: DeviceID(stringLiteral: kind.exportDevice))) } catch {

@@ -8,12 +8,14 @@ import Testing
 @Suite("Committed model packages")
 struct CommittedPackageTests {
     static let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("fixtures/models")
+        .deletingLastPathComponent().appendingPathComponent(ModelPackage.committedDirectory)
 
-    @Test("the trained packages load, reproduce their golden vectors and watch their kind",
+    @Test("the trained packages, where the hub and the rig look for a kind's package, load, reproduce their golden vectors and watch their kind",
           arguments: ApplianceKind.allCases)
     func trained(kind: ApplianceKind) throws {
-        let package = try ModelPackage.load(directory: Self.models.appendingPathComponent(kind.rawValue).path)
+        let directory = ModelPackage.directory(for: kind, in: Self.models.path)
+        #expect(ModelPackage.exists(at: directory))
+        let package = try ModelPackage.load(directory: directory)
         #expect(package.manifest.kind == kind)
         #expect(package.goldenCount >= 3)
         #expect(package.manifest.identifier == "\(kind.rawValue)-ae@\(package.manifest.version)")
@@ -36,5 +38,31 @@ struct CommittedPackageTests {
         } catch {
             #expect(error.description.contains(mentions), "\(name): \(error)")
         }
+    }
+}
+
+/// Where a kind's package sits in a directory of packages (`--models`, fixtures/models).
+@Suite("Model package layout")
+struct ModelPackageLayoutTests {
+    @Test("a kind's package is <dir>/<kind>, however the directory is spelled")
+    func kindDirectory() {
+        #expect(ModelPackage.directory(for: .washer, in: "fixtures/models") == "fixtures/models/washer")
+        #expect(ModelPackage.directory(for: .washer, in: "fixtures/models/") == "fixtures/models/washer")
+        #expect(ModelPackage.directory(for: .fridge, in: "/opt/hub/models") == "/opt/hub/models/fridge")
+    }
+
+    @Test("a package is a directory whose manifest.json is a file")
+    func existence() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("hubrig-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let good = root.appendingPathComponent("furnace")
+        let odd = root.appendingPathComponent("washer")
+        try FileManager.default.createDirectory(at: good, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: odd.appendingPathComponent("manifest.json"), withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: good.appendingPathComponent("manifest.json"))
+        #expect(ModelPackage.exists(at: ModelPackage.directory(for: .furnace, in: root.path)))
+        #expect(!ModelPackage.exists(at: ModelPackage.directory(for: .washer, in: root.path)), "manifest.json is a directory")
+        #expect(!ModelPackage.exists(at: ModelPackage.directory(for: .fridge, in: root.path)), "no such directory")
+        #expect(!ModelPackage.exists(at: root.path), "a directory of packages is not a package")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubKernel
 import HubLive
 import Testing
 
@@ -12,6 +13,19 @@ struct HubRunLimitsTests {
             try HubRunLimits.validate(pollInterval: poll, timeScale: 1, deviceIDs: ["hvac"])
         }
         #expect(HubRunLimitError.pollOutOfRange(poll).description.contains("1s...1h"))
+    }
+
+    @Test("one poll range and one default for every way a hub is started: 1s...1h, 10 s")
+    func onePollRange() throws {
+        #expect(HubConfig.pollIntervals == Duration.seconds(1)...Duration.seconds(3600))
+        #expect(HubConfig.defaultPollInterval == .seconds(10))
+        #expect(HubConfig(thing: "t", devices: []).pollInterval == HubConfig.defaultPollInterval)
+        for poll in [HubConfig.pollIntervals.lowerBound, HubConfig.defaultPollInterval, HubConfig.pollIntervals.upperBound] {
+            try HubRunLimits.validate(pollInterval: poll)
+        }
+        for poll in [Duration.zero, .milliseconds(100), .seconds(3601)] {
+            #expect(throws: HubRunLimitError.pollOutOfRange(poll)) { try HubRunLimits.validate(pollInterval: poll) }
+        }
     }
 
     @Test("the time scale is capped so a poll lasts at least 50 ms of real time")
@@ -54,6 +68,19 @@ struct HubRunInputTests {
         let result = try hub(["run", "--backend", "sim", "--poll", "0s", "--duration", "1m", "--event-log", "/dev/null"])
         #expect(result.status == 2, "\(result.output)")
         #expect(result.output.contains("--poll") && result.output.contains("1s...1h"), "\(result.output)")
+    }
+
+    @Test("hubrig sim export --poll 0s or 500ms: exit 2 naming --poll and the hub's range", arguments: ["0s", "500ms"])
+    func exportPollOutOfRange(poll: String) throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let result = try runProcess(try LiveHubEndToEndTests.executable("hubrig"),
+                                    ["sim", "export", "--appliance", "furnace", "--duration", "1h", "--poll", poll,
+                                     "--out", directory + "/export.csv"],
+                                    environment: ProcessInfo.processInfo.environment, timeout: .seconds(60))
+        #expect(result.status == 2, "\(result.output)")
+        #expect(result.output.contains("--poll \(poll): the poll interval must be within 1s...1h"), "\(result.output)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/export.csv"), "refused before anything is written")
     }
 
     @Test("hub run with two --device of one id: exit 2 naming the id")

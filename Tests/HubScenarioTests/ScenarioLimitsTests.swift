@@ -50,6 +50,15 @@ struct ScenarioLimitsTests {
         #expect(error.message.contains(message), "\(error)")
     }
 
+    @Test("a scenario's hub polls as hub run's does: the same default and the same range")
+    func pollAsTheHubDoes() throws {
+        let withoutPoll = Self.scenario().replacingOccurrences(of: "  poll_interval: 10s\n", with: "")
+        #expect(try ScenarioLoader.parse(withoutPoll, file: "limits.yaml").pollInterval == HubConfig.defaultPollInterval)
+        #expect(ScenarioLoader.Limits.pollInterval == HubConfig.pollIntervals)
+        #expect(try ScenarioLoader.parse(Self.scenario(poll: "1s"), file: "limits.yaml").pollInterval == .seconds(1))
+        #expect(try ScenarioLoader.parse(Self.scenario(poll: "1h"), file: "limits.yaml").pollInterval == .seconds(3600))
+    }
+
     @Test("top-level numbers out of range are refused with the range", arguments: [
         (scenario(duration: "90000d"), 4, "duration", "longer than the maximum of 3653d"),
         (scenario(duration: "99999999999999999999999d"), 4, "duration", "longer than the maximum"),
@@ -57,8 +66,9 @@ struct ScenarioLimitsTests {
         (scenario(duration: "-1h"), 4, "duration", "expected a number"),
         (scenario(duration: "[1h]"), 4, "duration", "expected a single value, found a list"),
         (scenario(duration: ".nan"), 4, "duration", "expected a number"),
-        (scenario(poll: "0s"), 6, "hub.poll_interval", "outside the allowed 100ms...1h"),
-        (scenario(poll: "2h"), 6, "hub.poll_interval", "outside the allowed 100ms...1h"),
+        (scenario(poll: "0s"), 6, "hub.poll_interval", "outside the allowed 1s...1h"),
+        (scenario(poll: "500ms"), 6, "hub.poll_interval", "outside the allowed 1s...1h"),
+        (scenario(poll: "2h"), 6, "hub.poll_interval", "outside the allowed 1s...1h"),
         (scenario(seed: "18446744073709551616"), 2, "seed", "0...18446744073709551615"),
         (scenario(seed: "1.5"), 2, "seed", "0...18446744073709551615"),
         (scenario(seed: "{ a: 1 }"), 2, "seed", "expected a single value, found a mapping"),

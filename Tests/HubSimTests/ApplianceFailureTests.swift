@@ -594,6 +594,30 @@ struct FailureScheduleTests {
         #expect(ApplianceFailure(rawValue: "compressor-failure") == .compressorFailure)
     }
 
+    @Test("every model keeps every one of its failures alike: ramp, repair, restart and episodes read back the same",
+          arguments: ApplianceFailure.allCases)
+    func everyModelKeepsFailuresAlike(failure: ApplianceFailure) {
+        let model: any FailureInjectable = switch failure.kind {
+        case .furnace: furnace(seed: 1)
+        case .washer: washer(seed: 1)
+        case .fridge: fridge(seed: 1)
+        }
+        let other = ApplianceFailure.allCases.first { $0.kind == failure.kind && $0 != failure }!
+        model.startFailure(failure, at: hours(10), ramp: .seconds(4 * 3600))
+        model.endFailure(failure, at: hours(20))
+        model.startFailure(failure, at: hours(30))
+        #expect(model.severity(of: failure, at: hours(10)) == 0)
+        #expect(model.severity(of: failure, at: hours(12)) == 0.5)
+        #expect(model.severity(of: failure, at: hours(20)) == 1)
+        #expect(model.severity(of: failure, at: hours(25)) == 0, "repaired")
+        #expect(model.severity(of: failure, at: hours(31)) == 1, "started again at once")
+        #expect(model.severity(of: other, at: hours(12)) == 0, "\(other.rawValue) untouched")
+        // No physics has run, so neither episode has shown yet.
+        #expect(model.observability(of: failure) == [FailureObservability(start: hours(10), observable: nil),
+                                                     FailureObservability(start: hours(30), observable: nil)])
+        #expect(model.observability(of: other).isEmpty)
+    }
+
     @Test("a failure of another appliance's kind is a precondition failure")
     func wrongKind() async {
         await #expect(processExitsWith: .failure) {

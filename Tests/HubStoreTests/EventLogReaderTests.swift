@@ -34,9 +34,7 @@ struct EventLogReaderTests {
         for i in 0..<30_000 {
             let time = Instant(nanosecondsSinceEpoch: 1_768_435_200_000_000_000 + Int64(i) * 10_000_000)
             let event = HistoryEvent.faultStart(name: "i2c.0x5f.nack-\(i)")
-            var json = JSONWriter()
-            event.write(at: time, to: &json)
-            try writer.append(line: json.bytes)
+            try writer.append(event, at: time)
             written.append((event, time))
         }
         try writer.close()

@@ -147,7 +147,8 @@ public struct ModelManifest: Equatable, Sendable {
     public enum Limits {
         /// Samples per window.
         public static let windowLength: ClosedRange<Int> = 2...10_000
-        /// Seconds between a window's samples: 100 ms (the fastest poll) to an hour.
+        /// Seconds between a window's samples: 100 ms to an hour, wider than the poll
+        /// intervals a hub accepts (`HubConfig.pollIntervals`, 1 s to an hour).
         public static let sampleIntervalSeconds: ClosedRange<Double> = 0.1...3600
         /// What one window may span (length × interval): 30 days.
         public static let windowSpanSeconds: Double = 30 * 86_400

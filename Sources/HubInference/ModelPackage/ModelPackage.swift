@@ -63,6 +63,25 @@ public struct ModelPackage: Sendable {
         }
     }
 
+    /// Where the repository keeps its committed packages, one directory per appliance kind.
+    public static let committedDirectory = "fixtures/models"
+
+    /// The package for `kind` in a directory of packages: `<directory>/<kind>`.
+    ///
+    /// The only place that layout is spelled out: the hub's and the rig's `--models`, a
+    /// scenario's default package and the benchmarks all find packages through it, so
+    /// they cannot disagree about where a kind's package lives.
+    public static func directory(for kind: ApplianceKind, in directory: String) -> String {
+        (directory as NSString).appendingPathComponent(kind.rawValue)
+    }
+
+    /// Whether `directory` holds a package (its `manifest.json` is a file), without loading it.
+    public static func exists(at directory: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("manifest.json"), isDirectory: &isDirectory)
+            && !isDirectory.boolValue
+    }
+
     /// A file of the package; manifest.json and golden.json must be UTF-8 text.
     static func read(_ directory: String, _ name: String, text: Bool) throws(ModelPackageError) -> [UInt8] {
         let path = (directory as NSString).appendingPathComponent(name)
