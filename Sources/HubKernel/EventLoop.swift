@@ -38,22 +38,26 @@ public final class VirtualClock: LoopClock {
 /// Events due at the same instant run in the order they were scheduled — the tie-break
 /// that makes a simulated run reproducible. What is still queued when a run ends is
 /// counted (`pendingCount`), as SwiftNIO's `EmbeddedChannel.finish()` reports what was left.
+///
+/// `@inlinable`, so each shell's loop is specialised for its event and clock types.
 public final class EventLoop<Event, Clock: LoopClock>: HubClock {
     public let clock: Clock
-    private var queue = EventQueue<Event>()
+    @usableFromInline var queue = EventQueue<Event>()
 
+    @inlinable
     public init(clock: Clock) {
         self.clock = clock
     }
 
-    public var now: Instant { clock.now }
+    @inlinable public var now: Instant { clock.now }
 
     /// Events still queued.
-    public var pendingCount: Int { queue.count }
+    @inlinable public var pendingCount: Int { queue.count }
 
     /// The deadline of the next queued event, if any.
-    public var nextDeadline: Instant? { queue.nextDeadline }
+    @inlinable public var nextDeadline: Instant? { queue.nextDeadline }
 
+    @inlinable
     public func schedule(_ event: Event, at deadline: Instant) {
         queue.push(event, at: deadline)
     }
@@ -61,6 +65,7 @@ public final class EventLoop<Event, Clock: LoopClock>: HubClock {
     /// Runs until `end` (events due at `end` included; nil: until a stop is requested) and
     /// returns with the clock at `end`, or wherever the stop found it. `idleWait` bounds a
     /// real clock's wait when nothing is queued and no end is set.
+    @inlinable
     public func run(until end: Instant?, idleWait: Duration = .seconds(1), handle: (Event, Instant) -> Void) {
         while !clock.isStopRequested {
             let now = clock.now

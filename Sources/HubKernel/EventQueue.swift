@@ -4,26 +4,38 @@ import HubCore
 ///
 /// The sequence number is the insertion count, so two events due at the same instant run
 /// in the order they were scheduled — the tie-break that makes a run reproducible.
+///
+/// `@inlinable` throughout: the simulator's loop pushes and pops millions of events, and
+/// an unspecialised generic heap would look up its element's metadata on every one.
 public struct EventQueue<Payload> {
     public struct Entry {
         public let deadline: Instant
         public let sequence: UInt64
         public let payload: Payload
 
+        @inlinable
+        init(deadline: Instant, sequence: UInt64, payload: Payload) {
+            self.deadline = deadline
+            self.sequence = sequence
+            self.payload = payload
+        }
+
+        @inlinable
         func precedes(_ other: Entry) -> Bool {
             deadline != other.deadline ? deadline < other.deadline : sequence < other.sequence
         }
     }
 
-    private var heap: [Entry] = []
-    private var nextSequence: UInt64 = 0
+    @usableFromInline var heap: [Entry] = []
+    @usableFromInline var nextSequence: UInt64 = 0
 
-    public init() {}
+    @inlinable public init() {}
 
-    public var count: Int { heap.count }
-    public var isEmpty: Bool { heap.isEmpty }
-    public var nextDeadline: Instant? { heap.first?.deadline }
+    @inlinable public var count: Int { heap.count }
+    @inlinable public var isEmpty: Bool { heap.isEmpty }
+    @inlinable public var nextDeadline: Instant? { heap.first?.deadline }
 
+    @inlinable
     public mutating func push(_ payload: Payload, at deadline: Instant) {
         heap.append(Entry(deadline: deadline, sequence: nextSequence, payload: payload))
         nextSequence += 1
@@ -36,6 +48,7 @@ public struct EventQueue<Payload> {
         }
     }
 
+    @inlinable
     public mutating func pop() -> Entry? {
         guard !heap.isEmpty else { return nil }
         heap.swapAt(0, heap.count - 1)

@@ -15,7 +15,7 @@ import HubInference
 public final class HubNode {
     public let config: HubConfig
     public let ports: HubPorts
-    private var slots: [any ComponentSlot] = []
+    private var slots: [ComponentSlot] = []
     private var router = BusRouter()
     private var deliveries: [(Int, Topic, BusMessage)] = []
     private var deliveryHead = 0
@@ -26,11 +26,12 @@ public final class HubNode {
 
     /// The hub with its standard components: sensor, inference, display and uplink.
     public convenience init(config: HubConfig, ports: HubPorts) {
-        self.init(config: config, ports: ports, components: StandardComponents.make(config: config, ports: ports))
+        self.init(config: config, ports: ports, components: [])
+        StandardComponents.add(to: self)
     }
 
     /// The hub with `components`, subscribed to the bus in this order (which is the order
-    /// subscribers of one topic hear a message in).
+    /// subscribers of one topic hear a message in); `add` appends more before boot.
     public init(config: HubConfig, ports: HubPorts, components: [any HubComponent]) {
         precondition(ports.sensorKits.count == config.devices.count, "one sensor kit per configured device")
         self.config = config
@@ -38,15 +39,36 @@ public final class HubNode {
         for component in components { add(component) }
     }
 
-    private func add<C: HubComponent>(_ component: C) {
+    /// Adds a component (before `boot`): it subscribes to its topics and joins the host.
+    ///
+    /// Generic, so a caller that names the component's type gets the host's code
+    /// specialised for it — the hub's hot path runs no generic metadata lookups.
+    public func add<C: HubComponent>(_ component: C) {
         let index = slots.count
         for filter in component.subscriptions { router.subscribe(index, to: filter) }
-        slots.append(Slot(component: component, index: index))
+        let box = Slot(component: component, index: index)
+        slots.append(ComponentSlot(
+            box: box,
+            handle: { [unowned self] event, now in box.run(Self.typed(event, C.Timer.self), node: self, now: now) },
+            fire: { [unowned self] payload, now in
+                guard let timer = payload as? C.Timer else { preconditionFailure("timer \(payload) is not \(component.name)'s") }
+                box.run(.timer(timer), node: self, now: now)
+            }))
+    }
+
+    private static func typed<T: Sendable>(_ event: HostEvent, _: T.Type) -> ComponentEvent<T> {
+        switch event {
+        case .start: .start
+        case .message(let topic, let message): .message(topic, message)
+        case .completion(let completion): .completion(completion)
+        case .input(let input): .input(input)
+        case .command(let command): .command(command)
+        }
     }
 
     /// The component of type `C`, for questions about its state (tests, reports).
     public func component<C: HubComponent>(_ type: C.Type) -> C? {
-        for slot in slots { if let slot = slot as? Slot<C> { return slot.component } }
+        for slot in slots { if let box = slot.box as? Slot<C> { return box.component } }
         return nil
     }
 
@@ -59,7 +81,7 @@ public final class HubNode {
                                                  error: "model \(package.manifest.identifier) is for \(package.manifest.kind.rawValue); \(device) keeps its model"), at: now)
             return false
         }
-        for slot in slots { slot.handle(.command(.installModel(device: device, package: package)), node: self, now: now) }
+        for slot in slots { slot.handle(.command(.installModel(device: device, package: package)), now) }
         return true
     }
 
@@ -74,29 +96,37 @@ public final class HubNode {
 
     public func boot(now: Instant) {
         ports.history.record(.hubStarted(thing: config.thing), at: now)
-        for slot in slots { slot.handle(.start, node: self, now: now) }
+        for slot in slots { slot.handle(.start, now) }
     }
 
     public func fire(_ timer: HubTimer, now: Instant) {
-        slots[timer.component].fire(timer.payload, node: self, now: now)
+        slots[timer.component].fire(timer.payload, now)
     }
 
-    /// A port's answer to an earlier request, delivered by the shell from its loop. Every
-    /// component hears it; those that did not ask ignore it.
+    /// A port's answer to an earlier request, delivered by the shell from its loop to the
+    /// components that made such requests (the cloud's answers to those that sent to it).
     public func complete(_ completion: PortCompletion, now: Instant) {
-        for slot in slots { slot.handle(.completion(completion), node: self, now: now) }
+        switch completion {
+        case .cloud:
+            for index in cloudClients { slots[index].handle(.completion(completion), now) }
+        default:
+            for slot in slots { slot.handle(.completion(completion), now) }
+        }
     }
+
+    /// The components that have sent to the cloud, in the order they first did.
+    private var cloudClients: [Int] = []
 
     /// An edge on an input line. A rising edge on the joystick line means KEYS changed.
     public func gpioEdge(_ edge: GPIOEdge, now: Instant) {
         guard edge.rising, edge.line == ports.joystickLine, ports.joystick != nil else { return }
-        for slot in slots { slot.handle(.input(.joystickInterrupt), node: self, now: now) }
+        for slot in slots { slot.handle(.input(.joystickInterrupt), now) }
     }
 
     // MARK: Host
 
     /// Carries out one port request; drivers answer within it, so their completion comes back now.
-    fileprivate func perform(_ request: PortRequest, now: Instant) -> PortCompletion? {
+    fileprivate func perform(_ request: PortRequest, from slot: Int, now: Instant) -> PortCompletion? {
         switch request {
         case .initialiseSensor(let device, let chip):
             let driver = ports.sensorKits[device][chip]
@@ -116,6 +146,7 @@ public final class HubNode {
             guard let joystick = ports.joystick else { return nil }
             do throws(DriverError) { return .joystick(.success(try joystick.readKeys())) } catch { return .joystick(.failure(error)) }
         case .sendCloud(let message):
+            if !cloudClients.contains(slot) { cloudClients.append(slot) }
             ports.cloud.send(message, at: now)
             return nil
         }
@@ -137,7 +168,7 @@ public final class HubNode {
         while deliveryHead < deliveries.count {
             let (subscriber, topic, next) = deliveries[deliveryHead]
             deliveryHead += 1
-            slots[subscriber].handle(.message(topic, next), node: self, now: now)
+            slots[subscriber].handle(.message(topic, next), now)
         }
         deliveries.removeAll(keepingCapacity: true)
         deliveryHead = 0
@@ -147,7 +178,24 @@ public final class HubNode {
 
 /// The standard hub: what `hub run` and the simulator assemble.
 public enum StandardComponents {
+    /// Adds the standard components to `node`, each by its own type (so the host is
+    /// specialised for them).
+    public static func add(to node: HubNode) {
+        let (sensor, inference, display, uplink) = build(config: node.config, ports: node.ports)
+        node.add(sensor)
+        node.add(inference)
+        node.add(display)
+        node.add(uplink)
+    }
+
+    /// The standard components as values, for a node that adds more of its own.
     public static func make(config: HubConfig, ports: HubPorts) -> [any HubComponent] {
+        let (sensor, inference, display, uplink) = build(config: config, ports: ports)
+        return [sensor, inference, display, uplink]
+    }
+
+    private static func build(config: HubConfig, ports: HubPorts)
+        -> (SensorComponent, InferenceComponent, DisplayComponent, UplinkComponent) {
         let sensor = SensorComponent(
             devices: zip(config.devices, ports.sensorKits).map { device, kit in
                 SensorComponent.Device(id: device.id, chips: kit.map { $0.chip },
@@ -173,14 +221,16 @@ public enum StandardComponents {
                                            debounceK: config.debounceK, debounceN: config.debounceN)
         // Inference before display and uplink: a reading reaches the detector first, and an
         // alert the display before the cloud.
-        return [sensor, inference, DisplayComponent(), UplinkComponent(thing: config.thing)]
+        return (sensor, inference, DisplayComponent(), UplinkComponent(thing: config.thing))
     }
 }
 
-/// A component in the host, behind the type erasure the node's list needs.
-private protocol ComponentSlot: AnyObject {
-    func handle(_ event: HostEvent, node: HubNode, now: Instant)
-    func fire(_ payload: any Sendable, node: HubNode, now: Instant)
+/// A component in the host: its box and the two entry points, made where its type is
+/// known (`HubNode.add`), so the closures run specialised code.
+private struct ComponentSlot {
+    let box: AnyObject
+    let handle: (HostEvent, Instant) -> Void
+    let fire: (any Sendable, Instant) -> Void
 }
 
 /// The events the node hands every component alike: all but its own timers.
@@ -192,11 +242,17 @@ private enum HostEvent {
     case command(HubCommand)
 }
 
-private final class Slot<C: HubComponent>: ComponentSlot {
-    var component: C
+private final class Slot<C: HubComponent> {
+    // Unchecked exclusivity: only `run` mutates `component`, and `run` never re-enters
+    // for the same slot (a component's publications reach other components; its own
+    // completions are queued, not delivered inside the call).
+    @exclusivity(unchecked) var component: C
     let index: Int
     /// Read once: the component's declaration does not change while it runs.
     private let publications: [TopicFilter]
+    /// Topics already checked against `publications`: a component publishes on a handful
+    /// of topics millions of times, and a name compare is cheaper than a filter match.
+    private var allowedTopics: [String] = []
 
     init(component: C, index: Int) {
         self.component = component
@@ -204,25 +260,9 @@ private final class Slot<C: HubComponent>: ComponentSlot {
         publications = component.publications
     }
 
-    func handle(_ event: HostEvent, node: HubNode, now: Instant) {
-        let typed: ComponentEvent<C.Timer> = switch event {
-        case .start: .start
-        case .message(let topic, let message): .message(topic, message)
-        case .completion(let completion): .completion(completion)
-        case .input(let input): .input(input)
-        case .command(let command): .command(command)
-        }
-        run(typed, node: node, now: now)
-    }
-
-    func fire(_ payload: any Sendable, node: HubNode, now: Instant) {
-        guard let timer = payload as? C.Timer else { preconditionFailure("timer \(payload) is not \(component.name)'s") }
-        run(.timer(timer), node: node, now: now)
-    }
-
     /// Carries out the component's actions in order; a request a driver answers at once
     /// feeds its completion back, and the actions that brings join the end of the queue.
-    private func run(_ event: ComponentEvent<C.Timer>, node: HubNode, now: Instant) {
+    func run(_ event: ComponentEvent<C.Timer>, node: HubNode, now: Instant) {
         var pending = component.handle(event, now: now)
         var next = 0
         while next < pending.count {
@@ -230,14 +270,17 @@ private final class Slot<C: HubComponent>: ComponentSlot {
             next += 1
             switch action {
             case .publish(let topic, let message):
-                precondition(publications.contains { $0.matches(topic) }, "\(component.name) may not publish on \(topic)")
+                if !allowedTopics.contains(topic.name) {
+                    precondition(publications.contains { $0.matches(topic) }, "\(component.name) may not publish on \(topic)")
+                    allowedTopics.append(topic.name)
+                }
                 node.publish(message, on: topic, from: component.name, now: now)
             case .schedule(let timer, let at):
                 node.schedule(HubTimer(component: index, payload: timer), at: at)
             case .record(let event):
                 node.ports.history.record(event, at: now)
             case .request(let request):
-                if let completion = node.perform(request, now: now) {
+                if let completion = node.perform(request, from: index, now: now) {
                     pending += component.handle(.completion(completion), now: now)
                 }
             }

@@ -278,12 +278,14 @@ public struct SensorComponent {
     /// disagree) when it changed, or when the drift verdict changed the detail.
     private mutating func reportHealth(device: Int, now: Instant) -> [Action] {
         let drifting = crossChecks[device]?.isDrifting == true
-        let worst = max(chips[device].map(\.health).max() ?? .ok, drifting ? .degraded : .ok)
+        var worst = drifting ? HealthState.degraded : .ok
+        for chip in chips[device] where chip.health > worst { worst = chip.health }
+        // Every chip of every poll comes through here; the detail is worded only for a change.
+        guard worst != deviceHealth[device] || drifting != reportedDrift[device] else { return [] }
         var problems = zip(devices[device].chips, chips[device]).filter { $0.1.health != .ok }
             .map { "\($0.0) \($0.1.health.rawValue): \($0.1.lastError ?? "recent retries")" }
         if drifting, let check = crossChecks[device] { problems.append(check.detail) }
         let detailText = problems.isEmpty ? "all sensors ok" : problems.joined(separator: "; ")
-        guard worst != deviceHealth[device] || drifting != reportedDrift[device] else { return [] }
         deviceHealth[device] = worst
         reportedDrift[device] = drifting
         return [.publishHealth(HealthReport(timestamp: now, component: "sensor", device: devices[device].id,
