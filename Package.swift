@@ -49,13 +49,18 @@ let package = Package(
         .target(
             name: "HubScenario", dependencies: ["HubSim", "HubLive", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
+        // Command-line pieces both executables share (the options of a live hub run).
+        .target(
+            name: "HubCLI", dependencies: ["HubLive", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        // The production hub: no simulator code (HubSim, HubScenario) is linked into it.
         .executableTarget(
             name: "hub",
-            dependencies: ["HubLive", "HubSim", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HubLive", "HubCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .executableTarget(
             name: "hubrig",
-            dependencies: ["HubScenario", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HubScenario", "HubCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
 
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HubCLI
 import HubCore
 import HubKernel
 import HubLive
@@ -8,7 +9,7 @@ import HubSim
 
 struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sim", abstract: "Simulated hardware and data.", subcommands: [I2CServe.self, Export.self])
+        commandName: "sim", abstract: "Simulated hardware and data.", subcommands: [Run.self, I2CServe.self, Export.self])
 
     /// `hubrig sim i2c-serve`: a simulated Sense HAT behind a Unix socket, for the LD_PRELOAD shim.
     struct I2CServe: ParsableCommand {

@@ -2,8 +2,8 @@ import Foundation
 import HubCore
 import Testing
 
-/// The live hub runs under swift-service-lifecycle: SIGTERM and SIGINT shut it down
-/// gracefully — the loop finishes its step, the history is complete up to that moment,
+/// The live hub runs under swift-service-lifecycle (here `hubrig sim run`, the same hub and
+/// shell as `hub run` with simulated ports): SIGTERM and SIGINT shut it down gracefully — the loop finishes its step, the history is complete up to that moment,
 /// and the process exits 0.
 @Suite("Graceful shutdown of the live hub (built binary)", .serialized)
 struct GracefulShutdownTests {
@@ -14,8 +14,8 @@ struct GracefulShutdownTests {
         defer { removeScratchDirectory(directory) }
         let log = directory + "/hub.jsonl"
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try I2CShimEndToEndTests.hubExecutable())
-        process.arguments = ["run", "--backend", "sim", "--poll", "1s", "--duration", "1h",
+        process.executableURL = URL(fileURLWithPath: try LiveHubEndToEndTests.executable("hubrig"))
+        process.arguments = ["sim", "run", "--poll", "1s", "--duration", "1h",
                              "--models", directory + "/no-models", "--event-log", log]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -63,11 +63,33 @@ struct HubRunInputTests {
                        environment: ProcessInfo.processInfo.environment, timeout: .seconds(60))
     }
 
+    /// `hubrig sim run`: the same hub and options against simulated appliances.
+    func simRun(_ arguments: [String]) throws -> ProcessResult {
+        try runProcess(try LiveHubEndToEndTests.executable("hubrig"), ["sim", "run"] + arguments,
+                       environment: ProcessInfo.processInfo.environment, timeout: .seconds(60))
+    }
+
+    @Test("the production hub links no simulator code, and says where the simulated backend went")
+    func noSimulatorInHub() throws {
+        let symbols = try runProcess("/usr/bin/nm", ["--demangle", try I2CShimEndToEndTests.hubExecutable()], environment: [:],
+                                     timeout: .seconds(60))
+        #expect(symbols.status == 0)
+        #expect(symbols.output.contains("HubKernel"), "nm read the binary")
+        for module in ["HubSim", "HubScenario"] {
+            #expect(!symbols.output.contains("\(module)."), "\(module) is linked into hub")
+        }
+        let result = try hub(["run", "--backend", "sim"])
+        #expect(result.status == 2, "\(result.output)")
+    }
+
     @Test("hub run --poll 0s: exit 2 naming --poll and the allowed range, not a precondition trap")
     func zeroPoll() throws {
-        let result = try hub(["run", "--backend", "sim", "--poll", "0s", "--duration", "1m", "--event-log", "/dev/null"])
+        let result = try hub(["run", "--backend", "sensehat", "--poll", "0s", "--duration", "1m", "--event-log", "/dev/null"])
         #expect(result.status == 2, "\(result.output)")
         #expect(result.output.contains("--poll") && result.output.contains("1s...1h"), "\(result.output)")
+        let simulated = try simRun(["--poll", "0s", "--duration", "1m", "--event-log", "/dev/null"])
+        #expect(simulated.status == 2, "\(simulated.output)")
+        #expect(simulated.output.contains("--poll") && simulated.output.contains("1s...1h"), "\(simulated.output)")
     }
 
     @Test("hubrig sim export --poll 0s or 500ms: exit 2 naming --poll and the hub's range", arguments: ["0s", "500ms"])
@@ -83,23 +105,22 @@ struct HubRunInputTests {
         #expect(!FileManager.default.fileExists(atPath: directory + "/export.csv"), "refused before anything is written")
     }
 
-    @Test("hub run with two --device of one id: exit 2 naming the id")
+    @Test("hubrig sim run with two --device of one id: exit 2 naming the id")
     func duplicateDevice() throws {
-        let result = try hub(["run", "--backend", "sim", "--device", "kit:furnace", "--device", "kit:washer",
-                              "--duration", "1m", "--event-log", "/dev/null"])
+        let result = try simRun(["--device", "kit:furnace", "--device", "kit:washer", "--duration", "1m", "--event-log", "/dev/null"])
         #expect(result.status == 2, "\(result.output)")
         #expect(result.output.contains("'kit' is given twice"), "\(result.output)")
     }
 
-    @Test("hub run --time-scale 100000: exit 2 naming the limit at that poll, instead of a run that publishes nothing")
+    @Test("hubrig sim run --time-scale 100000: exit 2 naming the limit at that poll, instead of a run that publishes nothing")
     func timeScaleTooFast() throws {
-        let result = try hub(["run", "--backend", "sim", "--time-scale", "100000", "--duration", "1h", "--event-log", "/dev/null"])
+        let result = try simRun(["--time-scale", "100000", "--duration", "1h", "--event-log", "/dev/null"])
         #expect(result.status == 2, "\(result.output)")
         #expect(result.output.contains("--time-scale 100000: must be within 1...200 at --poll 10s"), "\(result.output)")
     }
 
     @Test("argument errors exit 2, as hubrig's do",
-          arguments: [["run", "--backend", "nope"], ["run"], ["frobnicate"], ["run", "--backend", "sim", "--time-scale", "fast"]])
+          arguments: [["run", "--backend", "nope"], ["run"], ["frobnicate"], ["run", "--backend", "sensehat", "--time-scale", "2"]])
     func argumentErrors(arguments: [String]) throws {
         let result = try hub(arguments)
         #expect(result.status == 2, "\(arguments): \(result.output)")
@@ -112,8 +133,7 @@ struct HubRunInputTests {
         defer { removeScratchDirectory(directory) }
         let log = directory + "/hub.jsonl"
         // 20 minutes of hub time at 200× is 6 s of real time: 120 polls of 10 s.
-        let result = try hub(["run", "--backend", "sim", "--time-scale", "200", "--duration", "20m",
-                              "--models", directory + "/no-models", "--event-log", log])
+        let result = try simRun(["--time-scale", "200", "--duration", "20m", "--models", directory + "/no-models", "--event-log", log])
         #expect(result.status == 0, "\(result.output)")
         let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
         let readings = lines.filter { $0.contains("\"topic\": \"dt/local/sensor/hvac\"") }

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import HubCLI
+import HubCore
+import HubKernel
+import HubLive
+import HubSim
+
+extension SimCommand {
+    /// `hubrig sim run`: the real hub against simulated appliances on the real clock.
+    ///
+    /// This lives in the rig, not in `hub`: the production binary links no simulator.
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the hub against simulated appliances and register-level chips on the real clock.",
+            discussion: """
+                The same hub as `hub run`, with the simulated world's ports; --time-scale speeds \
+                the clock up. History goes to --event-log as JSON lines (default: standard output); \
+                the simulated cloud acknowledges what the uplink sends. SIGTERM or SIGINT shuts it \
+                down gracefully. Exit status 2 for invalid input.
+                """)
+
+        @OptionGroup var options: HubRunOptions
+
+        @Option(help: "Seed of the simulated world.")
+        var seed: UInt64 = 1
+
+        @Option(name: .customLong("time-scale"),
+                help: "Simulated seconds per real second; at most the poll interval / 50 ms (200 at --poll 10s).")
+        var timeScale: Int64 = 1
+
+        func run() throws {
+            let config = try options.config(timeScale: timeScale, tool: "hubrig")
+            if let unsupported = config.devices.first(where: { !SimulatedAppliances.kinds.contains($0.kind) }) {
+                throw ValidationError("appliance kind \(unsupported.kind.rawValue) has no simulator yet")
+            }
+            let history = try options.history()
+            let clock = LiveClock(timeScale: timeScale)
+            let shell = LiveShell(clock: clock)
+            let world = SimWorld(devices: config.devices, seed: seed, start: clock.now, clock: clock, history: history)
+            let node = HubNode(config: config, ports: world.hubPorts(timers: shell, completions: shell, history: history))
+            // Simulated joystick edges reach the hub on the loop's next turn, like libgpiod's would.
+            world.gpio.onEdge { edge, now in node.gpioEdge(edge, now: now) }
+            try options.run(node, on: shell, name: "hubrig-sim")
+        }
+    }
+}
