@@ -8,7 +8,7 @@ public enum SimEvent: Sendable {
     case faultEnd(Int)
     case gpioEdge(GPIOEdge)
     /// A port's completion, due at its instant.
-    case completion(PortCompletion)
+    indirect case completion(PortCompletion)
 }
 
 /// Virtual time and the pending events of one simulation: the project's one `EventLoop`
