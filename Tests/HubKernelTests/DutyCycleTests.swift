@@ -24,24 +24,7 @@ struct DutyCycleTests {
         let t0 = Instant(secondsSinceEpoch: 1_000)
         var sensor = SensorComponent(devices: [.init(id: "fridge", chips: ["LSM9DS1"], derivesDutyCycle: true)],
                                      pollInterval: .seconds(10))
-        _ = sensor.handle(SensorComponent.Event.start, now: t0)
-        var published: [Reading] = []
-        for poll in 0..<361 {
-            let now = t0 + .seconds(Int64(10 * poll))
-            var queue = sensor.handle(.timer(.poll), now: now)
-            while !queue.isEmpty {
-                switch queue.removeFirst() {
-                case .initialise(let d, let c):
-                    queue += sensor.handle(.initialised(device: d, chip: c, .success("ok")), now: now)
-                case .sample(let d, let c):
-                    queue += sensor.handle(.sampled(device: d, chip: c, .success(ChannelValues([(.vibration, 0.001)]))), now: now)
-                case .publish(_, let reading):
-                    published.append(reading)
-                default:
-                    break
-                }
-            }
-        }
+        let published = sensor.drivePolls(361, from: t0) { _, _ in ChannelValues([(.vibration, 0.001)]) }.readings
         #expect(published.count == 361)
         #expect(published.prefix(359).allSatisfy { $0.values[.dutyCycles] == nil }, "no made-up duty in the first hour")
         #expect(published[359].values[.dutyCycles] == 0, "a compressor that never ran: 0 %, now that it is measured")

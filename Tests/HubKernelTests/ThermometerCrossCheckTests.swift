@@ -88,28 +88,10 @@ struct SensorComponentCrossCheckTests {
     /// Runs `polls` polls where the HTS221 reads `hts(i)` and the LPS25H `20` plus pressure.
     func run(polls: Int, chips: [String] = ["HTS221", "LPS25H"], hts: (Int) -> Double) -> (readings: [Reading], health: [HealthReport]) {
         var sensor = SensorComponent(devices: [.init(id: "hvac", chips: chips)], pollInterval: .seconds(10), crossCheck: settings)
-        var readings: [Reading] = []
-        var health: [HealthReport] = []
-        _ = sensor.handle(SensorComponent.Event.start, now: t0)
-        for i in 0..<polls {
-            let now = t0 + .seconds(Int64(10 * i))
-            var queue = sensor.handle(.timer(.poll), now: now)
-            while !queue.isEmpty {
-                switch queue.removeFirst() {
-                case .initialise(let d, let c):
-                    queue += sensor.handle(.initialised(device: d, chip: c, .success("ok")), now: now)
-                case .sample(let d, let c):
-                    let values = chips[c] == "HTS221"
-                        ? ChannelValues([(.temperature, hts(i)), (.humidity, 40)])
-                        : ChannelValues([(.pressure, 1000), (.referenceTemperature, 20)])
-                    queue += sensor.handle(.sampled(device: d, chip: c, .success(values)), now: now)
-                case .publish(_, let reading): readings.append(reading)
-                case .publishHealth(let report): health.append(report)
-                default: break
-                }
-            }
+        return sensor.drivePolls(polls, from: t0) { poll, chip in
+            chips[chip] == "HTS221" ? ChannelValues([(.temperature, hts(poll)), (.humidity, 40)])
+                : ChannelValues([(.pressure, 1000), (.referenceTemperature, 20)])
         }
-        return (readings, health)
     }
 
     @Test("while the thermometers disagree the device is degraded and its readings suspect, values as measured")

@@ -11,20 +11,9 @@ struct ResultFilesTests {
         let directory = NSTemporaryDirectory() + "hubrig-\(UUID().uuidString)/a&b \"q\" <x>"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let file = directory + "/lost.yaml"
-        try """
-            name: lost-hts221
-            seed: 4
-            duration: 3h
-            hub:
-              appliances: [{ id: hvac, kind: furnace, model: none }]
-            timeline:
-              - { at: 1h, fault: i2c.0x5f.absent, for: 1h }
-              - { at: 1h, fault: i2c.0x5c.absent, for: 1h }
-            expect:
-              - readings-every-poll
-              - no-reading-lost
-              - health: { device: hvac, state: ok, within: 10m, after: 1h }
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        try ScenarioRunnerTests.lostKit(appliance: "{ id: hvac, kind: furnace, model: none }",
+                                        third: "health: { device: hvac, state: ok, within: 10m, after: 1h }")
+            .write(toFile: file, atomically: true, encoding: .utf8)
         let scenario = try ScenarioLoader.load(path: file)
         return (try seeds.map { try ScenarioRunner.run(scenario, seed: $0) }, directory)
     }

@@ -9,6 +9,25 @@ struct ScenarioRunnerTests {
     static let scenarios = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scenarios")
 
+    /// A furnace whose kit loses both chips for an hour: `readings-every-poll` fails, and
+    /// `no-reading-lost` holds; `third` is a third expectation, `appliance` the hub's appliance.
+    static func lostKit(appliance: String = "{ id: hvac, kind: furnace }", third: String) -> String {
+        """
+        name: lost-hts221
+        seed: 4
+        duration: 3h
+        hub:
+          appliances: [\(appliance)]
+        timeline:
+          - { at: 1h, fault: i2c.0x5f.absent, for: 1h }
+          - { at: 1h, fault: i2c.0x5c.absent, for: 1h }
+        expect:
+          - readings-every-poll
+          - no-reading-lost
+          - \(third)
+        """
+    }
+
     @Test("the shipped steady-state day passes every expectation")
     func steadyState() throws {
         let scenario = try ScenarioLoader.load(path: Self.scenarios.appendingPathComponent("steady-state.yaml").path)
@@ -21,21 +40,7 @@ struct ScenarioRunnerTests {
 
     @Test("a sensor that disappears makes readings-every-poll fail, and the summary says how to replay")
     func failingExpectation() throws {
-        let text = """
-            name: lost-hts221
-            seed: 4
-            duration: 3h
-            hub:
-              appliances: [{ id: hvac, kind: furnace }]
-            timeline:
-              - { at: 1h, fault: i2c.0x5f.absent, for: 1h }
-              - { at: 1h, fault: i2c.0x5c.absent, for: 1h }
-            expect:
-              - readings-every-poll
-              - no-reading-lost
-              - alert: { device: hvac, within: 10m, after: 1h }
-            """
-        let scenario = try ScenarioLoader.parse(text, file: "lost.yaml")
+        let scenario = try ScenarioLoader.parse(Self.lostKit(third: "alert: { device: hvac, within: 10m, after: 1h }"), file: "lost.yaml")
         let outcome = try ScenarioRunner.run(scenario)
         #expect(!outcome.passed)
         #expect(outcome.checks.map(\.passed) == [false, true, false])
