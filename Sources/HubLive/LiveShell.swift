@@ -68,9 +68,6 @@ public final class LiveShell: TimerPort, CompletionSink {
         loop.schedule(.completion(completion), at: at)
     }
 
-    /// Asks the loop to stop after its current step; safe from any thread.
-    public func requestStop() { loop.clock.requestStop() }
-
     /// A parent may have spawned us with SIGTERM and SIGINT blocked (posix_spawn keeps the
     /// caller's mask, and Foundation's Process does so), which would turn a polite SIGTERM
     /// into a wait for the deadline; the service group's handlers need them unblocked.

@@ -61,10 +61,7 @@ public enum ScenarioRunner {
         simulation.run(progressEvery: progressInterval, progress: progress)
         let wall = (clock.now - began).secondsValue
         try recorder.finish()
-        let checks = zip(scenario.expectations, checkers).map { expectation, checker in
-            let (passed, evidence) = checker.verdict()
-            return CheckResult(expectation: expectation, passed: passed, evidence: evidence)
-        }
+        let checks = verdicts(scenario.expectations, checkers)
         return ScenarioOutcome(
             scenario: scenario, seed: setup.seed, checks: checks, wallSeconds: wall,
             readings: tally.readings, anomalyAlerts: tally.anomalyAlerts, cloudMessages: tally.cloudMessages,
@@ -88,16 +85,21 @@ public enum ScenarioRunner {
             for checker in checkers { checker.observe(event, at: time) }
         }
         guard events > 0 else { throw EventLogReadError(path: historyPath, line: nil, reason: "no events: nothing to judge") }
-        let checks = zip(scenario.expectations, checkers).map { expectation, checker in
-            let (passed, evidence) = checker.verdict()
-            return CheckResult(expectation: expectation, passed: passed, evidence: evidence)
-        }
+        let checks = verdicts(scenario.expectations, checkers)
         var outcome = ScenarioOutcome(
             scenario: scenario, seed: scenario.seed, checks: checks, wallSeconds: 0,
             readings: tally.readings, anomalyAlerts: tally.anomalyAlerts, cloudMessages: tally.cloudMessages,
             ledColour: tally.ledColour, eventLogLines: events)
         outcome.historyPath = historyPath
         return outcome
+    }
+
+    /// Each expectation's verdict, from the checker that watched the history.
+    private static func verdicts(_ expectations: [Expectation], _ checkers: [any HistoryChecker]) -> [CheckResult] {
+        zip(expectations, checkers).map { expectation, checker in
+            let (passed, evidence) = checker.verdict()
+            return CheckResult(expectation: expectation, passed: passed, evidence: evidence)
+        }
     }
 
     /// The terminal summary of one outcome; failures end with the seed and a replay command.

@@ -55,17 +55,16 @@ struct Run: ParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("hub: joystick disabled: \(error)\n".utf8))
         }
-        var shell = LiveShell(clock: clock)
-        if let gpio {
-            shell = LiveShell(clock: clock) { timeout in
+        // With a GPIO chip the loop waits on the joystick line, so a press wakes it at once.
+        let shell = LiveShell(clock: clock, waitForEdge: gpio.map { gpio in
+            { timeout in
                 do { return try gpio.waitForEdge(timeout: timeout) } catch {
                     FileHandle.standardError.write(Data("hub: GPIO: \(error)\n".utf8))
                     LiveShell.sleep(timeout)
                     return nil
                 }
             }
-        }
-        // After the shell is final: the spool acknowledges into it.
+        })
         let spool: CloudSpoolFile
         do { spool = try CloudSpoolFile(path: cloudSpool, completions: shell) } catch { throw ValidationError("--cloud-spool: \(error)") }
         let ports = HubPorts(sensorKits: [MonitoringKit.for(device.kind).drivers(on: bus)], display: LEDMatrixDriver(bus: bus),

@@ -24,11 +24,7 @@ struct ScenarioCommand: ParsableCommand {
         @Option(help: "The event log (JSON lines) of the run.")
         var history: String
 
-        @Option(help: "Write the results as JUnit XML (one testsuite per scenario, one testcase per expectation) to this file.")
-        var junit: String?
-
-        @Option(help: "Write the results as JSON to this file.")
-        var json: String?
+        @OptionGroup var results: ResultFileOptions
 
         func run() throws {
             let loaded: Scenario
@@ -46,21 +42,8 @@ struct ScenarioCommand: ParsableCommand {
                 throw ExitCode(2)
             }
             print(ScenarioRunner.summary(outcome))
-            try writeResults([outcome], junit: junit, json: json)
+            try results.write([outcome])
             if !outcome.passed { throw ExitCode(1) }
-        }
-    }
-
-    /// Writes the JUnit and JSON result files asked for; a file that cannot be written is exit 2.
-    static func writeResults(_ outcomes: [ScenarioOutcome], junit: String?, json: String?) throws {
-        for (path, content) in [(junit, { ResultFiles.junit(outcomes) }), (json, { ResultFiles.json(outcomes) })] {
-            guard let path else { continue }
-            do {
-                try content().write(toFile: path, atomically: true, encoding: .utf8)
-            } catch {
-                printError("\(path): cannot write the results: \(error.localizedDescription)")
-                throw ExitCode(2)
-            }
         }
     }
 
@@ -92,11 +75,7 @@ struct ScenarioCommand: ParsableCommand {
         @Option(help: "Directory holding <kind>/ model packages, for appliances that name none (default: fixtures/models of the scenario's repository).")
         var models: String?
 
-        @Option(help: "Write the results as JUnit XML (one testsuite per scenario, one testcase per expectation) to this file.")
-        var junit: String?
-
-        @Option(help: "Write the results as JSON to this file.")
-        var json: String?
+        @OptionGroup var results: ResultFileOptions
 
         func validate() throws {
             if seed != nil, seeds != nil { throw ValidationError("--seed and --seeds exclude each other") }
@@ -158,7 +137,7 @@ struct ScenarioCommand: ParsableCommand {
                 if !outcome.passed { failed += 1 }
             }
             print("\(scenarios.count - failed) passed, \(failed) failed")
-            try ScenarioCommand.writeResults(outcomes, junit: junit, json: json)
+            try results.write(outcomes)
             if failed > 0 { throw ExitCode(1) }
         }
 
@@ -186,7 +165,7 @@ struct ScenarioCommand: ParsableCommand {
             print(ScenarioSweep.report(results))
             let runs = results.reduce(0) { $0 + $1.outcomes.count }
             printError("\(runs) runs on \(workers) workers in \(TextFormat.fixed((clock.now - began).secondsValue, decimals: 1)) s")
-            try ScenarioCommand.writeResults(results.flatMap(\.outcomes), junit: junit, json: json)
+            try self.results.write(results.flatMap(\.outcomes))
             if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
         }
 
@@ -258,5 +237,27 @@ final class TerminalProgress: @unchecked Sendable {
 
     func clear() {
         lock.withLock { if lastPercent >= 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+    }
+}
+
+/// `--junit FILE --json FILE`: the results as data, for `scenario run` and `scenario check`.
+struct ResultFileOptions: ParsableArguments {
+    @Option(help: "Write the results as JUnit XML (one testsuite per scenario, one testcase per expectation) to this file.")
+    var junit: String?
+
+    @Option(help: "Write the results as JSON to this file.")
+    var json: String?
+
+    /// Writes the files asked for; a file that cannot be written is exit 2.
+    func write(_ outcomes: [ScenarioOutcome]) throws {
+        for (path, content) in [(junit, { ResultFiles.junit(outcomes) }), (json, { ResultFiles.json(outcomes) })] {
+            guard let path else { continue }
+            do {
+                try content().write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                printError("\(path): cannot write the results: \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
+        }
     }
 }

@@ -69,14 +69,20 @@ struct ModelPackageTests {
         ("\"threshold\": 0.5", "\"threshold\": 0.5, \"commissioning\": 3", "commissioning"),
     ])
     func manifestErrors(original: String, replacement: String, field: String) throws {
+        try expectManifestError(original, replacement, field: field, reason: nil)
+    }
+
+    /// Edits the sample manifest and expects it refused at `field`, the reason mentioning `reason` if given.
+    func expectManifestError(_ original: String, _ replacement: String, field: String, reason: String?) throws {
         let text = Self.manifestJSON.replacingOccurrences(of: original, with: replacement)
         #expect(text != Self.manifestJSON, "the replacement applies")
         do {
             _ = try Self.manifest(text)
             Issue.record("expected an error for \(field)")
         } catch let error as ModelPackageError {
-            guard case .manifest(let got, _) = error else { Issue.record("\(error)"); return }
+            guard case .manifest(let got, let why) = error else { Issue.record("\(error)"); return }
             #expect(got == field, "\(error)")
+            if let reason { #expect(why.contains(reason), "\(error)") }
         }
     }
 
@@ -103,16 +109,7 @@ struct ModelPackageTests {
         ("[\"temperature\", \"humidity\"]", "[\"temperature\", \"humidity\", \"temperature\"]", "input_channels[2]", "listed twice"),
     ])
     func manifestLimits(original: String, replacement: String, field: String, reason: String) throws {
-        let text = Self.manifestJSON.replacingOccurrences(of: original, with: replacement)
-        #expect(text != Self.manifestJSON, "the replacement applies")
-        do {
-            _ = try Self.manifest(text)
-            Issue.record("expected an error for \(field)")
-        } catch let error as ModelPackageError {
-            guard case .manifest(let got, let why) = error else { Issue.record("\(error)"); return }
-            #expect(got == field, "\(error)")
-            #expect(why.contains(reason), "\(error)")
-        }
+        try expectManifestError(original, replacement, field: field, reason: reason)
     }
 
     @Test("a window spanning more than 30 days is refused")
