@@ -13,7 +13,7 @@ import HubDrivers
 // read-only from the bus. Line faults (stuck, bounce) belong to `SimGPIOChip`.
 
 /// Register-level model of the Sense HAT's ATtiny88 (LED matrix and joystick) at 0x46.
-public final class ATtiny88Model: SimI2CDevice {
+public final class ATtiny88Model: SimI2CDevice, FaultApplying {
     public private(set) var registers = [UInt8](repeating: 0, count: 256)
     private var pointer = 0
     /// Frames as the matrix showed them, oldest first.
@@ -35,6 +35,12 @@ public final class ATtiny88Model: SimI2CDevice {
 
     /// The joystick keys currently held, as the KEYS register holds them.
     public var keys: UInt8 { registers[Int(ATtiny88Register.keys)] }
+
+    /// A person at the joystick (`joystick.<keys>`): holds the keys while the entry lasts.
+    public func apply(_ fault: SimFault, active: Bool, now: Instant) {
+        guard case .joystick(let keys, _) = fault else { preconditionFailure("\(fault.name) routed to the joystick") }
+        if active { press(keys, now: now) } else { release(now: now) }
+    }
 
     /// The user holds exactly `keys` (KEYS bits) from `now`: earlier keys not in it are let go.
     public func press(_ keys: UInt8, now: Instant) {

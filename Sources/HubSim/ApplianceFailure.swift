@@ -66,7 +66,7 @@ extension ApplianceFailure {
 /// Start and end calls come from a scenario's timeline (or a test) at fixed instants, in
 /// time order; the model applies them inside its fixed physics steps, so a run stays
 /// reproducible from its seed whatever the hub reads and when.
-public protocol FailureInjectable: AnyObject {
+public protocol FailureInjectable: FaultApplying {
     /// Starts `failure` at `instant`; its severity ramps linearly from 0 to 1 over `ramp` (zero: at once).
     func startFailure(_ failure: ApplianceFailure, at instant: Instant, ramp: Duration)
     /// Ends it (repaired) at `instant`.
@@ -90,6 +90,12 @@ public struct FailureObservability: Equatable, Sendable {
 }
 
 extension FailureInjectable {
+    /// The appliance failures (`appliance.<device>.<failure>`), ramping in over the fault's `ramp`.
+    public func apply(_ fault: SimFault, active: Bool, now: Instant) {
+        guard case .appliance(_, let failure, let ramp) = fault else { preconditionFailure("\(fault.name) routed to an appliance") }
+        if active { startFailure(failure, at: now, ramp: ramp) } else { endFailure(failure, at: now) }
+    }
+
     /// Starts `failure` at full severity at `instant`.
     public func startFailure(_ failure: ApplianceFailure, at instant: Instant) {
         startFailure(failure, at: instant, ramp: .zero)

@@ -110,6 +110,17 @@ public struct FaultKind: Sendable {
     public func fault(_ target: FaultTarget, _ values: [String: FaultValue]) -> SimFault { make(target, values) }
 }
 
+/// A simulated part that applies the fault kinds it declares.
+///
+/// The world only routes a fault to the parts its target names (the bus or chip at an
+/// address, a device's sensing elements or appliance, the GPIO chip, the HAT's
+/// microcontroller); what the fault does is the part's own business, next to its fault
+/// model. A part handed a kind it does not declare is a routing bug.
+public protocol FaultApplying: AnyObject {
+    /// Starts (`active`) or ends `fault` at `now`.
+    func apply(_ fault: SimFault, active: Bool, now: Instant)
+}
+
 /// Every fault kind the simulator injects, from the ports that apply them: one list for
 /// the scenario grammar, `hubrig fault list` and the README's table.
 public enum FaultCatalogue {

@@ -56,7 +56,7 @@ extension SenseHATChip {
 /// Each chip sees the conditions through its own elements (`element(_:)`), so a fault on
 /// one chip's thermometer leaves the other's alone — which is what lets a hub with two
 /// thermometers notice that one of them drifts.
-public final class FaultableEnvironment {
+public final class FaultableEnvironment: FaultApplying {
     private let source: any SensorEnvironmentSource
     private var random: SeededRandom
     private struct Active {
@@ -70,6 +70,12 @@ public final class FaultableEnvironment {
     public init(source: any SensorEnvironmentSource, random: SeededRandom) {
         self.source = source
         self.random = random
+    }
+
+    /// The sensor faults (`sensor.<device>.drift|spike|stuck`), on the element the fault names.
+    public func apply(_ fault: SimFault, active: Bool, now: Instant) {
+        guard case .sensor(_, let sensorFault, let chip) = fault else { preconditionFailure("\(fault.name) routed to sensing elements") }
+        if active { start(sensorFault, on: chip, at: now) } else { end(sensorFault, on: chip) }
     }
 
     /// Starts `fault` on the element of `chip` that measures the fault's channel.

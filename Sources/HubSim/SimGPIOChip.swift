@@ -38,7 +38,7 @@ public enum SimGPIOFault: Equatable, Sendable {
 /// — the simulator's shell, which turns them into events — instead of being polled,
 /// because that is how the live shell gets them from libgpiod. Lines live in an array by
 /// number; nothing here depends on hash order.
-public final class SimGPIOChip: GPIOLines {
+public final class SimGPIOChip: GPIOLines, FaultApplying {
     /// Lines on the chip (the BCM2835's gpiochip0 has 54).
     public let lineCount: Int
     private var driven: [Bool]
@@ -85,6 +85,12 @@ public final class SimGPIOChip: GPIOLines {
         let before = observed(line)
         driven[line] = high
         edgeIfChanged(line: line, from: before, now: now)
+    }
+
+    /// The line faults (`gpio.<line>.stuck|bounce`).
+    public func apply(_ fault: SimFault, active: Bool, now: Instant) {
+        guard case .gpio(let lineFault) = fault else { preconditionFailure("\(fault.name) routed to the GPIO chip") }
+        if active { inject(lineFault, now: now) } else { clearFault(line: lineFault.line, now: now) }
     }
 
     public func inject(_ fault: SimGPIOFault, now: Instant) {

@@ -32,13 +32,25 @@ public protocol SimI2CDevice: AnyObject {
 }
 
 /// A chip model that can show chip-level faults.
-public protocol SimFaultableChip: SimI2CDevice {
+public protocol SimFaultableChip: SimI2CDevice, FaultApplying {
     /// Freezes (or releases) the output registers; STATUS keeps reporting new data.
     func setOutputsFrozen(_ frozen: Bool)
     /// Back to power-on defaults, as after a brown-out.
     func powerOnReset()
     /// Makes WHO_AM_I read `value` (nil: the chip's own).
     func setWhoAmIOverride(_ value: UInt8?)
+}
+
+extension SimFaultableChip {
+    /// The chip-level faults (`i2c.<addr>.stuck|reset|whoami`); a reset is an instant, so its end does nothing.
+    public func apply(_ fault: SimFault, active: Bool, now: Instant) {
+        switch fault {
+        case .i2cStuck: setOutputsFrozen(active)
+        case .i2cReset: if active { powerOnReset() }
+        case .i2cWhoAmI(_, let value): setWhoAmIOverride(active ? value : nil)
+        default: preconditionFailure("\(fault.name) routed to a chip")
+        }
+    }
 }
 
 /// A wire-level fault on one address of a simulated bus.
@@ -55,7 +67,7 @@ public enum I2CWireFault: Equatable, Sendable {
 /// It implements the same `I2CBus` port as the Linux backend, so the production drivers
 /// run unchanged above it. Devices sit in a 128-slot array indexed by address; iteration
 /// order never matters and lookups are O(1).
-public final class SimI2CBus: I2CBus {
+public final class SimI2CBus: I2CBus, FaultApplying {
     private var devices: [(any SimI2CDevice)?] = Array(repeating: nil, count: 128)
     private var faults: [AddressFaults] = Array(repeating: AddressFaults(), count: 128)
     private let clock: any HubClock
@@ -89,6 +101,12 @@ public final class SimI2CBus: I2CBus {
     }
 
     public func device(at address: UInt8) -> (any SimI2CDevice)? { devices[Int(address)] }
+
+    /// The wire faults (`i2c.<addr>.absent|nack|timeout|slow|bitflip`).
+    public func apply(_ fault: SimFault, active: Bool, now: Instant) {
+        guard case .i2cWire(let address, let wire) = fault else { preconditionFailure("\(fault.name) routed to the bus") }
+        set(wire, active: active, at: address)
+    }
 
     /// Starts (`active`) or ends a wire fault at `address`.
     public func set(_ fault: I2CWireFault, active: Bool, at address: UInt8) {

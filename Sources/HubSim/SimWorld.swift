@@ -189,35 +189,23 @@ public final class SimWorld {
     /// Starts or ends a fault at `now`.
     public func apply(_ scheduled: ScheduledFault, active: Bool, now: Instant) {
         history.record(active ? .faultStart(name: scheduled.fault.name) : .faultEnd(name: scheduled.fault.name), at: now)
+        for part in parts(targetedBy: scheduled) { part.apply(scheduled.fault, active: active, now: now) }
+    }
+
+    /// The simulated parts a fault's target names, in kit order: the world only routes,
+    /// each part applies the kinds it declares.
+    private func parts(targetedBy scheduled: ScheduledFault) -> [any FaultApplying] {
+        let kits = kits.filter { scheduled.device == nil || scheduled.device == $0.device.id }
         switch scheduled.fault {
-        case .gpio(let fault):
-            if active { gpio.inject(fault, now: now) } else { gpio.clearFault(line: fault.line, now: now) }
-            return
-        case .joystick(let keys, _):
-            if active { display.press(keys, now: now) } else { display.release(now: now) }
-            return
-        default:
-            break
-        }
-        for kit in kits where scheduled.device == nil || scheduled.device == kit.device.id {
-            switch scheduled.fault {
-            case .i2cWire(let address, let fault):
-                kit.bus.set(fault, active: active, at: address)
-            case .i2cStuck(let address):
-                kit.faultableChip(at: address)?.setOutputsFrozen(active)
-            case .i2cReset(let address):
-                if active { kit.faultableChip(at: address)?.powerOnReset() }
-            case .i2cWhoAmI(let address, let value):
-                kit.faultableChip(at: address)?.setWhoAmIOverride(active ? value : nil)
-            case .sensor(let device, let fault, let chip):
-                guard device == kit.device.id else { continue }
-                if active { kit.environment.start(fault, on: chip, at: now) } else { kit.environment.end(fault, on: chip) }
-            case .appliance(let device, let failure, let ramp):
-                guard device == kit.device.id, let model = kit.appliance as? any FailureInjectable else { continue }
-                if active { model.startFailure(failure, at: now, ramp: ramp) } else { model.endFailure(failure, at: now) }
-            case .gpio, .joystick:
-                break
-            }
+        case .gpio: return [gpio]
+        case .joystick: return [display]
+        case .i2cWire: return kits.map(\.bus)
+        case .i2cStuck(let address), .i2cReset(let address), .i2cWhoAmI(let address, _):
+            return kits.compactMap { $0.faultableChip(at: address) }
+        case .sensor(let device, _, _):
+            return kits.filter { $0.device.id == device }.map(\.environment)
+        case .appliance(let device, _, _):
+            return kits.filter { $0.device.id == device }.compactMap { $0.appliance as? any FailureInjectable }
         }
     }
 }
