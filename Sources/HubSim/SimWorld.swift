@@ -195,17 +195,17 @@ public final class SimWorld {
     /// The simulated parts a fault's target names, in kit order: the world only routes,
     /// each part applies the kinds it declares.
     private func parts(targetedBy scheduled: ScheduledFault) -> [any FaultApplying] {
-        let kits = kits.filter { scheduled.device == nil || scheduled.device == $0.device.id }
+        let targeted = kits.filter { scheduled.device == nil || scheduled.device == $0.device.id }
         switch scheduled.fault {
         case .gpio: return [gpio]
         case .joystick: return [display]
-        case .i2cWire: return kits.map(\.bus)
+        case .i2cWire: return targeted.map(\.bus)
         case .i2cStuck(let address), .i2cReset(let address), .i2cWhoAmI(let address, _):
-            return kits.compactMap { $0.faultableChip(at: address) }
+            return targeted.compactMap { $0.faultableChip(at: address) }
         case .sensor(let device, _, _):
-            return kits.filter { $0.device.id == device }.map(\.environment)
+            return targeted.filter { $0.device.id == device }.map(\.environment)
         case .appliance(let device, _, _):
-            return kits.filter { $0.device.id == device }.compactMap { $0.appliance as? any FailureInjectable }
+            return targeted.filter { $0.device.id == device }.compactMap { $0.appliance as? any FailureInjectable }
         }
     }
 }
