@@ -49,7 +49,8 @@ KINDS = {
         # 0.67 and 0.49 (worst 12.6). Drum-imbalance windows peak at 1.0–1.9 × the same
         # unit's quiet level: these features do not separate it. Enable with e.g.
         # commissioning={"windows": 2880, "factor": 1.6, "floor": 0.5}.
-        features=[(c, s) for c in ["vibration", "humidity"] for s in STATS] + [("temperature", "mean"), ("temperature", "max")]),
+        features=[(c, s) for c in ["vibration", "humidity"] for s in STATS] + [("temperature", "mean"), ("temperature", "max"),
+                                                                                 ("vibration", "steps_p90")]),
     "fridge": dict(
         channels=["temperature", "humidity", "vibration", "duty_cycles"], length=360, stride=6, margin=1.25,
         features=[("temperature", s) for s in STATS] + [("humidity", s) for s in ["mean", "min", "max"]]
@@ -90,6 +91,12 @@ def load(path, channels):
     return np.array(values, dtype=np.float64), labels
 
 
+def nearest_rank_index(percent, count):
+    """The index into `count` sorted values of their percent-th percentile by nearest rank,
+    rank ⌈percent · count / 100⌉ from 1, in integers as the hub computes it."""
+    return (percent * count + 99) // 100 - 1
+
+
 def feature(stat, x, step_hours):
     n = len(x)
     if stat == "mean":
@@ -107,6 +114,9 @@ def feature(stat, x, step_hours):
         # The mean summed in order, as the hub sums it, so both compare with the same number.
         mean = sum(x.tolist()) / n
         return float(np.count_nonzero((x[:-1] < mean) & (mean <= x[1:])))
+    if stat == "steps_p90":
+        steps = np.sort(np.abs(x[1:] - x[:-1]))
+        return steps[nearest_rank_index(90, len(steps))]
     if stat == "slope":
         mean = x.sum() / n
         centre = (n - 1) / 2
@@ -145,6 +155,10 @@ def fast_windows(values, spec):
             columns.append(((w[:, :-1] < mean[:, None]) & (mean[:, None] <= w[:, 1:])).sum(axis=1).astype(float))
         elif stat == "slope":
             columns.append(((w - mean[:, None]) * ramp).sum(axis=1) / (n * (n * n - 1) / 12 * step_hours))
+        elif stat == "steps_p90":
+            # np.partition places the wanted rank exactly where a full sort would.
+            rank = nearest_rank_index(90, n - 1)
+            columns.append(np.partition(np.abs(w[:, 1:] - w[:, :-1]), rank, axis=1)[:, rank])
         else:
             raise ValueError(stat)
     return np.stack(columns, axis=1)
@@ -473,17 +487,27 @@ def main():
     parser.add_argument("--margin", type=float, default=None,
                         help="threshold = margin × quietest debounced threshold (default: the kind's)")
     parser.add_argument("--version", default="2.0.0")
+    parser.add_argument("--length", type=int, default=None, help="window length in samples (default: the kind's)")
+    parser.add_argument("--cache", default=None,
+                        help="directory that keeps exported telemetry between runs (default: a temporary one)")
     parser.add_argument("--regolden", action="store_true",
                         help="keep --out's model and manifest; only choose and write its golden windows again")
     args = parser.parse_args()
-    spec = KINDS[args.kind]
+    spec = dict(KINDS[args.kind])
+    if args.length:
+        spec["length"] = args.length
     k, n = spec.get("debounce", (3, 5))
     rng = np.random.default_rng(7)
     ranges = seed_ranges(args.hubrig)
     with tempfile.TemporaryDirectory() as tmp:
         def telemetry(seed, days, failures=()):
-            path = os.path.join(tmp, f"{seed}-{len(failures)}.csv")
-            export(args.hubrig, args.kind, days, seed, path, failures)
+            # Exports are most of a run's time; with --cache a retrain that changes only
+            # features, window or margin reuses them (the simulator must be the same build).
+            name = f"{args.kind}-{seed}-{days}d" + "".join(f"-{f}" for f in failures) + ".csv"
+            path = os.path.join(args.cache or tmp, name.replace("/", "_"))
+            if not (args.cache and os.path.exists(path)):
+                export(args.hubrig, args.kind, days, seed, path + ".part", failures)
+                os.replace(path + ".part", path)
             return load(path, spec["channels"])
 
         if args.regolden:
