@@ -41,7 +41,7 @@ KINDS = {
         channels=["temperature", "humidity"], length=180, stride=6, margin=1.15,
         features=[(c, s) for c in ["temperature", "humidity"] for s in STATS] + [("temperature", "crossings")]),
     "washer": dict(
-        channels=["temperature", "humidity", "vibration"], length=120, stride=6, margin=1.0,
+        channels=["temperature", "humidity", "vibration"], length=60, stride=6, margin=1.0,
         # A unit's own normal (manifest `commissioning`) was tried here and is off: on
         # validation units 2051..2080, factor 2.0 changed nothing (two days' quiet levels of
         # 0.62–1.13 × 2 all reach the package threshold), 1.3 raised drum-imbalance recall
