@@ -13,7 +13,7 @@ struct StepsPercentileTests {
         WindowFeatures.compute(.stepsP90, values[...], stepHours: step)
     }
 
-    @Test("nearest rank ⌈0.9·m⌉ of the m sorted steps, for odd and even m", arguments: [
+    static let known: [(values: [Double], expected: Double)] = [
         // 2 readings, 1 step: the only step.
         ([0.0, 3], 3.0),
         // Steps 1, 2, 3, 4 (m = 4): rank ⌈3.6⌉ = 4, the largest.
@@ -24,7 +24,9 @@ struct StepsPercentileTests {
         ([0, 1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 66], 10),
         // Falls count like rises: steps 5, 5, 1, 1, …
         ([0, 5, 0, 1, 0, 1, 0, 1, 0, 1, 0], 5),
-    ])
+    ]
+
+    @Test("nearest rank ⌈0.9·m⌉ of the m sorted steps, for odd and even m", arguments: known)
     func knownVectors(values: [Double], expected: Double) {
         #expect(Self.stepsP90(values) == expected)
     }
