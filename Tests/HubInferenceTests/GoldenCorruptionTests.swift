@@ -104,10 +104,10 @@ struct GoldenCorruptionTests {
         #expect(low.count == package.manifest.features.count && high.count == low.count)
         for feature in low.indices {
             let quarter = (high[feature] - low[feature]) / 4
-            // A window's crossings and spread cannot be negative: no input lies below that
-            // floor, so a lower bound moved further below it changes nothing the model can see.
+            // A window's crossings, spread and steps cannot be negative: no input lies below
+            // that floor, so a lower bound moved further below it changes nothing the model can see.
             let spec = package.manifest.features[feature]
-            let floor = spec.stat == .crossings || spec.stat == .std
+            let floor = [.crossings, .std, .stepsP90].contains(spec.stat)
                 ? Float((0 - package.manifest.normalisationMean[feature]) / package.manifest.normalisationStd[feature]) : -Float.infinity
             for (index, values, name) in [(lowIndex, low, "range_low"), (highIndex, high, "range_high")] {
                 for direction in [Float(-1), 1] {

@@ -6,7 +6,8 @@ import HubCore
 /// spelled out in docs/models.md: population standard deviation; slope by least squares
 /// against time in hours, with readings assumed one poll interval apart; `last` the newest;
 /// `crossings` counts i with x[i−1] < mean ≤ x[i], the mean summed in order (so both sides
-/// compare against the same number).
+/// compare against the same number); `steps_p90` is the nearest-rank 90th percentile of
+/// |x[i] − x[i−1]| (a sample of the window, so no interpolation to disagree on).
 public enum FeatureStat: String, CaseIterable, Sendable {
     case mean
     case std
@@ -18,6 +19,14 @@ public enum FeatureStat: String, CaseIterable, Sendable {
     /// own average — burner starts, compressor starts. A furnace short-cycling on its high
     /// limit crosses many times, a furnace that no longer lights not at all.
     case crossings
+    /// How hard the channel jumps between neighbouring readings: the 90th percentile
+    /// (nearest rank) of the absolute steps |x[i] − x[i−1]|. A washer redistributing an
+    /// out-of-balance drum shakes in minute-long bursts between quiet tumbling, so its
+    /// vibration jumps up and down every few readings; a spin is one long steady plateau and
+    /// an idle machine barely moves, so neither jumps often. Its level (mean, max,
+    /// percentiles) lies between tumbling and spin, where an autoencoder interpolates; its
+    /// steps lie beyond every normal window's.
+    case stepsP90 = "steps_p90"
 }
 
 /// One model input: a statistic of a channel.
@@ -69,6 +78,24 @@ public enum WindowFeatures {
                 previous = value
             }
             return Double(count)
+        case .stepsP90:
+            var steps = [Double]()
+            steps.reserveCapacity(values.count - 1)
+            var previous = values.first!
+            for value in values.dropFirst() {
+                steps.append(abs(value - previous))
+                previous = value
+            }
+            steps.sort()
+            return steps[nearestRankIndex(percent: 90, count: steps.count)]
         }
+    }
+
+    /// The index into `count` sorted values of their `percent`-th percentile by nearest rank:
+    /// rank ⌈percent · count / 100⌉, counted from 1. Integer arithmetic, so train.py's
+    /// `(percent * count + 99) // 100 - 1` picks the same sample.
+    static func nearestRankIndex(percent: Int, count: Int) -> Int {
+        precondition(count >= 1 && (1...100).contains(percent), "a percentile of at least one value")
+        return (percent * count + 99) / 100 - 1
     }
 }
