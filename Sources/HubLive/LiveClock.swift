@@ -7,7 +7,7 @@ import HubCore
 /// use the monotonic clock so an NTP step cannot make the hub sleep for an hour. A
 /// `timeScale` above 1 runs a simulated world faster than life (`hub run --backend sim`);
 /// instants then advance `timeScale` times faster than the wall clock from `origin`.
-public final class LiveClock: HubClock {
+public final class LiveClock: HubClock, Sendable {
     public let origin: Instant
     private let monotonicOrigin: Int64
     public let timeScale: Int64
