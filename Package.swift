@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -43,7 +44,7 @@ let package = Package(
             name: "HubInference", dependencies: ["HubCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strict),
         .target(name: "HubKernel", dependencies: ["HubCore", "HubDrivers", "HubInference"], swiftSettings: strict),
-        .target(name: "HubStore", dependencies: ["HubCore"], swiftSettings: strict),
+        .target(name: "HubStore", dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .target(name: "HubSim", dependencies: ["HubKernel", "HubStore"], swiftSettings: simulatorSettings),
         .target(
             name: "HubLive",

@@ -1,0 +1,103 @@
+/// A message kept in the outbox until the cloud acknowledges it.
+///
+/// The sequence is the hub's order of hand-over (strictly increasing, never reused, also
+/// across restarts); the message id is what the cloud de-duplicates on, so a message sent
+/// again after a crash keeps it.
+public struct OutboxMessage: Equatable, Sendable {
+    /// Which eviction rule a message falls under when the outbox is full.
+    public enum Priority: Int, Sendable, CaseIterable {
+        /// Evicted first, oldest first, once the outbox holds more than `countMax`.
+        case telemetry = 0
+        /// Alerts and health: kept until the outbox holds more than `hardCountMax`.
+        case kept = 1
+    }
+
+    public var sequence: Int64
+    public var messageID: String
+    public var topic: String
+    public var priority: Priority
+    public var payload: [UInt8]
+
+    public init(sequence: Int64, messageID: String, topic: String, priority: Priority, payload: [UInt8]) {
+        self.sequence = sequence
+        self.messageID = messageID
+        self.topic = topic
+        self.priority = priority
+        self.payload = payload
+    }
+}
+
+/// The outbox's bounds: when it holds more than `countMax` messages the oldest telemetry
+/// goes; alerts and health go (oldest first) only beyond `hardCountMax`.
+public struct OutboxLimits: Equatable, Sendable {
+    public var countMax: Int
+    public var hardCountMax: Int
+
+    public init(countMax: Int = 1_000_000, hardCountMax: Int = 1_100_000) {
+        precondition(countMax > 0 && hardCountMax >= countMax, "0 < countMax ≤ hardCountMax")
+        self.countMax = countMax
+        self.hardCountMax = hardCountMax
+    }
+}
+
+/// Exact counts of what the outbox holds and what it had to give up, kept with the data.
+public struct OutboxCounters: Equatable, Sendable {
+    /// Messages held now, of each priority.
+    public var depthTelemetry: Int
+    public var depthKept: Int
+    /// Messages evicted since the store was created (not since the process started).
+    public var evictedTelemetry: Int64
+    public var evictedKept: Int64
+    /// The highest sequence ever committed (0 for a new store).
+    public var lastSequence: Int64
+
+    public init(depthTelemetry: Int = 0, depthKept: Int = 0, evictedTelemetry: Int64 = 0, evictedKept: Int64 = 0,
+                lastSequence: Int64 = 0) {
+        self.depthTelemetry = depthTelemetry
+        self.depthKept = depthKept
+        self.evictedTelemetry = evictedTelemetry
+        self.evictedKept = evictedKept
+        self.lastSequence = lastSequence
+    }
+
+    public var depth: Int { depthTelemetry + depthKept }
+}
+
+/// Why the outbox could not do what was asked; the data it held is unchanged.
+public enum OutboxError: Error, Equatable, CustomStringConvertible {
+    /// The disk (or the database's size limit) is full: nothing of the failed append was committed.
+    case full(String)
+    /// The file cannot be opened or is not an outbox (the reason names the path).
+    case unusable(String)
+    /// Any other storage error.
+    case storage(String)
+
+    public var description: String {
+        switch self {
+        case .full(let detail): "outbox full: \(detail)"
+        case .unusable(let detail): "outbox unusable: \(detail)"
+        case .storage(let detail): "outbox storage error: \(detail)"
+        }
+    }
+}
+
+/// The durable outbox, behind a synchronous port: an append returns only once its messages
+/// are committed, and a message leaves only when `remove` is told its id was acknowledged.
+///
+/// Why synchronous: the uplink's promise is "committed before the producing action
+/// completes", which a queue in front of the disk would break. Live hubs use a file; the
+/// simulator uses the same store over an in-memory database, so scenarios exercise the
+/// same SQL, eviction and counters.
+public protocol OutboxStore: AnyObject {
+    /// What the store holds and has evicted.
+    var counters: OutboxCounters { get }
+    /// Commits `messages` (sequences strictly above `counters.lastSequence`, increasing) in
+    /// one transaction, evicting as `OutboxLimits` says; returns the evicted messages' ids,
+    /// oldest first. On error nothing of this call was committed.
+    func append(_ messages: [OutboxMessage]) throws(OutboxError) -> [String]
+    /// Deletes the messages with these ids (unknown ids are ignored: an acknowledgement can
+    /// arrive for a message evicted meanwhile).
+    func remove(messageIDs: [String]) throws(OutboxError)
+    /// Up to `limit` messages in sequence order, starting after `sequence`.
+    func messages(after sequence: Int64, limit: Int) throws(OutboxError) -> [OutboxMessage]
+}

@@ -1,0 +1,209 @@
+import Foundation
+import GRDB
+import HubCore
+
+/// The outbox on SQLite through GRDB: a file in WAL mode for a live hub, or an in-memory
+/// database for the simulator — the same SQL, eviction and counters either way.
+///
+/// Durability: every `append` is one transaction, committed (`synchronous = FULL`, so also
+/// across a power cut, which a hub on a wall socket sees) before it returns; a SIGKILL at
+/// any instant leaves either the whole append or none of it. The file and its `-wal` and
+/// `-shm` companions are owner-only (0600). Counters and the last sequence live in the same
+/// transactions as the rows they count, so they are exact across crashes.
+///
+/// Eviction (`OutboxLimits`): after an append leaves more than `countMax` messages, the
+/// oldest telemetry is deleted until the count is back at `countMax` or no telemetry is
+/// left; beyond `hardCountMax` the oldest messages of any kind go. Every eviction is
+/// counted by priority and returned to the caller by message id.
+public final class SQLiteOutboxStore: OutboxStore {
+    public let limits: OutboxLimits
+    /// The file, or nil for an in-memory store.
+    public let path: String?
+    public private(set) var counters: OutboxCounters
+    private let database: DatabaseQueue
+
+    static let schemaVersion = 1
+
+    /// Opens (creating if needed) the outbox at `path` (owner-only), or an in-memory one for nil.
+    public init(path: String?, limits: OutboxLimits = OutboxLimits()) throws(OutboxError) {
+        self.limits = limits
+        self.path = path
+        let place = path ?? "in-memory outbox"
+        do {
+            var configuration = Configuration()
+            configuration.label = "outbox"
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            if let path {
+                configuration.journalMode = .wal
+                try Self.createOwnerOnly(path)
+                database = try DatabaseQueue(path: path, configuration: configuration)
+            } else {
+                database = try DatabaseQueue(configuration: configuration)
+            }
+            counters = try database.write { db in try Self.migrate(db, place: place) }
+            if let path { try Self.restrictCompanions(of: path) }
+        } catch let error as OutboxError {
+            throw error
+        } catch {
+            throw .unusable("\(place): \(Self.describe(error))")
+        }
+    }
+
+    public func append(_ messages: [OutboxMessage]) throws(OutboxError) -> [String] {
+        guard !messages.isEmpty else { return [] }
+        var last = counters.lastSequence
+        for message in messages {
+            precondition(message.sequence > last, "outbox sequences increase: \(message.sequence) after \(last)")
+            last = message.sequence
+        }
+        let limits = limits
+        var next = counters
+        do {
+            let evicted = try database.write { db -> [String] in
+                let insert = try db.cachedStatement(
+                    sql: "INSERT INTO outbox (sequence, message_id, topic, priority, payload) VALUES (?, ?, ?, ?, ?)")
+                for message in messages {
+                    try insert.execute(arguments: [message.sequence, message.messageID, message.topic,
+                                                   message.priority.rawValue, Data(message.payload)])
+                    switch message.priority {
+                    case .telemetry: next.depthTelemetry += 1
+                    case .kept: next.depthKept += 1
+                    }
+                }
+                next.lastSequence = last
+                var evicted: [String] = []
+                if next.depth > limits.countMax, next.depthTelemetry > 0 {
+                    let count = min(next.depth - limits.countMax, next.depthTelemetry)
+                    evicted += try Self.evictOldest(db, count: count, priority: .telemetry)
+                    next.depthTelemetry -= count
+                    next.evictedTelemetry += Int64(count)
+                }
+                if next.depth > limits.hardCountMax {
+                    let count = next.depth - limits.hardCountMax
+                    evicted += try Self.evictOldest(db, count: count, priority: .kept)
+                    next.depthKept -= count
+                    next.evictedKept += Int64(count)
+                }
+                try db.execute(sql: "UPDATE meta SET last_sequence = ?, evicted_telemetry = ?, evicted_kept = ?",
+                               arguments: [next.lastSequence, next.evictedTelemetry, next.evictedKept])
+                return evicted
+            }
+            counters = next
+            return evicted
+        } catch {
+            throw Self.classify(error, place: path ?? "in-memory outbox")
+        }
+    }
+
+    public func remove(messageIDs: [String]) throws(OutboxError) {
+        guard !messageIDs.isEmpty else { return }
+        var next = counters
+        do {
+            try database.write { db in
+                let delete = try db.cachedStatement(sql: "DELETE FROM outbox WHERE message_id = ? RETURNING priority")
+                for id in messageIDs {
+                    guard let priority = try Int.fetchOne(delete, arguments: [id]) else { continue }
+                    if priority == OutboxMessage.Priority.telemetry.rawValue { next.depthTelemetry -= 1 } else { next.depthKept -= 1 }
+                }
+            }
+            counters = next
+        } catch {
+            throw Self.classify(error, place: path ?? "in-memory outbox")
+        }
+    }
+
+    public func messages(after sequence: Int64, limit: Int) throws(OutboxError) -> [OutboxMessage] {
+        precondition(limit > 0)
+        do {
+            return try database.read { db in
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT sequence, message_id, topic, priority, payload FROM outbox WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                    arguments: [sequence, limit])
+                var messages: [OutboxMessage] = []
+                while let row = try rows.next() {
+                    let payload: Data = row[4]
+                    messages.append(OutboxMessage(sequence: row[0], messageID: row[1], topic: row[2],
+                                                  priority: OutboxMessage.Priority(rawValue: row[3]) ?? .kept,
+                                                  payload: [UInt8](payload)))
+                }
+                return messages
+            }
+        } catch {
+            throw Self.classify(error, place: path ?? "in-memory outbox")
+        }
+    }
+
+    // MARK: Schema and files
+
+    /// Creates the schema in a new database, or checks an existing one and reads its counters.
+    private static func migrate(_ db: Database, place: String) throws -> OutboxCounters {
+        if try db.tableExists("meta") {
+            guard let row = try Row.fetchOne(db, sql: "SELECT schema_version, last_sequence, evicted_telemetry, evicted_kept FROM meta"),
+                  try db.tableExists("outbox") else {
+                throw OutboxError.unusable("\(place): the meta row or the outbox table is missing")
+            }
+            let version: Int = row[0]
+            guard version == schemaVersion else {
+                throw OutboxError.unusable("\(place): schema version \(version), this hub reads \(schemaVersion)")
+            }
+            var counters = OutboxCounters(evictedTelemetry: row[2], evictedKept: row[3], lastSequence: row[1])
+            for row in try Row.fetchAll(db, sql: "SELECT priority, COUNT(*) FROM outbox GROUP BY priority") {
+                let priority: Int = row[0]
+                let count: Int = row[1]
+                if priority == OutboxMessage.Priority.telemetry.rawValue { counters.depthTelemetry = count } else { counters.depthKept += count }
+            }
+            return counters
+        }
+        guard try String.fetchAll(db, sql: "SELECT name FROM sqlite_master").isEmpty else {
+            throw OutboxError.unusable("\(place): a database of something else (no outbox meta table)")
+        }
+        try db.execute(sql: """
+            CREATE TABLE meta (schema_version INTEGER NOT NULL, last_sequence INTEGER NOT NULL,
+                               evicted_telemetry INTEGER NOT NULL, evicted_kept INTEGER NOT NULL);
+            INSERT INTO meta VALUES (\(schemaVersion), 0, 0, 0);
+            CREATE TABLE outbox (sequence INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, topic TEXT NOT NULL,
+                                 priority INTEGER NOT NULL, payload BLOB NOT NULL);
+            CREATE INDEX outbox_by_priority ON outbox (priority, sequence);
+            """)
+        return OutboxCounters()
+    }
+
+    /// The `count` oldest messages of `priority` (any priority for `.kept`, the last resort), deleted.
+    private static func evictOldest(_ db: Database, count: Int, priority: OutboxMessage.Priority) throws -> [String] {
+        let filter = priority == .telemetry ? "WHERE priority = 0" : ""
+        let victims = try Row.fetchAll(db, sql: "SELECT sequence, message_id FROM outbox \(filter) ORDER BY sequence LIMIT ?",
+                                       arguments: [count])
+        guard let lastVictim: Int64 = victims.last?[0] else { return [] }
+        try db.execute(sql: "DELETE FROM outbox WHERE sequence <= ? \(priority == .telemetry ? "AND priority = 0" : "")",
+                       arguments: [lastVictim])
+        return victims.map { $0[1] }
+    }
+
+    private static func createOwnerOnly(_ path: String) throws {
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw OutboxError.unusable("\(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fchmod(fd, 0o600) == 0 else { throw OutboxError.unusable("\(path): chmod 0600: \(String(cString: strerror(errno)))") }
+    }
+
+    /// SQLite gives `-wal` and `-shm` the database file's mode; an older file may predate that.
+    private static func restrictCompanions(of path: String) throws {
+        for companion in [path + "-wal", path + "-shm"] where access(companion, F_OK) == 0 {
+            guard chmod(companion, 0o600) == 0 else {
+                throw OutboxError.unusable("\(companion): chmod 0600: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    private static func classify(_ error: any Error, place: String) -> OutboxError {
+        if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL {
+            return .full("\(place): \(describe(error))")
+        }
+        return .storage("\(place): \(describe(error))")
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
+        return "\(error)"
+    }
+}
