@@ -44,7 +44,10 @@ let package = Package(
             name: "HubInference", dependencies: ["HubCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strict),
         .target(name: "HubKernel", dependencies: ["HubCore", "HubDrivers", "HubInference"], swiftSettings: strict),
-        .target(name: "HubStore", dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
+        .target(
+            name: "HubStore",
+            dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            swiftSettings: strict),
         .target(name: "HubSim", dependencies: ["HubKernel", "HubStore"], swiftSettings: simulatorSettings),
         .target(
             name: "HubLive",
@@ -72,7 +75,7 @@ let package = Package(
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
         .testTarget(name: "HubDriversTests", dependencies: ["HubDrivers", "HubSim"]),
         .testTarget(name: "HubInferenceTests", dependencies: ["HubInference"]),
-        .testTarget(name: "HubKernelTests", dependencies: ["HubKernel"]),
+        .testTarget(name: "HubKernelTests", dependencies: ["HubKernel", "HubStore"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubCore"]),
         .testTarget(name: "HubSimTests", dependencies: ["HubSim"]),
         .testTarget(name: "HubLiveTests", dependencies: ["HubLive", "HubSim"]),

@@ -28,15 +28,19 @@ public struct OutboxMessage: Equatable, Sendable {
 }
 
 /// The outbox's bounds: when it holds more than `countMax` messages the oldest telemetry
-/// goes; alerts and health go (oldest first) only beyond `hardCountMax`.
+/// goes; alerts and health go (oldest first) only beyond `hardCountMax`. `fileBytesMax`
+/// caps the database file (nil: the disk is the limit); reaching it is a full disk.
 public struct OutboxLimits: Equatable, Sendable {
     public var countMax: Int
     public var hardCountMax: Int
+    public var fileBytesMax: Int?
 
-    public init(countMax: Int = 1_000_000, hardCountMax: Int = 1_100_000) {
+    public init(countMax: Int = 1_000_000, hardCountMax: Int = 1_100_000, fileBytesMax: Int? = nil) {
         precondition(countMax > 0 && hardCountMax >= countMax, "0 < countMax ≤ hardCountMax")
+        precondition(fileBytesMax.map { $0 >= 65_536 } ?? true, "fileBytesMax at least 64 KiB")
         self.countMax = countMax
         self.hardCountMax = hardCountMax
+        self.fileBytesMax = fileBytesMax
     }
 }
 

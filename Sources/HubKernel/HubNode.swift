@@ -221,7 +221,7 @@ public enum StandardComponents {
                                            debounceK: config.debounceK, debounceN: config.debounceN)
         // Inference before display and uplink: a reading reaches the detector first, and an
         // alert the display before the cloud.
-        return (sensor, inference, DisplayComponent(), UplinkComponent(thing: config.thing))
+        return (sensor, inference, DisplayComponent(), UplinkComponent(thing: config.thing, outbox: ports.outbox))
     }
 }
 

@@ -71,16 +71,20 @@ public struct HubPorts {
     /// The Sense HAT's joystick interrupt: GPIO23.
     public static let joystickLine = 23
     public var cloud: any CloudPort
+    /// The durable outbox the uplink commits every cloud message to (SQLite: a file live,
+    /// in memory in the simulator).
+    public var outbox: any OutboxStore
     public var timers: any TimerPort
     public var history: any HistorySink
 
     public init(sensorKits: [[any SensorDriver]], display: LEDMatrixDriver?, joystick: JoystickDriver? = nil,
-                joystickLine: Int = 23, cloud: any CloudPort, timers: any TimerPort, history: any HistorySink) {
+                joystickLine: Int = 23, cloud: any CloudPort, outbox: any OutboxStore, timers: any TimerPort, history: any HistorySink) {
         self.sensorKits = sensorKits
         self.display = display
         self.joystick = joystick
         self.joystickLine = joystickLine
         self.cloud = cloud
+        self.outbox = outbox
         self.timers = timers
         self.history = history
     }

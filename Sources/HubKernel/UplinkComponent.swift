@@ -2,25 +2,35 @@ import HubCore
 
 /// The uplink's timers.
 public enum UplinkTimer: Equatable, Sendable {
-    /// Send again the messages whose delivery failed.
+    /// Send again what failed, or commit what the outbox could not take.
     case retry
+    /// Delete the acknowledged messages from the outbox.
+    case flushAcknowledged
 }
 
-/// Forwards readings, alerts and health to the cloud, each with a stable message ID, and
-/// keeps every message until the cloud acknowledges it.
+/// Forwards readings, alerts and health to the cloud through the durable outbox: every
+/// message is committed before `handle` returns, and leaves the outbox only after the
+/// cloud acknowledged it.
 ///
-/// IDs are `<thing>-<sequence>`, numbered in the order messages are handed over, so the
-/// cloud can de-duplicate at-least-once delivery. Each cloud message is an envelope:
-/// `{"message_id": ..., "readings": [...]}` for telemetry, `{"message_id": ..., "alert": {...}}`,
-/// `{"message_id": ..., "health": {...}}`.
+/// IDs are `<thing>-<sequence>`, the sequence continuing the outbox's own across restarts,
+/// so a message sent again after a crash keeps its id and the cloud de-duplicates it. Each
+/// cloud message is an envelope: `{"message_id": ..., "readings": [...]}` for telemetry,
+/// `{"message_id": ..., "alert": {...}}`, `{"message_id": ..., "health": {...}}`.
 ///
-/// A message stays pending until its `acknowledged` completion arrives. One that `failed`
-/// is sent again, with the same ID, on the retry timer (after `retryBackoff`, doubling per
-/// failed round up to `retryBackoffMax`, back to the start after an acknowledgement); while
-/// the connection is down nothing is sent, and when it comes back every pending message
-/// not yet acknowledged goes again. Pending messages live in memory, at most
-/// `pendingCountMax` (the oldest beyond that is dropped and reported, never silently); the
-/// durable outbox replaces this memory with a file.
+/// Sending: at most `inflightMax` messages await an acknowledgement; the rest wait in the
+/// outbox and go in sequence order as acknowledgements come back (after a reconnect, the
+/// whole backlog, read back from the outbox a window at a time). Alerts and health never
+/// wait behind a telemetry backlog: they go at once whenever the connection is up. A failed
+/// message goes again on the retry timer (after `retryBackoff`, doubling per failed round
+/// up to `retryBackoffMax`).
+///
+/// Acknowledged messages are deleted in batches (every `acknowledgedFlushCount`, or
+/// `acknowledgedFlushDelay`, 30 s, after the first): a crash in between sends them once more with
+/// their ids, which costs a duplicate, never a loss, and saves a disk sync per message.
+///
+/// When the outbox cannot commit (a full disk) the uplink keeps new messages in memory, at
+/// most `heldCountMax` (beyond that the oldest telemetry is dropped and counted), reports
+/// it, and commits them in order once the outbox takes them again.
 public struct UplinkComponent {
     public enum Action: Equatable, Sendable {
         case send(CloudMessage)
@@ -31,50 +41,61 @@ public struct UplinkComponent {
     public let thing: String
     public let retryBackoff: Duration
     public let retryBackoffMax: Duration
-    public let pendingCountMax: Int
-    private var sequence = 0
+    public let inflightMax: Int
+    public let heldCountMax: Int
+    public let acknowledgedFlushCount = 256
+    public let acknowledgedFlushDelay = Duration.seconds(30)
+    private let outbox: any OutboxStore
+    private var sequence: Int64
     private var json = JSONWriter(capacity: 512)
     private let telemetry: Topic
     private let alerts: Topic
     private let health: Topic
-    /// Unacknowledged messages in send order; `head` is the oldest still pending (acknowledged
-    /// ones ahead of it are dropped in bulk, so an ack in order costs O(1)).
-    private var pending: [Pending] = []
-    private var head = 0
     private var connected = true
+    /// Sent on this connection and not yet acknowledged (membership only; never iterated).
+    private var inFlight: Set<String> = []
+    /// Every outbox message up to this sequence was sent on this connection (or acknowledged).
+    private var cursor: Int64
+    /// Acknowledged and not yet deleted from the outbox.
+    private var acknowledged: [String] = []
+    private var acknowledgedSet: Set<String> = []
+    /// Messages the outbox could not commit yet, oldest first.
+    private var held: [OutboxMessage] = []
+    /// Telemetry dropped from `held` because the outbox stayed unable to commit.
+    public private(set) var droppedInMemoryCount = 0
     private var retryScheduled = false
+    private var flushScheduled = false
     private var backoff: Duration
 
-    private struct Pending {
-        var message: CloudMessage
-        var acknowledged = false
-        /// Failed, or sent while offline: to be sent again.
-        var needsResend = false
-    }
-
-    public init(thing: String, retryBackoff: Duration = .seconds(1), retryBackoffMax: Duration = .seconds(60),
-                pendingCountMax: Int = 100_000) {
-        precondition(retryBackoff > .zero && retryBackoffMax >= retryBackoff && pendingCountMax > 0)
+    public init(thing: String, outbox: any OutboxStore, inflightMax: Int = 100, heldCountMax: Int = 10_000,
+                retryBackoff: Duration = .seconds(1), retryBackoffMax: Duration = .seconds(60)) {
+        precondition(retryBackoff > .zero && retryBackoffMax >= retryBackoff && inflightMax > 0 && heldCountMax > 0)
         self.thing = thing
+        self.outbox = outbox
+        self.inflightMax = inflightMax
+        self.heldCountMax = heldCountMax
         self.retryBackoff = retryBackoff
         self.retryBackoffMax = retryBackoffMax
-        self.pendingCountMax = pendingCountMax
         backoff = retryBackoff
+        sequence = outbox.counters.lastSequence
+        // A restart begins with the whole outbox unsent.
+        cursor = 0
         telemetry = .cloudTelemetry(thing)
         alerts = .cloudAlerts(thing)
         health = .cloudHealth(thing)
     }
 
-    /// Messages handed to the cloud and not yet acknowledged.
-    public var unacknowledgedCount: Int { pending[head...].reduce(0) { $0 + ($1.acknowledged ? 0 : 1) } }
+    /// Messages handed to the uplink and not yet acknowledged (committed or held in memory).
+    public var unacknowledgedCount: Int { outbox.counters.depth - acknowledged.count + held.count }
 
     public mutating func handle(_ message: BusMessage, now: Instant) -> [Action] {
         let topic: Topic
         let key: String
+        let priority: OutboxMessage.Priority
         switch message {
-        case .reading: topic = telemetry; key = "readings"
-        case .alert: topic = alerts; key = "alert"
-        case .health: topic = health; key = "health"
+        case .reading: topic = telemetry; key = "readings"; priority = .telemetry
+        case .alert: topic = alerts; key = "alert"; priority = .kept
+        case .health: topic = health; key = "health"; priority = .kept
         case .inference: return []
         }
         sequence += 1
@@ -87,86 +108,176 @@ public struct UplinkComponent {
         message.write(to: &json)
         if case .reading = message { json.endArray() }
         json.endObject()
-        let cloudMessage = CloudMessage(topic: topic, messageID: id, payload: json.bytes)
+        let entry = OutboxMessage(sequence: sequence, messageID: id, topic: topic.name, priority: priority, payload: json.bytes)
+        let backlog = cursor < sequence - 1 || !held.isEmpty
         var actions: [Action] = []
-        if pending.count - head >= pendingCountMax {
-            let dropped = pending[head].message.messageID
-            head += 1
-            actions.append(.record(.componentError(component: "uplink",
-                                                   error: "\(pendingCountMax) messages unacknowledged: dropped the oldest, \(dropped)")))
+        guard commit(entry, now: now, into: &actions) else { return actions }
+        guard connected else { return actions }
+        if !backlog, inFlight.count < inflightMax {
+            cursor = sequence
+            send(entry, into: &actions)
+        } else if priority == .kept {
+            send(entry, into: &actions)  // never behind a telemetry backlog
         }
-        pending.append(Pending(message: cloudMessage, needsResend: !connected))
-        compact()
-        if connected { actions.append(.send(cloudMessage)) }
+        return actions
+    }
+
+    /// At start: the outbox may hold what an earlier run never got acknowledged; it goes first.
+    public mutating func start(now: Instant) -> [Action] {
+        var actions: [Action] = []
+        if outbox.counters.depth > 0 {
+            actions.append(.record(.componentError(component: "uplink", error: "outbox holds \(outbox.counters.depth) unacknowledged messages from before; sending them")))
+        }
+        drain(now: now, into: &actions)
         return actions
     }
 
     public mutating func handle(_ completion: CloudCompletion, now: Instant) -> [Action] {
+        var actions: [Action] = []
         switch completion {
         case .acknowledged(let id):
-            guard let index = index(of: id) else { return [] }
-            pending[index].acknowledged = true
+            // Only what is in flight: an id unknown here (a duplicate, or a late PUBACK for a
+            // send before a reconnect that will be sent again) changes nothing.
+            guard inFlight.remove(id) != nil else { return [] }
             backoff = retryBackoff
-            while head < pending.count, pending[head].acknowledged { head += 1 }
-            compact()
-            return []
+            if acknowledgedSet.insert(id).inserted {
+                acknowledged.append(id)
+                if acknowledged.count >= acknowledgedFlushCount {
+                    flushAcknowledged(now: now, into: &actions)
+                } else if !flushScheduled {
+                    flushScheduled = true
+                    actions.append(.schedule(.flushAcknowledged, at: now + acknowledgedFlushDelay))
+                }
+            }
+            drain(now: now, into: &actions)
         case .failed(let id, let reason):
-            guard let index = index(of: id), !pending[index].acknowledged else { return [] }
-            pending[index].needsResend = true
-            return [.record(.componentError(component: "uplink", error: "\(id) not delivered: \(reason); will resend"))] + scheduleRetry(now: now)
+            guard inFlight.remove(id) != nil else { return [] }
+            actions.append(.record(.componentError(component: "uplink", error: "\(id) not delivered: \(reason); will resend")))
+            scheduleRetry(now: now, into: &actions)
         case .connection(let up, let reason):
             guard up != connected else { return [] }
             connected = up
-            let event = HistoryEvent.componentError(component: "uplink", error: up ? "cloud connection up: \(reason)" : "cloud connection down: \(reason)")
-            guard up else { return [.record(event)] }
-            // Anything sent before the drop may not have arrived: send every pending message again.
-            for i in head..<pending.count where !pending[i].acknowledged { pending[i].needsResend = true }
-            return [.record(event)] + resend()
-        }
-    }
-
-    public mutating func timer(_ timer: UplinkTimer, now: Instant) -> [Action] {
-        switch timer {
-        case .retry:
-            retryScheduled = false
-            guard connected else { return [] }
-            let actions = resend()
-            backoff = min(backoff * 2, retryBackoffMax)
-            return actions
-        }
-    }
-
-    private mutating func resend() -> [Action] {
-        var actions: [Action] = []
-        for i in head..<pending.count where pending[i].needsResend && !pending[i].acknowledged {
-            pending[i].needsResend = false
-            actions.append(.send(pending[i].message))
+            actions.append(.record(.componentError(component: "uplink", error: up ? "cloud connection up: \(reason)" : "cloud connection down: \(reason)")))
+            // Anything sent before the drop may not have arrived: the whole outbox goes again.
+            inFlight.removeAll()
+            cursor = 0
+            if up { drain(now: now, into: &actions) }
         }
         return actions
     }
 
-    private mutating func scheduleRetry(now: Instant) -> [Action] {
-        guard !retryScheduled else { return [] }
-        retryScheduled = true
-        return [.schedule(.retry, at: now + backoff)]
-    }
-
-    /// Acknowledgements usually arrive in order, so the search starts at the oldest.
-    private func index(of id: String) -> Int? {
-        var i = head
-        while i < pending.count {
-            if pending[i].message.messageID == id { return i }
-            i += 1
+    public mutating func timer(_ timer: UplinkTimer, now: Instant) -> [Action] {
+        var actions: [Action] = []
+        switch timer {
+        case .retry:
+            retryScheduled = false
+            commitHeld(now: now, into: &actions)
+            guard connected else { return actions }
+            cursor = 0  // what failed lies somewhere behind the cursor
+            drain(now: now, into: &actions)
+            backoff = min(backoff * 2, retryBackoffMax)
+        case .flushAcknowledged:
+            flushScheduled = false
+            flushAcknowledged(now: now, into: &actions)
         }
-        return nil
+        return actions
     }
 
-    /// Drops the acknowledged prefix once it is as large as what is left, so memory follows
-    /// the pending count and the copying costs O(1) per message on average.
-    private mutating func compact() {
-        guard head > 0, head >= pending.count - head else { return }
-        pending.removeFirst(head)
-        head = 0
+    // MARK: Outbox
+
+    /// Commits `entry` (after anything held, in order); on failure holds it. True if committed.
+    private mutating func commit(_ entry: OutboxMessage, now: Instant, into actions: inout [Action]) -> Bool {
+        held.append(entry)
+        commitHeld(now: now, into: &actions)
+        return held.isEmpty
+    }
+
+    private mutating func commitHeld(now: Instant, into actions: inout [Action]) {
+        guard !held.isEmpty else { return }
+        let wasHolding = held.count > 1
+        do throws(OutboxError) {
+            let evicted = try outbox.append(held)
+            held.removeAll(keepingCapacity: true)
+            if wasHolding {
+                actions.append(.record(.componentError(component: "uplink", error: "outbox commits again")))
+            }
+            if !evicted.isEmpty {
+                let counters = outbox.counters
+                actions.append(.record(.componentError(
+                    component: "uplink",
+                    error: "outbox full: evicted \(evicted.count) (\(evicted[0])\(evicted.count > 1 ? "…" + evicted[evicted.count - 1] : "")); "
+                        + "\(counters.evictedTelemetry) telemetry and \(counters.evictedKept) alerts/health evicted in all")))
+            }
+        } catch {
+            if held.count > heldCountMax, let oldest = held.firstIndex(where: { $0.priority == .telemetry }) ?? held.indices.first {
+                let dropped = held.remove(at: oldest)
+                droppedInMemoryCount += 1
+                actions.append(.record(.componentError(component: "uplink",
+                                                       error: "\(error); \(heldCountMax) held in memory: dropped \(dropped.messageID) (\(droppedInMemoryCount) in all)")))
+            } else if !wasHolding {
+                actions.append(.record(.componentError(component: "uplink", error: "\(error); holding new messages in memory")))
+            }
+            scheduleRetry(now: now, into: &actions)
+        }
+    }
+
+    private mutating func flushAcknowledged(now: Instant, into actions: inout [Action]) {
+        guard !acknowledged.isEmpty else { return }
+        do throws(OutboxError) {
+            try outbox.remove(messageIDs: acknowledged)
+            acknowledged.removeAll(keepingCapacity: true)
+            acknowledgedSet.removeAll(keepingCapacity: true)
+        } catch {
+            actions.append(.record(.componentError(component: "uplink", error: "\(error); acknowledged messages kept for now")))
+            if !flushScheduled {
+                flushScheduled = true
+                actions.append(.schedule(.flushAcknowledged, at: now + acknowledgedFlushDelay))
+            }
+        }
+    }
+
+    // MARK: Sending
+
+    private mutating func send(_ entry: OutboxMessage, into actions: inout [Action]) {
+        inFlight.insert(entry.messageID)
+        actions.append(.send(CloudMessage(topic: cloudTopic(entry.topic), messageID: entry.messageID, payload: entry.payload)))
+    }
+
+    /// The stored topic name as a `Topic`: one of this thing's three, or (an outbox written
+    /// under another thing name) validated afresh — it was valid when it was written.
+    private func cloudTopic(_ name: String) -> Topic {
+        for topic in [telemetry, alerts, health] where topic.name == name { return topic }
+        do { return try Topic(validating: name) } catch { preconditionFailure("the outbox holds an invalid topic \(name): \(error)") }
+    }
+
+    /// Sends the outbox's unsent messages in sequence order while the window has room.
+    private mutating func drain(now: Instant, into actions: inout [Action]) {
+        while connected, inFlight.count < inflightMax, cursor < sequence {
+            let window: [OutboxMessage]
+            do throws(OutboxError) {
+                window = try outbox.messages(after: cursor, limit: max(64, inflightMax))
+            } catch {
+                actions.append(.record(.componentError(component: "uplink", error: "\(error); will try again")))
+                scheduleRetry(now: now, into: &actions)
+                return
+            }
+            guard !window.isEmpty else {
+                cursor = sequence
+                return
+            }
+            for entry in window {
+                guard inFlight.count < inflightMax else { return }
+                cursor = entry.sequence
+                if inFlight.contains(entry.messageID) || acknowledgedSet.contains(entry.messageID) { continue }
+                send(entry, into: &actions)
+            }
+        }
+    }
+
+    private mutating func scheduleRetry(now: Instant, into actions: inout [Action]) {
+        guard !retryScheduled else { return }
+        retryScheduled = true
+        actions.append(.schedule(.retry, at: now + backoff))
     }
 }
 
@@ -181,7 +292,8 @@ extension UplinkComponent: HubComponent {
         case .message(_, let message): actions = handle(message, now: now)
         case .timer(let due): actions = timer(due, now: now)
         case .completion(.cloud(let completion)): actions = handle(completion, now: now)
-        case .start, .completion, .input, .command: return []
+        case .start: actions = start(now: now)
+        case .completion, .input, .command: return []
         }
         var mapped: [ComponentAction<UplinkTimer>] = []
         for action in actions {

@@ -1,4 +1,5 @@
 import HubCore
+import HubStore
 import HubDrivers
 import HubKernel
 
@@ -161,13 +162,19 @@ public final class SimWorld {
     public static let joystickLine = 23
 
     /// Ports for a `HubNode` living in this world (timers, completions and history come from
-    /// the shell that runs it).
+    /// the shell that runs it). The outbox is the hub's own SQLite outbox over an in-memory
+    /// database unless one is given.
     public func hubPorts(timers: any TimerPort, completions: any CompletionSink, history: any HistorySink,
-                         verifyReads: Bool = true) -> HubPorts {
+                         verifyReads: Bool = true, outbox: (any OutboxStore)? = nil) -> HubPorts {
         cloud.completions = completions
+        let outbox = outbox ?? Self.inMemoryOutbox()
         return HubPorts(sensorKits: kits.map { $0.drivers(verifyReads: verifyReads) }, display: LEDMatrixDriver(bus: kits[0].bus),
                  joystick: JoystickDriver(bus: kits[0].bus), joystickLine: Self.joystickLine,
-                 cloud: cloud, timers: timers, history: history)
+                 cloud: cloud, outbox: outbox, timers: timers, history: history)
+    }
+
+    private static func inMemoryOutbox() -> SQLiteOutboxStore {
+        do { return try SQLiteOutboxStore(path: nil) } catch { preconditionFailure("an in-memory SQLite outbox: \(error)") }
     }
 
     /// Records every conversion's true conditions in the history (`sim.truth`), for

@@ -5,6 +5,7 @@ import HubCore
 import HubDrivers
 import HubKernel
 import HubLive
+import HubStore
 
 /// `hub run`: the hub on a Pi's Sense HAT.
 ///
@@ -37,6 +38,9 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("cloud-spool"), help: "File that receives cloud messages.")
     var cloudSpool = "hub-cloud-spool.jsonl"
 
+    @Option(name: .customLong("state-dir"), help: "Directory of the hub's durable state (owner-only): the outbox, outbox.sqlite.")
+    var stateDirectory = "hub-state"
+
     @OptionGroup var options: HubRunOptions
 
     func run() throws {
@@ -67,8 +71,14 @@ struct Run: ParsableCommand {
         })
         let spool: CloudSpoolFile
         do { spool = try CloudSpoolFile(path: cloudSpool, completions: shell) } catch { throw ValidationError("--cloud-spool: \(error)") }
+        let outbox: SQLiteOutboxStore
+        do {
+            try StateDirectory.prepare(stateDirectory)
+            outbox = try SQLiteOutboxStore(path: stateDirectory + "/outbox.sqlite")
+        } catch { throw ValidationError("--state-dir: \(error)") }
         let ports = HubPorts(sensorKits: [MonitoringKit.for(device.kind).drivers(on: bus)], display: LEDMatrixDriver(bus: bus),
-                             joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: spool, timers: shell, history: history)
+                             joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: spool, outbox: outbox,
+                             timers: shell, history: history)
         let node = HubNode(config: config, ports: ports)
         try options.run(node, on: shell, name: "hub") { edge, now in node.gpioEdge(edge, now: now) }
     }

@@ -6,7 +6,7 @@ import HubScenario
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self])
+        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self])
 
     struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -69,6 +69,35 @@ struct BenchCommand: ParsableCommand {
                 if index > 0 { print("") }
                 print(SimBenchmark.table(results, median: median))
             }
+        }
+    }
+
+    struct Outbox: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Outbox commits per second: a file (WAL, synchronous FULL) and in memory, per message and in batches.")
+
+        @Option(help: "Directory for the benchmark's database files (the disk under test).")
+        var directory = FileManager.default.temporaryDirectory.path
+
+        @Flag(help: "Print {\"append_msgs_per_s\"} (file, 1000 per transaction) with every case.")
+        var json = false
+
+        func run() throws {
+            #if DEBUG
+            printError("warning: this is a debug build; measure with `swift build -c release`")
+            #endif
+            let cases: [OutboxBenchmark.Case]
+            do { cases = try OutboxBenchmark.run(directory: directory) } catch {
+                printError("bench outbox: \(error)")
+                throw ExitCode(2)
+            }
+            if json {
+                let headline = cases.first { $0.storage == "file" && $0.batch == 1000 }?.appendPerSecond ?? 0
+                let each = cases.map { "{\"storage\": \"\($0.storage)\", \"per_txn\": \($0.batch), \"append_msgs_per_s\": \(Int($0.appendPerSecond)), \"remove_msgs_per_s\": \(Int($0.removePerSecond))}" }
+                print("{\"append_msgs_per_s\": \(Int(headline)), \"cases\": [\(each.joined(separator: ", "))]}")
+                return
+            }
+            print(OutboxBenchmark.table(cases))
         }
     }
 

@@ -2,6 +2,7 @@ import HubCore
 import HubDrivers
 import HubInference
 import HubKernel
+import HubStore
 import Testing
 
 @Suite("Bus router, display, uplink and inference components")
@@ -44,8 +45,8 @@ struct ComponentTests {
     }
 
     @Test("the uplink wraps each message in an envelope with sequential IDs and ignores inference results")
-    func uplink() {
-        var uplink = UplinkComponent(thing: "hbshub001")
+    func uplink() throws {
+        var uplink = UplinkComponent(thing: "hbshub001", outbox: try SQLiteOutboxStore(path: nil))
         let reading = Reading(timestamp: t0, device: "hvac", values: ChannelValues([(.temperature, 20)]))
         let first = uplink.handle(.reading(reading), now: t0)
         guard case .send(let message) = first.first else {

@@ -1,6 +1,7 @@
 import HubCore
 import HubDrivers
 import HubKernel
+import HubStore
 import Testing
 
 /// The node is only a host: a component it has never heard of plugs in by its shape.
@@ -56,7 +57,7 @@ struct HubNodeHostTests {
     func addedComponent() throws {
         let config = HubConfig(thing: "hub", devices: [.init(id: "hvac", kind: .furnace, detector: .none)])
         let timers = Timers(), cloud = Cloud(), history = History()
-        let ports = HubPorts(sensorKits: [[FixedThermometer()]], display: nil, cloud: cloud, timers: timers, history: history)
+        let ports = HubPorts(sensorKits: [[FixedThermometer()]], display: nil, cloud: cloud, outbox: try SQLiteOutboxStore(path: nil), timers: timers, history: history)
         let node = HubNode(config: config, ports: ports,
                            components: StandardComponents.make(config: config, ports: ports) + [Watchdog()])
         node.boot(now: t0)

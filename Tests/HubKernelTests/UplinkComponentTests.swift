@@ -1,8 +1,10 @@
+import Foundation
 import HubCore
 import HubKernel
+import HubStore
 import Testing
 
-@Suite("Uplink keeps messages until the cloud acknowledges them")
+@Suite("Uplink commits every message to the outbox and keeps it until the cloud acknowledges it")
 struct UplinkComponentTests {
     let t0 = Instant(secondsSinceEpoch: 1_000)
 
@@ -10,36 +12,54 @@ struct UplinkComponentTests {
         .reading(Reading(timestamp: t0 + .seconds(Int64(n)), device: "hvac", values: ChannelValues([(.temperature, Double(n))])))
     }
 
+    func alert(_ n: Int) -> BusMessage {
+        .alert(Alert(timestamp: t0 + .seconds(Int64(n)), device: "hvac", state: .anomalous, previous: .normal, model: "m", score: 2))
+    }
+
     func sent(_ actions: [UplinkComponent.Action]) -> [String] {
         actions.compactMap { if case .send(let m) = $0 { m.messageID } else { nil } }
     }
 
-    @Test("an acknowledged message is forgotten; an unacknowledged one is counted")
-    func acknowledgements() {
-        var uplink = UplinkComponent(thing: "hub")
-        for n in 1...3 { _ = uplink.handle(reading(n), now: t0) }
-        #expect(uplink.unacknowledgedCount == 3)
-        #expect(uplink.handle(.acknowledged(messageID: "hub-2"), now: t0).isEmpty, "out of order is fine")
-        #expect(uplink.handle(.acknowledged(messageID: "hub-1"), now: t0).isEmpty)
+    func errors(_ actions: [UplinkComponent.Action]) -> [String] {
+        actions.compactMap { if case .record(.componentError("uplink", let e)) = $0 { e } else { nil } }
+    }
+
+    func memoryOutbox(_ limits: OutboxLimits = OutboxLimits()) throws -> SQLiteOutboxStore {
+        try SQLiteOutboxStore(path: nil, limits: limits)
+    }
+
+    @Test("each message is committed before handle returns, and leaves the outbox only after its acknowledgement")
+    func committedUntilAcknowledged() throws {
+        let outbox = try memoryOutbox()
+        var uplink = UplinkComponent(thing: "hub", outbox: outbox)
+        for n in 1...3 {
+            #expect(sent(uplink.handle(reading(n), now: t0)) == ["hub-\(n)"])
+            #expect(outbox.counters.depth == n, "committed at once")
+        }
+        let ack = uplink.handle(.acknowledged(messageID: "hub-2"), now: t0)
+        #expect(ack.contains(.schedule(.flushAcknowledged, at: t0 + uplink.acknowledgedFlushDelay)))
+        _ = uplink.handle(.acknowledged(messageID: "hub-1"), now: t0)
+        _ = uplink.handle(.acknowledged(messageID: "hub-1"), now: t0)
+        _ = uplink.handle(.acknowledged(messageID: "nobody-9"), now: t0)
         #expect(uplink.unacknowledgedCount == 1)
-        #expect(uplink.handle(.acknowledged(messageID: "hub-1"), now: t0).isEmpty, "a duplicate ack changes nothing")
-        #expect(uplink.handle(.acknowledged(messageID: "nobody-9"), now: t0).isEmpty)
+        #expect(outbox.counters.depth == 3, "deletions wait for the flush")
+        #expect(uplink.timer(.flushAcknowledged, now: t0 + uplink.acknowledgedFlushDelay).isEmpty)
+        #expect(try outbox.messages(after: 0, limit: 10).map(\.messageID) == ["hub-3"])
         #expect(uplink.unacknowledgedCount == 1)
     }
 
     @Test("a failed message is sent again with the same id on the retry timer, with backoff doubling to its cap")
-    func failureAndResend() {
-        var uplink = UplinkComponent(thing: "hub", retryBackoff: .seconds(1), retryBackoffMax: .seconds(4))
+    func failureAndResend() throws {
+        var uplink = UplinkComponent(thing: "hub", outbox: try memoryOutbox(), retryBackoff: .seconds(1), retryBackoffMax: .seconds(4))
         _ = uplink.handle(reading(1), now: t0)
         _ = uplink.handle(reading(2), now: t0)
         let failed = uplink.handle(.failed(messageID: "hub-1", reason: "PUBACK timeout"), now: t0)
         #expect(failed.contains(.schedule(.retry, at: t0 + .seconds(1))))
-        #expect(failed.contains { if case .record(.componentError("uplink", let e)) = $0 { e.contains("hub-1 not delivered: PUBACK timeout") } else { false } })
+        #expect(errors(failed).contains { $0.contains("hub-1 not delivered: PUBACK timeout") })
         #expect(uplink.handle(.failed(messageID: "hub-2", reason: "x"), now: t0).filter {
             if case .schedule = $0 { true } else { false }
         }.isEmpty, "one retry timer at a time")
         #expect(sent(uplink.timer(.retry, now: t0 + .seconds(1))) == ["hub-1", "hub-2"], "same ids, in order")
-        // Fails again: the next round waits twice as long, then four times, then stays at the cap.
         var waits: [Duration] = []
         var now = t0 + .seconds(1)
         for _ in 0..<4 {
@@ -56,37 +76,101 @@ struct UplinkComponentTests {
         #expect(uplink.handle(.failed(messageID: "hub-1", reason: "late"), now: now).isEmpty, "an acknowledged message never goes again")
     }
 
-    @Test("while the connection is down nothing is sent; when it is back every unacknowledged message goes again, in order")
-    func offline() {
-        var uplink = UplinkComponent(thing: "hub")
-        _ = uplink.handle(reading(1), now: t0)
-        let down = uplink.handle(.connection(up: false, reason: "broker unreachable"), now: t0)
-        #expect(sent(down).isEmpty)
-        #expect(sent(uplink.handle(reading(2), now: t0)).isEmpty, "kept, not sent")
+    @Test("while the connection is down nothing is sent; when it is back the backlog drains in order, a window at a time")
+    func offlineBacklog() throws {
+        var uplink = UplinkComponent(thing: "hub", outbox: try memoryOutbox(), inflightMax: 4)
+        _ = uplink.handle(.connection(up: false, reason: "broker unreachable"), now: t0)
+        for n in 1...10 { #expect(sent(uplink.handle(reading(n), now: t0)).isEmpty, "kept, not sent") }
         #expect(sent(uplink.timer(.retry, now: t0)).isEmpty)
         let up = uplink.handle(.connection(up: true, reason: "reconnected"), now: t0)
-        #expect(sent(up) == ["hub-1", "hub-2"])
-        #expect(uplink.unacknowledgedCount == 2)
+        #expect(sent(up) == ["hub-1", "hub-2", "hub-3", "hub-4"], "the window, oldest first")
+        var order = sent(up)
+        for n in 1...10 { order += sent(uplink.handle(.acknowledged(messageID: "hub-\(n)"), now: t0)) }
+        #expect(order == (1...10).map { "hub-\($0)" }, "each acknowledgement lets the next one go, in order")
+        #expect(uplink.unacknowledgedCount == 0)
     }
 
-    @Test("beyond its bound the oldest pending message is dropped and reported, never silently")
-    func bounded() {
-        var uplink = UplinkComponent(thing: "hub", pendingCountMax: 3)
+    @Test("a fresh alert goes at once, even behind a telemetry backlog that fills the window")
+    func alertsNotStarved() throws {
+        var uplink = UplinkComponent(thing: "hub", outbox: try memoryOutbox(), inflightMax: 2)
+        _ = uplink.handle(.connection(up: false, reason: "down"), now: t0)
+        for n in 1...50 { _ = uplink.handle(reading(n), now: t0) }
+        #expect(sent(uplink.handle(.connection(up: true, reason: "up"), now: t0)) == ["hub-1", "hub-2"])
+        #expect(sent(uplink.handle(alert(51), now: t0)) == ["hub-51"], "the alert does not wait")
+        #expect(sent(uplink.handle(reading(52), now: t0)).isEmpty, "telemetry waits its turn")
+        var order: [String] = []
+        for n in [1, 2, 51] + Array(3...52) { order += sent(uplink.handle(.acknowledged(messageID: "hub-\(n)"), now: t0)) }
+        #expect(order == (3...50).map { "hub-\($0)" } + ["hub-52"], "the backlog skips the alert already sent")
+    }
+
+    @Test("after a restart the ids continue and the outbox's leftovers go first, with their ids")
+    func restart() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("uplink-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/outbox.sqlite"
+        do {
+            var uplink = UplinkComponent(thing: "hub", outbox: try SQLiteOutboxStore(path: path))
+            for n in 1...3 { _ = uplink.handle(reading(n), now: t0) }
+            _ = uplink.handle(.acknowledged(messageID: "hub-1"), now: t0)
+            _ = uplink.timer(.flushAcknowledged, now: t0)
+            _ = uplink.handle(reading(4), now: t0)
+        }  // the process dies here: hub-2..4 were never acknowledged
+        var uplink = UplinkComponent(thing: "hub", outbox: try SQLiteOutboxStore(path: path))
+        let start = uplink.start(now: t0)
+        #expect(sent(start) == ["hub-2", "hub-3", "hub-4"])
+        #expect(errors(start) == ["outbox holds 3 unacknowledged messages from before; sending them"])
+        #expect(sent(uplink.handle(reading(5), now: t0)) == ["hub-5"], "the sequence continues")
+    }
+
+    @Test("a full outbox evicts the oldest telemetry and says so with the ids and the running totals")
+    func eviction() throws {
+        var uplink = UplinkComponent(thing: "hub", outbox: try memoryOutbox(OutboxLimits(countMax: 3, hardCountMax: 4)))
+        _ = uplink.handle(.connection(up: false, reason: "down"), now: t0)
         var reports: [String] = []
-        for n in 1...5 {
-            for case .record(.componentError(_, let error)) in uplink.handle(reading(n), now: t0) { reports.append(error) }
-        }
-        #expect(uplink.unacknowledgedCount == 3)
-        #expect(reports == ["3 messages unacknowledged: dropped the oldest, hub-1", "3 messages unacknowledged: dropped the oldest, hub-2"])
+        for n in 1...5 { reports += errors(uplink.handle(reading(n), now: t0)) }
+        #expect(reports == ["outbox full: evicted 1 (hub-1); 1 telemetry and 0 alerts/health evicted in all",
+                            "outbox full: evicted 1 (hub-2); 2 telemetry and 0 alerts/health evicted in all"])
+        #expect(sent(uplink.handle(.connection(up: true, reason: "up"), now: t0)) == ["hub-3", "hub-4", "hub-5"])
     }
 
-    @Test("acknowledging in order keeps memory flat over a long run")
-    func longRun() {
-        var uplink = UplinkComponent(thing: "hub")
-        for n in 1...50_000 {
+    @Test("a full disk holds new messages in memory up to a bound, reports it, and commits them in order when space returns")
+    func fullDisk() throws {
+        let outbox = try memoryOutbox(OutboxLimits(fileBytesMax: 65_536))
+        var uplink = UplinkComponent(thing: "hub", outbox: outbox, heldCountMax: 5)
+        _ = uplink.handle(.connection(up: false, reason: "down"), now: t0)
+        var n = 0
+        var reports: [String] = []
+        while reports.isEmpty, n < 10_000 {
+            n += 1
+            reports = errors(uplink.handle(reading(n), now: t0))
+        }
+        let committed = outbox.counters.depth
+        #expect(committed == n - 1 && committed > 10, "the disk filled after \(committed) messages")
+        #expect(reports.count == 1 && reports[0].hasPrefix("outbox full: in-memory outbox:") && reports[0].hasSuffix("holding new messages in memory"),
+                "\(reports)")
+        for k in 1...5 { reports = errors(uplink.handle(reading(n + k), now: t0)) }
+        #expect(reports.last?.hasSuffix("5 held in memory: dropped hub-\(n) (1 in all)") == true, "\(reports)")
+        #expect(uplink.droppedInMemoryCount == 1)
+        #expect(uplink.unacknowledgedCount == committed + 5)
+        // Space returns: the cloud acknowledges the committed ones, the flush frees their pages.
+        _ = uplink.handle(.connection(up: true, reason: "up"), now: t0)
+        for k in 1...committed { _ = uplink.handle(.acknowledged(messageID: "hub-\(k)"), now: t0) }
+        _ = uplink.timer(.flushAcknowledged, now: t0)
+        let retried = uplink.timer(.retry, now: t0 + .seconds(1))
+        #expect(errors(retried) == ["outbox commits again"])
+        #expect(try outbox.messages(after: 0, limit: 100).map(\.messageID) == (n + 1...n + 5).map { "hub-\($0)" })
+    }
+
+    @Test("acknowledging in order keeps the outbox and memory flat over a long run")
+    func longRun() throws {
+        let outbox = try memoryOutbox()
+        var uplink = UplinkComponent(thing: "hub", outbox: outbox)
+        for n in 1...20_000 {
             _ = uplink.handle(reading(n), now: t0)
             _ = uplink.handle(.acknowledged(messageID: "hub-\(n)"), now: t0)
         }
         #expect(uplink.unacknowledgedCount == 0)
+        #expect(outbox.counters.depth < 256, "flushed in batches")
     }
 }
