@@ -99,9 +99,9 @@ public protocol OutboxStore: AnyObject {
     /// one transaction, evicting as `OutboxLimits` says; returns the evicted messages' ids,
     /// oldest first. On error nothing of this call was committed.
     func append(_ messages: [OutboxMessage]) throws(OutboxError) -> [String]
-    /// Deletes the messages with these ids (unknown ids are ignored: an acknowledgement can
-    /// arrive for a message evicted meanwhile).
-    func remove(messageIDs: [String]) throws(OutboxError)
+    /// Deletes the messages with these sequences (unknown ones are ignored: an
+    /// acknowledgement can arrive for a message evicted meanwhile).
+    func remove(sequences: [Int64]) throws(OutboxError)
     /// Up to `limit` messages in sequence order, starting after `sequence`.
     func messages(after sequence: Int64, limit: Int) throws(OutboxError) -> [OutboxMessage]
 }

@@ -52,13 +52,13 @@ public struct UplinkComponent {
     private let alerts: Topic
     private let health: Topic
     private var connected = true
-    /// Sent on this connection and not yet acknowledged (membership only; never iterated).
-    private var inFlight: Set<String> = []
+    /// Sent on this connection and not yet acknowledged: id → sequence (looked up, never iterated).
+    private var inFlight: [String: Int64] = [:]
     /// Every outbox message up to this sequence was sent on this connection (or acknowledged).
     private var cursor: Int64
     /// Acknowledged and not yet deleted from the outbox.
-    private var acknowledged: [String] = []
-    private var acknowledgedSet: Set<String> = []
+    private var acknowledged: [Int64] = []
+    private var acknowledgedSet: Set<Int64> = []
     /// Messages the outbox could not commit yet, oldest first.
     private var held: [OutboxMessage] = []
     /// Telemetry dropped from `held` because the outbox stayed unable to commit.
@@ -138,10 +138,10 @@ public struct UplinkComponent {
         case .acknowledged(let id):
             // Only what is in flight: an id unknown here (a duplicate, or a late PUBACK for a
             // send before a reconnect that will be sent again) changes nothing.
-            guard inFlight.remove(id) != nil else { return [] }
+            guard let sequence = inFlight.removeValue(forKey: id) else { return [] }
             backoff = retryBackoff
-            if acknowledgedSet.insert(id).inserted {
-                acknowledged.append(id)
+            if acknowledgedSet.insert(sequence).inserted {
+                acknowledged.append(sequence)
                 if acknowledged.count >= acknowledgedFlushCount {
                     flushAcknowledged(now: now, into: &actions)
                 } else if !flushScheduled {
@@ -151,7 +151,7 @@ public struct UplinkComponent {
             }
             drain(now: now, into: &actions)
         case .failed(let id, let reason):
-            guard inFlight.remove(id) != nil else { return [] }
+            guard inFlight.removeValue(forKey: id) != nil else { return [] }
             actions.append(.record(.componentError(component: "uplink", error: "\(id) not delivered: \(reason); will resend")))
             scheduleRetry(now: now, into: &actions)
         case .connection(let up, let reason):
@@ -224,7 +224,7 @@ public struct UplinkComponent {
     private mutating func flushAcknowledged(now: Instant, into actions: inout [Action]) {
         guard !acknowledged.isEmpty else { return }
         do throws(OutboxError) {
-            try outbox.remove(messageIDs: acknowledged)
+            try outbox.remove(sequences: acknowledged)
             acknowledged.removeAll(keepingCapacity: true)
             acknowledgedSet.removeAll(keepingCapacity: true)
         } catch {
@@ -239,7 +239,7 @@ public struct UplinkComponent {
     // MARK: Sending
 
     private mutating func send(_ entry: OutboxMessage, into actions: inout [Action]) {
-        inFlight.insert(entry.messageID)
+        inFlight[entry.messageID] = entry.sequence
         actions.append(.send(CloudMessage(topic: cloudTopic(entry.topic), messageID: entry.messageID, payload: entry.payload)))
     }
 
@@ -268,7 +268,7 @@ public struct UplinkComponent {
             for entry in window {
                 guard inFlight.count < inflightMax else { return }
                 cursor = entry.sequence
-                if inFlight.contains(entry.messageID) || acknowledgedSet.contains(entry.messageID) { continue }
+                if inFlight[entry.messageID] != nil || acknowledgedSet.contains(entry.sequence) { continue }
                 send(entry, into: &actions)
             }
         }

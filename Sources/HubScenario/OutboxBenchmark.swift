@@ -63,8 +63,7 @@ public enum OutboxBenchmark {
         let removeStart = clock.now
         var next = 1
         while next <= count {
-            let ids = (next..<min(next + 256, count + 1)).map { "bench-\($0)" }
-            try store.remove(messageIDs: ids)
+            try store.remove(sequences: (next..<min(next + 256, count + 1)).map { Int64($0) })
             next += 256
         }
         let removeTime = clock.now - removeStart

@@ -27,13 +27,32 @@ struct SQLiteOutboxStoreTests {
             let store = try SQLiteOutboxStore(path: path)
             #expect(try store.append(Array(written[..<20])) == [])
             #expect(try store.append(Array(written[20...])) == [])
-            try store.remove(messageIDs: ["hub-1-3", "hub-1-10", "no-such-id"])
+            try store.remove(sequences: [3, 10, 999])
         }
         let reopened = try SQLiteOutboxStore(path: path)
         let expected = written.filter { ![3, 10].contains($0.sequence) }
         #expect(try reopened.messages(after: 0, limit: 1000) == expected)
         #expect(try reopened.messages(after: 25, limit: 3).map(\.sequence) == [26, 27, 28])
         #expect(reopened.counters == OutboxCounters(depthTelemetry: 44, depthKept: 4, lastSequence: 50))
+    }
+
+    @Test("an emptied outbox still knows its last sequence after a restart, so no id is handed out twice")
+    func sequenceSurvivesEmptying() throws {
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/outbox.sqlite"
+        do {
+            let store = try SQLiteOutboxStore(path: path)
+            _ = try store.append((1...5).map { Self.message(Int64($0)) })
+            try store.remove(sequences: [5, 4, 3, 2, 1])
+        }
+        do {
+            let store = try SQLiteOutboxStore(path: path, limits: OutboxLimits(countMax: 1, hardCountMax: 1))
+            #expect(store.counters == OutboxCounters(lastSequence: 5))
+            #expect(try store.append([Self.message(6), Self.message(7)]) == ["hub-1-6"], "evicted, and the floor rises with it")
+            try store.remove(sequences: [7])
+        }
+        #expect(try SQLiteOutboxStore(path: path).counters == OutboxCounters(evictedTelemetry: 1, lastSequence: 7))
     }
 
     @Test("a full outbox evicts the oldest telemetry first, keeps alerts and health up to the hard cap, and counts every eviction")
@@ -141,9 +160,9 @@ struct SQLiteOutboxStoreTests {
                 }
                 #expect(try store.append(batch) == expected)
             case 6...8 where !model.isEmpty:
-                let picked = (0..<random.nextInt(in: 1...5)).map { _ in model[random.nextInt(in: 0...(model.count - 1))].messageID }
-                model.removeAll { picked.contains($0.messageID) }
-                try store.remove(messageIDs: picked)
+                let picked = (0..<random.nextInt(in: 1...5)).map { _ in model[random.nextInt(in: 0...(model.count - 1))].sequence }
+                model.removeAll { picked.contains($0.sequence) }
+                try store.remove(sequences: picked)
             default:
                 store = try SQLiteOutboxStore(path: path, limits: limits)
             }

@@ -12,6 +12,10 @@ import HubCore
 /// `-shm` companions are owner-only (0600). Counters and the last sequence live in the same
 /// transactions as the rows they count, so they are exact across crashes.
 ///
+/// The table has no index beyond its sequence key: rows are deleted by sequence, and each
+/// index would cost every reading's insert another B-tree write (eviction scans from the
+/// oldest row, where telemetry is).
+///
 /// Eviction (`OutboxLimits`): after an append leaves more than `countMax` messages, the
 /// oldest telemetry is deleted until the count is back at `countMax` or no telemetry is
 /// left; beyond `hardCountMax` the oldest messages of any kind go. Every eviction is
@@ -97,6 +101,7 @@ public final class SQLiteOutboxStore: OutboxStore {
                     if !evicted.isEmpty {
                         try db.execute(sql: "UPDATE meta SET evicted_telemetry = ?, evicted_kept = ?",
                                        arguments: [next.evictedTelemetry, next.evictedKept])
+                        try Self.raiseFloor(to: next.lastSequence, db)
                     }
                     return .commit
                 }
@@ -129,17 +134,19 @@ public final class SQLiteOutboxStore: OutboxStore {
         guard code == SQLITE_DONE else { throw failure(code, db) }
     }
 
-    public func remove(messageIDs: [String]) throws(OutboxError) {
-        guard !messageIDs.isEmpty else { return }
+    public func remove(sequences: [Int64]) throws(OutboxError) {
+        guard !sequences.isEmpty else { return }
         var next = counters
+        var highest: Int64 = 0
         do {
             try database.write { db in
-                let statement = try db.cachedStatement(sql: "DELETE FROM outbox WHERE message_id = ? RETURNING priority").sqliteStatement
-                for id in messageIDs {
+                let statement = try db.cachedStatement(sql: "DELETE FROM outbox WHERE sequence = ? RETURNING priority").sqliteStatement
+                for sequence in sequences {
                     sqlite3_reset(statement)
-                    Self.bindText(statement, 1, id)
+                    sqlite3_bind_int64(statement, 1, sequence)
                     var code = sqlite3_step(statement)
                     while code == SQLITE_ROW {
+                        highest = max(highest, sequence)
                         if sqlite3_column_int(statement, 0) == Int32(OutboxMessage.Priority.telemetry.rawValue) {
                             next.depthTelemetry -= 1
                         } else {
@@ -150,6 +157,7 @@ public final class SQLiteOutboxStore: OutboxStore {
                     sqlite3_reset(statement)
                     guard code == SQLITE_DONE else { throw Self.failure(code, db) }
                 }
+                if highest > 0 { try Self.raiseFloor(to: highest, db) }
             }
             counters = next
         } catch {
@@ -197,7 +205,7 @@ public final class SQLiteOutboxStore: OutboxStore {
     /// Creates the schema in a new database, or checks an existing one and reads its counters.
     private static func migrate(_ db: Database, place: String) throws -> OutboxCounters {
         if try db.tableExists("meta") {
-            guard let row = try Row.fetchOne(db, sql: "SELECT schema_version, evicted_telemetry, evicted_kept FROM meta"),
+            guard let row = try Row.fetchOne(db, sql: "SELECT schema_version, evicted_telemetry, evicted_kept, sequence_floor FROM meta"),
                   try db.tableExists("outbox") else {
                 throw OutboxError.unusable("\(place): the meta row or the outbox table is missing")
             }
@@ -205,10 +213,11 @@ public final class SQLiteOutboxStore: OutboxStore {
             guard version == schemaVersion else {
                 throw OutboxError.unusable("\(place): schema version \(version), this hub reads \(schemaVersion)")
             }
-            // AUTOINCREMENT keeps the highest sequence ever inserted in sqlite_sequence, in the
-            // same transaction as the row, even after every row is deleted: ids are never reused.
-            let last = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'") ?? 0
-            var counters = OutboxCounters(evictedTelemetry: row[1], evictedKept: row[2], lastSequence: last)
+            // Every sequence ever committed is in the outbox or was deleted in a transaction that
+            // raised the floor to it, so ids are never reused, even after every row is gone.
+            let highest = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM outbox") ?? 0
+            let floor: Int64 = row[3]
+            var counters = OutboxCounters(evictedTelemetry: row[1], evictedKept: row[2], lastSequence: max(highest, floor))
             for row in try Row.fetchAll(db, sql: "SELECT priority, COUNT(*) FROM outbox GROUP BY priority") {
                 let priority: Int = row[0]
                 let count: Int = row[1]
@@ -220,14 +229,18 @@ public final class SQLiteOutboxStore: OutboxStore {
             throw OutboxError.unusable("\(place): a database of something else (no outbox meta table)")
         }
         try db.execute(sql: """
-            CREATE TABLE meta (schema_version INTEGER NOT NULL,
-                               evicted_telemetry INTEGER NOT NULL, evicted_kept INTEGER NOT NULL);
-            INSERT INTO meta VALUES (\(schemaVersion), 0, 0);
-            CREATE TABLE outbox (sequence INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL UNIQUE, topic TEXT NOT NULL,
+            CREATE TABLE meta (schema_version INTEGER NOT NULL, evicted_telemetry INTEGER NOT NULL,
+                               evicted_kept INTEGER NOT NULL, sequence_floor INTEGER NOT NULL);
+            INSERT INTO meta VALUES (\(schemaVersion), 0, 0, 0);
+            CREATE TABLE outbox (sequence INTEGER PRIMARY KEY, message_id TEXT NOT NULL, topic TEXT NOT NULL,
                                  priority INTEGER NOT NULL, payload BLOB NOT NULL);
-            CREATE INDEX outbox_by_priority ON outbox (priority, sequence);
             """)
         return OutboxCounters()
+    }
+
+    /// Keeps the highest sequence ever deleted, so a restart never hands out an id again.
+    private static func raiseFloor(to sequence: Int64, _ db: Database) throws {
+        try db.execute(sql: "UPDATE meta SET sequence_floor = max(sequence_floor, ?)", arguments: [sequence])
     }
 
     /// The `count` oldest messages of `priority` (any priority for `.kept`, the last resort), deleted.
