@@ -25,7 +25,7 @@ public enum UplinkTimer: Equatable, Sendable {
 /// up to `retryBackoffMax`).
 ///
 /// Acknowledged messages are deleted in batches (every `acknowledgedFlushCount`, or
-/// `acknowledgedFlushDelay`, 30 s, after the first): a crash in between sends them once more with
+/// `acknowledgedFlushDelay`, 5 min, after the first): a crash in between sends them once more with
 /// their ids, which costs a duplicate, never a loss, and saves a disk sync per message.
 ///
 /// When the outbox cannot commit (a full disk) the uplink keeps new messages in memory, at
@@ -44,7 +44,7 @@ public struct UplinkComponent {
     public let inflightMax: Int
     public let heldCountMax: Int
     public let acknowledgedFlushCount = 256
-    public let acknowledgedFlushDelay = Duration.seconds(30)
+    public let acknowledgedFlushDelay = Duration.seconds(300)
     private let outbox: any OutboxStore
     private var sequence: Int64
     private var json = JSONWriter(capacity: 512)

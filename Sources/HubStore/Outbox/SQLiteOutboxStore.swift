@@ -140,14 +140,21 @@ public final class SQLiteOutboxStore: OutboxStore {
         var highest: Int64 = 0
         do {
             try database.write { db in
-                let statement = try db.cachedStatement(sql: "DELETE FROM outbox WHERE sequence = ? RETURNING priority").sqliteStatement
-                for sequence in sequences {
+                // Acknowledgements come mostly in order: one statement per run of consecutive sequences.
+                let statement = try db.cachedStatement(
+                    sql: "DELETE FROM outbox WHERE sequence BETWEEN ? AND ? RETURNING sequence, priority").sqliteStatement
+                let sorted = sequences.sorted()
+                var start = 0
+                while start < sorted.count {
+                    var end = start
+                    while end + 1 < sorted.count, sorted[end + 1] <= sorted[end] + 1 { end += 1 }
                     sqlite3_reset(statement)
-                    sqlite3_bind_int64(statement, 1, sequence)
+                    sqlite3_bind_int64(statement, 1, sorted[start])
+                    sqlite3_bind_int64(statement, 2, sorted[end])
                     var code = sqlite3_step(statement)
                     while code == SQLITE_ROW {
-                        highest = max(highest, sequence)
-                        if sqlite3_column_int(statement, 0) == Int32(OutboxMessage.Priority.telemetry.rawValue) {
+                        highest = max(highest, sqlite3_column_int64(statement, 0))
+                        if sqlite3_column_int(statement, 1) == Int32(OutboxMessage.Priority.telemetry.rawValue) {
                             next.depthTelemetry -= 1
                         } else {
                             next.depthKept -= 1
@@ -156,6 +163,7 @@ public final class SQLiteOutboxStore: OutboxStore {
                     }
                     sqlite3_reset(statement)
                     guard code == SQLITE_DONE else { throw Self.failure(code, db) }
+                    start = end + 1
                 }
                 if highest > 0 { try Self.raiseFloor(to: highest, db) }
             }
@@ -240,7 +248,12 @@ public final class SQLiteOutboxStore: OutboxStore {
 
     /// Keeps the highest sequence ever deleted, so a restart never hands out an id again.
     private static func raiseFloor(to sequence: Int64, _ db: Database) throws {
-        try db.execute(sql: "UPDATE meta SET sequence_floor = max(sequence_floor, ?)", arguments: [sequence])
+        let statement = try db.cachedStatement(sql: "UPDATE meta SET sequence_floor = max(sequence_floor, ?)").sqliteStatement
+        sqlite3_reset(statement)
+        sqlite3_bind_int64(statement, 1, sequence)
+        let code = sqlite3_step(statement)
+        sqlite3_reset(statement)
+        guard code == SQLITE_DONE else { throw failure(code, db) }
     }
 
     /// The `count` oldest messages of `priority` (any priority for `.kept`, the last resort), deleted.
