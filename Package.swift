@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "HubKernelTests", dependencies: ["HubKernel", "HubStore"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubCore"]),
         .testTarget(name: "HubSimTests", dependencies: ["HubSim"]),
-        .testTarget(name: "HubLiveTests", dependencies: ["HubLive", "HubSim"]),
+        .testTarget(name: "HubLiveTests", dependencies: ["HubLive", "HubSim", "HubStore"]),
         .testTarget(name: "HubScenarioTests", dependencies: ["HubScenario", "HubStore"]),
     ]
 )

@@ -15,6 +15,10 @@ public final class RealTimeClock: LoopClock, @unchecked Sendable {
     private let waitForEdge: ((Duration) -> GPIOEdge?)?
     /// Hears each edge the wait brought, at the instant it arrived.
     var onEdge: ((GPIOEdge, Instant) -> Void)?
+    /// Completions posted by port threads (MQTT); a post wakes the wait.
+    let inbox = CompletionInbox()
+    /// Hears each completion the wait brought.
+    var onCompletion: ((PortCompletion, Instant) -> Void)?
 
     public init(clock: LiveClock, waitForEdge: ((Duration) -> GPIOEdge?)? = nil) {
         self.clock = clock
@@ -31,10 +35,12 @@ public final class RealTimeClock: LoopClock, @unchecked Sendable {
     public func wait(until instant: Instant) {
         let wait = min(clock.realDelay(until: instant), .milliseconds(200))
         if let waitForEdge {
-            if let edge = waitForEdge(wait) { onEdge?(edge, clock.now) }
+            // The GPIO wait cannot also watch the inbox: short slices keep PUBACKs prompt.
+            if let edge = waitForEdge(min(wait, .milliseconds(10))) { onEdge?(edge, clock.now) }
         } else {
-            LiveShell.sleep(wait)
+            inbox.wait(wait)
         }
+        for (completion, at) in inbox.take() { onCompletion?(completion, at) }
     }
 }
 
@@ -57,7 +63,12 @@ public final class LiveShell: TimerPort, CompletionSink {
         let realTime = RealTimeClock(clock: clock, waitForEdge: waitForEdge)
         loop = EventLoop(clock: realTime)
         realTime.onEdge = { [loop] edge, now in loop.schedule(.edge(edge), at: now) }
+        realTime.onCompletion = { [loop] completion, at in loop.schedule(.completion(completion), at: max(at, clock.now)) }
+        inbox = realTime.inbox
     }
+
+    /// Where ports that answer from their own threads (MQTT) post completions.
+    public let inbox: CompletionInbox
 
     public func schedule(_ timer: HubTimer, at: Instant) {
         loop.schedule(.timer(timer), at: at)

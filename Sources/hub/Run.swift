@@ -18,7 +18,9 @@ struct Run: ParsableCommand {
         discussion: """
             Drives the Sense HAT through /dev/i2c-N (I2C_RDWR) and the joystick through \
             /dev/gpiochipN. History goes to --event-log as JSON lines (default: standard output). \
-            Cloud messages are spooled to --cloud-spool as JSON lines until the MQTT uplink lands. \
+            Cloud messages go over MQTT to --cloud-host (TLS with --cloud-ca, mutual TLS with \
+            --cloud-cert and --cloud-key), or without it to --cloud-spool as JSON lines; either way \
+            each is first committed to the outbox in --state-dir (default hub-state). \
             SIGTERM or SIGINT shuts it down gracefully. (Simulated appliances: hubrig sim run.)
             """)
 
@@ -38,10 +40,9 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("cloud-spool"), help: "File that receives cloud messages.")
     var cloudSpool = "hub-cloud-spool.jsonl"
 
-    @Option(name: .customLong("state-dir"), help: "Directory of the hub's durable state (owner-only): the outbox, outbox.sqlite.")
-    var stateDirectory = "hub-state"
-
     @OptionGroup var options: HubRunOptions
+
+    @OptionGroup var cloud: CloudOptions
 
     func run() throws {
         let config = try options.config(tool: "hub")
@@ -69,17 +70,20 @@ struct Run: ParsableCommand {
                 }
             }
         })
-        let spool: CloudSpoolFile
-        do { spool = try CloudSpoolFile(path: cloudSpool, completions: shell) } catch { throw ValidationError("--cloud-spool: \(error)") }
-        let outbox: SQLiteOutboxStore
-        do {
-            try StateDirectory.prepare(stateDirectory)
-            outbox = try SQLiteOutboxStore(path: stateDirectory + "/outbox.sqlite")
-        } catch { throw ValidationError("--state-dir: \(error)") }
+        let outbox = try cloud.outbox(fallback: "hub-state")
+        let mqtt = try cloud.mqtt(thing: config.thing, shell: shell)
+        let cloudPort: any CloudPort
+        if let mqtt {
+            cloudPort = mqtt
+        } else {
+            do { cloudPort = try CloudSpoolFile(path: cloudSpool, completions: shell) } catch { throw ValidationError("--cloud-spool: \(error)") }
+        }
         let ports = HubPorts(sensorKits: [MonitoringKit.for(device.kind).drivers(on: bus)], display: LEDMatrixDriver(bus: bus),
-                             joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: spool, outbox: outbox,
+                             joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: cloudPort, outbox: outbox,
                              timers: shell, history: history)
         let node = HubNode(config: config, ports: ports)
+        mqtt?.start()
+        defer { mqtt?.stop() }
         try options.run(node, on: shell, name: "hub") { edge, now in node.gpioEdge(edge, now: now) }
     }
 }

@@ -16,11 +16,14 @@ extension SimCommand {
             discussion: """
                 The same hub as `hub run`, with the simulated world's ports; --time-scale speeds \
                 the clock up. History goes to --event-log as JSON lines (default: standard output); \
-                the simulated cloud acknowledges what the uplink sends. SIGTERM or SIGINT shuts it \
+                the simulated cloud acknowledges what the uplink sends, or with --cloud-host a real MQTT \
+                broker does; the outbox lives in memory, or in --state-dir. SIGTERM or SIGINT shuts it \
                 down gracefully. Exit status 2 for invalid input.
                 """)
 
         @OptionGroup var options: HubRunOptions
+
+        @OptionGroup var cloud: CloudOptions
 
         @Option(help: "Seed of the simulated world.")
         var seed: UInt64 = 1
@@ -38,9 +41,14 @@ extension SimCommand {
             let clock = LiveClock(timeScale: timeScale)
             let shell = LiveShell(clock: clock)
             let world = SimWorld(devices: config.devices, seed: seed, start: clock.now, clock: clock, history: history)
-            let node = HubNode(config: config, ports: world.hubPorts(timers: shell, completions: shell, history: history))
+            let mqtt = try cloud.mqtt(thing: config.thing, shell: shell)
+            var ports = world.hubPorts(timers: shell, completions: shell, history: history, outbox: try cloud.outbox(fallback: nil))
+            if let mqtt { ports.cloud = mqtt }
+            let node = HubNode(config: config, ports: ports)
             // Simulated joystick edges reach the hub on the loop's next turn, like libgpiod's would.
             world.gpio.onEdge { edge, now in node.gpioEdge(edge, now: now) }
+            mqtt?.start()
+            defer { mqtt?.stop() }
             try options.run(node, on: shell, name: "hubrig-sim")
         }
     }
