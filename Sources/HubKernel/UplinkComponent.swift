@@ -56,6 +56,10 @@ public struct UplinkComponent {
     private var inFlight: [String: Int64] = [:]
     /// Every outbox message up to this sequence was sent on this connection (or acknowledged).
     private var cursor: Int64
+    /// Backlog rows read ahead of the cursor (from `readAheadHead` on), so a drain reads the
+    /// outbox 256 rows at a time rather than once per acknowledgement.
+    private var readAhead: [OutboxMessage] = []
+    private var readAheadHead = 0
     /// Acknowledged and not yet deleted from the outbox.
     private var acknowledged: [Int64] = []
     private var acknowledgedSet: Set<Int64> = []
@@ -160,7 +164,7 @@ public struct UplinkComponent {
             actions.append(.record(.componentError(component: "uplink", error: up ? "cloud connection up: \(reason)" : "cloud connection down: \(reason)")))
             // Anything sent before the drop may not have arrived: the whole outbox goes again.
             inFlight.removeAll()
-            cursor = 0
+            rewind()
             if up { drain(now: now, into: &actions) }
         }
         return actions
@@ -173,7 +177,7 @@ public struct UplinkComponent {
             retryScheduled = false
             commitHeld(now: now, into: &actions)
             guard connected else { return actions }
-            cursor = 0  // what failed lies somewhere behind the cursor
+            rewind()  // what failed lies somewhere behind the cursor
             drain(now: now, into: &actions)
             backoff = min(backoff * 2, retryBackoffMax)
         case .flushAcknowledged:
@@ -253,25 +257,33 @@ public struct UplinkComponent {
     /// Sends the outbox's unsent messages in sequence order while the window has room.
     private mutating func drain(now: Instant, into actions: inout [Action]) {
         while connected, inFlight.count < inflightMax, cursor < sequence {
-            let window: [OutboxMessage]
-            do throws(OutboxError) {
-                window = try outbox.messages(after: cursor, limit: max(64, inflightMax))
-            } catch {
-                actions.append(.record(.componentError(component: "uplink", error: "\(error); will try again")))
-                scheduleRetry(now: now, into: &actions)
-                return
+            if readAheadHead == readAhead.count {
+                do throws(OutboxError) {
+                    readAhead = try outbox.messages(after: cursor, limit: 256)
+                    readAheadHead = 0
+                } catch {
+                    actions.append(.record(.componentError(component: "uplink", error: "\(error); will try again")))
+                    scheduleRetry(now: now, into: &actions)
+                    return
+                }
+                guard !readAhead.isEmpty else {
+                    cursor = sequence
+                    return
+                }
             }
-            guard !window.isEmpty else {
-                cursor = sequence
-                return
-            }
-            for entry in window {
-                guard inFlight.count < inflightMax else { return }
-                cursor = entry.sequence
-                if inFlight[entry.messageID] != nil || acknowledgedSet.contains(entry.sequence) { continue }
-                send(entry, into: &actions)
-            }
+            let entry = readAhead[readAheadHead]
+            readAheadHead += 1
+            cursor = entry.sequence
+            if inFlight[entry.messageID] != nil || acknowledgedSet.contains(entry.sequence) { continue }
+            send(entry, into: &actions)
         }
+    }
+
+    /// Starts the next drain from the oldest message in the outbox.
+    private mutating func rewind() {
+        cursor = 0
+        readAhead.removeAll(keepingCapacity: true)
+        readAheadHead = 0
     }
 
     private mutating func scheduleRetry(now: Instant, into actions: inout [Action]) {

@@ -3,10 +3,12 @@ import Foundation
 import HubCore
 import HubInference
 import HubScenario
+import HubStore
+import HubLive
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self])
+        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self, Drain.self])
 
     struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -98,6 +100,96 @@ struct BenchCommand: ParsableCommand {
                 return
             }
             print(OutboxBenchmark.table(cases))
+        }
+    }
+
+    struct Drain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Draining an outbox backlog to a local mosquitto at QoS 1, beside mosquitto_pub -q 1 -l, and peak RSS on a 1,000,000 backlog.",
+            discussion: "Starts its own mosquitto on a free loopback port (Debian's mosquitto and mosquitto-clients).")
+
+        @Option(help: "Messages in the timed backlog.")
+        var backlog = 100_000
+
+        @Option(help: "Runs of each (the median is reported).")
+        var runs = 3
+
+        @Option(name: .customLong("rss-backlog"), help: "Backlog drained in a child process for the peak RSS figure (0 to skip).")
+        var rssBacklog = 1_000_000
+
+        @Option(help: "Directory for the outbox files and the broker's configuration.")
+        var directory = FileManager.default.temporaryDirectory.path
+
+        @Flag(help: "Print {\"drain_msgs_per_s\", \"mosquitto_pub_msgs_per_s\", \"ratio\", \"backlog_1m_peak_rss_mb\"}.")
+        var json = false
+
+        @Option(help: .hidden)
+        var single: Int?
+
+        @Option(name: .customLong("broker-port"), help: .hidden)
+        var brokerPort: Int?
+
+        func validate() throws {
+            guard (1...10_000_000).contains(backlog) else { throw ValidationError("--backlog \(backlog): 1…10000000") }
+            guard (1...20).contains(runs) else { throw ValidationError("--runs \(runs): 1…20") }
+            guard (0...10_000_000).contains(rssBacklog) else { throw ValidationError("--rss-backlog \(rssBacklog): 0…10000000") }
+        }
+
+        func run() throws {
+            #if DEBUG
+            printError("warning: this is a debug build; measure with `swift build -c release`")
+            #endif
+            do {
+                if let single, let brokerPort {
+                    // The child for the RSS figure: drain, print the rate; the parent reads our peak RSS.
+                    print(Int(try DrainBenchmark.drain(count: single, directory: directory, brokerPort: brokerPort)))
+                    return
+                }
+                let scratch = directory + "/hubrig-drain-\(getpid())"
+                try StateDirectory.prepare(scratch)
+                defer { try? FileManager.default.removeItem(atPath: scratch) }
+                let broker = try LocalMosquitto(directory: scratch, listener: ["max_inflight_messages 0", "max_queued_messages 0"])
+                defer { broker.stop() }
+                var drains: [Double] = []
+                var pubs: [Double] = []
+                for _ in 0..<runs {
+                    drains.append(try DrainBenchmark.drain(count: backlog, directory: scratch, brokerPort: broker.port))
+                    pubs.append(try DrainBenchmark.mosquittoPub(count: backlog, directory: scratch, brokerPort: broker.port))
+                }
+                var peakMB: Double?
+                if rssBacklog > 0 {
+                    let child = try ChildProcess(CommandLine.arguments[0],
+                                                 ["bench", "drain", "--single", String(rssBacklog), "--broker-port", String(broker.port),
+                                                  "--directory", scratch],
+                                                 output: scratch + "/rss-child.log")
+                    guard child.wait(seconds: 1800) == 0, let bytes = child.peakResidentBytes else {
+                        throw DrainBenchmark.Failure(description: "the \(rssBacklog)-message drain failed: "
+                            + ((try? String(contentsOfFile: scratch + "/rss-child.log", encoding: .utf8)) ?? ""))
+                    }
+                    peakMB = Double(bytes) / 1_048_576
+                }
+                let drain = drains.sorted()[runs / 2]
+                let pub = pubs.sorted()[runs / 2]
+                let ratio = drain / pub
+                if json {
+                    print("{\"drain_msgs_per_s\": \(Int(drain)), \"mosquitto_pub_msgs_per_s\": \(Int(pub)), "
+                        + "\"ratio\": \((ratio * 1000).rounded() / 1000), \"backlog_1m_peak_rss_mb\": \(peakMB.map { String(($0 * 10).rounded() / 10) } ?? "null")}")
+                    return
+                }
+                print("hubrig bench drain: \(backlog) messages of 180 bytes, QoS 1, to a local mosquitto; medians of \(runs) runs\n")
+                print("client                                   msgs_per_s   runs")
+                print("uplink (outbox file → MQTTCloudPort)     \(Int(drain))".padding(toLength: 53, withPad: " ", startingAt: 0)
+                    + drains.map { String(Int($0)) }.joined(separator: " "))
+                print("mosquitto_pub -q 1 -l                    \(Int(pub))".padding(toLength: 53, withPad: " ", startingAt: 0)
+                    + pubs.map { String(Int($0)) }.joined(separator: " "))
+                print("\nratio uplink / mosquitto_pub \((ratio * 1000).rounded() / 1000) (goal ≥ 0.5)")
+                if let peakMB { print("peak RSS draining a \(rssBacklog)-message backlog: \((peakMB * 10).rounded() / 10) MB (goal ≤ 64 MB)") }
+            } catch let error as ValidationError {
+                throw error
+            } catch {
+                printError("bench drain: \(error)")
+                throw ExitCode(2)
+            }
         }
     }
 

@@ -30,7 +30,7 @@ struct MQTTCloudPortTests {
     func publishesAndAcknowledges() throws {
         let directory = try makeScratchDirectory()
         defer { removeScratchDirectory(directory) }
-        let broker = try TestBroker(directory: directory)
+        let broker = try LocalMosquitto(directory: directory)
         defer { broker.stop() }
         let received = directory + "/received.txt"
         let sub = try subscriber(port: broker.port, topic: "hbs/hub-1/#", count: 300, output: received)
@@ -53,7 +53,7 @@ struct MQTTCloudPortTests {
     func reconnectsWhenTheBrokerComes() throws {
         let directory = try makeScratchDirectory()
         defer { removeScratchDirectory(directory) }
-        let port = try TestBroker.freePort()
+        let port = try LocalMosquitto.freePort()
         var settings = MQTTSettings.hub(thing: "hub-1", host: "127.0.0.1", port: port)
         settings.reconnectInitial = .milliseconds(100)
         settings.reconnectMax = .milliseconds(400)
@@ -63,7 +63,7 @@ struct MQTTCloudPortTests {
         defer { cloud.stop() }
         let down = collect(inbox, seconds: 5) { $0.contains { if case .connection(false, let reason) = $0 { reason.contains("Connection refused") } else { false } } }
         #expect(down != nil, "a refused TCP connection is reported with its reason")
-        let broker = try TestBroker(directory: directory, port: port)
+        let broker = try LocalMosquitto(directory: directory, port: port)
         defer { broker.stop() }
         #expect(collect(inbox, seconds: 5) { $0.contains(.connection(up: true, reason: "connected to 127.0.0.1:\(port)")) } != nil)
         cloud.send(message(1), at: clock.now)
@@ -80,7 +80,7 @@ struct MQTTCloudPortTests {
         try certificates.makeCertificate("server", commonName: "localhost", ca: "ca", serverAddress: true)
         try certificates.makeCertificate("hub", commonName: "hub-1", ca: "ca")
         try certificates.makeCertificate("intruder", commonName: "hub-1", ca: "rogue-ca")
-        let broker = try TestBroker(directory: directory, listener: [
+        let broker = try LocalMosquitto(directory: directory, listener: [
             "cafile \(certificates.path("ca.crt"))", "certfile \(certificates.path("server.crt"))",
             "keyfile \(certificates.path("server.key"))", "require_certificate true",
         ])

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HubCore
+import HubLive
 import HubStore
 import Testing
 
@@ -15,7 +16,7 @@ struct OutboxCrashTests {
         let hubrig = try LiveHubEndToEndTests.executable("hubrig")
         let directory = try makeScratchDirectory()
         defer { removeScratchDirectory(directory) }
-        let broker = try TestBroker(directory: directory)
+        let broker = try LocalMosquitto(directory: directory)
         defer { broker.stop() }
         let received = directory + "/sink.txt"
         let sink = try ChildProcess("/usr/bin/mosquitto_sub", ["-h", "127.0.0.1", "-p", String(broker.port), "-t", "hbs/#", "-q", "1", "-v"],
@@ -23,7 +24,7 @@ struct OutboxCrashTests {
         defer { sink.terminate() }
         usleep(300_000)
         let state = directory + "/state"
-        let nowhere = try TestBroker.freePort()
+        let nowhere = try LocalMosquitto.freePort()
         // Three kits at the fastest poll the time scale allows: 60 readings a second.
         func hub(_ duration: String, port: Int) throws -> ChildProcess {
             try ChildProcess(hubrig, ["sim", "run", "--poll", "1s", "--time-scale", "20", "--duration", duration, "--models", directory + "/no-models",

@@ -105,15 +105,21 @@ public final class CompletionInbox: CompletionSink, Sendable {
     }
 
     public func complete(_ completion: PortCompletion, at instant: Instant) {
-        posted.withLock { $0.append((completion, instant)) }
+        let wasEmpty = posted.withLock { posted in
+            posted.append((completion, instant))
+            return posted.count == 1
+        }
+        // One wake-up byte per batch: the reader takes everything posted when it wakes.
+        guard wasEmpty else { return }
         var one: UInt8 = 1
         _ = write(writeFD, &one, 1)  // a full pipe already wakes the reader
     }
 
     /// Everything posted so far, in posting order.
     public func take() -> [(PortCompletion, Instant)] {
-        var bytes = [UInt8](repeating: 0, count: 512)
-        while read(readFD, &bytes, bytes.count) == bytes.count {}
+        // Drain the wake-up bytes before taking: a post after this point writes a new byte.
+        var bytes = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        while withUnsafeMutableBytes(of: &bytes, { read(readFD, $0.baseAddress, $0.count) }) == 64 {}
         return posted.withLock { posted in
             defer { posted.removeAll(keepingCapacity: true) }
             return posted

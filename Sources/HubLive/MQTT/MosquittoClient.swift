@@ -115,6 +115,9 @@ public final class MosquittoClient: @unchecked Sendable {
         self.handle = handle
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
         mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
+        // Our own thread runs the network loop: publish then only queues and wakes it, instead
+        // of writing the socket from the hub's thread while the loop thread reads it.
+        mosquitto_threaded_set(handle, true)
         mosquitto_max_inflight_messages_set(handle, UInt32(settings.inflightMax))
         if let topic = settings.willTopic {
             let rc = settings.willPayload.withUnsafeBytes {

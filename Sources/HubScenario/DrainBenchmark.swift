@@ -1,0 +1,100 @@
+import Glibc
+import HubCore
+import HubKernel
+import HubLive
+import HubStore
+
+/// `hubrig bench drain`: the uplink draining a durable backlog to a real mosquitto at QoS 1,
+/// beside libmosquitto's own `mosquitto_pub -q 1 -l` publishing the same payloads to the
+/// same broker in the same run.
+///
+/// The backlog is committed to an outbox file first (not timed); the drain is the uplink
+/// component reading it back a window at a time, publishing through `MQTTCloudPort`, and
+/// handling each PUBACK (the acknowledged rows deleted in batches) until nothing is
+/// unacknowledged — the path a hub takes after an outage.
+public enum DrainBenchmark {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
+    }
+
+    /// The in-flight window the drain uses (the uplink's and libmosquitto's).
+    public static let inflightMax = 1000
+    static let payload = [UInt8](repeating: UInt8(ascii: "x"), count: 180)
+
+    /// Messages per second for draining `count` committed messages to `broker`.
+    public static func drain(count: Int, directory: String, brokerPort: Int) throws -> Double {
+        let path = directory + "/drain-\(count)-\(getpid()).sqlite"
+        defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
+        let outbox = try SQLiteOutboxStore(path: path, limits: OutboxLimits(countMax: count * 2, hardCountMax: count * 2))
+        var batch: [OutboxMessage] = []
+        var sequence: Int64 = 0
+        while sequence < count {
+            batch.removeAll(keepingCapacity: true)
+            for _ in 0..<min(1000, count - Int(sequence)) {
+                sequence += 1
+                batch.append(OutboxMessage(sequence: sequence, messageID: "bench-\(sequence)", topic: "hbs/bench/telemetry",
+                                           priority: .telemetry, payload: payload))
+            }
+            _ = try outbox.append(batch)
+        }
+        let clock = LiveClock()
+        let inbox = CompletionInbox()
+        var settings = MQTTSettings(host: "127.0.0.1", port: brokerPort, clientID: "bench-drain-\(getpid())-\(count)")
+        settings.inflightMax = inflightMax
+        let port = try MQTTCloudPort(settings: settings, random: SeededRandom(seed: 1), clock: clock, completions: inbox)
+        port.start()
+        defer { port.stop() }
+        try waitUntilConnected(inbox)
+        var uplink = UplinkComponent(thing: "bench", outbox: outbox, inflightMax: inflightMax)
+        let started = ContinuousClock.now
+        perform(uplink.start(now: clock.now), on: port)
+        var idleRounds = 0
+        while uplink.unacknowledgedCount > 0 {
+            inbox.wait(.milliseconds(100))
+            let completions = inbox.take()
+            idleRounds = completions.isEmpty ? idleRounds + 1 : 0
+            guard idleRounds < 100 else { throw Failure(description: "no PUBACK for 10 s with \(uplink.unacknowledgedCount) unacknowledged") }
+            for (completion, _) in completions {
+                guard case .cloud(let cloud) = completion else { continue }
+                if case .connection(false, let reason) = cloud { throw Failure(description: "connection lost while draining: \(reason)") }
+                perform(uplink.handle(cloud, now: clock.now), on: port)
+            }
+        }
+        let elapsed = ContinuousClock.now - started
+        return Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    /// Messages per second for `mosquitto_pub -q 1 -l` sending `count` lines of the same payload.
+    public static func mosquittoPub(count: Int, directory: String, brokerPort: Int) throws -> Double {
+        let lines = directory + "/drain-lines-\(getpid()).txt"
+        defer { unlink(lines) }
+        guard let file = fopen(lines, "w") else { throw Failure(description: "\(lines): \(String(cString: strerror(errno)))") }
+        let line = String(decoding: payload, as: UTF8.self) + "\n"
+        for _ in 0..<count { fputs(line, file) }
+        fclose(file)
+        let started = ContinuousClock.now
+        let client = try ChildProcess("/usr/bin/mosquitto_pub",
+                                      ["-h", "127.0.0.1", "-p", String(brokerPort), "-q", "1", "-t", "hbs/bench/telemetry", "-l",
+                                       "-i", "bench-pub-\(getpid())"],
+                                      output: directory + "/mosquitto_pub.log", input: lines)
+        guard client.wait(seconds: 600) == 0 else { throw Failure(description: "mosquitto_pub failed (see \(directory)/mosquitto_pub.log)") }
+        let elapsed = ContinuousClock.now - started
+        return Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    private static func perform(_ actions: [UplinkComponent.Action], on port: MQTTCloudPort) {
+        for case .send(let message) in actions { port.send(message, at: Instant(secondsSinceEpoch: 0)) }
+    }
+
+    private static func waitUntilConnected(_ inbox: CompletionInbox) throws {
+        for _ in 0..<100 {
+            inbox.wait(.milliseconds(100))
+            for (completion, _) in inbox.take() {
+                if case .cloud(.connection(true, _)) = completion { return }
+                if case .cloud(.connection(false, let reason)) = completion { throw Failure(description: "cannot reach the broker: \(reason)") }
+            }
+        }
+        throw Failure(description: "no CONNACK within 10 s")
+    }
+}
