@@ -29,6 +29,13 @@ public final class SQLiteOutboxStore: OutboxStore {
 
     static let schemaVersion = 1
 
+    /// An in-memory store without a size cap (the simulator's) keeps one transaction open for
+    /// its whole life: committing a memory database makes nothing more durable, and SQLite's
+    /// commit of a one-row transaction cost 15,000 instructions a reading. Appends stay
+    /// atomic (one INSERT statement, or a savepoint). With a cap, SQLITE_FULL may roll back a
+    /// whole transaction, so capped and file stores commit every append.
+    private var holdsTransaction: Bool { path == nil && limits.fileBytesMax == nil }
+
     /// Opens (creating if needed) the outbox at `path` (owner-only), or an in-memory one for nil.
     public init(path: String?, limits: OutboxLimits = OutboxLimits()) throws(OutboxError) {
         self.limits = limits
@@ -37,6 +44,8 @@ public final class SQLiteOutboxStore: OutboxStore {
         do {
             var configuration = Configuration()
             configuration.label = "outbox"
+            // See `holdsTransaction`.
+            configuration.allowsUnsafeTransactions = path == nil && limits.fileBytesMax == nil
             let pagesMax = limits.fileBytesMax.map { $0 / 4096 }
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -50,6 +59,7 @@ public final class SQLiteOutboxStore: OutboxStore {
                 database = try DatabaseQueue(configuration: configuration)
             }
             counters = try database.write { db in try Self.migrate(db, place: place) }
+            if holdsTransaction { try database.writeWithoutTransaction { db in try db.execute(sql: "BEGIN") } }
             if let path { try Self.restrictCompanions(of: path) }
         } catch let error as OutboxError {
             throw error
@@ -84,7 +94,7 @@ public final class SQLiteOutboxStore: OutboxStore {
                     return []
                 }
                 var evicted: [String] = []
-                try db.inTransaction {
+                try db.inSavepoint {
                     for message in messages { try Self.insert(message, db) }
                     if next.depth > limits.countMax, next.depthTelemetry > 0 {
                         let count = min(next.depth - limits.countMax, next.depthTelemetry)
@@ -139,7 +149,7 @@ public final class SQLiteOutboxStore: OutboxStore {
         var next = counters
         var highest: Int64 = 0
         do {
-            try database.write { db in
+            try database.writeWithoutTransaction { db in try db.inSavepoint {
                 // Acknowledgements come mostly in order: one statement per run of consecutive sequences.
                 let statement = try db.cachedStatement(
                     sql: "DELETE FROM outbox WHERE sequence BETWEEN ? AND ? RETURNING sequence, priority").sqliteStatement
@@ -166,7 +176,8 @@ public final class SQLiteOutboxStore: OutboxStore {
                     start = end + 1
                 }
                 if highest > 0 { try Self.raiseFloor(to: highest, db) }
-            }
+                return .commit
+            } }
             counters = next
         } catch {
             throw Self.classify(error, place: path ?? "in-memory outbox")
@@ -190,7 +201,9 @@ public final class SQLiteOutboxStore: OutboxStore {
     public func messages(after sequence: Int64, limit: Int) throws(OutboxError) -> [OutboxMessage] {
         precondition(limit > 0)
         do {
-            return try database.read { db in
+            // One SELECT reads a consistent state on its own; `read` would open a transaction,
+            // which the in-memory store already holds.
+            return try database.writeWithoutTransaction { db in
                 let rows = try Row.fetchCursor(
                     db, sql: "SELECT sequence, message_id, topic, priority, payload FROM outbox WHERE sequence > ? ORDER BY sequence LIMIT ?",
                     arguments: [sequence, limit])
