@@ -250,7 +250,9 @@ public struct UplinkComponent {
     /// The stored topic name as a `Topic`: one of this thing's three, or (an outbox written
     /// under another thing name) validated afresh — it was valid when it was written.
     private func cloudTopic(_ name: String) -> Topic {
-        for topic in [telemetry, alerts, health] where topic.name == name { return topic }
+        if name == telemetry.name { return telemetry }
+        if name == alerts.name { return alerts }
+        if name == health.name { return health }
         do { return try Topic(validating: name) } catch { preconditionFailure("the outbox holds an invalid topic \(name): \(error)") }
     }
 

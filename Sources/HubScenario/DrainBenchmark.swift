@@ -20,24 +20,13 @@ public enum DrainBenchmark {
 
     /// The in-flight window the drain uses (the uplink's and libmosquitto's).
     public static let inflightMax = 1000
-    static let payload = [UInt8](repeating: UInt8(ascii: "x"), count: 180)
 
     /// Messages per second for draining `count` committed messages to `broker`.
     public static func drain(count: Int, directory: String, brokerPort: Int) throws -> Double {
         let path = directory + "/drain-\(count)-\(getpid()).sqlite"
         defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
         let outbox = try SQLiteOutboxStore(path: path, limits: OutboxLimits(countMax: count * 2, hardCountMax: count * 2))
-        var batch: [OutboxMessage] = []
-        var sequence: Int64 = 0
-        while sequence < count {
-            batch.removeAll(keepingCapacity: true)
-            for _ in 0..<min(1000, count - Int(sequence)) {
-                sequence += 1
-                batch.append(OutboxMessage(sequence: sequence, messageID: "bench-\(sequence)", topic: "hbs/bench/telemetry",
-                                           priority: .telemetry, payload: payload))
-            }
-            _ = try outbox.append(batch)
-        }
+        try OutboxBenchmark.fill(outbox, count: count, batch: 1000)
         let clock = LiveClock()
         let inbox = CompletionInbox()
         var settings = MQTTSettings(host: "127.0.0.1", port: brokerPort, clientID: "bench-drain-\(getpid())-\(count)")
@@ -61,8 +50,7 @@ public enum DrainBenchmark {
                 perform(uplink.handle(cloud, now: clock.now), on: port)
             }
         }
-        let elapsed = ContinuousClock.now - started
-        return Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return Double(count) / (ContinuousClock.now - started).secondsValue
     }
 
     /// Messages per second for `mosquitto_pub -q 1 -l` sending `count` lines of the same payload.
@@ -70,7 +58,7 @@ public enum DrainBenchmark {
         let lines = directory + "/drain-lines-\(getpid()).txt"
         defer { unlink(lines) }
         guard let file = fopen(lines, "w") else { throw Failure(description: "\(lines): \(String(cString: strerror(errno)))") }
-        let line = String(decoding: payload, as: UTF8.self) + "\n"
+        let line = String(decoding: OutboxBenchmark.payload, as: UTF8.self) + "\n"
         for _ in 0..<count { fputs(line, file) }
         fclose(file)
         let started = ContinuousClock.now
@@ -79,8 +67,7 @@ public enum DrainBenchmark {
                                        "-i", "bench-pub-\(getpid())"],
                                       output: directory + "/mosquitto_pub.log", input: lines)
         guard client.wait(seconds: 600) == 0 else { throw Failure(description: "mosquitto_pub failed (see \(directory)/mosquitto_pub.log)") }
-        let elapsed = ContinuousClock.now - started
-        return Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return Double(count) / (ContinuousClock.now - started).secondsValue
     }
 
     private static func perform(_ actions: [UplinkComponent.Action], on port: MQTTCloudPort) {

@@ -43,21 +43,9 @@ public enum OutboxBenchmark {
 
     static func measure(path: String?, batch: Int, count: Int) throws -> (append: Double, remove: Double) {
         let store = try SQLiteOutboxStore(path: path, limits: OutboxLimits(countMax: count * 2, hardCountMax: count * 2))
-        let payload = [UInt8](repeating: UInt8(ascii: "x"), count: 180)
         let clock = ContinuousClock()
-        var sequence: Int64 = 0
-        var pending: [OutboxMessage] = []
-        pending.reserveCapacity(batch)
         let appendStart = clock.now
-        while sequence < count {
-            pending.removeAll(keepingCapacity: true)
-            for _ in 0..<min(batch, count - Int(sequence)) {
-                sequence += 1
-                pending.append(OutboxMessage(sequence: sequence, messageID: "bench-\(sequence)", topic: "hbs/bench/telemetry",
-                                             priority: .telemetry, payload: payload))
-            }
-            _ = try store.append(pending)
-        }
+        try fill(store, count: count, batch: batch)
         let appendTime = clock.now - appendStart
         guard store.counters.depth == count else { throw Failure(description: "\(store.counters.depth) of \(count) committed") }
         let removeStart = clock.now
@@ -70,6 +58,25 @@ public enum OutboxBenchmark {
         guard store.counters.depth == 0 else { throw Failure(description: "\(store.counters.depth) left after removing all") }
         return (Double(count) / appendTime.secondsValue, Double(count) / removeTime.secondsValue)
     }
+
+    /// Appends `count` telemetry messages of a reading's size, `batch` per transaction.
+    static func fill(_ store: SQLiteOutboxStore, count: Int, batch: Int) throws {
+        var sequence: Int64 = 0
+        var pending: [OutboxMessage] = []
+        pending.reserveCapacity(batch)
+        while sequence < count {
+            pending.removeAll(keepingCapacity: true)
+            for _ in 0..<min(batch, count - Int(sequence)) {
+                sequence += 1
+                pending.append(OutboxMessage(sequence: sequence, messageID: "bench-\(sequence)", topic: "hbs/bench/telemetry",
+                                             priority: .telemetry, payload: payload))
+            }
+            _ = try store.append(pending)
+        }
+    }
+
+    /// A reading-sized envelope's worth of bytes.
+    static let payload = [UInt8](repeating: UInt8(ascii: "x"), count: 180)
 
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()

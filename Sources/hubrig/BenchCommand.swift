@@ -6,6 +6,13 @@ import HubScenario
 import HubStore
 import HubLive
 
+/// Benchmarks of a debug build measure the wrong thing; each bench says so on standard error.
+func warnIfDebugBuild() {
+    #if DEBUG
+    printError("warning: this is a debug build; measure with `swift build -c release`")
+    #endif
+}
+
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self, Drain.self])
@@ -40,9 +47,7 @@ struct BenchCommand: ParsableCommand {
         }
 
         func run() throws {
-            #if DEBUG
-            printError("warning: this is a debug build; measure with `swift build -c release`")
-            #endif
+            warnIfDebugBuild()
             // The real inference core: the committed package for each kind.
             var models: [ApplianceKind: ModelPackage] = [:]
             for kind in ApplianceKind.allCases {
@@ -85,9 +90,7 @@ struct BenchCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            #if DEBUG
-            printError("warning: this is a debug build; measure with `swift build -c release`")
-            #endif
+            warnIfDebugBuild()
             let cases: [OutboxBenchmark.Case]
             do { cases = try OutboxBenchmark.run(directory: directory) } catch {
                 printError("bench outbox: \(error)")
@@ -136,9 +139,7 @@ struct BenchCommand: ParsableCommand {
         }
 
         func run() throws {
-            #if DEBUG
-            printError("warning: this is a debug build; measure with `swift build -c release`")
-            #endif
+            warnIfDebugBuild()
             do {
                 if let single, let brokerPort {
                     // The child for the RSS figure: drain, print the rate; the parent reads our peak RSS.
@@ -217,9 +218,7 @@ struct BenchCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            #if DEBUG
-            printError("warning: this is a debug build; measure with `swift build -c release`")
-            #endif
+            warnIfDebugBuild()
             let setup = Process()
             setup.executableURL = URL(fileURLWithPath: "training/setup-venv")
             let out = Pipe()

@@ -54,7 +54,7 @@ struct LiveHubEndToEndTests {
         let log = directory + "/hub.jsonl"
         let result = try runProcess(hub, ["run", "--backend", "sensehat", "--i2c", "/dev/i2c-7", "--gpiochip", directory + "/no-gpiochip",
                                           "--poll", "1s", "--duration", "10s", "--event-log", log,
-                                          "--cloud-spool", directory + "/spool.jsonl"],
+                                          "--cloud-spool", directory + "/spool.jsonl", "--state-dir", directory + "/state"],
                                     environment: environment, timeout: .seconds(40))
         #expect(result.status == 0, "hub exited cleanly: \(result.output)")
         #expect(result.output.contains("joystick disabled"), "no GPIO chip: the hub says so and runs on")

@@ -1,0 +1,59 @@
+import Glibc
+import HubCore
+import HubKernel
+import Synchronization
+
+/// A `CompletionSink` any thread may post to; the live loop takes what was posted on its
+/// own thread (`take`), so port threads never touch the loop's queue. A post also writes a
+/// byte to a pipe, so a loop waiting for its next timer (`wait`) wakes at once for a PUBACK.
+public final class CompletionInbox: CompletionSink, Sendable {
+    private let posted = Mutex<[(PortCompletion, Instant)]>([])
+    private let readFD: Int32
+    private let writeFD: Int32
+
+    public init() {
+        var fds: [Int32] = [-1, -1]
+        let rc = pipe(&fds)
+        precondition(rc == 0, "pipe: \(String(cString: strerror(errno)))")
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        readFD = fds[0]
+        writeFD = fds[1]
+    }
+
+    deinit {
+        close(readFD)
+        close(writeFD)
+    }
+
+    public func complete(_ completion: PortCompletion, at instant: Instant) {
+        let wasEmpty = posted.withLock { posted in
+            posted.append((completion, instant))
+            return posted.count == 1
+        }
+        // One wake-up byte per batch: the reader takes everything posted when it wakes.
+        guard wasEmpty else { return }
+        var one: UInt8 = 1
+        _ = write(writeFD, &one, 1)  // a full pipe already wakes the reader
+    }
+
+    /// Everything posted so far, in posting order.
+    public func take() -> [(PortCompletion, Instant)] {
+        // Drain the wake-up bytes before taking: a post after this point writes a new byte.
+        var bytes = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        while withUnsafeMutableBytes(of: &bytes, { read(readFD, $0.baseAddress, $0.count) }) == 64 {}
+        return posted.withLock { posted in
+            defer { posted.removeAll(keepingCapacity: true) }
+            return posted
+        }
+    }
+
+    /// Waits up to `timeout` for a post (returns at once if one is waiting).
+    public func wait(_ timeout: Duration) {
+        var descriptor = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+        let milliseconds = Int32(clamping: max(0, (timeout.nanoseconds + 999_999) / 1_000_000))
+        _ = poll(&descriptor, 1, milliseconds)
+    }
+}
