@@ -32,6 +32,10 @@ let package = Package(
         .systemLibrary(
             name: "CI2C", path: "Sources/CI2C",
             providers: [.apt(["libi2c-dev"])]),
+        // Telemetry batches are zlib streams (RFC 1950): the cloud side inflates them with any zlib.
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
             name: "CGPIOD", path: "Sources/CGPIOD", pkgConfig: "libgpiod",
             providers: [.apt(["libgpiod-dev"])]),
@@ -43,7 +47,7 @@ let package = Package(
         .target(
             name: "HubInference", dependencies: ["HubCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strict),
-        .target(name: "HubKernel", dependencies: ["HubCore", "HubDrivers", "HubInference"], swiftSettings: strict),
+        .target(name: "HubKernel", dependencies: ["HubCore", "HubDrivers", "HubInference", "CZlib"], swiftSettings: strict),
         .target(
             name: "HubStore",
             dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],

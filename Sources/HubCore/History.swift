@@ -15,16 +15,20 @@ public enum HistoryEvent: Equatable, Sendable {
     case joystick(keys: String)
     case cloudSend(topic: Topic, messageID: String)
     case cloudReceive(topic: Topic, messageID: String)
+    /// A telemetry batch (one cloud message, `batchID`) carrying these messages.
+    case cloudSendBatch(topic: Topic, batchID: String, messageIDs: [String])
+    case cloudReceiveBatch(topic: Topic, batchID: String, messageIDs: [String])
     case ledFrame(colour: String)
     case faultStart(name: String)
     case faultEnd(name: String)
     /// What a simulated chip really converted (the rig's ground truth, recorded only when a
     /// checker compares readings with it); `t` is the conversion's own instant.
     case sensorTruth(device: DeviceID, chip: String, values: ChannelValues)
-    /// The end of a simulated run: readings published, cloud messages still unacknowledged
-    /// and events still queued (timers, completions) — what a run leaves unfinished is
-    /// reported, not lost.
-    case simulationEnd(readings: Int, unacknowledged: Int, pending: Int)
+    /// The end of a simulated run: readings published, cloud messages still unacknowledged,
+    /// the sequences of the telemetry still in the outbox (unsent, or sent and not yet
+    /// acknowledged) and events still queued (timers, completions) — what a run leaves
+    /// unfinished is reported, not lost.
+    case simulationEnd(readings: Int, unacknowledged: Int, outboxTelemetry: SequenceRanges, pending: Int)
 
     /// The event's name in the log (`ev` field).
     public var name: String {
@@ -38,8 +42,8 @@ public enum HistoryEvent: Equatable, Sendable {
         case .displayWrite: "display.write"
         case .displayScroll: "display.scroll"
         case .joystick: "joystick"
-        case .cloudSend: "uplink.send"
-        case .cloudReceive: "cloud.receive"
+        case .cloudSend, .cloudSendBatch: "uplink.send"
+        case .cloudReceive, .cloudReceiveBatch: "cloud.receive"
         case .ledFrame: "led.frame"
         case .faultStart: "fault.start"
         case .faultEnd: "fault.end"
@@ -75,6 +79,11 @@ public enum HistoryEvent: Equatable, Sendable {
             json.field("keys", keys)
         case .cloudSend(let topic, let id), .cloudReceive(let topic, let id):
             json.field("topic", topic.name); json.field("message_id", id)
+        case .cloudSendBatch(let topic, let id, let ids), .cloudReceiveBatch(let topic, let id, let ids):
+            json.field("topic", topic.name); json.field("message_id", id)
+            json.key("message_ids"); json.beginArray()
+            for id in ids { json.string(id) }
+            json.endArray()
         case .ledFrame(let colour):
             json.field("colour", colour)
         case .faultStart(let name), .faultEnd(let name):
@@ -82,8 +91,9 @@ public enum HistoryEvent: Equatable, Sendable {
         case .sensorTruth(let device, let chip, let values):
             json.field("device_id", device.rawValue); json.field("chip", chip)
             for (channel, value) in values { json.field(channel.key, value) }
-        case .simulationEnd(let readings, let unacknowledged, let pending):
-            json.field("readings", readings); json.field("unacknowledged", unacknowledged); json.field("pending", pending)
+        case .simulationEnd(let readings, let unacknowledged, let outbox, let pending):
+            json.field("readings", readings); json.field("unacknowledged", unacknowledged)
+            json.field("outbox_telemetry", outbox.description); json.field("pending", pending)
         }
         json.endObject()
     }

@@ -50,10 +50,16 @@ extension HistoryEvent {
             try only(["keys"])
             event = .joystick(keys: try object.string("keys"))
         case "uplink.send", "cloud.receive":
-            try only(["topic", "message_id"])
+            try only(["topic", "message_id", "message_ids"])
             let topic = try topic()
             let id = try object.string("message_id")
-            event = name == "uplink.send" ? .cloudSend(topic: topic, messageID: id) : .cloudReceive(topic: topic, messageID: id)
+            if object.has("message_ids") {
+                let ids = try object.strings("message_ids")
+                event = name == "uplink.send" ? .cloudSendBatch(topic: topic, batchID: id, messageIDs: ids)
+                    : .cloudReceiveBatch(topic: topic, batchID: id, messageIDs: ids)
+            } else {
+                event = name == "uplink.send" ? .cloudSend(topic: topic, messageID: id) : .cloudReceive(topic: topic, messageID: id)
+            }
         case "led.frame":
             try only(["colour"])
             event = .ledFrame(colour: try object.string("colour"))
@@ -71,13 +77,19 @@ extension HistoryEvent {
             }
             event = .sensorTruth(device: try object.device("device_id"), chip: try object.string("chip"), values: values)
         case "sim.end":
-            try only(["readings", "unacknowledged", "pending"])
+            try only(["readings", "unacknowledged", "outbox_telemetry", "pending"])
             func count(_ key: String) throws(PayloadError) -> Int {
                 let value = try object.int(key)
                 guard value >= 0 else { throw PayloadError(type: object.type, field: key, reason: "must not be negative") }
                 return value
             }
-            event = .simulationEnd(readings: try count("readings"), unacknowledged: try count("unacknowledged"), pending: try count("pending"))
+            let ranges: SequenceRanges
+            let rangesText = try object.string("outbox_telemetry")
+            do throws(SequenceRanges.ParseError) { ranges = try SequenceRanges(parsing: rangesText) } catch {
+                throw PayloadError(type: object.type, field: "outbox_telemetry", reason: error.description)
+            }
+            event = .simulationEnd(readings: try count("readings"), unacknowledged: try count("unacknowledged"),
+                                   outboxTelemetry: ranges, pending: try count("pending"))
         default:
             throw PayloadError(type: object.type, field: "ev", reason: "unknown event '\(name)' (known: \(names.joined(separator: ", ")))")
         }

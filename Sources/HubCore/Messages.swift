@@ -317,6 +317,21 @@ struct PayloadObject {
         return value
     }
 
+    func strings(_ key: String) throws(PayloadError) -> [String] {
+        guard case .array(let values) = try value(key) else {
+            throw PayloadError(type: type, field: key, reason: "must be an array of strings")
+        }
+        var strings: [String] = []
+        strings.reserveCapacity(values.count)
+        for (index, value) in values.enumerated() {
+            guard case .string(let text) = value else {
+                throw PayloadError(type: type, field: "\(key)[\(index)]", reason: "must be a string")
+            }
+            strings.append(text)
+        }
+        return strings
+    }
+
     func bool(_ key: String) throws(PayloadError) -> Bool {
         guard case .bool(let value) = try value(key) else {
             throw PayloadError(type: type, field: key, reason: "must be true or false")

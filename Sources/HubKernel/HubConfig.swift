@@ -45,6 +45,9 @@ public struct HubConfig: Sendable {
     /// Detector debounce: the condition changes when k of the last n windows agree.
     public var debounceK: Int
     public var debounceN: Int
+    /// How telemetry goes to the cloud: in batches (the product: daily), or nil for a
+    /// message per reading.
+    public var telemetryBatching: TelemetryBatching?
 
     /// The poll interval of a hub not told otherwise: the original hub's 10 s.
     public static let defaultPollInterval: Duration = .seconds(10)
@@ -59,7 +62,8 @@ public struct HubConfig: Sendable {
     public static let pollIntervals: ClosedRange<Duration> = .seconds(1)...Duration.seconds(3600)
 
     public init(thing: String, devices: [Device], pollInterval: Duration = defaultPollInterval,
-                detectorWindow: Duration = .seconds(3600), debounceK: Int = 3, debounceN: Int = 5) {
+                detectorWindow: Duration = .seconds(3600), debounceK: Int = 3, debounceN: Int = 5,
+                telemetryBatching: TelemetryBatching? = .product) {
         precondition(pollInterval > .zero, "poll interval must be positive")
         self.thing = thing
         self.devices = devices
@@ -67,5 +71,6 @@ public struct HubConfig: Sendable {
         self.detectorWindow = detectorWindow
         self.debounceK = debounceK
         self.debounceN = debounceN
+        self.telemetryBatching = telemetryBatching
     }
 }

@@ -94,6 +94,12 @@ public final class HubNode {
     /// Cloud messages handed over and not yet acknowledged (reported at the end of a run).
     public var unacknowledgedCloudMessages: Int { component(UplinkComponent.self)?.unacknowledgedCount ?? 0 }
 
+    /// The sequences of the telemetry the uplink holds unacknowledged (in its outbox or in
+    /// memory), as ascending ranges.
+    public func unacknowledgedTelemetry() throws(OutboxError) -> [ClosedRange<Int64>] {
+        try component(UplinkComponent.self)?.unacknowledgedTelemetry() ?? []
+    }
+
     public func boot(now: Instant) {
         ports.history.record(.hubStarted(thing: config.thing), at: now)
         for slot in slots { slot.handle(.start, now) }
@@ -221,7 +227,7 @@ public enum StandardComponents {
                                            debounceK: config.debounceK, debounceN: config.debounceN)
         // Inference before display and uplink: a reading reaches the detector first, and an
         // alert the display before the cloud.
-        return (sensor, inference, DisplayComponent(), UplinkComponent(thing: config.thing, outbox: ports.outbox))
+        return (sensor, inference, DisplayComponent(), UplinkComponent(thing: config.thing, outbox: ports.outbox, batching: config.telemetryBatching))
     }
 }
 

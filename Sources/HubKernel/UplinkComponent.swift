@@ -6,6 +6,38 @@ public enum UplinkTimer: Equatable, Sendable {
     case retry
     /// Delete the acknowledged messages from the outbox.
     case flushAcknowledged
+    /// Send the telemetry collected since the last batch.
+    case batch
+}
+
+/// How the uplink batches telemetry: every `interval` (or sooner, once `countMax` messages
+/// or `bytesMax` bytes of envelopes wait) the waiting telemetry goes as compressed batches
+/// (`TelemetryBatch`). Alerts and health are never batched.
+///
+/// Why daily in the product: the cost review priced per message and per byte, and a day of
+/// readings deflates to a few percent of itself. Scenarios use minutes, so a run of hours
+/// sees many batches.
+public struct TelemetryBatching: Equatable, Sendable {
+    public var interval: Duration
+    public var countMax: Int
+    /// Envelope bytes per batch before compression; keeps a batch well under a broker's
+    /// message limit (AWS IoT: 128 KiB) however little it compresses.
+    public var bytesMax: Int
+    /// zlib level, 1 (fastest) … 9 (smallest).
+    public var compressionLevel: Int32
+
+    /// The product's choice: a batch a day.
+    public static let product = TelemetryBatching(interval: .seconds(86_400))
+    /// The intervals a hub accepts: 1 s … 7 days.
+    public static let intervals: ClosedRange<Duration> = .seconds(1)...Duration.seconds(7 * 86_400)
+
+    public init(interval: Duration, countMax: Int = 2_000, bytesMax: Int = 256 * 1_024, compressionLevel: Int32 = 6) {
+        precondition(Self.intervals.contains(interval) && countMax > 0 && bytesMax > 0 && (1...9).contains(compressionLevel))
+        self.interval = interval
+        self.countMax = countMax
+        self.bytesMax = bytesMax
+        self.compressionLevel = compressionLevel
+    }
 }
 
 /// Forwards readings, alerts and health to the cloud through the durable outbox: every
@@ -17,12 +49,14 @@ public enum UplinkTimer: Equatable, Sendable {
 /// cloud message is an envelope: `{"message_id": ..., "readings": [...]}` for telemetry,
 /// `{"message_id": ..., "alert": {...}}`, `{"message_id": ..., "health": {...}}`.
 ///
-/// Sending: at most `inflightMax` messages await an acknowledgement; the rest wait in the
-/// outbox and go in sequence order as acknowledgements come back (after a reconnect, the
-/// whole backlog, read back from the outbox a window at a time). Alerts and health never
-/// wait behind a telemetry backlog: they go at once whenever the connection is up. A failed
-/// message goes again on the retry timer (after `retryBackoff`, doubling per failed round
-/// up to `retryBackoffMax`).
+/// Sending: at most `inflightMax` cloud messages await an acknowledgement; the rest wait in
+/// the outbox and go in sequence order as acknowledgements come back (after a reconnect, the
+/// whole backlog, read back from the outbox a window at a time). With `batching`, telemetry
+/// waits in the outbox for the batch timer (or a full batch) and goes as compressed
+/// batches, one acknowledgement for all their messages; a reconnect sends the backlog at
+/// once. Alerts and health never wait behind telemetry: they go at once whenever the
+/// connection is up. A failed message goes again on the retry timer (after `retryBackoff`,
+/// doubling per failed round up to `retryBackoffMax`).
 ///
 /// Acknowledged messages are deleted in batches (every `acknowledgedFlushCount`, or
 /// `acknowledgedFlushDelay`, 5 min, after the first): a crash in between sends them once more with
@@ -34,6 +68,8 @@ public enum UplinkTimer: Equatable, Sendable {
 public struct UplinkComponent {
     public enum Action: Equatable, Sendable {
         case send(CloudMessage)
+        /// A telemetry batch holding these messages.
+        case sendBatch(CloudMessage, messageIDs: [String])
         case schedule(UplinkTimer, at: Instant)
         case record(HistoryEvent)
     }
@@ -43,6 +79,8 @@ public struct UplinkComponent {
     public let retryBackoffMax: Duration
     public let inflightMax: Int
     public let heldCountMax: Int
+    /// nil: every reading goes as a message of its own.
+    public let batching: TelemetryBatching?
     public let acknowledgedFlushCount = 256
     public let acknowledgedFlushDelay = Duration.seconds(300)
     private let outbox: any OutboxStore
@@ -52,14 +90,26 @@ public struct UplinkComponent {
     private let alerts: Topic
     private let health: Topic
     private var connected = true
-    /// Sent on this connection and not yet acknowledged: id → sequence (looked up, never iterated).
-    private var inFlight: [String: Int64] = [:]
+    /// Sent on this connection and not yet acknowledged: cloud message id → the sequences it
+    /// carries (looked up, never iterated).
+    private var inFlight: [String: [Int64]] = [:]
+    /// The sequences inside the batches in `inFlight`, so a drain after a retry skips them.
+    private var inFlightBatched: Set<Int64> = []
+    /// A drain that sends everything up to the newest message is under way (batching: the
+    /// batch timer fired, a batch filled, or the connection came back).
+    private var flushing = false
+    private var batchScheduled = false
     /// Every outbox message up to this sequence was sent on this connection (or acknowledged).
     private var cursor: Int64
     /// Backlog rows read ahead of the cursor (from `readAheadHead` on), so a drain reads the
     /// outbox 256 rows at a time rather than once per acknowledgement.
     private var readAhead: [OutboxMessage] = []
     private var readAheadHead = 0
+    /// `readAhead` holds every outbox message after the cursor, so what is committed next
+    /// joins it instead of being read back (a batch is then built from memory). Bounded by
+    /// `readAheadCountMax`; past it, the outbox is read again.
+    private var readAheadComplete = false
+    private let readAheadCountMax = 4_096
     /// Acknowledged and not yet deleted from the outbox.
     private var acknowledged: [Int64] = []
     private var acknowledgedSet: Set<Int64> = []
@@ -71,10 +121,11 @@ public struct UplinkComponent {
     private var flushScheduled = false
     private var backoff: Duration
 
-    public init(thing: String, outbox: any OutboxStore, inflightMax: Int = 100, heldCountMax: Int = 10_000,
-                retryBackoff: Duration = .seconds(1), retryBackoffMax: Duration = .seconds(60)) {
+    public init(thing: String, outbox: any OutboxStore, batching: TelemetryBatching? = nil, inflightMax: Int = 100,
+                heldCountMax: Int = 10_000, retryBackoff: Duration = .seconds(1), retryBackoffMax: Duration = .seconds(60)) {
         precondition(retryBackoff > .zero && retryBackoffMax >= retryBackoff && inflightMax > 0 && heldCountMax > 0)
         self.thing = thing
+        self.batching = batching
         self.outbox = outbox
         self.inflightMax = inflightMax
         self.heldCountMax = heldCountMax
@@ -91,6 +142,30 @@ public struct UplinkComponent {
 
     /// Messages handed to the uplink and not yet acknowledged (committed or held in memory).
     public var unacknowledgedCount: Int { outbox.counters.depth - acknowledged.count + held.count }
+
+    /// The sequences of the telemetry not yet acknowledged — in the outbox or held in memory
+    /// — as ascending ranges. With what the cloud received, it accounts for every reading.
+    public func unacknowledgedTelemetry() throws(OutboxError) -> [ClosedRange<Int64>] {
+        var ranges: [ClosedRange<Int64>] = []
+        func add(_ sequence: Int64) {
+            if let last = ranges.last, last.upperBound + 1 == sequence {
+                ranges[ranges.count - 1] = last.lowerBound...sequence
+            } else {
+                ranges.append(sequence...sequence)
+            }
+        }
+        var after: Int64 = 0
+        while true {
+            let page = try outbox.messages(after: after, limit: 4_096)
+            guard let last = page.last else { break }
+            for message in page where message.priority == .telemetry && !acknowledgedSet.contains(message.sequence) {
+                add(message.sequence)
+            }
+            after = last.sequence
+        }
+        for message in held where message.priority == .telemetry { add(message.sequence) }
+        return ranges
+    }
 
     public mutating func handle(_ message: BusMessage, now: Instant) -> [Action] {
         let topic: Topic
@@ -116,14 +191,40 @@ public struct UplinkComponent {
         let backlog = cursor < sequence - 1 || !held.isEmpty
         var actions: [Action] = []
         guard commit(entry, now: now, into: &actions) else { return actions }
-        guard connected else { return actions }
-        if !backlog, inFlight.count < inflightMax {
-            cursor = sequence
-            send(entry, into: &actions)
-        } else if priority == .kept {
-            send(entry, into: &actions)  // never behind a telemetry backlog
+        if let batching, priority == .telemetry {
+            remember(entry)
+            if !batchScheduled {
+                batchScheduled = true
+                actions.append(.schedule(.batch, at: now + batching.interval))
+            }
+            if !flushing, sequence - cursor >= Int64(batching.countMax) {
+                flushing = true
+                drain(now: now, into: &actions)
+            }
+            return actions
         }
+        guard connected, !backlog, inFlight.count < inflightMax else {
+            remember(entry)
+            if connected, priority == .kept { send(entry, into: &actions) }  // never behind a telemetry backlog
+            return actions
+        }
+        cursor = sequence
+        send(entry, into: &actions)
         return actions
+    }
+
+    /// Keeps a message just committed (after the cursor, unsent) in the read-ahead if that
+    /// holds everything after the cursor and has room.
+    private mutating func remember(_ entry: OutboxMessage) {
+        if readAheadHead == readAhead.count {
+            readAhead.removeAll(keepingCapacity: true)
+            readAheadHead = 0
+        }
+        if readAheadComplete, readAhead.count - readAheadHead < readAheadCountMax, held.isEmpty {
+            readAhead.append(entry)
+        } else {
+            readAheadComplete = false
+        }
     }
 
     /// At start: the outbox may hold what an earlier run never got acknowledged; it goes first.
@@ -132,6 +233,7 @@ public struct UplinkComponent {
         if outbox.counters.depth > 0 {
             actions.append(.record(.componentError(component: "uplink", error: "outbox holds \(outbox.counters.depth) unacknowledged messages from before; sending them")))
         }
+        flushing = true
         drain(now: now, into: &actions)
         return actions
     }
@@ -142,20 +244,22 @@ public struct UplinkComponent {
         case .acknowledged(let id):
             // Only what is in flight: an id unknown here (a duplicate, or a late PUBACK for a
             // send before a reconnect that will be sent again) changes nothing.
-            guard let sequence = inFlight.removeValue(forKey: id) else { return [] }
+            guard let sequences = inFlight.removeValue(forKey: id) else { return [] }
+            if !inFlightBatched.isEmpty { for sequence in sequences { inFlightBatched.remove(sequence) } }
             backoff = retryBackoff
-            if acknowledgedSet.insert(sequence).inserted {
+            for sequence in sequences where acknowledgedSet.insert(sequence).inserted {
                 acknowledged.append(sequence)
-                if acknowledged.count >= acknowledgedFlushCount {
-                    flushAcknowledged(now: now, into: &actions)
-                } else if !flushScheduled {
-                    flushScheduled = true
-                    actions.append(.schedule(.flushAcknowledged, at: now + acknowledgedFlushDelay))
-                }
+            }
+            if acknowledged.count >= acknowledgedFlushCount {
+                flushAcknowledged(now: now, into: &actions)
+            } else if !acknowledged.isEmpty, !flushScheduled {
+                flushScheduled = true
+                actions.append(.schedule(.flushAcknowledged, at: now + acknowledgedFlushDelay))
             }
             drain(now: now, into: &actions)
         case .failed(let id, let reason):
-            guard inFlight.removeValue(forKey: id) != nil else { return [] }
+            guard let sequences = inFlight.removeValue(forKey: id) else { return [] }
+            if !inFlightBatched.isEmpty { for sequence in sequences { inFlightBatched.remove(sequence) } }
             actions.append(.record(.componentError(component: "uplink", error: "\(id) not delivered: \(reason); will resend")))
             scheduleRetry(now: now, into: &actions)
         case .connection(let up, let reason):
@@ -164,8 +268,12 @@ public struct UplinkComponent {
             actions.append(.record(.componentError(component: "uplink", error: up ? "cloud connection up: \(reason)" : "cloud connection down: \(reason)")))
             // Anything sent before the drop may not have arrived: the whole outbox goes again.
             inFlight.removeAll()
+            inFlightBatched.removeAll()
             rewind()
-            if up { drain(now: now, into: &actions) }
+            if up {
+                flushing = true
+                drain(now: now, into: &actions)
+            }
         }
         return actions
     }
@@ -178,11 +286,16 @@ public struct UplinkComponent {
             commitHeld(now: now, into: &actions)
             guard connected else { return actions }
             rewind()  // what failed lies somewhere behind the cursor
+            flushing = true
             drain(now: now, into: &actions)
             backoff = min(backoff * 2, retryBackoffMax)
         case .flushAcknowledged:
             flushScheduled = false
             flushAcknowledged(now: now, into: &actions)
+        case .batch:
+            batchScheduled = false
+            flushing = true
+            drain(now: now, into: &actions)
         }
         return actions
     }
@@ -201,6 +314,7 @@ public struct UplinkComponent {
         let wasHolding = held.count > 1
         do throws(OutboxError) {
             let evicted = try outbox.append(held)
+            if held.count > 1 || !evicted.isEmpty { rewindReadAhead() }
             held.removeAll(keepingCapacity: true)
             if wasHolding {
                 actions.append(.record(.componentError(component: "uplink", error: "outbox commits again")))
@@ -213,6 +327,7 @@ public struct UplinkComponent {
                         + "\(counters.evictedTelemetry) telemetry and \(counters.evictedKept) alerts/health evicted in all")))
             }
         } catch {
+            readAheadComplete = false  // what is held joins the outbox later, behind the read-ahead's back
             if held.count > heldCountMax, let oldest = held.firstIndex(where: { $0.priority == .telemetry }) ?? held.indices.first {
                 let dropped = held.remove(at: oldest)
                 droppedInMemoryCount += 1
@@ -243,8 +358,19 @@ public struct UplinkComponent {
     // MARK: Sending
 
     private mutating func send(_ entry: OutboxMessage, into actions: inout [Action]) {
-        inFlight[entry.messageID] = entry.sequence
+        inFlight[entry.messageID] = [entry.sequence]
         actions.append(.send(CloudMessage(topic: cloudTopic(entry.topic), messageID: entry.messageID, payload: entry.payload)))
+    }
+
+    /// Sends `batch` (telemetry in sequence order) as one compressed cloud message.
+    private mutating func send(batch: [OutboxMessage], level: Int32, into actions: inout [Action]) {
+        guard let first = batch.first, let last = batch.last else { return }
+        let id = TelemetryBatch.batchID(thing: thing, first: first.sequence, last: last.sequence)
+        let payload = TelemetryBatch.encode(batchID: id, messages: batch, level: level, json: &json)
+        inFlight[id] = batch.map(\.sequence)
+        for message in batch { inFlightBatched.insert(message.sequence) }
+        actions.append(.sendBatch(CloudMessage(topic: cloudTopic(first.topic), messageID: id, payload: payload),
+                                  messageIDs: batch.map(\.messageID)))
     }
 
     /// The stored topic name as a `Topic`: one of this thing's three, or (an outbox written
@@ -257,35 +383,79 @@ public struct UplinkComponent {
     }
 
     /// Sends the outbox's unsent messages in sequence order while the window has room.
+    /// Unbatched, every message goes on its own; batched, only while `flushing`, consecutive
+    /// telemetry going as batches (a batch ends at its limits, at an alert or health message,
+    /// or at the newest message), and the flush ends once everything was sent.
     private mutating func drain(now: Instant, into actions: inout [Action]) {
+        if batching != nil, !flushing { return }
+        var batch: [OutboxMessage] = []
+        var batchBytes = 0
+        func sendBatch(_ uplink: inout UplinkComponent) {
+            guard !batch.isEmpty, let batching = uplink.batching else { return }
+            uplink.send(batch: batch, level: batching.compressionLevel, into: &actions)
+            batch.removeAll(keepingCapacity: true)
+            batchBytes = 0
+        }
         while connected, inFlight.count < inflightMax, cursor < sequence {
             if readAheadHead == readAhead.count {
                 do throws(OutboxError) {
                     readAhead = try outbox.messages(after: cursor, limit: 256)
                     readAheadHead = 0
+                    readAheadComplete = readAhead.count < 256
                 } catch {
                     actions.append(.record(.componentError(component: "uplink", error: "\(error); will try again")))
                     scheduleRetry(now: now, into: &actions)
+                    sendBatch(&self)
                     return
                 }
                 guard !readAhead.isEmpty else {
                     cursor = sequence
-                    return
+                    break
                 }
             }
             let entry = readAhead[readAheadHead]
             readAheadHead += 1
             cursor = entry.sequence
-            if inFlight[entry.messageID] != nil || acknowledgedSet.contains(entry.sequence) { continue }
-            send(entry, into: &actions)
+            if inFlight[entry.messageID] != nil || inFlightBatched.contains(entry.sequence) || acknowledgedSet.contains(entry.sequence) {
+                continue
+            }
+            guard let batching, entry.priority == .telemetry else {
+                sendBatch(&self)
+                if inFlight.count < inflightMax {
+                    send(entry, into: &actions)
+                } else {
+                    cursor = entry.sequence - 1  // no room left: it goes first next time
+                    readAheadHead -= 1
+                }
+                continue
+            }
+            if !batch.isEmpty, batchBytes + entry.payload.count > batching.bytesMax {
+                sendBatch(&self)
+                if inFlight.count >= inflightMax {
+                    cursor = entry.sequence - 1  // no room left: it starts the next batch
+                    readAheadHead -= 1
+                    break
+                }
+            }
+            batch.append(entry)
+            batchBytes += entry.payload.count
+            if batch.count >= batching.countMax { sendBatch(&self) }
         }
+        sendBatch(&self)
+        if cursor >= sequence { flushing = false }
     }
 
     /// Starts the next drain from the oldest message in the outbox.
     private mutating func rewind() {
         cursor = 0
+        rewindReadAhead()
+    }
+
+    /// Forgets the read-ahead: the next drain reads the outbox again from the cursor.
+    private mutating func rewindReadAhead() {
         readAhead.removeAll(keepingCapacity: true)
         readAheadHead = 0
+        readAheadComplete = false
     }
 
     private mutating func scheduleRetry(now: Instant, into actions: inout [Action]) {
@@ -314,6 +484,9 @@ extension UplinkComponent: HubComponent {
             switch action {
             case .send(let message):
                 mapped.append(.record(.cloudSend(topic: message.topic, messageID: message.messageID)))
+                mapped.append(.request(.sendCloud(message)))
+            case .sendBatch(let message, let ids):
+                mapped.append(.record(.cloudSendBatch(topic: message.topic, batchID: message.messageID, messageIDs: ids)))
                 mapped.append(.request(.sendCloud(message)))
             case .schedule(let timer, let at): mapped.append(.schedule(timer, at: at))
             case .record(let event): mapped.append(.record(event))

@@ -53,13 +53,18 @@ public enum ScenarioLoader {
 
         let name = try ScenarioName.validate(try root.required("name"))
         let hub = try root.required("hub").map()
-        try hub.finish(known: ["thing", "poll_interval", "appliances", "model"])
+        try hub.finish(known: ["thing", "poll_interval", "telemetry_batch", "appliances", "model"])
         let thingValue = hub.optional("thing")
         let thing = try thingValue?.string() ?? "hbshub001"
         if let thingValue, !isPlainName(thing, maximum: 128, extra: ":_-") {
             throw thingValue.error("a thing name is 1...128 letters, digits, ':', '_' or '-' (it is part of MQTT topics), found \(thing.debugDescription)")
         }
         let pollInterval = try hub.optional("poll_interval")?.duration(in: Limits.pollInterval) ?? HubConfig.defaultPollInterval
+        var batching: TelemetryBatching? = Scenario.defaultTelemetryBatching
+        if let batchValue = hub.optional("telemetry_batch") {
+            batching = try batchValue.string() == "off" ? nil
+                : TelemetryBatching(interval: try batchValue.duration(in: TelemetryBatching.intervals))
+        }
         let search = ModelSearch(scenarioFile: file, models: models)
         if let directory = search.models, !ModelSearch.isDirectory(directory) {
             throw ScenarioError(file: file, line: nil, column: nil, field: nil,
@@ -94,7 +99,7 @@ public enum ScenarioLoader {
             questions: try root.optional("questions")?.list().map { (item) throws(ScenarioError) in try item.string() } ?? [],
             modes: modes,
             seed: try root.required("seed").uint64(),
-            start: start, duration: duration, thing: thing, pollInterval: pollInterval,
+            start: start, duration: duration, thing: thing, pollInterval: pollInterval, telemetryBatching: batching,
             appliances: appliances,
             timeline: timeline,
             expectations: try root.optional("expect")?.list().map { (item) throws(ScenarioError) in

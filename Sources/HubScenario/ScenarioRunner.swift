@@ -172,7 +172,7 @@ final class RunTally {
         switch event {
         case .busPublish(_, _, .reading): readings += 1
         case .busPublish(_, _, .alert(let alert)) where alert.state == .anomalous: anomalyAlerts += 1
-        case .cloudReceive: cloudMessages += 1
+        case .cloudReceive, .cloudReceiveBatch: cloudMessages += 1
         case .ledFrame(let colour): ledColour = colour
         default: break
         }

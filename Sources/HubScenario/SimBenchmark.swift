@@ -42,7 +42,8 @@ public enum SimBenchmark {
         let devices = workload.devices.map { device in
             HubConfig.Device(id: device.id, kind: device.kind, detector: models[device.kind].map { .package($0) } ?? .interim)
         }
-        let hub = HubConfig(thing: "hbshub001", devices: devices, pollInterval: .seconds(1))
+        let hub = HubConfig(thing: "hbshub001", devices: devices, pollInterval: .seconds(1),
+                            telemetryBatching: Scenario.defaultTelemetryBatching)
         let setup = SimulationSetup(seed: seed, duration: .seconds(86_400), hub: hub)
         let log = try EventLogWriter(path: eventLogPath)
         let clock = ContinuousClock()

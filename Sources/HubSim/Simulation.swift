@@ -86,7 +86,14 @@ public final class Simulation {
                 hub.complete(completion, now: now)
             }
         }
+        var outboxTelemetry = SequenceRanges()
+        do throws(OutboxError) {
+            outboxTelemetry = SequenceRanges(try hub.unacknowledgedTelemetry())
+        } catch {
+            history.record(.componentError(component: "uplink", error: "\(error); the outbox's telemetry at the end is unknown"), at: end)
+        }
         history.record(.simulationEnd(readings: hub.readingsPublished, unacknowledged: hub.unacknowledgedCloudMessages,
+                                      outboxTelemetry: outboxTelemetry,
                                       pending: scheduler.pendingCount), at: end)
     }
 }

@@ -31,7 +31,9 @@ struct HistoryDecodingTests {
         .faultStart(name: "i2c.0x5f.nack"),
         .faultEnd(name: "sensor.hvac.drift"),
         .sensorTruth(device: "hvac", chip: "HTS221", values: ChannelValues([(.temperature, 21.3125), (.humidity, 40.5)])),
-        .simulationEnd(readings: 8641, unacknowledged: 1, pending: 4),
+        .cloudSendBatch(topic: .cloudTelemetry("hbshub001"), batchID: "hbshub001-batch-2-4", messageIDs: ["hbshub001-2", "hbshub001-4"]),
+        .cloudReceiveBatch(topic: .cloudTelemetry("hbshub001"), batchID: "hbshub001-batch-2-4", messageIDs: []),
+        .simulationEnd(readings: 8641, unacknowledged: 1, outboxTelemetry: SequenceRanges([3...3, 8...9]), pending: 4),
     ]
 
     static func line(_ event: HistoryEvent, at time: Instant = time) -> [UInt8] {
@@ -57,9 +59,13 @@ struct HistoryDecodingTests {
         (#"{"t": -5, "ev": "hub.start", "thing": "x"}"#, "t", "seconds since the epoch"),
         (#"{"t": 1, "ev": "hub.start", "thing": "x", "colour": 1}"#, "colour", "unknown field"),
         (#"{"t": 1, "ev": "led.frame", "colour": 3}"#, "colour", "must be a string"),
-        (#"{"t": 1, "ev": "sim.end", "readings": 1.5, "unacknowledged": 0, "pending": 0}"#, "readings", "whole number"),
-        (#"{"t": 1, "ev": "sim.end", "readings": -2, "unacknowledged": 0, "pending": 0}"#, "readings", "must not be negative"),
-        (#"{"t": 1, "ev": "sim.end", "readings": 2, "pending": 0}"#, "unacknowledged", "missing"),
+        (#"{"t": 1, "ev": "sim.end", "readings": 1.5, "unacknowledged": 0, "outbox_telemetry": "", "pending": 0}"#, "readings", "whole number"),
+        (#"{"t": 1, "ev": "sim.end", "readings": -2, "unacknowledged": 0, "outbox_telemetry": "", "pending": 0}"#, "readings", "must not be negative"),
+        (#"{"t": 1, "ev": "sim.end", "readings": 2, "outbox_telemetry": "", "pending": 0}"#, "unacknowledged", "missing"),
+        (#"{"t": 1, "ev": "sim.end", "readings": 2, "unacknowledged": 0, "outbox_telemetry": "5-3", "pending": 0}"#, "outbox_telemetry", "ascending range"),
+        (#"{"t": 1, "ev": "sim.end", "readings": 2, "unacknowledged": 0, "outbox_telemetry": "1-3,3", "pending": 0}"#, "outbox_telemetry", "does not ascend"),
+        (#"{"t": 1, "ev": "uplink.send", "topic": "hbs/x/telemetry", "message_id": "b", "message_ids": ["a", 2]}"#, "message_ids[1]", "must be a string"),
+        (#"{"t": 1, "ev": "cloud.receive", "topic": "hbs/x/telemetry", "message_id": "b", "message_ids": "a"}"#, "message_ids", "array of strings"),
         (#"{"t": 1, "ev": "bus.publish", "topic": "hbs/other/x", "from": "s", "payload": {}}"#, "topic", "no topic of the hub's bus"),
         (#"{"t": 1, "ev": "bus.publish", "topic": "dt/local/sensor/hvac", "from": "s", "payload": 3}"#, "payload", "must be a JSON object"),
         (#"{"t": 1, "ev": "bus.publish", "topic": "dt/local/sensor/hvac", "from": "s", "payload": {"timestamp": 1}}"#, "device_id", "missing"),
@@ -91,5 +97,23 @@ struct HistoryDecodingTests {
         }
         #expect(tally.slow.isEmpty, "slow cases: \(tally.slow.map { ($0.number, $0.took) })")
         #expect(tally.accepted > 0 && tally.refused > 0, "\(tally)")
+    }
+}
+
+@Suite("Sequence ranges: what a hub's outbox still holds, written compactly")
+struct SequenceRangesTests {
+    @Test("adjacent ranges merge, and the text reads back to the same set")
+    func roundTrip() throws {
+        let ranges = SequenceRanges([1...3, 4...4, 6...9, 11...11])
+        #expect(ranges.description == "1-4,6-9,11")
+        #expect(ranges.count == 9)
+        #expect(try SequenceRanges(parsing: ranges.description) == ranges)
+        #expect(try SequenceRanges(parsing: "").count == 0)
+        #expect([0, 1, 4, 5, 6, 9, 10, 11, 12].map(ranges.contains) == [false, true, true, false, true, true, false, true, false])
+    }
+
+    @Test("bad text is refused naming the item", arguments: ["0", "-3", "3-", "a", "1,,2", "5-2", "1-3,2", "1-3,4", "9223372036854775808", "1-2-3", " 1"])
+    func refused(_ text: String) {
+        #expect(throws: SequenceRanges.ParseError.self, "\(text)") { try SequenceRanges(parsing: text) }
     }
 }

@@ -173,4 +173,112 @@ struct UplinkComponentTests {
         #expect(uplink.unacknowledgedCount == 0)
         #expect(outbox.counters.depth < 256, "flushed in batches")
     }
+
+    // MARK: Batching
+
+    func batches(_ actions: [UplinkComponent.Action]) -> [[String]] {
+        actions.compactMap { if case .sendBatch(_, let ids) = $0 { ids } else { nil } }
+    }
+
+    func batchIDs(_ actions: [UplinkComponent.Action]) -> [String] {
+        actions.compactMap { if case .sendBatch(let message, _) = $0 { message.messageID } else { nil } }
+    }
+
+    func ids(_ range: ClosedRange<Int>) -> [String] { range.map { "hub-\($0)" } }
+
+    @Test("batched: telemetry waits in the outbox for the batch timer, then goes as one compressed message the cloud can read")
+    func batchTimer() throws {
+        let outbox = try memoryOutbox()
+        var uplink = UplinkComponent(thing: "hub", outbox: outbox, batching: TelemetryBatching(interval: .seconds(300)))
+        let first = uplink.handle(reading(1), now: t0)
+        #expect(first == [.schedule(.batch, at: t0 + .seconds(300))], "committed, and the batch timer set")
+        for n in 2...30 { #expect(uplink.handle(reading(n), now: t0 + .seconds(Int64(n))).isEmpty, "one timer for the batch") }
+        #expect(outbox.counters.depth == 30)
+        let fired = uplink.timer(.batch, now: t0 + .seconds(300))
+        #expect(batches(fired) == [ids(1...30)])
+        #expect(batchIDs(fired) == ["hub-batch-1-30"])
+        guard case .sendBatch(let message, _)? = fired.first else { Issue.record("no batch"); return }
+        #expect(message.topic == .cloudTelemetry("hub"))
+        #expect(try TelemetryBatch.decode(message.payload).messages.map { $0["message_id"] } == ids(1...30).map { .string($0) })
+        _ = uplink.handle(.acknowledged(messageID: "hub-batch-1-30"), now: t0 + .seconds(301))
+        #expect(uplink.unacknowledgedCount == 0, "one acknowledgement for all thirty")
+        #expect(uplink.handle(reading(31), now: t0 + .seconds(302)) == [.schedule(.batch, at: t0 + .seconds(602))], "the next batch begins")
+    }
+
+    @Test("batched: a batch that fills goes before its timer, and batches end at countMax and bytesMax")
+    func batchLimits() throws {
+        var uplink = UplinkComponent(thing: "hub", outbox: try memoryOutbox(),
+                                     batching: TelemetryBatching(interval: .seconds(3600), countMax: 10, bytesMax: 100_000))
+        var sentBatches: [[String]] = []
+        for n in 1...25 { sentBatches += batches(uplink.handle(reading(n), now: t0)) }
+        #expect(sentBatches == [ids(1...10), ids(11...20)])
+        #expect(batches(uplink.timer(.batch, now: t0 + .seconds(3600))) == [ids(21...25)])
+
+        let envelopeBytes = 110  // about one reading's envelope
+        var small = UplinkComponent(thing: "hub", outbox: try memoryOutbox(),
+                                    batching: TelemetryBatching(interval: .seconds(60), countMax: 1_000, bytesMax: 3 * envelopeBytes))
+        _ = small.handle(.connection(up: false, reason: "down"), now: t0)
+        for n in 1...7 { _ = small.handle(reading(n), now: t0) }
+        let drained = batches(small.handle(.connection(up: true, reason: "up"), now: t0))
+        #expect(drained.flatMap { $0 } == ids(1...7), "in order, all of them: \(drained)")
+        #expect(drained.allSatisfy { $0.count <= 3 } && drained.count >= 3)
+    }
+
+    @Test("batched: alerts go at once and the telemetry around them stays one batch; offline, a batch ends at an alert waiting to go")
+    func batchedAlerts() throws {
+        var uplink = UplinkComponent(thing: "hub", outbox: try memoryOutbox(), batching: TelemetryBatching(interval: .seconds(60)))
+        for n in 1...3 { _ = uplink.handle(reading(n), now: t0) }
+        #expect(sent(uplink.handle(alert(4), now: t0)) == ["hub-4"], "at once")
+        for n in 5...6 { _ = uplink.handle(reading(n), now: t0) }
+        let fired = uplink.timer(.batch, now: t0 + .seconds(60))
+        #expect(batches(fired) == [ids(1...3) + ids(5...6)] && sent(fired).isEmpty, "the alert is not sent twice")
+
+        var offline = UplinkComponent(thing: "hub", outbox: try memoryOutbox(), batching: TelemetryBatching(interval: .seconds(60)))
+        _ = offline.handle(.connection(up: false, reason: "down"), now: t0)
+        for n in 1...3 { _ = offline.handle(reading(n), now: t0) }
+        #expect(sent(offline.handle(alert(4), now: t0)).isEmpty, "offline: kept")
+        for n in 5...6 { _ = offline.handle(reading(n), now: t0) }
+        let up = offline.handle(.connection(up: true, reason: "up"), now: t0)
+        #expect(up.compactMap { action -> String? in
+            switch action {
+            case .send(let message): message.messageID
+            case .sendBatch(let message, _): message.messageID
+            default: nil
+            }
+        } == ["hub-batch-1-3", "hub-4", "hub-batch-5-6"], "the reconnect sends the backlog at once, in order")
+    }
+
+    @Test("batched: a failed batch goes again whole with its messages' ids; batches still in flight are not sent twice")
+    func batchRetry() throws {
+        var uplink = UplinkComponent(thing: "hub", outbox: try memoryOutbox(),
+                                     batching: TelemetryBatching(interval: .seconds(60), countMax: 5))
+        var all: [[String]] = []
+        for n in 1...10 { all += batches(uplink.handle(reading(n), now: t0)) }
+        #expect(all == [ids(1...5), ids(6...10)])
+        let failed = uplink.handle(.failed(messageID: "hub-batch-1-5", reason: "PUBACK timeout"), now: t0)
+        #expect(failed.contains(.schedule(.retry, at: t0 + .seconds(1))))
+        #expect(batches(uplink.timer(.retry, now: t0 + .seconds(1))) == [ids(1...5)], "hub-6…10 are still in flight")
+        _ = uplink.handle(.acknowledged(messageID: "hub-batch-6-10"), now: t0)
+        _ = uplink.handle(.acknowledged(messageID: "hub-batch-1-5"), now: t0)
+        #expect(uplink.unacknowledgedCount == 0)
+        #expect(try uplink.unacknowledgedTelemetry().isEmpty)
+    }
+
+    @Test("batched: after a crash the outbox's telemetry goes first as batches with the same message ids")
+    func batchRestart() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("uplink-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/outbox.sqlite"
+        let batching = TelemetryBatching(interval: .seconds(60))
+        do {
+            var uplink = UplinkComponent(thing: "hub", outbox: try SQLiteOutboxStore(path: path), batching: batching)
+            for n in 1...4 { _ = uplink.handle(reading(n), now: t0) }
+            #expect(batches(uplink.timer(.batch, now: t0 + .seconds(60))) == [ids(1...4)])
+            for n in 5...6 { _ = uplink.handle(reading(n), now: t0) }
+            #expect(try uplink.unacknowledgedTelemetry() == [1...6])
+        }  // dies before any acknowledgement
+        var uplink = UplinkComponent(thing: "hub", outbox: try SQLiteOutboxStore(path: path), batching: batching)
+        #expect(batches(uplink.start(now: t0)) == [ids(1...6)])
+    }
 }

@@ -31,25 +31,48 @@ struct HistoryCheckerTests {
         #expect(verdict.evidence.contains("nothing to check"))
     }
 
-    @Test("no-reading-lost passes only when every reading arrives once and in order")
+    @Test("no-reading-lost: every reading reaches the cloud at least once, first arrivals in order, or is still in the outbox")
     func noReadingLostOrder() {
         let sent: [(Int64, HistoryEvent)] = [
-            (0, Self.reading(0)), (0, .cloudSend(topic: Self.telemetry, messageID: "m1")),
-            (10, Self.reading(10)), (10, .cloudSend(topic: Self.telemetry, messageID: "m2")),
+            (0, Self.reading(0)), (0, .cloudSend(topic: Self.telemetry, messageID: "hub-1")),
+            (10, Self.reading(10)), (10, .cloudSend(topic: Self.telemetry, messageID: "hub-2")),
         ]
-        let inOrder = Self.verdict(.noReadingLost, sent + [(11, .cloudReceive(topic: Self.telemetry, messageID: "m1")),
-                                                          (12, .cloudReceive(topic: Self.telemetry, messageID: "m2"))])
+        func receive(_ at: Int64, _ id: String) -> (Int64, HistoryEvent) { (at, .cloudReceive(topic: Self.telemetry, messageID: id)) }
+        let inOrder = Self.verdict(.noReadingLost, sent + [receive(11, "hub-1"), receive(12, "hub-2")])
         #expect(inOrder.passed, "\(inOrder.evidence)")
-        let swapped = Self.verdict(.noReadingLost, sent + [(11, .cloudReceive(topic: Self.telemetry, messageID: "m2")),
-                                                          (12, .cloudReceive(topic: Self.telemetry, messageID: "m1"))])
+        let swapped = Self.verdict(.noReadingLost, sent + [receive(11, "hub-2"), receive(12, "hub-1")])
         #expect(!swapped.passed)
-        let duplicated = Self.verdict(.noReadingLost, sent + [(11, .cloudReceive(topic: Self.telemetry, messageID: "m1")),
-                                                             (12, .cloudReceive(topic: Self.telemetry, messageID: "m1")),
-                                                             (13, .cloudReceive(topic: Self.telemetry, messageID: "m2"))])
-        #expect(!duplicated.passed)
-        let lost = Self.verdict(.noReadingLost, sent + [(11, .cloudReceive(topic: Self.telemetry, messageID: "m1"))])
+        #expect(swapped.evidence.contains("hub-2 arrived before hub-1"))
+        let duplicated = Self.verdict(.noReadingLost, sent + [receive(11, "hub-1"), receive(12, "hub-1"), receive(13, "hub-2"), receive(14, "hub-1")])
+        #expect(duplicated.passed, "at least once: \(duplicated.evidence)")
+        #expect(duplicated.evidence.contains("2 duplicates"))
+        let lost = Self.verdict(.noReadingLost, sent + [receive(11, "hub-1")])
         #expect(!lost.passed)
-        #expect(lost.evidence.contains("1 missing"))
+        #expect(lost.evidence.contains("never received and gone from the outbox (first: hub-2)"))
+        let stillHeld = Self.verdict(.noReadingLost, sent + [receive(11, "hub-1"),
+                                                            (20, .simulationEnd(readings: 2, unacknowledged: 1, outboxTelemetry: SequenceRanges([2...2]), pending: 0))])
+        #expect(stillHeld.passed, "sent, not yet received, kept: \(stillHeld.evidence)")
+        let stranger = Self.verdict(.noReadingLost, sent + [receive(11, "hub-1"), receive(12, "hub-2"), receive(13, "hub-9")])
+        #expect(!stranger.passed)
+        #expect(stranger.evidence.contains("hub-9, which the hub never sent"))
+    }
+
+    @Test("no-reading-lost counts batches by the messages they carry, and readings never sent must be in the outbox")
+    func noReadingLostBatches() {
+        let readings = (1...5).map { (Int64($0), Self.reading(Int64($0))) }
+        let batch: [(Int64, HistoryEvent)] = [
+            (6, .cloudSendBatch(topic: Self.telemetry, batchID: "hub-batch-1-3", messageIDs: ["hub-1", "hub-2", "hub-3"])),
+            (6, .cloudReceiveBatch(topic: Self.telemetry, batchID: "hub-batch-1-3", messageIDs: ["hub-1", "hub-2", "hub-3"])),
+        ]
+        func end(_ outbox: [ClosedRange<Int64>]) -> (Int64, HistoryEvent) {
+            (9, .simulationEnd(readings: 5, unacknowledged: 2, outboxTelemetry: SequenceRanges(outbox), pending: 0))
+        }
+        let waiting = Self.verdict(.noReadingLost, readings + batch + [end([4...5])])
+        #expect(waiting.passed, "\(waiting.evidence)")
+        #expect(waiting.evidence.contains("3 of 5 readings received by the cloud, 0 duplicates, 0 sent and still in the outbox, 2 never sent yet"))
+        let dropped = Self.verdict(.noReadingLost, readings + batch + [end([5...5])])
+        #expect(!dropped.passed)
+        #expect(dropped.evidence.contains("1 readings unaccounted for"))
     }
 
     @Test("no-corrupted-reading compares with the latest conversion before the reading, and fails with nothing to compare")

@@ -7,9 +7,10 @@ import Testing
 
 @Suite("Simulation determinism and the furnace day")
 struct SimulationTests {
-    static func setup(seed: UInt64, hours: Int64 = 6, faults: [ScheduledFault] = []) -> SimulationSetup {
+    static func setup(seed: UInt64, hours: Int64 = 6, faults: [ScheduledFault] = [],
+                      batching: TelemetryBatching? = TelemetryBatching(interval: .seconds(300))) -> SimulationSetup {
         let hub = HubConfig(thing: "hbshub001", devices: [.init(id: "hvac", kind: .furnace)], pollInterval: .seconds(10),
-                            detectorWindow: .seconds(1800))
+                            detectorWindow: .seconds(1800), telemetryBatching: batching)
         return SimulationSetup(seed: seed, duration: .seconds(hours * 3600), hub: hub, faults: faults)
     }
 
@@ -33,15 +34,39 @@ struct SimulationTests {
 
     @Test("the end of a run reports readings, unacknowledged cloud messages and queued events")
     func endReport() throws {
-        let simulation = Simulation(setup: Self.setup(seed: 3, hours: 2))
+        let simulation = Simulation(setup: Self.setup(seed: 3, hours: 2, batching: nil))
         simulation.run()
         #expect(simulation.cloud.receivedCount == 721)
         #expect(simulation.hub.unacknowledgedCloudMessages == 1, "the reading polled at the last instant is still in flight")
-        guard case .simulationEnd(let readings, let unacknowledged, let pending)? = simulation.history.entries.last?.event else {
+        guard case .simulationEnd(let readings, let unacknowledged, let outbox, let pending)? = simulation.history.entries.last?.event else {
             Issue.record("no sim.end")
             return
         }
         #expect(readings == 721 && unacknowledged == 1 && pending > 0, "its ack and the next poll's timer stay queued")
+        #expect(outbox.description == "721", "the last reading is still in the outbox")
+    }
+
+    @Test("batched, a run's readings reach the cloud in compressed batches every 5 minutes; the rest wait in the outbox")
+    func batchedEndReport() throws {
+        let simulation = Simulation(setup: Self.setup(seed: 3, hours: 2))
+        simulation.run()
+        var received: [String] = []
+        var batches = 0
+        for entry in simulation.history.entries {
+            if case .cloudReceiveBatch(let topic, let batchID, let ids) = entry.event {
+                #expect(topic == .cloudTelemetry("hbshub001") && batchID.hasPrefix("hbshub001-batch-"))
+                batches += 1
+                received += ids
+            }
+        }
+        guard case .simulationEnd(let readings, _, let outbox, _)? = simulation.history.entries.last?.event else {
+            Issue.record("no sim.end")
+            return
+        }
+        #expect(batches == 23, "the first reading starts the 5-minute timer; the last batch is still being collected")
+        #expect(received == (1...received.count).map { "hbshub001-\($0)" }, "in order, each once")
+        #expect(readings == 721 && received.count + outbox.count == 721, "received or still in the outbox: \(outbox)")
+        #expect(outbox.ranges.first?.lowerBound == Int64(received.count + 1))
     }
 
     @Test("the simulated cloud acknowledges each message after a round trip drawn from its own stream, reproducibly")
@@ -57,7 +82,7 @@ struct SimulationTests {
             broker.completions = sink
             let t0 = Instant(secondsSinceEpoch: 100)
             for n in 0..<200 {
-                broker.send(CloudMessage(topic: .cloudTelemetry("hub"), messageID: "hub-\(n)", payload: []), at: t0 + .seconds(Int64(n)))
+                broker.send(CloudMessage(topic: .cloudTelemetry("hub"), messageID: "hub-\(n)", payload: Array("{}".utf8)), at: t0 + .seconds(Int64(n)))
             }
             return sink.completions
         }

@@ -150,29 +150,34 @@ public final class SQLiteOutboxStore: OutboxStore {
         var highest: Int64 = 0
         do {
             try database.writeWithoutTransaction { db in try db.inSavepoint {
-                // Acknowledgements come mostly in order: one statement per run of consecutive sequences.
-                let statement = try db.cachedStatement(
-                    sql: "DELETE FROM outbox WHERE sequence BETWEEN ? AND ? RETURNING sequence, priority").sqliteStatement
+                // Acknowledgements come mostly in order: one count and one delete per run of
+                // consecutive sequences (RETURNING would stage every deleted row in a temporary table).
+                let tally = try db.cachedStatement(
+                    sql: "SELECT priority, count(*), max(sequence) FROM outbox WHERE sequence BETWEEN ? AND ? GROUP BY priority").sqliteStatement
+                let delete = try db.cachedStatement(sql: "DELETE FROM outbox WHERE sequence BETWEEN ? AND ?").sqliteStatement
                 let sorted = sequences.sorted()
                 var start = 0
                 while start < sorted.count {
                     var end = start
                     while end + 1 < sorted.count, sorted[end + 1] <= sorted[end] + 1 { end += 1 }
-                    sqlite3_reset(statement)
-                    sqlite3_bind_int64(statement, 1, sorted[start])
-                    sqlite3_bind_int64(statement, 2, sorted[end])
-                    var code = sqlite3_step(statement)
-                    while code == SQLITE_ROW {
-                        highest = max(highest, sqlite3_column_int64(statement, 0))
-                        if sqlite3_column_int(statement, 1) == Int32(OutboxMessage.Priority.telemetry.rawValue) {
-                            next.depthTelemetry -= 1
-                        } else {
-                            next.depthKept -= 1
+                    for statement in [tally, delete] {
+                        sqlite3_reset(statement)
+                        sqlite3_bind_int64(statement, 1, sorted[start])
+                        sqlite3_bind_int64(statement, 2, sorted[end])
+                        var code = sqlite3_step(statement)
+                        while code == SQLITE_ROW {
+                            let count = Int(sqlite3_column_int64(statement, 1))
+                            highest = max(highest, sqlite3_column_int64(statement, 2))
+                            if sqlite3_column_int(statement, 0) == Int32(OutboxMessage.Priority.telemetry.rawValue) {
+                                next.depthTelemetry -= count
+                            } else {
+                                next.depthKept -= count
+                            }
+                            code = sqlite3_step(statement)
                         }
-                        code = sqlite3_step(statement)
+                        sqlite3_reset(statement)
+                        guard code == SQLITE_DONE else { throw Self.failure(code, db) }
                     }
-                    sqlite3_reset(statement)
-                    guard code == SQLITE_DONE else { throw Self.failure(code, db) }
                     start = end + 1
                 }
                 if highest > 0 { try Self.raiseFloor(to: highest, db) }
