@@ -28,7 +28,7 @@ public enum HistoryEvent: Equatable, Sendable {
     /// the sequences of the telemetry still in the outbox (unsent, or sent and not yet
     /// acknowledged) and events still queued (timers, completions) — what a run leaves
     /// unfinished is reported, not lost.
-    case simulationEnd(readings: Int, unacknowledged: Int, outboxTelemetry: SequenceRanges, pending: Int)
+    case simulationEnd(SimulationEndReport)
 
     /// The event's name in the log (`ev` field).
     public var name: String {
@@ -91,9 +91,11 @@ public enum HistoryEvent: Equatable, Sendable {
         case .sensorTruth(let device, let chip, let values):
             json.field("device_id", device.rawValue); json.field("chip", chip)
             for (channel, value) in values { json.field(channel.key, value) }
-        case .simulationEnd(let readings, let unacknowledged, let outbox, let pending):
-            json.field("readings", readings); json.field("unacknowledged", unacknowledged)
-            json.field("outbox_telemetry", outbox.description); json.field("pending", pending)
+        case .simulationEnd(let end):
+            json.field("readings", end.readings); json.field("unacknowledged", end.unacknowledged)
+            json.field("outbox_telemetry", end.outboxTelemetry.description); json.field("outbox_depth_max", end.outboxDepthMax)
+            json.field("cloud_bytes", end.cloudBytes); json.field("cloud_refused", end.cloudRefusedAttempts)
+            json.field("pending", end.pending)
         }
         json.endObject()
     }
@@ -102,4 +104,34 @@ public enum HistoryEvent: Equatable, Sendable {
 /// The history port: every shell records events through one.
 public protocol HistorySink: AnyObject {
     func record(_ event: HistoryEvent, at time: Instant)
+}
+
+/// What a simulated run leaves at its end (`sim.end`): the evidence for checkers that judge
+/// totals rather than events.
+public struct SimulationEndReport: Equatable, Sendable {
+    /// Readings published on the bus.
+    public var readings: Int
+    /// Cloud messages handed to the uplink and not yet acknowledged.
+    public var unacknowledged: Int
+    /// The sequences of the telemetry still in the outbox (unsent, or sent and unacknowledged).
+    public var outboxTelemetry: SequenceRanges
+    /// The most messages the outbox held at once.
+    public var outboxDepthMax: Int
+    /// Bytes of MQTT PUBLISH packets the cloud received.
+    public var cloudBytes: Int
+    /// Connection attempts the cloud refused.
+    public var cloudRefusedAttempts: Int
+    /// Events still queued (timers, completions).
+    public var pending: Int
+
+    public init(readings: Int, unacknowledged: Int, outboxTelemetry: SequenceRanges = SequenceRanges(), outboxDepthMax: Int = 0,
+                cloudBytes: Int = 0, cloudRefusedAttempts: Int = 0, pending: Int) {
+        self.readings = readings
+        self.unacknowledged = unacknowledged
+        self.outboxTelemetry = outboxTelemetry
+        self.outboxDepthMax = outboxDepthMax
+        self.cloudBytes = cloudBytes
+        self.cloudRefusedAttempts = cloudRefusedAttempts
+        self.pending = pending
+    }
 }

@@ -77,7 +77,7 @@ extension HistoryEvent {
             }
             event = .sensorTruth(device: try object.device("device_id"), chip: try object.string("chip"), values: values)
         case "sim.end":
-            try only(["readings", "unacknowledged", "outbox_telemetry", "pending"])
+            try only(["readings", "unacknowledged", "outbox_telemetry", "outbox_depth_max", "cloud_bytes", "cloud_refused", "pending"])
             func count(_ key: String) throws(PayloadError) -> Int {
                 let value = try object.int(key)
                 guard value >= 0 else { throw PayloadError(type: object.type, field: key, reason: "must not be negative") }
@@ -88,8 +88,10 @@ extension HistoryEvent {
             do throws(SequenceRanges.ParseError) { ranges = try SequenceRanges(parsing: rangesText) } catch {
                 throw PayloadError(type: object.type, field: "outbox_telemetry", reason: error.description)
             }
-            event = .simulationEnd(readings: try count("readings"), unacknowledged: try count("unacknowledged"),
-                                   outboxTelemetry: ranges, pending: try count("pending"))
+            event = .simulationEnd(SimulationEndReport(
+                readings: try count("readings"), unacknowledged: try count("unacknowledged"), outboxTelemetry: ranges,
+                outboxDepthMax: try count("outbox_depth_max"), cloudBytes: try count("cloud_bytes"),
+                cloudRefusedAttempts: try count("cloud_refused"), pending: try count("pending")))
         default:
             throw PayloadError(type: object.type, field: "ev", reason: "unknown event '\(name)' (known: \(names.joined(separator: ", ")))")
         }

@@ -94,6 +94,9 @@ public final class HubNode {
     /// Cloud messages handed over and not yet acknowledged (reported at the end of a run).
     public var unacknowledgedCloudMessages: Int { component(UplinkComponent.self)?.unacknowledgedCount ?? 0 }
 
+    /// The most messages the uplink's outbox held at once.
+    public var outboxDepthMax: Int { component(UplinkComponent.self)?.depthMax ?? 0 }
+
     /// The sequences of the telemetry the uplink holds unacknowledged (in its outbox or in
     /// memory), as ascending ranges.
     public func unacknowledgedTelemetry() throws(OutboxError) -> [ClosedRange<Int64>] {

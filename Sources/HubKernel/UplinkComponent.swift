@@ -70,6 +70,8 @@ public struct UplinkComponent {
         case send(CloudMessage)
         /// A telemetry batch holding these messages.
         case sendBatch(CloudMessage, messageIDs: [String])
+        /// The uplink's own health (`hbs/health/uplink`): the cloud connection.
+        case publishHealth(HealthReport)
         case schedule(UplinkTimer, at: Instant)
         case record(HistoryEvent)
     }
@@ -90,6 +92,10 @@ public struct UplinkComponent {
     private let alerts: Topic
     private let health: Topic
     private var connected = true
+    /// The health last published (ok until the connection is first lost).
+    private var reportedHealth = HealthState.ok
+    /// The most messages the outbox held (committed, not yet acknowledged and deleted).
+    public private(set) var depthMax = 0
     /// Sent on this connection and not yet acknowledged: cloud message id → the sequences it
     /// carries (looked up, never iterated).
     private var inFlight: [String: [Int64]] = [:]
@@ -263,7 +269,19 @@ public struct UplinkComponent {
             actions.append(.record(.componentError(component: "uplink", error: "\(id) not delivered: \(reason); will resend")))
             scheduleRetry(now: now, into: &actions)
         case .connection(let up, let reason):
-            guard up != connected else { return [] }
+            // A refused credential is a failure someone must fix; an unreachable cloud is
+            // degraded service the outbox rides out.
+            let health: HealthState = up ? .ok : reason.contains("not authorised") ? .failed : .degraded
+            if health != reportedHealth {
+                reportedHealth = health
+                let detail = switch health {
+                case .ok: "cloud connected"
+                case .degraded: "cloud unreachable (\(reason)); messages kept in the outbox"
+                case .failed: "the cloud refuses this hub's credentials (\(reason)); messages kept in the outbox"
+                }
+                actions.append(.publishHealth(HealthReport(timestamp: now, component: "uplink", device: nil, state: health, detail: detail)))
+            }
+            guard up != connected else { return actions }
             connected = up
             actions.append(.record(.componentError(component: "uplink", error: up ? "cloud connection up: \(reason)" : "cloud connection down: \(reason)")))
             // Anything sent before the drop may not have arrived: the whole outbox goes again.
@@ -306,6 +324,7 @@ public struct UplinkComponent {
     private mutating func commit(_ entry: OutboxMessage, now: Instant, into actions: inout [Action]) -> Bool {
         held.append(entry)
         commitHeld(now: now, into: &actions)
+        depthMax = max(depthMax, unacknowledgedCount)
         return held.isEmpty
     }
 
@@ -468,7 +487,7 @@ public struct UplinkComponent {
 extension UplinkComponent: HubComponent {
     public var name: String { "uplink" }
     public var subscriptions: [TopicFilter] { ["dt/local/sensor/+", "hbs/alerts/+", "hbs/health/#"] }
-    public var publications: [TopicFilter] { [] }
+    public var publications: [TopicFilter] { ["hbs/health/uplink"] }
 
     public mutating func handle(_ event: ComponentEvent<UplinkTimer>, now: Instant) -> [ComponentAction<UplinkTimer>] {
         let actions: [Action]
@@ -490,6 +509,7 @@ extension UplinkComponent: HubComponent {
                 mapped.append(.request(.sendCloud(message)))
             case .schedule(let timer, let at): mapped.append(.schedule(timer, at: at))
             case .record(let event): mapped.append(.record(event))
+            case .publishHealth(let report): mapped.append(.publish(.health("uplink"), .health(report)))
             }
         }
         return mapped

@@ -6,7 +6,11 @@ import HubSim
 /// scenario's appliances and timeline so that an expectation that can never fail (or never
 /// hold) is an error, not a silent pass.
 extension ScenarioLoader {
-    static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll", "scroll-count", "channel-range"]
+    static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll",
+                                   "scroll-count", "channel-range", "delivered-to-cloud", "outbox-depth-max", "cloud-bytes-per-day-max",
+                                   "cloud-attempts-max"]
+    /// Components whose own health a `health` expectation can name.
+    static let healthComponents = ["uplink"]
 
     /// `presses`: when the timeline presses the joystick (scroll expectations need one).
     static func parseExpectation(_ item: YAMLValue, _ setup: Setup, presses: [Duration]) throws(ScenarioError) -> Expectation {
@@ -78,6 +82,25 @@ extension ScenarioLoader {
             let high = try maxValue.double(in: Limits.channelValue)
             guard low <= high else { throw maxValue.error("max must not be below min") }
             return .channelRange(device: target, channel: channel, min: low, max: high)
+        case "delivered-to-cloud":
+            guard let argument else { throw item.error("delivered-to-cloud needs { topic, within, after }") }
+            let map = try argument.map()
+            try map.finish(known: ["topic", "within", "after"])
+            let topicValue = try map.required("topic")
+            let topic = try topicValue.string()
+            guard ["alerts", "health", "telemetry"].contains(topic) else {
+                throw topicValue.error("topic must be alerts, health or telemetry (the hub's cloud topics), found \(topic.debugDescription)")
+            }
+            let (after, within) = try window(map)
+            return .deliveredToCloud(topic: topic, after: after, within: within)
+        case "outbox-depth-max", "cloud-bytes-per-day-max", "cloud-attempts-max":
+            guard let argument else { throw item.error("\(name) needs a number") }
+            let count = try argument.int(in: Limits.runTotal)
+            switch name {
+            case "outbox-depth-max": return .outboxDepthMax(count)
+            case "cloud-bytes-per-day-max": return .cloudBytesPerDayMax(count)
+            default: return .cloudAttemptsMax(count)
+            }
         case "scroll-count":
             guard let argument else { throw item.error("scroll-count needs a number") }
             let count = try argument.int(in: Limits.scrollCount)
@@ -86,15 +109,26 @@ extension ScenarioLoader {
             }
             return .scrollCount(count)
         case "health":
-            guard let argument else { throw item.error("health needs { device, state, within, after }") }
+            guard let argument else { throw item.error("health needs { device or component, state, within, after }") }
             let map = try argument.map()
-            try map.finish(known: ["device", "state", "within", "after"])
-            guard let target = try device(map) else { throw argument.error("missing required field 'device'") }
+            try map.finish(known: ["device", "component", "state", "within", "after"])
+            let target: HealthSubject
+            if let componentValue = map.optional("component") {
+                if map.optional("device") != nil { throw componentValue.error("health names a device or a component, not both") }
+                let name = try componentValue.string()
+                guard Self.healthComponents.contains(name) else {
+                    throw componentValue.error("no component '\(name)' reports health of its own (known: \(Self.healthComponents.joined(separator: ", ")))")
+                }
+                target = .component(name)
+            } else {
+                guard let id = try device(map) else { throw argument.error("missing required field 'device' (or 'component')") }
+                target = .device(id)
+            }
             let stateValue = try map.required("state")
             let stateText = try stateValue.string()
             guard let state = HealthState(rawValue: stateText) else { throw stateValue.error("state must be ok, degraded or failed") }
             let (after, within) = try window(map)
-            return .health(device: target, state: state, after: after, within: within)
+            return .health(subject: target, state: state, after: after, within: within)
         case "alert":
             guard let argument else { throw item.error("alert needs { device, within, after }") }
             let map = try argument.map()

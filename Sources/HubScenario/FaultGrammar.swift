@@ -54,6 +54,16 @@ extension ScenarioLoader {
         let faultValue = try map.required("fault")
         let name = try faultValue.string()
         let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 2, FaultCatalogue.untargetedLayers.contains(parts[0]), let kind = FaultCatalogue.kind(layer: parts[0], name: parts[1]) {
+            try map.finish(known: ["at", "fault", "for"] + kind.parameters.map(\.name))
+            let at = try offset(try map.required("at"), setup)
+            let lasting = try map.optional("for")?.duration(in: Limits.span)
+            var values: [String: FaultValue] = [:]
+            for parameter in kind.parameters {
+                values[parameter.name] = try parseParameter(parameter, of: kind, in: map, appliance: nil, values: values)
+            }
+            return ScheduledFault(at: at, duration: lasting, fault: kind.fault(.cloud, values))
+        }
         guard parts.count == 3, let kind = FaultCatalogue.kind(layer: parts[0], name: parts[2]) else {
             let spelled = parts.count == 3 ? "\(parts[0]).<\(FaultCatalogue.targetPlaceholder(parts[0]))>.\(parts[2])" : name
             let hint = ClosestName.hint(spelled, in: FaultCatalogue.all.map(\.pattern))

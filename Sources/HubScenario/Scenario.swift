@@ -64,8 +64,18 @@ public enum Expectation: Equatable, Sendable {
     case alert(device: DeviceID, after: Duration, within: Duration)
     /// The LED matrix showed `colour`: at the end of the run, or within a window.
     case led(colour: String, after: Duration?, within: Duration?)
-    /// The device's sensor health was reported as `state` between `after` and `after + within`.
-    case health(device: DeviceID, state: HealthState, after: Duration, within: Duration)
+    /// The device's sensor health (or a component's own, `.component`) was reported as
+    /// `state` between `after` and `after + within`.
+    case health(subject: HealthSubject, state: HealthState, after: Duration, within: Duration)
+    /// A message on the cloud topic (`alerts`, `health` or `telemetry`) reached the cloud
+    /// between `after` and `after + within`.
+    case deliveredToCloud(topic: String, after: Duration, within: Duration)
+    /// The outbox never held more than this many messages.
+    case outboxDepthMax(Int)
+    /// The cloud received at most this many bytes (MQTT PUBLISH packets) per day of the run.
+    case cloudBytesPerDayMax(Int)
+    /// The cloud refused at most this many connection attempts (no tight reconnect loop).
+    case cloudAttemptsMax(Int)
     /// Every accepted reading matches what its sensor really converted (no bus corruption got through).
     case noCorruptedReading
     /// The LED scrolled a message starting with `prefix` between `after` and `after + within`.
@@ -87,13 +97,31 @@ public enum Expectation: Equatable, Sendable {
             "alert(\(device) within \(DurationText.format(within)) after \(DurationText.format(after)))"
         case .led(let colour, let after, let within):
             if let after, let within { "led(\(colour) within \(DurationText.format(within)) after \(DurationText.format(after)))" } else { "led(\(colour) at end)" }
-        case .health(let device, let state, let after, let within):
-            "health(\(device) \(state.rawValue) within \(DurationText.format(within)) after \(DurationText.format(after)))"
+        case .health(let subject, let state, let after, let within):
+            "health(\(subject) \(state.rawValue) within \(DurationText.format(within)) after \(DurationText.format(after)))"
+        case .deliveredToCloud(let topic, let after, let within):
+            "delivered-to-cloud(\(topic) within \(DurationText.format(within)) after \(DurationText.format(after)))"
+        case .outboxDepthMax(let count): "outbox-depth-max(\(count))"
+        case .cloudBytesPerDayMax(let bytes): "cloud-bytes-per-day-max(\(bytes))"
+        case .cloudAttemptsMax(let count): "cloud-attempts-max(\(count))"
         case .noCorruptedReading: "no-corrupted-reading"
         case .scroll(let prefix, let after, let within):
             "scroll(\(prefix.debugDescription) within \(DurationText.format(within)) after \(DurationText.format(after)))"
         case .scrollCount(let count): "scroll-count(\(count))"
         case .channelRange(let device, let channel, let min, let max): "channel-range(\(device).\(channel) in \(min)…\(max))"
+        }
+    }
+}
+
+/// Whose health a `health` expectation looks at: a device's sensor kit, or a component's own.
+public enum HealthSubject: Equatable, Sendable, CustomStringConvertible {
+    case device(DeviceID)
+    case component(String)
+
+    public var description: String {
+        switch self {
+        case .device(let id): id.rawValue
+        case .component(let name): name
         }
     }
 }

@@ -120,6 +120,8 @@ public enum ScenarioLoader {
         public static let channelValue: ClosedRange<Double> = -1e6...1e6
         /// `scroll-count`.
         public static let scrollCount: ClosedRange<Int> = 0...10_000
+        /// `outbox-depth-max`, `cloud-bytes-per-day-max`, `cloud-attempts-max`.
+        public static let runTotal: ClosedRange<Int> = 0...1_000_000_000_000
     }
 
     /// ASCII letters, digits and the `extra` characters only, 1...`maximum` of them.

@@ -76,6 +76,8 @@ public enum FaultTarget: Equatable, Sendable {
     case address(UInt8)
     case device(DeviceID)
     case line(Int)
+    /// The one cloud (`cloud.<kind>` names no target).
+    case cloud
 }
 
 /// One kind of fault the simulator can inject: its name pattern, parameters, what it does,
@@ -104,7 +106,9 @@ public struct FaultKind: Sendable {
     }
 
     /// `i2c.<addr>.nack`: the name as a scenario writes it, with its target's placeholder.
-    public var pattern: String { "\(layer).<\(FaultCatalogue.targetPlaceholder(layer))>.\(name)" }
+    public var pattern: String {
+        FaultCatalogue.untargetedLayers.contains(layer) ? "\(layer).\(name)" : "\(layer).<\(FaultCatalogue.targetPlaceholder(layer))>.\(name)"
+    }
 
     /// The fault this kind makes for `target` with `values`.
     public func fault(_ target: FaultTarget, _ values: [String: FaultValue]) -> SimFault { make(target, values) }
@@ -125,12 +129,15 @@ public protocol FaultApplying: AnyObject {
 /// the scenario grammar, `hubrig fault list` and the README's table.
 public enum FaultCatalogue {
     public static let all: [FaultKind] = SimI2CBus.faultKinds + ConvertingSTChip.faultKinds + FaultableEnvironment.faultKinds
-        + SimGPIOChip.faultKinds + ApplianceFailure.faultKinds
+        + SimGPIOChip.faultKinds + ApplianceFailure.faultKinds + SimCloudBroker.faultKinds
 
     /// The kind named `layer.*.name`, if any.
     public static func kind(layer: String, name: String) -> FaultKind? {
         all.first { $0.layer == layer && $0.name == name }
     }
+
+    /// Layers whose faults name no target: `cloud.offline`.
+    public static let untargetedLayers = ["cloud"]
 
     /// The placeholder a fault name's middle part has in its pattern: `addr`, `line`, `device`.
     public static func targetPlaceholder(_ layer: String) -> String {

@@ -9,6 +9,8 @@ public enum SimEvent: Sendable {
     case gpioEdge(GPIOEdge)
     /// A port's completion, due at its instant.
     indirect case completion(PortCompletion)
+    /// The simulated MQTT client tries to connect to the cloud again.
+    case cloudConnect
 }
 
 /// Virtual time and the pending events of one simulation: the project's one `EventLoop`

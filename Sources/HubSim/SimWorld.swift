@@ -21,6 +21,8 @@ public enum SimFault: Equatable, Sendable {
     case appliance(device: DeviceID, ApplianceFailure, ramp: Duration)
     /// `joystick.<keys>`: a person holds the joystick keys (KEYS bits) for the entry's duration.
     case joystick(keys: UInt8, name: String)
+    /// `cloud.<kind>`: the connection, network or broker between the uplink and the cloud.
+    case cloud(CloudFault)
 
     public var name: String {
         switch self {
@@ -44,6 +46,7 @@ public enum SimFault: Equatable, Sendable {
             }
         case .joystick(_, let name): return "joystick.\(name)"
         case .appliance(let device, let failure, _): return "appliance.\(device).\(failure.rawValue)"
+        case .cloud(let fault): return "cloud.\(fault.kind)"
         }
     }
 }
@@ -206,6 +209,7 @@ public final class SimWorld {
         switch scheduled.fault {
         case .gpio: return [gpio]
         case .joystick: return [display]
+        case .cloud: return [cloud]
         case .i2cWire: return targeted.map(\.bus)
         case .i2cStuck(let address), .i2cReset(let address), .i2cWhoAmI(let address, _):
             return targeted.compactMap { $0.faultableChip(at: address) }

@@ -50,6 +50,7 @@ public final class Simulation {
         if recordTruth { world.recordTruth() }
         // Edges become events, so the hub handles them from the loop like everything else.
         world.gpio.onEdge { [scheduler] edge, now in scheduler.schedule(.gpioEdge(edge), at: now) }
+        world.cloud.scheduleAttempt = { [scheduler] at in scheduler.schedule(.cloudConnect, at: at) }
         hub = HubNode(config: setup.hub, ports: world.hubPorts(timers: scheduler, completions: scheduler, history: history, verifyReads: setup.verifyReads))
         for (index, fault) in setup.faults.enumerated() {
             scheduler.schedule(.faultStart(index), at: setup.start + fault.at)
@@ -84,6 +85,8 @@ public final class Simulation {
                 hub.gpioEdge(edge, now: now)
             case .completion(let completion):
                 hub.complete(completion, now: now)
+            case .cloudConnect:
+                world.cloud.connectAttempt(now: now)
             }
         }
         var outboxTelemetry = SequenceRanges()
@@ -92,8 +95,9 @@ public final class Simulation {
         } catch {
             history.record(.componentError(component: "uplink", error: "\(error); the outbox's telemetry at the end is unknown"), at: end)
         }
-        history.record(.simulationEnd(readings: hub.readingsPublished, unacknowledged: hub.unacknowledgedCloudMessages,
-                                      outboxTelemetry: outboxTelemetry,
-                                      pending: scheduler.pendingCount), at: end)
+        history.record(.simulationEnd(SimulationEndReport(
+            readings: hub.readingsPublished, unacknowledged: hub.unacknowledgedCloudMessages, outboxTelemetry: outboxTelemetry,
+            outboxDepthMax: hub.outboxDepthMax, cloudBytes: world.cloud.receivedBytes, cloudRefusedAttempts: world.cloud.refusedAttempts,
+            pending: scheduler.pendingCount)), at: end)
     }
 }

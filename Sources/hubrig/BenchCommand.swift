@@ -15,7 +15,7 @@ func warnIfDebugBuild() {
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self, Drain.self])
+        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self, Drain.self, CloudBytes.self])
 
     struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -103,6 +103,39 @@ struct BenchCommand: ParsableCommand {
                 return
             }
             print(OutboxBenchmark.table(cases))
+        }
+    }
+
+    struct CloudBytes: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cloud-bytes",
+            abstract: "Bytes sent to the cloud per simulated day for three appliances at 10 s polls, batched versus a message per reading.")
+
+        @Option(help: "Seed of the simulated days.")
+        var seed: UInt64 = 1
+
+        @Option(help: "Days counted (after a first day that is not).")
+        var days = 2
+
+        @Flag(help: "Print {\"bytes_per_day_batched\", \"bytes_per_day_per_reading\", \"ratio\"} (the product's daily batches) with every mode.")
+        var json = false
+
+        func validate() throws {
+            guard (1...30).contains(days) else { throw ValidationError("--days \(days): 1…30") }
+        }
+
+        func run() throws {
+            let results = CloudBytesBenchmark.run(seed: seed, days: days)
+            let perReading = results.first { $0.mode.batching == nil }?.bytesPerDay ?? 0
+            let product = results.first { $0.mode.batching == .product }?.bytesPerDay ?? 0
+            if json {
+                let each = results.map { "{\"mode\": \"\($0.mode.name)\", \"messages_per_day\": \(Int($0.messagesPerDay.rounded())), \"bytes_per_day\": \(Int($0.bytesPerDay.rounded()))}" }
+                print("{\"bytes_per_day_batched\": \(Int(product.rounded())), \"bytes_per_day_per_reading\": \(Int(perReading.rounded())), "
+                      + "\"ratio\": \(TextFormat.fixed(perReading > 0 ? product / perReading : 0, decimals: 4)), \"modes\": [\(each.joined(separator: ", "))]}")
+                return
+            }
+            print("hubrig bench cloud-bytes: furnace + washer + fridge kits, 10 s polls, seed \(seed), \(days) day(s) counted; MQTT PUBLISH bytes (TLS and TCP/IP not included)")
+            print(CloudBytesBenchmark.table(results))
         }
     }
 

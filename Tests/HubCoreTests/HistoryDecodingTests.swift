@@ -33,7 +33,7 @@ struct HistoryDecodingTests {
         .sensorTruth(device: "hvac", chip: "HTS221", values: ChannelValues([(.temperature, 21.3125), (.humidity, 40.5)])),
         .cloudSendBatch(topic: .cloudTelemetry("hbshub001"), batchID: "hbshub001-batch-2-4", messageIDs: ["hbshub001-2", "hbshub001-4"]),
         .cloudReceiveBatch(topic: .cloudTelemetry("hbshub001"), batchID: "hbshub001-batch-2-4", messageIDs: []),
-        .simulationEnd(readings: 8641, unacknowledged: 1, outboxTelemetry: SequenceRanges([3...3, 8...9]), pending: 4),
+        .simulationEnd(SimulationEndReport(readings: 8641, unacknowledged: 1, outboxTelemetry: SequenceRanges([3...3, 8...9]), outboxDepthMax: 90, cloudBytes: 12_345, cloudRefusedAttempts: 7, pending: 4)),
     ]
 
     static func line(_ event: HistoryEvent, at time: Instant = time) -> [UInt8] {
@@ -59,11 +59,11 @@ struct HistoryDecodingTests {
         (#"{"t": -5, "ev": "hub.start", "thing": "x"}"#, "t", "seconds since the epoch"),
         (#"{"t": 1, "ev": "hub.start", "thing": "x", "colour": 1}"#, "colour", "unknown field"),
         (#"{"t": 1, "ev": "led.frame", "colour": 3}"#, "colour", "must be a string"),
-        (#"{"t": 1, "ev": "sim.end", "readings": 1.5, "unacknowledged": 0, "outbox_telemetry": "", "pending": 0}"#, "readings", "whole number"),
-        (#"{"t": 1, "ev": "sim.end", "readings": -2, "unacknowledged": 0, "outbox_telemetry": "", "pending": 0}"#, "readings", "must not be negative"),
-        (#"{"t": 1, "ev": "sim.end", "readings": 2, "outbox_telemetry": "", "pending": 0}"#, "unacknowledged", "missing"),
-        (#"{"t": 1, "ev": "sim.end", "readings": 2, "unacknowledged": 0, "outbox_telemetry": "5-3", "pending": 0}"#, "outbox_telemetry", "ascending range"),
-        (#"{"t": 1, "ev": "sim.end", "readings": 2, "unacknowledged": 0, "outbox_telemetry": "1-3,3", "pending": 0}"#, "outbox_telemetry", "does not ascend"),
+        (#"{"t": 1, "ev": "sim.end", "readings": 1.5, "unacknowledged": 0, "outbox_telemetry": "", "outbox_depth_max": 0, "cloud_bytes": 0, "cloud_refused": 0, "pending": 0}"#, "readings", "whole number"),
+        (#"{"t": 1, "ev": "sim.end", "readings": -2, "unacknowledged": 0, "outbox_telemetry": "", "outbox_depth_max": 0, "cloud_bytes": 0, "cloud_refused": 0, "pending": 0}"#, "readings", "must not be negative"),
+        (#"{"t": 1, "ev": "sim.end", "readings": 2, "outbox_telemetry": "", "outbox_depth_max": 0, "cloud_bytes": 0, "cloud_refused": 0, "pending": 0}"#, "unacknowledged", "missing"),
+        (#"{"t": 1, "ev": "sim.end", "readings": 2, "unacknowledged": 0, "outbox_telemetry": "5-3", "outbox_depth_max": 0, "cloud_bytes": 0, "cloud_refused": 0, "pending": 0}"#, "outbox_telemetry", "ascending range"),
+        (#"{"t": 1, "ev": "sim.end", "readings": 2, "unacknowledged": 0, "outbox_telemetry": "1-3,3", "outbox_depth_max": 0, "cloud_bytes": 0, "cloud_refused": 0, "pending": 0}"#, "outbox_telemetry", "does not ascend"),
         (#"{"t": 1, "ev": "uplink.send", "topic": "hbs/x/telemetry", "message_id": "b", "message_ids": ["a", 2]}"#, "message_ids[1]", "must be a string"),
         (#"{"t": 1, "ev": "cloud.receive", "topic": "hbs/x/telemetry", "message_id": "b", "message_ids": "a"}"#, "message_ids", "array of strings"),
         (#"{"t": 1, "ev": "bus.publish", "topic": "hbs/other/x", "from": "s", "payload": {}}"#, "topic", "no topic of the hub's bus"),

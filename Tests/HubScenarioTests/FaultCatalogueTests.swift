@@ -32,7 +32,8 @@ struct FaultCatalogueTests {
         default: kind.name == "drum-imbalance" || kind.name == "bearing-wear" ? "washer"
             : kind.name == "door-open" || kind.name == "compressor-failure" ? "fridge" : "hvac"
         }
-        var fields = ["at: 1h", "fault: \(kind.layer).\(target).\(kind.name)"]
+        let name = FaultCatalogue.untargetedLayers.contains(kind.layer) ? "\(kind.layer).\(kind.name)" : "\(kind.layer).\(target).\(kind.name)"
+        var fields = ["at: 1h", "fault: \(name)"]
         for parameter in kind.parameters where parameter.defaultText == nil {
             switch parameter.name {
             case "channel": fields.append("channel: temperature")
@@ -53,7 +54,8 @@ struct FaultCatalogueTests {
             let scenario = try ScenarioLoader.parse(Self.scenario(Self.entry(for: kind)), file: "catalogue.yaml")
             let fault = try #require(scenario.timeline.first?.fault)
             let parts = fault.name.split(separator: ".").map(String.init)
-            #expect(parts.count == 3 && parts[0] == kind.layer && parts[2] == kind.name, "\(fault.name) for \(kind.pattern)")
+            #expect(parts.first == kind.layer && parts.last == kind.name && parts.count == (kind.pattern.contains("<") ? 3 : 2),
+                    "\(fault.name) for \(kind.pattern)")
         }
     }
 
@@ -73,6 +75,10 @@ struct FaultCatalogueTests {
         ("{ at: 1h, fault: sensor.hvac.drfit, channel: temperature, rate: 1 }", "timeline[0].fault", "(did you mean 'sensor.<device>.drift'?)"),
         ("{ at: 1h, fault: gpio.23.stuck, level: hgih }", "timeline[0].level", "level must be low or high (did you mean 'high'?)"),
         ("{ at: 1h, fault: sensor.hvca.stuck, channel: humidity }", "timeline[0].fault", "no appliance with id 'hvca' (did you mean 'hvac'?)"),
+        ("{ at: 1h, fault: cloud.ofline }", "timeline[0].fault", "(did you mean 'cloud.offline'?)"),
+        ("{ at: 1h, fault: cloud.flaky, p: 1.5 }", "timeline[0].p", "expected a number within 1e-06...1, found \"1.5\""),
+        ("{ at: 1h, fault: cloud.restart, down: -5s }", "timeline[0].down", "expected a number before each unit"),
+        ("{ at: 1h, fault: cloud.offline, device: hvac }", "timeline[0].device", "unknown field 'device'"),
     ] as [(String, String, String)])
     func closestName(entry: String, field: String, message: String) {
         do {

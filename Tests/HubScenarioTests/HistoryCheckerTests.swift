@@ -50,7 +50,7 @@ struct HistoryCheckerTests {
         #expect(!lost.passed)
         #expect(lost.evidence.contains("never received and gone from the outbox (first: hub-2)"))
         let stillHeld = Self.verdict(.noReadingLost, sent + [receive(11, "hub-1"),
-                                                            (20, .simulationEnd(readings: 2, unacknowledged: 1, outboxTelemetry: SequenceRanges([2...2]), pending: 0))])
+                                                            (20, .simulationEnd(SimulationEndReport(readings: 2, unacknowledged: 1, outboxTelemetry: SequenceRanges([2...2]), pending: 0)))])
         #expect(stillHeld.passed, "sent, not yet received, kept: \(stillHeld.evidence)")
         let stranger = Self.verdict(.noReadingLost, sent + [receive(11, "hub-1"), receive(12, "hub-2"), receive(13, "hub-9")])
         #expect(!stranger.passed)
@@ -65,7 +65,7 @@ struct HistoryCheckerTests {
             (6, .cloudReceiveBatch(topic: Self.telemetry, batchID: "hub-batch-1-3", messageIDs: ["hub-1", "hub-2", "hub-3"])),
         ]
         func end(_ outbox: [ClosedRange<Int64>]) -> (Int64, HistoryEvent) {
-            (9, .simulationEnd(readings: 5, unacknowledged: 2, outboxTelemetry: SequenceRanges(outbox), pending: 0))
+            (9, .simulationEnd(SimulationEndReport(readings: 5, unacknowledged: 2, outboxTelemetry: SequenceRanges(outbox), pending: 0)))
         }
         let waiting = Self.verdict(.noReadingLost, readings + batch + [end([4...5])])
         #expect(waiting.passed, "\(waiting.evidence)")

@@ -34,7 +34,7 @@ struct ScenarioRunnerTests {
         let outcome = try ScenarioRunner.run(scenario)
         #expect(outcome.passed, "\(ScenarioRunner.summary(outcome))")
         #expect(outcome.readings == 8_641)
-        #expect(outcome.cloudMessages == 8_641)
+        #expect(outcome.cloudMessages == 287, "a telemetry batch every 5 minutes (the scenarios' default)")
         #expect(outcome.ledColour == "green")
     }
 

@@ -38,12 +38,13 @@ struct SimulationTests {
         simulation.run()
         #expect(simulation.cloud.receivedCount == 721)
         #expect(simulation.hub.unacknowledgedCloudMessages == 1, "the reading polled at the last instant is still in flight")
-        guard case .simulationEnd(let readings, let unacknowledged, let outbox, let pending)? = simulation.history.entries.last?.event else {
+        guard case .simulationEnd(let end)? = simulation.history.entries.last?.event else {
             Issue.record("no sim.end")
             return
         }
-        #expect(readings == 721 && unacknowledged == 1 && pending > 0, "its ack and the next poll's timer stay queued")
-        #expect(outbox.description == "721", "the last reading is still in the outbox")
+        #expect(end.readings == 721 && end.unacknowledged == 1 && end.pending > 0, "its ack and the next poll's timer stay queued")
+        #expect(end.outboxTelemetry.description == "721", "the last reading is still in the outbox")
+        #expect(end.cloudRefusedAttempts == 0 && end.outboxDepthMax >= 1 && end.cloudBytes > 721 * 100)
     }
 
     @Test("batched, a run's readings reach the cloud in compressed batches every 5 minutes; the rest wait in the outbox")
@@ -59,10 +60,12 @@ struct SimulationTests {
                 received += ids
             }
         }
-        guard case .simulationEnd(let readings, _, let outbox, _)? = simulation.history.entries.last?.event else {
+        guard case .simulationEnd(let end)? = simulation.history.entries.last?.event else {
             Issue.record("no sim.end")
             return
         }
+        let readings = end.readings
+        let outbox = end.outboxTelemetry
         #expect(batches == 23, "the first reading starts the 5-minute timer; the last batch is still being collected")
         #expect(received == (1...received.count).map { "hbshub001-\($0)" }, "in order, each once")
         #expect(readings == 721 && received.count + outbox.count == 721, "received or still in the outbox: \(outbox)")

@@ -1,6 +1,7 @@
 import CMosquitto
 import Glibc
 import HubCore
+import HubKernel
 import Synchronization
 
 /// Where and how a hub reaches an MQTT broker.

@@ -67,8 +67,12 @@ extension Expectation {
         case .noAlert(let device): NoAlertChecker(context, device: device)
         case .noReadingLost: NoReadingLostChecker()
         case .alert(let device, let after, let within): AlertWithinChecker(context, device: device, after: after, within: within)
-        case .health(let device, let state, let after, let within):
-            HealthStateChecker(context, device: device, state: state, after: after, within: within)
+        case .health(let subject, let state, let after, let within):
+            HealthStateChecker(context, subject: subject, state: state, after: after, within: within)
+        case .deliveredToCloud(let topic, let after, let within): DeliveredToCloudChecker(context, topic: topic, after: after, within: within)
+        case .outboxDepthMax(let count): RunEndChecker(context, .outboxDepthMax(count))
+        case .cloudBytesPerDayMax(let bytes): RunEndChecker(context, .cloudBytesPerDayMax(bytes))
+        case .cloudAttemptsMax(let count): RunEndChecker(context, .cloudAttemptsMax(count))
         case .noCorruptedReading: NoCorruptedReadingChecker(context)
         case .channelRange(let device, let channel, let min, let max): ChannelRangeChecker(context, device: device, channel: channel, range: min...max)
         case .scroll(let prefix, let after, let within): ScrollChecker(context, prefix: prefix, after: after, within: within)

@@ -42,8 +42,8 @@ final class NoReadingLostChecker: HistoryChecker {
             receive(id)
         case .cloudReceiveBatch(let topic, _, let ids) where topic.name.hasSuffix("/telemetry"):
             for id in ids { receive(id) }
-        case .simulationEnd(_, _, let outbox, _):
-            outboxAtEnd = outbox
+        case .simulationEnd(let end):
+            outboxAtEnd = end.outboxTelemetry
         default:
             break
         }
