@@ -30,6 +30,10 @@ public struct HubRunOptions: ParsableArguments {
     @Option(help: "Directory of model packages, one per appliance kind (<dir>/<kind>/manifest.json).")
     public var models = ModelPackage.committedDirectory
 
+    @Option(name: .customLong("telemetry-batch"),
+            help: "Send telemetry as compressed batches every interval (\(DurationText.format(TelemetryBatching.intervals)); the product: 24h), or 'off' for a cloud message per reading.")
+    public var telemetryBatch = "24h"
+
     public init() {}
 
     /// The hub's configuration, every limit checked (`timeScale` 1 for the real clock).
@@ -41,7 +45,18 @@ public struct HubRunOptions: ParsableArguments {
         } catch {
             throw ValidationError(error.description)
         }
-        return HubConfig(thing: thing, devices: try parsedDevices.map { try withModel($0, tool: tool) }, pollInterval: pollInterval)
+        return HubConfig(thing: thing, devices: try parsedDevices.map { try withModel($0, tool: tool) }, pollInterval: pollInterval,
+                         telemetryBatching: try telemetryBatching())
+    }
+
+    /// `--telemetry-batch`: nil for `off`.
+    public func telemetryBatching() throws -> TelemetryBatching? {
+        guard telemetryBatch != "off" else { return nil }
+        let interval = try Self.parseDuration(telemetryBatch, option: "--telemetry-batch")
+        guard TelemetryBatching.intervals.contains(interval) else {
+            throw ValidationError("--telemetry-batch \(telemetryBatch): allowed \(DurationText.format(TelemetryBatching.intervals)), or off")
+        }
+        return TelemetryBatching(interval: interval)
     }
 
     /// How long to run, if `--duration` says.

@@ -29,7 +29,7 @@ struct OutboxCrashTests {
         func hub(_ duration: String, port: Int) throws -> ChildProcess {
             try ChildProcess(hubrig, ["sim", "run", "--poll", "1s", "--time-scale", "20", "--duration", duration, "--models", directory + "/no-models",
                                       "--device", "hvac:furnace", "--device", "laundry:washer", "--device", "kitchen:fridge",
-                                      "--cloud-host", "127.0.0.1", "--cloud-port", String(port), "--state-dir", state,
+                                      "--cloud-host", "127.0.0.1", "--cloud-port", String(port), "--state-dir", state, "--telemetry-batch", "off",
                                       "--event-log", directory + "/events.jsonl"],
                              output: directory + "/hub.log")
         }

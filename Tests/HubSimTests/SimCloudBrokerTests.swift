@@ -99,7 +99,8 @@ struct SimCloudBrokerTests {
 
     @Test("received bytes count whole MQTT PUBLISH packets")
     func wireBytes() {
-        let (broker, _, _, _) = broker()
+        let (broker, completions, _, _) = broker()
+        defer { withExtendedLifetime(completions) {} }  // the broker holds its sink weakly
         broker.send(CloudMessage(topic: .cloudAlerts("hub"), messageID: "a", payload: [UInt8](repeating: 0x7B, count: 100)), at: t0)
         // 1 header byte + 1 length byte + (2 + 14 topic + 2 id + 100 payload)
         #expect(broker.receivedBytes == 2 + 118)

@@ -1,0 +1,57 @@
+import Foundation
+import HubCore
+import HubKernel
+import HubLive
+import Testing
+
+@Suite("Telemetry batches over a real mosquitto", .serialized)
+struct TelemetryBatchBrokerTests {
+    /// Hex digits back to bytes (what `mosquitto_sub -F %x` prints for a payload).
+    static func bytes(hex: Substring) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) ?? hex.endIndex
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
+    }
+
+    @Test("the live hub's batches reach mosquitto_sub (not our code) intact: every reading's id once, in order, inside zlib batches")
+    func batchesThroughMosquitto() throws {
+        let hubrig = try LiveHubEndToEndTests.executable("hubrig")
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let broker = try LocalMosquitto(directory: directory)
+        defer { broker.stop() }
+        let received = directory + "/sink.txt"
+        let sink = try ChildProcess("/usr/bin/mosquitto_sub",
+                                    ["-h", "127.0.0.1", "-p", String(broker.port), "-t", "hbs/hbshub001/telemetry", "-q", "1", "-F", "%x"],
+                                    output: received)
+        defer { sink.terminate() }
+        usleep(300_000)
+        // Two kits polled every second at 20× for 2 minutes of hub time: batches every 10 s.
+        let hub = try ChildProcess(hubrig, ["sim", "run", "--poll", "1s", "--time-scale", "20", "--duration", "2m", "--models", directory + "/none",
+                                            "--device", "hvac:furnace", "--device", "kitchen:fridge", "--telemetry-batch", "10s",
+                                            "--cloud-host", "127.0.0.1", "--cloud-port", String(broker.port), "--state-dir", directory + "/state",
+                                            "--event-log", directory + "/events.jsonl"],
+                                   output: directory + "/hub.log")
+        #expect(hub.wait(seconds: 30) == 0)
+        usleep(500_000)
+        var ids: [String] = []
+        var batches = 0
+        for line in try String(contentsOfFile: received, encoding: .utf8).split(separator: "\n") {
+            let payload = try #require(Self.bytes(hex: line), "hex from mosquitto_sub")
+            let (batch, envelopes) = try TelemetryBatch.decode(payload)
+            #expect(envelopes.allSatisfy { if case .array(let readings)? = $0["readings"] { readings.count == 1 } else { false } })
+            ids += batch.messageIDs
+            batches += 1
+        }
+        #expect(batches >= 10, "about one batch per 10 s of hub time: \(batches)")
+        let sequences = ids.compactMap { Int64($0.split(separator: "-").last ?? "") }
+        #expect(sequences == sequences.sorted() && Set(sequences).count == sequences.count, "in order, once each")
+        #expect(ids.count >= 200, "two kits for 2 minutes at 1 s, less the last batch still collecting: \(ids.count)")
+    }
+}
