@@ -46,6 +46,19 @@ public struct CloudOptions: ParsableArguments {
     /// The MQTT cloud port for `thing` posting to `shell`, or nil without `--cloud-host`.
     /// Not started: the caller starts it with the loop and stops it after.
     public func mqtt(thing: String, shell: LiveShell) throws -> MQTTCloudPort? {
+        guard let (host, port, tls) = try broker() else { return nil }
+        do {
+            // Jitter only spreads a fleet's reconnects; the process id is an explicit, good-enough seed.
+            return try MQTTCloudPort(settings: .hub(thing: thing, host: host, port: port, tls: tls),
+                                     random: SeededRandom(seed: UInt64(getpid())), clock: shell.clock, completions: shell.inbox)
+        } catch {
+            throw ValidationError("--cloud-host: \(error)")
+        }
+    }
+
+    /// The broker and TLS files the flags name, checked (files readable, mutual TLS
+    /// complete), or nil without `--cloud-host`.
+    public func broker() throws -> (host: String, port: Int, tls: MQTTSettings.TLSFiles?)? {
         guard let host else {
             if caFile != nil || certificateFile != nil || keyFile != nil {
                 throw ValidationError("--cloud-ca, --cloud-cert and --cloud-key need --cloud-host")
@@ -62,13 +75,6 @@ public struct CloudOptions: ParsableArguments {
                 throw ValidationError("\(flag) \(path): \(String(cString: strerror(errno)))")
             }
         }
-        let tls = caFile.map { MQTTSettings.TLSFiles(caFile: $0, certificateFile: certificateFile, keyFile: keyFile) }
-        do {
-            // Jitter only spreads a fleet's reconnects; the process id is an explicit, good-enough seed.
-            return try MQTTCloudPort(settings: .hub(thing: thing, host: host, port: port, tls: tls),
-                                     random: SeededRandom(seed: UInt64(getpid())), clock: shell.clock, completions: shell.inbox)
-        } catch {
-            throw ValidationError("--cloud-host: \(error)")
-        }
+        return (host, port, caFile.map { MQTTSettings.TLSFiles(caFile: $0, certificateFile: certificateFile, keyFile: keyFile) })
     }
 }

@@ -55,3 +55,40 @@ struct TelemetryBatchBrokerTests {
         #expect(ids.count >= 200, "two kits for 2 minutes at 1 s, less the last batch still collecting: \(ids.count)")
     }
 }
+
+@Suite("hubrig cloud sink against a real mosquitto", .serialized)
+struct CloudSinkTests {
+    @Test("the sink receives a live hub's batches, alerts and health and finds nothing missing; --expect-complete passes")
+    func sinkSeesEverything() throws {
+        let hubrig = try LiveHubEndToEndTests.executable("hubrig")
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let broker = try LocalMosquitto(directory: directory)
+        defer { broker.stop() }
+        let report = directory + "/report.json"
+        let sink = try ChildProcess(hubrig, ["cloud", "sink", "--cloud-host", "127.0.0.1", "--cloud-port", String(broker.port),
+                                             "--duration", "12s", "--expect-complete", "--json"], output: report)
+        usleep(500_000)
+        let hub = try ChildProcess(hubrig, ["sim", "run", "--poll", "1s", "--time-scale", "20", "--duration", "2m", "--models", directory + "/none",
+                                            "--device", "hvac:furnace", "--telemetry-batch", "5s",
+                                            "--cloud-host", "127.0.0.1", "--cloud-port", String(broker.port), "--state-dir", directory + "/state",
+                                            "--event-log", directory + "/events.jsonl"],
+                                   output: directory + "/hub.log")
+        #expect(hub.wait(seconds: 30) == 0)
+        #expect(sink.wait(seconds: 20) == 0, "nothing missing, out of order or unreadable")
+        let text = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(text.contains(#""duplicates": 0, "missing": 0, "out_of_order": 0, "unreadable": 0"#), "\(text)")
+        #expect(text.contains(#""lowest": 1,"#), "from the hub's first message: \(text)")
+    }
+
+    @Test("without a broker the sink says it never connected and exits 2")
+    func noBroker() throws {
+        let hubrig = try LiveHubEndToEndTests.executable("hubrig")
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let port = try LocalMosquitto.freePort()
+        let sink = try ChildProcess(hubrig, ["cloud", "sink", "--cloud-host", "127.0.0.1", "--cloud-port", String(port), "--duration", "1s"],
+                                    output: directory + "/out.txt")
+        #expect(sink.wait(seconds: 10) == 2 << 8, "exit status 2 (a wait status holds it in its second byte)")
+    }
+}
