@@ -95,6 +95,7 @@ public enum HistoryEvent: Equatable, Sendable {
             json.field("readings", end.readings); json.field("unacknowledged", end.unacknowledged)
             json.field("outbox_telemetry", end.outboxTelemetry.description); json.field("outbox_depth_max", end.outboxDepthMax)
             json.field("cloud_bytes", end.cloudBytes); json.field("cloud_refused", end.cloudRefusedAttempts)
+            json.field("kit_rejected", end.kitRejected)
             json.field("pending", end.pending)
         }
         json.endObject()
@@ -121,17 +122,20 @@ public struct SimulationEndReport: Equatable, Sendable {
     public var cloudBytes: Int
     /// Connection attempts the cloud refused.
     public var cloudRefusedAttempts: Int
+    /// Messages from monitoring kits the kit bridge rejected.
+    public var kitRejected: Int
     /// Events still queued (timers, completions).
     public var pending: Int
 
     public init(readings: Int, unacknowledged: Int, outboxTelemetry: SequenceRanges = SequenceRanges(), outboxDepthMax: Int = 0,
-                cloudBytes: Int = 0, cloudRefusedAttempts: Int = 0, pending: Int) {
+                cloudBytes: Int = 0, cloudRefusedAttempts: Int = 0, kitRejected: Int = 0, pending: Int) {
         self.readings = readings
         self.unacknowledged = unacknowledged
         self.outboxTelemetry = outboxTelemetry
         self.outboxDepthMax = outboxDepthMax
         self.cloudBytes = cloudBytes
         self.cloudRefusedAttempts = cloudRefusedAttempts
+        self.kitRejected = kitRejected
         self.pending = pending
     }
 }

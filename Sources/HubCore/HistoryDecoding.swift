@@ -77,7 +77,7 @@ extension HistoryEvent {
             }
             event = .sensorTruth(device: try object.device("device_id"), chip: try object.string("chip"), values: values)
         case "sim.end":
-            try only(["readings", "unacknowledged", "outbox_telemetry", "outbox_depth_max", "cloud_bytes", "cloud_refused", "pending"])
+            try only(["readings", "unacknowledged", "outbox_telemetry", "outbox_depth_max", "cloud_bytes", "cloud_refused", "kit_rejected", "pending"])
             func count(_ key: String) throws(PayloadError) -> Int {
                 let value = try object.int(key)
                 guard value >= 0 else { throw PayloadError(type: object.type, field: key, reason: "must not be negative") }
@@ -91,7 +91,7 @@ extension HistoryEvent {
             event = .simulationEnd(SimulationEndReport(
                 readings: try count("readings"), unacknowledged: try count("unacknowledged"), outboxTelemetry: ranges,
                 outboxDepthMax: try count("outbox_depth_max"), cloudBytes: try count("cloud_bytes"),
-                cloudRefusedAttempts: try count("cloud_refused"), pending: try count("pending")))
+                cloudRefusedAttempts: try count("cloud_refused"), kitRejected: try count("kit_rejected"), pending: try count("pending")))
         default:
             throw PayloadError(type: object.type, field: "ev", reason: "unknown event '\(name)' (known: \(names.joined(separator: ", ")))")
         }

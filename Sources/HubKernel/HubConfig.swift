@@ -24,14 +24,17 @@ public struct HubConfig: Sendable {
         public var id: DeviceID
         public var kind: ApplianceKind
         public var detector: DetectorSetup
+        /// Where its readings come from: the hub's own Sense HAT, or a kit over MQTT.
+        public var source: SensorSource
 
-        public init(id: DeviceID, kind: ApplianceKind, detector: DetectorSetup = .interim) {
+        public init(id: DeviceID, kind: ApplianceKind, detector: DetectorSetup = .interim, source: SensorSource = .senseHAT) {
             if case .package(let package) = detector {
                 precondition(package.manifest.kind == kind, "a \(package.manifest.kind) model cannot watch a \(kind)")
             }
             self.id = id
             self.kind = kind
             self.detector = detector
+            self.source = source
         }
     }
 
@@ -73,4 +76,13 @@ public struct HubConfig: Sendable {
         self.debounceN = debounceN
         self.telemetryBatching = telemetryBatching
     }
+}
+
+/// Where a device's readings come from.
+public enum SensorSource: Equatable, Sendable {
+    /// A Sense HAT kit on the hub's own I²C bus, polled by the sensor component.
+    case senseHAT
+    /// A monitoring kit that publishes a reading every `interval` to the hub's local broker
+    /// (`KitBridgeComponent`).
+    case mqttKit(interval: Duration)
 }

@@ -33,7 +33,8 @@ public final class HubNode {
     /// The hub with `components`, subscribed to the bus in this order (which is the order
     /// subscribers of one topic hear a message in); `add` appends more before boot.
     public init(config: HubConfig, ports: HubPorts, components: [any HubComponent]) {
-        precondition(ports.sensorKits.count == config.devices.count, "one sensor kit per configured device")
+        precondition(ports.sensorKits.count == config.devices.count { $0.source == .senseHAT },
+                     "one sensor kit per device read by the hub's own Sense HAT")
         self.config = config
         self.ports = ports
         for component in components { add(component) }
@@ -93,6 +94,9 @@ public final class HubNode {
 
     /// Cloud messages handed over and not yet acknowledged (reported at the end of a run).
     public var unacknowledgedCloudMessages: Int { component(UplinkComponent.self)?.unacknowledgedCount ?? 0 }
+
+    /// Kit messages the kit bridge rejected.
+    public var kitMessagesRejected: Int { component(KitBridgeComponent.self)?.rejected.reduce(0, +) ?? 0 }
 
     /// The most messages the uplink's outbox held at once.
     public var outboxDepthMax: Int { component(UplinkComponent.self)?.depthMax ?? 0 }
@@ -190,27 +194,38 @@ public enum StandardComponents {
     /// Adds the standard components to `node`, each by its own type (so the host is
     /// specialised for them).
     public static func add(to node: HubNode) {
-        let (sensor, inference, display, uplink) = build(config: node.config, ports: node.ports)
-        node.add(sensor)
-        node.add(inference)
-        node.add(display)
-        node.add(uplink)
+        let parts = build(config: node.config, ports: node.ports)
+        if let sensor = parts.sensor { node.add(sensor) }
+        if let bridge = parts.bridge { node.add(bridge) }
+        node.add(parts.inference)
+        node.add(parts.display)
+        node.add(parts.uplink)
     }
 
     /// The standard components as values, for a node that adds more of its own.
     public static func make(config: HubConfig, ports: HubPorts) -> [any HubComponent] {
-        let (sensor, inference, display, uplink) = build(config: config, ports: ports)
-        return [sensor, inference, display, uplink]
+        let parts = build(config: config, ports: ports)
+        let sources: [(any HubComponent)?] = [parts.sensor, parts.bridge]
+        return sources.compactMap { $0 } + [parts.inference, parts.display, parts.uplink]
     }
 
     private static func build(config: HubConfig, ports: HubPorts)
-        -> (SensorComponent, InferenceComponent, DisplayComponent, UplinkComponent) {
-        let sensor = SensorComponent(
-            devices: zip(config.devices, ports.sensorKits).map { device, kit in
+        -> (sensor: SensorComponent?, bridge: KitBridgeComponent?, inference: InferenceComponent, display: DisplayComponent, uplink: UplinkComponent) {
+        // The hub's own Sense HAT kits, one list of drivers each in `ports.sensorKits`; kits
+        // over MQTT reach the kit bridge instead.
+        let polled = config.devices.filter { $0.source == .senseHAT }
+        precondition(polled.count == ports.sensorKits.count, "one list of drivers per Sense HAT device")
+        let sensor = polled.isEmpty ? nil : SensorComponent(
+            devices: zip(polled, ports.sensorKits).map { device, kit in
                 SensorComponent.Device(id: device.id, chips: kit.map { $0.chip },
                                        derivesDutyCycle: MonitoringKit.for(device.kind).channels.contains(.dutyCycles))
             },
             pollInterval: config.pollInterval)
+        let kits = config.devices.compactMap { device -> KitBridgeComponent.Kit? in
+            guard case .mqttKit(let interval) = device.source else { return nil }
+            return KitBridgeComponent.Kit(id: device.id, kind: device.kind, interval: interval)
+        }
+        let bridge = kits.isEmpty ? nil : KitBridgeComponent(kits: kits)
         let windowCount = max(2, Int(config.detectorWindow.nanoseconds / config.pollInterval.nanoseconds))
         // The interim z-score suits appliances whose normal day is a steady rhythm (a furnace
         // cycling all day); a washer's two loads a day would page someone every time, so
@@ -230,7 +245,8 @@ public enum StandardComponents {
                                            debounceK: config.debounceK, debounceN: config.debounceN)
         // Inference before display and uplink: a reading reaches the detector first, and an
         // alert the display before the cloud.
-        return (sensor, inference, DisplayComponent(), UplinkComponent(thing: config.thing, outbox: ports.outbox, batching: config.telemetryBatching))
+        return (sensor, bridge, inference, DisplayComponent(),
+                UplinkComponent(thing: config.thing, outbox: ports.outbox, batching: config.telemetryBatching))
     }
 }
 

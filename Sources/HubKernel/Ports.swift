@@ -41,6 +41,8 @@ public enum PortCompletion: Equatable, Sendable {
     case displayWritten(error: DriverError?)
     /// The joystick's keys after an interrupt.
     case joystick(Result<JoystickKeys, DriverError>)
+    /// A message from a monitoring kit on the hub's local broker.
+    case kitMessage(topic: String, payload: [UInt8])
 }
 
 /// Where ports deliver completions: the shell queues each one and hands it to the hub

@@ -8,7 +8,7 @@ import HubSim
 extension ScenarioLoader {
     static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll",
                                    "scroll-count", "channel-range", "delivered-to-cloud", "outbox-depth-max", "cloud-bytes-per-day-max",
-                                   "cloud-attempts-max"]
+                                   "cloud-attempts-max", "kit-rejected-min"]
     /// Components whose own health a `health` expectation can name.
     static let healthComponents = ["uplink"]
 
@@ -93,12 +93,17 @@ extension ScenarioLoader {
             }
             let (after, within) = try window(map)
             return .deliveredToCloud(topic: topic, after: after, within: within)
-        case "outbox-depth-max", "cloud-bytes-per-day-max", "cloud-attempts-max":
+        case "outbox-depth-max", "cloud-bytes-per-day-max", "cloud-attempts-max", "kit-rejected-min":
             guard let argument else { throw item.error("\(name) needs a number") }
             let count = try argument.int(in: Limits.runTotal)
             switch name {
             case "outbox-depth-max": return .outboxDepthMax(count)
             case "cloud-bytes-per-day-max": return .cloudBytesPerDayMax(count)
+            case "kit-rejected-min":
+                guard setup.appliances.contains(where: { $0.sensor == "mqtt-kit" }) else {
+                    throw item.error("kit-rejected-min cannot hold: no appliance has sensor: mqtt-kit")
+                }
+                return .kitRejectedMin(count)
             default: return .cloudAttemptsMax(count)
             }
         case "scroll-count":

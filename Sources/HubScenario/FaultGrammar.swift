@@ -116,6 +116,9 @@ extension ScenarioLoader {
             guard let appliance = setup.appliance(id) else {
                 throw faultValue.error("no appliance with id '\(id)'\(ClosestName.hint(id.rawValue, in: setup.devices.map(\.rawValue)))")
             }
+            if kind.layer == "kit", appliance.sensor != "mqtt-kit" {
+                throw faultValue.error("'\(id)' is read by the hub's own Sense HAT (sensor: \(appliance.sensor)); kit faults need sensor: mqtt-kit")
+            }
             if kind.layer == "appliance", let failure = ApplianceFailure(rawValue: kind.name), failure.kind != appliance.kind {
                 throw faultValue.error("\(failure.rawValue) is a \(failure.kind.rawValue) failure; '\(id)' is a \(appliance.kind.rawValue)")
             }

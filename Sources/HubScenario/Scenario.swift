@@ -16,6 +16,8 @@ public struct Scenario: Sendable {
         public var id: DeviceID
         public var kind: ApplianceKind
         public var sensor: String
+        /// A `mqtt-kit`'s publishing interval (the hub's poll interval unless given).
+        public var kitInterval: Duration?
         /// What scores this appliance's readings (a model package unless the scenario opts out).
         public var detector: DetectorSetup = .interim
         /// Where the package came from, for reports.
@@ -46,7 +48,10 @@ public struct Scenario: Sendable {
 
     /// The simulation this scenario describes, with `seed` in place of the file's if given.
     public func simulationSetup(seed override: UInt64? = nil) -> SimulationSetup {
-        let hub = HubConfig(thing: thing, devices: appliances.map { HubConfig.Device(id: $0.id, kind: $0.kind, detector: $0.detector) },
+        let hub = HubConfig(thing: thing, devices: appliances.map { appliance in
+                                HubConfig.Device(id: appliance.id, kind: appliance.kind, detector: appliance.detector,
+                                                 source: appliance.sensor == "mqtt-kit" ? .mqttKit(interval: appliance.kitInterval ?? pollInterval) : .senseHAT)
+                            },
                             pollInterval: pollInterval, telemetryBatching: telemetryBatching)
         return SimulationSetup(seed: override ?? seed, start: start, duration: duration, hub: hub, faults: timeline)
     }
@@ -76,6 +81,8 @@ public enum Expectation: Equatable, Sendable {
     case cloudBytesPerDayMax(Int)
     /// The cloud refused at most this many connection attempts (no tight reconnect loop).
     case cloudAttemptsMax(Int)
+    /// The kit bridge rejected at least this many kit messages.
+    case kitRejectedMin(Int)
     /// Every accepted reading matches what its sensor really converted (no bus corruption got through).
     case noCorruptedReading
     /// The LED scrolled a message starting with `prefix` between `after` and `after + within`.
@@ -104,6 +111,7 @@ public enum Expectation: Equatable, Sendable {
         case .outboxDepthMax(let count): "outbox-depth-max(\(count))"
         case .cloudBytesPerDayMax(let bytes): "cloud-bytes-per-day-max(\(bytes))"
         case .cloudAttemptsMax(let count): "cloud-attempts-max(\(count))"
+        case .kitRejectedMin(let count): "kit-rejected-min(\(count))"
         case .noCorruptedReading: "no-corrupted-reading"
         case .scroll(let prefix, let after, let within):
             "scroll(\(prefix.debugDescription) within \(DurationText.format(within)) after \(DurationText.format(after)))"

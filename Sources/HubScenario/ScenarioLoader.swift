@@ -179,7 +179,7 @@ public enum ScenarioLoader {
         var result: [Scenario.Appliance] = []
         for item in items {
             let map = try item.map()
-            try map.finish(known: ["id", "kind", "sensor", "model"])
+            try map.finish(known: ["id", "kind", "sensor", "interval", "model"])
             let idValue = try map.required("id")
             let id = try idValue.deviceID()
             if result.contains(where: { $0.id == id }) { throw idValue.error("duplicate appliance id '\(id)'") }
@@ -193,8 +193,14 @@ public enum ScenarioLoader {
             }
             let sensorValue = map.optional("sensor")
             let sensor = try sensorValue?.string() ?? "sensehat"
-            if let sensorValue, sensor != "sensehat" { throw sensorValue.error("unknown sensor kit '\(sensor)' (known: sensehat)") }
+            if let sensorValue, !["sensehat", "mqtt-kit"].contains(sensor) {
+                throw sensorValue.error("unknown sensor kit '\(sensor)' (known: sensehat, mqtt-kit)")
+            }
             var appliance = Scenario.Appliance(id: id, kind: kind, sensor: sensor)
+            if let intervalValue = map.optional("interval") {
+                guard sensor == "mqtt-kit" else { throw intervalValue.error("interval is a kit's publishing interval (sensor: mqtt-kit); the hub's own polls are hub.poll_interval") }
+                appliance.kitInterval = try intervalValue.duration(in: Limits.pollInterval)
+            }
             if let modelValue = map.optional("model") {
                 let (setup, source) = try modelSetup(modelValue, search: search)
                 if case .package(let package) = setup, package.manifest.kind != kind {

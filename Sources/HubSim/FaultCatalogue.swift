@@ -129,7 +129,7 @@ public protocol FaultApplying: AnyObject {
 /// the scenario grammar, `hubrig fault list` and the README's table.
 public enum FaultCatalogue {
     public static let all: [FaultKind] = SimI2CBus.faultKinds + ConvertingSTChip.faultKinds + FaultableEnvironment.faultKinds
-        + SimGPIOChip.faultKinds + ApplianceFailure.faultKinds + SimCloudBroker.faultKinds
+        + SimGPIOChip.faultKinds + ApplianceFailure.faultKinds + SimCloudBroker.faultKinds + SimMQTTKit.faultKinds
 
     /// The kind named `layer.*.name`, if any.
     public static func kind(layer: String, name: String) -> FaultKind? {

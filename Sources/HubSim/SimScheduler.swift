@@ -11,6 +11,8 @@ public enum SimEvent: Sendable {
     indirect case completion(PortCompletion)
     /// The simulated MQTT client tries to connect to the cloud again.
     case cloudConnect
+    /// Monitoring kit `index` (of `SimWorld.mqttKits`) reads its chips and publishes.
+    case kitPoll(Int)
 }
 
 /// Virtual time and the pending events of one simulation: the project's one `EventLoop`

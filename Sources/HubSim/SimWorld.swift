@@ -23,6 +23,8 @@ public enum SimFault: Equatable, Sendable {
     case joystick(keys: UInt8, name: String)
     /// `cloud.<kind>`: the connection, network or broker between the uplink and the cloud.
     case cloud(CloudFault)
+    /// `kit.<device>.<kind>`: a monitoring kit on the home network misbehaves.
+    case kit(device: DeviceID, KitFault)
 
     public var name: String {
         switch self {
@@ -47,6 +49,7 @@ public enum SimFault: Equatable, Sendable {
         case .joystick(_, let name): return "joystick.\(name)"
         case .appliance(let device, let failure, _): return "appliance.\(device).\(failure.rawValue)"
         case .cloud(let fault): return "cloud.\(fault.kind)"
+        case .kit(let device, let fault): return "kit.\(device).\(fault.kind)"
         }
     }
 }
@@ -141,6 +144,8 @@ public final class SimWorld {
     /// The Pi's GPIO chip: the joystick interrupt arrives on line 23.
     public let gpio: SimGPIOChip
     public let cloud: SimCloudBroker
+    /// The kits that publish over MQTT (`sensor: mqtt-kit`), in device order.
+    public let mqttKits: [SimMQTTKit]
     private let history: any HistorySink
 
     public init(devices: [HubConfig.Device], seed: UInt64, start: Instant, clock: any HubClock, history: any HistorySink) {
@@ -158,6 +163,13 @@ public final class SimWorld {
         self.kits = kits
         // Split after the kits, so their streams are those of worlds before the cloud had one.
         cloud = SimCloudBroker(history: history, random: root.split("cloud"))
+        var mqttKits: [SimMQTTKit] = []
+        for kit in kits {
+            guard case .mqttKit(let interval) = kit.device.source else { continue }
+            mqttKits.append(SimMQTTKit(kit: kit, interval: interval, verifyReads: true, random: root.split("mqtt-kit.\(kit.device.id)")))
+        }
+        self.mqttKits = mqttKits
+        // The hub's own HAT: the first kit's (the LED matrix and joystick live there).
         kits[0].bus.attach(display, at: ATtiny88Register.address)
     }
 
@@ -170,8 +182,10 @@ public final class SimWorld {
     public func hubPorts(timers: any TimerPort, completions: any CompletionSink, history: any HistorySink,
                          verifyReads: Bool = true, outbox: (any OutboxStore)? = nil) -> HubPorts {
         cloud.completions = completions
+        for kit in mqttKits { kit.completions = completions }
         let outbox = outbox ?? Self.inMemoryOutbox()
-        return HubPorts(sensorKits: kits.map { $0.drivers(verifyReads: verifyReads) }, display: LEDMatrixDriver(bus: kits[0].bus),
+        let polled = kits.filter { $0.device.source == .senseHAT }
+        return HubPorts(sensorKits: polled.map { $0.drivers(verifyReads: verifyReads) }, display: LEDMatrixDriver(bus: kits[0].bus),
                  joystick: JoystickDriver(bus: kits[0].bus), joystickLine: Self.joystickLine,
                  cloud: cloud, outbox: outbox, timers: timers, history: history)
     }
@@ -210,6 +224,7 @@ public final class SimWorld {
         case .gpio: return [gpio]
         case .joystick: return [display]
         case .cloud: return [cloud]
+        case .kit(let device, _): return mqttKits.filter { $0.kit.device.id == device }
         case .i2cWire: return targeted.map(\.bus)
         case .i2cStuck(let address), .i2cReset(let address), .i2cWhoAmI(let address, _):
             return targeted.compactMap { $0.faultableChip(at: address) }

@@ -51,6 +51,10 @@ public final class Simulation {
         // Edges become events, so the hub handles them from the loop like everything else.
         world.gpio.onEdge { [scheduler] edge, now in scheduler.schedule(.gpioEdge(edge), at: now) }
         world.cloud.scheduleAttempt = { [scheduler] at in scheduler.schedule(.cloudConnect, at: at) }
+        for (index, kit) in world.mqttKits.enumerated() {
+            // Kits are not in step with the hub: each starts a fixed share into its interval.
+            scheduler.schedule(.kitPoll(index), at: setup.start + .nanoseconds(kit.interval.nanoseconds * Int64(index + 1) / Int64(world.mqttKits.count + 1)))
+        }
         hub = HubNode(config: setup.hub, ports: world.hubPorts(timers: scheduler, completions: scheduler, history: history, verifyReads: setup.verifyReads))
         for (index, fault) in setup.faults.enumerated() {
             scheduler.schedule(.faultStart(index), at: setup.start + fault.at)
@@ -87,6 +91,10 @@ public final class Simulation {
                 hub.complete(completion, now: now)
             case .cloudConnect:
                 world.cloud.connectAttempt(now: now)
+            case .kitPoll(let index):
+                let kit = world.mqttKits[index]
+                kit.poll(now: now)
+                scheduler.schedule(.kitPoll(index), at: now + kit.interval)
             }
         }
         var outboxTelemetry = SequenceRanges()
@@ -98,6 +106,7 @@ public final class Simulation {
         history.record(.simulationEnd(SimulationEndReport(
             readings: hub.readingsPublished, unacknowledged: hub.unacknowledgedCloudMessages, outboxTelemetry: outboxTelemetry,
             outboxDepthMax: hub.outboxDepthMax, cloudBytes: world.cloud.receivedBytes, cloudRefusedAttempts: world.cloud.refusedAttempts,
+            kitRejected: hub.kitMessagesRejected,
             pending: scheduler.pendingCount)), at: end)
     }
 }

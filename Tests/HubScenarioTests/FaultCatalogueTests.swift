@@ -8,7 +8,8 @@ import Testing
 struct FaultCatalogueTests {
     static let readme = ScenarioRunnerTests.scenarios.deletingLastPathComponent().appendingPathComponent("README.md")
 
-    /// A hub with one appliance of each kind (the furnace first: it carries the display).
+    /// A hub with one appliance of each kind (the furnace first: it carries the display),
+    /// and a kit over MQTT for the kit faults.
     static func scenario(_ entry: String) -> String {
         """
         name: catalogue
@@ -19,6 +20,7 @@ struct FaultCatalogueTests {
             - { id: hvac, kind: furnace, model: none }
             - { id: washer, kind: washer, model: none }
             - { id: fridge, kind: fridge, model: none }
+            - { id: garage, kind: fridge, sensor: mqtt-kit, model: none }
         timeline:
           - \(entry)
         """
@@ -29,6 +31,7 @@ struct FaultCatalogueTests {
         let target = switch kind.layer {
         case "i2c": "0x5f"
         case "gpio": "23"
+        case "kit": "garage"
         default: kind.name == "drum-imbalance" || kind.name == "bearing-wear" ? "washer"
             : kind.name == "door-open" || kind.name == "compressor-failure" ? "fridge" : "hvac"
         }
@@ -79,6 +82,8 @@ struct FaultCatalogueTests {
         ("{ at: 1h, fault: cloud.flaky, p: 1.5 }", "timeline[0].p", "expected a number within 1e-06...1, found \"1.5\""),
         ("{ at: 1h, fault: cloud.restart, down: -5s }", "timeline[0].down", "expected a number before each unit"),
         ("{ at: 1h, fault: cloud.offline, device: hvac }", "timeline[0].device", "unknown field 'device'"),
+        ("{ at: 1h, fault: kit.hvac.silent }", "timeline[0].fault", "kit faults need sensor: mqtt-kit"),
+        ("{ at: 1h, fault: kit.garage.flood, count: 0 }", "timeline[0].count", "1...1000"),
     ] as [(String, String, String)])
     func closestName(entry: String, field: String, message: String) {
         do {
@@ -87,7 +92,7 @@ struct FaultCatalogueTests {
         } catch {
             #expect(error.field == field, "\(error)")
             #expect(error.message.contains(message), "\(error)")
-            #expect(error.line == 10, "\(error)")
+            #expect(error.line == 11, "\(error)")
         }
     }
 

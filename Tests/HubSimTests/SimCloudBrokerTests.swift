@@ -108,3 +108,18 @@ struct SimCloudBrokerTests {
         #expect(broker.receivedBytes == 120 + 3 + 218, "two length bytes past 127")
     }
 }
+
+@Suite("A simulated monitoring kit's hostile payloads are each rejected by the kit bridge")
+struct SimMQTTKitPayloadTests {
+    @Test("every payload in the kit's hostile catalogue is rejected, none accepted")
+    func hostileCatalogue() {
+        var bridge = KitBridgeComponent(kits: [.init(id: "washer", kind: .washer, interval: .seconds(10))])
+        let now = Instant(secondsSinceEpoch: 1_768_435_200)
+        _ = bridge.handle(.start, now: now)
+        for payload in SimMQTTKit.hostilePayloads {
+            _ = bridge.receive(topic: KitBridgeComponent.topic("washer"), payload: payload, now: now)
+        }
+        #expect(bridge.accepted == 0)
+        #expect(bridge.rejected.reduce(0, +) == SimMQTTKit.hostilePayloads.count)
+    }
+}

@@ -40,6 +40,7 @@ final class RunEndChecker: HistoryChecker {
         case outboxDepthMax(Int)
         case cloudBytesPerDayMax(Int)
         case cloudAttemptsMax(Int)
+        case kitRejectedMin(Int)
     }
 
     private let context: CheckContext
@@ -66,6 +67,8 @@ final class RunEndChecker: HistoryChecker {
             return (perDay <= maximum, "\(end.cloudBytes) bytes in \(DurationText.format(context.end - context.start)): \(perDay) per day (limit \(maximum))")
         case .cloudAttemptsMax(let maximum):
             return (end.cloudRefusedAttempts <= maximum, "\(end.cloudRefusedAttempts) connection attempts refused (limit \(maximum))")
+        case .kitRejectedMin(let minimum):
+            return (end.kitRejected >= minimum, "the kit bridge rejected \(end.kitRejected) kit messages (at least \(minimum) expected)")
         }
     }
 }

@@ -73,6 +73,7 @@ extension Expectation {
         case .outboxDepthMax(let count): RunEndChecker(context, .outboxDepthMax(count))
         case .cloudBytesPerDayMax(let bytes): RunEndChecker(context, .cloudBytesPerDayMax(bytes))
         case .cloudAttemptsMax(let count): RunEndChecker(context, .cloudAttemptsMax(count))
+        case .kitRejectedMin(let count): RunEndChecker(context, .kitRejectedMin(count))
         case .noCorruptedReading: NoCorruptedReadingChecker(context)
         case .channelRange(let device, let channel, let min, let max): ChannelRangeChecker(context, device: device, channel: channel, range: min...max)
         case .scroll(let prefix, let after, let within): ScrollChecker(context, prefix: prefix, after: after, within: within)

@@ -1,0 +1,126 @@
+import Foundation
+import HubCore
+import HubKernel
+import Testing
+
+@Suite("The kit bridge accepts monitoring kits' readings from the local broker and rejects what a home network should not send")
+struct KitBridgeComponentTests {
+    let t0 = Instant(secondsSinceEpoch: 1_768_435_200)
+    static let topic = KitBridgeComponent.topic("freezer")
+
+    func bridge() -> KitBridgeComponent {
+        var bridge = KitBridgeComponent(kits: [.init(id: "freezer", kind: .fridge, interval: .seconds(30))])
+        _ = bridge.handle(.start, now: t0)
+        return bridge
+    }
+
+    func payload(_ seconds: Int64, device: String = "freezer", extra: String = "", temperature: String = "-18.5") -> [UInt8] {
+        Array(#"{"timestamp": \#(JSONText.timestamp(t0 + .seconds(seconds), decimals: 4)), "device_id": "\#(device)", "temperature": \#(temperature), "humidity": 60\#(extra)}"#.utf8)
+    }
+
+    func published(_ actions: [KitBridgeComponent.Action]) -> [Reading] {
+        actions.compactMap { if case .publish(_, .reading(let reading)) = $0 { reading } else { nil } }
+    }
+
+    @Test("a valid reading goes on the bus as the kit's own sensor reading")
+    func accepts() {
+        var bridge = bridge()
+        let actions = bridge.receive(topic: Self.topic, payload: payload(1), now: t0 + .seconds(1))
+        guard case .publish(let topic, .reading(let reading))? = actions.first else { Issue.record("nothing published"); return }
+        #expect(topic == .sensorReading("freezer"))
+        #expect(reading.device == "freezer" && reading.values[.temperature] == -18.5)
+        #expect(bridge.accepted == 1)
+    }
+
+    @Test("each bad message is rejected with its reason, counted and logged", arguments: [
+        (KitBridgeComponent.topic("garage"), #"{"timestamp": 1768435201, "device_id": "garage", "temperature": 1}"#, KitBridgeComponent.Rejection.unknownTopic),
+        ("hbs/kits/freezer/telemetry/x", #"{}"#, .unknownTopic),
+        (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1768435201, "device_id": "freezer", "temperature": "cold"}"#, .malformed),
+        (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1768435201, "device_id": "freezer", "temperature": 1, "x": 2}"#, .malformed),
+        (KitBridgeComponent.topic("freezer"), #"not json"#, .malformed),
+        (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1768435201, "device_id": "hvac", "temperature": 1}"#, .wrongDevice),
+        (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1768435201, "device_id": "freezer", "pressure": 1013}"#, .implausibleValue),
+        (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1768435201, "device_id": "freezer", "temperature": -300}"#, .implausibleValue),
+        (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1768438801, "device_id": "freezer", "temperature": 1}"#, .implausibleTimestamp),
+        (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1000, "device_id": "freezer", "temperature": 1}"#, .implausibleTimestamp),
+    ] as [(String, String, KitBridgeComponent.Rejection)])
+    func rejects(_ topic: String, _ json: String, _ reason: KitBridgeComponent.Rejection) {
+        var bridge = bridge()
+        let actions = bridge.receive(topic: topic, payload: Array(json.utf8), now: t0 + .seconds(1))
+        #expect(published(actions).isEmpty)
+        #expect(bridge.rejectedCount(reason) == 1, "\(json)")
+        guard case .record(.componentError("kit-bridge", let error))? = actions.first else { Issue.record("not logged"); return }
+        #expect(error.contains("rejected (\(reason.rawValue))"), "\(error)")
+    }
+
+    @Test("oversized messages are refused before parsing; a repeat is a duplicate and an older one out of order")
+    func sizeAndOrder() {
+        var bridge = bridge()
+        _ = bridge.receive(topic: Self.topic, payload: [UInt8](repeating: 0x20, count: 70_000), now: t0)
+        #expect(bridge.rejectedCount(.oversized) == 1)
+        #expect(published(bridge.receive(topic: Self.topic, payload: payload(30), now: t0 + .seconds(30))).count == 1)
+        _ = bridge.receive(topic: Self.topic, payload: payload(30), now: t0 + .seconds(31))
+        _ = bridge.receive(topic: Self.topic, payload: payload(20), now: t0 + .seconds(32))
+        #expect(bridge.rejectedCount(.duplicate) == 1 && bridge.rejectedCount(.outOfOrder) == 1)
+    }
+
+    @Test("a flood is cut to the kit's burst and twice its rate; rejections are logged at most three a minute, counted in full")
+    func flood() {
+        var bridge = bridge()
+        var accepted = 0
+        var logged = 0
+        for n in 1...200 {
+            let actions = bridge.receive(topic: Self.topic, payload: payload(Int64(n)), now: t0 + .milliseconds(Int64(n) * 100))
+            accepted += published(actions).count
+            logged += actions.filter { if case .record = $0 { true } else { false } }.count
+        }
+        #expect(accepted == 6, "5 in the burst, one more refilled in 20 s at twice a 30 s rate")
+        #expect(bridge.rejectedCount(.rateLimited) == 194)
+        #expect(logged == 3)
+    }
+
+    @Test("a kit silent for three intervals is reported failed, and ok with its next reading")
+    func silence() {
+        var bridge = bridge()
+        var now = t0
+        var reports: [(HealthState, String)] = []
+        for _ in 1...4 {
+            now = now + .seconds(30)
+            for action in bridge.handle(.timer(.silenceCheck(0)), now: now) {
+                if case .publish(let topic, .health(let report)) = action {
+                    #expect(topic == .health("kit-bridge") && report.device == "freezer")
+                    reports.append((report.state, report.detail))
+                }
+            }
+        }
+        #expect(reports.map(\.0) == [.failed], "once, at the third interval")
+        #expect(reports.first?.1.contains("silent for 1m30s") == true)
+        let back = bridge.receive(topic: Self.topic, payload: payload(121), now: now + .seconds(1))
+        #expect(back.contains { if case .publish(_, .health(let report)) = $0 { report.state == .ok } else { false } })
+    }
+
+    @Test("fuzz: 20,000 mutated readings (fixed seed) are accepted or rejected, never a crash, and every rejection is counted")
+    func fuzz() {
+        var random = SeededRandom(seed: 0xB21D6E)
+        let cases = ProcessInfo.processInfo.environment["HUBRIG_FUZZ_LONG"] != nil ? 500_000 : 20_000
+        var bridge = bridge()
+        let base = payload(1)
+        var handled = 0
+        for index in 0..<cases {
+            var bytes = base
+            for _ in 0...random.nextInt(in: 0...3) {
+                let position = random.nextInt(in: 0...(bytes.count - 1))
+                switch random.nextInt(in: 0...2) {
+                case 0: bytes[position] = UInt8(truncatingIfNeeded: random.nextInt(in: 0...255))
+                case 1: bytes.removeSubrange(position...)
+                default: bytes.insert(UInt8(truncatingIfNeeded: random.nextInt(in: 0...255)), at: position)
+                }
+                if bytes.isEmpty { bytes = [0x7B] }
+            }
+            _ = bridge.receive(topic: Self.topic, payload: bytes, now: t0 + .seconds(Int64(index)))
+            handled += 1
+        }
+        #expect(bridge.accepted + bridge.rejected.reduce(0, +) == handled)
+        #expect(bridge.rejectedCount(.malformed) > cases / 2)
+    }
+}
