@@ -44,10 +44,13 @@ struct Run: ParsableCommand {
 
     @OptionGroup var cloud: CloudOptions
 
+    @OptionGroup var kitOptions: KitOptions
+
     func run() throws {
-        let config = try options.config(tool: "hub")
-        guard config.devices.count == 1, let device = config.devices.first else {
-            throw ValidationError("the sensehat backend monitors one appliance (one Sense HAT); give one --device")
+        var config = try options.config(tool: "hub")
+        config.devices += try kitOptions.devices(besides: config.devices)
+        guard config.devices.count(where: { $0.source == .senseHAT }) == 1, let device = config.devices.first else {
+            throw ValidationError("the sensehat backend monitors one appliance (one Sense HAT); give one --device (kits over MQTT come with --kit)")
         }
         let history = try options.history()
         let clock = LiveClock()
@@ -82,8 +85,13 @@ struct Run: ParsableCommand {
                              joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: cloudPort, outbox: outbox,
                              timers: shell, history: history)
         let node = HubNode(config: config, ports: ports)
+        let kits = try kitOptions.listener(thing: config.thing, shell: shell)
         mqtt?.start()
-        defer { mqtt?.stop() }
+        kits?.start()
+        defer {
+            kits?.stop()
+            mqtt?.stop()
+        }
         try options.run(node, on: shell, name: "hub") { edge, now in node.gpioEdge(edge, now: now) }
     }
 }

@@ -25,6 +25,8 @@ extension SimCommand {
 
         @OptionGroup var cloud: CloudOptions
 
+        @OptionGroup var kitOptions: KitOptions
+
         @Option(help: "Seed of the simulated world.")
         var seed: UInt64 = 1
 
@@ -33,7 +35,8 @@ extension SimCommand {
         var timeScale: Int64 = 1
 
         func run() throws {
-            let config = try options.config(timeScale: timeScale, tool: "hubrig")
+            var config = try options.config(timeScale: timeScale, tool: "hubrig")
+            config.devices += try kitOptions.devices(besides: config.devices)
             if let unsupported = config.devices.first(where: { !SimulatedAppliances.kinds.contains($0.kind) }) {
                 throw ValidationError("appliance kind \(unsupported.kind.rawValue) has no simulator yet")
             }
@@ -47,8 +50,13 @@ extension SimCommand {
             let node = HubNode(config: config, ports: ports)
             // Simulated joystick edges reach the hub on the loop's next turn, like libgpiod's would.
             world.gpio.onEdge { edge, now in node.gpioEdge(edge, now: now) }
+            let kits = try kitOptions.listener(thing: config.thing, shell: shell)
             mqtt?.start()
-            defer { mqtt?.stop() }
+            kits?.start()
+            defer {
+                kits?.stop()
+                mqtt?.stop()
+            }
             try options.run(node, on: shell, name: "hubrig-sim")
         }
     }

@@ -92,3 +92,40 @@ struct CloudSinkTests {
         #expect(sink.wait(seconds: 10) == 2 << 8, "exit status 2 (a wait status holds it in its second byte)")
     }
 }
+
+@Suite("Monitoring kits through a real local mosquitto", .serialized)
+struct LocalKitTests {
+    @Test("readings a kit publishes with mosquitto_pub reach the hub's bus; garbage and strangers are rejected with reasons")
+    func kitThroughMosquitto() throws {
+        let hubrig = try LiveHubEndToEndTests.executable("hubrig")
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let broker = try LocalMosquitto(directory: directory)
+        defer { broker.stop() }
+        let events = directory + "/events.jsonl"
+        let hub = try ChildProcess(hubrig, ["sim", "run", "--poll", "1s", "--duration", "6s", "--models", directory + "/none",
+                                            "--kit", "garage:fridge:1s", "--local-broker", "127.0.0.1:\(broker.port)",
+                                            "--state-dir", directory + "/state", "--event-log", events],
+                                   output: directory + "/hub.log")
+        usleep(1_500_000)  // the hub subscribes
+        let now = Date().timeIntervalSince1970
+        func publish(_ topic: String, _ payload: String) throws {
+            let process = try ChildProcess("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", String(broker.port), "-q", "1", "-t", topic, "-m", payload],
+                                           output: directory + "/pub.log")
+            #expect(process.wait(seconds: 5) == 0)
+        }
+        for n in 0..<3 {
+            try publish("hbs/kits/garage/telemetry", #"{"timestamp": \#(now + Double(n) / 10), "device_id": "garage", "temperature": -17.5, "humidity": 71}"#)
+        }
+        try publish("hbs/kits/garage/telemetry", #"{"timestamp": "#)
+        try publish("hbs/kits/attic/telemetry", #"{"timestamp": \#(now), "device_id": "attic", "temperature": 30}"#)
+        try publish("hbs/kits/garage/telemetry", #"{"timestamp": \#(now + 1), "device_id": "garage", "temperature": 900}"#)
+        #expect(hub.wait(seconds: 20) == 0)
+        let log = try String(contentsOfFile: events, encoding: .utf8)
+        let accepted = log.split(separator: "\n").filter { $0.contains(#""topic": "dt/local/sensor/garage", "from": "kit-bridge""#) }
+        #expect(accepted.count == 3, "\(accepted)")
+        #expect(log.contains("garage: rejected (malformed)"))
+        #expect(log.contains("unknown kit: rejected (unknown topic)"))
+        #expect(log.contains("garage: rejected (implausible value): temperature 900.0"))
+    }
+}
