@@ -4,6 +4,39 @@ import HubKernel
 import HubLive
 import Testing
 
+/// A scratch directory with a real mosquitto on a free loopback port, and the `hubrig`
+/// executable to run a live simulated hub against it.
+final class BrokerRig {
+    let hubrig: String
+    let directory: String
+    let broker: LocalMosquitto
+
+    init() throws {
+        hubrig = try LiveHubEndToEndTests.executable("hubrig")
+        directory = try makeScratchDirectory()
+        broker = try LocalMosquitto(directory: directory)
+    }
+
+    deinit {
+        broker.stop()
+        removeScratchDirectory(directory)
+    }
+
+    var port: String { String(broker.port) }
+
+    /// `hubrig sim run` at a 1 s poll against this broker, with `arguments` added.
+    func hub(_ arguments: [String]) throws -> ChildProcess {
+        try ChildProcess(hubrig, ["sim", "run", "--poll", "1s", "--models", directory + "/none", "--state-dir", directory + "/state",
+                                  "--event-log", directory + "/events.jsonl"] + arguments,
+                         output: directory + "/hub.log")
+    }
+
+    /// `hubrig sim run` publishing to this broker as its cloud.
+    func cloudHub(_ arguments: [String]) throws -> ChildProcess {
+        try hub(["--cloud-host", "127.0.0.1", "--cloud-port", port] + arguments)
+    }
+}
+
 @Suite("Telemetry batches over a real mosquitto", .serialized)
 struct TelemetryBatchBrokerTests {
     /// Hex digits back to bytes (what `mosquitto_sub -F %x` prints for a payload).
@@ -21,23 +54,16 @@ struct TelemetryBatchBrokerTests {
 
     @Test("the live hub's batches reach mosquitto_sub (not our code) intact: every reading's id once, in order, inside zlib batches")
     func batchesThroughMosquitto() throws {
-        let hubrig = try LiveHubEndToEndTests.executable("hubrig")
-        let directory = try makeScratchDirectory()
-        defer { removeScratchDirectory(directory) }
-        let broker = try LocalMosquitto(directory: directory)
-        defer { broker.stop() }
-        let received = directory + "/sink.txt"
+        let rig = try BrokerRig()
+        let received = rig.directory + "/sink.txt"
         let sink = try ChildProcess("/usr/bin/mosquitto_sub",
-                                    ["-h", "127.0.0.1", "-p", String(broker.port), "-t", "hbs/hbshub001/telemetry", "-q", "1", "-F", "%x"],
+                                    ["-h", "127.0.0.1", "-p", rig.port, "-t", "hbs/hbshub001/telemetry", "-q", "1", "-F", "%x"],
                                     output: received)
         defer { sink.terminate() }
         usleep(300_000)
         // Two kits polled every second at 20× for 2 minutes of hub time: batches every 10 s.
-        let hub = try ChildProcess(hubrig, ["sim", "run", "--poll", "1s", "--time-scale", "20", "--duration", "2m", "--models", directory + "/none",
-                                            "--device", "hvac:furnace", "--device", "kitchen:fridge", "--telemetry-batch", "10s",
-                                            "--cloud-host", "127.0.0.1", "--cloud-port", String(broker.port), "--state-dir", directory + "/state",
-                                            "--event-log", directory + "/events.jsonl"],
-                                   output: directory + "/hub.log")
+        let hub = try rig.cloudHub(["--time-scale", "20", "--duration", "2m", "--device", "hvac:furnace", "--device", "kitchen:fridge",
+                                    "--telemetry-batch", "10s"])
         #expect(hub.wait(seconds: 30) == 0)
         usleep(500_000)
         var ids: [String] = []
@@ -60,20 +86,12 @@ struct TelemetryBatchBrokerTests {
 struct CloudSinkTests {
     @Test("the sink receives a live hub's batches, alerts and health and finds nothing missing; --expect-complete passes")
     func sinkSeesEverything() throws {
-        let hubrig = try LiveHubEndToEndTests.executable("hubrig")
-        let directory = try makeScratchDirectory()
-        defer { removeScratchDirectory(directory) }
-        let broker = try LocalMosquitto(directory: directory)
-        defer { broker.stop() }
-        let report = directory + "/report.json"
-        let sink = try ChildProcess(hubrig, ["cloud", "sink", "--cloud-host", "127.0.0.1", "--cloud-port", String(broker.port),
-                                             "--duration", "12s", "--expect-complete", "--json"], output: report)
+        let rig = try BrokerRig()
+        let report = rig.directory + "/report.json"
+        let sink = try ChildProcess(rig.hubrig, ["cloud", "sink", "--cloud-host", "127.0.0.1", "--cloud-port", rig.port,
+                                                 "--duration", "12s", "--expect-complete", "--json"], output: report)
         usleep(500_000)
-        let hub = try ChildProcess(hubrig, ["sim", "run", "--poll", "1s", "--time-scale", "20", "--duration", "2m", "--models", directory + "/none",
-                                            "--device", "hvac:furnace", "--telemetry-batch", "5s",
-                                            "--cloud-host", "127.0.0.1", "--cloud-port", String(broker.port), "--state-dir", directory + "/state",
-                                            "--event-log", directory + "/events.jsonl"],
-                                   output: directory + "/hub.log")
+        let hub = try rig.cloudHub(["--time-scale", "20", "--duration", "2m", "--device", "hvac:furnace", "--telemetry-batch", "5s"])
         #expect(hub.wait(seconds: 30) == 0)
         #expect(sink.wait(seconds: 20) == 0, "nothing missing, out of order or unreadable")
         let text = try String(contentsOfFile: report, encoding: .utf8)
@@ -97,16 +115,11 @@ struct CloudSinkTests {
 struct LocalKitTests {
     @Test("readings a kit publishes with mosquitto_pub reach the hub's bus; garbage and strangers are rejected with reasons")
     func kitThroughMosquitto() throws {
-        let hubrig = try LiveHubEndToEndTests.executable("hubrig")
-        let directory = try makeScratchDirectory()
-        defer { removeScratchDirectory(directory) }
-        let broker = try LocalMosquitto(directory: directory)
-        defer { broker.stop() }
+        let rig = try BrokerRig()
+        let directory = rig.directory
+        let broker = rig.broker
         let events = directory + "/events.jsonl"
-        let hub = try ChildProcess(hubrig, ["sim", "run", "--poll", "1s", "--duration", "6s", "--models", directory + "/none",
-                                            "--kit", "garage:fridge:1s", "--local-broker", "127.0.0.1:\(broker.port)",
-                                            "--state-dir", directory + "/state", "--event-log", events],
-                                   output: directory + "/hub.log")
+        let hub = try rig.hub(["--duration", "6s", "--kit", "garage:fridge:1s", "--local-broker", "127.0.0.1:\(rig.port)"])
         usleep(1_500_000)  // the hub subscribes
         let now = Date().timeIntervalSince1970
         func publish(_ topic: String, _ payload: String) throws {
