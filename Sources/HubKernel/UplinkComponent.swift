@@ -92,8 +92,14 @@ public struct UplinkComponent {
     private let alerts: Topic
     private let health: Topic
     private var connected = true
-    /// The health last published (ok until the connection is first lost).
-    private var reportedHealth = HealthState.ok
+    /// The uplink's two conditions; its health is the worse of them. The cloud connection:
+    /// ok, degraded while unreachable, failed when it refuses the credentials.
+    private var cloudCondition = HealthCondition(state: .ok, detail: "cloud connected")
+    /// The outbox: ok, degraded while it cannot commit (messages held in memory), failed
+    /// once the memory bound makes the uplink drop telemetry.
+    private var storageCondition = HealthCondition(state: .ok, detail: "the outbox commits again")
+    /// What was last published (ok until something first goes wrong).
+    private var reportedHealth = HealthCondition(state: .ok, detail: "cloud connected")
     /// The most messages the outbox held (committed, not yet acknowledged and deleted).
     public private(set) var depthMax = 0
     /// Sent on this connection and not yet acknowledged: cloud message id → the sequences it
@@ -272,14 +278,14 @@ public struct UplinkComponent {
             // A refused credential is a failure someone must fix; an unreachable cloud is
             // degraded service the outbox rides out.
             let health: HealthState = up ? .ok : reason.contains("not authorised") ? .failed : .degraded
-            if health != reportedHealth {
-                reportedHealth = health
+            if health != cloudCondition.state {
                 let detail = switch health {
                 case .ok: "cloud connected"
                 case .degraded: "cloud unreachable (\(reason)); messages kept in the outbox"
                 case .failed: "the cloud refuses this hub's credentials (\(reason)); messages kept in the outbox"
                 }
-                actions.append(.publishHealth(HealthReport(timestamp: now, component: "uplink", device: nil, state: health, detail: detail)))
+                cloudCondition = HealthCondition(state: health, detail: detail)
+                reportHealth(now: now, into: &actions)
             }
             guard up != connected else { return actions }
             connected = up
@@ -338,6 +344,10 @@ public struct UplinkComponent {
             if wasHolding {
                 actions.append(.record(.componentError(component: "uplink", error: "outbox commits again")))
             }
+            if storageCondition.state != .ok {
+                storageCondition = HealthCondition(state: .ok, detail: "the outbox commits again")
+                reportHealth(now: now, into: &actions)
+            }
             if !evicted.isEmpty {
                 let counters = outbox.counters
                 actions.append(.record(.componentError(
@@ -352,11 +362,26 @@ public struct UplinkComponent {
                 droppedInMemoryCount += 1
                 actions.append(.record(.componentError(component: "uplink",
                                                        error: "\(error); \(heldCountMax) held in memory: dropped \(dropped.messageID) (\(droppedInMemoryCount) in all)")))
+                if storageCondition.state != .failed {
+                    storageCondition = HealthCondition(state: .failed, detail: "the outbox cannot commit (\(error)) and \(heldCountMax) messages wait in memory: dropping the oldest telemetry")
+                    reportHealth(now: now, into: &actions)
+                }
             } else if !wasHolding {
                 actions.append(.record(.componentError(component: "uplink", error: "\(error); holding new messages in memory")))
+                storageCondition = HealthCondition(state: .degraded, detail: "the outbox cannot commit (\(error)); holding new messages in memory (at most \(heldCountMax))")
+                reportHealth(now: now, into: &actions)
             }
             scheduleRetry(now: now, into: &actions)
         }
+    }
+
+    /// Publishes the worse of the two conditions if it differs from what was last published.
+    private mutating func reportHealth(now: Instant, into actions: inout [Action]) {
+        // On a tie the outbox speaks: data at risk says more than a connection down.
+        let worse = storageCondition.state != .ok && storageCondition.state >= cloudCondition.state ? storageCondition : cloudCondition
+        guard worse != reportedHealth else { return }
+        reportedHealth = worse
+        actions.append(.publishHealth(HealthReport(timestamp: now, component: "uplink", device: nil, state: worse.state, detail: worse.detail)))
     }
 
     private mutating func flushAcknowledged(now: Instant, into actions: inout [Action]) {
@@ -514,4 +539,10 @@ extension UplinkComponent: HubComponent {
         }
         return mapped
     }
+}
+
+/// One of the uplink's health conditions: a state and what it means.
+struct HealthCondition: Equatable {
+    var state: HealthState
+    var detail: String
 }

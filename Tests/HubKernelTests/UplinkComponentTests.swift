@@ -20,6 +20,10 @@ struct UplinkComponentTests {
         actions.compactMap { if case .send(let m) = $0 { m.messageID } else { nil } }
     }
 
+    func health(_ actions: [UplinkComponent.Action]) -> [HealthReport] {
+        actions.compactMap { if case .publishHealth(let report) = $0 { report } else { nil } }
+    }
+
     func errors(_ actions: [UplinkComponent.Action]) -> [String] {
         actions.compactMap { if case .record(.componentError("uplink", let e)) = $0 { e } else { nil } }
     }
@@ -141,15 +145,26 @@ struct UplinkComponentTests {
         _ = uplink.handle(.connection(up: false, reason: "down"), now: t0)
         var n = 0
         var reports: [String] = []
+        var firstHealth: [HealthReport] = []
         while reports.isEmpty, n < 10_000 {
             n += 1
-            reports = errors(uplink.handle(reading(n), now: t0))
+            let actions = uplink.handle(reading(n), now: t0)
+            reports = errors(actions)
+            firstHealth = health(actions)
         }
+        #expect(firstHealth.map(\.state) == [.degraded] && firstHealth[0].detail.contains("holding new messages in memory (at most 5)"),
+                "a full disk is a clear health state: \(firstHealth.map(\.detail))")
         let committed = outbox.counters.depth
         #expect(committed == n - 1 && committed > 10, "the disk filled after \(committed) messages")
         #expect(reports.count == 1 && reports[0].hasPrefix("outbox full: in-memory outbox:") && reports[0].hasSuffix("holding new messages in memory"),
                 "\(reports)")
-        for k in 1...5 { reports = errors(uplink.handle(reading(n + k), now: t0)) }
+        var healthReports: [HealthReport] = []
+        for k in 1...5 {
+            let actions = uplink.handle(reading(n + k), now: t0)
+            reports = errors(actions)
+            healthReports += health(actions)
+        }
+        #expect(healthReports.map(\.state) == [.failed], "dropping data is a failure: \(healthReports.map(\.detail))")
         #expect(reports.last?.hasSuffix("5 held in memory: dropped hub-\(n) (1 in all)") == true, "\(reports)")
         #expect(uplink.droppedInMemoryCount == 1)
         #expect(uplink.unacknowledgedCount == committed + 5)
@@ -159,6 +174,7 @@ struct UplinkComponentTests {
         _ = uplink.timer(.flushAcknowledged, now: t0)
         let retried = uplink.timer(.retry, now: t0 + .seconds(1))
         #expect(errors(retried) == ["outbox commits again"])
+        #expect(health(retried).map(\.state) == [.ok], "the storage condition clears: \(health(retried).map(\.detail))")
         #expect(try outbox.messages(after: 0, limit: 100).map(\.messageID) == (n + 1...n + 5).map { "hub-\($0)" })
     }
 
