@@ -21,7 +21,8 @@ struct Run: ParsableCommand {
             Cloud messages go over MQTT to --cloud-host (TLS with --cloud-ca, mutual TLS with \
             --cloud-cert and --cloud-key), or without it to --cloud-spool as JSON lines; either way \
             each is first committed to the outbox in --state-dir (default hub-state). \
-            SIGTERM or SIGINT shuts it down gracefully. (Simulated appliances: hubrig sim run.)
+            --config FILE reads these settings from a YAML file (docs/config.md); flags given \
+            override it. SIGTERM or SIGINT shuts it down gracefully. (Simulated appliances: hubrig sim run.)
             """)
 
     enum Backend: String, ExpressibleByArgument, CaseIterable {
@@ -45,10 +46,12 @@ struct Run: ParsableCommand {
     @OptionGroup var cloud: CloudOptions
 
     func run() throws {
-        let config = try options.config(tool: "hub")
+        let settings = try options.settings(cloud: cloud)
+        let config = try settings.config(tool: "hub")
         guard config.devices.count == 1, let device = config.devices.first else {
-            throw ValidationError("the sensehat backend monitors one appliance (one Sense HAT); give one --device")
+            throw ValidationError("the sensehat backend monitors one appliance (one Sense HAT); give one --device (or one entry under devices: in --config)")
         }
+        try settings.checkCloudFiles()  // before the devices are opened: a typo in a path is the likelier mistake
         let history = try options.history()
         let clock = LiveClock()
         let bus: LinuxI2CBus
@@ -70,8 +73,8 @@ struct Run: ParsableCommand {
                 }
             }
         })
-        let outbox = try cloud.outbox(fallback: "hub-state")
-        let mqtt = try cloud.mqtt(thing: config.thing, shell: shell)
+        let outbox = try settings.outbox(fallback: "hub-state")
+        let mqtt = try settings.mqtt(shell: shell)
         let cloudPort: any CloudPort
         if let mqtt {
             cloudPort = mqtt
