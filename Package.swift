@@ -59,12 +59,16 @@ let package = Package(
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
+        // Hand-written YAML (scenarios, the hub's configuration file) read with Yams, every
+        // error naming file, line, column and field.
+        .target(name: "HubYAML", dependencies: ["HubCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         .target(
-            name: "HubScenario", dependencies: ["HubSim", "HubLive", .product(name: "Yams", package: "Yams")],
+            name: "HubScenario", dependencies: ["HubSim", "HubLive", "HubYAML"],
             swiftSettings: strict),
-        // Command-line pieces both executables share (the options of a live hub run).
+        // Command-line pieces both executables share (the options of a live hub run, its
+        // configuration file).
         .target(
-            name: "HubCLI", dependencies: ["HubLive", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            name: "HubCLI", dependencies: ["HubLive", "HubYAML", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         // The production hub: no simulator code (HubSim, HubScenario) is linked into it.
         .executableTarget(
@@ -84,5 +88,6 @@ let package = Package(
         .testTarget(name: "HubSimTests", dependencies: ["HubSim"]),
         .testTarget(name: "HubLiveTests", dependencies: ["HubLive", "HubSim", "HubStore"]),
         .testTarget(name: "HubScenarioTests", dependencies: ["HubScenario", "HubStore"]),
+        .testTarget(name: "HubCLITests", dependencies: ["HubCLI", "HubYAML", "HubCore", "HubKernel"]),
     ]
 )

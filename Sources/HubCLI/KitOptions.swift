@@ -1,24 +1,22 @@
 import ArgumentParser
-import Glibc
 import HubCore
 import HubKernel
-import HubLive
 
 /// Monitoring kits on the home network: `--kit id:kind:interval` (repeatable) and the local
-/// broker they publish to, for `hub run` and `hubrig sim run` alike.
+/// broker they publish to, for `hub run` and `hubrig sim run` alike. The config file's
+/// `kits:` and `local_broker:` say the same; flags given here replace them.
 public struct KitOptions: ParsableArguments {
-    @Option(name: .customLong("kit"), help: "A monitoring kit publishing over MQTT, as id:kind:interval (e.g. garage:fridge:30s); repeatable.")
+    @Option(name: .customLong("kit"), help: "A monitoring kit publishing over MQTT, as id:kind:interval (e.g. garage:fridge:30s); repeatable; replaces the file's kits.")
     public var kits: [String] = []
 
-    @Option(name: .customLong("local-broker"), help: "The home network's MQTT broker the kits publish to, host:port.")
-    public var localBroker = "127.0.0.1:1883"
+    @Option(name: .customLong("local-broker"), help: "The home network's MQTT broker the kits publish to, host:port (default 127.0.0.1:1883).")
+    public var localBroker: String?
 
     public init() {}
 
-    /// The kits as devices of the hub, checked against the devices it already has.
-    public func devices(besides existing: [HubConfig.Device]) throws -> [HubConfig.Device] {
-        var devices: [HubConfig.Device] = []
-        for text in kits {
+    /// The `--kit` flags as the file's kit entries.
+    func parsedKits() throws -> [HubConfigFile.Kit] {
+        try kits.map { text in
             let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 3 else { throw ValidationError("--kit \(text): expected id:kind:interval, like garage:fridge:30s") }
             let id: DeviceID
@@ -31,24 +29,19 @@ public struct KitOptions: ParsableArguments {
             guard HubConfig.pollIntervals.contains(interval) else {
                 throw ValidationError("--kit \(text): interval \(parts[2]) outside \(DurationText.format(HubConfig.pollIntervals))")
             }
-            guard !(existing + devices).contains(where: { $0.id == id }) else { throw ValidationError("--kit \(text): a device '\(id)' exists already") }
-            devices.append(HubConfig.Device(id: id, kind: kind, detector: .none, source: .mqttKit(interval: interval)))
+            return HubConfigFile.Kit(id: id, kind: kind, interval: interval)
         }
-        return devices
     }
 
-    /// The listener on the local broker, or nil without kits. Not started.
-    public func listener(thing: String, shell: LiveShell) throws -> LocalKitListener? {
-        guard !kits.isEmpty else { return nil }
-        let parts = localBroker.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else {
+    /// `--local-broker`, checked.
+    func parsedBroker() throws -> BrokerAddress? {
+        guard let localBroker else { return nil }
+        guard let colon = localBroker.lastIndex(of: ":"), let port = Int(localBroker[localBroker.index(after: colon)...]),
+              BrokerAddress.ports.contains(port) else {
             throw ValidationError("--local-broker \(localBroker): expected host:port with a port 1…65535")
         }
-        do {
-            return try LocalKitListener(host: String(parts[0]), port: port, clientID: thing + "-kits",
-                                        random: SeededRandom(seed: UInt64(getpid())), clock: shell.clock, completions: shell.inbox)
-        } catch {
-            throw ValidationError("--local-broker: \(error)")
-        }
+        let host = String(localBroker[..<colon])
+        if let problem = BrokerAddress.hostProblem(host) { throw ValidationError("--local-broker: \(problem)") }
+        return BrokerAddress(host: host, port: port)
     }
 }

@@ -64,6 +64,15 @@ public struct HubConfig: Sendable {
     /// sensor goes unnoticed for hours.
     public static let pollIntervals: ClosedRange<Duration> = .seconds(1)...Duration.seconds(3600)
 
+    /// What a thing name may be, as errors state it.
+    public static let thingRule = "a thing name is 1...128 letters, digits, ':', '_' or '-' (it is part of MQTT topics)"
+
+    /// Whether `name` follows `thingRule`: it becomes part of every cloud topic
+    /// (`hbs/<thing>/telemetry`) and the MQTT client id, so no `/`, `+`, `#` or spaces.
+    public static func isValidThing(_ name: String) -> Bool {
+        PlainName.isPlain(name, maximum: 128, extra: ":_-")
+    }
+
     public init(thing: String, devices: [Device], pollInterval: Duration = defaultPollInterval,
                 detectorWindow: Duration = .seconds(3600), debounceK: Int = 3, debounceN: Int = 5,
                 telemetryBatching: TelemetryBatching? = .product) {

@@ -1,4 +1,5 @@
 import HubCore
+import HubYAML
 import HubKernel
 import HubSim
 

@@ -3,7 +3,7 @@ import HubCore
 import HubInference
 import HubKernel
 import HubSim
-import Yams
+import HubYAML
 
 /// Reads scenario YAML into a `Scenario`, rejecting anything it does not understand.
 ///
@@ -18,37 +18,23 @@ public enum ScenarioLoader {
 
     /// Loads the scenario at `path`; `models` is `--models DIR` (see `ModelSearch`).
     public static func load(path: String, models: String? = nil) throws(ScenarioError) -> Scenario {
-        let bytes: [UInt8]
-        do {
-            bytes = try FileContents.bytes(atPath: path, maximumBytes: maximumFileBytes)
-        } catch {
-            throw ScenarioError(file: path, line: nil, column: nil, field: nil, message: error.message)
-        }
-        return try parse(bytes: bytes, file: path, models: models)
+        try parse(bytes: try YAMLDocument.bytes(atPath: path, maximumBytes: maximumFileBytes), file: path, models: models)
     }
 
     /// Parses the bytes of a scenario file: UTF-8 text (a byte-order mark allowed), or an
     /// error saying where and how it is not.
     public static func parse(bytes: [UInt8], file: String, models: String? = nil) throws(ScenarioError) -> Scenario {
-        if let problem = TextEncodingProblem.find(in: bytes) {
-            throw ScenarioError(file: file, line: problem.line, column: problem.column, field: nil, message: problem.description)
-        }
-        let text = String(decoding: bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes, as: UTF8.self)
-        return try parse(text, file: file, models: models)
+        try parse(root: try YAMLDocument.root(bytes: bytes, file: file), file: file, models: models)
     }
 
     /// Parses scenario text; `file` names it in errors and anchors model paths (`ModelSearch`).
     public static func parse(_ text: String, file: String, models: String? = nil) throws(ScenarioError) -> Scenario {
-        let node: Node?
-        do {
-            node = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw yamlError(error, file: file)
-        } catch {
-            throw ScenarioError(file: file, line: nil, column: nil, field: nil, message: "invalid YAML: \(error)")
-        }
+        try parse(root: try YAMLDocument.root(text: text, file: file), file: file, models: models)
+    }
+
+    private static func parse(root node: YAMLValue?, file: String, models: String?) throws(ScenarioError) -> Scenario {
         guard let node else { throw ScenarioError(file: file, line: nil, column: nil, field: nil, message: "empty scenario file") }
-        let root = try YAMLValue(node: node, path: "", file: file).map()
+        let root = try node.map()
         try root.finish(known: ["name", "pillar", "questions", "modes", "seed", "start", "duration", "hub", "timeline", "expect"])
 
         let name = try ScenarioName.validate(try root.required("name"))
@@ -56,8 +42,8 @@ public enum ScenarioLoader {
         try hub.finish(known: ["thing", "poll_interval", "telemetry_batch", "appliances", "model"])
         let thingValue = hub.optional("thing")
         let thing = try thingValue?.string() ?? "hbshub001"
-        if let thingValue, !isPlainName(thing, maximum: 128, extra: ":_-") {
-            throw thingValue.error("a thing name is 1...128 letters, digits, ':', '_' or '-' (it is part of MQTT topics), found \(thing.debugDescription)")
+        if let thingValue, !HubConfig.isValidThing(thing) {
+            throw thingValue.error("\(HubConfig.thingRule), found \(thing.debugDescription)")
         }
         let pollInterval = try hub.optional("poll_interval")?.duration(in: Limits.pollInterval) ?? HubConfig.defaultPollInterval
         var batching: TelemetryBatching? = Scenario.defaultTelemetryBatching
@@ -126,11 +112,7 @@ public enum ScenarioLoader {
 
     /// ASCII letters, digits and the `extra` characters only, 1...`maximum` of them.
     static func isPlainName(_ text: String, maximum: Int, extra: String) -> Bool {
-        let allowed = Array(extra.utf8)
-        return (1...maximum).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || allowed.contains(byte)
-        }
+        PlainName.isPlain(text, maximum: maximum, extra: extra)
     }
 
     /// What the rest of a scenario is checked against: its appliances and its length.
@@ -223,27 +205,6 @@ public enum ScenarioLoader {
             result.append(appliance)
         }
         return result
-    }
-
-    private static func yamlError(_ error: YamlError, file: String) -> ScenarioError {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return ScenarioError(file: file, line: mark.line, column: mark.column, field: nil, message: "invalid YAML: \(problem)")
-        case .reader(let problem, let offset, let value, let yaml):
-            // The offset counts characters from the start; count lines and columns the same way.
-            var line = 1
-            var column = 1
-            for character in yaml.prefix(offset ?? 0) {
-                if character == "\n" { line += 1; column = 1 } else { column += 1 }
-            }
-            let found = value >= 0 && value <= 0x10FFFF ? String(format: " (found U+%04X)", value) : ""
-            return ScenarioError(file: file, line: line, column: column, field: nil, message: "invalid YAML: \(problem)\(found)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            return ScenarioError(file: file, line: context.mark.line, column: context.mark.column,
-                                 field: duplicates.sorted().first, message: "duplicate field (first defined here)")
-        default:
-            return ScenarioError(file: file, line: nil, column: nil, field: nil, message: "invalid YAML: \(error)")
-        }
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ` only, years 1970...2200: scenario times are UTC and exact.

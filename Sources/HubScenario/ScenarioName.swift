@@ -1,3 +1,5 @@
+import HubYAML
+
 /// The rules for a scenario's `name`.
 ///
 /// A name becomes a file name (`--event-log DIR/<name>.jsonl`), a report key and part of

@@ -21,7 +21,8 @@ struct Run: ParsableCommand {
             Cloud messages go over MQTT to --cloud-host (TLS with --cloud-ca, mutual TLS with \
             --cloud-cert and --cloud-key), or without it to --cloud-spool as JSON lines; either way \
             each is first committed to the outbox in --state-dir (default hub-state). \
-            SIGTERM or SIGINT shuts it down gracefully. (Simulated appliances: hubrig sim run.)
+            --config FILE reads these settings from a YAML file (docs/config.md); flags given \
+            override it. SIGTERM or SIGINT shuts it down gracefully. (Simulated appliances: hubrig sim run.)
             """)
 
     enum Backend: String, ExpressibleByArgument, CaseIterable {
@@ -47,11 +48,12 @@ struct Run: ParsableCommand {
     @OptionGroup var kitOptions: KitOptions
 
     func run() throws {
-        var config = try options.config(tool: "hub")
-        config.devices += try kitOptions.devices(besides: config.devices)
+        let settings = try options.settings(cloud: cloud, kits: kitOptions)
+        let config = try settings.config(tool: "hub")
         guard config.devices.count(where: { $0.source == .senseHAT }) == 1, let device = config.devices.first else {
-            throw ValidationError("the sensehat backend monitors one appliance (one Sense HAT); give one --device (kits over MQTT come with --kit)")
+            throw ValidationError("the sensehat backend monitors one appliance (one Sense HAT); give one --device (or one entry under devices: in --config); kits over MQTT come with --kit")
         }
+        try settings.checkCloudFiles()  // before the devices are opened: a typo in a path is the likelier mistake
         let history = try options.history()
         let clock = LiveClock()
         let bus: LinuxI2CBus
@@ -73,8 +75,8 @@ struct Run: ParsableCommand {
                 }
             }
         })
-        let outbox = try cloud.outbox(fallback: "hub-state")
-        let mqtt = try cloud.mqtt(thing: config.thing, shell: shell)
+        let outbox = try settings.outbox(fallback: "hub-state")
+        let mqtt = try settings.mqtt(shell: shell)
         let cloudPort: any CloudPort
         if let mqtt {
             cloudPort = mqtt
@@ -85,7 +87,7 @@ struct Run: ParsableCommand {
                              joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: cloudPort, outbox: outbox,
                              timers: shell, history: history)
         let node = HubNode(config: config, ports: ports)
-        let kits = try kitOptions.listener(thing: config.thing, shell: shell)
+        let kits = try settings.kitListener(shell: shell)
         mqtt?.start()
         kits?.start()
         defer {

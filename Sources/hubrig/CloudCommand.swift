@@ -47,21 +47,23 @@ struct CloudCommand: ParsableCommand {
         func validate() throws {
             if let count, count < 1 { throw ValidationError("--count \(count): at least 1") }
             guard cloud.host != nil else { throw ValidationError("--cloud-host is required: the broker the hub publishes to") }
+            guard HubConfig.isValidThing(thing) else { throw ValidationError("--thing \(thing.debugDescription): \(HubConfig.thingRule)") }
         }
 
         func run() throws {
             let wait: Duration
             do { wait = try DurationText.parse(duration) } catch { throw ValidationError("--duration: \(error)") }
-            guard let (host, port, tls) = try cloud.broker() else { throw ValidationError("--cloud-host is required") }
             let topics = ["telemetry", "alerts", "health"].map { "hbs/\(thing)/\($0)" }
+            guard let settings = try HubRunSettings.resolve(HubRunOptions(), cloud, file: nil)
+                .cloudClientSettings(clientID: clientID, subscriptions: topics) else { throw ValidationError("--cloud-host is required") }
+            let (host, port) = (settings.host, settings.port)
             let ledger = Mutex(CloudLedger(thing: thing))
             let done = DispatchSemaphore(value: 0)
             let connected = Mutex(false)
             let target = count
             let client: MosquittoClient
             do {
-                client = try MosquittoClient(settings: MQTTSettings(host: host, port: port, clientID: clientID, tls: tls, subscriptions: topics),
-                                             random: SeededRandom(seed: UInt64(getpid()))) { event in
+                client = try MosquittoClient(settings: settings, random: SeededRandom(seed: UInt64(getpid()))) { event in
                     switch event {
                     case .connected:
                         connected.withLock { $0 = true }

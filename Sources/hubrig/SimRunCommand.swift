@@ -17,8 +17,9 @@ extension SimCommand {
                 The same hub as `hub run`, with the simulated world's ports; --time-scale speeds \
                 the clock up. History goes to --event-log as JSON lines (default: standard output); \
                 the simulated cloud acknowledges what the uplink sends, or with --cloud-host a real MQTT \
-                broker does; the outbox lives in memory, or in --state-dir. SIGTERM or SIGINT shuts it \
-                down gracefully. Exit status 2 for invalid input.
+                broker does; the outbox lives in memory, or in --state-dir. --config FILE reads these \
+                settings from a YAML file (docs/config.md); flags given override it. SIGTERM or SIGINT \
+                shuts it down gracefully. Exit status 2 for invalid input.
                 """)
 
         @OptionGroup var options: HubRunOptions
@@ -35,8 +36,8 @@ extension SimCommand {
         var timeScale: Int64 = 1
 
         func run() throws {
-            var config = try options.config(timeScale: timeScale, tool: "hubrig")
-            config.devices += try kitOptions.devices(besides: config.devices)
+            let settings = try options.settings(cloud: cloud, kits: kitOptions)
+            let config = try settings.config(timeScale: timeScale, tool: "hubrig")
             if let unsupported = config.devices.first(where: { !SimulatedAppliances.kinds.contains($0.kind) }) {
                 throw ValidationError("appliance kind \(unsupported.kind.rawValue) has no simulator yet")
             }
@@ -44,13 +45,13 @@ extension SimCommand {
             let clock = LiveClock(timeScale: timeScale)
             let shell = LiveShell(clock: clock)
             let world = SimWorld(devices: config.devices, seed: seed, start: clock.now, clock: clock, history: history)
-            let mqtt = try cloud.mqtt(thing: config.thing, shell: shell)
-            var ports = world.hubPorts(timers: shell, completions: shell, history: history, outbox: try cloud.outbox(fallback: nil))
+            let mqtt = try settings.mqtt(shell: shell)
+            var ports = world.hubPorts(timers: shell, completions: shell, history: history, outbox: try settings.outbox(fallback: nil))
             if let mqtt { ports.cloud = mqtt }
             let node = HubNode(config: config, ports: ports)
             // Simulated joystick edges reach the hub on the loop's next turn, like libgpiod's would.
             world.gpio.onEdge { edge, now in node.gpioEdge(edge, now: now) }
-            let kits = try kitOptions.listener(thing: config.thing, shell: shell)
+            let kits = try settings.kitListener(shell: shell)
             mqtt?.start()
             kits?.start()
             defer {
