@@ -48,7 +48,7 @@ public struct HubRunOptions: ParsableArguments {
 
     /// The run's settings: defaults, then the `--config` file, then the flags given here and
     /// in `cloud`.
-    public func settings(cloud: CloudOptions, kits: KitOptions = KitOptions()) throws -> HubRunSettings {
+    public func settings(cloud: CloudOptions, kits: KitOptions? = nil) throws -> HubRunSettings {
         var file: HubConfigFile?
         if let configFile {
             do { file = try HubConfigFile.load(path: configFile) } catch { throw ValidationError(error.description) }

@@ -54,7 +54,7 @@ struct CloudCommand: ParsableCommand {
             let wait: Duration
             do { wait = try DurationText.parse(duration) } catch { throw ValidationError("--duration: \(error)") }
             let topics = ["telemetry", "alerts", "health"].map { "hbs/\(thing)/\($0)" }
-            guard let settings = try HubRunSettings.resolve(HubRunOptions(), cloud, file: nil)
+            guard let settings = try HubRunSettings.resolve(try HubRunOptions.parse([]), cloud, file: nil)
                 .cloudClientSettings(clientID: clientID, subscriptions: topics) else { throw ValidationError("--cloud-host is required") }
             let (host, port) = (settings.host, settings.port)
             let ledger = Mutex(CloudLedger(thing: thing))
