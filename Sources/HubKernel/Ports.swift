@@ -49,6 +49,14 @@ public enum PortCompletion: Equatable, Sendable {
 /// from its loop at `at` (the simulator's event queue, the live shell's next turn).
 public protocol CompletionSink: AnyObject {
     func complete(_ completion: PortCompletion, at: Instant)
+    /// Several completions at once, in order (a port thread's batch: one wake-up for all).
+    func complete(contentsOf completions: [PortCompletion], at: Instant)
+}
+
+extension CompletionSink {
+    public func complete(contentsOf completions: [PortCompletion], at instant: Instant) {
+        for completion in completions { complete(completion, at: instant) }
+    }
 }
 
 /// The cloud port: where the uplink hands messages (a simulated broker, MQTT, a spool file).

@@ -39,6 +39,19 @@ public final class CompletionInbox: CompletionSink, Sendable {
         _ = write(writeFD, &one, 1)  // a full pipe already wakes the reader
     }
 
+    /// Posts a batch under one lock and at most one wake-up byte (a port thread's PUBACKs of one turn).
+    public func complete(contentsOf completions: [PortCompletion], at instant: Instant) {
+        guard !completions.isEmpty else { return }
+        let wasEmpty = posted.withLock { posted in
+            let wasEmpty = posted.isEmpty
+            for completion in completions { posted.append((completion, instant)) }
+            return wasEmpty
+        }
+        guard wasEmpty else { return }
+        var one: UInt8 = 1
+        _ = write(writeFD, &one, 1)
+    }
+
     /// Everything posted so far, in posting order.
     public func take() -> [(PortCompletion, Instant)] {
         // Drain the wake-up bytes before taking: a post after this point writes a new byte.

@@ -8,6 +8,12 @@ import HubStore
 /// beside libmosquitto's own `mosquitto_pub -q 1 -l` publishing the same payloads to the
 /// same broker in the same run.
 ///
+/// `mosquitto_pub -l` (2.0.11, and upstream still) stops at the first PUBACK carrying its
+/// last message's 16-bit id: given more than 65,535 lines it disconnects once the ids wrap
+/// (given 100,000 lines, after about 34,500 messages; the rest are never sent). So it gets
+/// the backlog in runs of at most `pubLinesMax` lines, one process after another,
+/// timed together: every message is delivered, as the uplink's are.
+///
 /// The backlog is committed to an outbox file first (not timed); the drain is the uplink
 /// component reading it back a window at a time, publishing through `MQTTCloudPort`, and
 /// handling each PUBACK (the acknowledged rows deleted in batches) until nothing is
@@ -18,8 +24,16 @@ public enum DrainBenchmark {
         public init(description: String) { self.description = description }
     }
 
-    /// The in-flight window the drain uses (the uplink's and libmosquitto's).
-    public static let inflightMax = 1000
+    /// Messages the uplink has handed to the port and not yet seen acknowledged: the wire
+    /// window plus what libmosquitto queues behind it, which its thread sends as PUBACKs free
+    /// the window, without waiting for the hub.
+    public static let uplinkInflightMax = 1000
+    /// Messages on the wire awaiting PUBACK (libmosquitto's window; the live hub's default).
+    /// libmosquitto walks its list of in-flight messages on every publish and PUBACK, so a
+    /// wire window of 1,000 cost more than it gained.
+    public static let wireInflightMax = 100
+    /// Lines per `mosquitto_pub -l` process: below its 16-bit message ids' wrap.
+    public static let pubLinesMax = 50_000
 
     /// Messages per second for draining `count` committed messages to `broker`.
     public static func drain(count: Int, directory: String, brokerPort: Int) throws -> Double {
@@ -30,12 +44,12 @@ public enum DrainBenchmark {
         let clock = LiveClock()
         let inbox = CompletionInbox()
         var settings = MQTTSettings(host: "127.0.0.1", port: brokerPort, clientID: "bench-drain-\(getpid())-\(count)")
-        settings.inflightMax = inflightMax
+        settings.inflightMax = wireInflightMax
         let port = try MQTTCloudPort(settings: settings, random: SeededRandom(seed: 1), clock: clock, completions: inbox)
         port.start()
         defer { port.stop() }
         try waitUntilConnected(inbox)
-        var uplink = UplinkComponent(thing: "bench", outbox: outbox, inflightMax: inflightMax)
+        var uplink = UplinkComponent(thing: "bench", outbox: outbox, inflightMax: uplinkInflightMax)
         let started = ContinuousClock.now
         perform(uplink.start(now: clock.now), on: port)
         var idleRounds = 0
@@ -53,20 +67,30 @@ public enum DrainBenchmark {
         return Double(count) / (ContinuousClock.now - started).secondsValue
     }
 
-    /// Messages per second for `mosquitto_pub -q 1 -l` sending `count` lines of the same payload.
+    /// Messages per second for `mosquitto_pub -q 1 -l` sending `count` lines of the same
+    /// payload: runs of at most `pubLinesMax` lines, one process after another.
     public static func mosquittoPub(count: Int, directory: String, brokerPort: Int) throws -> Double {
-        let lines = directory + "/drain-lines-\(getpid()).txt"
-        defer { unlink(lines) }
-        guard let file = fopen(lines, "w") else { throw Failure(description: "\(lines): \(String(cString: strerror(errno)))") }
         let line = String(decoding: OutboxBenchmark.payload, as: UTF8.self) + "\n"
-        for _ in 0..<count { fputs(line, file) }
-        fclose(file)
+        var files: [String] = []
+        defer { for file in files { unlink(file) } }
+        var left = count
+        while left > 0 {
+            let lines = min(left, pubLinesMax)
+            let path = directory + "/drain-lines-\(getpid())-\(files.count).txt"
+            files.append(path)
+            guard let file = fopen(path, "w") else { throw Failure(description: "\(path): \(String(cString: strerror(errno)))") }
+            for _ in 0..<lines { fputs(line, file) }
+            fclose(file)
+            left -= lines
+        }
         let started = ContinuousClock.now
-        let client = try ChildProcess("/usr/bin/mosquitto_pub",
-                                      ["-h", "127.0.0.1", "-p", String(brokerPort), "-q", "1", "-t", "hbs/bench/telemetry", "-l",
-                                       "-i", "bench-pub-\(getpid())"],
-                                      output: directory + "/mosquitto_pub.log", input: lines)
-        guard client.wait(seconds: 600) == 0 else { throw Failure(description: "mosquitto_pub failed (see \(directory)/mosquitto_pub.log)") }
+        for file in files {
+            let client = try ChildProcess("/usr/bin/mosquitto_pub",
+                                          ["-h", "127.0.0.1", "-p", String(brokerPort), "-q", "1", "-t", "hbs/bench/telemetry", "-l",
+                                           "-i", "bench-pub-\(getpid())"],
+                                          output: directory + "/mosquitto_pub.log", input: file)
+            guard client.wait(seconds: 600) == 0 else { throw Failure(description: "mosquitto_pub failed (see \(directory)/mosquitto_pub.log)") }
+        }
         return Double(count) / (ContinuousClock.now - started).secondsValue
     }
 

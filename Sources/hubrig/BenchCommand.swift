@@ -142,7 +142,11 @@ struct BenchCommand: ParsableCommand {
     struct Drain: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Draining an outbox backlog to a local mosquitto at QoS 1, beside mosquitto_pub -q 1 -l, and peak RSS on a 1,000,000 backlog.",
-            discussion: "Starts its own mosquitto on a free loopback port (Debian's mosquitto and mosquitto-clients).")
+            discussion: """
+                Starts its own mosquitto on a free loopback port (Debian's mosquitto and mosquitto-clients). \
+                mosquitto_pub gets at most 50,000 lines per process, one process after another: given more \
+                than 65,535 it stops when its message ids wrap, long before the last line.
+                """)
 
         @Option(help: "Messages in the timed backlog.")
         var backlog = 100_000

@@ -49,6 +49,30 @@ struct MQTTCloudPortTests {
         #expect(lines == (0..<300).map { "\(Topic.cloudTelemetry("hub-1").name) {\"n\": \($0)}" }, "in order, on the telemetry topic")
     }
 
+    @Test("handed far more messages than the wire window, the port sends the rest as PUBACKs free it: all acknowledged, mosquitto_sub receives each in order")
+    func queuesBeyondTheWireWindow() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let broker = try LocalMosquitto(directory: directory)
+        defer { broker.stop() }
+        let received = directory + "/received.txt"
+        let sub = try subscriber(port: broker.port, topic: "hbs/hub-1/#", count: 2_000, output: received)
+        let inbox = CompletionInbox()
+        var settings = MQTTSettings.hub(thing: "hub-1", host: "127.0.0.1", port: broker.port)
+        settings.inflightMax = 10
+        let cloud = try port(settings, inbox)
+        cloud.start()
+        defer { cloud.stop() }
+        #expect(collect(inbox, seconds: 10) { $0.contains(.connection(up: true, reason: "connected to 127.0.0.1:\(broker.port)")) } != nil)
+        for index in 0..<2_000 { cloud.send(message(index), at: clock.now) }
+        let acks = collect(inbox, seconds: 30) { seen in seen.filter { if case .acknowledged = $0 { true } else { false } }.count == 2_000 }
+        let acknowledged = (acks ?? []).compactMap { if case .acknowledged(let id) = $0 { id } else { nil } }
+        #expect(acknowledged == (0..<2_000).map { "hub-1-\($0)" }, "each acknowledged once, in the order sent")
+        #expect(sub.wait(seconds: 25) == 0, "mosquitto_sub got all 2,000 and exited 0")
+        let lines = try String(contentsOfFile: received, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines == (0..<2_000).map { "\(Topic.cloudTelemetry("hub-1").name) {\"n\": \($0)}" }, "in order")
+    }
+
     @Test("with no broker the port reports the connection down with the reason, and comes up when the broker starts")
     func reconnectsWhenTheBrokerComes() throws {
         let directory = try makeScratchDirectory()

@@ -53,15 +53,21 @@ public final class MQTTCloudPort: CloudPort, Sendable {
     /// On the client's thread.
     private func hear(_ event: MQTTEvent) {
         switch event {
-        case .published(let mid):
-            let id = books.withLock { books -> String? in
-                guard let id = books.messageIDs.removeValue(forKey: mid) else {
-                    books.earlyAcknowledgements.insert(mid)
-                    return nil
+        case .published(let mids):
+            // A turn's PUBACKs go to the hub as one batch: one lock here, one in the inbox, one wake-up.
+            let acknowledged = books.withLock { books -> [PortCompletion] in
+                var acknowledged: [PortCompletion] = []
+                acknowledged.reserveCapacity(mids.count)
+                for mid in mids {
+                    if let id = books.messageIDs.removeValue(forKey: mid) {
+                        acknowledged.append(.cloud(.acknowledged(messageID: id)))
+                    } else {
+                        books.earlyAcknowledgements.insert(mid)
+                    }
                 }
-                return id
+                return acknowledged
             }
-            if let id { completions.complete(.cloud(.acknowledged(messageID: id)), at: clock.now) }
+            completions.complete(contentsOf: acknowledged, at: clock.now)
         case .connected:
             completions.complete(.cloud(.connection(up: true, reason: "connected to \(client.settings.host):\(client.settings.port)")), at: clock.now)
         case .connectFailed(let reason), .disconnected(let reason):

@@ -68,8 +68,9 @@ public enum MQTTEvent: Equatable, Sendable {
     case connectFailed(String)
     /// An established connection was lost.
     case disconnected(String)
-    /// The broker acknowledged (PUBACK) the message with this id.
-    case published(mid: Int32)
+    /// The broker acknowledged (PUBACK) the messages with these ids, in arrival order: every
+    /// PUBACK one turn of the client's loop read, reported together.
+    case published(mids: [Int32])
     /// A message arrived on a subscribed topic.
     case message(topic: String, payload: [UInt8])
 }
@@ -84,14 +85,20 @@ public struct MQTTError: Error, Equatable, CustomStringConvertible {
 ///
 /// The hub never waits for the network: `publish` queues the message in libmosquitto and
 /// returns its message id; the client's thread drives the socket (`mosquitto_loop`) and
-/// reports connections, losses, PUBACKs and inbound messages through `events`. The
+/// reports connections, losses, PUBACKs (all those of one turn of its loop in one event)
+/// and inbound messages through `events`. Beyond `inflightMax` on the wire, libmosquitto
+/// queues a publish without touching the socket or waking the client's thread, and that
+/// thread sends it when a PUBACK frees the window: a backlog flows at the network's pace
+/// whatever the hub's thread is doing. The
 /// session is persistent (clean session off), so QoS 1 messages still in flight when the
 /// connection drops are sent again by libmosquitto after the reconnect.
 public final class MosquittoClient: @unchecked Sendable {
     // @unchecked Sendable: `handle` is shared by the caller's thread (`publish`, which
     // libmosquitto built with thread support locks internally) and the client's thread
-    // (everything else); `state` fields are touched only on the client's thread, and the
-    // stop flag is atomic.
+    // (everything else); the other mutable fields (`connected`, `reportedFailure`,
+    // `lastLoggedError`, `acknowledgedMids`, `backoff`) are touched only on the client's
+    // thread, in its loop and in the callbacks libmosquitto makes from that loop; the stop
+    // flag is atomic.
     public let settings: MQTTSettings
     private let handle: OpaquePointer
     private let events: @Sendable (MQTTEvent) -> Void
@@ -103,6 +110,8 @@ public final class MosquittoClient: @unchecked Sendable {
     private var connected = false
     private var reportedFailure = false
     private var lastLoggedError: String?
+    /// PUBACKs read in the current turn of the loop, reported (`published`) when it ends.
+    private var acknowledgedMids: [Int32] = []
 
     public init(settings: MQTTSettings, random: SeededRandom, events: @escaping @Sendable (MQTTEvent) -> Void) throws(MQTTError) {
         precondition(settings.inflightMax > 0, "at least one message in flight")
@@ -131,13 +140,20 @@ public final class MosquittoClient: @unchecked Sendable {
                            "TLS files (CA \(tls.caFile)\(tls.certificateFile.map { ", certificate \($0)" } ?? ""))")
         }
         mosquitto_connect_callback_set(handle) { _, context, rc in MosquittoClient.from(context).didConnect(rc) }
-        mosquitto_publish_callback_set(handle) { _, context, mid in MosquittoClient.from(context).events(.published(mid: mid)) }
+        mosquitto_publish_callback_set(handle) { _, context, mid in MosquittoClient.from(context).acknowledgedMids.append(mid) }
         mosquitto_message_callback_set(handle) { _, context, message in
             guard let message = message?.pointee else { return }
             let payload = message.payloadlen > 0 && message.payload != nil
                 ? Array(UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen))) : []
             MosquittoClient.from(context).events(.message(topic: String(cString: message.topic), payload: payload))
         }
+    }
+
+    /// Hears libmosquitto's log while a connection is being made, for OpenSSL's reason when
+    /// the handshake fails. Only then: with a log callback set, libmosquitto formats a debug
+    /// line (malloc and vsnprintf) for every packet it sends or reads.
+    private func listenToLog(_ on: Bool) {
+        guard on else { return mosquitto_log_callback_set(handle, nil) }
         mosquitto_log_callback_set(handle) { _, context, level, text in
             guard level & MOSQ_LOG_ERR != 0, let text else { return }
             MosquittoClient.from(context).lastLoggedError = String(cString: text)
@@ -196,17 +212,23 @@ public final class MosquittoClient: @unchecked Sendable {
         while !stopRequested.load(ordering: .relaxed) {
             lastLoggedError = nil
             reportedFailure = false
+            listenToLog(true)
             let keepalive = Int32(max(5, settings.keepalive.nanoseconds / 1_000_000_000))
             var rc = mosquitto_connect(handle, settings.host, Int32(settings.port), keepalive)
             if rc == MOSQ_ERR_SUCCESS.rawValue {
                 while !stopRequested.load(ordering: .relaxed) {
                     rc = mosquitto_loop(handle, 100, 1)
+                    reportAcknowledged()
                     if rc != MOSQ_ERR_SUCCESS.rawValue { break }
                 }
                 if stopRequested.load(ordering: .relaxed) {
                     mosquitto_disconnect(handle)
                     // Lets the DISCONNECT go out (so the broker drops the will); ends at the close.
-                    for _ in 0..<10 { if mosquitto_loop(handle, 50, 1) != MOSQ_ERR_SUCCESS.rawValue { break } }
+                    for _ in 0..<10 {
+                        rc = mosquitto_loop(handle, 50, 1)
+                        reportAcknowledged()
+                        if rc != MOSQ_ERR_SUCCESS.rawValue { break }
+                    }
                     return
                 }
             }
@@ -221,6 +243,13 @@ public final class MosquittoClient: @unchecked Sendable {
         }
     }
 
+    /// One event for all the PUBACKs of a turn: one post, one wake-up of the hub's loop.
+    private func reportAcknowledged() {
+        guard !acknowledgedMids.isEmpty else { return }
+        events(.published(mids: acknowledgedMids))
+        acknowledgedMids.removeAll(keepingCapacity: true)
+    }
+
     private func didConnect(_ rc: Int32) {
         guard rc == 0 else {
             reportedFailure = true
@@ -228,6 +257,7 @@ public final class MosquittoClient: @unchecked Sendable {
             return
         }
         connected = true
+        listenToLog(false)
         backoff.reset()
         for topic in settings.subscriptions { mosquitto_subscribe(handle, nil, topic, 1) }
         events(.connected)
