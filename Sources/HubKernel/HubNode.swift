@@ -117,10 +117,13 @@ public final class HubNode {
     }
 
     /// A port's answer to an earlier request, delivered by the shell from its loop to the
-    /// components that made such requests (the cloud's answers to those that sent to it).
+    /// components that made such requests (the cloud's answers about messages to those that
+    /// sent to it); news from the cloud port itself — the connection, inbound messages —
+    /// goes to every component, so one that has not sent yet (telemetry waiting for its
+    /// daily batch) still hears the connection drop.
     public func complete(_ completion: PortCompletion, now: Instant) {
         switch completion {
-        case .cloud:
+        case .cloud(.acknowledged), .cloud(.failed):
             for index in cloudClients { slots[index].handle(.completion(completion), now) }
         default:
             for slot in slots { slot.handle(.completion(completion), now) }

@@ -27,6 +27,8 @@ public enum CloudCompletion: Equatable, Sendable {
     case failed(messageID: String, reason: String)
     /// The connection to the cloud went up or down.
     case connection(up: Bool, reason: String)
+    /// A message the cloud sent the hub (on a subscribed topic, the deployments).
+    case inbound(topic: String, payload: [UInt8])
 }
 
 /// A port's answer to an earlier request: ports never answer inside the call that asked,

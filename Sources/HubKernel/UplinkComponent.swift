@@ -1,3 +1,4 @@
+import Foundation
 import HubCore
 
 /// The uplink's timers.
@@ -127,6 +128,12 @@ public struct UplinkComponent {
     private var acknowledgedSet: Set<Int64> = []
     /// Messages the outbox could not commit yet, oldest first.
     private var held: [OutboxMessage] = []
+    /// Messages from the cloud refused (wrong topic, oversized, not a JSON object), and
+    /// well-formed ones nothing here acts on yet (deployments are the supervisor's).
+    public private(set) var inboundRejected = 0
+    public private(set) var inboundIgnored = 0
+    /// The most bytes an inbound message may have.
+    public let inboundBytesMax = 65_536
     /// Telemetry dropped from `held` because the outbox stayed unable to commit.
     public private(set) var droppedInMemoryCount = 0
     private var retryScheduled = false
@@ -274,6 +281,8 @@ public struct UplinkComponent {
             if !inFlightBatched.isEmpty { for sequence in sequences { inFlightBatched.remove(sequence) } }
             actions.append(.record(.componentError(component: "uplink", error: "\(id) not delivered: \(reason); will resend")))
             scheduleRetry(now: now, into: &actions)
+        case .inbound(let topic, let payload):
+            actions.append(.record(.componentError(component: "uplink", error: inbound(topic: topic, payload: payload))))
         case .connection(let up, let reason):
             // A refused credential is a failure someone must fix; an unreachable cloud is
             // degraded service the outbox rides out.
@@ -373,6 +382,26 @@ public struct UplinkComponent {
             }
             scheduleRetry(now: now, into: &actions)
         }
+    }
+
+    /// Judges a message from the cloud and says what became of it (for the log).
+    private mutating func inbound(topic: String, payload: [UInt8]) -> String {
+        let shown = String(topic.prefix(100)).debugDescription
+        guard topic == "hbs/\(thing)/deployments" else {
+            inboundRejected += 1
+            return "inbound message on \(shown) rejected: not a topic the hub subscribes to (\(inboundRejected) rejected in all)"
+        }
+        guard payload.count <= inboundBytesMax else {
+            inboundRejected += 1
+            return "inbound message on \(shown) rejected: \(payload.count) bytes (at most \(inboundBytesMax)) (\(inboundRejected) rejected in all)"
+        }
+        guard payload.first == UInt8(ascii: "{"), let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(payload)),
+              case .object = parsed else {
+            inboundRejected += 1
+            return "inbound message on \(shown) rejected: not a JSON object (\(inboundRejected) rejected in all)"
+        }
+        inboundIgnored += 1
+        return "deployment received on \(shown) (\(payload.count) bytes): not applied, deployments need the supervisor, which this hub does not have yet (\(inboundIgnored) in all)"
     }
 
     /// Publishes the worse of the two conditions if it differs from what was last published.

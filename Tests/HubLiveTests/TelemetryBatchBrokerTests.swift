@@ -142,3 +142,22 @@ struct LocalKitTests {
         #expect(log.contains("garage: rejected (implausible value): temperature 900.0"))
     }
 }
+
+@Suite("Messages from the cloud through a real mosquitto", .serialized)
+struct InboundCloudTests {
+    @Test("garbage and a deployment published by mosquitto_pub on the hub's deployments topic are logged with what became of them")
+    func inboundThroughMosquitto() throws {
+        let rig = try BrokerRig()
+        let hub = try rig.cloudHub(["--duration", "5s", "--device", "hvac:furnace"])
+        usleep(2_000_000)  // connected and subscribed
+        for message in ["\u{1}garbage", #"{"deployment_id": "d1", "components": {}}"#] {
+            let publish = try ChildProcess("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", rig.port, "-q", "1", "-t", "hbs/hbshub001/deployments",
+                                                                       "-m", message], output: rig.directory + "/pub.log")
+            #expect(publish.wait(seconds: 5) == 0)
+        }
+        #expect(hub.wait(seconds: 20) == 0)
+        let log = try String(contentsOfFile: rig.directory + "/events.jsonl", encoding: .utf8)
+        #expect(log.contains("rejected: not a JSON object (1 rejected in all)"))
+        #expect(log.contains("deployment received on \\\"hbs/hbshub001/deployments\\\""), "\(log.suffix(2000))")
+    }
+}

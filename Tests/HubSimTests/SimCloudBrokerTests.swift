@@ -123,3 +123,20 @@ struct SimMQTTKitPayloadTests {
         #expect(bridge.rejected.reduce(0, +) == SimMQTTKit.hostilePayloads.count)
     }
 }
+
+@Suite("The uplink hears the cloud even before it has sent anything")
+struct UplinkHearsCloudTests {
+    @Test("with daily batches and no alert yet, a cloud outage after 10 minutes still turns the uplink's health degraded")
+    func outageBeforeFirstSend() {
+        let hub = HubConfig(thing: "hbshub001", devices: [.init(id: "hvac", kind: .furnace, detector: .none)], pollInterval: .seconds(10),
+                            telemetryBatching: .product)
+        let setup = SimulationSetup(seed: 2, duration: .seconds(3600), hub: hub,
+                                    faults: [ScheduledFault(at: .seconds(600), duration: .seconds(600), fault: .cloud(.offline))])
+        let simulation = Simulation(setup: setup)
+        simulation.run()
+        let states = simulation.history.entries.compactMap { entry -> HealthState? in
+            if case .busPublish(_, "uplink", .health(let report)) = entry.event { report.state } else { nil }
+        }
+        #expect(states == [.degraded, .ok])
+    }
+}

@@ -72,8 +72,8 @@ public final class MQTTCloudPort: CloudPort, Sendable {
             completions.complete(.cloud(.connection(up: true, reason: "connected to \(client.settings.host):\(client.settings.port)")), at: clock.now)
         case .connectFailed(let reason), .disconnected(let reason):
             completions.complete(.cloud(.connection(up: false, reason: reason)), at: clock.now)
-        case .message:
-            break  // Deployments are the supervisor's (a later issue); nothing subscribes to them yet.
+        case .message(let topic, let payload):
+            completions.complete(.cloud(.inbound(topic: topic, payload: payload)), at: clock.now)
         }
     }
 }
