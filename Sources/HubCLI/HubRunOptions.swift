@@ -69,7 +69,12 @@ public struct HubRunOptions: ParsableArguments {
     }
 
     /// Runs `node` on `shell` until `--duration` or a shutdown signal, as a service.
-    public func run(_ node: HubNode, on shell: LiveShell, name: String, onEdge: ((GPIOEdge, Instant) -> Void)? = nil) throws {
+    /// `clients` (the cloud port, the kits' listener) start before the loop and stop after it.
+    public func run(_ node: HubNode, on shell: LiveShell, name: String, clients: [(any NetworkClient)?] = [],
+                    onEdge: ((GPIOEdge, Instant) -> Void)? = nil) throws {
+        let clients = clients.compactMap { $0 }
+        for client in clients { client.start() }
+        defer { for client in clients.reversed() { client.stop() } }
         let deadline = try stopAfter().map { shell.clock.now + $0 }
         let hubLoop = LoopService(name: name, body: {
             shell.run(node, until: deadline, onEdge: onEdge)

@@ -105,3 +105,25 @@ public protocol OutboxStore: AnyObject {
     /// Up to `limit` messages in sequence order, starting after `sequence`.
     func messages(after sequence: Int64, limit: Int) throws(OutboxError) -> [OutboxMessage]
 }
+
+/// A cloud message's id, `<thing>-<sequence>`: the outbox's sequence behind the hub's name,
+/// written by the uplink and read back by whoever accounts for delivery (the checkers, the
+/// cloud sink).
+public enum MessageID {
+    public static func make(thing: String, sequence: Int64) -> String { thing + "-" + String(sequence) }
+
+    /// The positive sequence `id` ends in: after `thing-` when the thing is known, else after
+    /// the last `-` (thing names may hold dashes themselves).
+    public static func sequence(of id: String, thing: String? = nil) -> Int64? {
+        let digits: Substring
+        if let thing {
+            guard id.hasPrefix(thing), id.dropFirst(thing.count).first == "-" else { return nil }
+            digits = id.dropFirst(thing.count + 1)
+        } else {
+            guard let dash = id.lastIndex(of: "-") else { return nil }
+            digits = id[id.index(after: dash)...]
+        }
+        guard let sequence = Int64(digits), sequence > 0 else { return nil }
+        return sequence
+    }
+}

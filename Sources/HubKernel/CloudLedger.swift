@@ -72,8 +72,7 @@ public struct CloudLedger: Sendable {
     }
 
     private mutating func count(_ id: String, topic: String) {
-        let prefix = thing + "-"
-        guard id.hasPrefix(prefix), let sequence = Int64(id.dropFirst(prefix.count)), sequence > 0 else {
+        guard let sequence = MessageID.sequence(of: id, thing: thing) else {
             return refuse("message id \(id.debugDescription) is not \(thing)-<sequence>")
         }
         guard received.insert(sequence).inserted else {

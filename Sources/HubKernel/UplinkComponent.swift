@@ -124,8 +124,7 @@ public struct UplinkComponent {
     private var readAheadComplete = false
     private let readAheadCountMax = 4_096
     /// Acknowledged and not yet deleted from the outbox.
-    private var acknowledged: [Int64] = []
-    private var acknowledgedSet: Set<Int64> = []
+    private var acknowledged: Set<Int64> = []
     /// Messages the outbox could not commit yet, oldest first.
     private var held: [OutboxMessage] = []
     /// Messages from the cloud refused (wrong topic, oversized, not a JSON object), and
@@ -177,7 +176,7 @@ public struct UplinkComponent {
         while true {
             let page = try outbox.messages(after: after, limit: 4_096)
             guard let last = page.last else { break }
-            for message in page where message.priority == .telemetry && !acknowledgedSet.contains(message.sequence) {
+            for message in page where message.priority == .telemetry && !acknowledged.contains(message.sequence) {
                 add(message.sequence)
             }
             after = last.sequence
@@ -197,7 +196,7 @@ public struct UplinkComponent {
         case .inference: return []
         }
         sequence += 1
-        let id = thing + "-" + String(sequence)
+        let id = MessageID.make(thing: thing, sequence: sequence)
         json.removeAll()
         json.beginObject()
         json.field("message_id", id)
@@ -266,9 +265,7 @@ public struct UplinkComponent {
             guard let sequences = inFlight.removeValue(forKey: id) else { return [] }
             if !inFlightBatched.isEmpty { for sequence in sequences { inFlightBatched.remove(sequence) } }
             backoff = retryBackoff
-            for sequence in sequences where acknowledgedSet.insert(sequence).inserted {
-                acknowledged.append(sequence)
-            }
+            acknowledged.formUnion(sequences)
             if acknowledged.count >= acknowledgedFlushCount {
                 flushAcknowledged(now: now, into: &actions)
             } else if !acknowledged.isEmpty, !flushScheduled {
@@ -416,9 +413,8 @@ public struct UplinkComponent {
     private mutating func flushAcknowledged(now: Instant, into actions: inout [Action]) {
         guard !acknowledged.isEmpty else { return }
         do throws(OutboxError) {
-            try outbox.remove(sequences: acknowledged)
+            try outbox.remove(sequences: acknowledged.sorted())  // sorted: a Set's order is not to be relied on
             acknowledged.removeAll(keepingCapacity: true)
-            acknowledgedSet.removeAll(keepingCapacity: true)
         } catch {
             actions.append(.record(.componentError(component: "uplink", error: "\(error); acknowledged messages kept for now")))
             if !flushScheduled {
@@ -489,7 +485,7 @@ public struct UplinkComponent {
             let entry = readAhead[readAheadHead]
             readAheadHead += 1
             cursor = entry.sequence
-            if inFlight[entry.messageID] != nil || inFlightBatched.contains(entry.sequence) || acknowledgedSet.contains(entry.sequence) {
+            if inFlight[entry.messageID] != nil || inFlightBatched.contains(entry.sequence) || acknowledged.contains(entry.sequence) {
                 continue
             }
             guard let batching, entry.priority == .telemetry else {

@@ -87,13 +87,8 @@ struct Run: ParsableCommand {
                              joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: cloudPort, outbox: outbox,
                              timers: shell, history: history)
         let node = HubNode(config: config, ports: ports)
-        let kits = try settings.kitListener(shell: shell)
-        mqtt?.start()
-        kits?.start()
-        defer {
-            kits?.stop()
-            mqtt?.stop()
+        try options.run(node, on: shell, name: "hub", clients: [mqtt, try settings.kitListener(shell: shell)]) { edge, now in
+            node.gpioEdge(edge, now: now)
         }
-        try options.run(node, on: shell, name: "hub") { edge, now in node.gpioEdge(edge, now: now) }
     }
 }

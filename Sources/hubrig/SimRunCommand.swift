@@ -51,14 +51,7 @@ extension SimCommand {
             let node = HubNode(config: config, ports: ports)
             // Simulated joystick edges reach the hub on the loop's next turn, like libgpiod's would.
             world.gpio.onEdge { edge, now in node.gpioEdge(edge, now: now) }
-            let kits = try settings.kitListener(shell: shell)
-            mqtt?.start()
-            kits?.start()
-            defer {
-                kits?.stop()
-                mqtt?.stop()
-            }
-            try options.run(node, on: shell, name: "hubrig-sim")
+            try options.run(node, on: shell, name: "hubrig-sim", clients: [mqtt, try settings.kitListener(shell: shell)])
         }
     }
 }

@@ -69,10 +69,7 @@ struct ConfigFileEndToEndTests {
         try certificates.makeCertificate("server", commonName: "localhost", ca: "ca", serverAddress: true)
         try certificates.makeCertificate("hub", commonName: "cfg-hub", ca: "ca")
         try certificates.makeCertificate("sink", commonName: "sink", ca: "ca")
-        let broker = try LocalMosquitto(directory: directory, listener: [
-            "cafile \(certificates.path("ca.crt"))", "certfile \(certificates.path("server.crt"))",
-            "keyfile \(certificates.path("server.key"))", "require_certificate true",
-        ])
+        let broker = try LocalMosquitto(directory: directory, listener: certificates.mutualTLSListener)
         defer { broker.stop() }
         let received = directory + "/sink.txt"
         let sink = try ChildProcess("/usr/bin/mosquitto_sub",

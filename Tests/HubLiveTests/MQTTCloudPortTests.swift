@@ -104,10 +104,7 @@ struct MQTTCloudPortTests {
         try certificates.makeCertificate("server", commonName: "localhost", ca: "ca", serverAddress: true)
         try certificates.makeCertificate("hub", commonName: "hub-1", ca: "ca")
         try certificates.makeCertificate("intruder", commonName: "hub-1", ca: "rogue-ca")
-        let broker = try LocalMosquitto(directory: directory, listener: [
-            "cafile \(certificates.path("ca.crt"))", "certfile \(certificates.path("server.crt"))",
-            "keyfile \(certificates.path("server.key"))", "require_certificate true",
-        ])
+        let broker = try LocalMosquitto(directory: directory, listener: certificates.mutualTLSListener)
         defer { broker.stop() }
 
         let inbox = CompletionInbox()

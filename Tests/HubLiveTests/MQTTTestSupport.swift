@@ -8,6 +8,11 @@ import HubLive
 struct TestCertificates {
     let directory: String
 
+    /// A mosquitto listener on TLS with `server.crt`, requiring client certificates signed by `ca`.
+    var mutualTLSListener: [String] {
+        ["cafile \(path("ca.crt"))", "certfile \(path("server.crt"))", "keyfile \(path("server.key"))", "require_certificate true"]
+    }
+
     /// `name.key` and `name.crt` signed by CA `ca` (made first with `makeAuthority`).
     func makeCertificate(_ name: String, commonName: String, ca: String, serverAddress: Bool = false) throws {
         try openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", path("\(name).key"), "-out", path("\(name).csr"),

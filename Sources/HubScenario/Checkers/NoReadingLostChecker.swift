@@ -24,12 +24,6 @@ final class NoReadingLostChecker: HistoryChecker {
     private var outboxAtEnd: SequenceRanges?
     private var firstViolation: String?
 
-    /// The sequence an id ends in (`<thing>-<n>`).
-    static func sequence(of id: String) -> Int64? {
-        guard let dash = id.lastIndex(of: "-") else { return nil }
-        return Int64(id[id.index(after: dash)...])
-    }
-
     func observe(_ event: HistoryEvent, at time: Instant) {
         switch event {
         case .busPublish(_, _, .reading):
@@ -50,7 +44,7 @@ final class NoReadingLostChecker: HistoryChecker {
     }
 
     private func sent(_ id: String) {
-        guard let sequence = Self.sequence(of: id) else {
+        guard let sequence = MessageID.sequence(of: id) else {
             if firstViolation == nil { firstViolation = "telemetry id \(id) does not end in a sequence" }
             return
         }
@@ -70,7 +64,7 @@ final class NoReadingLostChecker: HistoryChecker {
             }
             return
         }
-        guard let sequence = Self.sequence(of: id), sequence <= highestSent else {
+        guard let sequence = MessageID.sequence(of: id), sequence <= highestSent else {
             unknown += 1
             if firstViolation == nil { firstViolation = "the cloud received \(id), which the hub never sent" }
             return
