@@ -122,6 +122,9 @@ public struct HubRunSettings: Sendable {
     /// The hub's configuration, every limit checked (`timeScale` 1 for the real clock),
     /// each device with its model package loaded.
     public func config(timeScale: Int64 = 1, tool: String) throws -> HubConfig {
+        if let kit = kits.first(where: { kit in devices.contains { $0.id == kit.id } }) {
+            throw ValidationError("kit '\(kit.id)' has the id of a device the hub reads itself; each publishes on dt/local/sensor/<id>, so ids must differ")
+        }
         do {
             try HubRunLimits.validate(pollInterval: pollInterval, timeScale: timeScale, deviceIDs: devices.map(\.id) + kits.map(\.id))
         } catch {

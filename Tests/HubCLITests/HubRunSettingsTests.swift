@@ -203,4 +203,27 @@ final class HubRunSettingsTests {
             #expect("\(error)".contains("not a washer"), "\(error)")
         }
     }
+
+    @Test("--kit adds kits read over MQTT; a kit with a device's id, a bad kit or a bad broker is refused naming the flag")
+    func kitFlags() throws {
+        let settings = try HubRunOptions.parse([]).settings(cloud: try CloudOptions.parse([]),
+                                                            kits: try KitOptions.parse(["--kit", "garage:fridge:30s", "--local-broker", "10.0.0.2:1884"]))
+        let config = try settings.config(tool: "test")
+        #expect(config.devices.map(\.id) == ["hvac", "garage"])
+        #expect(config.devices.last?.source == .mqttKit(interval: .seconds(30)))
+        #expect(settings.localBroker == BrokerAddress(host: "10.0.0.2", port: 1884))
+        func refusal(_ kitArguments: [String]) -> String {
+            do {
+                _ = try HubRunOptions.parse([]).settings(cloud: try CloudOptions.parse([]), kits: try KitOptions.parse(kitArguments)).config(tool: "test")
+                return "accepted"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(refusal(["--kit", "hvac:furnace:10s"]).contains("kit 'hvac' has the id of a device"))
+        #expect(refusal(["--kit", "a:b"]).contains("--kit a:b: expected id:kind:interval"))
+        #expect(refusal(["--kit", "k:fridge:0s"]).contains("outside 1s...1h"))
+        #expect(refusal(["--kit", "k:fridge:10s", "--local-broker", "h:99999"]).contains("--local-broker h:99999"))
+        #expect(refusal(["--kit", "k:fridge:10s", "--local-broker", ";rm:1883"]).contains("a host is a name or an IP address"))
+    }
 }
