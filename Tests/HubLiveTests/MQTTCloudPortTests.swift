@@ -18,9 +18,10 @@ struct MQTTCloudPortTests {
 
     /// `mosquitto_sub` (not our code) subscribed at QoS 1 to `topic`, printing `count` messages
     /// with their topics into `output`.
-    func subscriber(port: Int, topic: String, count: Int, output: String) throws -> ChildProcess {
+    /// `seconds` bounds its whole life (`-W`), counted from its start, not from the first message.
+    func subscriber(port: Int, topic: String, count: Int, output: String, seconds: Int = 20) throws -> ChildProcess {
         let process = try ChildProcess("/usr/bin/mosquitto_sub",
-                                       ["-h", "127.0.0.1", "-p", String(port), "-t", topic, "-q", "1", "-C", String(count), "-W", "20", "-v"],
+                                       ["-h", "127.0.0.1", "-p", String(port), "-t", topic, "-q", "1", "-C", String(count), "-W", String(seconds), "-v"],
                                        output: output)
         usleep(400_000)  // its SUBSCRIBE reaches the broker before we publish
         return process
@@ -56,7 +57,9 @@ struct MQTTCloudPortTests {
         let broker = try LocalMosquitto(directory: directory)
         defer { broker.stop() }
         let received = directory + "/received.txt"
-        let sub = try subscriber(port: broker.port, topic: "hbs/hub-1/#", count: 2_000, output: received)
+        // Its clock runs from its start: on a loaded machine the connection and 2,000 publishes
+        // through a window of 10 can take longer than the default 20 s.
+        let sub = try subscriber(port: broker.port, topic: "hbs/hub-1/#", count: 2_000, output: received, seconds: 90)
         let inbox = CompletionInbox()
         var settings = MQTTSettings.hub(thing: "hub-1", host: "127.0.0.1", port: broker.port)
         settings.inflightMax = 10
@@ -68,7 +71,7 @@ struct MQTTCloudPortTests {
         let acks = collect(inbox, seconds: 30) { seen in seen.filter { if case .acknowledged = $0 { true } else { false } }.count == 2_000 }
         let acknowledged = (acks ?? []).compactMap { if case .acknowledged(let id) = $0 { id } else { nil } }
         #expect(acknowledged == (0..<2_000).map { "hub-1-\($0)" }, "each acknowledged once, in the order sent")
-        #expect(sub.wait(seconds: 25) == 0, "mosquitto_sub got all 2,000 and exited 0")
+        #expect(sub.wait(seconds: 90) == 0, "mosquitto_sub got all 2,000 and exited 0")
         let lines = try String(contentsOfFile: received, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(lines == (0..<2_000).map { "\(Topic.cloudTelemetry("hub-1").name) {\"n\": \($0)}" }, "in order")
     }
