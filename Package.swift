@@ -88,6 +88,7 @@ let package = Package(
         .testTarget(name: "HubSimTests", dependencies: ["HubSim"]),
         .testTarget(name: "HubLiveTests", dependencies: ["HubLive", "HubSim", "HubStore"]),
         .testTarget(name: "HubScenarioTests", dependencies: ["HubScenario", "HubStore"]),
+        .testTarget(name: "HubYAMLTests", dependencies: ["HubYAML", "HubKernel", "HubCore"]),
         .testTarget(name: "HubCLITests", dependencies: ["HubCLI", "HubYAML", "HubCore", "HubKernel"]),
     ]
 )

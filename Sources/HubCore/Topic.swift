@@ -87,6 +87,22 @@ public struct TopicFilter: Hashable, Sendable, CustomStringConvertible, Expressi
         if index == topic.levels.count { return true }
         return false
     }
+
+    /// Whether every topic `other` can match is matched by this filter too: the question an
+    /// access policy asks of a subscription (`a/+` covers `a/b` and `a/+`, not `a/#`).
+    public func covers(_ other: TopicFilter) -> Bool {
+        if other.pattern.hasPrefix("$") != pattern.hasPrefix("$"), levels.first == "+" || levels.first == "#" { return false }
+        for (index, level) in levels.enumerated() {
+            if level == "#" { return true }
+            guard index < other.levels.count else { return false }
+            let theirs = other.levels[index]
+            if theirs == "#" { return false }
+            if level == "+" { continue }
+            if theirs == "+" || theirs != level { return false }
+        }
+        // `a/#` matches `a` too, so a filter ending in `#` is covered only by one ending in `#`.
+        return other.levels.count == levels.count
+    }
 }
 
 /// Why a topic name or filter was rejected.
