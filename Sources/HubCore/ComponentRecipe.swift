@@ -75,14 +75,23 @@ public struct AccessPolicy: Equatable, Sendable {
     /// Messages the bus queues for this subscriber while it is not taking them (restarting,
     /// hung, or behind on its IPC socket); above it the oldest is dropped and counted.
     public var queueCountMax: Int
+    /// Messages per second the component may publish on average; it may spend ten seconds'
+    /// worth at once. Above it a publish is refused and counted, so a component that floods
+    /// cannot fill the outbox or starve the others.
+    public var publishRateMax: Double
 
     public static let queueCountRange = 1...100_000
+    public static let publishRateRange: ClosedRange<Double> = 0.01...100_000
+    /// How many seconds of `publishRateMax` a burst may use.
+    public static let burstSeconds = 10.0
 
-    public init(publish: [TopicFilter], subscribe: [TopicFilter], queueCountMax: Int = 1_000) {
+    public init(publish: [TopicFilter], subscribe: [TopicFilter], queueCountMax: Int = 1_000, publishRateMax: Double = 50) {
         precondition(Self.queueCountRange.contains(queueCountMax), "queue bound \(queueCountMax) outside \(Self.queueCountRange)")
+        precondition(Self.publishRateRange.contains(publishRateMax), "publish rate \(publishRateMax) outside \(Self.publishRateRange)")
         self.publish = publish
         self.subscribe = subscribe
         self.queueCountMax = queueCountMax
+        self.publishRateMax = publishRateMax
     }
 
     public func mayPublish(_ topic: Topic) -> Bool { publish.contains { $0.matches(topic) } }

@@ -8,6 +8,13 @@ public enum HistoryEvent: Equatable, Sendable {
     case sensorReady(device: DeviceID, chip: String, detail: String)
     case sensorError(device: DeviceID, chip: String, error: String)
     case componentError(component: String, error: String)
+    /// The supervisor moved a component between states (`Supervisor.State` names).
+    case componentState(component: String, from: String, to: String, reason: String)
+    /// The bus refused a component's publish or subscribe (`operation`): not granted by its
+    /// recipe, or over its publish rate.
+    case busRefused(component: String, operation: String, topic: String, reason: String)
+    /// The bus dropped the oldest message queued for `subscriber` (its queue was full).
+    case busDropped(subscriber: String, topic: Topic)
     case modelChange(device: DeviceID, from: String, to: String)
     case busPublish(topic: Topic, from: String, message: BusMessage)
     case displayWrite(colour: String, reason: String)
@@ -37,6 +44,9 @@ public enum HistoryEvent: Equatable, Sendable {
         case .sensorReady: "sensor.ready"
         case .sensorError: "sensor.error"
         case .componentError: "component.error"
+        case .componentState: "component.state"
+        case .busRefused: "bus.refused"
+        case .busDropped: "bus.dropped"
         case .modelChange: "model.change"
         case .busPublish: "bus.publish"
         case .displayWrite: "display.write"
@@ -66,6 +76,12 @@ public enum HistoryEvent: Equatable, Sendable {
             json.field("device_id", device.rawValue); json.field("chip", chip); json.field("error", error)
         case .componentError(let component, let error):
             json.field("component", component); json.field("error", error)
+        case .componentState(let component, let from, let to, let reason):
+            json.field("component", component); json.field("from", from); json.field("to", to); json.field("reason", reason)
+        case .busRefused(let component, let operation, let topic, let reason):
+            json.field("component", component); json.field("operation", operation); json.field("topic", topic); json.field("reason", reason)
+        case .busDropped(let subscriber, let topic):
+            json.field("subscriber", subscriber); json.field("topic", topic.name)
         case .modelChange(let device, let from, let to):
             json.field("device_id", device.rawValue); json.field("from", from); json.field("to", to)
         case .busPublish(let topic, let from, let message):

@@ -3,7 +3,8 @@
 /// — a simulation's, or a real hub's on a bench.
 extension HistoryEvent {
     /// Every `ev` name the log can hold, in declaration order.
-    public static let names = ["hub.start", "sensor.ready", "sensor.error", "component.error", "model.change",
+    public static let names = ["hub.start", "sensor.ready", "sensor.error", "component.error", "component.state",
+                               "bus.refused", "bus.dropped", "model.change",
                                "bus.publish", "display.write", "display.scroll", "joystick", "uplink.send",
                                "cloud.receive", "led.frame", "fault.start", "fault.end", "sim.truth", "sim.end"]
 
@@ -33,6 +34,17 @@ extension HistoryEvent {
         case "component.error":
             try only(["component", "error"])
             event = .componentError(component: try object.string("component"), error: try object.string("error"))
+        case "component.state":
+            try only(["component", "from", "to", "reason"])
+            event = .componentState(component: try object.string("component"), from: try object.string("from"),
+                                    to: try object.string("to"), reason: try object.string("reason"))
+        case "bus.refused":
+            try only(["component", "operation", "topic", "reason"])
+            event = .busRefused(component: try object.string("component"), operation: try object.string("operation"),
+                                topic: try object.string("topic"), reason: try object.string("reason"))
+        case "bus.dropped":
+            try only(["subscriber", "topic"])
+            event = .busDropped(subscriber: try object.string("subscriber"), topic: try topic())
         case "model.change":
             try only(["device_id", "from", "to"])
             event = .modelChange(device: try object.device("device_id"), from: try object.string("from"), to: try object.string("to"))

@@ -70,13 +70,19 @@ public enum HubCommand: Sendable {
     case installModel(device: DeviceID, package: ModelPackage)
 }
 
-/// Names a hub timer for the loop: which component (by its place in the host) and its own timer value.
+/// Names a hub timer for the loop: which component (by its place in the host), which run of
+/// it (a timer a crashed run set must not reach its restarted successor), and its own value.
+/// `component` is `HubTimer.supervisor` for the supervisor's own timers.
 public struct HubTimer: Sendable {
     public let component: Int
+    public let incarnation: Int
     public let payload: any Sendable
 
-    public init(component: Int, payload: any Sendable) {
+    public static let supervisor = -1
+
+    public init(component: Int, incarnation: Int = 0, payload: any Sendable) {
         self.component = component
+        self.incarnation = incarnation
         self.payload = payload
     }
 }

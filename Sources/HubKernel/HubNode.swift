@@ -12,14 +12,28 @@ import HubInference
 /// The node never waits: sensor drivers answer at once (or say "not ready"), bus
 /// deliveries drain through one FIFO before a call returns, timers go to the shell
 /// through `TimerPort`, and slow ports (the cloud) answer later through the shell.
+///
+/// It is also the in-process host of the `Supervisor`: components start when the
+/// supervisor launches them (dependencies first), a crashed one is restarted as a fresh
+/// copy of the value it was added as, and the bus enforces each component's recipe —
+/// publishes and subscriptions outside its grants, or over its rate, are refused and
+/// recorded; messages for a component that is not taking them wait in its bounded queue.
 public final class HubNode {
     public let config: HubConfig
     public let ports: HubPorts
-    private var slots: [ComponentSlot] = []
+    private var slots: [HostedComponent] = []
     private var router = BusRouter()
     private var deliveries: [(Int, Topic, BusMessage)] = []
     private var deliveryHead = 0
     private var draining = false
+    private var supervisor: Supervisor?
+    /// Subscriptions refused at `add`, recorded at boot (the history needs an instant).
+    private var refusedSubscriptions: [(component: String, filter: TopicFilter, reason: String)] = []
+
+    /// Publishes and subscriptions the bus refused since boot.
+    public private(set) var busRefusedCount = 0
+    /// Queued messages the bus dropped because a subscriber's queue was full.
+    public private(set) var busDroppedCount = 0
 
     /// Readings published on the bus since boot.
     public private(set) var readingsPublished = 0
@@ -40,38 +54,39 @@ public final class HubNode {
         for component in components { add(component) }
     }
 
-    /// Adds a component (before `boot`): it subscribes to its topics and joins the host.
+    /// Adds a component (before `boot`) under `recipe`: it is subscribed to the topics it
+    /// asks for that the recipe grants, and joins the host; the supervisor starts it at boot.
+    /// Without a recipe it gets the built-in recipe of its name, or none: deny by default, so
+    /// a component nobody wrote a recipe for may neither publish nor subscribe.
     ///
     /// Generic, so a caller that names the component's type gets the host's code
     /// specialised for it — the hub's hot path runs no generic metadata lookups.
-    public func add<C: HubComponent>(_ component: C) {
+    public func add<C: HubComponent>(_ component: C, recipe: ComponentRecipe? = nil) {
+        precondition(supervisor == nil, "components are added before boot")
+        let recipe = recipe ?? BuiltinRecipes.recipe(named: component.name)
+            ?? ComponentRecipe(name: component.name, version: SemanticVersion(0, 0, 0), summary: "no recipe: nothing granted",
+                               lifecycle: .builtin(component.name), access: AccessPolicy(publish: [], subscribe: []))
+        precondition(recipe.name == component.name, "recipe \(recipe.name) given for component \(component.name)")
+        precondition(!slots.contains { $0.recipe.name == recipe.name }, "two components named \(recipe.name)")
         let index = slots.count
-        for filter in component.subscriptions { router.subscribe(index, to: filter) }
-        let box = Slot(component: component, index: index)
-        slots.append(ComponentSlot(
-            box: box,
-            handle: { [unowned self] event, now in box.run(Self.typed(event, C.Timer.self), node: self, now: now) },
-            fire: { [unowned self] payload, now in
-                guard let timer = payload as? C.Timer else { preconditionFailure("timer \(payload) is not \(component.name)'s") }
-                box.run(.timer(timer), node: self, now: now)
-            }))
-    }
-
-    private static func typed<T: Sendable>(_ event: HostEvent, _: T.Type) -> ComponentEvent<T> {
-        switch event {
-        case .start: .start
-        case .message(let topic, let message): .message(topic, message)
-        case .completion(let completion): .completion(completion)
-        case .input(let input): .input(input)
-        case .command(let command): .command(command)
+        for filter in component.subscriptions {
+            if recipe.access.maySubscribe(filter) {
+                router.subscribe(index, to: filter)
+            } else {
+                refusedSubscriptions.append((recipe.name, filter, "not granted by \(recipe.identifier)"))
+            }
         }
+        slots.append(Slot(component: component, recipe: recipe, index: index))
     }
 
     /// The component of type `C`, for questions about its state (tests, reports).
     public func component<C: HubComponent>(_ type: C.Type) -> C? {
-        for slot in slots { if let box = slot.box as? Slot<C> { return box.component } }
+        for slot in slots { if let box = slot as? Slot<C> { return box.component } }
         return nil
     }
+
+    /// The supervisor's state of the component named `name` (nil before boot or if none).
+    public func state(of name: String) -> Supervisor.State? { supervisor?.state(of: name) }
 
     /// Puts a new model package in charge of `device`, handing over the current window.
     /// Refuses (and keeps the current model) when the package is for another appliance kind.
@@ -82,7 +97,7 @@ public final class HubNode {
                                                  error: "model \(package.manifest.identifier) is for \(package.manifest.kind.rawValue); \(device) keeps its model"), at: now)
             return false
         }
-        for slot in slots { slot.handle(.command(.installModel(device: device, package: package)), now) }
+        for slot in slots where slot.takesMessages { slot.handle(.command(.installModel(device: device, package: package)), node: self, now: now) }
         return true
     }
 
@@ -107,13 +122,111 @@ public final class HubNode {
         try component(UplinkComponent.self)?.unacknowledgedTelemetry() ?? []
     }
 
+    /// Starts the hub: the supervisor launches the components, dependencies first.
     public func boot(now: Instant) {
+        precondition(supervisor == nil, "a node boots once")
         ports.history.record(.hubStarted(thing: config.thing), at: now)
-        for slot in slots { slot.handle(.start, now) }
+        for refused in refusedSubscriptions {
+            busRefusedCount += 1
+            ports.history.record(.busRefused(component: refused.component, operation: "subscribe", topic: refused.filter.pattern,
+                                             reason: refused.reason), at: now)
+        }
+        let recipes: RecipeSet
+        do { recipes = try RecipeSet(slots.map(\.recipe)) } catch { preconditionFailure("the node's recipes do not form a set: \(error)") }
+        supervisor = Supervisor(recipes: recipes)
+        supervise(supervisor!.start(now: now), now: now)
+    }
+
+    /// Stops every component, dependents first (the live shell's orderly shutdown).
+    public func shutdown(now: Instant) {
+        guard supervisor != nil else { return }
+        supervise(supervisor!.stop(now: now), now: now)
     }
 
     public func fire(_ timer: HubTimer, now: Instant) {
-        slots[timer.component].fire(timer.payload, now)
+        if timer.component == HubTimer.supervisor {
+            guard let payload = timer.payload as? Supervisor.Timer else { preconditionFailure("timer \(timer.payload) is not the supervisor's") }
+            supervise(supervisor!.handle(.timer(payload), now: now), now: now)
+            return
+        }
+        let slot = slots[timer.component]
+        // A timer set by an earlier run of the component, or one due while it is hung, is lost
+        // with that run, as a process's timers are.
+        guard slot.incarnation == timer.incarnation, slot.takesMessages else { return }
+        slot.fire(timer.payload, node: self, now: now)
+    }
+
+    // MARK: Faults (the simulator's `component.<name>.*`)
+
+    /// The component crashes now: its state is lost and the supervisor hears it exited.
+    public func crash(_ name: String, reason: String, now: Instant) {
+        guard let slot = slot(named: name), slot.running else { return }
+        slot.running = false
+        supervise(supervisor!.handle(.exited(name, reason: reason), now: now), now: now)
+    }
+
+    /// The component's current run hangs (`true`): it takes no message, timer or probe until
+    /// the supervisor restarts it. `false` lets a run still hung go on.
+    public func hang(_ name: String, _ hung: Bool) {
+        guard let slot = slot(named: name) else { return }
+        slot.hungIncarnation = hung ? slot.incarnation : nil
+    }
+
+    /// While set, every start of the component crashes at once (a crash loop).
+    public func crashAtStart(_ name: String, _ crashing: Bool) {
+        slot(named: name)?.crashesAtStart = crashing
+    }
+
+    /// Publishes `message` as if component `name` had: the bus checks its grants and rate.
+    public func publish(as name: String, _ message: BusMessage, on topic: Topic, now: Instant) {
+        guard let slot = slot(named: name), slot.takesMessages else { return }
+        if slot.mayPublish(topic, node: self, now: now) { publish(message, on: topic, from: name, now: now) }
+    }
+
+    private func slot(named name: String) -> HostedComponent? { slots.first { $0.recipe.name == name } }
+
+    // MARK: Supervision
+
+    /// Carries out the supervisor's actions; in-process components answer at once, so the
+    /// answers (started, exited at start, probe answered) feed back within the call.
+    private func supervise(_ actions: [Supervisor.Action], now: Instant) {
+        var pending = actions
+        var next = 0
+        while next < pending.count {
+            let action = pending[next]
+            next += 1
+            switch action {
+            case .launch(let recipe):
+                let slot = slot(named: recipe.name)!
+                slot.relaunch()
+                if slot.crashesAtStart {
+                    slot.running = false
+                    pending += supervisor!.handle(.exited(recipe.name, reason: "crashed while starting"), now: now)
+                } else {
+                    slot.handle(.start, node: self, now: now)
+                    pending += supervisor!.handle(.started(recipe.name), now: now)
+                    deliverQueued(to: slot, now: now)
+                }
+            case .terminate(let name, _):
+                slot(named: name)?.running = false
+            case .probe(let name, let probe, let deadline, let at):
+                if slot(named: name)?.takesMessages == true {
+                    pending += supervisor!.handle(.probeAnswered(name, probe: probe), now: now)
+                } else {
+                    ports.timers.schedule(HubTimer(component: HubTimer.supervisor, payload: deadline), at: at)
+                }
+            case .schedule(let timer, let at):
+                ports.timers.schedule(HubTimer(component: HubTimer.supervisor, payload: timer), at: at)
+            case .stateChanged(let component, let from, let to, let reason):
+                ports.history.record(.componentState(component: component, from: from.rawValue, to: to.rawValue, reason: reason), at: now)
+            }
+        }
+    }
+
+    /// Hands a (re)started component what was queued for it while it was not taking messages.
+    private func deliverQueued(to slot: HostedComponent, now: Instant) {
+        while let (topic, message) = slot.dequeue() { deliveries.append((slot.index, topic, message)) }
+        drain(now: now)
     }
 
     /// A port's answer to an earlier request, delivered by the shell from its loop to the
@@ -124,9 +237,9 @@ public final class HubNode {
     public func complete(_ completion: PortCompletion, now: Instant) {
         switch completion {
         case .cloud(.acknowledged), .cloud(.failed):
-            for index in cloudClients { slots[index].handle(.completion(completion), now) }
+            for index in cloudClients where slots[index].takesMessages { slots[index].handle(.completion(completion), node: self, now: now) }
         default:
-            for slot in slots { slot.handle(.completion(completion), now) }
+            for slot in slots where slot.takesMessages { slot.handle(.completion(completion), node: self, now: now) }
         }
     }
 
@@ -136,13 +249,13 @@ public final class HubNode {
     /// An edge on an input line. A rising edge on the joystick line means KEYS changed.
     public func gpioEdge(_ edge: GPIOEdge, now: Instant) {
         guard edge.rising, edge.line == ports.joystickLine, ports.joystick != nil else { return }
-        for slot in slots { slot.handle(.input(.joystickInterrupt), now) }
+        for slot in slots where slot.takesMessages { slot.handle(.input(.joystickInterrupt), node: self, now: now) }
     }
 
     // MARK: Host
 
     /// Carries out one port request; drivers answer within it, so their completion comes back now.
-    fileprivate func perform(_ request: PortRequest, from slot: Int, now: Instant) -> PortCompletion? {
+    func perform(_ request: PortRequest, from slot: Int, now: Instant) -> PortCompletion? {
         switch request {
         case .initialiseSensor(let device, let chip):
             let driver = ports.sensorKits[device][chip]
@@ -168,150 +281,51 @@ public final class HubNode {
         }
     }
 
-    fileprivate func schedule(_ timer: HubTimer, at: Instant) {
+    func schedule(_ timer: HubTimer, at: Instant) {
         ports.timers.schedule(timer, at: at)
+    }
+
+    func refused(_ component: String, operation: String, topic: Topic, reason: String, now: Instant) {
+        busRefusedCount += 1
+        ports.history.record(.busRefused(component: component, operation: operation, topic: topic.name, reason: reason), at: now)
     }
 
     /// Records the message, queues one delivery per matching subscription and, unless a
     /// delivery is already draining, drains the FIFO: each subscriber sees messages in
-    /// publish order, also those published while handling another.
-    fileprivate func publish(_ message: BusMessage, on topic: Topic, from: String, now: Instant) {
+    /// publish order, also those published while handling another. A subscriber not
+    /// taking messages gets it in its own bounded queue instead.
+    func publish(_ message: BusMessage, on topic: Topic, from: String, now: Instant) {
         if case .reading = message { readingsPublished += 1 }
         ports.history.record(.busPublish(topic: topic, from: from, message: message), at: now)
         for subscriber in router.route(topic) { deliveries.append((subscriber, topic, message)) }
+        drain(now: now)
+    }
+
+    private func drain(now: Instant) {
         guard !draining else { return }
         draining = true
         while deliveryHead < deliveries.count {
             let (subscriber, topic, next) = deliveries[deliveryHead]
             deliveryHead += 1
-            slots[subscriber].handle(.message(topic, next), now)
+            let slot = slots[subscriber]
+            if slot.takesMessages {
+                slot.handle(.message(topic, next), node: self, now: now)
+            } else {
+                queue(next, on: topic, for: slot, now: now)
+            }
         }
         deliveries.removeAll(keepingCapacity: true)
         deliveryHead = 0
         draining = false
     }
-}
 
-/// The standard hub: what `hub run` and the simulator assemble.
-public enum StandardComponents {
-    /// Adds the standard components to `node`, each by its own type (so the host is
-    /// specialised for them).
-    public static func add(to node: HubNode) {
-        let parts = build(config: node.config, ports: node.ports)
-        if let sensor = parts.sensor { node.add(sensor) }
-        if let bridge = parts.bridge { node.add(bridge) }
-        node.add(parts.inference)
-        node.add(parts.display)
-        node.add(parts.uplink)
-    }
-
-    /// The standard components as values, for a node that adds more of its own.
-    public static func make(config: HubConfig, ports: HubPorts) -> [any HubComponent] {
-        let parts = build(config: config, ports: ports)
-        let sources: [(any HubComponent)?] = [parts.sensor, parts.bridge]
-        return sources.compactMap { $0 } + [parts.inference, parts.display, parts.uplink]
-    }
-
-    private static func build(config: HubConfig, ports: HubPorts)
-        -> (sensor: SensorComponent?, bridge: KitBridgeComponent?, inference: InferenceComponent, display: DisplayComponent, uplink: UplinkComponent) {
-        // The hub's own Sense HAT kits, one list of drivers each in `ports.sensorKits`; kits
-        // over MQTT reach the kit bridge instead.
-        let polled = config.devices.filter { $0.source == .senseHAT }
-        precondition(polled.count == ports.sensorKits.count, "one list of drivers per Sense HAT device")
-        let sensor = polled.isEmpty ? nil : SensorComponent(
-            devices: zip(polled, ports.sensorKits).map { device, kit in
-                SensorComponent.Device(id: device.id, chips: kit.map { $0.chip },
-                                       derivesDutyCycle: MonitoringKit.for(device.kind).channels.contains(.dutyCycles))
-            },
-            pollInterval: config.pollInterval)
-        let kits = config.devices.compactMap { device -> KitBridgeComponent.Kit? in
-            guard case .mqttKit(let interval) = device.source else { return nil }
-            return KitBridgeComponent.Kit(id: device.id, kind: device.kind, interval: interval)
-        }
-        let bridge = kits.isEmpty ? nil : KitBridgeComponent(kits: kits)
-        let windowCount = max(2, Int(config.detectorWindow.nanoseconds / config.pollInterval.nanoseconds))
-        // The interim z-score suits appliances whose normal day is a steady rhythm (a furnace
-        // cycling all day); a washer's two loads a day would page someone every time, so
-        // other kinds get it only through a model package.
-        var scored: [(DeviceID, any AnomalyDetector)] = []
-        for device in config.devices {
-            switch device.detector {
-            case .interim where device.kind == .furnace:
-                scored.append((device.id, RollingZScoreDetector(windowCount: windowCount)))
-            case .package(let package):
-                scored.append((device.id, PackageDetector(package: package)))
-            case .interim, .none:
-                break
-            }
-        }
-        let inference = InferenceComponent(devices: scored.map(\.0), detectors: scored.map(\.1),
-                                           debounceK: config.debounceK, debounceN: config.debounceN)
-        // Inference before display and uplink: a reading reaches the detector first, and an
-        // alert the display before the cloud.
-        return (sensor, bridge, inference, DisplayComponent(),
-                UplinkComponent(thing: config.thing, outbox: ports.outbox, batching: config.telemetryBatching))
-    }
-}
-
-/// A component in the host: its box and the two entry points, made where its type is
-/// known (`HubNode.add`), so the closures run specialised code.
-private struct ComponentSlot {
-    let box: AnyObject
-    let handle: (HostEvent, Instant) -> Void
-    let fire: (any Sendable, Instant) -> Void
-}
-
-/// The events the node hands every component alike: all but its own timers.
-private enum HostEvent {
-    case start
-    case message(Topic, BusMessage)
-    case completion(PortCompletion)
-    case input(HubInput)
-    case command(HubCommand)
-}
-
-private final class Slot<C: HubComponent> {
-    // Unchecked exclusivity: only `run` mutates `component`, and `run` never re-enters
-    // for the same slot (a component's publications reach other components; its own
-    // completions are queued, not delivered inside the call).
-    @exclusivity(unchecked) var component: C
-    let index: Int
-    /// Read once: the component's declaration does not change while it runs.
-    private let publications: [TopicFilter]
-    /// Topics already checked against `publications`: a component publishes on a handful
-    /// of topics millions of times, and a name compare is cheaper than a filter match.
-    private var allowedTopics: [String] = []
-
-    init(component: C, index: Int) {
-        self.component = component
-        self.index = index
-        publications = component.publications
-    }
-
-    /// Carries out the component's actions in order; a request a driver answers at once
-    /// feeds its completion back, and the actions that brings join the end of the queue.
-    func run(_ event: ComponentEvent<C.Timer>, node: HubNode, now: Instant) {
-        var pending = component.handle(event, now: now)
-        var next = 0
-        while next < pending.count {
-            let action = pending[next]
-            next += 1
-            switch action {
-            case .publish(let topic, let message):
-                if !allowedTopics.contains(topic.name) {
-                    precondition(publications.contains { $0.matches(topic) }, "\(component.name) may not publish on \(topic)")
-                    allowedTopics.append(topic.name)
-                }
-                node.publish(message, on: topic, from: component.name, now: now)
-            case .schedule(let timer, let at):
-                node.schedule(HubTimer(component: index, payload: timer), at: at)
-            case .record(let event):
-                node.ports.history.record(event, at: now)
-            case .request(let request):
-                if let completion = node.perform(request, from: index, now: now) {
-                    pending += component.handle(.completion(completion), now: now)
-                }
-            }
+    /// Overflow policy: the oldest queued message goes (a subscriber back from a restart
+    /// wants the newest state most), and each drop is counted and recorded.
+    private func queue(_ message: BusMessage, on topic: Topic, for slot: HostedComponent, now: Instant) {
+        if let dropped = slot.enqueue(topic, message) {
+            busDroppedCount += 1
+            ports.history.record(.busDropped(subscriber: slot.recipe.name, topic: dropped), at: now)
         }
     }
 }
+

@@ -98,10 +98,11 @@ public enum RecipeFile {
 
     private static func access(_ value: YAMLValue) throws(YAMLFileError) -> AccessPolicy {
         let map = try value.map()
-        try map.finish(known: ["publish", "subscribe", "queue_max"])
+        try map.finish(known: ["publish", "subscribe", "queue_max", "publish_rate_max"])
         let queue = try map.optional("queue_max")?.int(in: AccessPolicy.queueCountRange) ?? 1_000
+        let rate = try map.optional("publish_rate_max")?.double(in: AccessPolicy.publishRateRange) ?? 50
         return AccessPolicy(publish: try filters(map.optional("publish")), subscribe: try filters(map.optional("subscribe")),
-                            queueCountMax: queue)
+                            queueCountMax: queue, publishRateMax: rate)
     }
 
     private static func filters(_ value: YAMLValue?) throws(YAMLFileError) -> [TopicFilter] {

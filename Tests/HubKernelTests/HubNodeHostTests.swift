@@ -58,8 +58,9 @@ struct HubNodeHostTests {
         let config = HubConfig(thing: "hub", devices: [.init(id: "hvac", kind: .furnace, detector: .none)])
         let timers = Timers(), cloud = Cloud(), history = History()
         let ports = HubPorts(sensorKits: [[FixedThermometer()]], display: nil, cloud: cloud, outbox: try SQLiteOutboxStore(path: nil), timers: timers, history: history)
-        let node = HubNode(config: config, ports: ports,
-                           components: StandardComponents.make(config: config, ports: ports) + [Watchdog()])
+        let node = HubNode(config: config, ports: ports, components: StandardComponents.make(config: config, ports: ports))
+        node.add(Watchdog(), recipe: ComponentRecipe(name: "watchdog", version: .init(1, 0, 0), lifecycle: .builtin("watchdog"),
+                                                     access: AccessPolicy(publish: ["hbs/health/watchdog"], subscribe: ["dt/local/sensor/+"])))
         node.boot(now: t0)
         // Fire timers in deadline order until the watchdog has reported.
         var now = t0

@@ -33,7 +33,9 @@ private struct Host {
                 log.append("launch \(recipe.name)")
                 queue += supervisor.handle(crashing.contains(recipe.name) ? .exited(recipe.name, reason: "crashed") : .started(recipe.name), now: now)
             case .terminate(let name, let reason): log.append("terminate \(name): \(reason)")
-            case .probe(let name, let probe): log.append("probe \(name) #\(probe)")
+            case .probe(let name, let probe, let deadline, let at):
+                log.append("probe \(name) #\(probe)")
+                timers.append((deadline, at))
             case .schedule(let timer, let at): timers.append((timer, at))
             case .stateChanged(let name, let from, let to, _): log.append("\(name) \(from.rawValue)→\(to.rawValue)")
             }
@@ -47,7 +49,7 @@ private struct Host {
             let (timer, at) = next.element
             let actions = supervisor.handle(.timer(timer), now: at)
             var answers: [Supervisor.Event] = []
-            for case .probe(let name, let probe) in actions where !hung.contains(name) { answers.append(.probeAnswered(name, probe: probe)) }
+            for case .probe(let name, let probe, _, _) in actions where !hung.contains(name) { answers.append(.probeAnswered(name, probe: probe)) }
             run(actions, now: at)
             for answer in answers { run(supervisor.handle(answer, now: at), now: at) }
         }

@@ -22,7 +22,8 @@ public enum RecipeText {
         lines += ["access:",
                   "  publish: [\(recipe.access.publish.map { quoted($0.pattern) }.joined(separator: ", "))]",
                   "  subscribe: [\(recipe.access.subscribe.map { quoted($0.pattern) }.joined(separator: ", "))]",
-                  "  queue_max: \(recipe.access.queueCountMax)"]
+                  "  queue_max: \(recipe.access.queueCountMax)",
+                  "  publish_rate_max: \(json(.number(recipe.access.publishRateMax)))"]
         let health = recipe.health
         lines += ["health:",
                   "  probe_interval: \(DurationText.format(health.probeInterval))",

@@ -51,7 +51,10 @@ public struct Supervisor: Sendable {
     public enum Action: Equatable, Sendable {
         case launch(ComponentRecipe)
         case terminate(String, reason: String)
-        case probe(String, probe: Int)
+        /// Ask the component whether it is alive: answer `probeAnswered` at once if it can,
+        /// else schedule `deadline` at `at` (a host whose components answer synchronously
+        /// never needs the deadline's timer).
+        case probe(String, probe: Int, deadline: Timer, at: Instant)
         case schedule(Timer, at: Instant)
         case stateChanged(component: String, from: State, to: State, reason: String)
     }
@@ -135,9 +138,8 @@ public struct Supervisor: Sendable {
             let probe = entries[index].probeCount
             entries[index].probeOutstanding = probe
             let health = entries[index].recipe.health
-            return [.probe(name, probe: probe),
-                    .schedule(.probeDeadline(component: name, launch: launch, probe: probe), at: now + health.probeTimeout),
-                    .schedule(.probe(component: name, launch: launch), at: now + health.probeInterval)]
+            return [.schedule(.probe(component: name, launch: launch), at: now + health.probeInterval),
+                    .probe(name, probe: probe, deadline: .probeDeadline(component: name, launch: launch, probe: probe), at: now + health.probeTimeout)]
         case .probeDeadline(let name, let launch, let probe):
             guard let index = index(of: name), entries[index].launch == launch, entries[index].state == .running,
                   entries[index].probeOutstanding == probe else { return [] }

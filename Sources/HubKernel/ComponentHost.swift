@@ -1,0 +1,164 @@
+import HubCore
+
+/// The events the node hands every component alike: all but its own timers.
+enum HostEvent {
+    case start
+    case message(Topic, BusMessage)
+    case completion(PortCompletion)
+    case input(HubInput)
+    case command(HubCommand)
+}
+
+/// One component in the in-process host, whatever its type: its recipe, whether its current
+/// run takes messages, its queue while it does not, and its publish budget.
+///
+/// A class with one generic subclass (`Slot<C>`) so the node keeps one array of them and
+/// each call lands in code specialised for the component's type.
+class HostedComponent {
+    let recipe: ComponentRecipe
+    let index: Int
+    /// Launched by the supervisor and not since crashed or terminated.
+    var running = false
+    /// Which run this is: timers carry it, so a crashed run's timers die with it.
+    private(set) var incarnation = 0
+    /// The run that hangs (a fault), if any.
+    var hungIncarnation: Int?
+    /// A fault: every start crashes.
+    var crashesAtStart = false
+    /// Messages waiting while the component does not take them, oldest first from `queueHead`.
+    private var queue: [(Topic, BusMessage)] = []
+    private var queueHead = 0
+    /// Topics already checked against the recipe's grants: a component publishes on a
+    /// handful of topics millions of times, and a name compare is cheaper than a filter match.
+    private var allowedTopics: [String] = []
+    /// The publish token bucket: tokens now, and when it was last filled.
+    private var tokens: Double
+    private var filledAt: Instant?
+
+    init(recipe: ComponentRecipe, index: Int) {
+        self.recipe = recipe
+        self.index = index
+        tokens = recipe.access.publishRateMax * AccessPolicy.burstSeconds
+    }
+
+    /// Whether a message, timer or probe reaches the component now.
+    var takesMessages: Bool { running && hungIncarnation != incarnation }
+
+    /// A new run from the component's pristine value.
+    func relaunch() {
+        incarnation += 1
+        running = true
+        restore()
+    }
+
+    func restore() { preconditionFailure("Slot overrides restore") }
+    func handle(_ event: HostEvent, node: HubNode, now: Instant) { preconditionFailure("Slot overrides handle") }
+    func fire(_ payload: any Sendable, node: HubNode, now: Instant) { preconditionFailure("Slot overrides fire") }
+
+    /// Queues a message; returns the topic of the oldest one when the queue was full and it was dropped.
+    func enqueue(_ topic: Topic, _ message: BusMessage) -> Topic? {
+        var dropped: Topic?
+        if queue.count - queueHead >= recipe.access.queueCountMax {
+            dropped = queue[queueHead].0
+            queueHead += 1
+        }
+        queue.append((topic, message))
+        if queueHead > 1_024, queueHead * 2 > queue.count {
+            queue.removeFirst(queueHead)
+            queueHead = 0
+        }
+        return dropped
+    }
+
+    func dequeue() -> (Topic, BusMessage)? {
+        guard queueHead < queue.count else {
+            queue.removeAll(keepingCapacity: false)
+            queueHead = 0
+            return nil
+        }
+        queueHead += 1
+        return queue[queueHead - 1]
+    }
+
+    /// Whether the recipe grants a publish on `topic` and the rate allows one now; a refusal
+    /// is counted and recorded by the node.
+    func mayPublish(_ topic: Topic, node: HubNode, now: Instant) -> Bool {
+        if !allowedTopics.contains(topic.name) {
+            guard recipe.access.mayPublish(topic) else {
+                node.refused(recipe.name, operation: "publish", topic: topic, reason: "not granted by \(recipe.identifier)", now: now)
+                return false
+            }
+            allowedTopics.append(topic.name)
+        }
+        let rate = recipe.access.publishRateMax
+        if let filledAt {
+            let seconds = Double((now - filledAt).nanoseconds) / 1e9
+            tokens = min(rate * AccessPolicy.burstSeconds, tokens + seconds * rate)
+        }
+        filledAt = now
+        guard tokens >= 1 else {
+            node.refused(recipe.name, operation: "publish", topic: topic,
+                         reason: "over \(recipe.identifier)'s publish rate of \(rate)/s", now: now)
+            return false
+        }
+        tokens -= 1
+        return true
+    }
+}
+
+/// A component of type `C` in the host.
+final class Slot<C: HubComponent>: HostedComponent {
+    // Unchecked exclusivity: only `run` and `restore` mutate `component`, and `run` never
+    // re-enters for the same slot (a component's publications reach other components; its
+    // own completions are queued, not delivered inside the call).
+    @exclusivity(unchecked) var component: C
+    /// The value as added: a restart begins again from it, as a restarted process begins
+    /// from its binary (durable state lives behind ports, such as the outbox).
+    private let pristine: C
+
+    init(component: C, recipe: ComponentRecipe, index: Int) {
+        self.component = component
+        pristine = component
+        super.init(recipe: recipe, index: index)
+    }
+
+    override func restore() { component = pristine }
+
+    override func handle(_ event: HostEvent, node: HubNode, now: Instant) {
+        switch event {
+        case .start: run(.start, node: node, now: now)
+        case .message(let topic, let message): run(.message(topic, message), node: node, now: now)
+        case .completion(let completion): run(.completion(completion), node: node, now: now)
+        case .input(let input): run(.input(input), node: node, now: now)
+        case .command(let command): run(.command(command), node: node, now: now)
+        }
+    }
+
+    override func fire(_ payload: any Sendable, node: HubNode, now: Instant) {
+        guard let timer = payload as? C.Timer else { preconditionFailure("timer \(payload) is not \(recipe.name)'s") }
+        run(.timer(timer), node: node, now: now)
+    }
+
+    /// Carries out the component's actions in order; a request a driver answers at once
+    /// feeds its completion back, and the actions that brings join the end of the queue.
+    private func run(_ event: ComponentEvent<C.Timer>, node: HubNode, now: Instant) {
+        var pending = component.handle(event, now: now)
+        var next = 0
+        while next < pending.count {
+            let action = pending[next]
+            next += 1
+            switch action {
+            case .publish(let topic, let message):
+                if mayPublish(topic, node: node, now: now) { node.publish(message, on: topic, from: recipe.name, now: now) }
+            case .schedule(let timer, let at):
+                node.schedule(HubTimer(component: index, incarnation: incarnation, payload: timer), at: at)
+            case .record(let event):
+                node.ports.history.record(event, at: now)
+            case .request(let request):
+                if let completion = node.perform(request, from: index, now: now) {
+                    pending += component.handle(.completion(completion), now: now)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import HubCore
+import HubInference
+
+/// The standard hub: what `hub run` and the simulator assemble.
+public enum StandardComponents {
+    /// Adds the standard components to `node`, each by its own type (so the host is
+    /// specialised for them).
+    public static func add(to node: HubNode) {
+        let parts = build(config: node.config, ports: node.ports)
+        if let sensor = parts.sensor { node.add(sensor, recipe: BuiltinRecipes.sensor) }
+        if let bridge = parts.bridge { node.add(bridge, recipe: BuiltinRecipes.kitBridge) }
+        node.add(parts.inference, recipe: BuiltinRecipes.inference)
+        node.add(parts.display, recipe: BuiltinRecipes.display)
+        node.add(parts.uplink, recipe: BuiltinRecipes.uplink)
+    }
+
+    /// The standard components as values, for a node that adds more of its own (each gets
+    /// its built-in recipe by name).
+    public static func make(config: HubConfig, ports: HubPorts) -> [any HubComponent] {
+        let parts = build(config: config, ports: ports)
+        let sources: [(any HubComponent)?] = [parts.sensor, parts.bridge]
+        return sources.compactMap { $0 } + [parts.inference, parts.display, parts.uplink]
+    }
+
+    private static func build(config: HubConfig, ports: HubPorts)
+        -> (sensor: SensorComponent?, bridge: KitBridgeComponent?, inference: InferenceComponent, display: DisplayComponent, uplink: UplinkComponent) {
+        // The hub's own Sense HAT kits, one list of drivers each in `ports.sensorKits`; kits
+        // over MQTT reach the kit bridge instead.
+        let polled = config.devices.filter { $0.source == .senseHAT }
+        precondition(polled.count == ports.sensorKits.count, "one list of drivers per Sense HAT device")
+        let sensor = polled.isEmpty ? nil : SensorComponent(
+            devices: zip(polled, ports.sensorKits).map { device, kit in
+                SensorComponent.Device(id: device.id, chips: kit.map { $0.chip },
+                                       derivesDutyCycle: MonitoringKit.for(device.kind).channels.contains(.dutyCycles))
+            },
+            pollInterval: config.pollInterval)
+        let kits = config.devices.compactMap { device -> KitBridgeComponent.Kit? in
+            guard case .mqttKit(let interval) = device.source else { return nil }
+            return KitBridgeComponent.Kit(id: device.id, kind: device.kind, interval: interval)
+        }
+        let bridge = kits.isEmpty ? nil : KitBridgeComponent(kits: kits)
+        let windowCount = max(2, Int(config.detectorWindow.nanoseconds / config.pollInterval.nanoseconds))
+        // The interim z-score suits appliances whose normal day is a steady rhythm (a furnace
+        // cycling all day); a washer's two loads a day would page someone every time, so
+        // other kinds get it only through a model package.
+        var scored: [(DeviceID, any AnomalyDetector)] = []
+        for device in config.devices {
+            switch device.detector {
+            case .interim where device.kind == .furnace:
+                scored.append((device.id, RollingZScoreDetector(windowCount: windowCount)))
+            case .package(let package):
+                scored.append((device.id, PackageDetector(package: package)))
+            case .interim, .none:
+                break
+            }
+        }
+        let inference = InferenceComponent(devices: scored.map(\.0), detectors: scored.map(\.1),
+                                           debounceK: config.debounceK, debounceN: config.debounceN)
+        // Inference before display and uplink: a reading reaches the detector first, and an
+        // alert the display before the cloud.
+        return (sensor, bridge, inference, DisplayComponent(),
+                UplinkComponent(thing: config.thing, outbox: ports.outbox, batching: config.telemetryBatching))
+    }
+}
