@@ -73,7 +73,7 @@ let package = Package(
         // The production hub: no simulator code (HubSim, HubScenario) is linked into it.
         .executableTarget(
             name: "hub",
-            dependencies: ["HubLive", "HubCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HubLive", "HubCLI", "HubKernel", "HubYAML", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .executableTarget(
             name: "hubrig",

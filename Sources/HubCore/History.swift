@@ -10,9 +10,10 @@ public enum HistoryEvent: Equatable, Sendable {
     case componentError(component: String, error: String)
     /// The supervisor moved a component between states (`Supervisor.State` names).
     case componentState(component: String, from: String, to: String, reason: String)
-    /// The bus refused a component's publish or subscribe (`operation`): not granted by its
-    /// recipe, or over its publish rate.
-    case busRefused(component: String, operation: String, topic: String, reason: String)
+    /// The bus refused `count` of a component's publishes or subscriptions (`operation`) on
+    /// `topic`: not granted by its recipe, or over its publish rate. The first refusal is
+    /// recorded at once; repeats within a minute are counted and recorded together.
+    case busRefused(component: String, operation: String, topic: String, reason: String, count: Int)
     /// The bus dropped the oldest message queued for `subscriber` (its queue was full).
     case busDropped(subscriber: String, topic: Topic)
     case modelChange(device: DeviceID, from: String, to: String)
@@ -78,8 +79,9 @@ public enum HistoryEvent: Equatable, Sendable {
             json.field("component", component); json.field("error", error)
         case .componentState(let component, let from, let to, let reason):
             json.field("component", component); json.field("from", from); json.field("to", to); json.field("reason", reason)
-        case .busRefused(let component, let operation, let topic, let reason):
+        case .busRefused(let component, let operation, let topic, let reason, let count):
             json.field("component", component); json.field("operation", operation); json.field("topic", topic); json.field("reason", reason)
+            json.field("count", count)
         case .busDropped(let subscriber, let topic):
             json.field("subscriber", subscriber); json.field("topic", topic.name)
         case .modelChange(let device, let from, let to):

@@ -39,9 +39,11 @@ extension HistoryEvent {
             event = .componentState(component: try object.string("component"), from: try object.string("from"),
                                     to: try object.string("to"), reason: try object.string("reason"))
         case "bus.refused":
-            try only(["component", "operation", "topic", "reason"])
+            try only(["component", "operation", "topic", "reason", "count"])
+            let count = try object.int("count")
+            guard count >= 1 else { throw PayloadError(type: object.type, field: "count", reason: "must be at least 1") }
             event = .busRefused(component: try object.string("component"), operation: try object.string("operation"),
-                                topic: try object.string("topic"), reason: try object.string("reason"))
+                                topic: try object.string("topic"), reason: try object.string("reason"), count: count)
         case "bus.dropped":
             try only(["subscriber", "topic"])
             event = .busDropped(subscriber: try object.string("subscriber"), topic: try topic())

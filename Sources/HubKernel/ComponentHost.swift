@@ -25,6 +25,9 @@ class HostedComponent {
     var hungIncarnation: Int?
     /// A fault: every start crashes.
     var crashesAtStart = false
+    /// Broken or stopped: the supervisor will not start it again, so, like a dead client's
+    /// subscriptions at a broker, nothing is queued for it.
+    var detached = false
     /// Messages waiting while the component does not take them, oldest first from `queueHead`.
     private var queue: [(Topic, BusMessage)] = []
     private var queueHead = 0
@@ -48,7 +51,17 @@ class HostedComponent {
     func relaunch() {
         incarnation += 1
         running = true
+        detached = false
         restore()
+    }
+
+    /// Empties the queue, returning the topics of what it held (oldest first).
+    func discardQueue() -> [Topic] {
+        defer {
+            queue.removeAll(keepingCapacity: false)
+            queueHead = 0
+        }
+        return queue[queueHead...].map(\.0)
     }
 
     func restore() { preconditionFailure("Slot overrides restore") }
@@ -85,7 +98,7 @@ class HostedComponent {
     func mayPublish(_ topic: Topic, node: HubNode, now: Instant) -> Bool {
         if !allowedTopics.contains(topic.name) {
             guard recipe.access.mayPublish(topic) else {
-                node.refused(recipe.name, operation: "publish", topic: topic, reason: "not granted by \(recipe.identifier)", now: now)
+                node.refused(recipe.name, operation: "publish", topic: topic.name, reason: "not granted by \(recipe.identifier)", now: now)
                 return false
             }
             allowedTopics.append(topic.name)
@@ -97,7 +110,7 @@ class HostedComponent {
         }
         filledAt = now
         guard tokens >= 1 else {
-            node.refused(recipe.name, operation: "publish", topic: topic,
+            node.refused(recipe.name, operation: "publish", topic: topic.name,
                          reason: "over \(recipe.identifier)'s publish rate of \(rate)/s", now: now)
             return false
         }

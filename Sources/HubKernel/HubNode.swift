@@ -126,10 +126,8 @@ public final class HubNode {
     public func boot(now: Instant) {
         precondition(supervisor == nil, "a node boots once")
         ports.history.record(.hubStarted(thing: config.thing), at: now)
-        for refused in refusedSubscriptions {
-            busRefusedCount += 1
-            ports.history.record(.busRefused(component: refused.component, operation: "subscribe", topic: refused.filter.pattern,
-                                             reason: refused.reason), at: now)
+        for refusal in refusedSubscriptions {
+            refused(refusal.component, operation: "subscribe", topic: refusal.filter.pattern, reason: refusal.reason, now: now)
         }
         let recipes: RecipeSet
         do { recipes = try RecipeSet(slots.map(\.recipe)) } catch { preconditionFailure("the node's recipes do not form a set: \(error)") }
@@ -219,6 +217,13 @@ public final class HubNode {
                 ports.timers.schedule(HubTimer(component: HubTimer.supervisor, payload: timer), at: at)
             case .stateChanged(let component, let from, let to, let reason):
                 ports.history.record(.componentState(component: component, from: from.rawValue, to: to.rawValue, reason: reason), at: now)
+                if to == .broken || to == .stopped, let slot = slot(named: component) {
+                    slot.detached = true
+                    for topic in slot.discardQueue() {
+                        busDroppedCount += 1
+                        ports.history.record(.busDropped(subscriber: component, topic: topic), at: now)
+                    }
+                }
             }
         }
     }
@@ -285,15 +290,56 @@ public final class HubNode {
         ports.timers.schedule(timer, at: at)
     }
 
-    func refused(_ component: String, operation: String, topic: Topic, reason: String, now: Instant) {
+    /// Counts a refusal and records it: the first of its kind (component, operation, topic,
+    /// reason) at once, repeats within `refusalWindow` of that together with the next record
+    /// or at `flushRefusals` — every refusal is counted, and a flood cannot flood the log.
+    func refused(_ component: String, operation: String, topic: String, reason: String, now: Instant) {
         busRefusedCount += 1
-        ports.history.record(.busRefused(component: component, operation: operation, topic: topic.name, reason: reason), at: now)
+        if let index = refusals.firstIndex(where: { $0.component == component && $0.operation == operation && $0.topic == topic && $0.reason == reason }) {
+            if now - refusals[index].windowStart < Self.refusalWindow {
+                refusals[index].suppressed += 1
+                return
+            }
+            flushRefusal(index, now: now)
+            refusals[index].windowStart = now
+        } else {
+            refusals.append(RefusalLog(component: component, operation: operation, topic: topic, reason: reason, windowStart: now))
+        }
+        ports.history.record(.busRefused(component: component, operation: operation, topic: topic, reason: reason, count: 1), at: now)
     }
+
+    /// Records the refusals counted but not yet recorded (at the end of a run or a shutdown).
+    public func flushRefusals(now: Instant) {
+        for index in refusals.indices { flushRefusal(index, now: now) }
+    }
+
+    private func flushRefusal(_ index: Int, now: Instant) {
+        let log = refusals[index]
+        guard log.suppressed > 0 else { return }
+        ports.history.record(.busRefused(component: log.component, operation: log.operation, topic: log.topic, reason: log.reason,
+                                         count: log.suppressed), at: now)
+        refusals[index].suppressed = 0
+    }
+
+    /// Repeats of one refusal within this are recorded as one event.
+    public static let refusalWindow: Duration = .seconds(60)
+
+    private struct RefusalLog {
+        let component: String
+        let operation: String
+        let topic: String
+        let reason: String
+        var windowStart: Instant
+        var suppressed = 0
+    }
+    /// One per kind of refusal seen, in the order first seen (flushed in that order).
+    private var refusals: [RefusalLog] = []
 
     /// Records the message, queues one delivery per matching subscription and, unless a
     /// delivery is already draining, drains the FIFO: each subscriber sees messages in
     /// publish order, also those published while handling another. A subscriber not
-    /// taking messages gets it in its own bounded queue instead.
+    /// taking messages gets it in its own bounded queue instead, unless it is broken or
+    /// stopped (then it has no subscriptions, as a dead client at a broker).
     func publish(_ message: BusMessage, on topic: Topic, from: String, now: Instant) {
         if case .reading = message { readingsPublished += 1 }
         ports.history.record(.busPublish(topic: topic, from: from, message: message), at: now)
@@ -310,7 +356,7 @@ public final class HubNode {
             let slot = slots[subscriber]
             if slot.takesMessages {
                 slot.handle(.message(topic, next), node: self, now: now)
-            } else {
+            } else if !slot.detached {
                 queue(next, on: topic, for: slot, now: now)
             }
         }

@@ -247,6 +247,11 @@ public struct UplinkComponent {
 
     /// At start: the outbox may hold what an earlier run never got acknowledged; it goes first.
     public mutating func start(now: Instant) -> [Action] {
+        // A (re)start reads where it stands from the outbox, not from the value it was made
+        // as: after a crash the supervisor restarts the uplink from that value, and the
+        // outbox has moved on since.
+        sequence = outbox.counters.lastSequence
+        cursor = 0
         var actions: [Action] = []
         if outbox.counters.depth > 0 {
             actions.append(.record(.componentError(component: "uplink", error: "outbox holds \(outbox.counters.depth) unacknowledged messages from before; sending them")))

@@ -102,6 +102,9 @@ public final class LiveShell: TimerPort, CompletionSink {
             case .edge(let edge): onEdge?(edge, now)
             }
         }
+        // An orderly stop: dependents first, and the log gets the refusals still being counted.
+        node.shutdown(now: clock.now)
+        node.flushRefusals(now: clock.now)
         return loop.pendingCount
     }
 

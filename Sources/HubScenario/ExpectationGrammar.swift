@@ -9,12 +9,13 @@ import HubSim
 extension ScenarioLoader {
     static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll",
                                    "scroll-count", "channel-range", "delivered-to-cloud", "outbox-depth-max", "cloud-bytes-per-day-max",
-                                   "cloud-attempts-max", "kit-rejected-min"]
+                                   "cloud-attempts-max", "kit-rejected-min", "component-state", "component-recovers", "bus-refused"]
     /// Components whose own health a `health` expectation can name.
     static let healthComponents = ["uplink"]
 
-    /// `presses`: when the timeline presses the joystick (scroll expectations need one).
-    static func parseExpectation(_ item: YAMLValue, _ setup: Setup, presses: [Duration]) throws(ScenarioError) -> Expectation {
+    /// `presses`: when the timeline presses the joystick (scroll expectations need one);
+    /// `failing`: the components a timeline fault crashes or hangs (recovery needs one).
+    static func parseExpectation(_ item: YAMLValue, _ setup: Setup, presses: [Duration], failing: [String]) throws(ScenarioError) -> Expectation {
         let name: String
         var argument: YAMLValue?
         if item.isScalar {
@@ -38,7 +39,45 @@ extension ScenarioLoader {
             let after = try map.optional("after").map { (value) throws(ScenarioError) in try offset(value, setup) } ?? .zero
             return (after, try map.required("within").duration(in: Limits.span))
         }
+        func component(_ map: YAMLMap) throws(ScenarioError) -> String {
+            let value = try map.required("component")
+            let text = try value.string()
+            guard setup.components.contains(text) else {
+                throw value.error("this hub runs no component '\(text)'\(ClosestName.hint(text, in: setup.components)) (it runs: \(setup.components.joined(separator: ", ")))")
+            }
+            return text
+        }
         switch name {
+        case "component-state":
+            guard let argument else { throw item.error("component-state needs { component, state }") }
+            let map = try argument.map()
+            try map.finish(known: ["component", "state"])
+            let target = try component(map)
+            let stateValue = try map.required("state")
+            let stateText = try stateValue.string()
+            guard let state = Supervisor.State(rawValue: stateText) else {
+                throw stateValue.error("unknown state '\(stateText)' (known: \(Supervisor.State.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return .componentState(component: target, state: state)
+        case "component-recovers":
+            guard let argument else { throw item.error("component-recovers needs { component, within }") }
+            let map = try argument.map()
+            try map.finish(known: ["component", "within"])
+            let target = try component(map)
+            guard failing.contains(target) else {
+                throw argument.error("component-recovers cannot be judged: no timeline fault crashes or hangs '\(target)'")
+            }
+            return .componentRecovers(component: target, within: try map.required("within").duration(in: Limits.span))
+        case "bus-refused":
+            guard let argument else { throw item.error("bus-refused needs { component, min } and/or max") }
+            let map = try argument.map()
+            try map.finish(known: ["component", "min", "max"])
+            let target = try component(map)
+            let minimum = try map.optional("min")?.int(in: Limits.runTotal) ?? 0
+            let maximum = try map.optional("max")?.int(in: Limits.runTotal)
+            guard map.optional("min") != nil || maximum != nil else { throw argument.error("bus-refused needs min, max or both") }
+            if let maximum, maximum < minimum { throw argument.error("max \(maximum) is below min \(minimum)") }
+            return .busRefused(component: target, min: minimum, max: maximum)
         case "readings-every-poll", "no-alert":
             var target: DeviceID?
             if let argument {

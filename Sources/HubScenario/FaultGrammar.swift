@@ -74,7 +74,9 @@ extension ScenarioLoader {
         let at = try offset(try map.required("at"), setup)
         let forValue = map.optional("for")
         let lasting = try forValue?.duration(in: Limits.span)
-        if let forValue, kind.layer == "i2c", kind.name == "reset" { throw forValue.error("a reset is an instant; it takes no 'for'") }
+        if let forValue, FaultCatalogue.instantKinds.contains(kind.pattern) {
+            throw forValue.error("\(kind.pattern) is an instant; it takes no 'for'")
+        }
 
         let target = try parseTarget(parts[1], kind: kind, faultValue: faultValue, map: map, setup: setup)
         let appliance: Scenario.Appliance? = if case .device(let id) = target.target { setup.appliance(id) } else { nil }
@@ -110,6 +112,12 @@ extension ScenarioLoader {
             }
             if let deviceValue = map.optional("device") { throw deviceValue.error("GPIO faults are on the Pi, not on a device's kit") }
             return (.line(line), nil)
+        case "component":
+            if let deviceValue = map.optional("device") { throw deviceValue.error("a component fault names its component in the fault name") }
+            guard setup.components.contains(text) else {
+                throw faultValue.error("this hub runs no component '\(text)'\(ClosestName.hint(text, in: setup.components)) (it runs: \(setup.components.joined(separator: ", ")))")
+            }
+            return (.component(text), nil)
         default:
             if let deviceValue = map.optional("device") { throw deviceValue.error("a \(kind.layer) fault names its device in the fault name") }
             let id: DeviceID

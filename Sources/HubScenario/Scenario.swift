@@ -91,6 +91,13 @@ public enum Expectation: Equatable, Sendable {
     case scrollCount(Int)
     /// Every reading of the device that carries `channel` has it within `min...max`, and there are some.
     case channelRange(device: DeviceID, channel: Channel, min: Double, max: Double)
+    /// The supervisor holds the component in `state` at the end of the run.
+    case componentState(component: String, state: Supervisor.State)
+    /// Every failure of the component (a crash, a missed probe) is followed by its running
+    /// again within `within`, and there is at least one.
+    case componentRecovers(component: String, within: Duration)
+    /// The bus refused between `min` and `max` of the component's publishes and subscriptions.
+    case busRefused(component: String, min: Int, max: Int?)
 
     /// Whether checking it needs the chips to record the truth of every conversion.
     public var needsTruth: Bool { self == .noCorruptedReading }
@@ -117,6 +124,9 @@ public enum Expectation: Equatable, Sendable {
             "scroll(\(prefix.debugDescription) within \(DurationText.format(within)) after \(DurationText.format(after)))"
         case .scrollCount(let count): "scroll-count(\(count))"
         case .channelRange(let device, let channel, let min, let max): "channel-range(\(device).\(channel) in \(min)…\(max))"
+        case .componentState(let component, let state): "component-state(\(component) \(state.rawValue))"
+        case .componentRecovers(let component, let within): "component-recovers(\(component) within \(DurationText.format(within)))"
+        case .busRefused(let component, let min, let max): "bus-refused(\(component) \(min)…\(max.map(String.init) ?? "∞"))"
         }
     }
 }

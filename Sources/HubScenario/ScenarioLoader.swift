@@ -79,6 +79,9 @@ public enum ScenarioLoader {
         let setup = Setup(appliances: appliances, duration: duration)
         let timeline = try root.optional("timeline")?.list().map { (item) throws(ScenarioError) in try parseFault(item, setup) } ?? []
         let presses = timeline.compactMap { entry -> Duration? in if case .joystick = entry.fault { entry.at } else { nil } }
+        let failing = timeline.compactMap { entry -> String? in
+            if case .component(let name, let fault) = entry.fault, fault.endsRun { name } else { nil }
+        }
         return Scenario(
             name: name, file: file,
             pillar: try root.optional("pillar")?.string(),
@@ -89,7 +92,7 @@ public enum ScenarioLoader {
             appliances: appliances,
             timeline: timeline,
             expectations: try root.optional("expect")?.list().map { (item) throws(ScenarioError) in
-                try parseExpectation(item, setup, presses: presses)
+                try parseExpectation(item, setup, presses: presses, failing: failing)
             } ?? [])
     }
 
@@ -130,6 +133,17 @@ public enum ScenarioLoader {
             }
         }
         func appliance(_ id: DeviceID) -> Scenario.Appliance? { appliances.first { $0.id == id } }
+        /// The components this hub runs, by name: the sensor only with a kit on the Sense
+        /// HAT, the kit bridge only with a kit over MQTT.
+        var components: [String] {
+            ComponentRecipe.builtinNames.filter { name in
+                switch name {
+                case "sensor": appliances.contains { $0.sensor != "mqtt-kit" }
+                case "kit-bridge": appliances.contains { $0.sensor == "mqtt-kit" }
+                default: true
+                }
+            }
+        }
         /// `at:`/`after:` offsets: a moment inside the run (at the end or later nothing can happen).
         var offsets: ClosedRange<Duration> { .zero...(duration - .milliseconds(1)) }
     }

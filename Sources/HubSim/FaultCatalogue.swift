@@ -78,6 +78,8 @@ public enum FaultTarget: Equatable, Sendable {
     case line(Int)
     /// The one cloud (`cloud.<kind>` names no target).
     case cloud
+    /// One of the hub's components, by name.
+    case component(String)
 }
 
 /// One kind of fault the simulator can inject: its name pattern, parameters, what it does,
@@ -130,11 +132,15 @@ public protocol FaultApplying: AnyObject {
 public enum FaultCatalogue {
     public static let all: [FaultKind] = SimI2CBus.faultKinds + ConvertingSTChip.faultKinds + FaultableEnvironment.faultKinds
         + SimGPIOChip.faultKinds + ApplianceFailure.faultKinds + SimCloudBroker.faultKinds + SimMQTTKit.faultKinds
+        + SimComponentFaults.faultKinds
 
     /// The kind named `layer.*.name`, if any.
     public static func kind(layer: String, name: String) -> FaultKind? {
         all.first { $0.layer == layer && $0.name == name }
     }
+
+    /// Kinds that happen at an instant and take no `for`.
+    public static let instantKinds = ["i2c.<addr>.reset", "component.<component>.crash"]
 
     /// Layers whose faults name no target: `cloud.offline`.
     public static let untargetedLayers = ["cloud"]
@@ -144,6 +150,7 @@ public enum FaultCatalogue {
         switch layer {
         case "i2c": "addr"
         case "gpio": "line"
+        case "component": "component"
         default: "device"
         }
     }
@@ -249,6 +256,11 @@ extension FaultTarget {
 
     var device: DeviceID {
         guard case .device(let value) = self else { preconditionFailure("not a device: \(self)") }
+        return value
+    }
+
+    var component: String {
+        guard case .component(let value) = self else { preconditionFailure("not a component: \(self)") }
         return value
     }
 

@@ -13,6 +13,8 @@ public enum SimEvent: Sendable {
     case cloudConnect
     /// Monitoring kit `index` (of `SimWorld.mqttKits`) reads its chips and publishes.
     case kitPoll(Int)
+    /// One second of the active `component.<name>.flood` faults.
+    case componentFlood
 }
 
 /// Virtual time and the pending events of one simulation: the project's one `EventLoop`

@@ -25,6 +25,8 @@ public enum SimFault: Equatable, Sendable {
     case cloud(CloudFault)
     /// `kit.<device>.<kind>`: a monitoring kit on the home network misbehaves.
     case kit(device: DeviceID, KitFault)
+    /// `component.<name>.<kind>`: one of the hub's components crashes, hangs or misbehaves.
+    case component(name: String, ComponentFault)
 
     public var name: String {
         switch self {
@@ -50,6 +52,7 @@ public enum SimFault: Equatable, Sendable {
         case .appliance(let device, let failure, _): return "appliance.\(device).\(failure.rawValue)"
         case .cloud(let fault): return "cloud.\(fault.kind)"
         case .kit(let device, let fault): return "kit.\(device).\(fault.kind)"
+        case .component(let name, let fault): return "component.\(name).\(fault.kind)"
         }
     }
 }
@@ -144,6 +147,8 @@ public final class SimWorld {
     /// The Pi's GPIO chip: the joystick interrupt arrives on line 23.
     public let gpio: SimGPIOChip
     public let cloud: SimCloudBroker
+    /// The hub's components as processes that crash and hang (`Simulation` connects it to the node).
+    public let components = SimComponentFaults()
     /// The kits that publish over MQTT (`sensor: mqtt-kit`), in device order.
     public let mqttKits: [SimMQTTKit]
     private let history: any HistorySink
@@ -225,6 +230,7 @@ public final class SimWorld {
         case .joystick: return [display]
         case .cloud: return [cloud]
         case .kit(let device, _): return mqttKits.filter { $0.kit.device.id == device }
+        case .component: return [components]
         case .i2cWire: return targeted.map(\.bus)
         case .i2cStuck(let address), .i2cReset(let address), .i2cWhoAmI(let address, _):
             return targeted.compactMap { $0.faultableChip(at: address) }

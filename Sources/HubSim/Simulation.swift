@@ -56,6 +56,9 @@ public final class Simulation {
             scheduler.schedule(.kitPoll(index), at: setup.start + .nanoseconds(kit.interval.nanoseconds * Int64(index + 1) / Int64(world.mqttKits.count + 1)))
         }
         hub = HubNode(config: setup.hub, ports: world.hubPorts(timers: scheduler, completions: scheduler, history: history, verifyReads: setup.verifyReads))
+        world.components.node = hub
+        world.components.thing = setup.hub.thing
+        world.components.scheduleTick = { [scheduler] at in scheduler.schedule(.componentFlood, at: at) }
         for (index, fault) in setup.faults.enumerated() {
             scheduler.schedule(.faultStart(index), at: setup.start + fault.at)
             if let duration = fault.duration {
@@ -95,8 +98,11 @@ public final class Simulation {
                 let kit = world.mqttKits[index]
                 kit.poll(now: now)
                 scheduler.schedule(.kitPoll(index), at: now + kit.interval)
+            case .componentFlood:
+                world.components.tick(now: now)
             }
         }
+        hub.flushRefusals(now: end)
         var outboxTelemetry = SequenceRanges()
         do throws(OutboxError) {
             outboxTelemetry = SequenceRanges(try hub.unacknowledgedTelemetry())

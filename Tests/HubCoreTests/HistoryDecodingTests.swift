@@ -13,7 +13,7 @@ struct HistoryDecodingTests {
         .sensorError(device: "hvac", chip: "LPS25H", error: "LPS25H: no ACK at 0x5C \"twice\""),
         .componentError(component: "inference", error: "bad\nmodel"),
         .componentState(component: "uplink", from: "running", to: "errored", reason: "crashed; restart in 1s"),
-        .busRefused(component: "display", operation: "publish", topic: "hbs/hub/deployments", reason: "not granted by display@1.0.0"),
+        .busRefused(component: "display", operation: "publish", topic: "hbs/hub/deployments", reason: "not granted by display@1.0.0", count: 3),
         .busDropped(subscriber: "uplink", topic: .sensorReading("hvac")),
         .modelChange(device: "washer", from: "none", to: "washer-ae@2.0.0"),
         .busPublish(topic: .sensorReading("hvac"), from: "sensor",

@@ -119,7 +119,7 @@ struct HubNodeSupervisionTests {
         #expect(rig.heard == [1, 2, 3], "only the granted topic's readings arrive")
         #expect(rig.node.busRefusedCount == 6)
         #expect(rig.refusals.first == .busRefused(component: "ticker", operation: "publish", topic: "dt/local/sensor/other",
-                                                   reason: "not granted by ticker@1.0.0"))
+                                                   reason: "not granted by ticker@1.0.0", count: 1))
     }
 
     @Test("a subscription outside the grants is refused at boot, and a component without a recipe gets nothing")
@@ -128,7 +128,7 @@ struct HubNodeSupervisionTests {
         rig.node.boot(now: Self.t0)
         rig.advance(until: Self.t0 + .seconds(3))
         #expect(rig.heard.isEmpty)
-        #expect(rig.refusals == [.busRefused(component: "listener", operation: "subscribe", topic: "dt/local/sensor/+", reason: "not granted by listener@1.0.0")])
+        #expect(rig.refusals == [.busRefused(component: "listener", operation: "subscribe", topic: "dt/local/sensor/+", reason: "not granted by listener@1.0.0", count: 1)])
 
         let history = History()
         let node = HubNode(config: HubConfig(thing: "hub", devices: []),
@@ -146,7 +146,11 @@ struct HubNodeSupervisionTests {
         // 5 tokens at the first tick, and one more every 2 s after it: 5 + 39 × 0.5 → 24 of 40 ticks.
         #expect(rig.heard.count == 24)
         #expect(rig.node.busRefusedCount == 16)
-        #expect(rig.refusals.allSatisfy { if case .busRefused(_, _, _, let reason) = $0 { reason == "over ticker@1.0.0's publish rate of 0.5/s" } else { false } })
+        #expect(rig.refusals.allSatisfy { if case .busRefused(_, _, _, let reason, _) = $0 { reason == "over ticker@1.0.0's publish rate of 0.5/s" } else { false } })
+        // Refusals of one kind within a minute are recorded together; every one is counted.
+        rig.node.flushRefusals(now: rig.now)
+        #expect(rig.refusals.reduce(0) { if case .busRefused(_, _, _, _, let count) = $1 { $0 + count } else { $0 } } == 16)
+        #expect(rig.refusals.count == 2)
     }
 
     @Test("a crashed listener misses nothing: the bus queues its readings and the restarted run gets them in order")

@@ -23,7 +23,7 @@ public enum BuiltinRecipes {
         name: "display", version: version,
         summary: "Shows the hub's state on the LED matrix and scrolls the joystick's answers.",
         lifecycle: .builtin("display"),
-        access: AccessPolicy(publish: [], subscribe: ["dt/local/sensor/+", "hbs/alerts/+", "hbs/health/#"]))
+        access: AccessPolicy(publish: [], subscribe: ["dt/local/sensor/+", "hbs/alerts/+", "hbs/health/#"], publishRateMax: 1))
 
     public static let uplink = ComponentRecipe(
         name: "uplink", version: version,
@@ -32,7 +32,7 @@ public enum BuiltinRecipes {
         lifecycle: .builtin("uplink"),
         // The uplink must keep up with every reading of every kit while the cloud is away.
         access: AccessPolicy(publish: ["hbs/health/uplink"], subscribe: ["dt/local/sensor/+", "hbs/alerts/+", "hbs/health/#"],
-                             queueCountMax: 10_000))
+                             queueCountMax: 10_000, publishRateMax: 5))
 
     public static let sensor = ComponentRecipe(
         name: "sensor", version: version,
@@ -40,7 +40,8 @@ public enum BuiltinRecipes {
         dependencies: [.init(name: "inference", versions: caret), .init(name: "uplink", versions: caret)],
         configuration: ["poll_interval": .string("10s")],
         lifecycle: .builtin("sensor"),
-        access: AccessPolicy(publish: ["dt/local/sensor/+", "hbs/health/sensor"], subscribe: []))
+        // One reading per device per poll (polls are at least a second apart), and its health.
+        access: AccessPolicy(publish: ["dt/local/sensor/+", "hbs/health/sensor"], subscribe: [], publishRateMax: 20))
 
     public static let kitBridge = ComponentRecipe(
         name: "kit-bridge", version: version,

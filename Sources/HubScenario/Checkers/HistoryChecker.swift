@@ -79,6 +79,9 @@ extension Expectation {
         case .scroll(let prefix, let after, let within): ScrollChecker(context, prefix: prefix, after: after, within: within)
         case .scrollCount(let count): ScrollCountChecker(context, expected: count)
         case .led(let colour, let after, let within): LEDChecker(context, colour: colour, after: after, within: within)
+        case .componentState(let component, let state): ComponentStateChecker(component: component, state: state)
+        case .componentRecovers(let component, let within): ComponentRecoveryChecker(context, component: component, within: within)
+        case .busRefused(let component, let min, let max): BusRefusedChecker(component: component, range: min...(max ?? Int.max))
         }
     }
 }
