@@ -32,6 +32,7 @@ struct FaultCatalogueTests {
         case "i2c": "0x5f"
         case "gpio": "23"
         case "kit": "garage"
+        case "component": "uplink"
         default: kind.name == "drum-imbalance" || kind.name == "bearing-wear" ? "washer"
             : kind.name == "door-open" || kind.name == "compressor-failure" ? "fridge" : "hvac"
         }
