@@ -114,13 +114,21 @@ extension HistoryEvent {
 
     /// The bus message a `bus.publish` line carries, typed by its topic.
     private static func message(on topic: Topic, in object: PayloadObject) throws(PayloadError) -> BusMessage {
+        try BusMessage.decode(on: topic, payload: object, field: "payload")
+    }
+}
+
+extension BusMessage {
+    /// The message under `field` of `object`, typed by the topic it travels on (the bus's
+    /// topic families each carry one payload type).
+    static func decode(on topic: Topic, payload object: PayloadObject, field: String) throws(PayloadError) -> BusMessage {
         let name = topic.name
-        if name.hasPrefix("dt/local/sensor/") { return .reading(try Reading.decode(try object.object("payload", type: "reading"))) }
+        if name.hasPrefix("dt/local/sensor/") { return .reading(try Reading.decode(try object.object(field, type: "reading"))) }
         if name.hasPrefix("hbs/inference/") {
-            return .inference(try InferenceResult.decode(try object.object("payload", type: "inference result")))
+            return .inference(try InferenceResult.decode(try object.object(field, type: "inference result")))
         }
-        if name.hasPrefix("hbs/alerts/") { return .alert(try Alert.decode(try object.object("payload", type: "alert"))) }
-        if name.hasPrefix("hbs/health/") { return .health(try HealthReport.decode(try object.object("payload", type: "health report"))) }
+        if name.hasPrefix("hbs/alerts/") { return .alert(try Alert.decode(try object.object(field, type: "alert"))) }
+        if name.hasPrefix("hbs/health/") { return .health(try HealthReport.decode(try object.object(field, type: "health report"))) }
         throw PayloadError(type: object.type, field: "topic", reason: "'\(name)' is no topic of the hub's bus")
     }
 }

@@ -332,6 +332,20 @@ struct PayloadObject {
         return strings
     }
 
+    func ints(_ key: String) throws(PayloadError) -> [Int] {
+        guard case .array(let values) = try value(key) else {
+            throw PayloadError(type: type, field: key, reason: "must be an array of whole numbers")
+        }
+        var ints: [Int] = []
+        for (index, value) in values.enumerated() {
+            guard case .number(let number) = value, number.isFinite, number.rounded() == number, abs(number) < 9e15 else {
+                throw PayloadError(type: type, field: "\(key)[\(index)]", reason: "must be a whole number")
+            }
+            ints.append(Int(number))
+        }
+        return ints
+    }
+
     func bool(_ key: String) throws(PayloadError) -> Bool {
         guard case .bool(let value) = try value(key) else {
             throw PayloadError(type: type, field: key, reason: "must be true or false")
