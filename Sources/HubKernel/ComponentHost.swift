@@ -1,9 +1,16 @@
 import HubCore
 
+/// A bus message on its way to a subscriber, with who published it.
+struct BusDelivery {
+    let topic: Topic
+    let message: BusMessage
+    let from: String
+}
+
 /// The events the node hands every component alike: all but its own timers.
 enum HostEvent {
     case start
-    case message(Topic, BusMessage)
+    case message(BusDelivery)
     case completion(PortCompletion)
     case input(HubInput)
     case command(HubCommand)
@@ -29,7 +36,7 @@ class HostedComponent {
     /// subscriptions at a broker, nothing is queued for it.
     var detached = false
     /// Messages waiting while the component does not take them, oldest first from `queueHead`.
-    private var queue: [(Topic, BusMessage)] = []
+    private var queue: [BusDelivery] = []
     private var queueHead = 0
     /// Topics already checked against the recipe's grants: a component publishes on a
     /// handful of topics millions of times, and a name compare is cheaper than a filter match.
@@ -47,6 +54,7 @@ class HostedComponent {
     /// Whether a message, timer or probe reaches the component now.
     var takesMessages: Bool { running && hungIncarnation != incarnation }
 
+
     /// A new run from the component's pristine value.
     func relaunch() {
         incarnation += 1
@@ -61,7 +69,7 @@ class HostedComponent {
             queue.removeAll(keepingCapacity: false)
             queueHead = 0
         }
-        return queue[queueHead...].map(\.0)
+        return queue[queueHead...].map(\.topic)
     }
 
     func restore() { preconditionFailure("Slot overrides restore") }
@@ -69,13 +77,13 @@ class HostedComponent {
     func fire(_ payload: any Sendable, node: HubNode, now: Instant) { preconditionFailure("Slot overrides fire") }
 
     /// Queues a message; returns the topic of the oldest one when the queue was full and it was dropped.
-    func enqueue(_ topic: Topic, _ message: BusMessage) -> Topic? {
+    func enqueue(_ delivery: BusDelivery) -> Topic? {
         var dropped: Topic?
         if queue.count - queueHead >= recipe.access.queueCountMax {
-            dropped = queue[queueHead].0
+            dropped = queue[queueHead].topic
             queueHead += 1
         }
-        queue.append((topic, message))
+        queue.append(delivery)
         if queueHead > 1_024, queueHead * 2 > queue.count {
             queue.removeFirst(queueHead)
             queueHead = 0
@@ -83,7 +91,7 @@ class HostedComponent {
         return dropped
     }
 
-    func dequeue() -> (Topic, BusMessage)? {
+    func dequeue() -> BusDelivery? {
         guard queueHead < queue.count else {
             queue.removeAll(keepingCapacity: false)
             queueHead = 0
@@ -95,11 +103,15 @@ class HostedComponent {
 
     /// Whether the recipe grants a publish on `topic` and the rate allows one now; a refusal
     /// is counted and recorded by the node.
-    func mayPublish(_ topic: Topic, node: HubNode, now: Instant) -> Bool {
+    func mayPublish(_ topic: Topic, node: HubNode, now: Instant) -> Bool { refusal(toPublish: topic, node: node, now: now) == nil }
+
+    /// Why a publish on `topic` is refused now (counted and recorded by the node), or nil.
+    func refusal(toPublish topic: Topic, node: HubNode, now: Instant) -> String? {
         if !allowedTopics.contains(topic.name) {
             guard recipe.access.mayPublish(topic) else {
-                node.refused(recipe.name, operation: "publish", topic: topic.name, reason: "not granted by \(recipe.identifier)", now: now)
-                return false
+                let reason = "not granted by \(recipe.identifier)"
+                node.refused(recipe.name, operation: "publish", topic: topic.name, reason: reason, now: now)
+                return reason
             }
             allowedTopics.append(topic.name)
         }
@@ -110,12 +122,12 @@ class HostedComponent {
         }
         filledAt = now
         guard tokens >= 1 else {
-            node.refused(recipe.name, operation: "publish", topic: topic.name,
-                         reason: "over \(recipe.identifier)'s publish rate of \(rate)/s", now: now)
-            return false
+            let reason = "over \(recipe.identifier)'s publish rate of \(rate)/s"
+            node.refused(recipe.name, operation: "publish", topic: topic.name, reason: reason, now: now)
+            return reason
         }
         tokens -= 1
-        return true
+        return nil
     }
 }
 
@@ -140,7 +152,7 @@ final class Slot<C: HubComponent>: HostedComponent {
     override func handle(_ event: HostEvent, node: HubNode, now: Instant) {
         switch event {
         case .start: run(.start, node: node, now: now)
-        case .message(let topic, let message): run(.message(topic, message), node: node, now: now)
+        case .message(let delivery): run(.message(delivery.topic, delivery.message), node: node, now: now)
         case .completion(let completion): run(.completion(completion), node: node, now: now)
         case .input(let input): run(.input(input), node: node, now: now)
         case .command(let command): run(.command(command), node: node, now: now)

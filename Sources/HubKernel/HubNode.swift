@@ -23,7 +23,7 @@ public final class HubNode {
     public let ports: HubPorts
     private var slots: [HostedComponent] = []
     private var router = BusRouter()
-    private var deliveries: [(Int, Topic, BusMessage)] = []
+    private var deliveries: [(Int, BusDelivery)] = []
     private var deliveryHead = 0
     private var draining = false
     private var supervisor: Supervisor?
@@ -77,6 +77,15 @@ public final class HubNode {
             }
         }
         slots.append(Slot(component: component, recipe: recipe, index: index))
+    }
+
+    /// Adds a component that runs in a process of its own and reaches the bus over IPC
+    /// (before `boot`): the supervisor launches it in dependency order, and it counts as
+    /// started when its process says hello. It subscribes over the wire.
+    public func addRemote(recipe: ComponentRecipe) {
+        precondition(supervisor == nil, "components are added before boot")
+        precondition(!slots.contains { $0.recipe.name == recipe.name }, "two components named \(recipe.name)")
+        slots.append(RemoteComponent(recipe: recipe, index: slots.count))
     }
 
     /// The component of type `C`, for questions about its state (tests, reports).
@@ -183,6 +192,91 @@ public final class HubNode {
 
     private func slot(named name: String) -> HostedComponent? { slots.first { $0.recipe.name == name } }
 
+    // MARK: IPC (components in processes of their own)
+
+    /// Which component each IPC session belongs to, once it said hello. Only looked up.
+    private var sessions: [Int: String] = [:]
+    private var sessionCount = 0
+
+    /// A frame from IPC session `session` (docs/ipc.md); answers go out through `ports.ipc`.
+    public func ipcReceived(_ frame: IPCFrame, session: Int, now: Instant) {
+        guard let ipc = ports.ipc else { preconditionFailure("IPC frames without an IPC port") }
+        guard let name = sessions[session] else {
+            guard case .hello(let component, let versions) = frame else {
+                ipc.close(session: session, reason: "the first frame must be hello, not \(frame.type)")
+                return
+            }
+            hello(component, versions: versions, session: session, now: now)
+            return
+        }
+        let remote = slot(named: name) as! RemoteComponent
+        switch frame {
+        case .subscribe(let id, let filter):
+            guard remote.recipe.access.maySubscribe(filter) else {
+                let reason = "not granted by \(remote.recipe.identifier)"
+                refused(name, operation: "subscribe", topic: filter.pattern, reason: reason, now: now)
+                ipc.send(.refused(id: id, reason: reason), session: session)
+                return
+            }
+            if !remote.filters.contains(filter) {
+                remote.filters.append(filter)
+                router.subscribe(remote.index, to: filter)
+            }
+            ipc.send(.ack(id: id), session: session)
+        case .publish(let id, let topic, let message):
+            if let reason = remote.refusal(toPublish: topic, node: self, now: now) {
+                ipc.send(.refused(id: id, reason: reason), session: session)
+            } else {
+                publish(message, on: topic, from: name, now: now)
+                ipc.send(.ack(id: id), session: session)
+            }
+        case .pong(let probe):
+            supervise(supervisor!.handle(.probeAnswered(name, probe: probe), now: now), now: now)
+        case .bye:
+            ipcClosed(session: session, now: now)
+            ipc.close(session: session, reason: "bye")
+        case .hello, .welcome, .ack, .refused, .message, .probe:
+            ipcClosed(session: session, now: now)
+            ipc.close(session: session, reason: "a component does not send \(frame.type) frames")
+        }
+    }
+
+    /// IPC session `session` is gone (the process exited, the connection broke, the bus
+    /// server restarted): what is published for the component waits in its queue, and its
+    /// health probes go unanswered until it is back.
+    public func ipcClosed(session: Int, now: Instant) {
+        guard let name = sessions.removeValue(forKey: session), let remote = slot(named: name) as? RemoteComponent else { return }
+        if remote.session == session { remote.session = nil }
+    }
+
+    private func hello(_ name: String, versions: [Int], session: Int, now: Instant) {
+        let ipc = ports.ipc!
+        guard let remote = slot(named: name) as? RemoteComponent else {
+            let known = slots.filter { $0 is RemoteComponent }.map(\.recipe.name)
+            ipc.send(.refused(id: nil, reason: "no component '\(name)' runs over IPC here (those that do: \(known.joined(separator: ", ")))"), session: session)
+            ipc.close(session: session, reason: "refused")
+            return
+        }
+        guard let version = versions.filter(IPCFrame.versions.contains).max() else {
+            ipc.send(.refused(id: nil, reason: "no common protocol version (the hub speaks \(IPCFrame.versions))"), session: session)
+            ipc.close(session: session, reason: "refused")
+            return
+        }
+        let state = supervisor?.state(of: name)
+        guard state == .starting || state == .running, remote.session == nil else {
+            let why = remote.session != nil ? "it is already connected" : "it is \(state?.rawValue ?? "not supervised")"
+            ipc.send(.refused(id: nil, reason: "\(name) cannot connect now: \(why)"), session: session)
+            ipc.close(session: session, reason: "refused")
+            return
+        }
+        sessionCount += 1
+        sessions[session] = name
+        remote.session = session
+        ipc.send(.welcome(version: version, session: sessionCount), session: session)
+        if state == .starting { supervise(supervisor!.handle(.started(name), now: now), now: now) }
+        deliverQueued(to: remote, now: now)
+    }
+
     // MARK: Supervision
 
     /// Carries out the supervisor's actions; in-process components answer at once, so the
@@ -197,7 +291,10 @@ public final class HubNode {
             case .launch(let recipe):
                 let slot = slot(named: recipe.name)!
                 slot.relaunch()
-                if slot.crashesAtStart {
+                if slot is RemoteComponent {
+                    // Up when its process says hello (`ipcReceived`).
+                    continue
+                } else if slot.crashesAtStart {
                     slot.running = false
                     pending += supervisor!.handle(.exited(recipe.name, reason: "crashed while starting"), now: now)
                 } else {
@@ -205,10 +302,20 @@ public final class HubNode {
                     pending += supervisor!.handle(.started(recipe.name), now: now)
                     deliverQueued(to: slot, now: now)
                 }
-            case .terminate(let name, _):
-                slot(named: name)?.running = false
+            case .terminate(let name, let reason):
+                let slot = slot(named: name)
+                slot?.running = false
+                if let remote = slot as? RemoteComponent, let session = remote.session {
+                    remote.session = nil
+                    sessions[session] = nil
+                    ports.ipc?.close(session: session, reason: reason)
+                }
             case .probe(let name, let probe, let deadline, let at):
-                if slot(named: name)?.takesMessages == true {
+                let slot = slot(named: name)
+                if let remote = slot as? RemoteComponent {
+                    if remote.takesMessages, let session = remote.session { ports.ipc?.send(.probe(probe: probe), session: session) }
+                    ports.timers.schedule(HubTimer(component: HubTimer.supervisor, payload: deadline), at: at)
+                } else if slot?.takesMessages == true {
                     pending += supervisor!.handle(.probeAnswered(name, probe: probe), now: now)
                 } else {
                     ports.timers.schedule(HubTimer(component: HubTimer.supervisor, payload: deadline), at: at)
@@ -230,7 +337,7 @@ public final class HubNode {
 
     /// Hands a (re)started component what was queued for it while it was not taking messages.
     private func deliverQueued(to slot: HostedComponent, now: Instant) {
-        while let (topic, message) = slot.dequeue() { deliveries.append((slot.index, topic, message)) }
+        while let delivery = slot.dequeue() { deliveries.append((slot.index, delivery)) }
         drain(now: now)
     }
 
@@ -343,7 +450,8 @@ public final class HubNode {
     func publish(_ message: BusMessage, on topic: Topic, from: String, now: Instant) {
         if case .reading = message { readingsPublished += 1 }
         ports.history.record(.busPublish(topic: topic, from: from, message: message), at: now)
-        for subscriber in router.route(topic) { deliveries.append((subscriber, topic, message)) }
+        let delivery = BusDelivery(topic: topic, message: message, from: from)
+        for subscriber in router.route(topic) { deliveries.append((subscriber, delivery)) }
         drain(now: now)
     }
 
@@ -351,13 +459,13 @@ public final class HubNode {
         guard !draining else { return }
         draining = true
         while deliveryHead < deliveries.count {
-            let (subscriber, topic, next) = deliveries[deliveryHead]
+            let (subscriber, delivery) = deliveries[deliveryHead]
             deliveryHead += 1
             let slot = slots[subscriber]
             if slot.takesMessages {
-                slot.handle(.message(topic, next), node: self, now: now)
+                slot.handle(.message(delivery), node: self, now: now)
             } else if !slot.detached {
-                queue(next, on: topic, for: slot, now: now)
+                queue(delivery, for: slot, now: now)
             }
         }
         deliveries.removeAll(keepingCapacity: true)
@@ -367,8 +475,8 @@ public final class HubNode {
 
     /// Overflow policy: the oldest queued message goes (a subscriber back from a restart
     /// wants the newest state most), and each drop is counted and recorded.
-    private func queue(_ message: BusMessage, on topic: Topic, for slot: HostedComponent, now: Instant) {
-        if let dropped = slot.enqueue(topic, message) {
+    private func queue(_ delivery: BusDelivery, for slot: HostedComponent, now: Instant) {
+        if let dropped = slot.enqueue(delivery) {
             busDroppedCount += 1
             ports.history.record(.busDropped(subscriber: slot.recipe.name, topic: dropped), at: now)
         }

@@ -2,6 +2,13 @@ import HubCore
 import HubDrivers
 
 /// The timer port: the shell wakes the hub at `at` with `timer`.
+/// The IPC bus server's side of its connections (docs/ipc.md): the node hands it frames for
+/// a session and asks it to close one; what arrives comes back through `HubNode.ipc*`.
+public protocol IPCPort: AnyObject {
+    func send(_ frame: IPCFrame, session: Int)
+    func close(session: Int, reason: String)
+}
+
 public protocol TimerPort: AnyObject {
     func schedule(_ timer: HubTimer, at: Instant)
 }
@@ -88,9 +95,14 @@ public struct HubPorts {
     public var outbox: any OutboxStore
     public var timers: any TimerPort
     public var history: any HistorySink
+    /// The IPC bus server's connections, for components in processes of their own (none:
+    /// every component runs in the hub process).
+    public var ipc: (any IPCPort)?
 
     public init(sensorKits: [[any SensorDriver]], display: LEDMatrixDriver?, joystick: JoystickDriver? = nil,
-                joystickLine: Int = 23, cloud: any CloudPort, outbox: any OutboxStore, timers: any TimerPort, history: any HistorySink) {
+                joystickLine: Int = 23, cloud: any CloudPort, outbox: any OutboxStore, timers: any TimerPort, history: any HistorySink,
+                ipc: (any IPCPort)? = nil) {
+        self.ipc = ipc
         self.sensorKits = sensorKits
         self.display = display
         self.joystick = joystick

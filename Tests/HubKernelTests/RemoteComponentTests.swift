@@ -1,0 +1,173 @@
+import HubCore
+import HubKernel
+import HubStore
+import Testing
+
+/// A component in another process, reached over IPC: the real node and the real
+/// `IPCClient` exchange frames through an in-memory port, with hand-picked instants —
+/// the bus server's connection can be cut and restored at will.
+@Suite("Components over IPC")
+struct RemoteComponentTests {
+    typealias Support = HubNodeSupervisionTests
+    static let t0 = Support.t0
+
+    /// The bus server's side in memory: frames for each session, and sessions closed.
+    final class MemoryIPC: IPCPort {
+        var outbox: [(session: Int, frame: IPCFrame)] = []
+        var closed: [(session: Int, reason: String)] = []
+        func send(_ frame: IPCFrame, session: Int) { outbox.append((session, frame)) }
+        func close(session: Int, reason: String) { closed.append((session, reason)) }
+    }
+
+    /// A hub with a ticker (in-process, readings 1, 2, … on `dt/local/sensor/dev` every
+    /// second), a listener (in-process, hears `dt/local/sensor/+`) and `weather`, a remote
+    /// component, connected through an `IPCClient`.
+    struct Rig {
+        let node: HubNode
+        let timers = Support.Timers()
+        let history = Support.History()
+        let ipc = MemoryIPC()
+        var client: IPCClient
+        var session = 0
+        var connected = false
+        /// What the remote component received, as temperatures.
+        var received: [Double] = []
+        var now = RemoteComponentTests.t0
+
+        init(queue: Int = 1_000) throws {
+            let ports = HubPorts(sensorKits: [], display: nil, cloud: Support.Cloud(), outbox: try SQLiteOutboxStore(path: nil),
+                                 timers: timers, history: history, ipc: ipc)
+            node = HubNode(config: HubConfig(thing: "hub", devices: []), ports: ports, components: [])
+            node.add(Support.Listener(), recipe: Support.recipe("listener", subscribe: ["dt/local/sensor/+"]))
+            node.add(Support.Ticker(), recipe: Support.recipe("ticker", publish: ["dt/local/sensor/dev"], after: ["listener"]))
+            node.addRemote(recipe: ComponentRecipe(
+                name: "weather", version: .init(1, 0, 0), lifecycle: .external(arguments: ["python3", "weather.py"]),
+                access: AccessPolicy(publish: ["dt/local/sensor/weather"], subscribe: ["dt/local/sensor/dev"], queueCountMax: queue)))
+            client = IPCClient(component: "weather", subscriptions: ["dt/local/sensor/dev"],
+                               backoff: ReconnectBackoff(random: SeededRandom(seed: 2)))
+        }
+
+        /// Carries the client's actions to the node and the node's frames back until both are quiet.
+        mutating func pump(_ actions: [IPCClient.Action]) {
+            var pending = actions
+            while true {
+                for action in pending {
+                    switch action {
+                    case .send(let frame) where connected: node.ipcReceived(frame, session: session, now: now)
+                    case .deliver(_, _, .reading(let reading)): received.append(reading.values[.temperature] ?? .nan)
+                    default: break
+                    }
+                }
+                pending = []
+                let frames = ipc.outbox.filter { $0.session == session }
+                ipc.outbox.removeAll()
+                if ipc.closed.contains(where: { $0.session == session }) { connected = false }
+                guard connected, !frames.isEmpty else { return }
+                for (_, frame) in frames { pending += client.received(frame, now: now) }
+            }
+        }
+
+        mutating func connect() {
+            session += 1
+            connected = true
+            pump(client.connected(now: now))
+        }
+
+        /// The connection drops at both ends (the bus server crashed or restarted).
+        mutating func cut() {
+            connected = false
+            node.ipcClosed(session: session, now: now)
+            _ = client.disconnected(now: now, reason: "bus server gone")
+        }
+
+        mutating func publish(_ n: Int, on topic: Topic = .sensorReading("weather")) {
+            let reading = BusMessage.reading(Reading(timestamp: now, device: "weather", values: ChannelValues([(.temperature, Double(n))])))
+            pump(client.publish(reading, on: topic, now: now))
+        }
+
+        /// Fires the node's timers up to `until`; probes are carried to the client if connected.
+        mutating func advance(until: Instant) {
+            while let next = timers.scheduled.indices.filter({ timers.scheduled[$0].1 <= until }).min(by: { timers.scheduled[$0].1 < timers.scheduled[$1].1 }) {
+                let (timer, at) = timers.scheduled.remove(at: next)
+                now = at
+                node.fire(timer, now: at)
+                pump([])
+            }
+            now = until
+        }
+
+        var heardFromWeather: [Double] {
+            history.events.compactMap { event -> Double? in
+                if case .busPublish(_, "weather", .reading(let reading)) = event { reading.values[.temperature] } else { nil }
+            }
+        }
+    }
+
+    @Test("the component is started when it says hello, and publishes and subscribes through the real bus")
+    func connectAndTalk() throws {
+        var rig = try Rig()
+        rig.node.boot(now: Self.t0)
+        #expect(rig.node.state(of: "weather") == .starting)
+        rig.connect()
+        #expect(rig.node.state(of: "weather") == .running)
+        #expect(rig.client.state == .ready(session: 1))
+        for n in 1...3 { rig.publish(n) }
+        #expect(rig.heardFromWeather == [1, 2, 3])
+        #expect(rig.node.component(Support.Listener.self)?.heard == [1, 2, 3])
+        rig.advance(until: Self.t0 + .seconds(5))
+        #expect(rig.received == [1, 2, 3, 4, 5], "the ticker's readings reach the remote subscriber")
+        rig.publish(9, on: "dt/local/sensor/hvac")
+        #expect(rig.client.refusedCount == 1)
+        #expect(rig.node.busRefusedCount == 1)
+    }
+
+    @Test("the bus server goes away for 20 s: both sides hold their messages and deliver them in order when it is back")
+    func ipcLoss() throws {
+        var rig = try Rig()
+        rig.node.boot(now: Self.t0)
+        rig.connect()
+        rig.advance(until: Self.t0 + .seconds(3))
+        rig.cut()
+        for n in 10...14 { rig.publish(n) }
+        rig.advance(until: Self.t0 + .seconds(23))
+        #expect(rig.received == [1, 2, 3])
+        rig.connect()
+        #expect(rig.received == Array(1...23).map(Double.init), "queued on the hub's side, delivered in order, none lost")
+        #expect(rig.heardFromWeather == [10, 11, 12, 13, 14], "held on the component's side, flushed in order")
+        #expect(rig.node.state(of: "weather") == .running, "20 s without a connection is within the probe's patience")
+        #expect(rig.node.busDroppedCount == 0 && rig.client.droppedCount == 0)
+    }
+
+    @Test("a component that stays away misses its probe, is restarted, and must say hello again; its queue overflow is counted")
+    func awayTooLong() throws {
+        var rig = try Rig(queue: 20)
+        rig.node.boot(now: Self.t0)
+        rig.connect()
+        rig.cut()
+        // Probe at 30 s goes nowhere; its deadline at 40 s fails the component; restart at 41 s.
+        rig.advance(until: Self.t0 + .seconds(40.5))
+        #expect(rig.node.state(of: "weather") == .errored)
+        rig.advance(until: Self.t0 + .seconds(45))
+        #expect(rig.node.state(of: "weather") == .starting)
+        rig.connect()
+        #expect(rig.node.state(of: "weather") == .running)
+        #expect(rig.received == Array(26...45).map(Double.init), "the newest 20 waited; the 25 before were dropped")
+        #expect(rig.node.busDroppedCount == 25)
+    }
+
+    @Test("a hello from a stranger, a second connection, or a frame before hello is refused and closed")
+    func refusals() throws {
+        var rig = try Rig()
+        rig.node.boot(now: Self.t0)
+        rig.node.ipcReceived(.hello(component: "intruder", versions: [1]), session: 50, now: Self.t0)
+        #expect(rig.ipc.outbox.last?.frame == .refused(id: nil, reason: "no component 'intruder' runs over IPC here (those that do: weather)"))
+        rig.node.ipcReceived(.publish(id: 1, topic: .sensorReading("weather"), message: .reading(Reading(timestamp: Self.t0, device: "weather", values: ChannelValues()))), session: 51, now: Self.t0)
+        #expect(rig.ipc.closed.last?.reason == "the first frame must be hello, not publish")
+        rig.connect()
+        rig.node.ipcReceived(.hello(component: "weather", versions: [1]), session: 52, now: Self.t0)
+        #expect(rig.ipc.outbox.last?.frame == .refused(id: nil, reason: "weather cannot connect now: it is already connected"))
+        rig.node.ipcReceived(.hello(component: "weather", versions: [7]), session: 53, now: Self.t0)
+        #expect(rig.ipc.closed.contains { $0.session == 53 })
+        #expect(rig.heardFromWeather.isEmpty)
+    }
+}
