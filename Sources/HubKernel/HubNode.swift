@@ -94,6 +94,9 @@ public final class HubNode {
         return nil
     }
 
+    /// The recipes of the components added so far, in the order added.
+    public var recipes: [ComponentRecipe] { slots.map(\.recipe) }
+
     /// The supervisor's state of the component named `name` (nil before boot or if none).
     public func state(of name: String) -> Supervisor.State? { supervisor?.state(of: name) }
 
@@ -293,6 +296,7 @@ public final class HubNode {
                 slot.relaunch()
                 if slot is RemoteComponent {
                     // Up when its process says hello (`ipcReceived`).
+                    if case .external = recipe.lifecycle { ports.processes?.start(recipe) }
                     continue
                 } else if slot.crashesAtStart {
                     slot.running = false
@@ -305,10 +309,13 @@ public final class HubNode {
             case .terminate(let name, let reason):
                 let slot = slot(named: name)
                 slot?.running = false
-                if let remote = slot as? RemoteComponent, let session = remote.session {
-                    remote.session = nil
-                    sessions[session] = nil
-                    ports.ipc?.close(session: session, reason: reason)
+                if let remote = slot as? RemoteComponent {
+                    if let session = remote.session {
+                        remote.session = nil
+                        sessions[session] = nil
+                        ports.ipc?.close(session: session, reason: reason)
+                    }
+                    ports.processes?.stop(name)
                 }
             case .probe(let name, let probe, let deadline, let at):
                 let slot = slot(named: name)
@@ -348,6 +355,15 @@ public final class HubNode {
     /// daily batch) still hears the connection drop.
     public func complete(_ completion: PortCompletion, now: Instant) {
         switch completion {
+        case .ipcFrame(let session, let frame):
+            ipcReceived(frame, session: session, now: now)
+        case .ipcClosed(let session):
+            ipcClosed(session: session, now: now)
+        case .processExited(let component, let reason):
+            guard let remote = slot(named: component) as? RemoteComponent, remote.running else { return }
+            remote.running = false
+            if let session = remote.session { ipcClosed(session: session, now: now) }
+            supervise(supervisor!.handle(.exited(component, reason: reason), now: now), now: now)
         case .cloud(.acknowledged), .cloud(.failed):
             for index in cloudClients where slots[index].takesMessages { slots[index].handle(.completion(completion), node: self, now: now) }
         default:

@@ -9,6 +9,12 @@ public protocol IPCPort: AnyObject {
     func close(session: Int, reason: String)
 }
 
+/// Starts and stops component programs; an exit comes back as `PortCompletion.processExited`.
+public protocol ProcessPort: AnyObject {
+    func start(_ recipe: ComponentRecipe)
+    func stop(_ component: String)
+}
+
 public protocol TimerPort: AnyObject {
     func schedule(_ timer: HubTimer, at: Instant)
 }
@@ -52,6 +58,12 @@ public enum PortCompletion: Equatable, Sendable {
     case joystick(Result<JoystickKeys, DriverError>)
     /// A message from a monitoring kit on the hub's local broker.
     case kitMessage(topic: String, payload: [UInt8])
+    /// A frame from a component process on IPC session `session`.
+    case ipcFrame(session: Int, IPCFrame)
+    /// IPC session `session` ended (the process hung up or broke the protocol).
+    case ipcClosed(session: Int)
+    /// A component's program exited (`reason`: its status or signal).
+    case processExited(component: String, reason: String)
 }
 
 /// Where ports deliver completions: the shell queues each one and hands it to the hub
@@ -98,6 +110,9 @@ public struct HubPorts {
     /// The IPC bus server's connections, for components in processes of their own (none:
     /// every component runs in the hub process).
     public var ipc: (any IPCPort)?
+    /// Starts and stops the programs of components with a `command` lifecycle (none: they
+    /// are started elsewhere, by a service manager, and only connect).
+    public var processes: (any ProcessPort)?
 
     public init(sensorKits: [[any SensorDriver]], display: LEDMatrixDriver?, joystick: JoystickDriver? = nil,
                 joystickLine: Int = 23, cloud: any CloudPort, outbox: any OutboxStore, timers: any TimerPort, history: any HistorySink,

@@ -47,6 +47,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var kitOptions: KitOptions
 
+    @OptionGroup var ipcOptions: IPCOptions
+
     func run() throws {
         let settings = try options.settings(cloud: cloud, kits: kitOptions)
         let config = try settings.config(tool: "hub")
@@ -83,11 +85,15 @@ struct Run: ParsableCommand {
         } else {
             do { cloudPort = try CloudSpoolFile(path: cloudSpool, completions: shell) } catch { throw ValidationError("--cloud-spool: \(error)") }
         }
-        let ports = HubPorts(sensorKits: [MonitoringKit.for(device.kind).drivers(on: bus)], display: LEDMatrixDriver(bus: bus),
+        let ipc = try ipcOptions.server(shell: shell)
+        let processes = ipcOptions.processes(shell: shell)
+        var ports = HubPorts(sensorKits: [MonitoringKit.for(device.kind).drivers(on: bus)], display: LEDMatrixDriver(bus: bus),
                              joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: cloudPort, outbox: outbox,
-                             timers: shell, history: history)
+                             timers: shell, history: history, ipc: ipc)
+        ports.processes = processes
         let node = HubNode(config: config, ports: ports)
-        try options.run(node, on: shell, name: "hub", clients: [mqtt, try settings.kitListener(shell: shell)]) { edge, now in
+        try ipcOptions.addComponents(to: node)
+        try options.run(node, on: shell, name: "hub", clients: [mqtt, try settings.kitListener(shell: shell), ipc, processes]) { edge, now in
             node.gpioEdge(edge, now: now)
         }
     }

@@ -28,6 +28,8 @@ extension SimCommand {
 
         @OptionGroup var kitOptions: KitOptions
 
+        @OptionGroup var ipcOptions: IPCOptions
+
         @Option(help: "Seed of the simulated world.")
         var seed: UInt64 = 1
 
@@ -48,10 +50,15 @@ extension SimCommand {
             let mqtt = try settings.mqtt(shell: shell)
             var ports = world.hubPorts(timers: shell, completions: shell, history: history, outbox: try settings.outbox(fallback: nil))
             if let mqtt { ports.cloud = mqtt }
+            let ipc = try ipcOptions.server(shell: shell)
+            let processes = ipcOptions.processes(shell: shell)
+            ports.ipc = ipc
+            ports.processes = processes
             let node = HubNode(config: config, ports: ports)
+            try ipcOptions.addComponents(to: node)
             // Simulated joystick edges reach the hub on the loop's next turn, like libgpiod's would.
             world.gpio.onEdge { edge, now in node.gpioEdge(edge, now: now) }
-            try options.run(node, on: shell, name: "hubrig-sim", clients: [mqtt, try settings.kitListener(shell: shell)])
+            try options.run(node, on: shell, name: "hubrig-sim", clients: [mqtt, try settings.kitListener(shell: shell), ipc, processes])
         }
     }
 }

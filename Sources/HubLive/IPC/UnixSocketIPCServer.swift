@@ -1,0 +1,142 @@
+import Foundation
+import Glibc
+import HubCore
+import HubKernel
+import Synchronization
+
+/// The hub's IPC bus server on a Unix-domain stream socket (docs/ipc.md): components in
+/// processes of their own connect here.
+///
+/// The socket file is the owner's only (mode 0600, made under a 0177 umask so it never
+/// exists with wider rights). One thread accepts; each connection has a reader thread
+/// that cuts frames (`IPCFrameReader`) and posts them, with the connection's end, to the
+/// hub's loop through the completion inbox — the node decides everything on its own
+/// thread. Writes come from the loop and never block it: a peer that stops reading
+/// until the kernel's buffer is full is closed rather than allowed to stall the hub.
+public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
+    public let path: String
+    private let listener: Int32
+    private let completions: CompletionInbox
+    private let clock: LiveClock
+    /// Open connections by session number, and the next number.
+    private let connections = Mutex<(open: [Int: Int32], next: Int)>(([:], 1))
+    private let stopped = Atomic<Bool>(false)
+
+    public init(path: String, completions: CompletionInbox, clock: LiveClock) throws(IPCServerError) {
+        self.path = path
+        self.completions = completions
+        self.clock = clock
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard !path.isEmpty, path.utf8.count < capacity else {
+            throw IPCServerError(path: path, reason: "a socket path is 1...\(capacity - 1) bytes")
+        }
+        // A stale socket from an earlier run is replaced; anything else at the path is not ours to remove.
+        var status = stat()
+        if lstat(path, &status) == 0 {
+            guard status.st_mode & S_IFMT == S_IFSOCK else { throw IPCServerError(path: path, reason: "exists and is not a socket") }
+            unlink(path)
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw IPCServerError(path: path, reason: "socket: \(String(cString: strerror(errno)))") }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+        }
+        let previous = umask(0o177)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        let bindError = errno
+        umask(previous)
+        guard bound == 0, listen(fd, 16) == 0 else {
+            Glibc.close(fd)
+            throw IPCServerError(path: path, reason: "bind: \(String(cString: strerror(bound == 0 ? errno : bindError)))")
+        }
+        listener = fd
+    }
+
+    public func start() {
+        let thread = Thread { [self] in acceptLoop() }
+        thread.name = "hub-ipc-accept"
+        thread.start()
+    }
+
+    /// Stops accepting, closes every connection and removes the socket file.
+    public func stop() {
+        guard !stopped.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        Glibc.close(listener)
+        let open = connections.withLock { state in
+            defer { state.open.removeAll() }
+            return Array(state.open.values)
+        }
+        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+        unlink(path)
+    }
+
+    public func send(_ frame: IPCFrame, session: Int) {
+        guard let fd = connections.withLock({ $0.open[session] }) else { return }
+        let bytes = frame.encoded()
+        let written = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)) }
+        if written != bytes.count {
+            // Partly written, or the peer's buffer is full: the stream can no longer be trusted.
+            close(session: session, reason: written < 0 ? String(cString: strerror(errno)) : "the component is not reading")
+        }
+    }
+
+    public func close(session: Int, reason: String) {
+        // The reader thread sees the end, posts `ipcClosed` and closes the descriptor.
+        guard let fd = connections.withLock({ $0.open.removeValue(forKey: session) }) else { return }
+        shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    private func acceptLoop() {
+        while !stopped.load(ordering: .sequentiallyConsistent) {
+            let fd = accept(listener, nil, nil)
+            guard fd >= 0 else {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return
+            }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            let session = connections.withLock { state in
+                defer { state.next += 1 }
+                state.open[state.next] = fd
+                return state.next
+            }
+            let thread = Thread { [self] in readLoop(fd: fd, session: session) }
+            thread.name = "hub-ipc-\(session)"
+            thread.start()
+        }
+    }
+
+    private func readLoop(fd: Int32, session: Int) {
+        var reader = IPCFrameReader()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        reading: while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            reader.append(buffer[0..<count])
+            var frames: [PortCompletion] = []
+            do {
+                while let frame = try reader.next() { frames.append(.ipcFrame(session: session, frame)) }
+            } catch {
+                completions.complete(contentsOf: frames, at: clock.now)
+                FileHandle.standardError.write(Data("hub: IPC session \(session): \(error); closing it\n".utf8))
+                break reading
+            }
+            completions.complete(contentsOf: frames, at: clock.now)
+        }
+        connections.withLock { _ = $0.open.removeValue(forKey: session) }
+        Glibc.close(fd)
+        completions.complete(.ipcClosed(session: session), at: clock.now)
+    }
+}
+
+/// The IPC socket cannot be set up, with the path and why.
+public struct IPCServerError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "IPC socket \(path): \(reason)" }
+}

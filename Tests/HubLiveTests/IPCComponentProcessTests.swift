@@ -1,0 +1,131 @@
+import Foundation
+import HubCore
+import HubLive
+import Testing
+
+/// Components as real processes on the real IPC socket: the Python weather station
+/// (fixtures/components/weather_station.py, written against docs/ipc.md only) talks to
+/// `hubrig sim run` — the live hub and shell with simulated appliances. The bus server is
+/// killed with SIGKILL and started again; a component process is killed with SIGKILL.
+@Suite("Components in processes of their own over the IPC socket (built binary, Python)", .serialized)
+struct IPCComponentProcessTests {
+    static let script = I2CShimEndToEndTests.packageRoot.appendingPathComponent("fixtures/components/weather_station.py").path
+
+    /// A recipe for the weather station; `command` nil: started by the test.
+    static func recipe(in directory: String, command: [String]? = nil) throws -> String {
+        let path = directory + "/weather-station.yaml"
+        let lifecycle = command.map { "command: [\($0.map { "\"\($0)\"" }.joined(separator: ", "))]" } ?? "command: [python3]"
+        try """
+            name: weather-station
+            version: 1.0.0
+            dependencies: { uplink: ^1.0.0 }
+            lifecycle: { \(lifecycle) }
+            access: { publish: [dt/local/sensor/weather], subscribe: [dt/local/sensor/hvac], publish_rate_max: 100 }
+            health: { probe_interval: 1s, probe_timeout: 2s, failures_max: 5, restart_delay: 200ms }
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// `hubrig sim run` with the IPC socket and the recipe, polling every second.
+    static func hub(_ directory: String, recipe: String, log: String, startedElsewhere: Bool, seconds: Int = 60) throws -> ChildProcess {
+        try ChildProcess(try LiveHubEndToEndTests.executable("hubrig"),
+                         ["sim", "run", "--poll", "1s", "--duration", "\(seconds)s", "--models", directory + "/no-models",
+                          "--state-dir", directory + "/state", "--event-log", log,
+                          "--ipc-socket", directory + "/ipc.sock", "--component", recipe]
+                            + (startedElsewhere ? ["--component-started-elsewhere"] : []),
+                         output: directory + "/hub.out")
+    }
+
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return condition()
+    }
+
+    /// The temperatures of the weather station's readings the hub published, in order.
+    static func weatherReadings(_ log: String) -> [Double] {
+        guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line -> Double? in
+            guard line.contains(#""from": "weather-station""#),
+                  case .busPublish(_, _, .reading(let reading)) = try? HistoryEvent.decode(line: Array(line.utf8)).event else { return nil }
+            return reading.values[.temperature]
+        }
+    }
+
+    static func report(_ path: String) -> [String: Int]? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONDecoder().decode([String: Int].self, from: data)
+    }
+
+    @Test("a Python component says hello, publishes through the hub's bus and hears the hub's readings")
+    func pythonComponent() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let log = directory + "/hub.jsonl"
+        let hub = try Self.hub(directory, recipe: try Self.recipe(in: directory), log: log, startedElsewhere: true, seconds: 40)
+        defer { hub.terminate() }
+        #expect(Self.waitFor(20) { FileManager.default.fileExists(atPath: directory + "/ipc.sock") })
+        var mode = stat()
+        #expect(stat(directory + "/ipc.sock", &mode) == 0 && mode.st_mode & 0o777 == 0o600, "owner-only socket")
+        let python = try ChildProcess("/usr/bin/env", ["python3", Self.script, directory + "/ipc.sock", "--count", "10", "--interval", "0.05",
+                                                       "--report", directory + "/report.json"], output: directory + "/python.out")
+        #expect(python.wait(seconds: 30) == 0, "\((try? String(contentsOfFile: directory + "/python.out", encoding: .utf8)) ?? "")")
+        #expect(Self.report(directory + "/report.json") == ["acked": 10, "refused": 0, "heard": 10, "sessions": 1, "unsent": 0])
+        #expect(Self.weatherReadings(log) == (1...10).map(Double.init))
+    }
+
+    @Test("the bus server is killed with SIGKILL and started again: the component holds its publishes, reconnects and delivers them in order")
+    func busServerKilled() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let recipe = try Self.recipe(in: directory)
+        let first = try Self.hub(directory, recipe: recipe, log: directory + "/first.jsonl", startedElsewhere: true)
+        #expect(Self.waitFor(20) { FileManager.default.fileExists(atPath: directory + "/ipc.sock") })
+        let python = try ChildProcess("/usr/bin/env", ["python3", Self.script, directory + "/ipc.sock", "--count", "20", "--interval", "0.1",
+                                                       "--report", directory + "/report.json"], output: directory + "/python.out")
+        defer { python.terminate() }
+        #expect(Self.waitFor(20) { Self.weatherReadings(directory + "/first.jsonl").count >= 5 })
+        kill(first.pid, SIGKILL)
+        first.wait(seconds: 10)
+        let beforeKill = Self.weatherReadings(directory + "/first.jsonl")
+        Thread.sleep(forTimeInterval: 1)
+        let second = try Self.hub(directory, recipe: recipe, log: directory + "/second.jsonl", startedElsewhere: true)
+        defer { second.terminate() }
+        #expect(python.wait(seconds: 45) == 0, "\((try? String(contentsOfFile: directory + "/python.out", encoding: .utf8)) ?? "")")
+        let afterRestart = Self.weatherReadings(directory + "/second.jsonl")
+        let report = Self.report(directory + "/report.json")
+        #expect(report?["sessions"] == 2 && report?["unsent"] == 0, "\(String(describing: report))")
+        // Every reading reached a hub; one published as the server died may arrive twice (at least once), never out of order.
+        #expect(beforeKill == (1...beforeKill.count).map(Double.init))
+        let resumed = Double(beforeKill.count)
+        #expect(afterRestart.first.map { $0 == resumed || $0 == resumed + 1 } == true, "resumed at \(String(describing: afterRestart.first)) after \(beforeKill.count)")
+        #expect(afterRestart.last == 20 && afterRestart == (Int(afterRestart.first ?? 0)...20).map(Double.init))
+    }
+
+    @Test("a component process killed with SIGKILL is restarted by the supervisor and says hello again")
+    func componentKilled() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let log = directory + "/hub.jsonl"
+        let recipe = try Self.recipe(in: directory, command: ["python3", Self.script, "--count", "3", "--interval", "0.05", "--stay",
+                                                              "--pidfile", directory + "/pid"])
+        let hub = try Self.hub(directory, recipe: recipe, log: log, startedElsewhere: false, seconds: 60)
+        defer { hub.terminate() }
+        #expect(Self.waitFor(30) { Self.weatherReadings(log).count >= 3 })
+        guard let text = try? String(contentsOfFile: directory + "/pid", encoding: .utf8), let pid = pid_t(text) else {
+            Issue.record("no pid file"); return
+        }
+        try? FileManager.default.removeItem(atPath: directory + "/pid")
+        kill(pid, SIGKILL)
+        #expect(Self.waitFor(30) { Self.weatherReadings(log).count >= 6 }, "the restarted program published again")
+        let states = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").filter {
+            $0.contains(#""ev": "component.state""#) && $0.contains("weather-station")
+        }
+        #expect(states.contains { $0.contains("killed by signal 9") }, "\(states)")
+        #expect(states.filter { $0.contains(#""to": "running""#) }.count == 2, "\(states)")
+        #expect(FileManager.default.fileExists(atPath: directory + "/pid"), "a new program started")
+    }
+}
