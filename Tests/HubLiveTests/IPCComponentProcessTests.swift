@@ -128,4 +128,42 @@ struct IPCComponentProcessTests {
         #expect(states.filter { $0.contains(#""to": "running""#) }.count == 2, "\(states)")
         #expect(FileManager.default.fileExists(atPath: directory + "/pid"), "a new program started")
     }
+
+    @Test("hostile clients are closed and the hub goes on: a huge length, garbage, a publish before hello, a stranger, a hang-up mid-frame")
+    func hostileClients() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let log = directory + "/hub.jsonl"
+        let hub = try Self.hub(directory, recipe: try Self.recipe(in: directory), log: log, startedElsewhere: true, seconds: 40)
+        defer { hub.terminate() }
+        let socket = directory + "/ipc.sock"
+        #expect(Self.waitFor(20) { FileManager.default.fileExists(atPath: socket) })
+        func closedAfter(_ bytes: [UInt8]) throws -> [UInt8] {
+            let client = try RawI2CClient(path: socket)
+            try client.send(bytes)
+            var received: [UInt8] = []
+            while true {
+                let chunk = try client.receive(upTo: 4096)
+                if chunk.isEmpty { return received }
+                received += chunk
+            }
+        }
+        #expect(try closedAfter([0xFF, 0xFF, 0xFF, 0xFF]).isEmpty, "a 4 GiB length: closed before any body")
+        #expect(try closedAfter([0, 0, 0, 5] + Array("}{[]x".utf8)).isEmpty, "garbage JSON: closed")
+        let early = IPCFrame.publish(id: 1, topic: .sensorReading("weather"),
+                                     message: .reading(Reading(timestamp: Instant(secondsSinceEpoch: 1), device: "weather", values: ChannelValues([(.temperature, 1)]))))
+        #expect(try closedAfter(early.encoded()).isEmpty, "publish before hello: closed")
+        var reader = IPCFrameReader()
+        reader.append(try closedAfter(IPCFrame.hello(component: "intruder", versions: [1]).encoded()))
+        guard case .refused(nil, let reason)? = try reader.next() else { Issue.record("no refusal"); return }
+        #expect(reason.contains("no component 'intruder'"))
+        let halfway = try RawI2CClient(path: socket)
+        try halfway.send(Array(IPCFrame.hello(component: "weather-station", versions: [1]).encoded().prefix(10)))
+        _ = halfway  // hangs up mid-frame when it goes out of scope
+        // The hub is unharmed: it keeps polling, and a well-behaved component still gets in.
+        let python = try ChildProcess("/usr/bin/env", ["python3", Self.script, socket, "--count", "3", "--interval", "0.05"],
+                                      output: directory + "/python.out")
+        #expect(python.wait(seconds: 30) == 0)
+        #expect(Self.weatherReadings(log) == [1, 2, 3])
+    }
 }
