@@ -2,3 +2,4 @@ import ArgumentParser
 import HubScenario
 
 extension SimBenchmark.Workload: ExpressibleByArgument {}
+extension IPCBenchmark.Role: ExpressibleByArgument {}

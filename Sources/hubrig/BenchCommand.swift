@@ -15,7 +15,7 @@ func warnIfDebugBuild() {
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self, Drain.self, CloudBytes.self])
+        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self, Drain.self, CloudBytes.self, IPC.self])
 
     struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -295,6 +295,84 @@ struct BenchCommand: ParsableCommand {
 
                 ratio hub/onnxruntime \(fixed(result.ratio, 10000)) (goal ≤ 0.2); max |output difference| \(result.maxAbsDiff) (limit 1e-5)
                 """)
+        }
+    }
+
+    struct IPC: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ipc",
+            abstract: "Publish-to-delivery between two component processes through the hub's IPC bus, beside a bare Unix-socket stream of the same frames.",
+            discussion: """
+                The hub side (the real node and IPC server, history written to a file) runs in this process; \
+                the publisher, the subscriber and the baseline's two ends are this executable started again. \
+                The publisher keeps 100 publishes in flight and stamps each as it sends it; the subscriber \
+                takes each one's latency on arrival. Reports each run and the median run.
+                """)
+
+        @Option(help: "Messages per run and measurement.")
+        var count = 50_000
+
+        @Option(help: "Runs (the median by hub throughput is reported).")
+        var runs = 3
+
+        @Option(help: "Directory for the sockets and logs (a fresh one under it per run).")
+        var directory = FileManager.default.temporaryDirectory.path
+
+        @Flag(help: "Print {\"msgs_per_s\", \"p99_us\", \"baseline_msgs_per_s\", \"ratio\"} of the median run.")
+        var json = false
+
+        @Option(help: .hidden)
+        var peer: IPCBenchmark.Role?
+
+        @Option(help: .hidden)
+        var socket: String?
+
+        @Option(help: .hidden)
+        var out: String?
+
+        func validate() throws {
+            guard (1...10_000_000).contains(count) else { throw ValidationError("--count \(count): 1…10000000") }
+            guard (1...20).contains(runs) else { throw ValidationError("--runs \(runs): 1…20") }
+        }
+
+        func run() throws {
+            if let peer, let socket {
+                try IPCBenchmark.runPeer(peer, socket: socket, count: count, out: out ?? "")
+                return
+            }
+            warnIfDebugBuild()
+            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            var results: [IPCBenchmark.Run] = []
+            for index in 1...runs {
+                var template = Array((directory + "/hubrig-ipc-XXXXXX").utf8CString)
+                guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+                    throw ValidationError("--directory \(directory): cannot make a directory there")
+                }
+                let scratch = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                defer { try? FileManager.default.removeItem(atPath: scratch) }
+                let run = try IPCBenchmark.measure(count: count, directory: scratch, executable: executable) { role, socket, count, out in
+                    ["bench", "ipc", "--peer", role.rawValue, "--socket", socket, "--count", String(count), "--out", out]
+                }
+                results.append(run)
+                if !json {
+                    print(String(format: "run %d: hub %.0f msgs/s (p50 %.0f µs, p99 %.0f µs) · bare socket %.0f msgs/s (p99 %.0f µs) · ratio %.2f",
+                                 index, run.hub.messagesPerSecond, Double(run.hub.p50Ns) / 1000, Double(run.hub.p99Ns) / 1000,
+                                 run.baseline.messagesPerSecond, Double(run.baseline.p99Ns) / 1000, run.ratio))
+                }
+            }
+            let median = results.sorted { $0.hub.messagesPerSecond < $1.hub.messagesPerSecond }[results.count / 2]
+            if json {
+                print(String(format: #"{"msgs_per_s": %.0f, "p99_us": %.0f, "baseline_msgs_per_s": %.0f, "ratio": %.3f}"#,
+                             median.hub.messagesPerSecond, Double(median.hub.p99Ns) / 1000, median.baseline.messagesPerSecond, median.ratio))
+            } else {
+                print("""
+                    | path | msgs/s | p50 µs | p99 µs |
+                    |---|---|---|---|
+                    | publisher → hub bus → subscriber | \(Int(median.hub.messagesPerSecond)) | \(median.hub.p50Ns / 1000) | \(median.hub.p99Ns / 1000) |
+                    | bare Unix socket, same frames | \(Int(median.baseline.messagesPerSecond)) | \(median.baseline.p50Ns / 1000) | \(median.baseline.p99Ns / 1000) |
+                    ratio \(String(format: "%.2f", median.ratio)) (median of \(runs) runs of \(count) messages; goal ≥ 0.5)
+                    """)
+            }
         }
     }
 }

@@ -167,3 +167,20 @@ struct IPCComponentProcessTests {
         #expect(Self.weatherReadings(log) == [1, 2, 3])
     }
 }
+
+@Suite("hubrig bench ipc (built binary)", .serialized)
+struct IPCBenchmarkPlumbingTests {
+    @Test("the benchmark's peers exchange every message and it reports the four figures")
+    func reportsFigures() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let out = directory + "/bench.json"
+        let bench = try ChildProcess(try LiveHubEndToEndTests.executable("hubrig"),
+                                     ["bench", "ipc", "--count", "300", "--runs", "1", "--json", "--directory", directory], output: out)
+        #expect(bench.wait(seconds: 120) == 0)
+        let line = try #require(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").last { $0.hasPrefix("{") })
+        let figures = try JSONDecoder().decode([String: Double].self, from: Data(line.utf8))
+        #expect(Set(figures.keys) == ["msgs_per_s", "p99_us", "baseline_msgs_per_s", "ratio"])
+        #expect(figures.values.allSatisfy { $0 > 0 && $0.isFinite }, "\(figures)")
+    }
+}
