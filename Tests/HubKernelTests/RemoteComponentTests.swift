@@ -1,4 +1,5 @@
 import HubCore
+import HubInference
 import HubKernel
 import HubStore
 import Testing
@@ -169,5 +170,62 @@ struct RemoteComponentTests {
         rig.node.ipcReceived(.hello(component: "weather", versions: [7]), session: 53, now: Self.t0)
         #expect(rig.ipc.closed.contains { $0.session == 53 })
         #expect(rig.heardFromWeather.isEmpty)
+    }
+}
+
+/// A built-in component in a process of its own runs the same code: the inference
+/// component behind `ComponentOverIPC`, fed over IPC by the node, publishes exactly what
+/// it publishes in the hub process.
+@Suite("A built-in component over IPC")
+struct ComponentOverIPCTests {
+    typealias Support = HubNodeSupervisionTests
+
+    static func inference() -> InferenceComponent {
+        InferenceComponent(devices: ["dev"], detectors: [RollingZScoreDetector(windowCount: 5)], debounceK: 1, debounceN: 1)
+    }
+
+    @Test("inference over IPC publishes what it publishes in the hub process, in order")
+    func sameCode() throws {
+        let timers = Support.Timers(), history = Support.History(), ipc = RemoteComponentTests.MemoryIPC()
+        let ports = HubPorts(sensorKits: [], display: nil, cloud: Support.Cloud(), outbox: try SQLiteOutboxStore(path: nil),
+                             timers: timers, history: history, ipc: ipc)
+        let node = HubNode(config: HubConfig(thing: "hub", devices: []), ports: ports, components: [])
+        node.addRemote(recipe: BuiltinRecipes.inference)
+        node.add(Support.Ticker(), recipe: Support.recipe("ticker", publish: ["dt/local/sensor/dev"], after: ["inference"]))
+        var remote = ComponentOverIPC(component: Self.inference(), backoff: ReconnectBackoff(random: SeededRandom(seed: 3)))
+        var now = Support.t0
+        node.boot(now: now)
+        // The shell: client frames to the node, the node's frames back, until both are quiet.
+        func pump(_ actions: [ComponentOverIPC<InferenceComponent>.Action]) {
+            var pending = actions
+            while !pending.isEmpty || !ipc.outbox.isEmpty {
+                for case .client(.send(let frame)) in pending { node.ipcReceived(frame, session: 1, now: now) }
+                pending = []
+                let frames = ipc.outbox
+                ipc.outbox.removeAll()
+                for (_, frame) in frames { pending += remote.received(frame, now: now) }
+            }
+        }
+        pump(remote.start(now: now) + remote.connected(now: now))
+        #expect(node.state(of: "inference") == .running)
+        for _ in 0..<40 {
+            let (timer, at) = timers.scheduled.filter { $0.0.component != HubTimer.supervisor }.min { $0.1 < $1.1 }!
+            timers.scheduled.removeAll { $0.1 == at && $0.0.component == timer.component }
+            now = at
+            node.fire(timer, now: at)
+            pump([])
+        }
+        let overIPC = history.events.compactMap { event -> InferenceResult? in
+            if case .busPublish(_, "inference", .inference(let result)) = event { result } else { nil }
+        }
+        // The same component in-process, handed the same readings.
+        var local = Self.inference()
+        var expected: [InferenceResult] = []
+        for case .busPublish(let topic, "ticker", let message) in history.events {
+            for case .publish(_, .inference(let result)) in local.handle(.message(topic, message), now: now) { expected.append(result) }
+        }
+        #expect(overIPC.count >= 30)
+        #expect(overIPC.map(\.score) == expected.map(\.score))
+        #expect(overIPC.map(\.timestamp) == expected.map(\.timestamp))
     }
 }
