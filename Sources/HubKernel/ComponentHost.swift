@@ -1,10 +1,11 @@
 import HubCore
 
-/// A bus message on its way to a subscriber, with who published it.
+/// A bus message on its way to a subscriber, with who published it (the publisher's place
+/// in the host: a number is cheaper to carry than a name).
 struct BusDelivery {
     let topic: Topic
     let message: BusMessage
-    let from: String
+    let from: Int
 }
 
 /// The events the node hands every component alike: all but its own timers.
@@ -16,11 +17,13 @@ enum HostEvent {
     case command(HubCommand)
 }
 
-/// One component in the in-process host, whatever its type: its recipe, whether its current
-/// run takes messages, its queue while it does not, and its publish budget.
+/// One component in the host, whatever its type and wherever it runs: its recipe, whether
+/// its current run takes messages, its queue while it does not, and its publish budget.
 ///
-/// A class with one generic subclass (`Slot<C>`) so the node keeps one array of them and
-/// each call lands in code specialised for the component's type.
+/// Subclassed by `InProcessComponent` (a value in this process) and `RemoteComponent`
+/// (a process behind the IPC socket). Neither is generic: a generic class's methods run
+/// unspecialised, looking up generic metadata on every call, so the in-process one holds
+/// closures made where the component's type is known instead.
 class HostedComponent {
     let recipe: ComponentRecipe
     let index: Int
@@ -117,7 +120,9 @@ class HostedComponent {
         }
         let rate = recipe.access.publishRateMax
         if let filledAt {
-            let seconds = Double((now - filledAt).nanoseconds) / 1e9
+            // Nanoseconds straight from the instants: `Duration` arithmetic goes through 128-bit
+            // multiplications, and this runs on every publish.
+            let seconds = Double(now.nanosecondsSinceEpoch &- filledAt.nanosecondsSinceEpoch) / 1e9
             tokens = min(rate * AccessPolicy.burstSeconds, tokens + seconds * rate)
         }
         filledAt = now
@@ -131,42 +136,61 @@ class HostedComponent {
     }
 }
 
-/// A component of type `C` in the host.
-final class Slot<C: HubComponent>: HostedComponent {
+/// A component running as a value in the hub's process.
+final class InProcessComponent: HostedComponent {
+    /// The `ComponentBox` holding the value (for `HubNode.component(_:)`).
+    let box: AnyObject
+    private let handleHook: (HostEvent, InProcessComponent, HubNode, Instant) -> Void
+    private let fireHook: (any Sendable, InProcessComponent, HubNode, Instant) -> Void
+    private let restoreHook: () -> Void
+
+    /// Made in `HubNode.add`, where `C` is known, so the closures run specialised code.
+    init<C: HubComponent>(_ box: ComponentBox<C>, recipe: ComponentRecipe, index: Int) {
+        self.box = box
+        handleHook = { event, host, node, now in box.handle(event, host: host, node: node, now: now) }
+        fireHook = { payload, host, node, now in
+            guard let timer = payload as? C.Timer else { preconditionFailure("timer \(payload) is not \(recipe.name)'s") }
+            box.run(.timer(timer), host: host, node: node, now: now)
+        }
+        restoreHook = { box.restore() }
+        super.init(recipe: recipe, index: index)
+    }
+
+    override func restore() { restoreHook() }
+    override func handle(_ event: HostEvent, node: HubNode, now: Instant) { handleHook(event, self, node, now) }
+    override func fire(_ payload: any Sendable, node: HubNode, now: Instant) { fireHook(payload, self, node, now) }
+}
+
+/// The value of a component of type `C`, and the value it was added as.
+final class ComponentBox<C: HubComponent> {
     // Unchecked exclusivity: only `run` and `restore` mutate `component`, and `run` never
-    // re-enters for the same slot (a component's publications reach other components; its
-    // own completions are queued, not delivered inside the call).
+    // re-enters for the same component (a component's publications reach other components;
+    // its own completions are queued, not delivered inside the call).
     @exclusivity(unchecked) var component: C
     /// The value as added: a restart begins again from it, as a restarted process begins
     /// from its binary (durable state lives behind ports, such as the outbox).
     private let pristine: C
 
-    init(component: C, recipe: ComponentRecipe, index: Int) {
+    init(component: C) {
         self.component = component
         pristine = component
-        super.init(recipe: recipe, index: index)
     }
 
-    override func restore() { component = pristine }
+    func restore() { component = pristine }
 
-    override func handle(_ event: HostEvent, node: HubNode, now: Instant) {
+    func handle(_ event: HostEvent, host: HostedComponent, node: HubNode, now: Instant) {
         switch event {
-        case .start: run(.start, node: node, now: now)
-        case .message(let delivery): run(.message(delivery.topic, delivery.message), node: node, now: now)
-        case .completion(let completion): run(.completion(completion), node: node, now: now)
-        case .input(let input): run(.input(input), node: node, now: now)
-        case .command(let command): run(.command(command), node: node, now: now)
+        case .start: run(.start, host: host, node: node, now: now)
+        case .message(let delivery): run(.message(delivery.topic, delivery.message), host: host, node: node, now: now)
+        case .completion(let completion): run(.completion(completion), host: host, node: node, now: now)
+        case .input(let input): run(.input(input), host: host, node: node, now: now)
+        case .command(let command): run(.command(command), host: host, node: node, now: now)
         }
-    }
-
-    override func fire(_ payload: any Sendable, node: HubNode, now: Instant) {
-        guard let timer = payload as? C.Timer else { preconditionFailure("timer \(payload) is not \(recipe.name)'s") }
-        run(.timer(timer), node: node, now: now)
     }
 
     /// Carries out the component's actions in order; a request a driver answers at once
     /// feeds its completion back, and the actions that brings join the end of the queue.
-    private func run(_ event: ComponentEvent<C.Timer>, node: HubNode, now: Instant) {
+    func run(_ event: ComponentEvent<C.Timer>, host: HostedComponent, node: HubNode, now: Instant) {
         var pending = component.handle(event, now: now)
         var next = 0
         while next < pending.count {
@@ -174,13 +198,13 @@ final class Slot<C: HubComponent>: HostedComponent {
             next += 1
             switch action {
             case .publish(let topic, let message):
-                if mayPublish(topic, node: node, now: now) { node.publish(message, on: topic, from: recipe.name, now: now) }
+                if host.mayPublish(topic, node: node, now: now) { node.publish(message, on: topic, from: host, now: now) }
             case .schedule(let timer, let at):
-                node.schedule(HubTimer(component: index, incarnation: incarnation, payload: timer), at: at)
+                node.schedule(HubTimer(component: host.index, incarnation: host.incarnation, payload: timer), at: at)
             case .record(let event):
                 node.ports.history.record(event, at: now)
             case .request(let request):
-                if let completion = node.perform(request, from: index, now: now) {
+                if let completion = node.perform(request, from: host.index, now: now) {
                     pending += component.handle(.completion(completion), now: now)
                 }
             }

@@ -76,7 +76,7 @@ public final class HubNode {
                 refusedSubscriptions.append((recipe.name, filter, "not granted by \(recipe.identifier)"))
             }
         }
-        slots.append(Slot(component: component, recipe: recipe, index: index))
+        slots.append(InProcessComponent(ComponentBox(component: component), recipe: recipe, index: index))
     }
 
     /// Adds a component that runs in a process of its own and reaches the bus over IPC
@@ -90,9 +90,12 @@ public final class HubNode {
 
     /// The component of type `C`, for questions about its state (tests, reports).
     public func component<C: HubComponent>(_ type: C.Type) -> C? {
-        for slot in slots { if let box = slot as? Slot<C> { return box.component } }
+        for case let slot as InProcessComponent in slots { if let box = slot.box as? ComponentBox<C> { return box.component } }
         return nil
     }
+
+    /// The name of the component at `index` in the host.
+    func name(of index: Int) -> String { slots[index].recipe.name }
 
     /// The recipes of the components added so far, in the order added.
     public var recipes: [ComponentRecipe] { slots.map(\.recipe) }
@@ -190,7 +193,7 @@ public final class HubNode {
     /// Publishes `message` as if component `name` had: the bus checks its grants and rate.
     public func publish(as name: String, _ message: BusMessage, on topic: Topic, now: Instant) {
         guard let slot = slot(named: name), slot.takesMessages else { return }
-        if slot.mayPublish(topic, node: self, now: now) { publish(message, on: topic, from: name, now: now) }
+        if slot.mayPublish(topic, node: self, now: now) { publish(message, on: topic, from: slot, now: now) }
     }
 
     private func slot(named name: String) -> HostedComponent? { slots.first { $0.recipe.name == name } }
@@ -230,7 +233,7 @@ public final class HubNode {
             if let reason = remote.refusal(toPublish: topic, node: self, now: now) {
                 ipc.send(.refused(id: id, reason: reason), session: session)
             } else {
-                publish(message, on: topic, from: name, now: now)
+                publish(message, on: topic, from: remote, now: now)
                 ipc.send(.ack(id: id), session: session)
             }
         case .pong(let probe):
@@ -291,8 +294,9 @@ public final class HubNode {
             let action = pending[next]
             next += 1
             switch action {
-            case .launch(let recipe):
-                let slot = slot(named: recipe.name)!
+            case .launch(let name):
+                let slot = slot(named: name)!
+                let recipe = slot.recipe
                 slot.relaunch()
                 if slot is RemoteComponent {
                     // Up when its process says hello (`ipcReceived`).
@@ -463,10 +467,10 @@ public final class HubNode {
     /// publish order, also those published while handling another. A subscriber not
     /// taking messages gets it in its own bounded queue instead, unless it is broken or
     /// stopped (then it has no subscriptions, as a dead client at a broker).
-    func publish(_ message: BusMessage, on topic: Topic, from: String, now: Instant) {
+    func publish(_ message: BusMessage, on topic: Topic, from publisher: HostedComponent, now: Instant) {
         if case .reading = message { readingsPublished += 1 }
-        ports.history.record(.busPublish(topic: topic, from: from, message: message), at: now)
-        let delivery = BusDelivery(topic: topic, message: message, from: from)
+        ports.history.record(.busPublish(topic: topic, from: publisher.recipe.name, message: message), at: now)
+        let delivery = BusDelivery(topic: topic, message: message, from: publisher.index)
         for subscriber in router.route(topic) { deliveries.append((subscriber, delivery)) }
         drain(now: now)
     }

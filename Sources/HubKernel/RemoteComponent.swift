@@ -19,7 +19,7 @@ final class RemoteComponent: HostedComponent {
 
     override func handle(_ event: HostEvent, node: HubNode, now: Instant) {
         guard case .message(let delivery) = event, let session else { return }
-        node.ports.ipc?.send(.message(topic: delivery.topic, from: delivery.from, message: delivery.message), session: session)
+        node.ports.ipc?.send(.message(topic: delivery.topic, from: node.name(of: delivery.from), message: delivery.message), session: session)
     }
 
     override func fire(_ payload: any Sendable, node: HubNode, now: Instant) {

@@ -29,9 +29,9 @@ private struct Host {
         while !queue.isEmpty {
             let action = queue.removeFirst()
             switch action {
-            case .launch(let recipe):
-                log.append("launch \(recipe.name)")
-                queue += supervisor.handle(crashing.contains(recipe.name) ? .exited(recipe.name, reason: "crashed") : .started(recipe.name), now: now)
+            case .launch(let name):
+                log.append("launch \(name)")
+                queue += supervisor.handle(crashing.contains(name) ? .exited(name, reason: "crashed") : .started(name), now: now)
             case .terminate(let name, let reason): log.append("terminate \(name): \(reason)")
             case .probe(let name, let probe, let deadline, let at):
                 log.append("probe \(name) #\(probe)")

@@ -28,11 +28,15 @@ public struct Supervisor: Sendable {
         case stopped
     }
 
-    /// The supervisor's timers. Each carries the launch it belongs to, so a timer set for
-    /// an earlier run of the component is recognised and ignored.
+    /// The supervisor's timers. A component's carry the launch they belong to, so a timer
+    /// set for an earlier run of the component is recognised and ignored.
+    ///
+    /// Probes go out in rounds: one timer every `roundInterval` (the shortest probe interval
+    /// of any recipe) probes each running component whose own interval has passed. A hub of
+    /// many components sets one timer per round instead of one per component.
     public enum Timer: Equatable, Sendable {
         case restart(component: String, launch: Int)
-        case probe(component: String, launch: Int)
+        case probeRound
         case probeDeadline(component: String, launch: Int, probe: Int)
     }
 
@@ -49,7 +53,8 @@ public struct Supervisor: Sendable {
 
     /// What the host must do.
     public enum Action: Equatable, Sendable {
-        case launch(ComponentRecipe)
+        /// Start the component named here (its recipe is the host's).
+        case launch(String)
         case terminate(String, reason: String)
         /// Ask the component whether it is alive: answer `probeAnswered` at once if it can,
         /// else schedule `deadline` at `at` (a host whose components answer synchronously
@@ -71,13 +76,19 @@ public struct Supervisor: Sendable {
         fileprivate var launch = 0
         fileprivate var probeOutstanding: Int?
         fileprivate var probeCount = 0
+        /// When the running component is due for its next probe.
+        fileprivate var nextProbe: Instant?
     }
 
     public private(set) var entries: [Entry]
     private var stopping = false
+    /// The time between probe rounds: the shortest probe interval of any recipe.
+    public let roundInterval: Duration
+    private var roundScheduled = false
 
     public init(recipes: RecipeSet) {
         entries = recipes.ordered.map { Entry(recipe: $0) }
+        roundInterval = recipes.ordered.map(\.health.probeInterval).min() ?? .seconds(30)
     }
 
     public func state(of name: String) -> State? { entries.first { $0.recipe.name == name }?.state }
@@ -110,10 +121,13 @@ public struct Supervisor: Sendable {
         case .started(let name):
             guard let index = index(of: name), entries[index].state == .starting else { return [] }
             entries[index].probeOutstanding = nil
-            let interval = entries[index].recipe.health.probeInterval
-            return [transition(index, to: .running, reason: entries[index].restarts == 0 ? "started" : "restarted"),
-                    .schedule(.probe(component: name, launch: entries[index].launch), at: now + interval)]
-                + launchReady(now: now)
+            entries[index].nextProbe = now + entries[index].recipe.health.probeInterval
+            var actions = [transition(index, to: .running, reason: entries[index].restarts == 0 ? "started" : "restarted")]
+            if !roundScheduled {
+                roundScheduled = true
+                actions.append(.schedule(.probeRound, at: now + roundInterval))
+            }
+            return actions + launchReady(now: now)
         case .exited(let name, let reason):
             guard let index = index(of: name), [.starting, .running].contains(entries[index].state) else { return [] }
             return fail(index, reason: reason, terminate: false, now: now)
@@ -132,14 +146,25 @@ public struct Supervisor: Sendable {
             guard let index = index(of: name), entries[index].launch == launch, entries[index].state == .errored, !stopping else { return [] }
             entries[index].restarts += 1
             return relaunch(index, reason: "restart \(entries[index].restarts)")
-        case .probe(let name, let launch):
-            guard let index = index(of: name), entries[index].launch == launch, entries[index].state == .running else { return [] }
-            entries[index].probeCount += 1
-            let probe = entries[index].probeCount
-            entries[index].probeOutstanding = probe
-            let health = entries[index].recipe.health
-            return [.schedule(.probe(component: name, launch: launch), at: now + health.probeInterval),
-                    .probe(name, probe: probe, deadline: .probeDeadline(component: name, launch: launch, probe: probe), at: now + health.probeTimeout)]
+        case .probeRound:
+            roundScheduled = false
+            guard !stopping else { return [] }
+            var actions: [Action] = []
+            for index in entries.indices where entries[index].state == .running {
+                // A probe still unanswered has its own deadline; the next waits for it.
+                guard let due = entries[index].nextProbe, due <= now, entries[index].probeOutstanding == nil else { continue }
+                let health = entries[index].recipe.health
+                entries[index].nextProbe = now + health.probeInterval
+                entries[index].probeCount += 1
+                let probe = entries[index].probeCount
+                entries[index].probeOutstanding = probe
+                let name = entries[index].recipe.name
+                actions.append(.probe(name, probe: probe, deadline: .probeDeadline(component: name, launch: entries[index].launch, probe: probe),
+                                      at: now + health.probeTimeout))
+            }
+            roundScheduled = true
+            actions.insert(.schedule(.probeRound, at: now + roundInterval), at: 0)
+            return actions
         case .probeDeadline(let name, let launch, let probe):
             guard let index = index(of: name), entries[index].launch == launch, entries[index].state == .running,
                   entries[index].probeOutstanding == probe else { return [] }
@@ -181,7 +206,7 @@ public struct Supervisor: Sendable {
 
     private mutating func relaunch(_ index: Int, reason: String) -> [Action] {
         entries[index].launch += 1
-        return [transition(index, to: .starting, reason: reason), .launch(entries[index].recipe)]
+        return [transition(index, to: .starting, reason: reason), .launch(entries[index].recipe.name)]
     }
 
     private mutating func transition(_ index: Int, to state: State, reason: String) -> Action {
