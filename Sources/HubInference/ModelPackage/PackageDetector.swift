@@ -68,8 +68,16 @@ public struct PackageDetector: AnomalyDetector {
     /// The window's samples per input channel, oldest first.
     public func heldSamples() -> [[Double]] {
         let length = package.manifest.windowLength
+        let start = (head - filled + length) % length
+        let wrapped = max(0, start + filled - length)
+        // Two contiguous runs, the older one first: no division per sample (every scored
+        // window of every appliance comes through here).
         return rings.map { ring in
-            (0..<filled).map { ring[(head - filled + $0 + length) % length] }
+            var window: [Double] = []
+            window.reserveCapacity(filled)
+            window.append(contentsOf: ring[start..<(start + filled - wrapped)])
+            window.append(contentsOf: ring[0..<wrapped])
+            return window
         }
     }
 
