@@ -104,6 +104,15 @@ public struct SensorComponent {
         var pending: [Bool]
         var missing = false
         var active = false
+
+        /// A new poll's round: every chip pending. `pending` is reset in place, not made
+        /// anew each poll.
+        mutating func begin() {
+            values = ChannelValues()
+            for chip in pending.indices { pending[chip] = true }
+            missing = false
+            active = true
+        }
     }
 
     public let devices: [Device]
@@ -223,7 +232,7 @@ public struct SensorComponent {
         pollIndex += 1
         for device in devices.indices {
             let count = devices[device].chips.count
-            rounds[device] = Round(pending: Array(repeating: true, count: count), active: true)
+            rounds[device].begin()
             var skipped: [Int] = []
             for chip in 0..<count {
                 chips[device][chip].errorRetries = 0
