@@ -197,19 +197,23 @@ public enum JSONText {
     }
 
     /// Appends the decimal digits of `value`, zero-padded on the left to at least `width`.
+    /// The digits go backwards into a stack buffer and join `bytes` in one copy: every
+    /// event's timestamp comes through here.
     private static func appendDigits(_ value: UInt64, width: Int, to bytes: inout [UInt8]) {
-        var count = 1
-        var rest = value / 10
-        while rest > 0 { count += 1; rest /= 10 }
-        count = max(count, width)
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
-        var remaining = value
-        var index = start + count - 1
-        while remaining > 0 {
-            bytes[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
-            remaining /= 10
-            index -= 1
+        precondition(width <= 20, "at most 20 digits")
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var index = 20
+            var remaining = value
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            } while remaining > 0
+            while 20 - index < width {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0")
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index...]))
         }
     }
 
