@@ -68,7 +68,10 @@ public enum Channel: Int, CaseIterable, Sendable, CustomStringConvertible {
 ///
 /// A fixed array instead of a dictionary: iteration order is the channel order, always.
 public struct ChannelValues: Equatable, Sendable, Sequence {
-    private var slots: [Double?] = Array(repeating: nil, count: Channel.allCases.count)
+    /// Slots are indexed by raw value, which runs 0, 1, … in `allCases` order. Counted once:
+    /// `allCases` builds a new array on every call, and every reading makes a `ChannelValues`.
+    private static let channelCount = Channel.allCases.count
+    private var slots: [Double?] = Array(repeating: nil, count: channelCount)
 
     public init() {}
 
@@ -83,12 +86,25 @@ public struct ChannelValues: Equatable, Sendable, Sequence {
 
     public var isEmpty: Bool { slots.allSatisfy { $0 == nil } }
 
-    public func makeIterator() -> IndexingIterator<[(Channel, Double)]> {
-        var present: [(Channel, Double)] = []
-        present.reserveCapacity(slots.count)
-        for channel in Channel.allCases {
-            if let value = slots[channel.rawValue] { present.append((channel, value)) }
+    /// The present channels with their values, in channel order, read straight from the
+    /// slots (readings are walked several times each: rounding, JSON, detectors, checkers).
+    public struct Iterator: IteratorProtocol {
+        private let slots: [Double?]
+        private var index = 0
+
+        init(slots: [Double?]) {
+            self.slots = slots
         }
-        return present.makeIterator()
+
+        public mutating func next() -> (Channel, Double)? {
+            while index < slots.count {
+                let slot = index
+                index += 1
+                if let value = slots[slot], let channel = Channel(rawValue: slot) { return (channel, value) }
+            }
+            return nil
+        }
     }
+
+    public func makeIterator() -> Iterator { Iterator(slots: slots) }
 }

@@ -11,16 +11,22 @@ public protocol I2CBus: AnyObject {
     func transfer(address: UInt8, write: [UInt8], readCount: Int) throws(I2CError) -> [UInt8]
 }
 
+/// The 256 one-byte register pointers, made once: every register read writes one, and an
+/// array literal per transfer was an allocation per transfer.
+private enum RegisterPointer {
+    static let all: [[UInt8]] = (0...255).map { [UInt8($0)] }
+}
+
 extension I2CBus {
     /// Reads `count` consecutive registers starting at `register`; `autoIncrementBit`
     /// is ORed into the register address for chips that need it (ST sensors use 0x80).
     public func readRegisters(_ address: UInt8, _ register: UInt8, count: Int, autoIncrementBit: UInt8 = 0x80) throws(I2CError) -> [UInt8] {
         let pointer = count > 1 ? register | autoIncrementBit : register
-        return try transfer(address: address, write: [pointer], readCount: count)
+        return try transfer(address: address, write: RegisterPointer.all[Int(pointer)], readCount: count)
     }
 
     public func readRegister(_ address: UInt8, _ register: UInt8) throws(I2CError) -> UInt8 {
-        let bytes = try transfer(address: address, write: [register], readCount: 1)
+        let bytes = try transfer(address: address, write: RegisterPointer.all[Int(register)], readCount: 1)
         guard bytes.count == 1 else { throw .shortRead(address: address, expected: 1, got: bytes.count) }
         return bytes[0]
     }

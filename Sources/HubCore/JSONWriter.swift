@@ -60,6 +60,7 @@ public struct JSONWriter: Sendable {
             JSONText.appendDecimal(Int64(value), to: &bytes)
             return
         }
+        if JSONText.appendFewDecimals(value, to: &bytes) { return }
         bytes.append(contentsOf: value.description.utf8)
     }
 
@@ -155,6 +156,39 @@ public enum JSONText {
         appendDigits((ticks % scale).magnitude, width: decimals, to: &bytes)
     }
 
+    /// Appends a value that is the double nearest a whole number of hundredths or
+    /// ten-thousandths — a channel value after `Channel.rounded` — exactly as its
+    /// `description` spells it, without formatting through a String; false (nothing
+    /// appended) for any other value.
+    ///
+    /// Why it is the same text: `description` gives the fewest significant digits that read
+    /// back as the value. Below 1e9 a double's spacing is under 1.2e-7, so the decimal
+    /// k/10⁴ the value was rounded to is the only decimal with at most four places that
+    /// reads back as it, and any shorter decimal would have fewer places; from 1e-4 up to
+    /// there `description` writes plain digits, no exponent.
+    static func appendFewDecimals(_ value: Double, to bytes: inout [UInt8]) -> Bool {
+        guard value.magnitude >= 1e-4, value.magnitude < 1e9 else { return false }
+        for (scale, places) in [(100.0, 2), (10_000.0, 4)] {
+            let scaled = (value * scale).rounded()
+            guard scaled / scale == value else { continue }
+            let units = UInt64(scaled.magnitude)
+            let divisor: UInt64 = places == 2 ? 100 : 10_000
+            var fraction = units % divisor
+            guard fraction != 0 else { return false }  // a whole number: not this writer's case
+            var width = places
+            while fraction % 10 == 0 {
+                fraction /= 10
+                width -= 1
+            }
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            appendDigits(units / divisor, width: 1, to: &bytes)
+            bytes.append(UInt8(ascii: "."))
+            appendDigits(fraction, width: width, to: &bytes)
+            return true
+        }
+        return false
+    }
+
     /// Appends `value` in decimal, as `String(value)` spells it, without making a String:
     /// every event of a run writes a timestamp and most write counts.
     public static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
@@ -163,19 +197,23 @@ public enum JSONText {
     }
 
     /// Appends the decimal digits of `value`, zero-padded on the left to at least `width`.
+    /// The digits go backwards into a stack buffer and join `bytes` in one copy: every
+    /// event's timestamp comes through here.
     private static func appendDigits(_ value: UInt64, width: Int, to bytes: inout [UInt8]) {
-        var count = 1
-        var rest = value / 10
-        while rest > 0 { count += 1; rest /= 10 }
-        count = max(count, width)
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
-        var remaining = value
-        var index = start + count - 1
-        while remaining > 0 {
-            bytes[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
-            remaining /= 10
-            index -= 1
+        precondition(width <= 20, "at most 20 digits")
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var index = 20
+            var remaining = value
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            } while remaining > 0
+            while 20 - index < width {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0")
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index...]))
         }
     }
 

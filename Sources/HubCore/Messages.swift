@@ -260,6 +260,13 @@ struct PayloadObject {
 
     init(_ data: [UInt8], type: String) throws(PayloadError) {
         self.type = type
+        // Most payloads are flat objects of numbers and strings, read at a fraction of the
+        // decoder's cost; anything else is decoded in full (see `FlatJSONObject`).
+        if let members = FlatJSONObject.members(data) {
+            self.members = members
+            self.keys = members.keys.sorted()
+            return
+        }
         let parsed: JSONValue
         do {
             parsed = try JSONDecoder().decode(JSONValue.self, from: Data(data))

@@ -70,7 +70,8 @@ struct OutputReader {
             if repeats >= stuckRepeatsMax { throw .stuck(chip: chip, repeats: repeats + 1) }
         } else {
             repeats = 0
-            lastOutputs = Array(outputs)
+            // In place: the buffer is kept from sample to sample instead of made anew.
+            lastOutputs.replaceSubrange(lastOutputs.indices, with: outputs)
         }
         return outputs
     }

@@ -79,6 +79,24 @@ public struct SensorComponent {
         var backoffExponent = 0
         var nextAttemptPoll = 0
         var lastError: String?
+
+        /// Counts one poll's outcome into the health window and the state it gives (see
+        /// the type's notes on health); a failed chip waits `retryCap` polls at most.
+        mutating func record(gotData: Bool, detail: String?, window: Int, failedAfter: Int, poll: Int, retryCap: Int) {
+            let outcome: Outcome = !gotData ? .failed : (errorRetries > 0 ? .recovered : .clean)
+            outcomes.append(outcome)
+            if outcomes.count > window { outcomes.removeFirst() }
+            failedStreak = gotData ? 0 : failedStreak + 1
+            if let detail { lastError = detail }
+            if failedStreak >= failedAfter {
+                health = .failed
+                nextAttemptPoll = poll + min(1 << min(backoffExponent, 20), retryCap)
+                backoffExponent += 1
+            } else {
+                health = outcomes.contains(.failed) ? .degraded : .ok
+                backoffExponent = 0
+            }
+        }
     }
 
     private struct Round {
@@ -86,6 +104,15 @@ public struct SensorComponent {
         var pending: [Bool]
         var missing = false
         var active = false
+
+        /// A new poll's round: every chip pending. `pending` is reset in place, not made
+        /// anew each poll.
+        mutating func begin() {
+            values = ChannelValues()
+            for chip in pending.indices { pending[chip] = true }
+            missing = false
+            active = true
+        }
     }
 
     public let devices: [Device]
@@ -205,7 +232,7 @@ public struct SensorComponent {
         pollIndex += 1
         for device in devices.indices {
             let count = devices[device].chips.count
-            rounds[device] = Round(pending: Array(repeating: true, count: count), active: true)
+            rounds[device].begin()
             var skipped: [Int] = []
             for chip in 0..<count {
                 chips[device][chip].errorRetries = 0
@@ -255,22 +282,11 @@ public struct SensorComponent {
     }
 
     private mutating func updateHealth(device: Int, chip: Int, gotData: Bool, detail: String?, now: Instant) -> [Action] {
-        var state = chips[device][chip]
-        let outcome: Outcome = !gotData ? .failed : (state.errorRetries > 0 ? .recovered : .clean)
-        state.outcomes.append(outcome)
-        if state.outcomes.count > healthWindow { state.outcomes.removeFirst() }
-        state.failedStreak = gotData ? 0 : state.failedStreak + 1
-        if let detail { state.lastError = detail }
-        if state.failedStreak >= failedAfter {
-            state.health = .failed
-            let cap = max(1, Int(failedRetryMax.nanoseconds / pollInterval.nanoseconds))
-            state.nextAttemptPoll = pollIndex + min(1 << min(state.backoffExponent, 20), cap)
-            state.backoffExponent += 1
-        } else {
-            state.health = state.outcomes.contains(.failed) ? .degraded : .ok
-            state.backoffExponent = 0
-        }
-        chips[device][chip] = state
+        // In place: a copy of the chip taken out and stored back would share its `outcomes`
+        // with the original, so every poll's append would copy the array.
+        let cap = max(1, Int(failedRetryMax.nanoseconds / pollInterval.nanoseconds))
+        chips[device][chip].record(gotData: gotData, detail: detail, window: healthWindow, failedAfter: failedAfter,
+                                   poll: pollIndex, retryCap: cap)
         return reportHealth(device: device, now: now)
     }
 

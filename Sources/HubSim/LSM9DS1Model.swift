@@ -116,17 +116,24 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
             // The driver's FIFO burst: whole samples from OUT_X_XL, each popping the FIFO. Same
             // bytes as the register-by-register path below (which converts what is due on its
             // first byte), without its per-byte overhead.
+            // The output registers are followed in `shown` and written back once at the end,
+            // rather than rewritten for every sample popped.
             update(now: now)
+            let outputs = Int(R.outXLXL)..<Int(R.outXLXL) + 6
+            var shown = Array(registers[outputs])
+            var popped = false
             for _ in 0..<(count / 6) {
-                let sample = fifo.first
-                out.append(contentsOf: registers[Int(R.outXLXL)..<Int(R.outXLXL) + 6])
+                out.append(contentsOf: shown)
                 accelFresh = false
-                if sample != nil {
-                    fifo.removeFirst(1)
-                    if fifo.count < R.fifoDepth { overrun = false }
-                    showOldestSample()
+                guard fifo.first != nil else { continue }
+                fifo.removeFirst(1)
+                if fifo.count < R.fifoDepth { overrun = false }
+                if let oldest = fifo.first {
+                    oldest.write(into: &shown, at: 0)
+                    popped = true
                 }
             }
+            if popped { registers.replaceSubrange(outputs, with: shown) }
             return out
         }
         for _ in 0..<count {

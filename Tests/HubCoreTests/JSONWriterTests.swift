@@ -66,4 +66,22 @@ struct JSONWriterTests {
             }
         }
     }
+
+    @Test("doubles read as their description: rounded channel values, their neighbours and arbitrary ones")
+    func doubles() {
+        var random = SeededRandom(seed: 0xD0B1E)
+        var values: [Double] = [0.0001, -0.0001, 0.01, 0.05, 0.1, 0.5, 21.4, -21.4, 1011.8, 99.99, 0.0042, 999_999_999.99,
+                                123_456_789.0001, 1e9 + 0.5, 1e-5, 0.00015, 1 / 3, .pi, 1e300, -2.5e-300, .leastNonzeroMagnitude]
+        for _ in 0..<20_000 {
+            let places = random.nextInt(in: 0...1) == 0 ? 100.0 : 10_000.0
+            let whole = Double(random.nextInt(in: -2_000_000...2_000_000)) * (random.nextInt(in: 0...3) == 0 ? 1_000 : 1)
+            let value = (whole / 97 * places).rounded() / places
+            values += [value, value.nextUp, value.nextDown, Double(bitPattern: random.next())]
+        }
+        for value in values where value.isFinite && value != value.rounded() {
+            var json = JSONWriter()
+            json.double(value)
+            #expect(json.string == value.description, "\(value.bitPattern)")
+        }
+    }
 }

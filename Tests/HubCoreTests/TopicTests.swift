@@ -66,4 +66,13 @@ struct TopicTests {
             if topic != nil { #expect(!text.contains("+") && !text.contains("#")) }
         }
     }
+
+    @Test("levels are what splitting at every / by characters gives, for ASCII and other names")
+    func levels() {
+        let names = ["", "/", "//", "a", "a/b", "a//b", "/a/", "hbs/kits/washer/telemetry", "dt/local/sensor/hvac",
+                     "a\r\n/b", "é/x", "a/\u{301}b", "/\u{301}", "x/y/z/\u{1F600}/w", String(repeating: "ab/", count: 50)]
+        for name in names {
+            #expect(Topic.levels(of: name) == name.split(separator: "/", omittingEmptySubsequences: false), "\(name.debugDescription)")
+        }
+    }
 }

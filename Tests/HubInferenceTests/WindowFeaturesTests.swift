@@ -64,6 +64,17 @@ struct StepsPercentileTests {
         }
     }
 
+    @Test("with many equal steps it is still the sorted steps' nearest-rank sample")
+    func ties() {
+        var random = SeededRandom(seed: 0x71E5)
+        for trial in 0..<300 {
+            let count = 2 + random.nextInt(in: 0...400)
+            let values = (0..<count).map { _ in Double(random.nextInt(in: 0...4)) / 8 }
+            let steps = zip(values.dropFirst(), values).map { abs($0 - $1) }.sorted()
+            #expect(Self.stepsP90(values) == steps[(9 * steps.count + 9) / 10 - 1], "trial \(trial)")
+        }
+    }
+
     @Test("it reads only the slice it is given")
     func slice() {
         let values: [Double] = [100, 0, 1, 3, 6, 10, -100]

@@ -40,8 +40,17 @@ public struct PackageDetector: AnomalyDetector {
     private var quietLevel = 0.0
     public var debounce: (k: Int, n: Int)? { (package.manifest.debounceK, package.manifest.debounceN) }
 
+    /// How early a reading may come and still take its slot, and the longest gap the window
+    /// bridges (see `observe`): fixed by the manifest, so worked out once rather than with
+    /// 128-bit `Duration` arithmetic on every reading.
+    private let slack: Duration
+    private let gapMax: Duration
+
     public init(package: ModelPackage) {
         self.package = package
+        let interval = package.manifest.pollInterval
+        slack = min(interval / 10, .milliseconds(250))
+        gapMax = interval * (Self.gapSamplesMax + 1) + slack
         scorer = WindowScorer(manifest: package.manifest, model: package.model)
         rings = package.manifest.inputChannels.map { _ in Array(repeating: 0, count: package.manifest.windowLength) }
     }
@@ -68,8 +77,16 @@ public struct PackageDetector: AnomalyDetector {
     /// The window's samples per input channel, oldest first.
     public func heldSamples() -> [[Double]] {
         let length = package.manifest.windowLength
+        let start = (head - filled + length) % length
+        let wrapped = max(0, start + filled - length)
+        // Two contiguous runs, the older one first: no division per sample (every scored
+        // window of every appliance comes through here).
         return rings.map { ring in
-            (0..<filled).map { ring[(head - filled + $0 + length) % length] }
+            var window: [Double] = []
+            window.reserveCapacity(filled)
+            window.append(contentsOf: ring[start..<(start + filled - wrapped)])
+            window.append(contentsOf: ring[0..<wrapped])
+            return window
         }
     }
 
@@ -77,10 +94,9 @@ public struct PackageDetector: AnomalyDetector {
         let manifest = package.manifest
         // Samples sit on a grid one interval apart; a reading up to a tenth of an interval
         // early, at most 250 ms (retries shift timestamps by milliseconds), still takes its slot.
-        let slack = min(manifest.pollInterval / 10, .milliseconds(250))
         if let next = nextSample, reading.timestamp < next - slack { return nil }
         for channel in manifest.inputChannels where reading.values[channel] == nil { return nil }
-        if let last = lastSample, reading.timestamp - last > manifest.pollInterval * (Self.gapSamplesMax + 1) + slack {
+        if let last = lastSample, reading.timestamp - last > gapMax {
             filled = 0
             sinceScore = 0
         }

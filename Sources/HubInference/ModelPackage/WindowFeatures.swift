@@ -86,8 +86,48 @@ public enum WindowFeatures {
                 steps.append(abs(value - previous))
                 previous = value
             }
-            steps.sort()
-            return steps[nearestRankIndex(percent: 90, count: steps.count)]
+            return orderStatistic(&steps, nearestRankIndex(percent: 90, count: steps.count))
+        }
+    }
+
+    /// The value at `rank` of `values` sorted ascending — what `values.sorted()[rank]` is —
+    /// found by selection (Hoare's quickselect, median-of-three pivots) rather than a whole
+    /// sort: a washer's model takes a percentile of every window it scores. `values` is
+    /// left partly ordered. A NaN has no place in an order, so values holding one are
+    /// sorted, exactly as before.
+    static func orderStatistic(_ values: inout [Double], _ rank: Int) -> Double {
+        precondition(values.indices.contains(rank), "a rank inside the values")
+        if values.contains(where: \.isNaN) {
+            values.sort()
+            return values[rank]
+        }
+        return values.withUnsafeMutableBufferPointer { v -> Double in
+            var low = 0
+            var high = v.count - 1
+            while low < high {
+                let a = v[low], b = v[low + (high - low) / 2], c = v[high]
+                let pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b))
+                var i = low
+                var j = high
+                while i <= j {
+                    while v[i] < pivot { i += 1 }
+                    while v[j] > pivot { j -= 1 }
+                    if i <= j {
+                        v.swapAt(i, j)
+                        i += 1
+                        j -= 1
+                    }
+                }
+                // Now v[low...j] ≤ pivot ≤ v[i...high], and anything between equals the pivot.
+                if rank <= j {
+                    high = j
+                } else if rank >= i {
+                    low = i
+                } else {
+                    return pivot
+                }
+            }
+            return v[rank]
         }
     }
 

@@ -128,20 +128,38 @@ public final class SQLiteOutboxStore: OutboxStore {
     /// GRDB's generic argument binding cost 5 µs a message, three times the insert itself,
     /// and the simulator commits every reading. GRDB still opens, configures, migrates,
     /// serialises access and runs everything else.
+    ///
+    /// The texts and the payload are bound without a copy (`SQLITE_STATIC`) for the one step
+    /// that stores them, inside the closures that keep their bytes alive, and unbound after.
     private static func insert(_ message: OutboxMessage, _ db: Database) throws {
         let statement = try db.cachedStatement(
             sql: "INSERT INTO outbox (sequence, message_id, topic, priority, payload) VALUES (?, ?, ?, ?, ?)").sqliteStatement
         sqlite3_reset(statement)
         sqlite3_bind_int64(statement, 1, message.sequence)
-        bindText(statement, 2, message.messageID)
-        bindText(statement, 3, message.topic)
         sqlite3_bind_int(statement, 4, Int32(message.priority.rawValue))
-        message.payload.withUnsafeBytes { payload in
-            _ = sqlite3_bind_blob(statement, 5, payload.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(payload.count), transient)
+        var messageID = message.messageID
+        var topic = message.topic
+        let code = messageID.withUTF8 { id in
+            topic.withUTF8 { topic in
+                message.payload.withUnsafeBytes { payload in
+                    bindText(statement, 2, id)
+                    bindText(statement, 3, topic)
+                    _ = sqlite3_bind_blob(statement, 5, payload.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(payload.count), nil)
+                    let code = sqlite3_step(statement)
+                    sqlite3_reset(statement)
+                    sqlite3_clear_bindings(statement)
+                    return code
+                }
+            }
         }
-        let code = sqlite3_step(statement)
-        sqlite3_reset(statement)
         guard code == SQLITE_DONE else { throw failure(code, db) }
+    }
+
+    /// Binds `utf8` without a copy: the caller keeps it alive until the statement is reset.
+    private static func bindText(_ statement: OpaquePointer, _ index: Int32, _ utf8: UnsafeBufferPointer<UInt8>) {
+        _ = utf8.withMemoryRebound(to: CChar.self) {
+            sqlite3_bind_text(statement, index, $0.baseAddress ?? UnsafePointer(bitPattern: 1), Int32($0.count), nil)
+        }
     }
 
     public func remove(sequences: [Int64]) throws(OutboxError) {
@@ -152,8 +170,9 @@ public final class SQLiteOutboxStore: OutboxStore {
             try database.writeWithoutTransaction { db in try db.inSavepoint {
                 // Acknowledgements come mostly in order: one count and one delete per run of
                 // consecutive sequences (RETURNING would stage every deleted row in a temporary table).
+                // One aggregate row, telemetry counted apart: GROUP BY sorted every row first.
                 let tally = try db.cachedStatement(
-                    sql: "SELECT priority, count(*), max(sequence) FROM outbox WHERE sequence BETWEEN ? AND ? GROUP BY priority").sqliteStatement
+                    sql: "SELECT count(*), sum(priority = \(OutboxMessage.Priority.telemetry.rawValue)), max(sequence) FROM outbox WHERE sequence BETWEEN ? AND ?").sqliteStatement
                 let delete = try db.cachedStatement(sql: "DELETE FROM outbox WHERE sequence BETWEEN ? AND ?").sqliteStatement
                 let sorted = sequences.sorted()
                 var start = 0
@@ -166,13 +185,12 @@ public final class SQLiteOutboxStore: OutboxStore {
                         sqlite3_bind_int64(statement, 2, sorted[end])
                         var code = sqlite3_step(statement)
                         while code == SQLITE_ROW {
-                            let count = Int(sqlite3_column_int64(statement, 1))
+                            // An empty range gives 0, NULL, NULL: NULL reads as 0.
+                            let count = Int(sqlite3_column_int64(statement, 0))
+                            let telemetry = Int(sqlite3_column_int64(statement, 1))
                             highest = max(highest, sqlite3_column_int64(statement, 2))
-                            if sqlite3_column_int(statement, 0) == Int32(OutboxMessage.Priority.telemetry.rawValue) {
-                                next.depthTelemetry -= count
-                            } else {
-                                next.depthKept -= count
-                            }
+                            next.depthTelemetry -= telemetry
+                            next.depthKept -= count - telemetry
                             code = sqlite3_step(statement)
                         }
                         sqlite3_reset(statement)
@@ -186,16 +204,6 @@ public final class SQLiteOutboxStore: OutboxStore {
             counters = next
         } catch {
             throw Self.classify(error, place: path ?? "in-memory outbox")
-        }
-    }
-
-    /// SQLite copies what is bound with this destructor (`SQLITE_TRANSIENT`).
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
-    private static func bindText(_ statement: OpaquePointer, _ index: Int32, _ text: String) {
-        var text = text
-        text.withUTF8 { utf8 in
-            _ = utf8.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), transient) }
         }
     }
 
