@@ -21,7 +21,7 @@ struct IPCComponentProcessTests {
             dependencies: { uplink: ^1.0.0 }
             lifecycle: { \(lifecycle) }
             access: { publish: [dt/local/sensor/weather], subscribe: [dt/local/sensor/hvac], publish_rate_max: 100 }
-            health: { probe_interval: 1s, probe_timeout: 2s, failures_max: 5, restart_delay: 200ms }
+            health: { probe_interval: 1s, probe_timeout: 5s, failures_max: 5, restart_delay: 200ms }
             """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -124,8 +124,9 @@ struct IPCComponentProcessTests {
         let states = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").filter {
             $0.contains(#""ev": "component.state""#) && $0.contains("weather-station")
         }
-        #expect(states.contains { $0.contains("killed by signal 9") }, "\(states)")
-        #expect(states.filter { $0.contains(#""to": "running""#) }.count == 2, "\(states)")
+        // At least the first run and the one after the kill (a probe missed under a loaded machine may add more).
+        #expect(states.contains { $0.contains("killed by signal 9") }, "\(states.count) state changes")
+        #expect(states.filter { $0.contains(#""to": "running""#) }.count >= 2, "\(states.count) state changes")
         #expect(FileManager.default.fileExists(atPath: directory + "/pid"), "a new program started")
     }
 

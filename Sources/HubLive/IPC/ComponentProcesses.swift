@@ -36,9 +36,13 @@ public final class ComponentProcesses: ProcessPort, NetworkClient, Sendable {
         }
         running.withLock { $0[name] = pid }
         let thread = Thread { [self] in
+            // Wait without reaping, forget the pid under the lock, then reap: `stop` signals
+            // under the same lock, so it can never signal a pid the system has reused.
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0, errno == EINTR {}
+            running.withLock { if $0[name] == pid { $0[name] = nil } }
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-            running.withLock { if $0[name] == pid { $0[name] = nil } }
             completions.complete(.processExited(component: name, reason: Self.describe(status)), at: clock.now)
         }
         thread.name = "hub-process-\(name)"
@@ -46,8 +50,7 @@ public final class ComponentProcesses: ProcessPort, NetworkClient, Sendable {
     }
 
     public func stop(_ component: String) {
-        guard let pid = running.withLock({ $0[component] }) else { return }
-        kill(pid, SIGTERM)
+        guard let pid = running.withLock({ running in running[component].map { pid in kill(pid, SIGTERM); return pid } }) else { return }
         let deadline = ContinuousClock.now + killAfter
         // The waiting thread reaps it; a program that ignores SIGTERM is killed.
         Thread.detachNewThread { [self] in
@@ -55,7 +58,7 @@ public final class ComponentProcesses: ProcessPort, NetworkClient, Sendable {
                 guard running.withLock({ $0[component] == pid }) else { return }
                 usleep(20_000)
             }
-            if running.withLock({ $0[component] == pid }) { kill(pid, SIGKILL) }
+            running.withLock { if $0[component] == pid { kill(pid, SIGKILL) } }
         }
     }
 
@@ -63,8 +66,7 @@ public final class ComponentProcesses: ProcessPort, NetworkClient, Sendable {
 
     /// Stops every program (the hub is shutting down).
     public func stop() {
-        let all = running.withLock { $0 }
-        for (_, pid) in all { kill(pid, SIGTERM) }
+        running.withLock { for pid in $0.values { kill(pid, SIGTERM) } }
     }
 
     /// "exit 3", "killed by signal 9".

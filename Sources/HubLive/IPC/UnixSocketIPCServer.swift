@@ -21,6 +21,7 @@ public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
     /// Open connections by session number, and the next number.
     private let connections = Mutex<(open: [Int: Int32], next: Int)>(([:], 1))
     private let stopped = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
 
     public init(path: String, completions: CompletionInbox, clock: LiveClock) throws(IPCServerError) {
         self.path = path
@@ -57,6 +58,7 @@ public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
     }
 
     public func start() {
+        started.store(true, ordering: .sequentiallyConsistent)
         let thread = Thread { [self] in acceptLoop() }
         thread.name = "hub-ipc-accept"
         thread.start()
@@ -66,32 +68,42 @@ public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
     public func stop() {
         guard !stopped.exchange(true, ordering: .sequentiallyConsistent) else { return }
         shutdown(listener, Int32(SHUT_RDWR))
-        Glibc.close(listener)
-        let open = connections.withLock { state in
-            defer { state.open.removeAll() }
-            return Array(state.open.values)
+        // The accept thread closes the listener when it leaves `accept`: closing it here
+        // could let that thread accept on a descriptor number the process has reused.
+        if !started.load(ordering: .sequentiallyConsistent) { Glibc.close(listener) }
+        connections.withLock { state in
+            for fd in state.open.values { shutdown(fd, Int32(SHUT_RDWR)) }
+            state.open.removeAll()
         }
-        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
         unlink(path)
     }
 
     public func send(_ frame: IPCFrame, session: Int) {
-        guard let fd = connections.withLock({ $0.open[session] }) else { return }
         let bytes = frame.encoded()
-        let written = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)) }
-        if written != bytes.count {
-            // Partly written, or the peer's buffer is full: the stream can no longer be trusted.
-            close(session: session, reason: written < 0 ? String(cString: strerror(errno)) : "the component is not reading")
+        // Written under the lock: the reader thread closes a descriptor under the same lock,
+        // so a write can never land on a descriptor number the process has since reused.
+        connections.withLock { state in
+            guard let fd = state.open[session] else { return }
+            let written = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)) }
+            if written != bytes.count {
+                // Partly written, or the peer's buffer is full: the stream can no longer be
+                // trusted. The reader thread sees the end, posts `ipcClosed` and closes it.
+                state.open[session] = nil
+                shutdown(fd, Int32(SHUT_RDWR))
+            }
         }
     }
 
     public func close(session: Int, reason: String) {
         // The reader thread sees the end, posts `ipcClosed` and closes the descriptor.
-        guard let fd = connections.withLock({ $0.open.removeValue(forKey: session) }) else { return }
-        shutdown(fd, Int32(SHUT_RDWR))
+        connections.withLock { state in
+            guard let fd = state.open.removeValue(forKey: session) else { return }
+            shutdown(fd, Int32(SHUT_RDWR))
+        }
     }
 
     private func acceptLoop() {
+        defer { Glibc.close(listener) }
         while !stopped.load(ordering: .sequentiallyConsistent) {
             let fd = accept(listener, nil, nil)
             guard fd >= 0 else {
@@ -128,8 +140,10 @@ public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
             }
             completions.complete(contentsOf: frames, at: clock.now)
         }
-        connections.withLock { _ = $0.open.removeValue(forKey: session) }
-        Glibc.close(fd)
+        connections.withLock { state in
+            if state.open[session] == fd { state.open[session] = nil }
+            Glibc.close(fd)
+        }
         completions.complete(.ipcClosed(session: session), at: clock.now)
     }
 }
