@@ -14,11 +14,22 @@ public final class ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         if let input { posix_spawn_file_actions_addopen(&actions, 0, input, O_RDONLY, 0) }
-        // A caller on a worker thread (a test, a Dispatch queue) runs whose signal mask blocks SIGTERM; a child inherits
-        // the mask, so it gets an empty one and default dispositions.
+        var attributes = Self.cleanSignalAttributes()
+        defer { posix_spawnattr_destroy(&attributes) }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid = pid_t()
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard rc == 0 else { throw LocalProcessError("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        self.pid = pid
+    }
+
+    /// Spawn attributes that give a child an empty signal mask and default dispositions: a
+    /// caller on a worker thread (a test, a Dispatch queue, the hub's loop under the service
+    /// lifecycle) blocks SIGTERM, and a child would inherit that. The caller destroys them.
+    static func cleanSignalAttributes() -> posix_spawnattr_t {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
         var none = sigset_t()
         sigemptyset(&none)
         var all = sigset_t()
@@ -26,12 +37,7 @@ public final class ChildProcess {
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid = pid_t()
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard rc == 0 else { throw LocalProcessError("cannot start \(executable): \(String(cString: strerror(rc)))") }
-        self.pid = pid
+        return attributes
     }
 
     /// The child's peak resident set in bytes, known once it has been reaped.
