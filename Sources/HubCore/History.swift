@@ -37,6 +37,11 @@ public enum HistoryEvent: Equatable, Sendable {
     /// acknowledged) and events still queued (timers, completions) — what a run leaves
     /// unfinished is reported, not lost.
     case simulationEnd(SimulationEndReport)
+    /// A component over IPC at the end of a run, from its client's side: messages it
+    /// `published` (handed to its IPC client), `dropped` from the client's full buffer, and
+    /// `held` (buffered or sent unacknowledged) — so a checker can tell a message the bus
+    /// never saw from one the client still holds or counted as dropped.
+    case ipcClient(component: String, published: Int, dropped: Int, held: Int)
 
     /// The event's name in the log (`ev` field).
     public var name: String {
@@ -60,6 +65,7 @@ public enum HistoryEvent: Equatable, Sendable {
         case .faultEnd: "fault.end"
         case .sensorTruth: "sim.truth"
         case .simulationEnd: "sim.end"
+        case .ipcClient: "ipc.client"
         }
     }
 
@@ -115,6 +121,9 @@ public enum HistoryEvent: Equatable, Sendable {
             json.field("cloud_bytes", end.cloudBytes); json.field("cloud_refused", end.cloudRefusedAttempts)
             json.field("kit_rejected", end.kitRejected)
             json.field("pending", end.pending)
+        case .ipcClient(let component, let published, let dropped, let held):
+            json.field("component", component); json.field("published", published); json.field("dropped", dropped)
+            json.field("held", held)
         }
         json.endObject()
     }

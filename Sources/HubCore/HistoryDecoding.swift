@@ -6,7 +6,7 @@ extension HistoryEvent {
     public static let names = ["hub.start", "sensor.ready", "sensor.error", "component.error", "component.state",
                                "bus.refused", "bus.dropped", "model.change",
                                "bus.publish", "display.write", "display.scroll", "joystick", "uplink.send",
-                               "cloud.receive", "led.frame", "fault.start", "fault.end", "sim.truth", "sim.end"]
+                               "cloud.receive", "led.frame", "fault.start", "fault.end", "sim.truth", "sim.end", "ipc.client"]
 
     /// Decodes one line of the event log (without its newline). Errors name the field and
     /// what is wrong with it; unknown fields are refused, so a misspelt or foreign log is
@@ -19,6 +19,11 @@ extension HistoryEvent {
         func topic() throws(PayloadError) -> Topic {
             let text = try object.string("topic")
             do { return try Topic(validating: text) } catch { throw PayloadError(type: object.type, field: "topic", reason: error.description) }
+        }
+        func count(_ key: String) throws(PayloadError) -> Int {
+            let value = try object.int(key)
+            guard value >= 0 else { throw PayloadError(type: object.type, field: key, reason: "must not be negative") }
+            return value
         }
         let event: HistoryEvent
         switch name {
@@ -92,11 +97,6 @@ extension HistoryEvent {
             event = .sensorTruth(device: try object.device("device_id"), chip: try object.string("chip"), values: values)
         case "sim.end":
             try only(["readings", "unacknowledged", "outbox_telemetry", "outbox_depth_max", "cloud_bytes", "cloud_refused", "kit_rejected", "pending"])
-            func count(_ key: String) throws(PayloadError) -> Int {
-                let value = try object.int(key)
-                guard value >= 0 else { throw PayloadError(type: object.type, field: key, reason: "must not be negative") }
-                return value
-            }
             let ranges: SequenceRanges
             let rangesText = try object.string("outbox_telemetry")
             do throws(SequenceRanges.ParseError) { ranges = try SequenceRanges(parsing: rangesText) } catch {
@@ -106,6 +106,10 @@ extension HistoryEvent {
                 readings: try count("readings"), unacknowledged: try count("unacknowledged"), outboxTelemetry: ranges,
                 outboxDepthMax: try count("outbox_depth_max"), cloudBytes: try count("cloud_bytes"),
                 cloudRefusedAttempts: try count("cloud_refused"), kitRejected: try count("kit_rejected"), pending: try count("pending")))
+        case "ipc.client":
+            try only(["component", "published", "dropped", "held"])
+            event = .ipcClient(component: try object.string("component"), published: try count("published"),
+                               dropped: try count("dropped"), held: try count("held"))
         default:
             throw PayloadError(type: object.type, field: "ev", reason: "unknown event '\(name)' (known: \(names.joined(separator: ", ")))")
         }

@@ -255,6 +255,32 @@ public final class HubNode {
         if remote.session == session { remote.session = nil }
     }
 
+    /// The bus server went down or is back. While it is down, and for `ipcReconnectGrace`
+    /// after (clients come back with their backoff, at most a minute apart), a remote
+    /// component without a session is excused its probes: the server, not the component,
+    /// is what failed, and restarting the component would throw away what it holds.
+    private func ipcServer(up: Bool, now: Instant) {
+        ipcServerUp = up
+        ipcServerBackAt = up ? now : nil
+        guard !up, supervisor != nil else { return }
+        for case let remote as RemoteComponent in slots {
+            if let probe = supervisor!.outstandingProbe(of: remote.recipe.name) {
+                supervise(supervisor!.handle(.probeAnswered(remote.recipe.name, probe: probe), now: now), now: now)
+            }
+        }
+    }
+
+    private var ipcServerUp = true
+    private var ipcServerBackAt: Instant?
+
+    /// How long after the bus server is back a component may take to reconnect unprobed:
+    /// the protocol's backoff cap (docs/ipc.md: 1 s doubling to 60 s).
+    public static let ipcReconnectGrace: Duration = .seconds(60)
+
+    private func excusesProbe(now: Instant) -> Bool {
+        !ipcServerUp || ipcServerBackAt.map { now < $0 + Self.ipcReconnectGrace } == true
+    }
+
     private func hello(_ name: String, versions: [Int], session: Int, now: Instant) {
         let ipc = ports.ipc!
         guard let remote = slot(named: name) as? RemoteComponent else {
@@ -280,6 +306,8 @@ public final class HubNode {
         remote.session = session
         ipc.send(.welcome(version: version, session: sessionCount), session: session)
         if state == .starting { supervise(supervisor!.handle(.started(name), now: now), now: now) }
+        // A probe sent on the lost connection (or while there was none) is asked again here.
+        if let probe = supervisor?.outstandingProbe(of: name) { ipc.send(.probe(probe: probe), session: session) }
         deliverQueued(to: remote, now: now)
     }
 
@@ -299,8 +327,9 @@ public final class HubNode {
                 let recipe = slot.recipe
                 slot.relaunch()
                 if slot is RemoteComponent {
-                    // Up when its process says hello (`ipcReceived`).
-                    if case .external = recipe.lifecycle { ports.processes?.start(recipe) }
+                    // Up when its process says hello (`ipcReceived`). The process port runs a
+                    // program, or (the simulator) a built-in component behind its own client.
+                    ports.processes?.start(recipe)
                     continue
                 } else if slot.crashesAtStart {
                     slot.running = false
@@ -324,7 +353,12 @@ public final class HubNode {
             case .probe(let name, let probe, let deadline, let at):
                 let slot = slot(named: name)
                 if let remote = slot as? RemoteComponent {
-                    if remote.takesMessages, let session = remote.session { ports.ipc?.send(.probe(probe: probe), session: session) }
+                    if remote.takesMessages, let session = remote.session {
+                        ports.ipc?.send(.probe(probe: probe), session: session)
+                    } else if remote.session == nil, excusesProbe(now: now) {
+                        pending += supervisor!.handle(.probeAnswered(name, probe: probe), now: now)
+                        continue
+                    }
                     ports.timers.schedule(HubTimer(component: HubTimer.supervisor, payload: deadline), at: at)
                 } else if slot?.takesMessages == true {
                     pending += supervisor!.handle(.probeAnswered(name, probe: probe), now: now)
@@ -363,6 +397,8 @@ public final class HubNode {
             ipcReceived(frame, session: session, now: now)
         case .ipcClosed(let session):
             ipcClosed(session: session, now: now)
+        case .ipcServer(let up):
+            ipcServer(up: up, now: now)
         case .processExited(let component, let reason):
             guard let remote = slot(named: component) as? RemoteComponent, remote.running else { return }
             remote.running = false
@@ -388,29 +424,8 @@ public final class HubNode {
 
     /// Carries out one port request; drivers answer within it, so their completion comes back now.
     func perform(_ request: PortRequest, from slot: Int, now: Instant) -> PortCompletion? {
-        switch request {
-        case .initialiseSensor(let device, let chip):
-            let driver = ports.sensorKits[device][chip]
-            do throws(DriverError) { return .sensorInitialised(device: device, chip: chip, .success(try driver.initialise())) } catch {
-                return .sensorInitialised(device: device, chip: chip, .failure(error))
-            }
-        case .sampleSensor(let device, let chip):
-            let driver = ports.sensorKits[device][chip]
-            do throws(DriverError) { return .sensorSampled(device: device, chip: chip, .success(try driver.sample())) } catch {
-                return .sensorSampled(device: device, chip: chip, .failure(error))
-            }
-        case .writeDisplay(let frame):
-            guard let display = ports.display else { return nil }
-            do throws(DriverError) { try display.write(frame) } catch { return .displayWritten(error: error) }
-            return nil
-        case .readJoystick:
-            guard let joystick = ports.joystick else { return nil }
-            do throws(DriverError) { return .joystick(.success(try joystick.readKeys())) } catch { return .joystick(.failure(error)) }
-        case .sendCloud(let message):
-            if !cloudClients.contains(slot) { cloudClients.append(slot) }
-            ports.cloud.send(message, at: now)
-            return nil
-        }
+        if case .sendCloud = request, !cloudClients.contains(slot) { cloudClients.append(slot) }
+        return ports.perform(request, now: now)
     }
 
     func schedule(_ timer: HubTimer, at: Instant) {

@@ -62,6 +62,10 @@ public enum PortCompletion: Equatable, Sendable {
     case ipcFrame(session: Int, IPCFrame)
     /// IPC session `session` ended (the process hung up or broke the protocol).
     case ipcClosed(session: Int)
+    /// The IPC bus server stopped serving (`up: false`: its sessions are gone, connections
+    /// refused) or serves again. Components cannot answer probes through a server that is
+    /// down, so their silence then says nothing about them.
+    case ipcServer(up: Bool)
     /// A component's program exited (`reason`: its status or signal).
     case processExited(component: String, reason: String)
 }
@@ -126,5 +130,37 @@ public struct HubPorts {
         self.outbox = outbox
         self.timers = timers
         self.history = history
+    }
+}
+
+extension HubPorts {
+    /// Carries out one component's port request against these ports: drivers answer within
+    /// it (the completion comes back now), the cloud answers later through its sink.
+    ///
+    /// One place for it, because a component runs the same way in the hub process (the
+    /// node's host) and in a process of its own (`hub component`, the simulator's IPC shell).
+    public func perform(_ request: PortRequest, now: Instant) -> PortCompletion? {
+        switch request {
+        case .initialiseSensor(let device, let chip):
+            let driver = sensorKits[device][chip]
+            do throws(DriverError) { return .sensorInitialised(device: device, chip: chip, .success(try driver.initialise())) } catch {
+                return .sensorInitialised(device: device, chip: chip, .failure(error))
+            }
+        case .sampleSensor(let device, let chip):
+            let driver = sensorKits[device][chip]
+            do throws(DriverError) { return .sensorSampled(device: device, chip: chip, .success(try driver.sample())) } catch {
+                return .sensorSampled(device: device, chip: chip, .failure(error))
+            }
+        case .writeDisplay(let frame):
+            guard let display else { return nil }
+            do throws(DriverError) { try display.write(frame) } catch { return .displayWritten(error: error) }
+            return nil
+        case .readJoystick:
+            guard let joystick else { return nil }
+            do throws(DriverError) { return .joystick(.success(try joystick.readKeys())) } catch { return .joystick(.failure(error)) }
+        case .sendCloud(let message):
+            cloud.send(message, at: now)
+            return nil
+        }
     }
 }

@@ -4,14 +4,28 @@ import HubInference
 /// The standard hub: what `hub run` and the simulator assemble.
 public enum StandardComponents {
     /// Adds the standard components to `node`, each by its own type (so the host is
-    /// specialised for them).
-    public static func add(to node: HubNode) {
+    /// specialised for them). Those named in `overIPC` run in processes of their own: the
+    /// node gets them as remote components under their built-in recipes, in the same place
+    /// of the start and delivery order, and their values come back for the shell that runs
+    /// them behind `ComponentOverIPC` — the same code as in the hub process.
+    @discardableResult
+    public static func add(to node: HubNode, overIPC remote: [String] = []) -> [any HubComponent] {
         let parts = build(config: node.config, ports: node.ports)
-        if let sensor = parts.sensor { node.add(sensor, recipe: BuiltinRecipes.sensor) }
-        if let bridge = parts.bridge { node.add(bridge, recipe: BuiltinRecipes.kitBridge) }
-        node.add(parts.inference, recipe: BuiltinRecipes.inference)
-        node.add(parts.display, recipe: BuiltinRecipes.display)
-        node.add(parts.uplink, recipe: BuiltinRecipes.uplink)
+        var away: [any HubComponent] = []
+        func place<C: HubComponent>(_ component: C, _ recipe: ComponentRecipe) {
+            if remote.contains(recipe.name) {
+                node.addRemote(recipe: recipe)
+                away.append(component)
+            } else {
+                node.add(component, recipe: recipe)
+            }
+        }
+        if let sensor = parts.sensor { place(sensor, BuiltinRecipes.sensor) }
+        if let bridge = parts.bridge { place(bridge, BuiltinRecipes.kitBridge) }
+        place(parts.inference, BuiltinRecipes.inference)
+        place(parts.display, BuiltinRecipes.display)
+        place(parts.uplink, BuiltinRecipes.uplink)
+        return away
     }
 
     /// The standard components as values, for a node that adds more of its own (each gets

@@ -9,7 +9,7 @@ import HubSim
 extension ScenarioLoader {
     static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll",
                                    "scroll-count", "channel-range", "delivered-to-cloud", "outbox-depth-max", "cloud-bytes-per-day-max",
-                                   "cloud-attempts-max", "kit-rejected-min", "component-state", "component-recovers", "bus-refused"]
+                                   "cloud-attempts-max", "kit-rejected-min", "component-state", "component-recovers", "bus-refused", "ipc-dropped"]
     /// Components whose own health a `health` expectation can name.
     static let healthComponents = ["uplink"]
 
@@ -68,16 +68,20 @@ extension ScenarioLoader {
                 throw argument.error("component-recovers cannot be judged: no timeline fault crashes or hangs '\(target)'")
             }
             return .componentRecovers(component: target, within: try map.required("within").duration(in: Limits.span))
-        case "bus-refused":
-            guard let argument else { throw item.error("bus-refused needs { component, min } and/or max") }
+        case "bus-refused", "ipc-dropped":
+            guard let argument else { throw item.error("\(name) needs { component, min } and/or max") }
             let map = try argument.map()
             try map.finish(known: ["component", "min", "max"])
             let target = try component(map)
+            if name == "ipc-dropped", !setup.ipc.components.contains(target) {
+                throw argument.error("ipc-dropped counts an IPC client's drops; '\(target)' runs in the hub process (hub.ipc.components: \(setup.ipc.components.joined(separator: ", ")))")
+            }
             let minimum = try map.optional("min")?.int(in: Limits.runTotal) ?? 0
             let maximum = try map.optional("max")?.int(in: Limits.runTotal)
-            guard map.optional("min") != nil || maximum != nil else { throw argument.error("bus-refused needs min, max or both") }
+            guard map.optional("min") != nil || maximum != nil else { throw argument.error("\(name) needs min, max or both") }
             if let maximum, maximum < minimum { throw argument.error("max \(maximum) is below min \(minimum)") }
-            return .busRefused(component: target, min: minimum, max: maximum)
+            return name == "bus-refused" ? .busRefused(component: target, min: minimum, max: maximum)
+                : .ipcDropped(component: target, min: minimum, max: maximum)
         case "readings-every-poll", "no-alert":
             var target: DeviceID?
             if let argument {

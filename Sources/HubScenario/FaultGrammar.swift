@@ -58,12 +58,19 @@ extension ScenarioLoader {
         if parts.count == 2, FaultCatalogue.untargetedLayers.contains(parts[0]), let kind = FaultCatalogue.kind(layer: parts[0], name: parts[1]) {
             try map.finish(known: ["at", "fault", "for"] + kind.parameters.map(\.name))
             let at = try offset(try map.required("at"), setup)
-            let lasting = try map.optional("for")?.duration(in: Limits.span)
+            let forValue = map.optional("for")
+            let lasting = try forValue?.duration(in: Limits.span)
+            if let forValue, FaultCatalogue.instantKinds.contains(kind.pattern) {
+                throw forValue.error("\(kind.pattern) is an instant; it takes no 'for'")
+            }
+            if kind.layer == "ipc", setup.ipc.components.isEmpty {
+                throw faultValue.error("\(kind.pattern) hits nothing: no component runs over IPC in this hub (hub.ipc.components)")
+            }
             var values: [String: FaultValue] = [:]
             for parameter in kind.parameters {
                 values[parameter.name] = try parseParameter(parameter, of: kind, in: map, appliance: nil, values: values)
             }
-            return ScheduledFault(at: at, duration: lasting, fault: kind.fault(.cloud, values))
+            return ScheduledFault(at: at, duration: lasting, fault: kind.fault(.untargeted, values))
         }
         guard parts.count == 3, let kind = FaultCatalogue.kind(layer: parts[0], name: parts[2]) else {
             let spelled = parts.count == 3 ? "\(parts[0]).<\(FaultCatalogue.targetPlaceholder(parts[0]))>.\(parts[2])" : name
@@ -116,6 +123,9 @@ extension ScenarioLoader {
             if let deviceValue = map.optional("device") { throw deviceValue.error("a component fault names its component in the fault name") }
             guard setup.components.contains(text) else {
                 throw faultValue.error("this hub runs no component '\(text)'\(ClosestName.hint(text, in: setup.components)) (it runs: \(setup.components.joined(separator: ", ")))")
+            }
+            if setup.ipc.components.contains(text), kind.name != "crash" {
+                throw faultValue.error("\(kind.pattern) is simulated for components in the hub process; '\(text)' runs over IPC here (crash kills its process)")
             }
             return (.component(text), nil)
         default:

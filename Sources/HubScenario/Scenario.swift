@@ -44,6 +44,8 @@ public struct Scenario: Sendable {
     public var telemetryBatching: TelemetryBatching?
     public var appliances: [Appliance]
     public var timeline: [ScheduledFault]
+    /// Built-in components run over the simulated IPC bus (`hub.ipc`).
+    public var ipc = SimIPCSetup()
     public var expectations: [Expectation]
 
     /// The simulation this scenario describes, with `seed` in place of the file's if given.
@@ -53,7 +55,9 @@ public struct Scenario: Sendable {
                                                  source: appliance.sensor == "mqtt-kit" ? .mqttKit(interval: appliance.kitInterval ?? pollInterval) : .senseHAT)
                             },
                             pollInterval: pollInterval, telemetryBatching: telemetryBatching)
-        return SimulationSetup(seed: override ?? seed, start: start, duration: duration, hub: hub, faults: timeline)
+        var setup = SimulationSetup(seed: override ?? seed, start: start, duration: duration, hub: hub, faults: timeline)
+        setup.ipc = ipc
+        return setup
     }
 }
 
@@ -98,6 +102,9 @@ public enum Expectation: Equatable, Sendable {
     case componentRecovers(component: String, within: Duration)
     /// The bus refused between `min` and `max` of the component's publishes and subscriptions.
     case busRefused(component: String, min: Int, max: Int?)
+    /// The component's IPC client dropped between `min` and `max` publishes (its buffer full
+    /// while the bus was away), and every publish it made is accounted for.
+    case ipcDropped(component: String, min: Int, max: Int?)
 
     /// Whether checking it needs the chips to record the truth of every conversion.
     public var needsTruth: Bool { self == .noCorruptedReading }
@@ -127,6 +134,7 @@ public enum Expectation: Equatable, Sendable {
         case .componentState(let component, let state): "component-state(\(component) \(state.rawValue))"
         case .componentRecovers(let component, let within): "component-recovers(\(component) within \(DurationText.format(within)))"
         case .busRefused(let component, let min, let max): "bus-refused(\(component) \(min)…\(max.map(String.init) ?? "∞"))"
+        case .ipcDropped(let component, let min, let max): "ipc-dropped(\(component) \(min)…\(max.map(String.init) ?? "∞"))"
         }
     }
 }

@@ -39,7 +39,7 @@ public enum ScenarioLoader {
 
         let name = try ScenarioName.validate(try root.required("name"))
         let hub = try root.required("hub").map()
-        try hub.finish(known: ["thing", "poll_interval", "telemetry_batch", "appliances", "model"])
+        try hub.finish(known: ["thing", "poll_interval", "telemetry_batch", "appliances", "model", "ipc"])
         let thingValue = hub.optional("thing")
         let thing = try thingValue?.string() ?? "hbshub001"
         if let thingValue, !HubConfig.isValidThing(thing) {
@@ -76,7 +76,8 @@ public enum ScenarioLoader {
             }
             start = instant
         }
-        let setup = Setup(appliances: appliances, duration: duration)
+        var setup = Setup(appliances: appliances, duration: duration)
+        if let ipcValue = hub.optional("ipc") { setup.ipc = try parseIPC(ipcValue, setup) }
         let timeline = try root.optional("timeline")?.list().map { (item) throws(ScenarioError) in try parseFault(item, setup) } ?? []
         let presses = timeline.compactMap { entry -> Duration? in if case .joystick = entry.fault { entry.at } else { nil } }
         let failing = timeline.compactMap { entry -> String? in
@@ -90,7 +91,7 @@ public enum ScenarioLoader {
             seed: try root.required("seed").uint64(),
             start: start, duration: duration, thing: thing, pollInterval: pollInterval, telemetryBatching: batching,
             appliances: appliances,
-            timeline: timeline,
+            timeline: timeline, ipc: setup.ipc,
             expectations: try root.optional("expect")?.list().map { (item) throws(ScenarioError) in
                 try parseExpectation(item, setup, presses: presses, failing: failing)
             } ?? [])
@@ -107,6 +108,8 @@ public enum ScenarioLoader {
         // Fault parameters' ranges live in the `FaultCatalogue`, beside the ports that apply them.
         /// `channel-range` bounds (every channel's unit fits well inside).
         public static let channelValue: ClosedRange<Double> = -1e6...1e6
+        /// `hub.ipc.buffer_max`: publishes a component's IPC client holds while the bus is away.
+        public static let ipcBuffer: ClosedRange<Int> = 1...1_000_000
         /// `scroll-count`.
         public static let scrollCount: ClosedRange<Int> = 0...10_000
         /// `outbox-depth-max`, `cloud-bytes-per-day-max`, `cloud-attempts-max`.
@@ -122,6 +125,8 @@ public enum ScenarioLoader {
     struct Setup {
         let appliances: [Scenario.Appliance]
         let duration: Duration
+        /// The components that run over the simulated IPC bus (`hub.ipc`).
+        var ipc = SimIPCSetup()
         var devices: [DeviceID] { appliances.map(\.id) }
         /// Whether anything scores `id`'s readings (the interim detector watches furnaces only).
         func isScored(_ id: DeviceID) -> Bool {
@@ -146,6 +151,33 @@ public enum ScenarioLoader {
         }
         /// `at:`/`after:` offsets: a moment inside the run (at the end or later nothing can happen).
         var offsets: ClosedRange<Duration> { .zero...(duration - .milliseconds(1)) }
+    }
+
+    /// `hub.ipc: { components: [sensor], buffer_max: 10000 }`: built-in components that run
+    /// in processes of their own behind the simulated IPC bus, and their clients' buffer.
+    static func parseIPC(_ value: YAMLValue, _ setup: Setup) throws(ScenarioError) -> SimIPCSetup {
+        let map = try value.map()
+        try map.finish(known: ["components", "buffer_max"])
+        let listValue = try map.required("components")
+        let items = try listValue.list()
+        if items.isEmpty { throw listValue.error("name at least one component to run over IPC (runnable: \(SimIPCSetup.runnable.joined(separator: ", ")))") }
+        var ipc = SimIPCSetup()
+        for item in items {
+            let name = try item.string()
+            guard SimIPCSetup.runnable.contains(name) else {
+                let why = ComponentRecipe.builtinNames.contains(name)
+                    ? "'\(name)' cannot run over the simulated IPC bus (its ports live with the hub here)"
+                    : "unknown component '\(name)'\(ClosestName.hint(name, in: SimIPCSetup.runnable))"
+                throw item.error("\(why) (runnable: \(SimIPCSetup.runnable.joined(separator: ", ")))")
+            }
+            guard setup.components.contains(name) else {
+                throw item.error("this hub runs no component '\(name)' (it runs: \(setup.components.joined(separator: ", ")))")
+            }
+            if ipc.components.contains(name) { throw item.error("'\(name)' is listed twice") }
+            ipc.components.append(name)
+        }
+        if let bufferValue = map.optional("buffer_max") { ipc.bufferCountMax = try bufferValue.int(in: Limits.ipcBuffer) }
+        return ipc
     }
 
     /// `model: <dir>` (a package, found by `ModelSearch`), `model: interim` (the rolling

@@ -48,7 +48,8 @@ public enum ScenarioRunner {
         setup.verifyReads = verifyReads
         let log = try eventLogPath.map { (path) throws(StoreError) in try EventLogWriter(path: path) }
         let context = CheckContext(start: setup.start, end: setup.start + setup.duration,
-                                   pollInterval: scenario.pollInterval, devices: scenario.appliances.map(\.id))
+                                   pollInterval: scenario.pollInterval, devices: scenario.appliances.map(\.id),
+                                   ipcComponents: scenario.ipc.components)
         let checkers = scenario.expectations.map { $0.makeChecker(context) }
         let tally = RunTally()
         let recorder = HistoryRecorder(log: log, keepsEntries: false) { event, time in
@@ -78,7 +79,8 @@ public enum ScenarioRunner {
         let events = try EventLogReader.read(path: historyPath) { event, time in
             if checkers.isEmpty {
                 let context = CheckContext(start: time, end: time + scenario.duration,
-                                           pollInterval: scenario.pollInterval, devices: scenario.appliances.map(\.id))
+                                           pollInterval: scenario.pollInterval, devices: scenario.appliances.map(\.id),
+                                   ipcComponents: scenario.ipc.components)
                 checkers = scenario.expectations.map { $0.makeChecker(context) }
             }
             tally.observe(event, at: time)

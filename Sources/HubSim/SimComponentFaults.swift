@@ -23,6 +23,8 @@ public final class SimComponentFaults: FaultApplying {
     weak var node: HubNode?
     /// Schedules the next flood tick (`SimEvent.componentFlood`).
     var scheduleTick: ((Instant) -> Void)?
+    /// The bus behind which some components run as simulated processes; set with `node`.
+    weak var ipc: SimIPCBus?
     /// The hub's thing name, for the cloud's topics; set with `node`.
     var thing = "hub"
     /// Active floods: component, topic, messages per tick, in the order they started.
@@ -36,7 +38,9 @@ public final class SimComponentFaults: FaultApplying {
         guard case .component(let name, let kind) = fault, let node else { preconditionFailure("not a component fault: \(fault)") }
         switch kind {
         case .crash:
-            if active { node.crash(name, reason: "crashed (fault)", now: now) }
+            guard active else { return }
+            // A component over IPC is a process: killing it closes its connection and the hub hears it exit.
+            if let ipc, ipc.runs(name) { ipc.kill(name, now: now) } else { node.crash(name, reason: "crashed (fault)", now: now) }
         case .hang:
             node.hang(name, active)
         case .crashloop:

@@ -15,6 +15,8 @@ public enum SimEvent: Sendable {
     case kitPoll(Int)
     /// One second of the active `component.<name>.flood` faults.
     case componentFlood
+    /// Something on the simulated IPC bus: a frame arrives, a component process acts.
+    indirect case ipc(SimIPCEvent)
 }
 
 /// Virtual time and the pending events of one simulation: the project's one `EventLoop`

@@ -27,6 +27,8 @@ public enum SimFault: Equatable, Sendable {
     case kit(device: DeviceID, KitFault)
     /// `component.<name>.<kind>`: one of the hub's components crashes, hangs or misbehaves.
     case component(name: String, ComponentFault)
+    /// `ipc.<kind>`: the hub's IPC bus server goes away, restarts, stalls or loses frames.
+    case ipc(IPCFault)
 
     public var name: String {
         switch self {
@@ -53,6 +55,7 @@ public enum SimFault: Equatable, Sendable {
         case .cloud(let fault): return "cloud.\(fault.kind)"
         case .kit(let device, let fault): return "kit.\(device).\(fault.kind)"
         case .component(let name, let fault): return "component.\(name).\(fault.kind)"
+        case .ipc(let fault): return "ipc.\(fault.kind)"
         }
     }
 }
@@ -151,6 +154,8 @@ public final class SimWorld {
     public let components = SimComponentFaults()
     /// The kits that publish over MQTT (`sensor: mqtt-kit`), in device order.
     public let mqttKits: [SimMQTTKit]
+    /// The IPC bus server and the component processes behind it (`Simulation` fills it).
+    public let ipc: SimIPCBus
     private let history: any HistorySink
 
     public init(devices: [HubConfig.Device], seed: UInt64, start: Instant, clock: any HubClock, history: any HistorySink) {
@@ -174,6 +179,8 @@ public final class SimWorld {
             mqttKits.append(SimMQTTKit(kit: kit, interval: interval, verifyReads: true, random: root.split("mqtt-kit.\(kit.device.id)")))
         }
         self.mqttKits = mqttKits
+        // Split last, so the streams above are those of worlds before the IPC bus had one.
+        ipc = SimIPCBus(history: history, clock: clock, random: root.split("ipc"))
         // The hub's own HAT: the first kit's (the LED matrix and joystick live there).
         kits[0].bus.attach(display, at: ATtiny88Register.address)
     }
@@ -231,6 +238,7 @@ public final class SimWorld {
         case .cloud: return [cloud]
         case .kit(let device, _): return mqttKits.filter { $0.kit.device.id == device }
         case .component: return [components]
+        case .ipc: return [ipc]
         case .i2cWire: return targeted.map(\.bus)
         case .i2cStuck(let address), .i2cReset(let address), .i2cWhoAmI(let address, _):
             return targeted.compactMap { $0.faultableChip(at: address) }

@@ -13,6 +13,8 @@ public struct SimulationSetup: Sendable {
     /// Drivers read every sample twice and compare (the production setting). Off only to
     /// measure what verification costs or to show what it prevents.
     public var verifyReads = true
+    /// Built-in components that run in processes of their own behind the simulated IPC bus.
+    public var ipc = SimIPCSetup()
 
     /// 2026-01-15 00:00 UTC: a winter day, so the furnace works.
     public static let defaultStart = Instant(secondsSinceEpoch: 1_768_435_200)
@@ -55,7 +57,19 @@ public final class Simulation {
             // Kits are not in step with the hub: each starts a fixed share into its interval.
             scheduler.schedule(.kitPoll(index), at: setup.start + .nanoseconds(kit.interval.nanoseconds * Int64(index + 1) / Int64(world.mqttKits.count + 1)))
         }
-        hub = HubNode(config: setup.hub, ports: world.hubPorts(timers: scheduler, completions: scheduler, history: history, verifyReads: setup.verifyReads))
+        var ports = world.hubPorts(timers: scheduler, completions: scheduler, history: history, verifyReads: setup.verifyReads)
+        if !setup.ipc.components.isEmpty {
+            ports.ipc = world.ipc
+            ports.processes = world.ipc
+        }
+        hub = HubNode(config: setup.hub, ports: ports, components: [])
+        for component in StandardComponents.add(to: hub, overIPC: setup.ipc.components) {
+            world.ipc.add(component, bufferCountMax: setup.ipc.bufferCountMax)
+        }
+        world.ipc.node = hub
+        world.ipc.completions = scheduler
+        world.ipc.schedule = { [scheduler] event, at in scheduler.schedule(.ipc(event), at: at) }
+        world.components.ipc = world.ipc
         world.components.node = hub
         world.components.thing = setup.hub.thing
         world.components.scheduleTick = { [scheduler] at in scheduler.schedule(.componentFlood, at: at) }
@@ -100,9 +114,12 @@ public final class Simulation {
                 scheduler.schedule(.kitPoll(index), at: now + kit.interval)
             case .componentFlood:
                 world.components.tick(now: now)
+            case .ipc(let event):
+                world.ipc.handle(event, now: now)
             }
         }
         hub.flushRefusals(now: end)
+        world.ipc.recordTotals(at: end)
         var outboxTelemetry = SequenceRanges()
         do throws(OutboxError) {
             outboxTelemetry = SequenceRanges(try hub.unacknowledgedTelemetry())

@@ -47,6 +47,11 @@ public struct IPCClient: Sendable {
     public private(set) var droppedCount = 0
     /// Requests the server refused.
     public private(set) var refusedCount = 0
+    /// Publishes the component handed over (each once, however often it went on the wire).
+    public private(set) var publishedCount = 0
+    /// Publishes not yet acknowledged: buffered, or on the wire. With `droppedCount` and what
+    /// the bus recorded, every publish is accounted for.
+    public var heldCount: Int { buffered.count + unacknowledged.count }
 
     public init(component: String, subscriptions: [TopicFilter], bufferCountMax: Int = 10_000, windowCountMax: Int = 100,
                 backoff: ReconnectBackoff) {
@@ -113,6 +118,7 @@ public struct IPCClient: Sendable {
 
     /// The component publishes: at once if connected and the window has room, else held.
     public mutating func publish(_ message: BusMessage, on topic: Topic, now: Instant) -> [Action] {
+        publishedCount += 1
         buffered.append((topic, message))
         let dropped = trimBuffer()
         return dropped + flush()

@@ -116,6 +116,12 @@ public struct Supervisor: Sendable {
         return actions
     }
 
+    /// The probe of `name` still waiting for its answer, if any (a component that reconnects
+    /// over IPC is asked again: the first question may have been lost with the connection).
+    public func outstandingProbe(of name: String) -> Int? {
+        index(of: name).flatMap { entries[$0].probeOutstanding }
+    }
+
     public mutating func handle(_ event: Event, now: Instant) -> [Action] {
         switch event {
         case .started(let name):

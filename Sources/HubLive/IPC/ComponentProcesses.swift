@@ -27,8 +27,13 @@ public final class ComponentProcesses: ProcessPort, NetworkClient, Sendable {
     }
 
     public func start(_ recipe: ComponentRecipe) {
-        guard case .external(let arguments) = recipe.lifecycle else { preconditionFailure("\(recipe.name) is not a program") }
         let name = recipe.name
+        guard case .external(let arguments) = recipe.lifecycle else {
+            // A recipe file can say `builtin:`; out of process a built-in runs as a program too.
+            completions.complete(.processExited(component: name, reason: "a built-in recipe names no program: give lifecycle.command "
+                                                + "(hub component \(name) --ipc SOCKET runs the built-in one)"), at: clock.now)
+            return
+        }
         let pid: pid_t
         do { pid = try Self.spawn(arguments, socketPath: socketPath) } catch {
             completions.complete(.processExited(component: name, reason: "\(error)"), at: clock.now)

@@ -19,12 +19,16 @@ public struct CheckContext: Sendable {
     public let end: Instant
     public let pollInterval: Duration
     public let devices: [DeviceID]
+    /// Components that run in processes of their own over IPC (their publishes are accounted
+    /// for from their clients' reports too).
+    public let ipcComponents: [String]
 
-    public init(start: Instant, end: Instant, pollInterval: Duration, devices: [DeviceID]) {
+    public init(start: Instant, end: Instant, pollInterval: Duration, devices: [DeviceID], ipcComponents: [String] = []) {
         self.start = start
         self.end = end
         self.pollInterval = pollInterval
         self.devices = devices
+        self.ipcComponents = ipcComponents
     }
 
     /// "+14h06m" style offsets from the run's start, for evidence lines.
@@ -65,7 +69,7 @@ extension Expectation {
         switch self {
         case .readingsEveryPoll(let device): ReadingsEveryPollChecker(context, devices: device.map { [$0] } ?? context.devices)
         case .noAlert(let device): NoAlertChecker(context, device: device)
-        case .noReadingLost: NoReadingLostChecker()
+        case .noReadingLost: NoReadingLostChecker(ipcComponents: context.ipcComponents)
         case .alert(let device, let after, let within): AlertWithinChecker(context, device: device, after: after, within: within)
         case .health(let subject, let state, let after, let within):
             HealthStateChecker(context, subject: subject, state: state, after: after, within: within)
@@ -82,6 +86,7 @@ extension Expectation {
         case .componentState(let component, let state): ComponentStateChecker(component: component, state: state)
         case .componentRecovers(let component, let within): ComponentRecoveryChecker(context, component: component, within: within)
         case .busRefused(let component, let min, let max): BusRefusedChecker(component: component, range: min...(max ?? Int.max))
+        case .ipcDropped(let component, let min, let max): IPCDroppedChecker(component: component, range: min...(max ?? Int.max))
         }
     }
 }

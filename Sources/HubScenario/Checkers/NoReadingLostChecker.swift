@@ -3,7 +3,8 @@ import HubCore
 /// Proves every reading published on the bus reached the cloud — at least once, first
 /// arrivals in the order sent — or is still in the hub's outbox at the end of the run; and
 /// that there were readings to lose: "0 of 0" proves nothing, so a run without readings
-/// fails.
+/// fails. Readings of a component over IPC must first reach the bus: its publishes are
+/// accounted for (`IPCAccounting`) and none may have been dropped by its client.
 ///
 /// Delivery is at least once: a message whose acknowledgement was lost goes again, and
 /// the cloud de-duplicates on its id, so duplicates are counted and allowed. Message ids
@@ -23,8 +24,14 @@ final class NoReadingLostChecker: HistoryChecker {
     private var head = 0
     private var outboxAtEnd: SequenceRanges?
     private var firstViolation: String?
+    private let ipc: [IPCAccounting]
+
+    init(ipcComponents: [String] = []) {
+        ipc = ipcComponents.map(IPCAccounting.init(component:))
+    }
 
     func observe(_ event: HistoryEvent, at time: Instant) {
+        for accounting in ipc { accounting.observe(event) }
         switch event {
         case .busPublish(_, _, .reading):
             readings += 1
@@ -98,6 +105,15 @@ final class NoReadingLostChecker: HistoryChecker {
             return (false, "\(counts): \(readings - sentUnique - unsent) readings unaccounted for")
         }
         if let firstViolation { return (false, "\(counts); \(firstViolation)") }
-        return (true, "\(counts); in order")
+        var overIPC = ""
+        for accounting in ipc {
+            let (accounted, figures) = accounting.verdict()
+            if !accounted { return (false, "\(counts); \(figures)") }
+            if let report = accounting.report, report.dropped > 0 {
+                return (false, "\(counts); \(figures): dropped before reaching the bus")
+            }
+            overIPC += "; \(figures)"
+        }
+        return (true, "\(counts); in order\(overIPC)")
     }
 }
