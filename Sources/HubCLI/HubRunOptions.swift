@@ -47,8 +47,8 @@ public struct HubRunOptions: ParsableArguments {
     public init() {}
 
     /// The run's settings: defaults, then the `--config` file, then the flags given here and
-    /// in `cloud`.
-    public func settings(cloud: CloudOptions, kits: KitOptions? = nil) throws -> HubRunSettings {
+    /// in `cloud` (nil for a command that takes no cloud flags).
+    public func settings(cloud: CloudOptions?, kits: KitOptions? = nil) throws -> HubRunSettings {
         var file: HubConfigFile?
         if let configFile {
             do { file = try HubConfigFile.load(path: configFile) } catch { throw ValidationError(error.description) }

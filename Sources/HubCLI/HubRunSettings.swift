@@ -50,13 +50,14 @@ public struct HubRunSettings: Sendable {
         self.models = models
     }
 
-    /// Defaults < `file` < the flags given in `options` and `cloudFlags`.
-    public static func resolve(_ options: HubRunOptions, _ cloudFlags: CloudOptions, kits kitFlags: KitOptions? = nil,
+    /// Defaults < `file` < the flags given in `options` and `cloudFlags` (nil: a command
+    /// without cloud flags, such as `hub component`).
+    public static func resolve(_ options: HubRunOptions, _ cloudFlags: CloudOptions?, kits kitFlags: KitOptions? = nil,
                                file: HubConfigFile?) throws -> HubRunSettings {
         var settings = HubRunSettings(models: options.models)
         if let file { settings.apply(file) }
         try settings.apply(options)
-        try settings.apply(cloudFlags)
+        if let cloudFlags { try settings.apply(cloudFlags) }
         if let kitFlags, !kitFlags.kits.isEmpty { settings.kits = try kitFlags.parsedKits() }
         if let broker = try kitFlags?.parsedBroker() { settings.localBroker = broker }
         return settings

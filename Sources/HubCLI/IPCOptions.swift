@@ -42,18 +42,30 @@ public struct IPCOptions: ParsableArguments {
         }
     }
 
-    /// Reads the `--component` recipes and adds them to `node`, after checking that they
-    /// run together with the node's own components (names, dependencies, versions, cycles).
+    /// Adds the standard components to `node` (made without any) and the `--component`
+    /// recipes, after checking that they run together (names, dependencies, versions,
+    /// cycles). A recipe named like a built-in replaces it: that component runs in a process
+    /// of its own (`hub component NAME --ipc SOCKET`), in the built-in's place.
     public func addComponents(to node: HubNode) throws {
         var recipes: [ComponentRecipe] = []
         for file in components {
             let recipe: ComponentRecipe
             do { recipe = try RecipeFile.read(atPath: file) } catch { throw ValidationError("--component: \(error)") }
+            if recipes.contains(where: { $0.name == recipe.name }) { throw ValidationError("--component: two recipes named \(recipe.name)") }
             recipes.append(recipe)
         }
-        do { _ = try RecipeSet(node.recipes + recipes) } catch {
+        let replacing = recipes.filter { ComponentRecipe.builtinNames.contains($0.name) }
+        let others = recipes.filter { !ComponentRecipe.builtinNames.contains($0.name) }
+        // Checked before anything is added: the node refuses a set that does not form one.
+        let builtins = StandardComponents.names(config: node.config)
+        if let absent = replacing.first(where: { !builtins.contains($0.name) }) {
+            throw ValidationError("--component: this hub runs no built-in \(absent.name) to replace (it runs: \(builtins.joined(separator: ", ")))")
+        }
+        let standard = builtins.compactMap { name in replacing.first { $0.name == name } ?? BuiltinRecipes.recipe(named: name) }
+        do { _ = try RecipeSet(standard + others) } catch {
             throw ValidationError("--component: the recipes cannot run with the hub's components: \(error)")
         }
-        for recipe in recipes { node.addRemote(recipe: recipe) }
+        StandardComponents.add(to: node, overIPC: replacing)
+        for recipe in others { node.addRemote(recipe: recipe) }
     }
 }

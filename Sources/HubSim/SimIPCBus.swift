@@ -50,10 +50,8 @@ public struct SimIPCSetup: Equatable, Sendable {
     /// `IPCClient.bufferCountMax` of each component's client.
     public var bufferCountMax: Int
 
-    /// The built-ins that can run behind the simulated bus: their port requests are the
-    /// Sense HAT's, which the process shell carries out. The uplink's outbox and the kit
-    /// bridge's local broker live with the hub in this simulator.
-    public static let runnable = ["sensor", "inference", "display"]
+    /// The built-ins that can run behind the simulated bus, as behind the real one.
+    public static let runnable = StandardComponents.runnableOverIPC
     public static let defaultBufferCountMax = 10_000
 
     public init(components: [String] = [], bufferCountMax: Int = defaultBufferCountMax) {

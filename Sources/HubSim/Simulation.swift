@@ -63,7 +63,7 @@ public final class Simulation {
             ports.processes = world.ipc
         }
         hub = HubNode(config: setup.hub, ports: ports, components: [])
-        for component in StandardComponents.add(to: hub, overIPC: setup.ipc.components) {
+        for component in StandardComponents.add(to: hub, overIPC: setup.ipc.components.compactMap(BuiltinRecipes.recipe(named:))) {
             world.ipc.add(component, bufferCountMax: setup.ipc.bufferCountMax)
         }
         world.ipc.node = hub

@@ -32,8 +32,7 @@ struct Run: ParsableCommand {
     @Option(help: "sensehat (the simulated backend is `hubrig sim run`).")
     var backend: Backend
 
-    @Option(help: "I²C device of the Sense HAT.")
-    var i2c = "/dev/i2c-1"
+    @OptionGroup var senseHAT: SenseHATOptions
 
     @Option(help: "GPIO chip of the joystick interrupt.")
     var gpiochip = "/dev/gpiochip0"
@@ -52,14 +51,11 @@ struct Run: ParsableCommand {
     func run() throws {
         let settings = try options.settings(cloud: cloud, kits: kitOptions)
         let config = try settings.config(tool: "hub")
-        guard config.devices.count(where: { $0.source == .senseHAT }) == 1, let device = config.devices.first else {
-            throw ValidationError("the sensehat backend monitors one appliance (one Sense HAT); give one --device (or one entry under devices: in --config); kits over MQTT come with --kit")
-        }
+        let device = try SenseHATOptions.device(of: config)
         try settings.checkCloudFiles()  // before the devices are opened: a typo in a path is the likelier mistake
         let history = try options.history()
         let clock = LiveClock()
-        let bus: LinuxI2CBus
-        do { bus = try LinuxI2CBus(path: i2c) } catch { throw ValidationError("--i2c: \(error)") }
+        let bus = try senseHAT.bus()
         // The joystick is a nicety: without the GPIO chip the hub runs on, without it.
         var gpio: LinuxGPIO?
         do {
@@ -91,7 +87,7 @@ struct Run: ParsableCommand {
                              joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: cloudPort, outbox: outbox,
                              timers: shell, history: history, ipc: ipc)
         ports.processes = processes
-        let node = HubNode(config: config, ports: ports)
+        let node = HubNode(config: config, ports: ports, components: [])
         try ipcOptions.addComponents(to: node)
         try options.run(node, on: shell, name: "hub", clients: [mqtt, try settings.kitListener(shell: shell), ipc, processes]) { edge, now in
             node.gpioEdge(edge, now: now)

@@ -54,7 +54,7 @@ extension SimCommand {
             let processes = ipcOptions.processes(shell: shell)
             ports.ipc = ipc
             ports.processes = processes
-            let node = HubNode(config: config, ports: ports)
+            let node = HubNode(config: config, ports: ports, components: [])
             try ipcOptions.addComponents(to: node)
             // Simulated joystick edges reach the hub on the loop's next turn, like libgpiod's would.
             world.gpio.onEdge { edge, now in node.gpioEdge(edge, now: now) }
