@@ -130,6 +130,64 @@ struct IPCComponentProcessTests {
         #expect(FileManager.default.fileExists(atPath: directory + "/pid"), "a new program started")
     }
 
+    /// The pids of `parent`'s children whose command line holds `word` (read from /proc).
+    static func children(of parent: pid_t, running word: String) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            // After "pid (comm) ": state, then the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 1, pid_t(fields[1]) == parent,
+                  let command = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+                  String(decoding: command, as: UTF8.self).split(separator: "\0").contains(where: { $0 == word }) else { return nil }
+            return pid
+        }
+    }
+
+    @Test("hub component inference: the built-in inference as a process of its own scores the hub's readings; killed with SIGKILL it is restarted")
+    func builtinComponentProcess() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let log = directory + "/hub.jsonl"
+        let models = I2CShimEndToEndTests.packageRoot.appendingPathComponent("fixtures/models").path
+        let command = [try LiveHubEndToEndTests.executable("hub"), "component", "inference", "--ipc", directory + "/ipc.sock",
+                       "--device", "hvac:furnace", "--poll", "10s", "--models", models, "--event-log", directory + "/inference.jsonl"]
+        // The built-in's grants; times are the hub's, 200 times real time (a probe every 0.3 s, 3 s to answer).
+        let recipe = directory + "/inference.yaml"
+        try """
+            name: inference
+            version: 1.0.0
+            lifecycle: { command: [\(command.map { "\"\($0)\"" }.joined(separator: ", "))] }
+            access: { publish: ["hbs/inference/+", "hbs/alerts/+"], subscribe: ["dt/local/sensor/+"], publish_rate_max: 1000 }
+            health: { probe_interval: 1m, probe_timeout: 10m, failures_max: 5, restart_delay: 1s }
+            """.write(toFile: recipe, atomically: true, encoding: .utf8)
+        let hub = try ChildProcess(try LiveHubEndToEndTests.executable("hubrig"),
+                                   ["sim", "run", "--poll", "10s", "--time-scale", "200", "--duration", "24000s", "--models", models,
+                                    "--state-dir", directory + "/state", "--event-log", log,
+                                    "--ipc-socket", directory + "/ipc.sock", "--component", recipe],
+                                   output: directory + "/hub.out")
+        defer { hub.terminate() }
+        func results() -> Int {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count {
+                $0.contains(#""from": "inference""#) && $0.contains(#""topic": "hbs/inference/hvac""#)
+            }
+        }
+        // The model's window is 180 readings: 9 s of real time at 200×.
+        #expect(Self.waitFor(60) { results() >= 5 }, "\((try? String(contentsOfFile: directory + "/hub.out", encoding: .utf8)) ?? "")")
+        let pids = Self.children(of: hub.pid, running: "component")
+        try #require(pids.count == 1, "one component process, a child of the hub: \(pids)")
+        let before = results()
+        kill(pids[0], SIGKILL)
+        #expect(Self.waitFor(60) { results() >= before + 5 }, "the restarted process scores again")
+        let states = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").filter {
+            $0.contains(#""ev": "component.state""#) && $0.contains(#""component": "inference""#)
+        }
+        #expect(states.contains { $0.contains("killed by signal 9") }, "\(states)")
+        #expect(states.filter { $0.contains(#""to": "running""#) }.count >= 2, "\(states)")
+        #expect(Self.children(of: hub.pid, running: "component").allSatisfy { $0 != pids[0] }, "a new process")
+    }
+
     @Test("hostile clients are closed and the hub goes on: a huge length, garbage, a publish before hello, a stranger, a hang-up mid-frame")
     func hostileClients() throws {
         let directory = try makeScratchDirectory()
