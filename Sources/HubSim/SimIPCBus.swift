@@ -11,6 +11,8 @@ import HubKernel
 //   frames still on their way are lost with it) and every connection attempt is refused
 //   while the fault lasts. When it ends the server is back and each client reconnects
 //   after its own backoff (1 s doubling to 60 s, jittered, from the bus's random stream).
+//   The hub hears the server go and come back (`PortCompletion.ipcServer`), as a hub
+//   whose own server thread died would know it.
 // - `restart` (an instant): the server crashes and is back at once: every session closes,
 //   frames in flight are lost, clients reconnect after their backoff.
 // - `slow`: every frame takes `latency` longer (a stalled server or loaded host); order on
@@ -397,11 +399,8 @@ final class SimIPCProcess<C: HubComponent>: SimIPCProcessing {
     }
 
     private func perform(_ actions: [ComponentOverIPC<C>.Action], now: Instant) {
-        var pending = actions
-        var next = 0
-        while next < pending.count {
-            let action = pending[next]
-            next += 1
+        guard let ports = bus.node?.ports else { preconditionFailure("a component process runs beside a hub") }
+        for action in value!.performingRequests(actions, with: ports, now: now) {
             switch action {
             case .client(.send(let frame)): bus.send(frame, from: index, now: now)
             case .client(.connect(let at)): bus.connect(process: index, run: run, at: at)
@@ -412,8 +411,7 @@ final class SimIPCProcess<C: HubComponent>: SimIPCProcessing {
             case .client(.deliver): preconditionFailure("ComponentOverIPC hands bus messages to its component")
             case .schedule(let timer, let at): bus.schedule(timer: timer, process: index, run: run, at: at)
             case .record(let event): bus.record(event, now: now)
-            case .request(let request):
-                if let completion = bus.node?.ports.perform(request, now: now) { pending += value!.completion(completion, now: now) }
+            case .request: preconditionFailure("performingRequests carries out every request")
             }
         }
     }

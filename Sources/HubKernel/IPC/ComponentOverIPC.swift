@@ -54,6 +54,26 @@ public struct ComponentOverIPC<C: HubComponent> {
     /// The answer to a port request the shell carried out for the component.
     public mutating func completion(_ completion: PortCompletion, now: Instant) -> [Action] { run(.completion(completion), now: now) }
 
+    /// Carries out the port requests among `actions` against `ports` and hands the component
+    /// their completions (drivers answer within the call), until only the shell's own work is
+    /// left — frames, connection attempts, logs, timers, records — in the order it arose. One
+    /// place for it, so every shell (the live process, the simulator's) runs requests alike.
+    public mutating func performingRequests(_ actions: [Action], with ports: HubPorts, now: Instant) -> [Action] {
+        var pending = actions
+        var next = 0
+        var rest: [Action] = []
+        while next < pending.count {
+            let action = pending[next]
+            next += 1
+            guard case .request(let request) = action else {
+                rest.append(action)
+                continue
+            }
+            if let completion = ports.perform(request, now: now) { pending += self.completion(completion, now: now) }
+        }
+        return rest
+    }
+
     private mutating func run(_ event: ComponentEvent<C.Timer>, now: Instant) -> [Action] {
         var actions: [Action] = []
         for action in component.handle(event, now: now) {

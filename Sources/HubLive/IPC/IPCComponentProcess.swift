@@ -86,11 +86,7 @@ public final class IPCComponentProcess<C: HubComponent> {
     }
 
     private func perform(_ actions: [ComponentOverIPC<C>.Action], now: Instant) {
-        var pending = actions
-        var next = 0
-        while next < pending.count {
-            let action = pending[next]
-            next += 1
+        for action in value.performingRequests(actions, with: ports, now: now) {
             switch action {
             case .client(.send(let frame)):
                 guard let connection else { continue }
@@ -109,8 +105,8 @@ public final class IPCComponentProcess<C: HubComponent> {
                 shell.schedule(HubTimer(component: Self.componentTimer, payload: timer), at: at)
             case .record(let event):
                 history.record(event, at: now)
-            case .request(let request):
-                if let completion = ports.perform(request, now: now) { pending += value.completion(completion, now: now) }
+            case .request:
+                preconditionFailure("performingRequests carries out every request")
             }
         }
     }
