@@ -156,6 +156,40 @@ struct RemoteComponentTests {
         #expect(rig.node.busDroppedCount == 25)
     }
 
+    @Test("a probe due while the connection is lost is asked again on the next connection, so a short loss is no failure")
+    func probeAskedAgain() throws {
+        var rig = try Rig()
+        rig.node.boot(now: Self.t0)
+        rig.connect()
+        rig.advance(until: Self.t0 + .seconds(29))
+        rig.cut()
+        // The probe at 30 s finds no connection; its deadline is 40 s.
+        rig.advance(until: Self.t0 + .seconds(31))
+        rig.connect()
+        rig.advance(until: Self.t0 + .seconds(45))
+        #expect(rig.node.state(of: "weather") == .running, "answered on the new connection")
+        #expect(!rig.history.events.contains { if case .componentState("weather", _, "errored", _) = $0 { true } else { false } })
+    }
+
+    @Test("while the bus server is down, and a minute after, a component without a connection is excused its probes; later it is not")
+    func excusedWhileServerDown() throws {
+        var rig = try Rig()
+        rig.node.boot(now: Self.t0)
+        rig.connect()
+        rig.advance(until: Self.t0 + .seconds(25))
+        rig.cut()
+        rig.node.complete(.ipcServer(up: false), now: rig.now)
+        rig.advance(until: Self.t0 + .seconds(625))
+        #expect(rig.node.state(of: "weather") == .running, "ten minutes of probes excused: the server was away, not the component")
+        rig.node.complete(.ipcServer(up: true), now: rig.now)
+        rig.advance(until: Self.t0 + .seconds(680))
+        #expect(rig.node.state(of: "weather") == .running, "within the reconnect grace")
+        rig.advance(until: Self.t0 + .seconds(740))
+        let failures = rig.history.events.filter { if case .componentState("weather", _, "errored", let reason) = $0 { reason.hasPrefix("no answer") } else { false } }
+        #expect(failures.count == 1, "past the grace, a component that does not come back fails its probe")
+        #expect(rig.node.state(of: "weather") == .starting, "and is started again")
+    }
+
     @Test("a hello from a stranger, a second connection, or a frame before hello is refused and closed")
     func refusals() throws {
         var rig = try Rig()
