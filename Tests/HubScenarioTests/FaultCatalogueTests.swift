@@ -9,8 +9,8 @@ struct FaultCatalogueTests {
     static let readme = ScenarioRunnerTests.scenarios.deletingLastPathComponent().appendingPathComponent("README.md")
 
     /// A hub with one appliance of each kind (the furnace first: it carries the display),
-    /// and a kit over MQTT for the kit faults.
-    static func scenario(_ entry: String) -> String {
+    /// a kit over MQTT for the kit faults, and (`ipc`) the sensor over IPC for the IPC faults.
+    static func scenario(_ entry: String, ipc: Bool = false) -> String {
         """
         name: catalogue
         seed: 1
@@ -20,7 +20,7 @@ struct FaultCatalogueTests {
             - { id: hvac, kind: furnace, model: none }
             - { id: washer, kind: washer, model: none }
             - { id: fridge, kind: fridge, model: none }
-            - { id: garage, kind: fridge, sensor: mqtt-kit, model: none }
+            - { id: garage, kind: fridge, sensor: mqtt-kit, model: none }\(ipc ? "\n  ipc: { components: [sensor] }" : "")
         timeline:
           - \(entry)
         """
@@ -55,7 +55,7 @@ struct FaultCatalogueTests {
     func everyKindLoads() throws {
         #expect(Set(FaultCatalogue.all.map(\.pattern)).count == FaultCatalogue.all.count, "patterns are unique")
         for kind in FaultCatalogue.all {
-            let scenario = try ScenarioLoader.parse(Self.scenario(Self.entry(for: kind)), file: "catalogue.yaml")
+            let scenario = try ScenarioLoader.parse(Self.scenario(Self.entry(for: kind), ipc: kind.layer == "ipc"), file: "catalogue.yaml")
             let fault = try #require(scenario.timeline.first?.fault)
             let parts = fault.name.split(separator: ".").map(String.init)
             #expect(parts.first == kind.layer && parts.last == kind.name && parts.count == (kind.pattern.contains("<") ? 3 : 2),
