@@ -153,7 +153,11 @@ extension ScenarioLoader {
         if value == nil, parameter.defaultText == nil { _ = try map.required(parameter.name) }
         switch parameter.kind {
         case .probability:
-            return .number(try value?.double(in: FaultParameter.probabilityRange) ?? 1)
+            guard let value else {
+                guard let text = parameter.defaultText, let chance = Double(text) else { preconditionFailure("the catalogue's default for \(parameter.name) is a probability") }
+                return .number(chance)
+            }
+            return .number(try value.double(in: FaultParameter.probabilityRange))
         case .duration(let range):
             return .duration(try value?.duration(in: range) ?? defaultDuration(parameter))
         case .number(let range, let nonZero):

@@ -210,7 +210,7 @@ public final class SimIPCBus: IPCPort, ProcessPort, FaultApplying {
             }
             nextConnection += 1
             connections.append(Connection(id: nextConnection, process: index, run: run, lastToHub: now, lastToComponent: now))
-            process.connected(now: now)
+            process.connected(nextConnection, now: now)
         case .toHub(let id, let frame):
             guard connections.contains(where: { $0.id == id }) else { return }
             node?.complete(.ipcFrame(session: id, frame), now: now)
@@ -325,7 +325,7 @@ protocol SimIPCProcessing: AnyObject {
     var dropped: Int { get }
     var held: Int { get }
     func start(now: Instant)
-    func connected(now: Instant)
+    func connected(_ connection: Int, now: Instant)
     func disconnected(reason: String, now: Instant)
     func received(_ frame: IPCFrame, now: Instant)
     func fire(_ payload: any Sendable, now: Instant)
@@ -370,8 +370,8 @@ final class SimIPCProcess<C: HubComponent>: SimIPCProcessing {
         bus.connect(process: index, run: run, at: now)
     }
 
-    func connected(now: Instant) {
-        connectionID = bus.lastConnection
+    func connected(_ connection: Int, now: Instant) {
+        connectionID = connection
         perform(value!.connected(now: now), now: now)
     }
 
@@ -418,9 +418,6 @@ final class SimIPCProcess<C: HubComponent>: SimIPCProcessing {
 }
 
 extension SimIPCBus {
-    /// The id of the connection opened last (the one `connected` is called for).
-    var lastConnection: Int { nextConnection }
-
     func log(_ component: String, _ text: String, now: Instant) {
         history.record(.componentError(component: component, error: text), at: now)
     }

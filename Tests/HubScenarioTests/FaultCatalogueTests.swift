@@ -63,12 +63,16 @@ struct FaultCatalogueTests {
         }
     }
 
-    @Test("defaults come from the catalogue: a nack without probability always refuses, a bounce repeats 5 times")
+    @Test("defaults come from the catalogue: a nack without probability always refuses, a bounce repeats 5 times, a flaky cloud resets 5 %")
     func defaults() throws {
         let nack = try ScenarioLoader.parse(Self.scenario("{ at: 1h, fault: i2c.0x5f.nack }"), file: "d.yaml")
         #expect(nack.timeline.first?.fault == .i2cWire(address: 0x5F, .nack(probability: 1)))
         let bounce = try ScenarioLoader.parse(Self.scenario("{ at: 1h, fault: gpio.23.bounce }"), file: "d.yaml")
         #expect(bounce.timeline.first?.fault == .gpio(.bounce(line: 23, count: 5)))
+        let flaky = try ScenarioLoader.parse(Self.scenario("{ at: 1h, fault: cloud.flaky }"), file: "d.yaml")
+        #expect(flaky.timeline.first?.fault == .cloud(.flaky(chance: 0.05)), "the catalogue's 0.05, not 1")
+        let drop = try ScenarioLoader.parse(Self.scenario("{ at: 1h, fault: ipc.drop }", ipc: true), file: "d.yaml")
+        #expect(drop.timeline.first?.fault == .ipc(.drop(chance: 0.01)))
         let drift = try ScenarioLoader.parse(Self.scenario("{ at: 1h, fault: sensor.hvac.drift, channel: pressure, rate: 1 }"), file: "d.yaml")
         #expect(drift.timeline.first?.fault == .sensor(device: "hvac", .drift(channel: .pressure, perHour: 1), chip: .lps25h))
     }
