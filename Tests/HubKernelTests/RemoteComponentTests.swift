@@ -48,6 +48,16 @@ struct RemoteComponentTests {
                                backoff: ReconnectBackoff(random: SeededRandom(seed: 2)))
         }
 
+        /// A rig booted with the component connected, lost at `cut` (after the node's timers up to then).
+        static func connected(until cut: Duration) throws -> Rig {
+            var rig = try Rig()
+            rig.node.boot(now: RemoteComponentTests.t0)
+            rig.connect()
+            rig.advance(until: RemoteComponentTests.t0 + cut)
+            rig.cut()
+            return rig
+        }
+
         /// Carries the client's actions to the node and the node's frames back until both are quiet.
         mutating func pump(_ actions: [IPCClient.Action]) {
             var pending = actions
@@ -124,11 +134,7 @@ struct RemoteComponentTests {
 
     @Test("the bus server goes away for 20 s: both sides hold their messages and deliver them in order when it is back")
     func ipcLoss() throws {
-        var rig = try Rig()
-        rig.node.boot(now: Self.t0)
-        rig.connect()
-        rig.advance(until: Self.t0 + .seconds(3))
-        rig.cut()
+        var rig = try Rig.connected(until: .seconds(3))
         for n in 10...14 { rig.publish(n) }
         rig.advance(until: Self.t0 + .seconds(23))
         #expect(rig.received == [1, 2, 3])
@@ -158,11 +164,7 @@ struct RemoteComponentTests {
 
     @Test("a probe due while the connection is lost is asked again on the next connection, so a short loss is no failure")
     func probeAskedAgain() throws {
-        var rig = try Rig()
-        rig.node.boot(now: Self.t0)
-        rig.connect()
-        rig.advance(until: Self.t0 + .seconds(29))
-        rig.cut()
+        var rig = try Rig.connected(until: .seconds(29))
         // The probe at 30 s finds no connection; its deadline is 40 s.
         rig.advance(until: Self.t0 + .seconds(31))
         rig.connect()
@@ -173,11 +175,7 @@ struct RemoteComponentTests {
 
     @Test("while the bus server is down, and a minute after, a component without a connection is excused its probes; later it is not")
     func excusedWhileServerDown() throws {
-        var rig = try Rig()
-        rig.node.boot(now: Self.t0)
-        rig.connect()
-        rig.advance(until: Self.t0 + .seconds(25))
-        rig.cut()
+        var rig = try Rig.connected(until: .seconds(25))
         rig.node.complete(.ipcServer(up: false), now: rig.now)
         rig.advance(until: Self.t0 + .seconds(625))
         #expect(rig.node.state(of: "weather") == .running, "ten minutes of probes excused: the server was away, not the component")
