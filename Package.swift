@@ -52,7 +52,7 @@ let package = Package(
             name: "HubStore",
             dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: strict),
-        .target(name: "HubSim", dependencies: ["HubKernel", "HubStore"], swiftSettings: simulatorSettings),
+        .target(name: "HubSim", dependencies: ["HubKernel", "HubStore", "HubYAML"], swiftSettings: simulatorSettings),
         .target(
             name: "HubLive",
             dependencies: ["HubKernel", "HubStore", "CMosquitto", "CI2C", "CGPIOD",

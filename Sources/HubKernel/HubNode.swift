@@ -37,6 +37,8 @@ public final class HubNode {
     var deployedModels: [(device: DeviceID, package: ModelPackage)] = []
     /// The packages devices had at boot, for a rollback to the factory configuration.
     var factoryModels: [(device: DeviceID, package: ModelPackage)] = []
+    /// `crashDeployedVersions`.
+    private var deployedVersionsCrash = false
     /// Subscriptions refused at `add`, recorded at boot (the history needs an instant).
     private var refusedSubscriptions: [(component: String, filter: TopicFilter, reason: String)] = []
 
@@ -212,6 +214,14 @@ public final class HubNode {
         slot(named: name)?.crashesAtStart = crashing
     }
 
+    /// While set, every start of a component version a deployment brought crashes at once
+    /// (a bad build); those running now crash.
+    public func crashDeployedVersions(_ crashing: Bool, now: Instant) {
+        deployedVersionsCrash = crashing
+        guard crashing else { return }
+        for slot in slots where slot.deployed && slot.running { crash(slot.recipe.name, reason: "crashed (fault)", now: now) }
+    }
+
     /// Publishes `message` as if component `name` had: the bus checks its grants and rate.
     public func publish(as name: String, _ message: BusMessage, on topic: Topic, now: Instant) {
         guard let slot = slot(named: name), slot.takesMessages else { return }
@@ -329,7 +339,7 @@ public final class HubNode {
                     // Up when its process says hello (`ipcReceived`).
                     if case .external = recipe.lifecycle { ports.processes?.start(recipe) }
                     continue
-                } else if slot.crashesAtStart {
+                } else if slot.crashesAtStart || (deployedVersionsCrash && slot.deployed) {
                     slot.running = false
                     pending += supervisor!.handle(.exited(recipe.name, reason: "crashed while starting"), now: now)
                 } else {

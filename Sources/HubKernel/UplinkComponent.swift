@@ -529,10 +529,18 @@ public struct UplinkComponent {
 
 extension UplinkComponent: HubComponent {
     public var name: String { "uplink" }
-    /// Not while the outbox holds messages the cloud has not acknowledged.
+    /// Not while a backlog waits: the cloud away, messages in flight or held in memory, an
+    /// alert or status not yet acknowledged. Telemetry waiting only for its next batch is
+    /// no backlog — it waits in the durable outbox across a restart as it would anyway.
     public var safePoint: String? {
-        let waiting = unacknowledgedCount
-        return waiting == 0 ? nil : "the uplink's outbox holds \(waiting) unacknowledged message\(waiting == 1 ? "" : "s")"
+        if !connected { return "the uplink is not connected to the cloud" }
+        if !held.isEmpty { return "the uplink holds \(held.count) message\(held.count == 1 ? "" : "s") its outbox could not commit" }
+        if !inFlight.isEmpty { return "the uplink has \(inFlight.count) message\(inFlight.count == 1 ? "" : "s") in flight" }
+        let kept = outbox.counters.depthKept
+        if kept > 0 { return "the uplink's outbox holds \(kept) alert/health/status message\(kept == 1 ? "" : "s") not yet acknowledged" }
+        if !flushing, batchScheduled { return nil }
+        let telemetry = outbox.counters.depthTelemetry
+        return telemetry == 0 ? nil : "the uplink's outbox holds \(telemetry) reading\(telemetry == 1 ? "" : "s") not yet sent"
     }
 
     public var subscriptions: [TopicFilter] { ["dt/local/sensor/+", "hbs/alerts/+", "hbs/health/#", "hbs/deployments/status"] }

@@ -98,6 +98,13 @@ public enum Expectation: Equatable, Sendable {
     case componentRecovers(component: String, within: Duration)
     /// The bus refused between `min` and `max` of the component's publishes and subscriptions.
     case busRefused(component: String, min: Int, max: Int?)
+    /// The deployment ended in `state` within `within` of its publication, and the cloud got that status.
+    case deployment(id: String, state: DeploymentStatus.State, within: Duration)
+    /// The deployment failed its health window and the previous configuration ran again
+    /// within `within` of the first failure.
+    case rollbackWithin(id: String, within: Duration)
+    /// The device is scored by the package `identifier` (`name@version`) at the end of the run.
+    case model(device: DeviceID, identifier: String)
 
     /// Whether checking it needs the chips to record the truth of every conversion.
     public var needsTruth: Bool { self == .noCorruptedReading }
@@ -127,6 +134,9 @@ public enum Expectation: Equatable, Sendable {
         case .componentState(let component, let state): "component-state(\(component) \(state.rawValue))"
         case .componentRecovers(let component, let within): "component-recovers(\(component) within \(DurationText.format(within)))"
         case .busRefused(let component, let min, let max): "bus-refused(\(component) \(min)…\(max.map(String.init) ?? "∞"))"
+        case .deployment(let id, let state, let within): "deployment(\(id) \(state.rawValue) within \(DurationText.format(within)))"
+        case .rollbackWithin(let id, let within): "rollback-within(\(id) \(DurationText.format(within)))"
+        case .model(let device, let identifier): "model(\(device) \(identifier))"
         }
     }
 }

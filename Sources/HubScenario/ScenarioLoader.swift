@@ -82,6 +82,7 @@ public enum ScenarioLoader {
         let failing = timeline.compactMap { entry -> String? in
             if case .component(let name, let fault) = entry.fault, fault.endsRun { name } else { nil }
         }
+        let deployments = timeline.compactMap { entry -> String? in if case .deploy(let spec) = entry.fault { spec.id } else { nil } }
         return Scenario(
             name: name, file: file,
             pillar: try root.optional("pillar")?.string(),
@@ -92,7 +93,7 @@ public enum ScenarioLoader {
             appliances: appliances,
             timeline: timeline,
             expectations: try root.optional("expect")?.list().map { (item) throws(ScenarioError) in
-                try parseExpectation(item, setup, presses: presses, failing: failing)
+                try parseExpectation(item, setup, presses: presses, failing: failing, deployments: deployments)
             } ?? [])
     }
 

@@ -78,6 +78,8 @@ public enum FaultTarget: Equatable, Sendable {
     case line(Int)
     /// The one cloud (`cloud.<kind>` names no target).
     case cloud
+    /// The hub itself and its deployments (`host.<kind>`, `deploy.<kind>`).
+    case hub
     /// One of the hub's components, by name.
     case component(String)
 }
@@ -132,7 +134,7 @@ public protocol FaultApplying: AnyObject {
 public enum FaultCatalogue {
     public static let all: [FaultKind] = SimI2CBus.faultKinds + ConvertingSTChip.faultKinds + FaultableEnvironment.faultKinds
         + SimGPIOChip.faultKinds + ApplianceFailure.faultKinds + SimCloudBroker.faultKinds + SimMQTTKit.faultKinds
-        + SimComponentFaults.faultKinds
+        + SimComponentFaults.faultKinds + SimDeployments.faultKinds
 
     /// The kind named `layer.*.name`, if any.
     public static func kind(layer: String, name: String) -> FaultKind? {
@@ -143,7 +145,7 @@ public enum FaultCatalogue {
     public static let instantKinds = ["i2c.<addr>.reset", "component.<component>.crash"]
 
     /// Layers whose faults name no target: `cloud.offline`.
-    public static let untargetedLayers = ["cloud"]
+    public static let untargetedLayers = ["cloud", "deploy", "host"]
 
     /// The placeholder a fault name's middle part has in its pattern: `addr`, `line`, `device`.
     public static func targetPlaceholder(_ layer: String) -> String {

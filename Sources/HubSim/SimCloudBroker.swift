@@ -49,6 +49,10 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
     public var scheduleAttempt: ((Instant) -> Void)?
 
     private var connected = true
+    /// The hub is off: no client, nobody to reconnect.
+    private var clientAbsent = false
+    /// Messages for the hub (QoS 1, persistent session) held while it is not connected.
+    private var heldInbound: [(topic: String, payload: [UInt8])] = []
     private var attemptScheduled = false
     private var offline = false
     private var rejectingAuth = false
@@ -66,6 +70,32 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
         var random = random
         backoff = ReconnectBackoff(random: random.split("reconnect"))
         self.random = random
+    }
+
+    /// The cloud publishes `payload` on `topic` to the hub (a deployment): delivered after half
+    /// a round trip while connected, else held by the broker until the hub connects again.
+    public func deliver(topic: String, payload: [UInt8], at time: Instant) {
+        guard connected, !clientAbsent, let completions else {
+            heldInbound.append((topic, payload))
+            return
+        }
+        completions.complete(.cloud(.inbound(topic: topic, payload: payload)), at: time + drawRoundTrip() / 2)
+    }
+
+    /// The hub lost power: its connection is gone without a word (the broker finds out by
+    /// keep-alive), and no client tries to reconnect until it boots (`clientBooted`).
+    func clientGone(now: Instant) {
+        connected = false
+        clientAbsent = true
+    }
+
+    /// The hub booted: its client connects at once.
+    func clientBooted(now: Instant) {
+        clientAbsent = false
+        backoff.reset()
+        attemptScheduled = false
+        scheduleAttempt?(now)
+        attemptScheduled = true
     }
 
     public func send(_ message: CloudMessage, at time: Instant) {
@@ -134,7 +164,7 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
     /// The client's connection attempt at `now` (scheduled by `scheduleAttempt`).
     public func connectAttempt(now: Instant) {
         attemptScheduled = false
-        guard !connected, let completions else { return }
+        guard !connected, !clientAbsent, let completions else { return }
         let refusal: String? = if rejectingAuth {
             "connection refused: not authorised (CONNACK 5)"
         } else if offline {
@@ -154,6 +184,8 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
         connected = true
         backoff.reset()
         completions.complete(.cloud(.connection(up: true, reason: "connected")), at: now)
+        for message in heldInbound { completions.complete(.cloud(.inbound(topic: message.topic, payload: message.payload)), at: now + drawRoundTrip() / 2) }
+        heldInbound.removeAll()
     }
 
     public func apply(_ fault: SimFault, active: Bool, now: Instant) {

@@ -143,6 +143,12 @@ public enum RecipeFile {
     static let configurationDepthMax = 16
     static let configurationValueCountMax = 10_000
 
+    /// A configuration value as JSON, within the recipe limits (depth and value count).
+    public static func configuration(_ value: YAMLValue) throws(YAMLFileError) -> JSONValue {
+        var budget = configurationValueCountMax
+        return try json(value, depth: 0, budget: &budget)
+    }
+
     /// A YAML value as JSON: mappings, lists, and scalars read as YAML's core schema reads
     /// them (null, booleans, numbers, else strings).
     static func json(_ value: YAMLValue, depth: Int, budget: inout Int) throws(YAMLFileError) -> JSONValue {
