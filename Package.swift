@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
         .testTarget(name: "HubDriversTests", dependencies: ["HubDrivers", "HubSim"]),
         .testTarget(name: "HubInferenceTests", dependencies: ["HubInference"]),
-        .testTarget(name: "HubKernelTests", dependencies: ["HubKernel", "HubStore"]),
+        .testTarget(name: "HubKernelTests", dependencies: ["HubKernel", "HubStore", "HubYAML"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubCore"]),
         .testTarget(name: "HubSimTests", dependencies: ["HubSim"]),
         .testTarget(name: "HubLiveTests", dependencies: ["HubLive", "HubSim", "HubStore"]),
