@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubInference
 import HubKernel
 import HubStore
 
@@ -102,7 +103,7 @@ public final class SimDeployments: ArtifactPort, HostResources, FaultApplying {
             put(DeploymentDocument.recipePath(name, version), Array(RecipeText.yaml(recipe).utf8))
         }
         for (_, version, files) in spec.models {
-            let manifest = Self.withVersion(files.manifest, version)
+            let manifest = ModelManifest.republished(files.manifest, as: version)
             let name = Self.packageName(files.manifest) ?? "model"
             let folder = DeploymentDocument.modelFolder(name, version)
             put("\(folder)/manifest.json", manifest)
@@ -153,15 +154,6 @@ public final class SimDeployments: ArtifactPort, HostResources, FaultApplying {
         guard case .object(let root)? = try? JSONDecoder().decode(JSONValue.self, from: Data(manifest)),
               case .string(let name)? = root["name"] else { return nil }
         return name
-    }
-
-    /// The manifest with its `version` replaced (the package republished under another version).
-    static func withVersion(_ manifest: [UInt8], _ version: SemanticVersion) -> [UInt8] {
-        guard case .object(var root)? = try? JSONDecoder().decode(JSONValue.self, from: Data(manifest)) else { return manifest }
-        root["version"] = .string(version.description)
-        var json = JSONWriter()
-        JSONValue.object(root).write(to: &json)
-        return json.bytes
     }
 
     static func doublingScores(_ golden: [UInt8]) -> [UInt8] {

@@ -9,28 +9,20 @@ import Testing
 private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 private let t0 = Instant(secondsSinceEpoch: 1_768_435_200)
 
+extension HubNodeHostTests.History {
+    var statuses: [DeploymentStatus] {
+        events.compactMap { if case .busPublish(_, _, .deployment(let status)) = $0 { status } else { nil } }
+    }
+}
+
 /// A deployment applied by the real node over a real (in-memory) SQLite store, with the
 /// power cut after each durable write: whatever the store held at that instant, the hub
 /// that boots from it runs the old configuration or the new one, whole.
 @Suite("Deployments across a power loss")
 struct DeploymentPowerLossTests {
-    final class Timers: TimerPort {
-        var scheduled: [(HubTimer, Instant)] = []
-        func schedule(_ timer: HubTimer, at: Instant) { scheduled.append((timer, at)) }
-    }
-
-    final class Cloud: CloudPort {
-        var sent: [CloudMessage] = []
-        func send(_ message: CloudMessage, at: Instant) { sent.append(message) }
-    }
-
-    final class History: HistorySink {
-        var events: [HistoryEvent] = []
-        func record(_ event: HistoryEvent, at time: Instant) { events.append(event) }
-        var statuses: [DeploymentStatus] {
-            events.compactMap { if case .busPublish(_, _, .deployment(let status)) = $0 { status } else { nil } }
-        }
-    }
+    typealias Timers = HubNodeHostTests.Timers
+    typealias Cloud = HubNodeHostTests.Cloud
+    typealias History = HubNodeHostTests.History
 
     /// The bucket: fetches wait in `pending` until the test delivers them.
     final class Bucket: ArtifactPort, HostResources {
@@ -105,7 +97,7 @@ struct DeploymentPowerLossTests {
     static func publish(into bucket: Bucket) throws -> DeploymentDocument {
         let folder = root + "/fixtures/models/furnace"
         func read(_ file: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(file)"))) }
-        let manifest = Array(String(decoding: try read("manifest.json"), as: UTF8.self).replacingOccurrences(of: "\"version\": \"2.1.0\"", with: "\"version\": \"2.2.0\"").utf8)
+        let manifest = ModelManifest.republished(try read("manifest.json"), as: SemanticVersion(2, 2, 0))
         var recipe = BuiltinRecipes.inference
         recipe.version = SemanticVersion(1, 1, 0)
         let files: [(String, [UInt8])] = [
@@ -124,16 +116,22 @@ struct DeploymentPowerLossTests {
     static let old = "inference@1.0.0 furnace-ae@2.1.0"
     static let new = "inference@1.1.0 furnace-ae@2.2.0"
 
-    @Test("without a power cut the deployment commits and a restarted hub runs it from its own disk")
-    func commitsAndSurvivesRestart() throws {
+    /// A hub that booted in the old configuration and took the deployment to its end.
+    static func deployed() throws -> (store: RecordingStore, bucket: Bucket, hub: Hub) {
         let store = try RecordingStore()
         let bucket = Bucket()
-        let document = try Self.publish(into: bucket)
+        let document = try publish(into: bucket)
         let hub = try Hub(store: store, bucket: bucket)
         hub.node.boot(now: t0)
-        #expect(hub.configuration == Self.old)
+        #expect(hub.configuration == old)
         hub.node.complete(.cloud(.inbound(topic: "hbs/hub/deployments", payload: document.json)), now: t0)
         _ = hub.settle(from: t0)
+        return (store, bucket, hub)
+    }
+
+    @Test("without a power cut the deployment commits and a restarted hub runs it from its own disk")
+    func commitsAndSurvivesRestart() throws {
+        let (store, _, hub) = try Self.deployed()
         #expect(hub.history.statuses.last?.state == .committed)
         #expect(hub.configuration == Self.new)
         let restarted = try Hub(store: store, bucket: Bucket())
@@ -143,13 +141,7 @@ struct DeploymentPowerLossTests {
 
     @Test("a power cut after any durable write boots into the old configuration or the new one, never a mix")
     func powerLossAtEachWrite() throws {
-        let store = try RecordingStore()
-        let bucket = Bucket()
-        let document = try Self.publish(into: bucket)
-        let hub = try Hub(store: store, bucket: bucket)
-        hub.node.boot(now: t0)
-        hub.node.complete(.cloud(.inbound(topic: "hbs/hub/deployments", payload: document.json)), now: t0)
-        _ = hub.settle(from: t0)
+        let (store, bucket, _) = try Self.deployed()
         #expect(store.saved.count >= 3, "accepted, applying, committed")
         for (cut, record) in store.saved.enumerated() {
             let disk = try SQLiteDeploymentStore(path: nil)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HubCore
+import HubInference
 import HubKernel
 import HubLive
 import HubStore
@@ -18,8 +19,7 @@ struct DeploymentEndToEndTests {
     static func publish(into bucket: String, id: String, damage: Bool = false) throws -> [UInt8] {
         let folder = root + "/fixtures/models/furnace"
         func read(_ file: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(file)"))) }
-        let manifest = Array(String(decoding: try read("manifest.json"), as: UTF8.self)
-            .replacingOccurrences(of: "\"version\": \"2.1.0\"", with: "\"version\": \"2.2.0\"").utf8)
+        let manifest = ModelManifest.republished(try read("manifest.json"), as: SemanticVersion(2, 2, 0))
         var recipe = BuiltinRecipes.inference
         recipe.version = SemanticVersion(1, 1, 0)
         let files: [(String, [UInt8])] = [
