@@ -52,6 +52,11 @@ extension ScenarioLoader {
     private static func parseDeploy(_ map: YAMLMap, _ value: YAMLValue, _ setup: Setup) throws(ScenarioError) -> ScheduledFault {
         try map.finish(known: ["at", "deploy"])
         let at = try offset(try map.required("at"), setup)
+        return ScheduledFault(at: at, duration: nil, fault: .deploy(try parseDeploymentSpec(value, setup)))
+    }
+
+    /// A deployment as the simulated cloud publishes it (a scenario's `deploy:`, a fleet's `deployment:`).
+    static func parseDeploymentSpec(_ value: YAMLValue, _ setup: Setup) throws(ScenarioError) -> DeploymentSpec {
         let deploy = try value.map()
         try deploy.finish(known: ["id", "components", "models", "configuration", "requires", "health_window", "defer", "defer_max"])
         let idValue = try deploy.required("id")
@@ -93,7 +98,7 @@ extension ScenarioLoader {
                 guard setup.components.contains(name) || spec.components.contains(where: { $0.name == name }) else {
                     throw entry.error("this hub runs no component '\(name)'\(ClosestName.hint(name, in: setup.components))")
                 }
-                let merge = try RecipeFile.configuration(entry)
+                let merge = try RecipeFile.jsonValue(entry)
                 guard case .object = merge else { throw entry.error("a configuration change is a mapping (merged into the component's configuration)") }
                 spec.configuration.append((name, merge))
             }
@@ -113,7 +118,7 @@ extension ScenarioLoader {
             }
         }
         spec.deferMax = try deploy.optional("defer_max")?.duration(in: .zero...DeploymentDocument.deferMaxLimit) ?? spec.deferMax
-        return ScheduledFault(at: at, duration: nil, fault: .deploy(spec))
+        return spec
     }
 
     static func parseFault(_ item: YAMLValue, _ setup: Setup) throws(ScenarioError) -> ScheduledFault {

@@ -48,12 +48,18 @@ public struct Scenario: Sendable {
 
     /// The simulation this scenario describes, with `seed` in place of the file's if given.
     public func simulationSetup(seed override: UInt64? = nil) -> SimulationSetup {
-        let hub = HubConfig(thing: thing, devices: appliances.map { appliance in
-                                HubConfig.Device(id: appliance.id, kind: appliance.kind, detector: appliance.detector,
-                                                 source: appliance.sensor == "mqtt-kit" ? .mqttKit(interval: appliance.kitInterval ?? pollInterval) : .senseHAT)
-                            },
-                            pollInterval: pollInterval, telemetryBatching: telemetryBatching)
-        return SimulationSetup(seed: override ?? seed, start: start, duration: duration, hub: hub, faults: timeline)
+        SimulationSetup(seed: override ?? seed, start: start, duration: duration,
+                        hub: Self.hubConfig(thing: thing, appliances: appliances, pollInterval: pollInterval, telemetryBatching: telemetryBatching),
+                        faults: timeline)
+    }
+
+    /// The hub a `hub:` section describes (a scenario's, or each hub's of a fleet).
+    static func hubConfig(thing: String, appliances: [Appliance], pollInterval: Duration, telemetryBatching: TelemetryBatching?) -> HubConfig {
+        HubConfig(thing: thing, devices: appliances.map { appliance in
+                      HubConfig.Device(id: appliance.id, kind: appliance.kind, detector: appliance.detector,
+                                       source: appliance.sensor == "mqtt-kit" ? .mqttKit(interval: appliance.kitInterval ?? pollInterval) : .senseHAT)
+                  },
+                  pollInterval: pollInterval, telemetryBatching: telemetryBatching)
     }
 }
 

@@ -22,6 +22,10 @@ import HubKernel
 // - `puback-lost`: each message arrives but, with chance `p`, its acknowledgement is lost
 //   and the connection resets (a lost PUBACK is a broken TCP connection).
 // - `puback-delay`: acknowledgements come `delay` late.
+// Cloud → hub: `deliver` hands the hub a message on a topic it subscribes to (a deployment
+// on `hbs/<thing>/deployments`) after a one-way latency drawn from the same stream; while
+// the connection is down the broker holds it and delivers it, in order, on reconnect (a
+// persistent session at QoS 1).
 // The client reconnects with the live client's `ReconnectBackoff` (1 s doubling to 60 s,
 // jittered); each refused attempt is recorded, so a scenario can prove there is no tight
 // reconnect loop.
@@ -47,12 +51,16 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
     public weak var completions: (any CompletionSink)?
     /// Schedules the client's next connection attempt (`connectAttempt(now:)` at that instant).
     public var scheduleAttempt: ((Instant) -> Void)?
+    /// Sees every message the cloud receives, at the instant it arrives (the fleet's cloud
+    /// reads deployment statuses here). It cannot change the run.
+    public var onMessage: ((CloudMessage, Instant) -> Void)?
+    /// Messages for the hub held while the connection is down, in the order given.
+    private var held: [(topic: String, payload: [UInt8])] = []
+    private var lastInboundAt: Instant?
 
     private var connected = true
     /// The hub is off: no client, nobody to reconnect.
     private var clientAbsent = false
-    /// Messages for the hub (QoS 1, persistent session) held while it is not connected.
-    private var heldInbound: [(topic: String, payload: [UInt8])] = []
     private var attemptScheduled = false
     private var offline = false
     private var rejectingAuth = false
@@ -70,16 +78,6 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
         var random = random
         backoff = ReconnectBackoff(random: random.split("reconnect"))
         self.random = random
-    }
-
-    /// The cloud publishes `payload` on `topic` to the hub (a deployment): delivered after half
-    /// a round trip while connected, else held by the broker until the hub connects again.
-    public func deliver(topic: String, payload: [UInt8], at time: Instant) {
-        guard connected, !clientAbsent, let completions else {
-            heldInbound.append((topic, payload))
-            return
-        }
-        completions.complete(.cloud(.inbound(topic: topic, payload: payload)), at: time + drawRoundTrip() / 2)
     }
 
     /// The hub lost power: its connection is gone without a word (the broker finds out by
@@ -117,8 +115,22 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
         completions.complete(.cloud(.acknowledged(messageID: message.messageID)), at: time + roundTrip + pubackDelay)
     }
 
+    /// The cloud sends the hub `payload` on `topic` at `time`: it arrives after a one-way
+    /// latency if connected, or is held until the connection is back.
+    public func deliver(topic: String, payload: [UInt8], at time: Instant) {
+        guard connected, !clientAbsent, let completions else {
+            held.append((topic, payload))
+            return
+        }
+        // One session keeps its order: a message never overtakes the one sent before it.
+        let arrival = max(time + drawRoundTrip() / 2, lastInboundAt ?? time)
+        lastInboundAt = arrival
+        completions.complete(.cloud(.inbound(topic: topic, payload: payload)), at: arrival)
+    }
+
     private func receive(_ message: CloudMessage, at time: Instant) {
         receivedCount += 1
+        onMessage?(message, time)
         // PUBLISH at QoS 1: fixed header (1 byte + 1…4 of remaining length), topic with its
         // 2-byte length, 2-byte packet id, payload.
         let remaining = 2 + message.topic.name.utf8.count + 2 + message.payload.count
@@ -184,8 +196,9 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
         connected = true
         backoff.reset()
         completions.complete(.cloud(.connection(up: true, reason: "connected")), at: now)
-        for message in heldInbound { completions.complete(.cloud(.inbound(topic: message.topic, payload: message.payload)), at: now + drawRoundTrip() / 2) }
-        heldInbound.removeAll()
+        let waiting = held
+        held = []
+        for message in waiting { deliver(topic: message.topic, payload: message.payload, at: now) }
     }
 
     public func apply(_ fault: SimFault, active: Bool, now: Instant) {

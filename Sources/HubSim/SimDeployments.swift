@@ -89,7 +89,7 @@ public final class SimDeployments: ArtifactPort, HostResources, FaultApplying {
     init() {}
 
     /// Publishes `spec`: its artifacts go into the bucket, and the document is returned for the broker to deliver.
-    func publish(_ spec: DeploymentSpec) -> [UInt8] {
+    public func publish(_ spec: DeploymentSpec) -> [UInt8] {
         var artifacts: [DeploymentDocument.Artifact] = []
         func put(_ path: String, _ bytes: [UInt8]) {
             bucket.removeAll { $0.path == path }

@@ -122,48 +122,79 @@ public final class Simulation {
     /// `progress` (for a terminal) hears the simulated instant each time another
     /// `progressEvery` of simulated time has passed; it cannot change the run.
     public func run(progressEvery: Duration = .seconds(86_400), progress: ((Instant) -> Void)? = nil) {
-        precondition(progressEvery > .zero)
+        boot()
+        advance(until: end, progressEvery: progressEvery, progress: progress)
+        finish()
+    }
+
+    private var booted = false
+    private var nextProgress: Instant?
+
+    /// Boots the hub at the start; a run in steps (`advance`, `finish`) begins here.
+    public func boot() {
+        precondition(!booted, "a simulation boots once")
+        booted = true
         hub.boot(now: scheduler.now)
-        var nextProgress = setup.start + progressEvery
-        scheduler.loop.run(until: end) { event, now in
+    }
+
+    /// Handles the events due up to `instant` (those at `instant` included, at most to the
+    /// end) and leaves the clock there. Stepping a run in several calls handles the same
+    /// events in the same order as one call to the end: the fleet runner advances its hubs
+    /// in lockstep epochs this way, and acts on them between two calls.
+    public func advance(until instant: Instant, progressEvery: Duration = .seconds(86_400), progress: ((Instant) -> Void)? = nil) {
+        precondition(booted, "boot before advancing")
+        precondition(progressEvery > .zero)
+        var nextProgress = self.nextProgress ?? setup.start + progressEvery
+        defer { self.nextProgress = nextProgress }
+        scheduler.loop.run(until: min(instant, end)) { event, now in
             if let progress, now >= nextProgress {
                 progress(now)
                 while nextProgress <= now { nextProgress = nextProgress + progressEvery }
             }
-            switch event {
-            case .hub(let timer, let power):
-                if power == scheduler.power { hub.fire(timer, now: now) }
-            case .faultStart(let index):
-                let scheduled = setup.faults[index]
-                world.apply(scheduled, active: true, now: now)
-                switch scheduled.fault {
-                case .powerLoss:
-                    powerOff(now: now)
-                    scheduler.schedule(.powerOn, at: now + (scheduled.duration ?? .seconds(30)))
-                case .deploy(let spec):
-                    world.cloud.deliver(topic: Topic.cloudDeployments(setup.hub.thing).name, payload: world.deployments.publish(spec), at: now)
-                default:
-                    break
-                }
-            case .faultEnd(let index):
-                if case .powerLoss = setup.faults[index].fault { break }
-                world.apply(setup.faults[index], active: false, now: now)
-            case .powerOn:
-                powerOn(now: now)
-            case .gpioEdge(let edge):
-                if powered { hub.gpioEdge(edge, now: now) }
-            case .completion(let completion, let power):
-                if power == scheduler.power { hub.complete(completion, now: now) }
-            case .cloudConnect:
-                world.cloud.connectAttempt(now: now)
-            case .kitPoll(let index):
-                let kit = world.mqttKits[index]
-                kit.poll(now: now)
-                scheduler.schedule(.kitPoll(index), at: now + kit.interval)
-            case .componentFlood:
-                world.components.tick(now: now)
-            }
+            handle(event, now: now)
         }
+    }
+
+    private func handle(_ event: SimEvent, now: Instant) {
+        switch event {
+        case .hub(let timer, let power):
+            if power == scheduler.power { hub.fire(timer, now: now) }
+        case .faultStart(let index):
+            let scheduled = setup.faults[index]
+            world.apply(scheduled, active: true, now: now)
+            switch scheduled.fault {
+            case .powerLoss:
+                powerOff(now: now)
+                scheduler.schedule(.powerOn, at: now + (scheduled.duration ?? .seconds(30)))
+            case .deploy(let spec):
+                world.cloud.deliver(topic: Topic.cloudDeployments(setup.hub.thing).name, payload: world.deployments.publish(spec), at: now)
+            default:
+                break
+            }
+        case .faultEnd(let index):
+            if case .powerLoss = setup.faults[index].fault { break }
+            world.apply(setup.faults[index], active: false, now: now)
+        case .powerOn:
+            powerOn(now: now)
+        case .gpioEdge(let edge):
+            if powered { hub.gpioEdge(edge, now: now) }
+        case .completion(let completion, let power):
+            if power == scheduler.power { hub.complete(completion, now: now) }
+        case .cloudConnect:
+            world.cloud.connectAttempt(now: now)
+        case .kitPoll(let index):
+            let kit = world.mqttKits[index]
+            kit.poll(now: now)
+            scheduler.schedule(.kitPoll(index), at: now + kit.interval)
+        case .componentFlood:
+            world.components.tick(now: now)
+        }
+    }
+
+    /// Ends the run at the end instant: the hub's last refusals and the end-of-run report
+    /// go to the history.
+    public func finish() {
+        precondition(booted, "boot before finishing")
         hub.flushRefusals(now: end)
         var outboxTelemetry = SequenceRanges()
         do throws(OutboxError) {

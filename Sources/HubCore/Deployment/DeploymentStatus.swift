@@ -15,6 +15,8 @@ public struct DeploymentStatus: Equatable, Sendable {
         case rejected
 
         public var isTerminal: Bool { self != .inProgress }
+        /// Rolled back and rejected are failures; committed is the one success.
+        public var isFailure: Bool { self == .rolledBack || self == .rejected }
     }
 
     public var timestamp: Instant
