@@ -52,7 +52,7 @@ let package = Package(
             name: "HubStore",
             dependencies: ["HubCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: strict),
-        .target(name: "HubSim", dependencies: ["HubKernel", "HubStore"], swiftSettings: simulatorSettings),
+        .target(name: "HubSim", dependencies: ["HubKernel", "HubStore", "HubYAML"], swiftSettings: simulatorSettings),
         .target(
             name: "HubLive",
             dependencies: ["HubKernel", "HubStore", "CMosquitto", "CI2C", "CGPIOD",
@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
         .testTarget(name: "HubDriversTests", dependencies: ["HubDrivers", "HubSim"]),
         .testTarget(name: "HubInferenceTests", dependencies: ["HubInference"]),
-        .testTarget(name: "HubKernelTests", dependencies: ["HubKernel", "HubStore"]),
+        .testTarget(name: "HubKernelTests", dependencies: ["HubKernel", "HubStore", "HubYAML"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubCore"]),
         .testTarget(name: "HubSimTests", dependencies: ["HubSim"]),
         .testTarget(name: "HubLiveTests", dependencies: ["HubLive", "HubSim", "HubStore"]),

@@ -169,13 +169,20 @@ public struct HubRunSettings: Sendable {
     /// The outbox: `<state directory>/outbox.sqlite`, or `fallback` when neither the file
     /// nor `--state-dir` names one (nil: in memory).
     public func outbox(fallback: String?) throws -> SQLiteOutboxStore {
-        guard let directory = stateDirectory?.value ?? fallback else { return try SQLiteOutboxStore(path: nil) }
-        do {
-            try StateDirectory.prepare(directory)
-            return try SQLiteOutboxStore(path: directory + "/outbox.sqlite")
-        } catch {
+        guard let directory = try preparedStateDirectory(fallback: fallback) else { return try SQLiteOutboxStore(path: nil) }
+        do { return try SQLiteOutboxStore(path: directory + "/outbox.sqlite") } catch {
             throw (stateDirectory?.origin ?? .flag("--state-dir")).error("\(error)")
         }
+    }
+
+    /// The state directory (created owner-only if missing), or nil when neither the file
+    /// nor `--state-dir` names one and there is no `fallback`.
+    public func preparedStateDirectory(fallback: String?) throws -> String? {
+        guard let directory = stateDirectory?.value ?? fallback else { return nil }
+        do { try StateDirectory.prepare(directory) } catch {
+            throw (stateDirectory?.origin ?? .flag("--state-dir")).error("\(error)")
+        }
+        return directory
     }
 
     /// The MQTT cloud port posting to `shell`, or nil without a cloud broker. Not started:

@@ -133,6 +133,9 @@ extension BusMessage {
         }
         if name.hasPrefix("hbs/alerts/") { return .alert(try Alert.decode(try object.object(field, type: "alert"))) }
         if name.hasPrefix("hbs/health/") { return .health(try HealthReport.decode(try object.object(field, type: "health report"))) }
+        if name == Topic.deploymentStatus.name {
+            return .deployment(try DeploymentStatus.decode(try object.object(field, type: "deployment status")))
+        }
         throw PayloadError(type: object.type, field: "topic", reason: "'\(name)' is no topic of the hub's bus")
     }
 }

@@ -216,6 +216,7 @@ public enum BusMessage: Equatable, Sendable {
     case inference(InferenceResult)
     case alert(Alert)
     case health(HealthReport)
+    case deployment(DeploymentStatus)
 
     public func write(to json: inout JSONWriter) {
         switch self {
@@ -223,6 +224,7 @@ public enum BusMessage: Equatable, Sendable {
         case .inference(let m): m.write(to: &json)
         case .alert(let m): m.write(to: &json)
         case .health(let m): m.write(to: &json)
+        case .deployment(let m): m.write(to: &json)
         }
     }
 

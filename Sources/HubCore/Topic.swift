@@ -37,6 +37,10 @@ public struct Topic: Hashable, Sendable, CustomStringConvertible, ExpressibleByS
     public static func cloudTelemetry(_ thing: String) -> Topic { Topic(unchecked: "hbs/\(thing)/telemetry") }
     public static func cloudAlerts(_ thing: String) -> Topic { Topic(unchecked: "hbs/\(thing)/alerts") }
     public static func cloudHealth(_ thing: String) -> Topic { Topic(unchecked: "hbs/\(thing)/health") }
+    /// Where the hub's deployment agent reports each step on the bus.
+    public static let deploymentStatus = Topic(unchecked: "hbs/deployments/status")
+    public static func cloudDeployments(_ thing: String) -> Topic { Topic(unchecked: "hbs/\(thing)/deployments") }
+    public static func cloudDeploymentStatus(_ thing: String) -> Topic { Topic(unchecked: "hbs/\(thing)/deployments/status") }
 
     /// Builds a topic from parts already known to be valid (device IDs are validated).
     init(unchecked name: String) {

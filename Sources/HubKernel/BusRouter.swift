@@ -26,6 +26,16 @@ public struct BusRouter: Sendable {
         routes.removeAll()
     }
 
+    /// Replaces `subscriber`'s subscriptions with `filters`, where its first one was (so the
+    /// order in which subscribers of a topic hear a message stays as it was).
+    public mutating func setSubscriptions(_ subscriber: Int, to filters: [TopicFilter]) {
+        let place = subscriptions.firstIndex { $0.subscriber == subscriber } ?? subscriptions.count
+        let before = subscriptions[..<place].filter { $0.subscriber != subscriber }
+        let after = subscriptions[place...].filter { $0.subscriber != subscriber }
+        subscriptions = before + filters.map { Subscription(subscriber: subscriber, filter: $0) } + after
+        routes.removeAll()
+    }
+
     /// `subscribers(for:)`, remembered: a hub publishes on a handful of topics millions of times.
     public mutating func route(_ topic: Topic) -> [Int] {
         if let known = routes[topic.name] { return known }

@@ -25,7 +25,12 @@ enum HostEvent {
 /// unspecialised, looking up generic metadata on every call, so the in-process one holds
 /// closures made where the component's type is known instead.
 class HostedComponent {
-    let recipe: ComponentRecipe
+    /// The recipe in charge: the one added with, or a deployment's.
+    private(set) var recipe: ComponentRecipe
+    /// The recipe the component was added with (what a rollback to the factory returns to).
+    let baseRecipe: ComponentRecipe
+    /// Whether `recipe` came from a deployment.
+    var deployed: Bool { recipe != baseRecipe }
     let index: Int
     /// Launched by the supervisor and not since crashed or terminated.
     var running = false
@@ -50,9 +55,21 @@ class HostedComponent {
 
     init(recipe: ComponentRecipe, index: Int) {
         self.recipe = recipe
+        baseRecipe = recipe
         self.index = index
         tokens = recipe.access.publishRateMax * AccessPolicy.burstSeconds
     }
+
+    /// A deployment puts another recipe in charge: its grants and rate apply from now on.
+    func replaceRecipe(_ recipe: ComponentRecipe) {
+        self.recipe = recipe
+        allowedTopics = []
+        tokens = recipe.access.publishRateMax * AccessPolicy.burstSeconds
+        filledAt = nil
+    }
+
+    /// Why the component cannot be stopped for a deployment now, or nil (docs/deployments.md: defer).
+    func safePoint() -> String? { nil }
 
     /// Whether a message, timer or probe reaches the component now.
     var takesMessages: Bool { running && hungIncarnation != incarnation }
@@ -143,10 +160,15 @@ final class InProcessComponent: HostedComponent {
     private let handleHook: (HostEvent, InProcessComponent, HubNode, Instant) -> Void
     private let fireHook: (any Sendable, InProcessComponent, HubNode, Instant) -> Void
     private let restoreHook: () -> Void
+    private let safePointHook: () -> String?
+    /// The topics the component asks to hear (the recipe decides which it gets).
+    let requestedSubscriptions: [TopicFilter]
 
     /// Made in `HubNode.add`, where `C` is known, so the closures run specialised code.
     init<C: HubComponent>(_ box: ComponentBox<C>, recipe: ComponentRecipe, index: Int) {
         self.box = box
+        requestedSubscriptions = box.component.subscriptions
+        safePointHook = { box.component.safePoint }
         handleHook = { event, host, node, now in box.handle(event, host: host, node: node, now: now) }
         fireHook = { payload, host, node, now in
             guard let timer = payload as? C.Timer else { preconditionFailure("timer \(payload) is not \(recipe.name)'s") }
@@ -157,6 +179,7 @@ final class InProcessComponent: HostedComponent {
     }
 
     override func restore() { restoreHook() }
+    override func safePoint() -> String? { safePointHook() }
     override func handle(_ event: HostEvent, node: HubNode, now: Instant) { handleHook(event, self, node, now) }
     override func fire(_ payload: any Sendable, node: HubNode, now: Instant) { fireHook(payload, self, node, now) }
 }

@@ -62,7 +62,7 @@ public struct DisplayComponent {
                 latestTemperature = temperature
             }
             return []
-        case .inference:
+        case .inference, .deployment:
             return []
         }
     }

@@ -23,6 +23,14 @@ public protocol HubComponent {
     var publications: [TopicFilter] { get }
 
     mutating func handle(_ event: ComponentEvent<Timer>, now: Instant) -> [ComponentAction<Timer>]
+
+    /// Why a deployment that asks to defer for this component should wait (it is not at a
+    /// safe point: the uplink while its outbox holds unsent messages), or nil to go ahead.
+    var safePoint: String? { get }
+}
+
+extension HubComponent {
+    public var safePoint: String? { nil }
 }
 
 /// What a component is handed.
@@ -79,6 +87,8 @@ public struct HubTimer: Sendable {
     public let payload: any Sendable
 
     public static let supervisor = -1
+    /// The deployment agent's timers.
+    public static let deployments = -2
 
     public init(component: Int, incarnation: Int = 0, payload: any Sendable) {
         self.component = component

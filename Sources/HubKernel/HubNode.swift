@@ -21,12 +21,24 @@ import HubInference
 public final class HubNode {
     public let config: HubConfig
     public let ports: HubPorts
-    private var slots: [HostedComponent] = []
-    private var router = BusRouter()
+    var slots: [HostedComponent] = []
+    var router = BusRouter()
     private var deliveries: [(Int, BusDelivery)] = []
     private var deliveryHead = 0
     private var draining = false
-    private var supervisor: Supervisor?
+    var supervisor: Supervisor?
+    /// The deployment agent and its host's state (`DeploymentHost.swift`).
+    var agent = DeploymentAgent(record: nil)
+    var deploymentEvents: [DeploymentAgent.Event] = []
+    var deploymentsDraining = false
+    /// How deep `supervise` calls are nested: deployment events wait for the outermost to end.
+    var superviseDepth = 0
+    /// Model packages deployments put in charge, by device; replayed to a restarted inference.
+    var deployedModels: [(device: DeviceID, package: ModelPackage)] = []
+    /// The packages devices had at boot, for a rollback to the factory configuration.
+    var factoryModels: [(device: DeviceID, package: ModelPackage)] = []
+    /// `crashDeployedVersions`.
+    private var deployedVersionsCrash = false
     /// Subscriptions refused at `add`, recorded at boot (the history needs an instant).
     private var refusedSubscriptions: [(component: String, filter: TopicFilter, reason: String)] = []
 
@@ -84,6 +96,11 @@ public final class HubNode {
     /// started when its process says hello. It subscribes over the wire.
     public func addRemote(recipe: ComponentRecipe) {
         precondition(supervisor == nil, "components are added before boot")
+        appendRemote(recipe)
+    }
+
+    /// `addRemote` without the boot check: a deployment adds components to a running hub.
+    func appendRemote(_ recipe: ComponentRecipe) {
         precondition(!slots.contains { $0.recipe.name == recipe.name }, "two components named \(recipe.name)")
         slots.append(RemoteComponent(recipe: recipe, index: slots.count))
     }
@@ -95,7 +112,7 @@ public final class HubNode {
     }
 
     /// The name of the component at `index` in the host.
-    func name(of index: Int) -> String { slots[index].recipe.name }
+    func name(of index: Int) -> String { index == HubTimer.supervisor ? "supervisor" : slots[index].recipe.name }
 
     /// The recipes of the components added so far, in the order added.
     public var recipes: [ComponentRecipe] { slots.map(\.recipe) }
@@ -144,10 +161,12 @@ public final class HubNode {
         for refusal in refusedSubscriptions {
             refused(refusal.component, operation: "subscribe", topic: refusal.filter.pattern, reason: refusal.reason, now: now)
         }
+        prepareDeployments(now: now)
         let recipes: RecipeSet
         do { recipes = try RecipeSet(slots.map(\.recipe)) } catch { preconditionFailure("the node's recipes do not form a set: \(error)") }
         supervisor = Supervisor(recipes: recipes)
         supervise(supervisor!.start(now: now), now: now)
+        if ports.deployments != nil { deployActions(agent.boot(now: now), now: now) }
     }
 
     /// Stops every component, dependents first (the live shell's orderly shutdown).
@@ -160,6 +179,11 @@ public final class HubNode {
         if timer.component == HubTimer.supervisor {
             guard let payload = timer.payload as? Supervisor.Timer else { preconditionFailure("timer \(timer.payload) is not the supervisor's") }
             supervise(supervisor!.handle(.timer(payload), now: now), now: now)
+            return
+        }
+        if timer.component == HubTimer.deployments {
+            guard let payload = timer.payload as? DeploymentAgent.Timer else { preconditionFailure("timer \(timer.payload) is not the deployment agent's") }
+            deploy(.timer(payload), now: now)
             return
         }
         let slot = slots[timer.component]
@@ -190,13 +214,21 @@ public final class HubNode {
         slot(named: name)?.crashesAtStart = crashing
     }
 
+    /// While set, every start of a component version a deployment brought crashes at once
+    /// (a bad build); those running now crash.
+    public func crashDeployedVersions(_ crashing: Bool, now: Instant) {
+        deployedVersionsCrash = crashing
+        guard crashing else { return }
+        for slot in slots where slot.deployed && slot.running { crash(slot.recipe.name, reason: "crashed (fault)", now: now) }
+    }
+
     /// Publishes `message` as if component `name` had: the bus checks its grants and rate.
     public func publish(as name: String, _ message: BusMessage, on topic: Topic, now: Instant) {
         guard let slot = slot(named: name), slot.takesMessages else { return }
         if slot.mayPublish(topic, node: self, now: now) { publish(message, on: topic, from: slot, now: now) }
     }
 
-    private func slot(named name: String) -> HostedComponent? { slots.first { $0.recipe.name == name } }
+    func slot(named name: String) -> HostedComponent? { slots.first { $0.recipe.name == name } }
 
     // MARK: IPC (components in processes of their own)
 
@@ -315,7 +347,12 @@ public final class HubNode {
 
     /// Carries out the supervisor's actions; in-process components answer at once, so the
     /// answers (started, exited at start, probe answered) feed back within the call.
-    private func supervise(_ actions: [Supervisor.Action], now: Instant) {
+    func supervise(_ actions: [Supervisor.Action], now: Instant) {
+        superviseDepth += 1
+        defer {
+            superviseDepth -= 1
+            if superviseDepth == 0, !deploymentEvents.isEmpty || agent.awaitingRollback != nil { drainDeployments(now: now) }
+        }
         var pending = actions
         var next = 0
         while next < pending.count {
@@ -331,11 +368,13 @@ public final class HubNode {
                     // program, or (the simulator) a built-in component behind its own client.
                     ports.processes?.start(recipe)
                     continue
-                } else if slot.crashesAtStart {
+                } else if slot.crashesAtStart || (deployedVersionsCrash && slot.deployed) {
                     slot.running = false
                     pending += supervisor!.handle(.exited(recipe.name, reason: "crashed while starting"), now: now)
                 } else {
                     slot.handle(.start, node: self, now: now)
+                    // A restarted inference begins from its pristine value: it reads its deployed models again.
+                    for (device, package) in deployedModels { slot.handle(.command(.installModel(device: device, package: package)), node: self, now: now) }
                     pending += supervisor!.handle(.started(recipe.name), now: now)
                     deliverQueued(to: slot, now: now)
                 }
@@ -369,6 +408,7 @@ public final class HubNode {
                 ports.timers.schedule(HubTimer(component: HubTimer.supervisor, payload: timer), at: at)
             case .stateChanged(let component, let from, let to, let reason):
                 ports.history.record(.componentState(component: component, from: from.rawValue, to: to.rawValue, reason: reason), at: now)
+                if to == .errored || to == .broken, agent.busy { deploymentEvents.append(.componentFailed(component, reason: reason)) }
                 if to == .broken || to == .stopped, let slot = slot(named: component) {
                     slot.detached = true
                     for topic in slot.discardQueue() {
@@ -404,6 +444,10 @@ public final class HubNode {
             remote.running = false
             if let session = remote.session { ipcClosed(session: session, now: now) }
             supervise(supervisor!.handle(.exited(component, reason: reason), now: now), now: now)
+        case .cloud(.inbound(let topic, let payload)) where topic == Topic.cloudDeployments(config.thing).name:
+            deploymentReceived(payload, now: now)
+        case .artifactFetched(let artifact, let result):
+            deploy(.fetched(artifact, result), now: now)
         case .cloud(.acknowledged), .cloud(.failed):
             for index in cloudClients where slots[index].takesMessages { slots[index].handle(.completion(completion), node: self, now: now) }
         default:
@@ -476,6 +520,14 @@ public final class HubNode {
     }
     /// One per kind of refusal seen, in the order first seen (flushed in that order).
     private var refusals: [RefusalLog] = []
+
+    /// Publishes a message of the hub's own (the deployment agent's status) from "supervisor".
+    func publishAsHub(_ message: BusMessage, on topic: Topic, now: Instant) {
+        ports.history.record(.busPublish(topic: topic, from: "supervisor", message: message), at: now)
+        let delivery = BusDelivery(topic: topic, message: message, from: HubTimer.supervisor)
+        for subscriber in router.route(topic) { deliveries.append((subscriber, delivery)) }
+        drain(now: now)
+    }
 
     /// Records the message, queues one delivery per matching subscription and, unless a
     /// delivery is already draining, drains the FIFO: each subscriber sees messages in

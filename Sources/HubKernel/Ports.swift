@@ -68,6 +68,37 @@ public enum PortCompletion: Equatable, Sendable {
     case ipcServer(up: Bool)
     /// A component's program exited (`reason`: its status or signal).
     case processExited(component: String, reason: String)
+    /// A deployment artifact's bytes (not yet checked against its digest), or why not.
+    case artifactFetched(DeploymentDocument.Artifact, Result<[UInt8], DeploymentFailure>)
+}
+
+/// Where deployment artifacts come from: the cloud's bucket (a directory standing in for it
+/// live, a simulated bucket in scenarios). The answer comes later as `artifactFetched`.
+public protocol ArtifactPort: AnyObject {
+    func fetch(_ artifact: DeploymentDocument.Artifact, at: Instant)
+}
+
+/// What the host has free, for a deployment's prerequisites (answers at once).
+public protocol HostResources: AnyObject {
+    func freeBytes() -> (disk: Int64, memory: Int64)
+}
+
+/// What a hub needs to take deployments: the durable record and artifacts, the bucket, the
+/// host's free space, and a reader for recipe files (YAML lives outside the kernel).
+public struct DeploymentPorts {
+    public var store: any DeploymentStore
+    public var artifacts: any ArtifactPort
+    public var host: any HostResources
+    /// Parses a recipe artifact's bytes (`file` names it in errors).
+    public var readRecipe: ([UInt8], _ file: String) throws -> ComponentRecipe
+
+    public init(store: any DeploymentStore, artifacts: any ArtifactPort, host: any HostResources,
+                readRecipe: @escaping ([UInt8], _ file: String) throws -> ComponentRecipe) {
+        self.store = store
+        self.artifacts = artifacts
+        self.host = host
+        self.readRecipe = readRecipe
+    }
 }
 
 /// Where ports deliver completions: the shell queues each one and hands it to the hub
@@ -117,6 +148,8 @@ public struct HubPorts {
     /// Starts and stops the programs of components with a `command` lifecycle (none: they
     /// are started elsewhere, by a service manager, and only connect).
     public var processes: (any ProcessPort)?
+    /// Deployments from the cloud (none: the hub answers each with `rejected`).
+    public var deployments: DeploymentPorts?
 
     public init(sensorKits: [[any SensorDriver]], display: LEDMatrixDriver?, joystick: JoystickDriver? = nil,
                 joystickLine: Int = 23, cloud: any CloudPort, outbox: any OutboxStore, timers: any TimerPort, history: any HistorySink,

@@ -9,13 +9,15 @@ import HubSim
 extension ScenarioLoader {
     static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll",
                                    "scroll-count", "channel-range", "delivered-to-cloud", "outbox-depth-max", "cloud-bytes-per-day-max",
-                                   "cloud-attempts-max", "kit-rejected-min", "component-state", "component-recovers", "bus-refused", "ipc-dropped"]
+                                   "cloud-attempts-max", "kit-rejected-min", "component-state", "component-recovers", "bus-refused",
+                                   "deployment", "rollback-within", "model", "ipc-dropped"]
     /// Components whose own health a `health` expectation can name.
     static let healthComponents = ["uplink"]
 
     /// `presses`: when the timeline presses the joystick (scroll expectations need one);
     /// `failing`: the components a timeline fault crashes or hangs (recovery needs one).
-    static func parseExpectation(_ item: YAMLValue, _ setup: Setup, presses: [Duration], failing: [String]) throws(ScenarioError) -> Expectation {
+    static func parseExpectation(_ item: YAMLValue, _ setup: Setup, presses: [Duration], failing: [String],
+                                 deployments: [String] = []) throws(ScenarioError) -> Expectation {
         let name: String
         var argument: YAMLValue?
         if item.isScalar {
@@ -47,7 +49,38 @@ extension ScenarioLoader {
             }
             return text
         }
+        func deploymentID(_ map: YAMLMap) throws(ScenarioError) -> String {
+            let value = try map.required("id")
+            let id = try value.string()
+            guard deployments.contains(id) else {
+                throw value.error("no timeline entry deploys '\(id)'\(ClosestName.hint(id, in: deployments))\(deployments.isEmpty ? " (the timeline has no deploy: entries)" : "")")
+            }
+            return id
+        }
         switch name {
+        case "deployment":
+            guard let argument else { throw item.error("deployment needs { id, state, within }") }
+            let map = try argument.map()
+            try map.finish(known: ["id", "state", "within"])
+            let id = try deploymentID(map)
+            let stateValue = try map.required("state")
+            let stateText = try stateValue.string()
+            guard let state = DeploymentStatus.State(rawValue: stateText), state.isTerminal else {
+                throw stateValue.error("unknown end state '\(stateText)' (known: committed, rolled-back, rejected)")
+            }
+            return .deployment(id: id, state: state, within: try map.required("within").duration(in: Limits.span))
+        case "rollback-within":
+            guard let argument else { throw item.error("rollback-within needs { id, within }") }
+            let map = try argument.map()
+            try map.finish(known: ["id", "within"])
+            return .rollbackWithin(id: try deploymentID(map), within: try map.required("within").duration(in: Limits.span))
+        case "model":
+            guard let argument else { throw item.error("model needs { device, is }") }
+            let map = try argument.map()
+            try map.finish(known: ["device", "is"])
+            guard let id = try device(map) else { throw argument.error("model needs a device") }
+            let identifier = try map.required("is").string()
+            return .model(device: id, identifier: identifier)
         case "component-state":
             guard let argument else { throw item.error("component-state needs { component, state }") }
             let map = try argument.map()

@@ -46,8 +46,87 @@ extension ScenarioLoader {
         return at
     }
 
+    /// `{ at: 2h, deploy: { id, components, models, configuration, requires, health_window, defer, defer_max } }`:
+    /// the cloud publishes a deployment (docs/deployments.md); `models` republishes an
+    /// appliance's own package under the version given.
+    private static func parseDeploy(_ map: YAMLMap, _ value: YAMLValue, _ setup: Setup) throws(ScenarioError) -> ScheduledFault {
+        try map.finish(known: ["at", "deploy"])
+        let at = try offset(try map.required("at"), setup)
+        return ScheduledFault(at: at, duration: nil, fault: .deploy(try parseDeploymentSpec(value, setup)))
+    }
+
+    /// A deployment as the simulated cloud publishes it (a scenario's `deploy:`, a fleet's `deployment:`).
+    static func parseDeploymentSpec(_ value: YAMLValue, _ setup: Setup) throws(ScenarioError) -> DeploymentSpec {
+        let deploy = try value.map()
+        try deploy.finish(known: ["id", "components", "models", "configuration", "requires", "health_window", "defer", "defer_max"])
+        let idValue = try deploy.required("id")
+        let id = try idValue.string()
+        guard PlainName.isPlain(id, maximum: 64, extra: "-_.") else { throw idValue.error("a deployment id is 1…64 letters, digits, '-', '_' or '.'") }
+        func version(_ value: YAMLValue) throws(ScenarioError) -> SemanticVersion {
+            do { return try SemanticVersion(parsing: try value.string()) } catch { throw value.error("\(error)") }
+        }
+        var spec = DeploymentSpec(id: id)
+        if let components = deploy.optional("components") {
+            let entries = try components.map()
+            for name in entries.keys {
+                let entry = try entries.required(name)
+                guard setup.components.contains(name) else {
+                    throw entry.error("this hub runs no component '\(name)'\(ClosestName.hint(name, in: setup.components)) (it runs \(setup.components.joined(separator: ", ")))")
+                }
+                spec.components.append((name, try version(entry)))
+            }
+        }
+        if let models = deploy.optional("models") {
+            let entries = try models.map()
+            for device in entries.keys {
+                let entry = try entries.required(device)
+                guard let appliance = setup.appliances.first(where: { $0.id.rawValue == device }) else {
+                    throw entry.error("no appliance with id '\(device)'\(ClosestName.hint(device, in: setup.devices.map(\.rawValue)))")
+                }
+                guard case .package = appliance.detector else { throw entry.error("\(device) has no model package to republish (its detector is \(appliance.modelSource))") }
+                let files: ModelPackageFiles
+                do { files = try ModelPackageFiles.read(directory: appliance.modelSource) } catch {
+                    throw entry.error("cannot read the package in \(appliance.modelSource): \(error)")
+                }
+                spec.models.append((appliance.id, try version(entry), files))
+            }
+        }
+        if let configuration = deploy.optional("configuration") {
+            let entries = try configuration.map()
+            for name in entries.keys {
+                let entry = try entries.required(name)
+                guard setup.components.contains(name) || spec.components.contains(where: { $0.name == name }) else {
+                    throw entry.error("this hub runs no component '\(name)'\(ClosestName.hint(name, in: setup.components))")
+                }
+                let merge = try RecipeFile.jsonValue(entry)
+                guard case .object = merge else { throw entry.error("a configuration change is a mapping (merged into the component's configuration)") }
+                spec.configuration.append((name, merge))
+            }
+        }
+        if let requires = deploy.optional("requires") {
+            let entries = try requires.map()
+            try entries.finish(known: ["disk_mb", "memory_mb"])
+            spec.diskMB = try entries.optional("disk_mb")?.double(in: 0...1_048_576) ?? 0
+            spec.memoryMB = try entries.optional("memory_mb")?.double(in: 0...1_048_576) ?? 0
+        }
+        spec.healthWindow = try deploy.optional("health_window")?.duration(in: .zero...DeploymentDocument.healthWindowMax) ?? spec.healthWindow
+        if let deferTo = deploy.optional("defer") {
+            for item in try deferTo.list() {
+                let name = try item.string()
+                guard setup.components.contains(name) else { throw item.error("this hub runs no component '\(name)'\(ClosestName.hint(name, in: setup.components))") }
+                spec.deferTo.append(name)
+            }
+        }
+        spec.deferMax = try deploy.optional("defer_max")?.duration(in: .zero...DeploymentDocument.deferMaxLimit) ?? spec.deferMax
+        return spec
+    }
+
     static func parseFault(_ item: YAMLValue, _ setup: Setup) throws(ScenarioError) -> ScheduledFault {
         let map = try item.map()
+        if let deployValue = map.optional("deploy") {
+            if let other = map.optional("fault") ?? map.optional("event") { throw other.error("a timeline entry is a fault, an event or a deployment, not several") }
+            return try parseDeploy(map, deployValue, setup)
+        }
         if let eventValue = map.optional("event") {
             if let faultValue = map.optional("fault") { throw faultValue.error("a timeline entry is a fault or an event, not both") }
             return try parseEvent(map, eventValue, setup)
@@ -70,7 +149,7 @@ extension ScenarioLoader {
             for parameter in kind.parameters {
                 values[parameter.name] = try parseParameter(parameter, of: kind, in: map, appliance: nil, values: values)
             }
-            return ScheduledFault(at: at, duration: lasting, fault: kind.fault(.untargeted, values))
+            return ScheduledFault(at: at, duration: lasting, fault: kind.fault(parts[0] == "cloud" ? .cloud : .hub, values))
         }
         guard parts.count == 3, let kind = FaultCatalogue.kind(layer: parts[0], name: parts[2]) else {
             let spelled = parts.count == 3 ? "\(parts[0]).<\(FaultCatalogue.targetPlaceholder(parts[0]))>.\(parts[2])" : name

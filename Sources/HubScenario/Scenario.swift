@@ -50,14 +50,20 @@ public struct Scenario: Sendable {
 
     /// The simulation this scenario describes, with `seed` in place of the file's if given.
     public func simulationSetup(seed override: UInt64? = nil) -> SimulationSetup {
-        let hub = HubConfig(thing: thing, devices: appliances.map { appliance in
-                                HubConfig.Device(id: appliance.id, kind: appliance.kind, detector: appliance.detector,
-                                                 source: appliance.sensor == "mqtt-kit" ? .mqttKit(interval: appliance.kitInterval ?? pollInterval) : .senseHAT)
-                            },
-                            pollInterval: pollInterval, telemetryBatching: telemetryBatching)
-        var setup = SimulationSetup(seed: override ?? seed, start: start, duration: duration, hub: hub, faults: timeline)
+        var setup = SimulationSetup(seed: override ?? seed, start: start, duration: duration,
+                                    hub: Self.hubConfig(thing: thing, appliances: appliances, pollInterval: pollInterval, telemetryBatching: telemetryBatching),
+                                    faults: timeline)
         setup.ipc = ipc
         return setup
+    }
+
+    /// The hub a `hub:` section describes (a scenario's, or each hub's of a fleet).
+    static func hubConfig(thing: String, appliances: [Appliance], pollInterval: Duration, telemetryBatching: TelemetryBatching?) -> HubConfig {
+        HubConfig(thing: thing, devices: appliances.map { appliance in
+                      HubConfig.Device(id: appliance.id, kind: appliance.kind, detector: appliance.detector,
+                                       source: appliance.sensor == "mqtt-kit" ? .mqttKit(interval: appliance.kitInterval ?? pollInterval) : .senseHAT)
+                  },
+                  pollInterval: pollInterval, telemetryBatching: telemetryBatching)
     }
 }
 
@@ -102,6 +108,13 @@ public enum Expectation: Equatable, Sendable {
     case componentRecovers(component: String, within: Duration)
     /// The bus refused between `min` and `max` of the component's publishes and subscriptions.
     case busRefused(component: String, min: Int, max: Int?)
+    /// The deployment ended in `state` within `within` of its publication, and the cloud got that status.
+    case deployment(id: String, state: DeploymentStatus.State, within: Duration)
+    /// The deployment failed its health window and the previous configuration ran again
+    /// within `within` of the first failure.
+    case rollbackWithin(id: String, within: Duration)
+    /// The device is scored by the package `identifier` (`name@version`) at the end of the run.
+    case model(device: DeviceID, identifier: String)
     /// The component's IPC client dropped between `min` and `max` publishes (its buffer full
     /// while the bus was away), and every publish it made is accounted for.
     case ipcDropped(component: String, min: Int, max: Int?)
@@ -134,6 +147,9 @@ public enum Expectation: Equatable, Sendable {
         case .componentState(let component, let state): "component-state(\(component) \(state.rawValue))"
         case .componentRecovers(let component, let within): "component-recovers(\(component) within \(DurationText.format(within)))"
         case .busRefused(let component, let min, let max): "bus-refused(\(component) \(min)…\(max.map(String.init) ?? "∞"))"
+        case .deployment(let id, let state, let within): "deployment(\(id) \(state.rawValue) within \(DurationText.format(within)))"
+        case .rollbackWithin(let id, let within): "rollback-within(\(id) \(DurationText.format(within)))"
+        case .model(let device, let identifier): "model(\(device) \(identifier))"
         case .ipcDropped(let component, let min, let max): "ipc-dropped(\(component) \(min)…\(max.map(String.init) ?? "∞"))"
         }
     }

@@ -38,8 +38,58 @@ public enum ScenarioLoader {
         try root.finish(known: ["name", "pillar", "questions", "modes", "seed", "start", "duration", "hub", "timeline", "expect"])
 
         let name = try ScenarioName.validate(try root.required("name"))
-        let hub = try root.required("hub").map()
-        try hub.finish(known: ["thing", "poll_interval", "telemetry_batch", "appliances", "model", "ipc"])
+        let hub = try parseHub(try root.required("hub"), file: file, models: models, allowsIPC: true)
+        let duration = try root.required("duration").duration(in: Limits.duration)
+
+        var modes: [Scenario.Mode] = [.sim]
+        if let modesValue = root.optional("modes") {
+            modes = []
+            for item in try modesValue.list() {
+                let text = try item.string()
+                guard let mode = Scenario.Mode(rawValue: text) else { throw item.error("unknown mode '\(text)' (known: sim, live)") }
+                modes.append(mode)
+            }
+        }
+        var start = SimulationSetup.defaultStart
+        if let startValue = root.optional("start") { start = try parseStart(startValue) }
+        var setup = Setup(appliances: hub.appliances, duration: duration)
+        if let ipcValue = hub.ipc { setup.ipc = try parseIPC(ipcValue, setup) }
+        let timeline = try root.optional("timeline")?.list().map { (item) throws(ScenarioError) in try parseFault(item, setup) } ?? []
+        let presses = timeline.compactMap { entry -> Duration? in if case .joystick = entry.fault { entry.at } else { nil } }
+        let failing = timeline.compactMap { entry -> String? in
+            if case .component(let name, let fault) = entry.fault, fault.endsRun { name } else { nil }
+        }
+        let deployments = timeline.compactMap { entry -> String? in if case .deploy(let spec) = entry.fault { spec.id } else { nil } }
+        return Scenario(
+            name: name, file: file,
+            pillar: try root.optional("pillar")?.string(),
+            questions: try root.optional("questions")?.list().map { (item) throws(ScenarioError) in try item.string() } ?? [],
+            modes: modes,
+            seed: try root.required("seed").uint64(),
+            start: start, duration: duration, thing: hub.thing, pollInterval: hub.pollInterval, telemetryBatching: hub.batching,
+            appliances: hub.appliances,
+            timeline: timeline, ipc: setup.ipc,
+            expectations: try root.optional("expect")?.list().map { (item) throws(ScenarioError) in
+                try parseExpectation(item, setup, presses: presses, failing: failing, deployments: deployments)
+            } ?? [])
+    }
+
+    /// The `hub:` section as scenarios and fleet files write it: the thing, the poll
+    /// interval, telemetry batching and the appliances with their models.
+    struct HubSection {
+        var thing: String
+        var pollInterval: Duration
+        var batching: TelemetryBatching?
+        var appliances: [Scenario.Appliance]
+        /// `ipc:` as written (a scenario's hub only), read once the appliances are known.
+        var ipc: YAMLValue?
+    }
+
+    /// Reads a `hub:` section; `file` anchors its model paths and `models` is `--models DIR`
+    /// (`ModelSearch`); `allowsIPC`: it may put components over the simulated IPC bus (a scenario's).
+    static func parseHub(_ value: YAMLValue, file: String, models: String?, allowsIPC: Bool = false) throws(ScenarioError) -> HubSection {
+        let hub = try value.map()
+        try hub.finish(known: ["thing", "poll_interval", "telemetry_batch", "appliances", "model"] + (allowsIPC ? ["ipc"] : []))
         let thingValue = hub.optional("thing")
         let thing = try thingValue?.string() ?? "hbshub001"
         if let thingValue, !HubConfig.isValidThing(thing) {
@@ -57,44 +107,7 @@ public enum ScenarioLoader {
                                 message: "--models \(models ?? directory): not a directory (it holds <kind>/ model packages)")
         }
         let appliances = try parseAppliances(try hub.required("appliances"), hubModel: hub.optional("model"), search: search)
-        let duration = try root.required("duration").duration(in: Limits.duration)
-
-        var modes: [Scenario.Mode] = [.sim]
-        if let modesValue = root.optional("modes") {
-            modes = []
-            for item in try modesValue.list() {
-                let text = try item.string()
-                guard let mode = Scenario.Mode(rawValue: text) else { throw item.error("unknown mode '\(text)' (known: sim, live)") }
-                modes.append(mode)
-            }
-        }
-        var start = SimulationSetup.defaultStart
-        if let startValue = root.optional("start") {
-            let text = try startValue.string()
-            guard let instant = parseUTC(text), instant <= DurationText.latestStart else {
-                throw startValue.error("expected a UTC time from 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z like 2026-01-15T00:00:00Z, found \(text.debugDescription)")
-            }
-            start = instant
-        }
-        var setup = Setup(appliances: appliances, duration: duration)
-        if let ipcValue = hub.optional("ipc") { setup.ipc = try parseIPC(ipcValue, setup) }
-        let timeline = try root.optional("timeline")?.list().map { (item) throws(ScenarioError) in try parseFault(item, setup) } ?? []
-        let presses = timeline.compactMap { entry -> Duration? in if case .joystick = entry.fault { entry.at } else { nil } }
-        let failing = timeline.compactMap { entry -> String? in
-            if case .component(let name, let fault) = entry.fault, fault.endsRun { name } else { nil }
-        }
-        return Scenario(
-            name: name, file: file,
-            pillar: try root.optional("pillar")?.string(),
-            questions: try root.optional("questions")?.list().map { (item) throws(ScenarioError) in try item.string() } ?? [],
-            modes: modes,
-            seed: try root.required("seed").uint64(),
-            start: start, duration: duration, thing: thing, pollInterval: pollInterval, telemetryBatching: batching,
-            appliances: appliances,
-            timeline: timeline, ipc: setup.ipc,
-            expectations: try root.optional("expect")?.list().map { (item) throws(ScenarioError) in
-                try parseExpectation(item, setup, presses: presses, failing: failing)
-            } ?? [])
+        return HubSection(thing: thing, pollInterval: pollInterval, batching: batching, appliances: appliances, ipc: hub.optional("ipc"))
     }
 
     /// The ranges numeric scenario fields must lie in (README, "Scenarios").
@@ -251,6 +264,15 @@ public enum ScenarioLoader {
             result.append(appliance)
         }
         return result
+    }
+
+    /// A `start:` field: a UTC time from 1970 to 2200.
+    static func parseStart(_ value: YAMLValue) throws(ScenarioError) -> Instant {
+        let text = try value.string()
+        guard let instant = parseUTC(text), instant <= DurationText.latestStart else {
+            throw value.error("expected a UTC time from 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z like 2026-01-15T00:00:00Z, found \(text.debugDescription)")
+        }
+        return instant
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ` only, years 1970...2200: scenario times are UTC and exact.

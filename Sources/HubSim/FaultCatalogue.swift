@@ -76,8 +76,10 @@ public enum FaultTarget: Equatable, Sendable {
     case address(UInt8)
     case device(DeviceID)
     case line(Int)
-    /// The layer's one part: `cloud.offline`, `ipc.down` name no target.
-    case untargeted
+    /// The one cloud (`cloud.<kind>` names no target).
+    case cloud
+    /// The hub itself: its host, deployments and IPC bus server (`host.<kind>`, `deploy.<kind>`, `ipc.<kind>`).
+    case hub
     /// One of the hub's components, by name.
     case component(String)
 }
@@ -132,7 +134,7 @@ public protocol FaultApplying: AnyObject {
 public enum FaultCatalogue {
     public static let all: [FaultKind] = SimI2CBus.faultKinds + ConvertingSTChip.faultKinds + FaultableEnvironment.faultKinds
         + SimGPIOChip.faultKinds + ApplianceFailure.faultKinds + SimCloudBroker.faultKinds + SimMQTTKit.faultKinds
-        + SimComponentFaults.faultKinds + SimIPCBus.faultKinds
+        + SimComponentFaults.faultKinds + SimDeployments.faultKinds + SimIPCBus.faultKinds
 
     /// The kind named `layer.*.name`, if any.
     public static func kind(layer: String, name: String) -> FaultKind? {
@@ -142,8 +144,8 @@ public enum FaultCatalogue {
     /// Kinds that happen at an instant and take no `for`.
     public static let instantKinds = ["i2c.<addr>.reset", "component.<component>.crash", "ipc.restart"]
 
-    /// Layers whose faults name no target: `cloud.offline`, `ipc.down`.
-    public static let untargetedLayers = ["cloud", "ipc"]
+    /// Layers whose faults name no target: `cloud.offline`, `host.power-loss`, `ipc.down`.
+    public static let untargetedLayers = ["cloud", "deploy", "host", "ipc"]
 
     /// The placeholder a fault name's middle part has in its pattern: `addr`, `line`, `device`.
     public static func targetPlaceholder(_ layer: String) -> String {

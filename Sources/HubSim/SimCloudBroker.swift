@@ -22,6 +22,10 @@ import HubKernel
 // - `puback-lost`: each message arrives but, with chance `p`, its acknowledgement is lost
 //   and the connection resets (a lost PUBACK is a broken TCP connection).
 // - `puback-delay`: acknowledgements come `delay` late.
+// Cloud → hub: `deliver` hands the hub a message on a topic it subscribes to (a deployment
+// on `hbs/<thing>/deployments`) after a one-way latency drawn from the same stream; while
+// the connection is down the broker holds it and delivers it, in order, on reconnect (a
+// persistent session at QoS 1).
 // The client reconnects with the live client's `ReconnectBackoff` (1 s doubling to 60 s,
 // jittered); each refused attempt is recorded, so a scenario can prove there is no tight
 // reconnect loop.
@@ -47,8 +51,16 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
     public weak var completions: (any CompletionSink)?
     /// Schedules the client's next connection attempt (`connectAttempt(now:)` at that instant).
     public var scheduleAttempt: ((Instant) -> Void)?
+    /// Sees every message the cloud receives, at the instant it arrives (the fleet's cloud
+    /// reads deployment statuses here). It cannot change the run.
+    public var onMessage: ((CloudMessage, Instant) -> Void)?
+    /// Messages for the hub held while the connection is down, in the order given.
+    private var held: [(topic: String, payload: [UInt8])] = []
+    private var lastInboundAt: Instant?
 
     private var connected = true
+    /// The hub is off: no client, nobody to reconnect.
+    private var clientAbsent = false
     private var attemptScheduled = false
     private var offline = false
     private var rejectingAuth = false
@@ -66,6 +78,22 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
         var random = random
         backoff = ReconnectBackoff(random: random.split("reconnect"))
         self.random = random
+    }
+
+    /// The hub lost power: its connection is gone without a word (the broker finds out by
+    /// keep-alive), and no client tries to reconnect until it boots (`clientBooted`).
+    func clientGone(now: Instant) {
+        connected = false
+        clientAbsent = true
+    }
+
+    /// The hub booted: its client connects at once.
+    func clientBooted(now: Instant) {
+        clientAbsent = false
+        backoff.reset()
+        attemptScheduled = false
+        scheduleAttempt?(now)
+        attemptScheduled = true
     }
 
     public func send(_ message: CloudMessage, at time: Instant) {
@@ -87,8 +115,22 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
         completions.complete(.cloud(.acknowledged(messageID: message.messageID)), at: time + roundTrip + pubackDelay)
     }
 
+    /// The cloud sends the hub `payload` on `topic` at `time`: it arrives after a one-way
+    /// latency if connected, or is held until the connection is back.
+    public func deliver(topic: String, payload: [UInt8], at time: Instant) {
+        guard connected, !clientAbsent, let completions else {
+            held.append((topic, payload))
+            return
+        }
+        // One session keeps its order: a message never overtakes the one sent before it.
+        let arrival = max(time + drawRoundTrip() / 2, lastInboundAt ?? time)
+        lastInboundAt = arrival
+        completions.complete(.cloud(.inbound(topic: topic, payload: payload)), at: arrival)
+    }
+
     private func receive(_ message: CloudMessage, at time: Instant) {
         receivedCount += 1
+        onMessage?(message, time)
         // PUBLISH at QoS 1: fixed header (1 byte + 1…4 of remaining length), topic with its
         // 2-byte length, 2-byte packet id, payload.
         let remaining = 2 + message.topic.name.utf8.count + 2 + message.payload.count
@@ -134,7 +176,7 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
     /// The client's connection attempt at `now` (scheduled by `scheduleAttempt`).
     public func connectAttempt(now: Instant) {
         attemptScheduled = false
-        guard !connected, let completions else { return }
+        guard !connected, !clientAbsent, let completions else { return }
         let refusal: String? = if rejectingAuth {
             "connection refused: not authorised (CONNACK 5)"
         } else if offline {
@@ -154,6 +196,9 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
         connected = true
         backoff.reset()
         completions.complete(.cloud(.connection(up: true, reason: "connected")), at: now)
+        let waiting = held
+        held = []
+        for message in waiting { deliver(topic: message.topic, payload: message.payload, at: now) }
     }
 
     public func apply(_ fault: SimFault, active: Bool, now: Instant) {

@@ -265,7 +265,17 @@ public final class SimIPCBus: IPCPort, ProcessPort, FaultApplying {
         for connection in connections { reset(connection.id, reason: reason, now: now) }
     }
 
-    /// Records each component's totals (`ipc.client`) at the end of a run.
+    /// The power is gone: every process dies with the hub (what their clients held is lost,
+    /// counted as dropped) and every connection with it; the next hub starts them again.
+    func powerLost(now: Instant) {
+        for process in processes where process.alive {
+            process.alive = false
+            process.endRun(now: now)
+        }
+        connections.removeAll()
+    }
+
+        /// Records each component's totals (`ipc.client`) at the end of a run.
     func recordTotals(at end: Instant) {
         for process in processes {
             history.record(.ipcClient(component: process.name, published: process.published, dropped: process.dropped,

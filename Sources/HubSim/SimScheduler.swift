@@ -3,18 +3,21 @@ import HubKernel
 
 /// What the simulation loop can be asked to do at an instant.
 public enum SimEvent: Sendable {
-    case hub(HubTimer)
+    /// A hub timer, set while the hub was in its `power`-th run (one set before a power loss is void).
+    case hub(HubTimer, power: Int)
     case faultStart(Int)
     case faultEnd(Int)
     case gpioEdge(GPIOEdge)
-    /// A port's completion, due at its instant.
-    indirect case completion(PortCompletion)
+    /// A port's completion, due at its instant, for the hub's `power`-th run.
+    indirect case completion(PortCompletion, power: Int)
     /// The simulated MQTT client tries to connect to the cloud again.
     case cloudConnect
     /// Monitoring kit `index` (of `SimWorld.mqttKits`) reads its chips and publishes.
     case kitPoll(Int)
     /// One second of the active `component.<name>.flood` faults.
     case componentFlood
+    /// The hub's power comes back after a `host.power-loss`.
+    case powerOn
     /// Something on the simulated IPC bus: a frame arrives, a component process acts.
     indirect case ipc(SimIPCEvent)
 }
@@ -28,6 +31,9 @@ public enum SimEvent: Sendable {
 public final class SimScheduler: TimerPort, CompletionSink, HubClock {
     public let loop: EventLoop<SimEvent, VirtualClock>
 
+    /// Which run of the hub this is: a power loss ends one, so what was due to it is dropped.
+    public internal(set) var power = 0
+
     public init(start: Instant) {
         loop = EventLoop(clock: VirtualClock(start: start))
     }
@@ -35,12 +41,12 @@ public final class SimScheduler: TimerPort, CompletionSink, HubClock {
     public var now: Instant { loop.now }
 
     public func schedule(_ timer: HubTimer, at: Instant) {
-        schedule(.hub(timer), at: at)
+        schedule(.hub(timer, power: power), at: at)
     }
 
     public func complete(_ completion: PortCompletion, at: Instant) {
         precondition(at >= now, "a completion cannot arrive in the past")
-        loop.schedule(.completion(completion), at: at)
+        loop.schedule(.completion(completion, power: power), at: at)
     }
 
     /// Events still queued (timers, completions, faults), for the end-of-run report.

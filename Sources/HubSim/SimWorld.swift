@@ -27,6 +27,12 @@ public enum SimFault: Equatable, Sendable {
     case kit(device: DeviceID, KitFault)
     /// `component.<name>.<kind>`: one of the hub's components crashes, hangs or misbehaves.
     case component(name: String, ComponentFault)
+    /// `deploy.<kind>` and `host.disk-full`: what goes wrong with deployments (`SimDeployments`).
+    case deployment(DeploymentFault)
+    /// `host.power-loss`: the hub is off for a while, then boots from its stores (`Simulation`).
+    case powerLoss
+    /// A timeline `deploy:` entry: the cloud publishes a deployment to the hub.
+    case deploy(DeploymentSpec)
     /// `ipc.<kind>`: the hub's IPC bus server goes away, restarts, stalls or loses frames.
     case ipc(IPCFault)
 
@@ -55,6 +61,9 @@ public enum SimFault: Equatable, Sendable {
         case .cloud(let fault): return "cloud.\(fault.kind)"
         case .kit(let device, let fault): return "kit.\(device).\(fault.kind)"
         case .component(let name, let fault): return "component.\(name).\(fault.kind)"
+        case .deployment(let fault): return fault.name
+        case .powerLoss: return "host.power-loss"
+        case .deploy(let spec): return "deploy.publish.\(spec.id)"
         case .ipc(let fault): return "ipc.\(fault.kind)"
         }
     }
@@ -152,6 +161,8 @@ public final class SimWorld {
     public let cloud: SimCloudBroker
     /// The hub's components as processes that crash and hang (`Simulation` connects it to the node).
     public let components = SimComponentFaults()
+    /// The cloud's artifact bucket, the host's free space and the deployment faults.
+    public let deployments = SimDeployments()
     /// The kits that publish over MQTT (`sensor: mqtt-kit`), in device order.
     public let mqttKits: [SimMQTTKit]
     /// The IPC bus server and the component processes behind it (`Simulation` fills it).
@@ -185,6 +196,18 @@ public final class SimWorld {
         kits[0].bus.attach(display, at: ATtiny88Register.address)
     }
 
+    /// The hub lost power: the Sense HAT's chips forget their registers (their calibration
+    /// is in non-volatile memory), and the broker sees the client vanish.
+    func powerLost(now: Instant) {
+        for kit in kits {
+            kit.hts221.powerOnReset()
+            kit.lps25h.powerOnReset()
+            kit.accelGyro.powerOnReset()
+            kit.magnetometer.powerOnReset()
+        }
+        cloud.clientGone(now: now)
+    }
+
     /// The GPIO line of the Sense HAT's joystick interrupt.
     public static let joystickLine = 23
 
@@ -194,6 +217,7 @@ public final class SimWorld {
     public func hubPorts(timers: any TimerPort, completions: any CompletionSink, history: any HistorySink,
                          verifyReads: Bool = true, outbox: (any OutboxStore)? = nil) -> HubPorts {
         cloud.completions = completions
+        deployments.completions = completions
         for kit in mqttKits { kit.completions = completions }
         let outbox = outbox ?? Self.inMemoryOutbox()
         let polled = kits.filter { $0.device.source == .senseHAT }
@@ -238,6 +262,8 @@ public final class SimWorld {
         case .cloud: return [cloud]
         case .kit(let device, _): return mqttKits.filter { $0.kit.device.id == device }
         case .component: return [components]
+        case .deployment: return [deployments]
+        case .powerLoss, .deploy: return []  // the simulation itself carries these out
         case .ipc: return [ipc]
         case .i2cWire: return targeted.map(\.bus)
         case .i2cStuck(let address), .i2cReset(let address), .i2cWhoAmI(let address, _):

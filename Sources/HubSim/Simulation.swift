@@ -2,6 +2,7 @@ import HubCore
 import HubDrivers
 import HubKernel
 import HubStore
+import HubYAML
 
 /// Everything that determines a simulation run: same setup, same history, byte for byte.
 public struct SimulationSetup: Sendable {
@@ -38,7 +39,13 @@ public final class Simulation {
     public let scheduler: SimScheduler
     public let history: HistoryRecorder
     public let world: SimWorld
-    public let hub: HubNode
+    /// The hub now running (a new one after each power loss).
+    public private(set) var hub: HubNode
+    /// The hub's disk: its outbox and deployment record outlive a power loss.
+    private let outbox: SQLiteOutboxStore
+    private let deploymentStore: SQLiteDeploymentStore
+    /// What hubs before a power loss counted, added to the end-of-run report.
+    private var earlier = (readings: 0, depthMax: 0, kitRejected: 0)
 
     public var cloud: SimCloudBroker { world.cloud }
     public var display: ATtiny88Model { world.display }
@@ -57,20 +64,16 @@ public final class Simulation {
             // Kits are not in step with the hub: each starts a fixed share into its interval.
             scheduler.schedule(.kitPoll(index), at: setup.start + .nanoseconds(kit.interval.nanoseconds * Int64(index + 1) / Int64(world.mqttKits.count + 1)))
         }
-        var ports = world.hubPorts(timers: scheduler, completions: scheduler, history: history, verifyReads: setup.verifyReads)
-        if !setup.ipc.components.isEmpty {
-            ports.ipc = world.ipc
-            ports.processes = world.ipc
+        do {
+            outbox = try SQLiteOutboxStore(path: nil)
+            deploymentStore = try SQLiteDeploymentStore(path: nil)
+        } catch {
+            preconditionFailure("in-memory SQLite stores: \(error)")
         }
-        hub = HubNode(config: setup.hub, ports: ports, components: [])
-        for component in StandardComponents.add(to: hub, overIPC: setup.ipc.components.compactMap(BuiltinRecipes.recipe(named:))) {
-            world.ipc.add(component, bufferCountMax: setup.ipc.bufferCountMax)
-        }
-        world.ipc.node = hub
+        hub = Self.makeHub(setup: setup, world: world, scheduler: scheduler, history: history, outbox: outbox, deploymentStore: deploymentStore)
         world.ipc.completions = scheduler
         world.ipc.schedule = { [scheduler] event, at in scheduler.schedule(.ipc(event), at: at) }
         world.components.ipc = world.ipc
-        world.components.node = hub
         world.components.thing = setup.hub.thing
         world.components.scheduleTick = { [scheduler] at in scheduler.schedule(.componentFlood, at: at) }
         for (index, fault) in setup.faults.enumerated() {
@@ -83,41 +86,131 @@ public final class Simulation {
 
     public var end: Instant { setup.start + setup.duration }
 
+    private static func makeHub(setup: SimulationSetup, world: SimWorld, scheduler: SimScheduler, history: HistoryRecorder,
+                                outbox: SQLiteOutboxStore, deploymentStore: SQLiteDeploymentStore) -> HubNode {
+        var ports = world.hubPorts(timers: scheduler, completions: scheduler, history: history, verifyReads: setup.verifyReads, outbox: outbox)
+        ports.deployments = DeploymentPorts(store: deploymentStore, artifacts: world.deployments, host: world.deployments,
+                                            readRecipe: { bytes, file in try RecipeFile.parse(bytes: bytes, file: file) })
+        if !setup.ipc.components.isEmpty {
+            ports.ipc = world.ipc
+            ports.processes = world.ipc
+        }
+        let hub = HubNode(config: setup.hub, ports: ports, components: [])
+        let remote = StandardComponents.add(to: hub, overIPC: setup.ipc.components.compactMap(BuiltinRecipes.recipe(named:)))
+        // The processes' binaries outlive a power loss; the hub that starts them is new.
+        for component in remote where !world.ipc.runs(component.name) { world.ipc.add(component, bufferCountMax: setup.ipc.bufferCountMax) }
+        world.ipc.node = hub
+        world.components.node = hub
+        world.deployments.node = hub
+        return hub
+    }
+
+    private var powered = true
+
+    /// `host.power-loss`: the hub's run ends now; everything due to it is void.
+    private func powerOff(now: Instant) {
+        guard powered else { return }
+        powered = false
+        hub.flushRefusals(now: now)
+        earlier.readings += hub.readingsPublished
+        earlier.depthMax = max(earlier.depthMax, hub.outboxDepthMax)
+        earlier.kitRejected += hub.kitMessagesRejected
+        scheduler.power += 1
+        world.powerLost(now: now)
+        world.ipc.powerLost(now: now)
+        world.components.node = nil
+        world.deployments.node = nil
+    }
+
+    /// Power is back: a new hub process boots from the same stores.
+    private func powerOn(now: Instant) {
+        guard !powered else { return }
+        powered = true
+        hub = Self.makeHub(setup: setup, world: world, scheduler: scheduler, history: history, outbox: outbox, deploymentStore: deploymentStore)
+        hub.boot(now: now)
+        world.deployments.reapply(to: hub, now: now)
+        world.cloud.clientBooted(now: now)
+    }
+
     /// Runs the whole scenario: boot, then events in (deadline, sequence) order until the end.
     /// `progress` (for a terminal) hears the simulated instant each time another
     /// `progressEvery` of simulated time has passed; it cannot change the run.
     public func run(progressEvery: Duration = .seconds(86_400), progress: ((Instant) -> Void)? = nil) {
-        precondition(progressEvery > .zero)
+        boot()
+        advance(until: end, progressEvery: progressEvery, progress: progress)
+        finish()
+    }
+
+    private var booted = false
+    private var nextProgress: Instant?
+
+    /// Boots the hub at the start; a run in steps (`advance`, `finish`) begins here.
+    public func boot() {
+        precondition(!booted, "a simulation boots once")
+        booted = true
         hub.boot(now: scheduler.now)
-        var nextProgress = setup.start + progressEvery
-        scheduler.loop.run(until: end) { event, now in
+    }
+
+    /// Handles the events due up to `instant` (those at `instant` included, at most to the
+    /// end) and leaves the clock there. Stepping a run in several calls handles the same
+    /// events in the same order as one call to the end: the fleet runner advances its hubs
+    /// in lockstep epochs this way, and acts on them between two calls.
+    public func advance(until instant: Instant, progressEvery: Duration = .seconds(86_400), progress: ((Instant) -> Void)? = nil) {
+        precondition(booted, "boot before advancing")
+        precondition(progressEvery > .zero)
+        var nextProgress = self.nextProgress ?? setup.start + progressEvery
+        defer { self.nextProgress = nextProgress }
+        scheduler.loop.run(until: min(instant, end)) { event, now in
             if let progress, now >= nextProgress {
                 progress(now)
                 while nextProgress <= now { nextProgress = nextProgress + progressEvery }
             }
-            switch event {
-            case .hub(let timer):
-                hub.fire(timer, now: now)
-            case .faultStart(let index):
-                world.apply(setup.faults[index], active: true, now: now)
-            case .faultEnd(let index):
-                world.apply(setup.faults[index], active: false, now: now)
-            case .gpioEdge(let edge):
-                hub.gpioEdge(edge, now: now)
-            case .completion(let completion):
-                hub.complete(completion, now: now)
-            case .cloudConnect:
-                world.cloud.connectAttempt(now: now)
-            case .kitPoll(let index):
-                let kit = world.mqttKits[index]
-                kit.poll(now: now)
-                scheduler.schedule(.kitPoll(index), at: now + kit.interval)
-            case .componentFlood:
-                world.components.tick(now: now)
-            case .ipc(let event):
-                world.ipc.handle(event, now: now)
-            }
+            handle(event, now: now)
         }
+    }
+
+    private func handle(_ event: SimEvent, now: Instant) {
+        switch event {
+        case .hub(let timer, let power):
+            if power == scheduler.power { hub.fire(timer, now: now) }
+        case .faultStart(let index):
+            let scheduled = setup.faults[index]
+            world.apply(scheduled, active: true, now: now)
+            switch scheduled.fault {
+            case .powerLoss:
+                powerOff(now: now)
+                scheduler.schedule(.powerOn, at: now + (scheduled.duration ?? .seconds(30)))
+            case .deploy(let spec):
+                world.cloud.deliver(topic: Topic.cloudDeployments(setup.hub.thing).name, payload: world.deployments.publish(spec), at: now)
+            default:
+                break
+            }
+        case .faultEnd(let index):
+            if case .powerLoss = setup.faults[index].fault { break }
+            world.apply(setup.faults[index], active: false, now: now)
+        case .powerOn:
+            powerOn(now: now)
+        case .gpioEdge(let edge):
+            if powered { hub.gpioEdge(edge, now: now) }
+        case .completion(let completion, let power):
+            if power == scheduler.power { hub.complete(completion, now: now) }
+        case .cloudConnect:
+            world.cloud.connectAttempt(now: now)
+        case .kitPoll(let index):
+            let kit = world.mqttKits[index]
+            kit.poll(now: now)
+            scheduler.schedule(.kitPoll(index), at: now + kit.interval)
+        case .componentFlood:
+            world.components.tick(now: now)
+        case .ipc(let event):
+            world.ipc.handle(event, now: now)
+        }
+    }
+
+    /// Ends the run at the end instant: the hub's last refusals and the end-of-run report
+    /// go to the history.
+    public func finish() {
+        precondition(booted, "boot before finishing")
         hub.flushRefusals(now: end)
         world.ipc.recordTotals(at: end)
         var outboxTelemetry = SequenceRanges()
@@ -127,9 +220,9 @@ public final class Simulation {
             history.record(.componentError(component: "uplink", error: "\(error); the outbox's telemetry at the end is unknown"), at: end)
         }
         history.record(.simulationEnd(SimulationEndReport(
-            readings: hub.readingsPublished, unacknowledged: hub.unacknowledgedCloudMessages, outboxTelemetry: outboxTelemetry,
-            outboxDepthMax: hub.outboxDepthMax, cloudBytes: world.cloud.receivedBytes, cloudRefusedAttempts: world.cloud.refusedAttempts,
-            kitRejected: hub.kitMessagesRejected,
+            readings: earlier.readings + hub.readingsPublished, unacknowledged: hub.unacknowledgedCloudMessages, outboxTelemetry: outboxTelemetry,
+            outboxDepthMax: max(earlier.depthMax, hub.outboxDepthMax), cloudBytes: world.cloud.receivedBytes, cloudRefusedAttempts: world.cloud.refusedAttempts,
+            kitRejected: earlier.kitRejected + hub.kitMessagesRejected,
             pending: scheduler.pendingCount)), at: end)
     }
 }

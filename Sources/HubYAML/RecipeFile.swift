@@ -58,8 +58,7 @@ public enum RecipeFile {
         }
         var configuration: [String: JSONValue] = [:]
         if let value = map.optional("configuration") {
-            var budget = configurationValueCountMax
-            guard case .object(let object) = try json(value, depth: 0, budget: &budget) else { throw value.error("expected a mapping") }
+            guard case .object(let object) = try jsonValue(value) else { throw value.error("expected a mapping") }
             configuration = object
         }
         return ComponentRecipe(name: name, version: version, summary: summary, dependencies: dependencies,
@@ -142,6 +141,13 @@ public enum RecipeFile {
     /// on hostile recipes (aliases can make a short file expand exponentially).
     static let configurationDepthMax = 16
     static let configurationValueCountMax = 10_000
+
+    /// A YAML value as JSON, within the bounds a recipe's configuration has (depth,
+    /// values): a deployment document written in YAML.
+    public static func jsonValue(_ value: YAMLValue) throws(YAMLFileError) -> JSONValue {
+        var budget = configurationValueCountMax
+        return try json(value, depth: 0, budget: &budget)
+    }
 
     /// A YAML value as JSON: mappings, lists, and scalars read as YAML's core schema reads
     /// them (null, booleans, numbers, else strings).

@@ -48,6 +48,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var ipcOptions: IPCOptions
 
+    @OptionGroup var deploymentOptions: DeploymentOptions
+
     func run() throws {
         let settings = try options.settings(cloud: cloud, kits: kitOptions)
         let config = try settings.config(tool: "hub")
@@ -87,6 +89,7 @@ struct Run: ParsableCommand {
                              joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: cloudPort, outbox: outbox,
                              timers: shell, history: history, ipc: ipc)
         ports.processes = processes
+        ports.deployments = try deploymentOptions.ports(shell: shell, stateDirectory: try settings.preparedStateDirectory(fallback: "hub-state"))
         let node = HubNode(config: config, ports: ports, components: [])
         try ipcOptions.addComponents(to: node)
         try options.run(node, on: shell, name: "hub", clients: [mqtt, try settings.kitListener(shell: shell), ipc, processes]) { edge, now in

@@ -15,7 +15,7 @@ func warnIfDebugBuild() {
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self, Drain.self, CloudBytes.self, IPC.self])
+        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self, Drain.self, CloudBytes.self, IPC.self, Fleet.self])
 
     struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(

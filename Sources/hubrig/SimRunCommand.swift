@@ -29,6 +29,7 @@ extension SimCommand {
         @OptionGroup var kitOptions: KitOptions
 
         @OptionGroup var ipcOptions: IPCOptions
+        @OptionGroup var deploymentOptions: DeploymentOptions
 
         @Option(help: "Seed of the simulated world.")
         var seed: UInt64 = 1
@@ -54,6 +55,7 @@ extension SimCommand {
             let processes = ipcOptions.processes(shell: shell)
             ports.ipc = ipc
             ports.processes = processes
+            ports.deployments = try deploymentOptions.ports(shell: shell, stateDirectory: try settings.preparedStateDirectory(fallback: nil))
             let node = HubNode(config: config, ports: ports, components: [])
             try ipcOptions.addComponents(to: node)
             // Simulated joystick edges reach the hub on the loop's next turn, like libgpiod's would.

@@ -172,4 +172,29 @@ struct SupervisorTests {
         #expect(host.supervisor.handle(.timer(.restart(component: "a", launch: 0)), now: t0).isEmpty)
         #expect(host.supervisor.handle(.started("a"), now: t0).isEmpty)
     }
+
+    @Test("a redeploy restarts only the components whose recipe changed, with a clean failure count, and adds new ones")
+    func redeploy() throws {
+        var host = try Host([recipe("a"), recipe("b", after: ["a"]), recipe("c")])
+        host.run(host.supervisor.start(now: t0), now: t0)
+        host.crashing = ["b"]
+        host.run(host.supervisor.handle(.exited("b", reason: "crashed"), now: t0 + .seconds(1)), now: t0 + .seconds(1))
+        #expect(host.supervisor.entries.first { $0.recipe.name == "b" }?.failures.count == 1)
+        host.crashing = []
+        host.log = []
+        let set = try RecipeSet([recipe("a"), recipe("b", after: ["a"], version: .init(1, 1, 0)), recipe("c"), recipe("d", after: ["c"])])
+        host.run(host.supervisor.redeploy(set, now: t0 + .seconds(2)), now: t0 + .seconds(2))
+        #expect(host.log == ["b errored→waiting", "b waiting→starting", "launch b", "d waiting→starting", "launch d", "b starting→running", "d starting→running"])
+        #expect(host.supervisor.entries.first { $0.recipe.name == "b" }?.failures.isEmpty == true)
+        #expect(host.supervisor.entries.map(\.recipe.identifier) == ["a@1.0.0", "b@1.1.0", "c@1.0.0", "d@1.0.0"])
+        // The restart the crash had scheduled belongs to the old recipe's run.
+        host.advance(until: t0 + .seconds(10))
+        #expect(host.log.filter { $0 == "launch b" }.count == 1)
+        host.log = []
+        host.run(host.supervisor.redeploy(set, now: t0 + .seconds(20)), now: t0 + .seconds(20))
+        #expect(host.log.isEmpty, "the same recipes change nothing")
+        host.run(host.supervisor.redeploy(try RecipeSet([recipe("a"), recipe("b", after: ["a"]), recipe("c"), recipe("d", after: ["c"])]), now: t0 + .seconds(30)),
+                 now: t0 + .seconds(30))
+        #expect(host.log.prefix(2) == ["terminate b: replaced by b@1.0.0", "b running→waiting"])
+    }
 }

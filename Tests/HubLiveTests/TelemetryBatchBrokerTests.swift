@@ -145,7 +145,7 @@ struct LocalKitTests {
 
 @Suite("Messages from the cloud through a real mosquitto", .serialized)
 struct InboundCloudTests {
-    @Test("garbage and a deployment published by mosquitto_pub on the hub's deployments topic are logged with what became of them")
+    @Test("garbage and a deployment published by mosquitto_pub to a hub without --artifacts are each answered rejected, by id")
     func inboundThroughMosquitto() throws {
         let rig = try BrokerRig()
         let hub = try rig.cloudHub(["--duration", "5s", "--device", "hvac:furnace"])
@@ -157,7 +157,10 @@ struct InboundCloudTests {
         }
         #expect(hub.wait(seconds: 20) == 0)
         let log = try String(contentsOfFile: rig.directory + "/events.jsonl", encoding: .utf8)
-        #expect(log.contains("rejected: not a JSON object (1 rejected in all)"))
-        #expect(log.contains("deployment received on \\\"hbs/hbshub001/deployments\\\""), "\(log.suffix(2000))")
+        let statuses = log.split(separator: "\n").filter { $0.contains(#""topic": "hbs/deployments/status""#) }
+        #expect(statuses.count == 2, "\(log.suffix(2000))")
+        #expect(statuses.first?.contains(#""deployment_id": "unknown""#) == true)
+        #expect(statuses.last?.contains(#""deployment_id": "d1""#) == true)
+        #expect(statuses.allSatisfy { $0.contains(#""state": "rejected""#) && $0.contains("this hub takes no deployments") })
     }
 }

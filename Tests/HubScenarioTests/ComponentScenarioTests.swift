@@ -53,8 +53,13 @@ struct ComponentScenarioTests {
         ("  []", "  - bus-refused: { component: display, min: -1 }", 10, "whole number"),
     ])
     func refusals(timeline: String, expect: String, line: Int, message: String) {
+        Self.expectRefused(timeline: timeline, expect: expect, line: line, message: message)
+    }
+
+    /// The scenario with this timeline and these expectations is refused at `line` with `message`.
+    static func expectRefused(timeline: String, expect: String, line: Int, message: String) {
         do {
-            _ = try ScenarioLoader.parse(Self.scenario(timeline: timeline, expect: expect), file: "c.yaml")
+            _ = try ScenarioLoader.parse(scenario(timeline: timeline, expect: expect), file: "c.yaml")
             Issue.record("accepted")
         } catch {
             #expect(error.file == "c.yaml")

@@ -53,6 +53,16 @@ public struct ModelManifest: Equatable, Sendable {
     /// `name@version`, as inference results carry it.
     public var identifier: String { "\(name)@\(version)" }
 
+    /// `manifest` (the bytes of a manifest.json) with its `version` replaced: the same package
+    /// republished under another version (keys written sorted). Unchanged if it is not a JSON object.
+    public static func republished(_ manifest: [UInt8], as version: SemanticVersion) -> [UInt8] {
+        guard case .object(var root)? = try? JSONDecoder().decode(JSONValue.self, from: Data(manifest)) else { return manifest }
+        root["version"] = .string(version.description)
+        var json = JSONWriter()
+        JSONValue.object(root).write(to: &json)
+        return json.bytes
+    }
+
     public static func parse(_ bytes: [UInt8]) throws(ModelPackageError) -> ModelManifest {
         var reader = try ObjectReader(json: bytes)
         let name = try reader.string("name")

@@ -23,7 +23,7 @@ public enum BuiltinRecipes {
         name: "display", version: version,
         summary: "Shows the hub's state on the LED matrix and scrolls the joystick's answers.",
         lifecycle: .builtin("display"),
-        access: AccessPolicy(publish: [], subscribe: ["dt/local/sensor/+", "hbs/alerts/+", "hbs/health/#"], publishRateMax: 1))
+        access: AccessPolicy(publish: [], subscribe: ["dt/local/sensor/+", "hbs/alerts/+", "hbs/health/#", "hbs/deployments/status"], publishRateMax: 1))
 
     public static let uplink = ComponentRecipe(
         name: "uplink", version: version,
@@ -31,7 +31,7 @@ public enum BuiltinRecipes {
         configuration: ["telemetry_batch": .string("24h"), "compression_level": .number(6)],
         lifecycle: .builtin("uplink"),
         // The uplink must keep up with every reading of every kit while the cloud is away.
-        access: AccessPolicy(publish: ["hbs/health/uplink"], subscribe: ["dt/local/sensor/+", "hbs/alerts/+", "hbs/health/#"],
+        access: AccessPolicy(publish: ["hbs/health/uplink"], subscribe: ["dt/local/sensor/+", "hbs/alerts/+", "hbs/health/#", "hbs/deployments/status"],
                              queueCountMax: 10_000, publishRateMax: 5))
 
     public static let sensor = ComponentRecipe(

@@ -66,7 +66,7 @@ public struct Supervisor: Sendable {
 
     /// One component's book.
     public struct Entry: Sendable {
-        public let recipe: ComponentRecipe
+        public fileprivate(set) var recipe: ComponentRecipe
         public fileprivate(set) var state: State = .waiting
         /// Failures within the recent window, oldest first.
         public fileprivate(set) var failures: [Instant] = []
@@ -120,6 +120,41 @@ public struct Supervisor: Sendable {
     /// over IPC is asked again: the first question may have been lost with the connection).
     public func outstandingProbe(of name: String) -> Int? {
         index(of: name).flatMap { entries[$0].probeOutstanding }
+    }
+
+    /// Puts `recipes` in charge (a deployment, or its rollback): each component whose recipe
+    /// changed is stopped if it runs and started again under the new one, with its failure
+    /// count cleared (a new version starts with a clean slate); a component new to the set
+    /// waits for its dependencies like any other. Unchanged components run on untouched.
+    public mutating func redeploy(_ recipes: RecipeSet, now: Instant) -> [Action] {
+        var actions: [Action] = []
+        var next: [Entry] = []
+        for recipe in recipes.ordered {
+            guard let index = index(of: recipe.name) else {
+                next.append(Entry(recipe: recipe))
+                continue
+            }
+            var entry = entries[index]
+            if entry.recipe != recipe {
+                entry.launch += 1
+                entry.probeOutstanding = nil
+                entry.nextProbe = nil
+                entry.failures = []
+                entry.restarts = 0
+                if entry.state == .starting || entry.state == .running {
+                    actions.append(.terminate(recipe.name, reason: "replaced by \(recipe.identifier)"))
+                }
+                let reason = entry.recipe.version == recipe.version ? "\(recipe.identifier) reconfigured" : "\(entry.recipe.identifier) → \(recipe.version)"
+                entry.recipe = recipe
+                let from = entry.state
+                entry.state = .waiting
+                actions.append(.stateChanged(component: recipe.name, from: from, to: .waiting, reason: reason))
+            }
+            next.append(entry)
+        }
+        precondition(entries.allSatisfy { recipes.recipe(named: $0.recipe.name) != nil }, "a deployment adds and changes components, never removes one")
+        entries = next
+        return actions + launchReady(now: now)
     }
 
     public mutating func handle(_ event: Event, now: Instant) -> [Action] {

@@ -6,7 +6,7 @@ import Synchronization
 
 /// Starts the programs of components with a `command` lifecycle and reports their exits.
 ///
-/// A program gets the IPC socket's path in `HUB_IPC_SOCKET`, the hub's working directory,
+/// A program gets the IPC socket's path in `HUB_IPC_SOCKET`, its configuration (recipe defaults merged with deployments') as JSON in `HUB_COMPONENT_CONFIG`, the hub's working directory,
 /// and the hub's standard error for both its outputs (standard output may carry the hub's
 /// event log). A thread per program waits for its exit and posts `processExited` to the
 /// loop, where the supervisor counts it as a failure and restarts the component with
@@ -35,7 +35,7 @@ public final class ComponentProcesses: ProcessPort, NetworkClient, Sendable {
             return
         }
         let pid: pid_t
-        do { pid = try Self.spawn(arguments, socketPath: socketPath) } catch {
+        do { pid = try Self.spawn(arguments, socketPath: socketPath, configuration: Self.configurationJSON(recipe)) } catch {
             completions.complete(.processExited(component: name, reason: "\(error)"), at: clock.now)
             return
         }
@@ -80,7 +80,14 @@ public final class ComponentProcesses: ProcessPort, NetworkClient, Sendable {
         return signal == 0 ? "exited with status \((status >> 8) & 0xFF)" : "killed by signal \(signal)"
     }
 
-    private static func spawn(_ arguments: [String], socketPath: String) throws(LocalProcessError) -> pid_t {
+    /// The recipe's configuration (defaults merged with deployments') as one JSON object, for `HUB_COMPONENT_CONFIG`.
+    static func configurationJSON(_ recipe: ComponentRecipe) -> String {
+        var json = JSONWriter()
+        JSONValue.object(recipe.configuration).write(to: &json)
+        return json.string
+    }
+
+    private static func spawn(_ arguments: [String], socketPath: String, configuration: String) throws(LocalProcessError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -90,9 +97,10 @@ public final class ComponentProcesses: ProcessPort, NetworkClient, Sendable {
         defer { posix_spawnattr_destroy(&attributes) }
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
-        var environment = ProcessInfo.processInfo.environment.filter { $0.key != "HUB_IPC_SOCKET" }
+        var environment = ProcessInfo.processInfo.environment.filter { $0.key != "HUB_IPC_SOCKET" && $0.key != "HUB_COMPONENT_CONFIG" }
             .map { "\($0.key)=\($0.value)" }.sorted()
         environment.append("HUB_IPC_SOCKET=\(socketPath)")
+        environment.append("HUB_COMPONENT_CONFIG=\(configuration)")
         let envp = environment.map { strdup($0) } + [nil]
         defer { for pointer in envp { free(pointer) } }
         var pid = pid_t()

@@ -86,6 +86,9 @@ extension Expectation {
         case .componentState(let component, let state): ComponentStateChecker(component: component, state: state)
         case .componentRecovers(let component, let within): ComponentRecoveryChecker(context, component: component, within: within)
         case .busRefused(let component, let min, let max): BusRefusedChecker(component: component, range: min...(max ?? Int.max))
+        case .deployment(let id, let state, let within): DeploymentOutcomeChecker(context, id: id, state: state, within: within)
+        case .rollbackWithin(let id, let within): RollbackTimeChecker(context, id: id, within: within)
+        case .model(let device, let identifier): ModelAtEndChecker(context, device: device, identifier: identifier)
         case .ipcDropped(let component, let min, let max): IPCDroppedChecker(component: component, range: min...(max ?? Int.max))
         }
     }

@@ -53,14 +53,14 @@ public final class SQLiteOutboxStore: OutboxStore {
             }
             if let path {
                 configuration.journalMode = .wal
-                try Self.createOwnerOnly(path)
+                if let problem = OwnerOnlyDatabase.create(path) { throw OutboxError.unusable(problem) }
                 database = try DatabaseQueue(path: path, configuration: configuration)
             } else {
                 database = try DatabaseQueue(configuration: configuration)
             }
             counters = try database.write { db in try Self.migrate(db, place: place) }
             if holdsTransaction { try database.writeWithoutTransaction { db in try db.execute(sql: "BEGIN") } }
-            if let path { try Self.restrictCompanions(of: path) }
+            if let path, let problem = OwnerOnlyDatabase.restrictCompanions(of: path) { throw OutboxError.unusable(problem) }
         } catch let error as OutboxError {
             throw error
         } catch {
@@ -293,22 +293,6 @@ public final class SQLiteOutboxStore: OutboxStore {
         return victims.map { $0[1] }
     }
 
-    private static func createOwnerOnly(_ path: String) throws {
-        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw OutboxError.unusable("\(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        guard fchmod(fd, 0o600) == 0 else { throw OutboxError.unusable("\(path): chmod 0600: \(String(cString: strerror(errno)))") }
-    }
-
-    /// SQLite gives `-wal` and `-shm` the database file's mode; an older file may predate that.
-    private static func restrictCompanions(of path: String) throws {
-        for companion in [path + "-wal", path + "-shm"] where access(companion, F_OK) == 0 {
-            guard chmod(companion, 0o600) == 0 else {
-                throw OutboxError.unusable("\(companion): chmod 0600: \(String(cString: strerror(errno)))")
-            }
-        }
-    }
-
     private static func classify(_ error: any Error, place: String) -> OutboxError {
         if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL {
             return .full("\(place): \(describe(error))")
@@ -316,8 +300,5 @@ public final class SQLiteOutboxStore: OutboxStore {
         return .storage("\(place): \(describe(error))")
     }
 
-    private static func describe(_ error: any Error) -> String {
-        if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
-        return "\(error)"
-    }
+    private static func describe(_ error: any Error) -> String { OwnerOnlyDatabase.describe(error) }
 }
