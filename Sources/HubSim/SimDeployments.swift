@@ -86,7 +86,10 @@ public final class SimDeployments: ArtifactPort, HostResources, FaultApplying {
     private var crashloop = false
     private var diskFull = false
 
-    init() {}
+    public init() {}
+
+    /// What the bucket holds, by path, in the order published (a live test copies it into a directory).
+    public var published: [(path: String, bytes: [UInt8])] { bucket }
 
     /// Publishes `spec`: its artifacts go into the bucket, and the document is returned for the broker to deliver.
     public func publish(_ spec: DeploymentSpec) -> [UInt8] {

@@ -1,9 +1,9 @@
 import Foundation
 import Glibc
 import HubCore
-import HubInference
 import HubKernel
 import HubLive
+import HubSim
 import HubStore
 import Testing
 
@@ -15,30 +15,21 @@ import Testing
 struct DeploymentEndToEndTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    /// Puts the furnace package (republished as 2.2.0) and an inference 1.1.0 recipe in `bucket`; returns the document.
+    /// Puts the furnace package (republished as 2.2.0) and an inference 1.1.0 recipe in
+    /// `bucket` as the simulated cloud publishes them; returns the document.
     static func publish(into bucket: String, id: String, damage: Bool = false) throws -> [UInt8] {
-        let folder = root + "/fixtures/models/furnace"
-        func read(_ file: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(file)"))) }
-        let manifest = ModelManifest.republished(try read("manifest.json"), as: SemanticVersion(2, 2, 0))
-        var recipe = BuiltinRecipes.inference
-        recipe.version = SemanticVersion(1, 1, 0)
-        let files: [(String, [UInt8])] = [
-            ("components/inference/1.1.0/recipe.yaml", Array(RecipeText.yaml(recipe).utf8)),
-            ("models/furnace-ae/2.2.0/manifest.json", manifest),
-            ("models/furnace-ae/2.2.0/model.onnx", try read("model.onnx")),
-            ("models/furnace-ae/2.2.0/golden.json", try read("golden.json")),
-        ]
-        var artifacts: [DeploymentDocument.Artifact] = []
-        for (path, bytes) in files {
+        let cloud = SimDeployments()
+        let files = try ModelPackageFiles.read(directory: root + "/fixtures/models/furnace")
+        let document = cloud.publish(DeploymentSpec(id: id, components: [("inference", SemanticVersion(1, 1, 0))],
+                                                    models: [("hvac", SemanticVersion(2, 2, 0), files)], healthWindow: .seconds(3)))
+        for (path, bytes) in cloud.published {
             let file = bucket + "/" + path
             try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             var written = bytes
             if damage, path.hasSuffix("model.onnx") { written[written.count / 2] ^= 0x01 }
             try Data(written).write(to: URL(fileURLWithPath: file))
-            artifacts.append(.init(path: path, sha256: SHA256.hex(bytes), bytes: bytes.count))
         }
-        return DeploymentDocument(id: id, components: [("inference", SemanticVersion(1, 1, 0))], models: [("hvac", "furnace-ae", SemanticVersion(2, 2, 0))],
-                                  artifacts: artifacts, healthWindow: .seconds(3)).json
+        return document
     }
 
     @Test("published with mosquitto_pub, applied and committed; a damaged artifact is rejected; the record is on disk, owner-only")
