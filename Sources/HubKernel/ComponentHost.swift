@@ -111,6 +111,17 @@ class HostedComponent {
         return dropped
     }
 
+    /// Puts `deliveries` back at the front of the queue, in order (messages to deliver again);
+    /// over the bound, the oldest go. Returns the topics of those dropped.
+    func requeue(_ deliveries: [BusDelivery]) -> [Topic] {
+        guard !deliveries.isEmpty else { return [] }
+        queue = deliveries + queue[queueHead...]
+        queueHead = 0
+        let excess = max(0, queue.count - recipe.access.queueCountMax)
+        defer { queueHead = excess }
+        return queue[..<excess].map(\.topic)
+    }
+
     func dequeue() -> BusDelivery? {
         guard queueHead < queue.count else {
             queue.removeAll(keepingCapacity: false)

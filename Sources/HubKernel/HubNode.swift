@@ -269,6 +269,7 @@ public final class HubNode {
                 ipc.send(.ack(id: id), session: session)
             }
         case .pong(let probe):
+            remote.answered(probe)
             supervise(supervisor!.handle(.probeAnswered(name, probe: probe), now: now), now: now)
         case .bye:
             ipcClosed(session: session, now: now)
@@ -284,7 +285,16 @@ public final class HubNode {
     /// health probes go unanswered until it is back.
     public func ipcClosed(session: Int, now: Instant) {
         guard let name = sessions.removeValue(forKey: session), let remote = slot(named: name) as? RemoteComponent else { return }
-        if remote.session == session { remote.session = nil }
+        if remote.session == session { endSession(of: remote, now: now) }
+    }
+
+    /// The remote component's session is over: what it had not confirmed waits to be delivered again.
+    private func endSession(of remote: RemoteComponent, now: Instant) {
+        remote.session = nil
+        for topic in remote.sessionEnded() {
+            busDroppedCount += 1
+            ports.history.record(.busDropped(subscriber: remote.recipe.name, topic: topic), at: now)
+        }
     }
 
     /// The bus server went down or is back. While it is down, and for `ipcReconnectGrace`
@@ -339,7 +349,10 @@ public final class HubNode {
         ipc.send(.welcome(version: version, session: sessionCount), session: session)
         if state == .starting { supervise(supervisor!.handle(.started(name), now: now), now: now) }
         // A probe sent on the lost connection (or while there was none) is asked again here.
-        if let probe = supervisor?.outstandingProbe(of: name) { ipc.send(.probe(probe: probe), session: session) }
+        if let probe = supervisor?.outstandingProbe(of: name) {
+            ipc.send(.probe(probe: probe), session: session)
+            remote.probed(probe)
+        }
         deliverQueued(to: remote, now: now)
     }
 
@@ -383,7 +396,7 @@ public final class HubNode {
                 slot?.running = false
                 if let remote = slot as? RemoteComponent {
                     if let session = remote.session {
-                        remote.session = nil
+                        endSession(of: remote, now: now)
                         sessions[session] = nil
                         ports.ipc?.close(session: session, reason: reason)
                     }
@@ -394,6 +407,7 @@ public final class HubNode {
                 if let remote = slot as? RemoteComponent {
                     if remote.takesMessages, let session = remote.session {
                         ports.ipc?.send(.probe(probe: probe), session: session)
+                        remote.probed(probe)
                     } else if remote.session == nil, excusesProbe(now: now) {
                         pending += supervisor!.handle(.probeAnswered(name, probe: probe), now: now)
                         continue
