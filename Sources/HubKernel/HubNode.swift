@@ -21,7 +21,11 @@ import HubInference
 public final class HubNode {
     public let config: HubConfig
     public let ports: HubPorts
-    var slots: [HostedComponent] = []
+    var slots: [HostedComponent] = [] {
+        didSet { slotIndex = Dictionary(uniqueKeysWithValues: slots.enumerated().map { ($1.recipe.name, $0) }) }
+    }
+    /// Each slot's place by component name. Only looked up, never iterated.
+    private var slotIndex: [String: Int] = [:]
     var router = BusRouter()
     private var deliveries: [(Int, BusDelivery)] = []
     private var deliveryHead = 0
@@ -228,7 +232,8 @@ public final class HubNode {
         if slot.mayPublish(topic, node: self, now: now) { publish(message, on: topic, from: slot, now: now) }
     }
 
-    func slot(named name: String) -> HostedComponent? { slots.first { $0.recipe.name == name } }
+    /// Looked up for every IPC frame and supervisor action, so by name rather than a scan.
+    func slot(named name: String) -> HostedComponent? { slotIndex[name].map { slots[$0] } }
 
     // MARK: IPC (components in processes of their own)
 

@@ -91,16 +91,12 @@ public final class I2CSocketServer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         precondition(!running, "I2CSocketServer started twice")
-        var address = try socketAddress()
+        let address = try socketAddress()
         try removeStaleSocket()
 
         let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard listener >= 0 else { throw .system(path: socketPath, call: "socket", errno: errno) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let bound = UnixSocketAddress.bind(listener, to: address)
         guard bound == 0 else {
             let code = errno
             close(listener)
@@ -177,14 +173,7 @@ public final class I2CSocketServer: @unchecked Sendable {
     // MARK: Setup helpers
 
     private func socketAddress() throws(I2CSocketServerError) -> sockaddr_un {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let limit = MemoryLayout.size(ofValue: address.sun_path) - 1
-        let bytes = Array(socketPath.utf8)
-        guard !bytes.isEmpty, bytes.count <= limit else { throw .pathTooLong(path: socketPath, limit: limit) }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-        }
+        guard let address = UnixSocketAddress.make(socketPath) else { throw .pathTooLong(path: socketPath, limit: UnixSocketAddress.pathBytesMax) }
         return address
     }
 
@@ -193,15 +182,11 @@ public final class I2CSocketServer: @unchecked Sendable {
         var info = stat()
         guard lstat(socketPath, &info) == 0 else { return }
         guard info.st_mode & S_IFMT == S_IFSOCK else { throw .pathInUse(path: socketPath) }
-        var address = try socketAddress()
+        let address = try socketAddress()
         let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard probe >= 0 else { throw .system(path: socketPath, call: "socket", errno: errno) }
         defer { close(probe) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let connected = UnixSocketAddress.connect(probe, to: address)
         guard connected != 0, errno == ECONNREFUSED else { throw .pathInUse(path: socketPath) }
         unlink(socketPath)
     }

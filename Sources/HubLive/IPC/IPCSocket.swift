@@ -18,10 +18,7 @@ public final class IPCSocket {
         while true {
             let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { throw IPCServerError(path: path, reason: "socket: \(String(cString: strerror(errno)))") }
-            var address = try Self.address(path)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
+            let connected = UnixSocketAddress.connect(fd, to: try Self.address(path))
             if connected == 0 { return IPCSocket(fd: fd) }
             let code = errno
             close(fd)
@@ -37,12 +34,10 @@ public final class IPCSocket {
         let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard listener >= 0 else { throw IPCServerError(path: path, reason: "socket: \(String(cString: strerror(errno)))") }
         defer { close(listener) }
-        var address = try Self.address(path)
+        let address = try Self.address(path)
         unlink(path)
         let previous = umask(0o177)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let bound = UnixSocketAddress.bind(listener, to: address)
         umask(previous)
         guard bound == 0, listen(listener, 1) == 0 else { throw IPCServerError(path: path, reason: "bind: \(String(cString: strerror(errno)))") }
         let fd = accept(listener, nil, nil)
@@ -52,11 +47,8 @@ public final class IPCSocket {
     }
 
     private static func address(_ path: String) throws(IPCServerError) -> sockaddr_un {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else { throw IPCServerError(path: path, reason: "path too long") }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+        guard let address = UnixSocketAddress.make(path) else {
+            throw IPCServerError(path: path, reason: "a socket path is 1...\(UnixSocketAddress.pathBytesMax) bytes")
         }
         return address
     }

@@ -27,11 +27,8 @@ public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
         self.path = path
         self.completions = completions
         self.clock = clock
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard !path.isEmpty, path.utf8.count < capacity else {
-            throw IPCServerError(path: path, reason: "a socket path is 1...\(capacity - 1) bytes")
+        guard let address = UnixSocketAddress.make(path) else {
+            throw IPCServerError(path: path, reason: "a socket path is 1...\(UnixSocketAddress.pathBytesMax) bytes")
         }
         // A stale socket from an earlier run is replaced; anything else at the path is not ours to remove.
         var status = stat()
@@ -41,13 +38,8 @@ public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw IPCServerError(path: path, reason: "socket: \(String(cString: strerror(errno)))") }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
-        }
         let previous = umask(0o177)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let bound = UnixSocketAddress.bind(fd, to: address)
         let bindError = errno
         umask(previous)
         guard bound == 0, listen(fd, 16) == 0 else {
