@@ -41,6 +41,8 @@ public final class HubNode {
     var deployedModels: [(device: DeviceID, package: ModelPackage)] = []
     /// The packages devices had at boot, for a rollback to the factory configuration.
     var factoryModels: [(device: DeviceID, package: ModelPackage)] = []
+    /// The configuration the agent last validated, kept for the `apply` that follows.
+    var preparedDeployment: PreparedConfiguration?
     /// `crashDeployedVersions`.
     private var deployedVersionsCrash = false
     /// Subscriptions refused at `add`, recorded at boot (the history needs an instant).
@@ -83,7 +85,7 @@ public final class HubNode {
             ?? ComponentRecipe(name: component.name, version: SemanticVersion(0, 0, 0), summary: "no recipe: nothing granted",
                                lifecycle: .builtin(component.name), access: AccessPolicy(publish: [], subscribe: []))
         precondition(recipe.name == component.name, "recipe \(recipe.name) given for component \(component.name)")
-        precondition(!slots.contains { $0.recipe.name == recipe.name }, "two components named \(recipe.name)")
+        precondition(slotIndex[recipe.name] == nil, "two components named \(recipe.name)")
         let index = slots.count
         for filter in component.subscriptions {
             if recipe.access.maySubscribe(filter) {
@@ -105,7 +107,7 @@ public final class HubNode {
 
     /// `addRemote` without the boot check: a deployment adds components to a running hub.
     func appendRemote(_ recipe: ComponentRecipe) {
-        precondition(!slots.contains { $0.recipe.name == recipe.name }, "two components named \(recipe.name)")
+        precondition(slotIndex[recipe.name] == nil, "two components named \(recipe.name)")
         slots.append(RemoteComponent(recipe: recipe, index: slots.count))
     }
 
@@ -542,10 +544,7 @@ public final class HubNode {
 
     /// Publishes a message of the hub's own (the deployment agent's status) from "supervisor".
     func publishAsHub(_ message: BusMessage, on topic: Topic, now: Instant) {
-        ports.history.record(.busPublish(topic: topic, from: "supervisor", message: message), at: now)
-        let delivery = BusDelivery(topic: topic, message: message, from: HubTimer.supervisor)
-        for subscriber in router.route(topic) { deliveries.append((subscriber, delivery)) }
-        drain(now: now)
+        publish(message, on: topic, from: "supervisor", index: HubTimer.supervisor, now: now)
     }
 
     /// Records the message, queues one delivery per matching subscription and, unless a
@@ -554,9 +553,13 @@ public final class HubNode {
     /// taking messages gets it in its own bounded queue instead, unless it is broken or
     /// stopped (then it has no subscriptions, as a dead client at a broker).
     func publish(_ message: BusMessage, on topic: Topic, from publisher: HostedComponent, now: Instant) {
+        publish(message, on: topic, from: publisher.recipe.name, index: publisher.index, now: now)
+    }
+
+    private func publish(_ message: BusMessage, on topic: Topic, from name: String, index: Int, now: Instant) {
         if case .reading = message { readingsPublished += 1 }
-        ports.history.record(.busPublish(topic: topic, from: publisher.recipe.name, message: message), at: now)
-        let delivery = BusDelivery(topic: topic, message: message, from: publisher.index)
+        ports.history.record(.busPublish(topic: topic, from: name, message: message), at: now)
+        let delivery = BusDelivery(topic: topic, message: message, from: index)
         for subscriber in router.route(topic) { deliveries.append((subscriber, delivery)) }
         drain(now: now)
     }

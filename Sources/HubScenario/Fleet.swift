@@ -113,7 +113,7 @@ public struct Fleet: Sendable {
         for size in [rollout.canary] + rollout.waves {
             groups.append(size.resolve(hubs: hubs, targeted: groups.reduce(0, +)))
         }
-        return RolloutController.Plan(deploymentID: rollout.deploymentID, rollbackID: FleetRunner.rollbackSpec(self, rollout: rollout).id, hubs: hubs, groups: groups,
+        return RolloutController.Plan(deploymentID: rollout.deploymentID, rollbackID: rollout.rollbackDeployment?.id, hubs: hubs, groups: groups,
                                       watch: rollout.watch, untilTerminal: rollout.untilTerminal, threshold: rollout.threshold)
     }
 }

@@ -8,14 +8,12 @@ import HubStore
 /// received since the cloud last looked.
 final class FleetHub {
     let simulation: Simulation
-    let deploymentsTopic: String
     /// Statuses received during the current epoch, in arrival order.
     var statuses: [(at: Instant, status: DeploymentStatus)] = []
 
     init(setup: SimulationSetup, log: EventLogWriter?) {
         simulation = Simulation(setup: setup, recorder: HistoryRecorder(log: log, keepsEntries: false))
-        deploymentsTopic = "hbs/\(setup.hub.thing)/deployments"
-        let statusTopic = deploymentsTopic + "/status"
+        let statusTopic = Topic.cloudDeploymentStatus(setup.hub.thing).name
         simulation.cloud.onMessage = { [unowned self] message, time in
             guard message.topic.name == statusTopic, let status = DeploymentStatus.parse(message.payload) else { return }
             statuses.append((time, status))
@@ -23,9 +21,7 @@ final class FleetHub {
     }
 
     /// The cloud publishes `spec` to this hub: its artifacts into the hub's bucket, its document through the broker.
-    func publish(_ spec: DeploymentSpec, now: Instant) {
-        simulation.cloud.deliver(topic: deploymentsTopic, payload: simulation.world.deployments.publish(spec), at: now)
-    }
+    func publish(_ spec: DeploymentSpec, now: Instant) { simulation.publish(spec, at: now) }
 }
 
 /// A hub handed to the worker that advances it.
@@ -87,7 +83,7 @@ public enum FleetRunner {
         }
         eachHub { $0.simulation.finish() }
         for box in hubs { try box.hub.simulation.history.finish() }
-        let readings = hubs.reduce(0) { $0 + $1.hub.simulation.hub.readingsPublished }
+        let readings = hubs.reduce(0) { $0 + $1.hub.simulation.readingsPublished }
         let cloudMessages = hubs.reduce(0) { $0 + $1.hub.simulation.cloud.receivedCount }
         return FleetOutcome(fleet: fleet, controller: cloud?.controller, readings: readings, cloudMessages: cloudMessages,
                             wallSeconds: (clock.now - began).secondsValue)

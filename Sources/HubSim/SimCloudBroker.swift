@@ -91,7 +91,6 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
     func clientBooted(now: Instant) {
         clientAbsent = false
         backoff.reset()
-        attemptScheduled = false
         scheduleAttempt?(now)
         attemptScheduled = true
     }

@@ -49,7 +49,7 @@ public final class SimComponentFaults: FaultApplying {
         case .flood(let count):
             setFlood(name, topic: .health(name), count: count, active: active, now: now)
         case .publishUnauthorized:
-            setFlood(name, topic: Self.deploymentsTopic(thing), count: 1, active: active, now: now)
+            setFlood(name, topic: .cloudDeployments(thing), count: 1, active: active, now: now)
         }
     }
 
@@ -60,10 +60,6 @@ public final class SimComponentFaults: FaultApplying {
             ticking = true
             scheduleTick?(now)
         }
-    }
-
-    static func deploymentsTopic(_ thing: String) -> Topic {
-        do { return try Topic(validating: "hbs/\(thing)/deployments") } catch { preconditionFailure("a valid thing makes a valid topic: \(error)") }
     }
 
     /// One second of every active flood; schedules the next while any is active.

@@ -100,8 +100,8 @@ public final class SimDeployments: ArtifactPort, HostResources, FaultApplying {
             artifacts.append(DeploymentDocument.Artifact(path: path, sha256: SHA256.hex(bytes), bytes: bytes.count))
         }
         for (name, version) in spec.components {
-            var recipe = BuiltinRecipes.recipe(named: name)
-                ?? ComponentRecipe(name: name, version: version, lifecycle: .external(arguments: ["/bin/false"]), access: AccessPolicy(publish: [], subscribe: []))
+            // The grammar admits only the hub's own components to a simulated deployment.
+            guard var recipe = BuiltinRecipes.recipe(named: name) else { preconditionFailure("no built-in component \(name) to publish") }
             recipe.version = version
             put(DeploymentDocument.recipePath(name, version), Array(RecipeText.yaml(recipe).utf8))
         }

@@ -106,6 +106,16 @@ public final class Simulation {
     }
 
     private var powered = true
+    /// When the latest `host.power-loss` under way ends (outages may overlap).
+    private var powerBackAt: Instant?
+
+    /// The cloud publishes `spec` to the hub: its artifacts into the bucket, its document through the broker.
+    public func publish(_ spec: DeploymentSpec, at now: Instant) {
+        world.cloud.deliver(topic: Topic.cloudDeployments(setup.hub.thing).name, payload: world.deployments.publish(spec), at: now)
+    }
+
+    /// Readings published on the bus over the whole run, by every hub a power loss left behind too.
+    public var readingsPublished: Int { earlier.readings + (powered ? hub.readingsPublished : 0) }
 
     /// `host.power-loss`: the hub's run ends now; everything due to it is void.
     private func powerOff(now: Instant) {
@@ -179,9 +189,11 @@ public final class Simulation {
             switch scheduled.fault {
             case .powerLoss:
                 powerOff(now: now)
-                scheduler.schedule(.powerOn, at: now + (scheduled.duration ?? .seconds(30)))
+                let back = now + (scheduled.duration ?? .seconds(30))
+                powerBackAt = max(powerBackAt ?? back, back)
+                scheduler.schedule(.powerOn, at: back)
             case .deploy(let spec):
-                world.cloud.deliver(topic: Topic.cloudDeployments(setup.hub.thing).name, payload: world.deployments.publish(spec), at: now)
+                publish(spec, at: now)
             default:
                 break
             }
@@ -189,7 +201,8 @@ public final class Simulation {
             if case .powerLoss = setup.faults[index].fault { break }
             world.apply(setup.faults[index], active: false, now: now)
         case .powerOn:
-            powerOn(now: now)
+            // A shorter outage inside a longer one does not end it.
+            if let powerBackAt, now >= powerBackAt { powerOn(now: now) }
         case .gpioEdge(let edge):
             if powered { hub.gpioEdge(edge, now: now) }
         case .completion(let completion, let power):
@@ -220,7 +233,7 @@ public final class Simulation {
             history.record(.componentError(component: "uplink", error: "\(error); the outbox's telemetry at the end is unknown"), at: end)
         }
         history.record(.simulationEnd(SimulationEndReport(
-            readings: earlier.readings + hub.readingsPublished, unacknowledged: hub.unacknowledgedCloudMessages, outboxTelemetry: outboxTelemetry,
+            readings: readingsPublished, unacknowledged: hub.unacknowledgedCloudMessages, outboxTelemetry: outboxTelemetry,
             outboxDepthMax: max(earlier.depthMax, hub.outboxDepthMax), cloudBytes: world.cloud.receivedBytes, cloudRefusedAttempts: world.cloud.refusedAttempts,
             kitRejected: earlier.kitRejected + hub.kitMessagesRejected,
             pending: scheduler.pendingCount)), at: end)

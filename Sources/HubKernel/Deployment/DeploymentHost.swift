@@ -7,31 +7,36 @@ import HubInference
 /// Agent events raised while the supervisor's actions are being carried out (a component
 /// failed during a health window) wait until the outermost batch is done, so a rollback
 /// never starts in the middle of another change.
+/// A configuration read from the store and checked, ready to apply.
+struct PreparedConfiguration {
+    let target: DeployedConfiguration
+    let recipes: [ComponentRecipe]
+    let set: RecipeSet
+    let packages: [(device: DeviceID, package: ModelPackage)]
+}
+
 extension HubNode {
     /// Loads the durable record and puts its good configuration in place before the
     /// supervisor starts anything: a restarted hub runs what it last committed.
     func prepareDeployments(now: Instant) {
-        agent.baseVersions = Dictionary(uniqueKeysWithValues: slots.map { ($0.baseRecipe.name, $0.baseRecipe.version) })
+        guard let ports = ports.deployments else { return }
         if let inference = component(InferenceComponent.self) {
             for device in config.devices.map(\.id) {
                 if let detector = inference.detector(of: device) as? PackageDetector { factoryModels.append((device, detector.package)) }
             }
         }
-        guard let ports = ports.deployments else { return }
-        do {
-            agent = DeploymentAgent(record: try ports.store.load())
-            agent.baseVersions = Dictionary(uniqueKeysWithValues: slots.map { ($0.baseRecipe.name, $0.baseRecipe.version) })
-        } catch {
+        defer { agent.baseVersions = Dictionary(uniqueKeysWithValues: slots.map { ($0.baseRecipe.name, $0.baseRecipe.version) }) }
+        do { agent = DeploymentAgent(record: try ports.store.load()) } catch {
             recordHistory(.componentError(component: "deployments", error: "\(error); booting the factory configuration"), now: now)
             return
         }
         let good = agent.bootConfiguration
         guard good != .factory else { return }
         do {
-            let recipes = try effectiveRecipes(for: good)
-            for (slot, recipe) in zip(slots, recipes) where slot.recipe != recipe { adopt(recipe, in: slot) }
-            for recipe in recipes.dropFirst(slots.count) { addRemote(recipe: recipe) }
-            deployedModels = try modelPackages(for: good).map { ($0.device, $0.package) }
+            let prepared = try prepare(good)
+            for (slot, recipe) in zip(slots, prepared.recipes) where slot.recipe != recipe { adopt(recipe, in: slot) }
+            for recipe in prepared.recipes.dropFirst(slots.count) { addRemote(recipe: recipe) }
+            deployedModels = prepared.packages
         } catch {
             recordHistory(.componentError(component: "deployments",
                                           error: "the committed configuration \(good.deploymentID ?? "") cannot be built: \(error); booting the factory configuration"), now: now)
@@ -121,15 +126,23 @@ extension HubNode {
     /// match the document, the whole set resolves, model packages pass their self-test.
     private func validate(_ target: DeployedConfiguration) -> Result<Void, DeploymentFailure> {
         do {
-            let recipes = try effectiveRecipes(for: target)
-            do { _ = try RecipeSet(recipes) } catch { throw DeploymentFailure("the components would not form a set: \(error)") }
-            _ = try modelPackages(for: target)
+            // Kept for `apply`, which comes next: the packages are compiled and self-tested once.
+            preparedDeployment = try prepare(target)
             return .success(())
         } catch let failure as DeploymentFailure {
             return .failure(failure)
         } catch {
             return .failure(DeploymentFailure("\(error)"))
         }
+    }
+
+    /// Everything `target` runs with, read from the store and checked: recipes (in slot
+    /// order, then components new to the hub), the set they form, the model packages.
+    func prepare(_ target: DeployedConfiguration) throws -> PreparedConfiguration {
+        let recipes = try effectiveRecipes(for: target)
+        let set: RecipeSet
+        do { set = try RecipeSet(recipes) } catch { throw DeploymentFailure("the components would not form a set: \(error)") }
+        return PreparedConfiguration(target: target, recipes: recipes, set: set, packages: try modelPackages(for: target))
     }
 
     /// The recipe of every component under `target`, in slot order, then components new to the hub.
@@ -205,21 +218,21 @@ extension HubNode {
     /// Stops what changes and starts the new: recipes swapped in their slots (new components
     /// added), the supervisor restarts each changed one, and the models are installed.
     private func apply(_ target: DeployedConfiguration, now: Instant) {
-        let recipes: [ComponentRecipe]
-        let packages: [(device: DeviceID, package: ModelPackage)]
-        do {
-            recipes = try effectiveRecipes(for: target)
-            packages = try modelPackages(for: target)
-        } catch {
-            // Validated before; only a store failing in between gets here.
-            recordHistory(.componentError(component: "deployments", error: "cannot apply \(target.deploymentID ?? "the factory configuration"): \(error)"), now: now)
-            return
+        let prepared: PreparedConfiguration
+        if let validated = preparedDeployment, validated.target == target {
+            prepared = validated
+        } else {
+            // A rollback to the last good configuration, which was validated when it was deployed.
+            do { prepared = try prepare(target) } catch {
+                recordHistory(.componentError(component: "deployments", error: "cannot apply \(target.deploymentID ?? "the factory configuration"): \(error)"), now: now)
+                return
+            }
         }
-        for (slot, recipe) in zip(slots, recipes) where slot.recipe != recipe { adopt(recipe, in: slot) }
-        for recipe in recipes.dropFirst(slots.count) { appendRemote(recipe) }
-        let set: RecipeSet
-        do { set = try RecipeSet(recipes) } catch { preconditionFailure("validated recipes form a set: \(error)") }
-        supervise(supervisor!.redeploy(set, now: now), now: now)
+        preparedDeployment = nil
+        let packages = prepared.packages
+        for (slot, recipe) in zip(slots, prepared.recipes) where slot.recipe != recipe { adopt(recipe, in: slot) }
+        for recipe in prepared.recipes.dropFirst(slots.count) { appendRemote(recipe) }
+        supervise(supervisor!.redeploy(prepared.set, now: now), now: now)
         var changes: [(DeviceID, ModelPackage)] = []
         for device in config.devices.map(\.id) {
             let factory = factoryModels.first { $0.device == device }?.package
