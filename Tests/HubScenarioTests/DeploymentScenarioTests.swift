@@ -61,4 +61,26 @@ struct DeploymentScenarioTests {
         #expect(committed.checks[0].evidence.contains("never failed its health window"))
         #expect(committed.checks[1].evidence.contains("(limit 1m)"))
     }
+
+    @Test("a model deployment is rejected, not committed unmade, while inference runs in a process of its own")
+    func modelToRemoteInference() throws {
+        let text = """
+            name: remote-inference-model
+            seed: 1
+            duration: 2h
+            hub:
+              ipc: { components: [inference] }
+              appliances:
+                - { id: hvac, kind: furnace, sensor: sensehat }
+            timeline:
+              - at: 10m
+                deploy: { id: d1, models: { hvac: 2.2.0 } }
+            expect:
+              - deployment: { id: d1, state: rejected, within: 5m }
+              - model: { device: hvac, is: furnace-ae@2.1.0 }
+            """
+        let report = try ScenarioRunner.run(try ScenarioLoader.parse(text, file: "c.yaml"))
+        #expect(report.checks.allSatisfy { $0.passed }, "\(report.checks.map(\.evidence))")
+        #expect(report.checks[0].evidence.contains("inference runs in a process of its own"))
+    }
 }

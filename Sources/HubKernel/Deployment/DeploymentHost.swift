@@ -187,6 +187,11 @@ extension HubNode {
     /// The packages `target` puts in charge, loaded from the store and self-tested.
     func modelPackages(for target: DeployedConfiguration) throws -> [(device: DeviceID, package: ModelPackage)] {
         let store = ports.deployments!.store
+        // Models are handed to the inference component in this process; one in a process of
+        // its own would not get them, and the deployment would commit a change never made.
+        if !target.models.isEmpty, slot(named: "inference") is RemoteComponent {
+            throw DeploymentFailure("models: inference runs in a process of its own here, and model packages reach only an inference in the hub process")
+        }
         var packages: [(DeviceID, ModelPackage)] = []
         for entry in target.models {
             guard let device = config.devices.first(where: { $0.id == entry.device }) else {
