@@ -14,8 +14,6 @@ let package = Package(
     products: [
         .executable(name: "hub", targets: ["hub"]),
         .executable(name: "hubrig", targets: ["hubrig"]),
-        // LD_PRELOAD stand-in for /dev/i2c-N: forwards I2C_RDWR to `hubrig sim i2c-serve`.
-        .library(name: "HubrigI2CShim", type: .dynamic, targets: ["I2CShim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,8 +37,6 @@ let package = Package(
         .systemLibrary(
             name: "CGPIOD", path: "Sources/CGPIOD", pkgConfig: "libgpiod",
             providers: [.apt(["libgpiod-dev"])]),
-
-        .target(name: "I2CShim", path: "Sources/I2CShim", linkerSettings: [.linkedLibrary("dl")]),
 
         .target(name: "HubCore", swiftSettings: strict),
         .target(name: "HubDrivers", dependencies: ["HubCore"], swiftSettings: strict),

@@ -16,7 +16,10 @@
 //
 //     i32 status                      0, or a positive errno (EREMOTEIO, ETIMEDOUT, ...)
 //     if status == 0, for each read message of the request in order:
-//         len bytes
+//         len bytes, or len + 32 bytes for an I2C_M_RECV_LEN read (0x0400): the device's
+//         block length byte, the block, then the len - 1 bytes after it (an SMBus PEC),
+//         zero-padded to the longest block (32 bytes), so the reply's size is known from
+//         the request alone
 //
 // A frame that breaks these rules cannot be resynchronised on a stream, so the server
 // closes the connection; the shim then fails the ioctl with EIO.
@@ -52,6 +55,15 @@ public struct I2CWireMessage: Equatable, Sendable {
     }
 
     public var isRead: Bool { flags & I2CWire.readFlag != 0 }
+
+    /// An SMBus block read: the device's first byte says how many follow (I2C_M_RECV_LEN).
+    public var isReceiveLength: Bool { isRead && flags & I2CWire.receiveLengthFlag != 0 }
+
+    /// How many bytes the reply carries for this message (0 for writes).
+    public var replyLength: Int {
+        guard isRead else { return 0 }
+        return readLength + (isReceiveLength ? I2CWire.blockLengthMax : 0)
+    }
 
     /// The `len` field: bytes to read for a read, bytes carried for a write.
     public var length: Int { isRead ? readLength : bytes.count }
@@ -117,6 +129,10 @@ public enum I2CWire {
     public static let maxMessageLength = 8192
     /// I2C_M_RD.
     public static let readFlag: UInt16 = 0x0001
+    /// I2C_M_RECV_LEN: the message's length grows by the first byte read.
+    public static let receiveLengthFlag: UInt16 = 0x0400
+    /// I2C_SMBUS_BLOCK_MAX: the longest SMBus block.
+    public static let blockLengthMax = 32
 
     /// The result of parsing the front of a stream buffer.
     ///
@@ -224,12 +240,12 @@ public enum I2CWire {
         return out
     }
 
-    /// Parses one reply from the front of `buffer`; `readLengths` are the `len` fields of
+    /// Parses one reply from the front of `buffer`; `readLengths` are the `replyLength`s of
     /// the request's read messages, which say how many bytes follow a success.
     public static func parseReply(_ buffer: ArraySlice<UInt8>, readLengths: [Int]) throws(I2CWireError) -> Parsed<I2CWireReply> {
         // Lengths are checked before any byte is looked at, so a frame is never "incomplete"
         // for a request it can never answer (and no caller sums an impossible length).
-        for (index, length) in readLengths.enumerated() where !(0...maxMessageLength).contains(length) {
+        for (index, length) in readLengths.enumerated() where !(0...maxMessageLength + blockLengthMax).contains(length) {
             throw .messageTooLong(index: index, length: length)
         }
         var reader = Reader(buffer)
@@ -249,7 +265,7 @@ public enum I2CWire {
     public static func decodeReply(_ frame: [UInt8], readLengths: [Int]) throws(I2CWireError) -> I2CWireReply {
         switch try parseReply(frame[...], readLengths: readLengths) {
         case .incomplete:
-            // parseReply refused any length outside 0...8192, so this sum cannot overflow.
+            // parseReply refused any length outside 0...8224, so this sum cannot overflow.
             throw .truncated(expected: 4 + readLengths.reduce(0, +), got: frame.count)
         case .complete(let reply, let consumed):
             guard consumed == frame.count else { throw .trailingBytes(count: frame.count - consumed) }
@@ -261,7 +277,7 @@ public enum I2CWire {
     /// of the length that message asked for. The server calls it before sending.
     public static func validate(_ reply: I2CWireReply, for request: [I2CWireMessage]) throws(I2CWireError) {
         guard case .success(let reads) = reply else { return }
-        let expected = request.filter(\.isRead).map(\.readLength)
+        let expected = request.filter(\.isRead).map(\.replyLength)
         let got = reads.map(\.count)
         guard expected == got else { throw .readsMismatch(expected: expected, got: got) }
     }

@@ -28,8 +28,10 @@ public enum I2CSocketServerError: Error, Equatable, Sendable, CustomStringConver
 ///
 /// CI has no I²C adapter, but it can run the real `I2C_RDWR` code: the shim turns each
 /// ioctl into a request (see I2CSocketProtocol.swift) and this server answers it from a
-/// bus of simulated chips. It accepts one client at a time on its own thread; a client
-/// that disconnects or sends a malformed frame is dropped and the next one accepted.
+/// bus of simulated chips. One thread serves up to `clientsMax` clients (every open
+/// descriptor of every process is one) and answers their requests one whole request at
+/// a time, as one adapter serialises its bus; a client that disconnects, sends a
+/// malformed frame or stops reading its replies is dropped, and the others are served on.
 ///
 /// The serving thread keeps the server alive until `stop()`, which also removes the
 /// socket file; a server must be stopped, not merely dropped.
@@ -57,6 +59,8 @@ public final class I2CSocketServer: @unchecked Sendable {
         public var bytesRead = 0
         /// Frames that broke the protocol (the client was dropped).
         public var malformedFrames = 0
+        /// Clients turned away because `clientsMax` were connected.
+        public var refusedConnections = 0
     }
 
     public let socketPath: String
@@ -197,63 +201,89 @@ public final class I2CSocketServer: @unchecked Sendable {
 
     // MARK: Serving thread
 
-    private enum Wait { case ready, stop, failed }
-
-    /// Waits until `fd` is readable or `stop()` writes to the wake pipe.
-    private func waitReadable(_ fd: Int32) -> Wait {
-        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-        while true {
-            let result = poll(&fds, nfds_t(fds.count), -1)
-            if result < 0 {
-                if errno == EINTR { continue }
-                return .failed
-            }
-            if fds[1].revents != 0 { return .stop }
-            if fds[0].revents != 0 { return .ready }
-        }
+    /// One connected client: its descriptor and the bytes of a frame not yet complete.
+    private struct Client {
+        let fd: Int32
+        var buffer: [UInt8] = []
     }
 
+    /// Clients served at once; one more is accepted and closed at once (its transfers then
+    /// fail with EIO), so a runaway script cannot exhaust the server's descriptors.
+    public static let clientsMax = 64
+
+    /// How long a reply may wait for a client that does not read: longer, and the client
+    /// is dropped rather than stalling every other client's transfers.
+    static let replyTimeout = timeval(tv_sec: 2, tv_usec: 0)
+
+    /// Serves every client from one thread: a poll over the listener, the wake pipe and
+    /// the clients. One thread is what serialises the transfers of all descriptors and
+    /// processes on the one bus, as the adapter does on hardware.
     private func serve() {
         defer { finished.signal() }
-        while waitReadable(listenFD) == .ready {
-            let client = accept(listenFD, nil, nil)
-            if client < 0 { continue }  // EINTR, ECONNABORTED: the next client may do better
-            _ = setCloseOnExec(client)
-            lock.withLock { stats.connections += 1 }
-            let keepServing = serveClient(client)
-            close(client)
-            if !keepServing { return }
+        var clients: [Client] = []
+        defer { for client in clients { close(client.fd) } }
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            fds += clients.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            let ready = poll(&fds, nfds_t(fds.count), -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            if fds[1].revents != 0 { return }
+            // Clients first, in connection order, then the listener: each request is
+            // answered whole before the next is read, so transfers never interleave.
+            var keep: [Client] = []
+            keep.reserveCapacity(clients.count)
+            for (offset, var client) in clients.enumerated() {
+                let events = fds[offset + 2].revents
+                if events == 0 || serveReadable(&client, chunk: &chunk) {
+                    keep.append(client)
+                } else {
+                    close(client.fd)
+                }
+            }
+            clients = keep
+            if fds[0].revents != 0 {
+                let fd = accept(listenFD, nil, nil)
+                if fd >= 0 {
+                    if clients.count >= Self.clientsMax {
+                        lock.withLock { stats.refusedConnections += 1 }
+                        close(fd)
+                    } else {
+                        _ = setCloseOnExec(fd)
+                        var timeout = Self.replyTimeout
+                        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                        lock.withLock { stats.connections += 1 }
+                        clients.append(Client(fd: fd))
+                    }
+                }
+                // accept failed (EINTR, ECONNABORTED): the next client may do better
+            }
         }
     }
 
-    /// Answers one client's requests until it leaves; false once `stop()` was called.
-    private func serveClient(_ client: Int32) -> Bool {
-        var buffer = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 65_536)
+    /// Reads what a client sent and answers its complete requests; false when the client
+    /// is to be dropped (it hung up, broke the protocol, or does not read its replies).
+    private func serveReadable(_ client: inout Client, chunk: inout [UInt8]) -> Bool {
+        let count = chunk.withUnsafeMutableBytes { read(client.fd, $0.baseAddress, $0.count) }
+        if count < 0 { return errno == EINTR || errno == EAGAIN }
+        if count == 0 { return false }  // the client hung up
+        client.buffer.append(contentsOf: chunk[0..<count])
         while true {
-            switch waitReadable(client) {
-            case .stop: return false
-            case .failed: return true
-            case .ready: break
+            let parsed: I2CWire.Parsed<[I2CWireMessage]>
+            do {
+                parsed = try I2CWire.parseRequest(client.buffer[...])
+            } catch {
+                lock.withLock { stats.malformedFrames += 1 }
+                return false
             }
-            let count = chunk.withUnsafeMutableBytes { read(client, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { return true }  // the client hung up (or the socket broke)
-            buffer.append(contentsOf: chunk[0..<count])
-            while true {
-                let parsed: I2CWire.Parsed<[I2CWireMessage]>
-                do {
-                    parsed = try I2CWire.parseRequest(buffer[...])
-                } catch {
-                    lock.withLock { stats.malformedFrames += 1 }
-                    return true
-                }
-                guard case .complete(let messages, let consumed) = parsed else { break }
-                buffer.removeFirst(consumed)
-                let reply = lock.withLock { answer(messages) }
-                guard sendAll(client, I2CWire.encodeReply(reply)) else { return true }
-            }
+            guard case .complete(let messages, let consumed) = parsed else { return true }
+            client.buffer.removeFirst(consumed)
+            let reply = lock.withLock { answer(messages) }
+            guard sendAll(client.fd, I2CWire.encodeReply(reply)) else { return false }
         }
     }
 
@@ -268,39 +298,73 @@ public final class I2CSocketServer: @unchecked Sendable {
         var index = 0
         while index < messages.count {
             let message = messages[index]
-            guard message.flags & ~I2CWire.readFlag == 0 else {
-                // 10-bit addresses, NOSTART, RECV_LEN, protocol mangling: a Sense HAT
-                // adapter offers none of them.
+            let allowed = message.isRead ? I2CWire.readFlag | I2CWire.receiveLengthFlag : 0
+            guard message.flags & ~allowed == 0 else {
+                // 10-bit addresses, NOSTART, protocol mangling: the Pi's adapter offers
+                // none of them (i2c-bcm2835 reports I2C_FUNC_I2C | I2C_FUNC_SMBUS_EMUL).
                 return fail(EOPNOTSUPP)
             }
             guard message.address < 0x80 else { return fail(EINVAL) }
-            let address = UInt8(message.address)
             var write = [UInt8]()
-            var readCount = 0
+            var read: I2CWireMessage?
             if message.isRead {
-                readCount = message.readLength
+                read = message
             } else {
                 write = message.bytes
                 if index + 1 < messages.count, messages[index + 1].isRead,
-                   messages[index + 1].address == message.address, messages[index + 1].flags == I2CWire.readFlag {
+                   messages[index + 1].address == message.address,
+                   messages[index + 1].flags & ~I2CWire.receiveLengthFlag == I2CWire.readFlag {
                     index += 1
-                    readCount = messages[index].readLength
+                    read = messages[index]
                 }
             }
             index += 1
-            stats.transfers += 1
-            let bytes: [UInt8]
             do {
-                bytes = try bus.transfer(address: address, write: write, readCount: readCount)
+                if let read, read.isReceiveLength {
+                    reads.append(try receiveBlock(UInt8(message.address), write: write, trailing: read.readLength - 1))
+                } else {
+                    let bytes = try transfer(UInt8(message.address), write: write, readCount: read?.readLength ?? 0)
+                    if read != nil { reads.append(bytes) }
+                }
             } catch {
-                return fail(Self.errnoCode(for: error))
+                return fail(error.errno)
             }
-            guard bytes.count == readCount else { return fail(EIO) }
-            stats.bytesWritten += write.count
-            stats.bytesRead += bytes.count
-            if readCount > 0 { reads.append(bytes) }
         }
         return .success(reads: reads)
+    }
+
+    /// A transfer failed with the errno the kernel would give.
+    private struct TransferFailure: Error {
+        let errno: Int32
+    }
+
+    private func transfer(_ address: UInt8, write: [UInt8], readCount: Int) throws(TransferFailure) -> [UInt8] {
+        stats.transfers += 1
+        let bytes: [UInt8]
+        do {
+            bytes = try bus.transfer(address: address, write: write, readCount: readCount)
+        } catch {
+            throw TransferFailure(errno: Self.errnoCode(for: error))
+        }
+        guard bytes.count == readCount else { throw TransferFailure(errno: EIO) }
+        stats.bytesWritten += write.count
+        stats.bytesRead += bytes.count
+        return bytes
+    }
+
+    /// An I2C_M_RECV_LEN read: the device's length byte, then that many bytes and
+    /// `trailing` more (an SMBus PEC), padded to the longest block for the wire.
+    ///
+    /// The `I2CBus` port moves a known number of bytes per transaction, so the block is a
+    /// second read that continues at the device's register pointer; for the register
+    /// chips here that reads what one transaction would, FIFO pops included.
+    private func receiveBlock(_ address: UInt8, write: [UInt8], trailing: Int) throws(TransferFailure) -> [UInt8] {
+        let length = try transfer(address, write: write, readCount: 1)[0]
+        // The kernel's adapters refuse a block length outside 1...32 with EPROTO.
+        guard (1...I2CWire.blockLengthMax).contains(Int(length)) else { throw TransferFailure(errno: EPROTO) }
+        var bytes = [length] + (try transfer(address, write: [], readCount: Int(length) + trailing))
+        bytes += [UInt8](repeating: 0, count: I2CWire.blockLengthMax - Int(length))
+        return bytes
     }
 
     private func fail(_ code: Int32) -> I2CWireReply {

@@ -182,7 +182,7 @@ struct I2CSocketProtocolFuzzTests {
         var random = SeededRandom(seed: 0x4E91)
         for _ in 0..<Self.cases(normal: 30_000) {
             var lengths = (0..<random.nextInt(in: 0...4)).map { _ in random.nextInt(in: 0...12) }
-            if random.chance(0.05) { lengths.append(Self.pick([-1, Int.min, Int.max, I2CWire.maxMessageLength + 1], &random)) }
+            if random.chance(0.05) { lengths.append(Self.pick([-1, Int.min, Int.max, I2CWire.maxMessageLength + I2CWire.blockLengthMax + 1], &random)) }
             var bytes: [UInt8]
             if random.chance(0.5) {
                 let reads = lengths.map { (0..<max(0, min($0, 64))).map { _ in UInt8(truncatingIfNeeded: random.next()) } }

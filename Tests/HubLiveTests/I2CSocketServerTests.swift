@@ -97,6 +97,65 @@ struct I2CSocketServerTests {
         }
     }
 
+    @Test("clients are served at once: an idle client holding its connection blocks nobody")
+    func concurrentClients() throws {
+        try withServer { server, _, path in
+            let first = try RawI2CClient(path: path)
+            let second = try RawI2CClient(path: path)
+            #expect(try second.call([.write(0x5C, [0x0F]), .read(0x5C, count: 1)]) == .success(reads: [[0xBD]]))
+            #expect(try first.call([.write(0x5F, [0x0F]), .read(0x5F, count: 1)]) == .success(reads: [[0xBC]]))
+            #expect(try second.call([.write(0x5F, [0x0F]), .read(0x5F, count: 1)]) == .success(reads: [[0xBC]]))
+            #expect(server.statistics.connections == 2)
+        }
+    }
+
+    @Test("a garbage-sending client is dropped while the clients beside it are served on")
+    func garbageBesideGoodClients() throws {
+        try withServer { server, _, path in
+            let good = try RawI2CClient(path: path)
+            #expect(try good.call([.write(0x5F, [0x0F]), .read(0x5F, count: 1)]) == .success(reads: [[0xBC]]))
+            let rude = try RawI2CClient(path: path)
+            try rude.send([0xFF, 0xFF, 0xDE, 0xAD, 0xBE, 0xEF])  // 65,535 messages: never valid
+            #expect(try rude.receive(upTo: 16) == [])
+            let leaver = try RawI2CClient(path: path)
+            try leaver.send(try I2CWire.encodeRequest([.write(0x5F, [0x0F]), .read(0x5F, count: 1)]).dropLast(3).map { $0 })
+            #expect(try good.call([.write(0x5C, [0x0F]), .read(0x5C, count: 1)]) == .success(reads: [[0xBD]]))
+            #expect(server.statistics.malformedFrames == 1)
+        }
+    }
+
+    @Test("a client that never reads its replies is dropped, and the others are served on")
+    func nonReadingClient() throws {
+        try withServer { server, _, path in
+            let stalled = try RawI2CClient(path: path)
+            // Each request asks for 8 KiB: the replies fill the socket buffers in a few
+            // dozen, and the server gives up on the reply after `replyTimeout`.
+            let request = try I2CWire.encodeRequest([.write(0x5F, [0x80]), .read(0x5F, count: I2CWire.maxMessageLength)])
+            for _ in 0..<200 {
+                guard (try? stalled.send(request)) != nil else { break }
+            }
+            let good = try RawI2CClient(path: path)
+            #expect(try good.call([.write(0x5F, [0x0F]), .read(0x5F, count: 1)]) == .success(reads: [[0xBC]]))
+            #expect(server.statistics.connections == 2)
+        }
+    }
+
+    @Test("an SMBus block read (I2C_M_RECV_LEN) carries the device's length byte and the block, padded to 32")
+    func blockRead() throws {
+        try withServer { server, bench, path in
+            let client = try RawI2CClient(path: path)
+            // AV_CONF (0x10) = 5: a block read from there says "5 bytes follow".
+            #expect(try client.call([.write(0x5F, [0x10, 0x05])]) == .success(reads: []))
+            let block = I2CWireMessage(address: 0x5F, flags: I2CWire.readFlag | I2CWire.receiveLengthFlag, bytes: [], readLength: 1)
+            let reply = try client.call([.write(0x5F, [0x90]), block])
+            let expected = try server.withBus { _ throws(I2CError) in try bench.bus.readRegisters(0x5F, 0x10, count: 6) }
+            #expect(reply == .success(reads: [expected + [UInt8](repeating: 0, count: 27)]))
+            // A length byte of 0 is a protocol error, as the kernel's adapters say.
+            #expect(try client.call([.write(0x5F, [0x10, 0x00])]) == .success(reads: []))
+            #expect(try client.call([.write(0x5F, [0x90]), block]) == .failure(errno: EPROTO))
+        }
+    }
+
     @Test("the socket is owner-only while serving and gone after stop")
     func socketFile() throws {
         let directory = try makeScratchDirectory()

@@ -105,7 +105,7 @@ final class RawI2CClient {
     /// Sends one request and reads exactly one reply.
     func call(_ messages: [I2CWireMessage]) throws -> I2CWireReply {
         try send(I2CWire.encodeRequest(messages))
-        let readLengths = messages.filter(\.isRead).map(\.readLength)
+        let readLengths = messages.filter(\.isRead).map(\.replyLength)
         var buffer = [UInt8]()
         while true {
             if case .complete(let reply, _) = try I2CWire.parseReply(buffer[...], readLengths: readLengths) {
