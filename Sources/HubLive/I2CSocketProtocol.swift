@@ -56,6 +56,15 @@ public struct I2CWireMessage: Equatable, Sendable {
 
     public var isRead: Bool { flags & I2CWire.readFlag != 0 }
 
+    /// The I2C_RDWR messages of one `I2CBus.transfer`, as `LinuxI2CBus` sends them: the
+    /// write part (alone also when nothing is read: a quick write), then the read part.
+    public static func transfer(_ address: UInt8, write: [UInt8], readCount: Int) -> [I2CWireMessage] {
+        var messages = [I2CWireMessage]()
+        if !write.isEmpty || readCount == 0 { messages.append(.write(address, write)) }
+        if readCount > 0 { messages.append(.read(address, count: readCount)) }
+        return messages
+    }
+
     /// An SMBus block read: the device's first byte says how many follow (I2C_M_RECV_LEN).
     public var isReceiveLength: Bool { isRead && flags & I2CWire.receiveLengthFlag != 0 }
 

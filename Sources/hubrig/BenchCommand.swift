@@ -233,10 +233,28 @@ struct BenchCommand: ParsableCommand {
 
     struct Bus: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Bytes and bus time of one full poll of each kit, against the datasheet minimum.")
+            abstract: "Bytes and bus time of one full poll of each kit, against the datasheet minimum; the I²C stand-in's throughput against a 400 kHz bus.")
 
-        func run() {
+        @Option(name: .long, help: "Runs per stand-in row (the median is shown), 1...50.")
+        var runs = 5
+
+        @Flag(name: .long, help: "Skip the stand-in rows (the simulated-bus table only).")
+        var noStandIn = false
+
+        func validate() throws {
+            guard (1...50).contains(runs) else { throw ValidationError("--runs must be within 1...50, got \(runs)") }
+        }
+
+        func run() throws {
             print(BusBenchmark.table(BusBenchmark.rows()))
+            guard !noStandIn else { return }
+            print("")
+            do {
+                print(I2CStandInBenchmark.table(try I2CStandInBenchmark.rows(runs: runs)))
+            } catch {
+                printError("bench bus: \(error)")
+                throw ExitCode(2)
+            }
         }
     }
 

@@ -17,8 +17,9 @@ struct SimCommand: ParsableCommand {
             commandName: "i2c-serve",
             abstract: "Serve a simulated Sense HAT's I²C bus on a Unix socket, in real time.",
             discussion: """
-                Pair with the shim: LD_PRELOAD=.build/debug/libHubrigI2CShim.so HUBRIG_I2C_DEVICE=/dev/i2c-1 \
-                HUBRIG_I2C_SOCKET=<socket> hub run --backend sensehat --i2c /dev/i2c-1. With --scenario, the \
+                Pair with the shim (built by shim/build): LD_PRELOAD=.build/shim/libhubrig-i2c.so \
+                HUBRIG_I2C_DEVICE=/dev/i2c-1 HUBRIG_I2C_SOCKET=<socket> hub run --backend sensehat --i2c /dev/i2c-1 \
+                (or i2cdetect -y 1, i2cget, smbus2, ...: every program on the i2c-dev interface). With --scenario, the \
                 first appliance of the scenario is simulated and its timeline's faults are applied in real \
                 time from the moment the server starts. Stops on SIGTERM/SIGINT or after --duration.
                 """)
