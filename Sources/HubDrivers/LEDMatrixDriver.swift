@@ -8,7 +8,11 @@ public enum ATtiny88Register {
     public static let whoAmI: UInt8 = 0xF0
     public static let whoAmIValue: UInt8 = 0x73
     public static let firmwareVersion: UInt8 = 0xF1
+    /// What the rpi-sense firmware's VER reads.
+    public static let firmwareVersionValue: UInt8 = 0x00
     public static let keys: UInt8 = 0xF2
+    /// EE_WP: the HAT EEPROM's write-protect line.
+    public static let eepromWriteProtect: UInt8 = 0xF3
 }
 
 /// A colour of one LED, 5 bits per channel as the ATtiny88 takes it.

@@ -16,16 +16,27 @@ public enum LPS25HRegister {
     public static let fifoCtrl: UInt8 = 0x2E
     /// PD | ODR 25 Hz | BDU (RTIMULib's init).
     public static let ctrlReg1Run: UInt8 = 0xC4
+    /// RES_CONF at reset and as run: 16 internal averages for pressure and temperature
+    /// (AVGP = AVGT = 01).
+    public static let resConfDefault: UInt8 = 0x05
     public static let resConfRun: UInt8 = 0x05
-    /// FIFO mean mode, 2-sample moving average.
-    public static let fifoCtrlRun: UInt8 = 0xC0
-    /// FIFO enable.
-    public static let ctrlReg2Run: UInt8 = 0x40
+    /// FIFO_CTRL: bypass. RTIMULib writes 0xC0 with FIFO_EN, which is FIFO mean mode with
+    /// WTM_POINT 00000 — not one of the datasheet's moving-average sizes (00001 is 2
+    /// samples) — and with FIFO_EN an auto-increment read of PRESS_OUT wraps at
+    /// PRESS_OUT_H (AN4450), so pressure and temperature could not come in one burst. The
+    /// chip's own 16 internal averages (RES_CONF) already smooth each conversion.
+    public static let fifoCtrlRun: UInt8 = 0x00
+    /// CTRL_REG2: FIFO off, no one-shot.
+    public static let ctrlReg2Run: UInt8 = 0x00
+    /// CTRL_REG2 bits: BOOT (7), FIFO_EN (6), SWRESET (2); BOOT and SWRESET clear themselves.
+    public static let boot: UInt8 = 0x80
+    public static let fifoEnable: UInt8 = 0x40
+    public static let softwareReset: UInt8 = 0x04
 }
 
 /// Driver for the LPS25H barometer.
 ///
-/// Initialises as RTIMULib does (25 Hz, BDU, FIFO mean) and reads STATUS, pressure and
+/// Initialises as RTIMULib does (25 Hz, BDU) but with the FIFO off (see `fifoCtrlRun`), and reads STATUS, pressure and
 /// temperature in one 6-byte burst from 0x27, verified by one or two more bursts (see
 /// `OutputReader`). Pressure becomes the reading's channel; the die temperature comes back
 /// as `referenceTemperature`, which the hub keeps to itself: the reading's temperature
@@ -59,7 +70,7 @@ public final class LPS25HDriver: SensorDriver {
             try bus.writeRegister(address, LPS25HRegister.ctrlReg2, LPS25HRegister.ctrlReg2Run)
         }
         initialised = true
-        return "25 Hz, FIFO mean"
+        return "25 Hz, BDU, FIFO off"
     }
 
     public func sample() throws(DriverError) -> ChannelValues? {

@@ -1,24 +1,31 @@
 import HubCore
 
-/// LSM9DS1 accelerometer/gyroscope register map (ST datasheet; RTIMULib), address 0x6A.
+/// LSM9DS1 accelerometer/gyroscope register map (ST DocID025715; RTIMULib), address 0x6A.
 ///
 /// This half of the chip does not use the ST convention of bit 7 in the register address
-/// for multi-byte access: auto-increment is IF_ADD_INC in CTRL_REG8 (on at reset), and a
-/// register address with bit 7 set points at reserved space. Burst reads therefore pass
-/// `autoIncrementBit: 0`.
+/// for multi-byte access: the address is 7 bits (bit 7 is ignored) and auto-increment is
+/// IF_ADD_INC in CTRL_REG8 (on at reset). Burst reads pass `autoIncrementBit: 0`.
 public enum LSM9DS1AccelGyroRegister {
     public static let address: UInt8 = 0x6A
     public static let whoAmI: UInt8 = 0x0F
     public static let whoAmIValue: UInt8 = 0x68
     public static let ctrlReg1G: UInt8 = 0x10
+    /// OUT_TEMP_L; OUT_TEMP_H follows. 16 LSB/°C, 0 at 25 °C, 12 bits right-justified.
+    public static let outTempL: UInt8 = 0x15
     public static let status: UInt8 = 0x17
     public static let outXLG: UInt8 = 0x18
+    public static let ctrlReg4: UInt8 = 0x1E
+    public static let ctrlReg5XL: UInt8 = 0x1F
     public static let ctrlReg6XL: UInt8 = 0x20
     public static let ctrlReg8: UInt8 = 0x22
     public static let ctrlReg9: UInt8 = 0x23
     public static let outXLXL: UInt8 = 0x28
     public static let fifoCtrl: UInt8 = 0x2E
     public static let fifoSrc: UInt8 = 0x2F
+    /// CTRL_REG4 at reset: the gyroscope's X, Y, Z outputs enabled.
+    public static let ctrlReg4Default: UInt8 = 0x38
+    /// CTRL_REG5_XL at reset: the accelerometer's X, Y, Z outputs enabled.
+    public static let ctrlReg5XLDefault: UInt8 = 0x38
     /// CTRL_REG8 at reset: IF_ADD_INC only.
     public static let ctrlReg8Default: UInt8 = 0x04
     /// CTRL_REG8 IF_ADD_INC: the register pointer advances after each byte.
@@ -35,16 +42,22 @@ public enum LSM9DS1AccelGyroRegister {
     public static let fifoOverrun: UInt8 = 0x40
     public static let fifoThresholdReached: UInt8 = 0x80
     public static let fifoUnreadMask: UInt8 = 0x3F
-    /// STATUS bits: XLDA (accelerometer data ready), GDA (gyroscope data ready).
+    /// STATUS bits: XLDA (accelerometer data ready), GDA (gyroscope data ready), TDA
+    /// (temperature data ready).
     public static let accelReady: UInt8 = 0x01
     public static let gyroReady: UInt8 = 0x02
-    /// The FIFO holds at most 32 samples.
+    public static let temperatureReady: UInt8 = 0x04
+    /// The FIFO holds at most 32 frames.
     public static let fifoDepth = 32
-    /// Bytes of one accelerometer sample (X, Y, Z as int16 LE); reading them pops the FIFO.
+    /// Bytes of one accelerometer sample (X, Y, Z as int16 LE); reading them pops the FIFO
+    /// while the gyroscope is powered down.
     public static let sampleBytes = 6
-    /// ODR_G 238 Hz, ±245 °/s. With the gyroscope on, its ODR also paces the accelerometer.
-    public static let ctrlReg1GRun: UInt8 = 0x80
-    /// ODR_XL 238 Hz, ±2 g.
+    /// ODR_G 0: the gyroscope powered down. The hub needs no angular rate, and with the
+    /// gyroscope on the FIFO holds 12-byte gyroscope + accelerometer frames, its read-out
+    /// wrapping from 0x2D to 0x18: a 6-byte-per-sample burst would read gyroscope counts
+    /// as acceleration.
+    public static let ctrlReg1GOff: UInt8 = 0x00
+    /// ODR_XL 238 Hz, ±2 g: with the gyroscope off, the accelerometer paces the FIFO.
     public static let ctrlReg6XLRun: UInt8 = 0x80
     /// Acceleration per LSB at ±2 g.
     public static let accelScale2g = LSM9DS1Sensitivity.acceleration(fsXL: 0b00)
@@ -65,6 +78,9 @@ public enum LSM9DS1MagnetometerRegister {
     public static let ctrlReg3M: UInt8 = 0x22
     public static let ctrlReg4M: UInt8 = 0x23
     public static let ctrlReg5M: UInt8 = 0x24
+    public static let intCfgM: UInt8 = 0x30
+    /// INT_CFG_M at reset: IEA, interrupt active high.
+    public static let intCfgMDefault: UInt8 = 0x08
     public static let statusM: UInt8 = 0x27
     public static let outXLM: UInt8 = 0x28
     /// CTRL_REG1_M at reset: low-power X/Y, 10 Hz.
@@ -128,7 +144,7 @@ public final class LSM9DS1Driver: SensorDriver {
             // IF_ADD_INC is on at reset, but a previous owner of the bus may have cleared it,
             // and every burst below depends on it.
             try bus.writeRegister(accelGyroAddress, AG.ctrlReg8, AG.ctrlReg8Default)
-            try bus.writeRegister(accelGyroAddress, AG.ctrlReg1G, AG.ctrlReg1GRun)
+            try bus.writeRegister(accelGyroAddress, AG.ctrlReg1G, AG.ctrlReg1GOff)
             try bus.writeRegister(accelGyroAddress, AG.ctrlReg6XL, AG.ctrlReg6XLRun)
             try bus.writeRegister(accelGyroAddress, AG.ctrlReg9, AG.fifoEnable)
             // Passing through bypass empties the FIFO, so a re-initialisation after an error
@@ -141,7 +157,7 @@ public final class LSM9DS1Driver: SensorDriver {
             try bus.writeRegister(magnetometerAddress, M.ctrlReg3M, M.ctrlReg3MRun)
         }
         initialised = true
-        return "accel 238 Hz ±2 g into FIFO (continuous), gyro 238 Hz ±245 °/s, mag 10 Hz ±4 G"
+        return "accel 238 Hz ±2 g into FIFO (continuous), gyro off, mag 10 Hz ±4 G"
     }
 
     public func sample() throws(DriverError) -> ChannelValues? {
@@ -271,16 +287,6 @@ public final class LSM9DS1Driver: SensorDriver {
             let limit = max(spikeFloorLSB, min(outlierDeviations * sigma, runnerUpFactor * runnerUp))
             return deviation > limit ? furthest : nil
         }
-    }
-
-    /// The latest angular rate in °/s (±245 °/s range), for diagnostics.
-    public func readAngularRate() throws(DriverError) -> Vector3 {
-        guard initialised else { throw .notInitialised(chip: chip) }
-        let b = try onBus(chip) { () throws(I2CError) in
-            try bus.readRegisters(accelGyroAddress, LSM9DS1AccelGyroRegister.outXLG, count: 6, autoIncrementBit: 0)
-        }
-        guard b.count == 6 else { throw .bus(chip: chip, .shortRead(address: accelGyroAddress, expected: 6, got: b.count)) }
-        return LSM9DS1Axes(outputRegisters: b, at: 0).value(sensitivity: LSM9DS1AccelGyroRegister.gyroScale245dps)
     }
 
     /// The latest magnetic field in gauss (±4 gauss range), for diagnostics.

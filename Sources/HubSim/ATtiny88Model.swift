@@ -2,15 +2,24 @@ import HubCore
 import HubDrivers
 
 // Fault model of the ATtiny88 model: none of its own yet; bus-level faults come from
-// `SimI2CBus`. Behaviour (rpi-sense firmware): a write sets the register pointer from its
-// first byte and stores the rest at successive addresses; reads continue from the
-// pointer; the pointer survives a STOP; WAI (0xF0) reads 0x73. Every write transaction
-// that touches the frame (0x00–0xBF) is recorded as a displayed frame with its instant.
-// Joystick: `press`/`release` set KEYS (0xF2: bit0 DOWN, bit1 RIGHT, bit2 UP, bit3
-// ENTER, bit4 LEFT); a change of KEYS raises the interrupt output (GPIO23 on the Pi)
-// high, and reading KEYS over I²C clears it (line low). While the interrupt is pending a
-// further change only updates KEYS: the line is already high, so no new edge. KEYS is
-// read-only from the bus. Line faults (stuck, bounce) belong to `SimGPIOChip`.
+// `SimI2CBus`. Behaviour (the rpi-sense firmware's TWI handler, as the Linux
+// rpisense-core and sensehat drivers address it):
+// - A write transaction's first byte sets the register pointer; reads continue from the
+//   pointer, which survives a STOP.
+// - Frame (0x00–0xBF): the pointer advances after each byte read or written; writes store
+//   the 5-bit colour.
+// - WAI (0xF0) reads 0x73 ('s'), VER (0xF1) the firmware version 0, KEYS (0xF2) the
+//   joystick; EE_WP (0xF3) reads 1 while the HAT EEPROM's write protection is released
+//   (a non-zero write releases it, zero restores it; protected at power-on). These
+//   registers do not auto-increment: a burst read of WAI reads WAI again.
+// - Every other register reads 0xFF and takes no writes, and does not advance either.
+// - Every write transaction that touches the frame is recorded as a displayed frame with
+//   its instant.
+// Joystick: `press`/`release` set KEYS (bit0 DOWN, bit1 RIGHT, bit2 UP, bit3 ENTER, bit4
+// LEFT); a change of KEYS raises the interrupt output (GPIO23 on the Pi) high, and reading
+// KEYS over I²C clears it (line low). While the interrupt is pending a further change only
+// updates KEYS: the line is already high, so no new edge. KEYS is read-only from the bus.
+// Line faults (stuck, bounce) belong to `SimGPIOChip`.
 
 /// Register-level model of the Sense HAT's ATtiny88 (LED matrix and joystick) at 0x46.
 public final class ATtiny88Model: SimI2CDevice, FaultApplying {
@@ -30,8 +39,11 @@ public final class ATtiny88Model: SimI2CDevice, FaultApplying {
         self.gpio = gpio
         self.interruptLine = interruptLine
         registers[Int(ATtiny88Register.whoAmI)] = ATtiny88Register.whoAmIValue
-        registers[Int(ATtiny88Register.firmwareVersion)] = 0x02
+        registers[Int(ATtiny88Register.firmwareVersion)] = ATtiny88Register.firmwareVersionValue
     }
+
+    /// True after a non-zero write to EE_WP: the HAT EEPROM's write protection released.
+    public private(set) var eepromWritable = false
 
     /// The joystick keys currently held, as the KEYS register holds them.
     public var keys: UInt8 { registers[Int(ATtiny88Register.keys)] }
@@ -73,8 +85,10 @@ public final class ATtiny88Model: SimI2CDevice, FaultApplying {
             if pointer < ATtiny88Register.frameCount {
                 registers[pointer] = value & 0x1F
                 touchedFrame = true
+                pointer += 1
+            } else if pointer == Int(ATtiny88Register.eepromWriteProtect) {
+                eepromWritable = value != 0
             }
-            pointer = (pointer + 1) & 0xFF
         }
         if touchedFrame {
             let frame = currentFrame
@@ -87,9 +101,20 @@ public final class ATtiny88Model: SimI2CDevice, FaultApplying {
         var out = [UInt8]()
         out.reserveCapacity(count)
         for _ in 0..<count {
-            out.append(registers[pointer])
-            if pointer == Int(ATtiny88Register.keys) { clearInterrupt(now: now) }
-            pointer = (pointer + 1) & 0xFF
+            switch pointer {
+            case 0..<ATtiny88Register.frameCount:
+                out.append(registers[pointer])
+                pointer += 1
+            case Int(ATtiny88Register.whoAmI), Int(ATtiny88Register.firmwareVersion):
+                out.append(registers[pointer])
+            case Int(ATtiny88Register.keys):
+                out.append(registers[pointer])
+                clearInterrupt(now: now)
+            case Int(ATtiny88Register.eepromWriteProtect):
+                out.append(eepromWritable ? 1 : 0)
+            default:
+                out.append(0xFF)
+            }
         }
         return out
     }

@@ -6,7 +6,8 @@ import HubDrivers
 // `SimI2CBus`; sensing-element faults from `FaultableEnvironment`. The chip behaves as the
 // datasheet says: powered down at reset (no conversions, outputs frozen), conversions at
 // the ODR once PD is set, STATUS bits set by a conversion and cleared by reading the high
-// output bytes, BOOT reloading calibration, ONE_SHOT in ODR 0. Bus-level faults (absent,
+// output bytes, BOOT reloading calibration, ONE_SHOT in ODR 0 clearing itself when its
+// conversion completes (ST DocID026333, the HTS221 datasheet, §7.3 CTRL_REG2). Bus-level faults (absent,
 // no-ACK) come from `SimI2CBus`. Measurement noise: Gaussian, 0.03 °C and 0.15 %RH RMS
 // (datasheet, default averaging).
 
@@ -66,7 +67,9 @@ public final class HTS221Model: ConvertingSTChip {
     }
 
     public override func readRegister(_ register: UInt8, now: Instant) -> UInt8 {
-        if (0x27...0x2B).contains(register) { update(now: now) }
+        // CTRL_REG2 too: ONE_SHOT clears itself when the conversion completes (§7.3), and a
+        // driver polling it must see that.
+        if register == HTS221Register.ctrlReg2 || (0x27...0x2B).contains(register) { update(now: now) }
         let value = registers[Int(register)]
         if register == 0x29 { registers[0x27] &= ~0x02 }
         if register == 0x2B { registers[0x27] &= ~0x01 }

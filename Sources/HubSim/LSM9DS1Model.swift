@@ -3,26 +3,35 @@ import HubDrivers
 
 // Fault model of the LSM9DS1 chip models: none of their own yet; bus-level faults
 // (absent, no-ACK) come from `SimI2CBus`. What the models do reproduce, because a driver
-// that ignores it fails on hardware too:
+// that ignores it fails on hardware too (ST DocID025715, the LSM9DS1 datasheet, Rev 3;
+// section numbers below are its):
 //
 // Accelerometer/gyroscope (0x6A)
-// - Power-on: accelerometer and gyroscope powered down (ODR 0), CTRL_REG8 = 0x04
-//   (IF_ADD_INC), FIFO in bypass. Nothing converts until an ODR is written.
-// - Register pointer: the first written byte sets it; with IF_ADD_INC it advances after
-//   each byte, without it stays put. Bit 7 is NOT an auto-increment flag on this die:
-//   addresses 0x80 and up are reserved and read 0, so a driver using the ST 0x80
-//   convention reads zeros.
-// - Pacing: with the gyroscope on, CTRL_REG1_G's ODR paces both sensors (datasheet
-//   "both active" mode); otherwise CTRL_REG6_XL's. Conversions complete one period after
-//   the ODR write and every period after that.
-// - FIFO (CTRL_REG9 FIFO_EN and FIFO_CTRL FMODE): accelerometer samples only (the real
-//   FIFO stores gyroscope data beside them; the hub never reads those back). Continuous
-//   mode keeps the newest 32 samples and sets OVRN when an unread one is overwritten;
-//   FIFO mode keeps the first 32 and stops; other FMODE values behave as continuous;
-//   bypass (or FIFO_EN off) empties it. FIFO_SRC reports FSS (unread count), OVRN and
-//   FTH. OUT_X_XL...OUT_Z_XL show the oldest unread sample; reading OUT_Z_H_XL (0x2D)
-//   pops it, and while the FIFO is enabled an auto-increment read wraps from 0x2D back
-//   to 0x28, so one burst of 6·n bytes drains n samples.
+// - Power-on (§7, table 21, "default"): accelerometer and gyroscope powered down (ODR 0),
+//   CTRL_REG4 = 0x38 (X/Y/Z gyro outputs enabled), CTRL_REG5_XL = 0x38 (X/Y/Z accel
+//   outputs enabled), CTRL_REG8 = 0x04 (IF_ADD_INC), FIFO in bypass. Nothing converts
+//   until an ODR is written.
+// - Register address (§6.1.1, §5.2: "address AD(6:0)"): the 7 low bits of the written
+//   byte; bit 7 is not an auto-increment flag on this die and is ignored, so 0x8F reads
+//   WHO_AM_I like 0x0F. With IF_ADD_INC the pointer advances after each byte (within 7
+//   bits), without it stays put.
+// - Pacing (§3, "operating modes"): with the gyroscope on, CTRL_REG1_G's ODR paces both
+//   sensors ("both active" at the same ODR); otherwise CTRL_REG6_XL's (accelerometer
+//   only). Conversions complete one period after the ODR write and every period after that.
+// - FIFO (§3.3 and §7.35 CTRL_REG9 FIFO_EN, §7.36 FIFO_CTRL FMODE): one frame per
+//   conversion: the gyroscope's X, Y, Z and the accelerometer's, or the accelerometer's
+//   alone while the gyroscope is powered down. Continuous mode keeps the newest 32
+//   frames and sets OVRN when an unread one is overwritten; FIFO mode keeps the first 32
+//   and stops; other FMODE values behave as continuous; bypass (or FIFO_EN off) empties
+//   it. FIFO_SRC (§7.37) reports FSS (unread frames), OVRN and FTH; FTH reads 0 while the
+//   threshold field is 0. OUT_X_G...OUT_Z_G and OUT_X_XL...OUT_Z_XL show the oldest
+//   unread frame; reading OUT_Z_H_XL (0x2D) pops it. While the FIFO is enabled an
+//   auto-increment read goes 0x18...0x1D, 0x28...0x2D and wraps back to 0x18 (12-byte
+//   gyroscope + accelerometer frames), or, with the gyroscope powered down, wraps from
+//   0x2D back to 0x28, so one burst of 6·n bytes drains n accelerometer frames.
+// - Temperature (§7.14 OUT_TEMP, table 5): 16 LSB/°C, 0 at 25 °C, a 12-bit two's
+//   complement right-justified in OUT_TEMP_L/H (0x15/0x16), taken from the environment at
+//   the latest conversion; STATUS TDA reports it.
 // - Lazy conversion: nothing runs between reads. On a read the model computes the
 //   conversions due since the last one at their own ODR instants, asking the environment
 //   for each, but never more than the 32 the FIFO can hold, however long the gap.
@@ -30,12 +39,14 @@ import HubDrivers
 //   70–110 µg/√Hz; at the ~119 Hz bandwidth of 238 Hz ODR that is about 1 mg) and a
 //   per-unit zero-g offset within the datasheet's ±90 mg per axis, drawn from the seed.
 //   Gyroscope Gaussian 0.1 °/s RMS per axis, an assumed figure of the order of ST's MEMS
-//   gyros at this bandwidth (no zero-rate offset modelled).
-// - Not modelled: temperature output, interrupts, activity/inactivity, self-test, BOOT,
-//   the FIFO threshold stop (STOP_ON_FTH), BDU.
+//   gyros at this bandwidth (no zero-rate offset modelled), from a stream of its own, so
+//   powering the gyroscope changes no acceleration sample.
+// - Not modelled: interrupts, activity/inactivity, self-test, BOOT, the FIFO threshold
+//   stop (STOP_ON_FTH), BDU, the gyroscope's own FIFO-only modes.
 //
 // Magnetometer (0x1C)
-// - Power-on: CTRL_REG1_M = 0x10 (10 Hz), CTRL_REG3_M = 0x03 (power-down).
+// - Power-on (§8, table 109): CTRL_REG1_M = 0x10 (10 Hz), CTRL_REG3_M = 0x03
+//   (power-down), INT_CFG_M = 0x08 (IEA: interrupt active high).
 // - ST pointer semantics (bit 7 of the address = auto-increment), via `STRegisterChip`.
 // - Continuous mode (MD = 00) converts at the DO rate; single-conversion (MD = 01) is
 //   treated as power-down. STATUS_REG_M: ZYXDA and X/Y/ZDA on a conversion, the overrun
@@ -47,22 +58,28 @@ import HubDrivers
 /// Register-level model of the LSM9DS1 accelerometer/gyroscope die at 0x6A.
 ///
 /// The vibration channel depends on the FIFO behaving as the chip's does — continuous
-/// sampling at the ODR, the last 32 samples kept, a pop per sample read — so the model
-/// implements exactly that, lazily, at the instants the chip would have converted.
+/// sampling at the ODR, the last 32 frames kept, a pop per frame read, the read-out
+/// wrapping as the datasheet says — so the model implements exactly that, lazily, at the
+/// instants the chip would have converted.
 public final class LSM9DS1AccelGyroModel: SimI2CDevice {
     public private(set) var registers = [UInt8](repeating: 0, count: 128)
     /// This unit's zero-g offset in g (within ±90 mg per axis), constant for its life.
     public let zeroGOffset: Vector3
     private let source: any SensorEnvironmentSource
     private var random: SeededRandom
+    private var gyroRandom: SeededRandom
     private var pointer: UInt8 = 0
-    /// Unread accelerometer samples as six output bytes each, oldest first.
+    /// Unread frames, oldest first.
     private var fifo = SampleRing(capacity: LSM9DS1AccelGyroRegister.fifoDepth)
     private var overrun = false
     private var accelFresh = false
     private var gyroFresh = false
     private var nextConversion: Instant?
     private var conversionPeriod: Duration?
+    /// The latest conversion, whose temperature OUT_TEMP shows.
+    private var lastConversion: Instant?
+    private var temperatureLatched: Instant?
+    private var temperatureFresh = false
 
     static let accelNoise = 0.001
     static let zeroGOffsetLimit = 0.09
@@ -77,14 +94,17 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
         let y = random.nextDouble(in: -Self.zeroGOffsetLimit...Self.zeroGOffsetLimit)
         let z = random.nextDouble(in: -Self.zeroGOffsetLimit...Self.zeroGOffsetLimit)
         zeroGOffset = Vector3(x: x, y: y, z: z)
+        gyroRandom = random.split("gyro")
         self.random = random
         powerOnReset()
     }
 
-    /// Registers as after power-up (or SW_RESET): WHO_AM_I, IF_ADD_INC, everything off.
+    /// Registers as after power-up (or SW_RESET), table 21's defaults.
     public func powerOnReset() {
         registers = [UInt8](repeating: 0, count: 128)
         registers[Int(R.whoAmI)] = R.whoAmIValue
+        registers[Int(R.ctrlReg4)] = R.ctrlReg4Default
+        registers[Int(R.ctrlReg5XL)] = R.ctrlReg5XLDefault
         registers[Int(R.ctrlReg8)] = R.ctrlReg8Default
         pointer = 0
         fifo.removeAll()
@@ -93,31 +113,34 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
         gyroFresh = false
         nextConversion = nil
         conversionPeriod = nil
+        lastConversion = nil
+        temperatureLatched = nil
+        temperatureFresh = false
     }
 
-    /// Unread samples in the FIFO (FIFO_SRC's FSS), for tests and diagnostics.
+    /// Unread frames in the FIFO (FIFO_SRC's FSS), for tests and diagnostics.
     public var unreadSamples: Int { fifo.count }
 
     // MARK: bus side
 
     public func write(_ bytes: [UInt8], now: Instant) {
         guard let first = bytes.first else { return }
-        pointer = first
+        pointer = first & 0x7F
         for value in bytes.dropFirst() {
             writeRegister(pointer, value, now: now)
-            if autoIncrement { pointer &+= 1 }
+            if autoIncrement { pointer = (pointer + 1) & 0x7F }
         }
     }
 
     public func read(count: Int, now: Instant) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(count)
-        if autoIncrement, fifoActive, pointer == R.outXLXL, count % 6 == 0 {
-            // The driver's FIFO burst: whole samples from OUT_X_XL, each popping the FIFO. Same
-            // bytes as the register-by-register path below (which converts what is due on its
-            // first byte), without its per-byte overhead.
+        if autoIncrement, fifoActive, !gyroOn, pointer == R.outXLXL, count % 6 == 0 {
+            // The driver's FIFO burst: whole accelerometer frames from OUT_X_XL, each popping
+            // the FIFO. Same bytes as the register-by-register path below (which converts
+            // what is due on its first byte), without its per-byte overhead.
             // The output registers are followed in `shown` and written back once at the end,
-            // rather than rewritten for every sample popped.
+            // rather than rewritten for every frame popped.
             update(now: now)
             let outputs = Int(R.outXLXL)..<Int(R.outXLXL) + 6
             var shown = Array(registers[outputs])
@@ -129,7 +152,7 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
                 fifo.removeFirst(1)
                 if fifo.count < R.fifoDepth { overrun = false }
                 if let oldest = fifo.first {
-                    oldest.write(into: &shown, at: 0)
+                    oldest.accel.write(into: &shown, at: 0)
                     popped = true
                 }
             }
@@ -139,13 +162,20 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
         for _ in 0..<count {
             out.append(readRegister(pointer, now: now))
             guard autoIncrement else { continue }
-            if fifoActive && pointer == R.outXLXL + 5 {
-                pointer = R.outXLXL
-            } else {
-                pointer &+= 1
-            }
+            pointer = next(after: pointer)
         }
         return out
+    }
+
+    /// The register an auto-increment read moves to: the FIFO read-out wraps (see the
+    /// fault model above), everything else counts up within 7 bits.
+    private func next(after register: UInt8) -> UInt8 {
+        guard fifoActive else { return (register + 1) & 0x7F }
+        switch register {
+        case R.outXLG + 5 where gyroOn: return R.outXLXL
+        case R.outXLXL + 5: return gyroOn ? R.outXLG : R.outXLXL
+        default: return (register + 1) & 0x7F
+        }
     }
 
     private var autoIncrement: Bool { registers[Int(R.ctrlReg8)] & R.ifAddInc != 0 }
@@ -208,7 +238,7 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
                 fifo.removeAll()
                 overrun = false
             }
-        case 0x11, 0x12, 0x13, 0x1E, 0x1F, 0x21, 0x24:
+        case 0x11, 0x12, 0x13, R.ctrlReg4, R.ctrlReg5XL, 0x21, 0x24:
             registers[Int(register)] = value  // other control registers: stored, effects not modelled
         default:
             break  // WHO_AM_I, status and outputs are read-only; the rest is reserved
@@ -216,17 +246,21 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
     }
 
     func readRegister(_ register: UInt8, now: Instant) -> UInt8 {
-        guard register < 0x80 else { return 0 }
-        if (R.status...R.fifoSrc).contains(register) { update(now: now) }
+        if (R.outTempL...R.fifoSrc).contains(register) { update(now: now) }
         switch register {
         case R.status, R.status + 0x10:  // STATUS_REG appears at 0x17 and 0x27
             let accel = fifoActive ? !fifo.isEmpty : accelFresh
-            return (accel ? R.accelReady : 0) | (gyroFresh ? R.gyroReady : 0)
+            let gyro = fifoActive ? gyroOn && !fifo.isEmpty : gyroFresh
+            return (accel ? R.accelReady : 0) | (gyro ? R.gyroReady : 0) | (temperatureFresh ? R.temperatureReady : 0)
+        case R.outTempL, R.outTempL + 1:
+            latchTemperature()
+            if register == R.outTempL + 1 { temperatureFresh = false }
+            return registers[Int(register)]
         case R.fifoSrc:
             let threshold = Int(registers[Int(R.fifoCtrl)] & 0x1F)
             return UInt8(fifo.count)
                 | (overrun ? R.fifoOverrun : 0)
-                | (fifo.count >= threshold ? R.fifoThresholdReached : 0)
+                | (threshold > 0 && fifo.count >= threshold ? R.fifoThresholdReached : 0)
         case R.outXLG + 5:
             gyroFresh = false
             return registers[Int(register)]
@@ -236,7 +270,7 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
             if fifoActive, !fifo.isEmpty {
                 fifo.removeFirst(1)
                 if fifo.count < R.fifoDepth { overrun = false }
-                showOldestSample()
+                showOldestFrame()
             }
             return value
         default:
@@ -256,28 +290,45 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
         nextConversion = Instant(nanosecondsSinceEpoch: start + Int64(due) * step)
         let instant = { (k: Int) in Instant(nanosecondsSinceEpoch: start + Int64(k) * step) }
         let latest = instant(due - 1)
+        lastConversion = latest
+        temperatureFresh = true
         if !fifoActive {
-            store(accelerationSample(at: latest))
+            store(LSM9DS1Frame(gyro: gyroOn ? gyroSample(at: latest) : nil, accel: accelerationSample(at: latest)))
             accelFresh = true
+            gyroFresh = gyroOn
         } else if fifoMode == R.fifoModeFIFO {
             let room = R.fifoDepth - fifo.count
-            for k in 0..<min(due, room) { fifo.append(accelerationSample(at: instant(k))) }
+            for k in 0..<min(due, room) { fifo.append(frame(at: instant(k))) }
         } else {
             let kept = min(due, R.fifoDepth)
             if fifo.count + due > R.fifoDepth { overrun = true }
             fifo.removeFirst(max(0, fifo.count + kept - R.fifoDepth))
-            for k in (due - kept)..<due { fifo.append(accelerationSample(at: instant(k))) }
+            for k in (due - kept)..<due { fifo.append(frame(at: instant(k))) }
         }
-        if fifoActive { showOldestSample() }
-        if gyroOn { latchGyro(at: latest) }
+        if fifoActive { showOldestFrame() }
     }
 
-    private func showOldestSample() {
+    private func frame(at instant: Instant) -> LSM9DS1Frame {
+        LSM9DS1Frame(gyro: gyroOn ? gyroSample(at: instant) : nil, accel: accelerationSample(at: instant))
+    }
+
+    private func showOldestFrame() {
         if let oldest = fifo.first { store(oldest) }
     }
 
-    private func store(_ sample: LSM9DS1Axes) {
-        sample.write(into: &registers, at: Int(R.outXLXL))
+    private func store(_ frame: LSM9DS1Frame) {
+        frame.accel.write(into: &registers, at: Int(R.outXLXL))
+        frame.gyro?.write(into: &registers, at: Int(R.outXLG))
+    }
+
+    /// OUT_TEMP from the environment at the latest conversion, computed when first read.
+    private func latchTemperature() {
+        guard let instant = lastConversion, instant != temperatureLatched else { return }
+        temperatureLatched = instant
+        let counts = Int16(clamping: Int(((source.environment(at: instant).temperature - 25) * 16).rounded()))
+        let twelveBits = max(-2048, min(2047, counts))  // 12-bit two's complement, sign-extended
+        registers[Int(R.outTempL)] = UInt8(truncatingIfNeeded: twelveBits)
+        registers[Int(R.outTempL) + 1] = UInt8(truncatingIfNeeded: twelveBits >> 8)
     }
 
     /// One conversion. The noise uses the cheap Irwin–Hall deviate: tens of thousands of
@@ -291,14 +342,20 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
         return LSM9DS1Axes(Vector3(x: x, y: y, z: z), sensitivity: accelScale)
     }
 
-    private func latchGyro(at instant: Instant) {
+    private func gyroSample(at instant: Instant) -> LSM9DS1Axes {
         let w = source.environment(at: instant).angularRate
-        let x = w.x + Self.gyroNoise * random.nextGaussian()
-        let y = w.y + Self.gyroNoise * random.nextGaussian()
-        let z = w.z + Self.gyroNoise * random.nextGaussian()
-        LSM9DS1Axes(Vector3(x: x, y: y, z: z), sensitivity: gyroScale).write(into: &registers, at: Int(R.outXLG))
-        gyroFresh = true
+        let x = w.x + Self.gyroNoise * gyroRandom.nextGaussian()
+        let y = w.y + Self.gyroNoise * gyroRandom.nextGaussian()
+        let z = w.z + Self.gyroNoise * gyroRandom.nextGaussian()
+        return LSM9DS1Axes(Vector3(x: x, y: y, z: z), sensitivity: gyroScale)
     }
+}
+
+/// One conversion as the FIFO keeps it: the gyroscope's axes (nil while it is powered
+/// down) and the accelerometer's.
+struct LSM9DS1Frame {
+    var gyro: LSM9DS1Axes?
+    var accel: LSM9DS1Axes
 }
 
 /// Register-level model of the LSM9DS1 magnetometer die at 0x1C.
@@ -326,6 +383,7 @@ public final class LSM9DS1MagnetometerModel: STRegisterChip {
         registers[Int(R.whoAmI)] = R.whoAmIValue
         registers[Int(R.ctrlReg1M)] = R.ctrlReg1MDefault
         registers[Int(R.ctrlReg3M)] = R.ctrlReg3MDefault
+        registers[Int(R.intCfgM)] = R.intCfgMDefault
         schedule.stop()
     }
 
@@ -352,7 +410,7 @@ public final class LSM9DS1MagnetometerModel: STRegisterChip {
                 update(now: now)
                 registers[Int(register)] = value & ~0x0C  // REBOOT and SOFT_RST clear themselves
             }
-        case R.ctrlReg4M, R.ctrlReg5M:
+        case R.ctrlReg4M, R.ctrlReg5M, R.intCfgM:
             registers[Int(register)] = value
         default:
             break  // WHO_AM_I, status and outputs are read-only; offsets and interrupts not modelled
@@ -384,18 +442,18 @@ public final class LSM9DS1MagnetometerModel: STRegisterChip {
 /// The FIFO's 32 slots as a ring: pushing and popping never allocate, which matters at
 /// 32 conversions per poll per kit.
 struct SampleRing {
-    private var slots: [LSM9DS1Axes]
+    private var slots: [LSM9DS1Frame]
     private var head = 0
     private(set) var count = 0
 
     init(capacity: Int) {
-        slots = Array(repeating: LSM9DS1Axes(x: 0, y: 0, z: 0), count: capacity)
+        slots = Array(repeating: LSM9DS1Frame(gyro: nil, accel: LSM9DS1Axes(x: 0, y: 0, z: 0)), count: capacity)
     }
 
     var isEmpty: Bool { count == 0 }
-    var first: LSM9DS1Axes? { count == 0 ? nil : slots[head] }
+    var first: LSM9DS1Frame? { count == 0 ? nil : slots[head] }
 
-    mutating func append(_ sample: LSM9DS1Axes) {
+    mutating func append(_ sample: LSM9DS1Frame) {
         precondition(count < slots.count, "FIFO overflow: callers drop the oldest first")
         slots[(head + count) % slots.count] = sample
         count += 1

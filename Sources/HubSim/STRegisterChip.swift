@@ -18,7 +18,7 @@ open class STRegisterChip: SimI2CDevice {
         autoIncrement = first & 0x80 != 0
         for value in bytes.dropFirst() {
             writeRegister(pointer, value, now: now)
-            if autoIncrement { pointer = (pointer + 1) & 0x7F }
+            if autoIncrement { pointer = nextRegister(after: pointer) }
         }
     }
 
@@ -28,13 +28,19 @@ open class STRegisterChip: SimI2CDevice {
         for _ in 0..<count {
             if pointer == 0x0F, let whoAmIOverride {
                 out.append(whoAmIOverride)
-                if autoIncrement { pointer = (pointer + 1) & 0x7F }
+                if autoIncrement { pointer = nextRegister(after: pointer) }
                 continue
             }
             out.append(readRegister(pointer, now: now))
-            if autoIncrement { pointer = (pointer + 1) & 0x7F }
+            if autoIncrement { pointer = nextRegister(after: pointer) }
         }
         return out
+    }
+
+    /// Where an auto-incrementing access goes after `register`; override where the
+    /// datasheet makes a read-out wrap.
+    open func nextRegister(after register: UInt8) -> UInt8 {
+        (register + 1) & 0x7F
     }
 
     /// Override for side effects; the default stores writable registers.

@@ -8,11 +8,12 @@ import HubCore
 //   every transfer throws `noAck`. The chip keeps its register state.
 // - `nack` (probability p): each transfer is refused with `noAck` with probability p.
 // - `timeout` (probability p): each transfer fails with `timeout` with probability p, as
-//   the BCM2835 controller reports a clock-stretch timeout (ETIMEDOUT).
-// - `slow` (stretch d): the device stretches the clock by d on every transfer. The BCM2835
-//   gives up after 64 SCL periods (0.64 ms at 100 kHz); a stretch beyond that is a
-//   `timeout`, a shorter one succeeds and only adds bus time (`busTime`). The simulated
-//   hub does not advance virtual time during a transfer.
+//   the Linux adapter reports a transfer that did not complete in time (ETIMEDOUT).
+// - `slow` (stretch d): the device stretches the clock by d on every transfer. The mainline
+//   i2c-bcm2835 driver leaves the controller's clock-stretch timeout off (CLKT = 0), so a
+//   stretch ends only at the adapter's transfer timeout (the I²C core's default, one
+//   second): a stretch beyond that is a `timeout`, a shorter one succeeds and only adds bus
+//   time (`stretchTime`). The simulated hub does not advance virtual time during a transfer.
 // - `bitflip` (probability p): with probability p one random bit of the bytes read back
 //   in a transfer is inverted on the wire.
 // Faults the chip itself shows (see `SimFaultableChip`):
@@ -72,8 +73,9 @@ public final class SimI2CBus: I2CBus, FaultApplying {
     private var faults: [AddressFaults] = Array(repeating: AddressFaults(), count: 128)
     private let clock: any HubClock
     private var random: SeededRandom
-    /// The BCM2835 clock-stretch timeout: 64 SCL periods at 100 kHz.
-    public static let stretchTimeout: Duration = .microseconds(640)
+    /// How long a stretch may last: the adapter's transfer timeout (`adap->timeout`, which
+    /// the I²C core sets to HZ, one second), since i2c-bcm2835 writes CLKT = 0.
+    public static let stretchTimeout: Duration = .seconds(1)
     /// Transfers attempted and bytes moved (address bytes and data, both directions).
     public private(set) var transferCount = 0
     public private(set) var byteCount = 0
