@@ -171,7 +171,7 @@ extension SimI2CBus {
         FaultKind(layer: "i2c", name: "slow",
                   parameters: [FaultParameter("stretch", .duration(.milliseconds(1)...Duration.seconds(60)),
                                               summary: "clock stretching per transfer")],
-                  summary: "clock stretching; past 0.64 ms the controller times out", port: "SimI2CBus") {
+                  summary: "clock stretching; past the adapter's 1 s transfer timeout (CLKT = 0) the transfer times out", port: "SimI2CBus") {
             .i2cWire(address: $0.address, .slow(stretch: $1.duration("stretch")))
         },
         FaultKind(layer: "i2c", name: "bitflip", parameters: [probability], summary: "one bit of the bytes read flips",
