@@ -68,13 +68,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <linux/fb.h>
 #include <linux/i2c.h>
 #include <linux/i2c-dev.h>
 
@@ -82,12 +85,17 @@
 #define SHIM_MAX_MSGS I2C_RDWR_IOCTL_MAX_MSGS
 #define SHIM_MAX_LEN 8192
 #define I2C_DEV_MAJOR 89
+#define SENSEHAT_FB_BYTES 128
 /* The flags a client remembers and puts on its SMBus and read()/write() messages. */
 #define SHIM_CLIENT_PEC 0x04 /* I2C_CLIENT_PEC in the kernel */
 
 /* One descriptor this shim created: its own connection and its i2c-dev client state. */
+enum shim_kind { KIND_I2C, KIND_FB, KIND_JOYSTICK };
+
 struct shim_fd {
-    int fd;            /* the socket, which is the descriptor the program holds; -1: free */
+    int fd;            /* the descriptor the program holds; -1: free */
+    enum shim_kind kind;
+    int control;       /* KIND_FB: the socket its ioctls go over; else -1 */
     uint16_t addr;     /* I2C_SLAVE */
     int tenbit;        /* I2C_TENBIT */
     int pec;           /* I2C_PEC */
@@ -100,16 +108,7 @@ static int shim_fds_ready;
 static int faked_count;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* A readdir of /dev this shim answers: the real stream, plus one made-up entry. */
 #define SHIM_MAX_DIRS 8
-struct shim_dir {
-    DIR *dir;          /* NULL: free */
-    int state;         /* 0 real entries, 1 the device's entry is next, 2 done */
-    int listed;        /* the real directory already holds the name */
-    struct dirent entry;
-    struct dirent64 entry64;
-};
-static struct shim_dir shim_dirs[SHIM_MAX_DIRS];
 
 /* The next definition of `name` after this library. Resolved lazily, without
  * pthread_once, because dlsym may itself open files and must not deadlock on us; a race
@@ -177,13 +176,15 @@ static struct shim_fd *lookup(int fd) {
     return found;
 }
 
-static int remember_fd(int fd) {
+static int remember_fd(int fd, enum shim_kind kind, int control) {
     int stored = 0;
     pthread_mutex_lock(&table_lock);
     table_init_locked();
     for (int i = 0; i < SHIM_MAX_FDS; i++) {
         if (shim_fds[i].fd < 0) {
             shim_fds[i].fd = fd;
+            shim_fds[i].kind = kind;
+            shim_fds[i].control = control;
             shim_fds[i].addr = 0;
             shim_fds[i].tenbit = 0;
             shim_fds[i].pec = 0;
@@ -196,17 +197,22 @@ static int remember_fd(int fd) {
     return stored;
 }
 
-static void forget_fd(int fd) {
-    if (fd < 0) return;
+/* Forgets `fd`; returns the control socket it had (to close), or -1. */
+static int forget_fd(int fd) {
+    int control = -1;
+    if (fd < 0 || __atomic_load_n(&faked_count, __ATOMIC_ACQUIRE) == 0) return -1;
     pthread_mutex_lock(&table_lock);
     table_init_locked();
     for (int i = 0; i < SHIM_MAX_FDS; i++) {
         if (shim_fds[i].fd == fd) {
             shim_fds[i].fd = -1;
+            control = shim_fds[i].control;
+            shim_fds[i].control = -1;
             __atomic_sub_fetch(&faked_count, 1, __ATOMIC_RELEASE);
         }
     }
     pthread_mutex_unlock(&table_lock);
+    return control;
 }
 
 /* ---- the path ------------------------------------------------------------------------ */
@@ -256,9 +262,10 @@ static int device_split(char *dir, size_t size, const char **name) {
 
 /* ---- opening ------------------------------------------------------------------------- */
 
-/* Connects to the server; returns the socket descriptor, or -1 with errno set. */
-static int connect_server(int flags) {
-    const char *path = getenv("HUBRIG_I2C_SOCKET");
+/* Connects a stream socket to the server at the path in `variable`; the descriptor, or
+ * -1 with errno set. */
+static int connect_to(const char *variable, int flags) {
+    const char *path = getenv(variable);
     struct sockaddr_un address;
     int type = SOCK_STREAM | ((flags & O_CLOEXEC) ? SOCK_CLOEXEC : 0);
     int fd, saved;
@@ -278,7 +285,18 @@ static int connect_server(int flags) {
         errno = saved;
         return -1;
     }
-    if (!remember_fd(fd)) {
+    return fd;
+}
+
+/* The Sense HAT's kernel devices, further down. */
+static int is_sensehat_path(int dirfd, const char *path);
+static int open_sensehat(const char *path, int flags);
+
+/* Opens the faked I2C adapter: its own connection to the I2C server. */
+static int open_i2c(int flags) {
+    int fd = connect_to("HUBRIG_I2C_SOCKET", flags);
+    if (fd < 0) return -1;
+    if (!remember_fd(fd, KIND_I2C, -1)) {
         REAL(close_fn, close)(fd);
         errno = EMFILE;
         return -1;
@@ -303,33 +321,38 @@ static int needs_mode(int flags) {
 int open(const char *path, int flags, ...) {
     mode_t mode = 0;
     OPEN_MODE(flags, mode);
-    if (is_device(AT_FDCWD, path)) return connect_server(flags);
+    if (is_device(AT_FDCWD, path)) return open_i2c(flags);
+    if (is_sensehat_path(AT_FDCWD, path)) return open_sensehat(path, flags);
     return REAL(open_fn, open)(path, flags, mode);
 }
 
 int open64(const char *path, int flags, ...) {
     mode_t mode = 0;
     OPEN_MODE(flags, mode);
-    if (is_device(AT_FDCWD, path)) return connect_server(flags);
+    if (is_device(AT_FDCWD, path)) return open_i2c(flags);
+    if (is_sensehat_path(AT_FDCWD, path)) return open_sensehat(path, flags);
     return REAL(open_fn, open64)(path, flags, mode);
 }
 
 int openat(int dirfd, const char *path, int flags, ...) {
     mode_t mode = 0;
     OPEN_MODE(flags, mode);
-    if (is_device(dirfd, path)) return connect_server(flags);
+    if (is_device(dirfd, path)) return open_i2c(flags);
+    if (is_sensehat_path(dirfd, path)) return open_sensehat(path, flags);
     return REAL(openat_fn, openat)(dirfd, path, flags, mode);
 }
 
 int openat64(int dirfd, const char *path, int flags, ...) {
     mode_t mode = 0;
     OPEN_MODE(flags, mode);
-    if (is_device(dirfd, path)) return connect_server(flags);
+    if (is_device(dirfd, path)) return open_i2c(flags);
+    if (is_sensehat_path(dirfd, path)) return open_sensehat(path, flags);
     return REAL(openat_fn, openat64)(dirfd, path, flags, mode);
 }
 
 int close(int fd) {
-    forget_fd(fd);
+    int control = forget_fd(fd);
+    if (control >= 0) REAL(close_fn, close)(control);
     return REAL(close_fn, close)(fd);
 }
 
@@ -662,21 +685,244 @@ static int ioctl_smbus(struct shim_fd *s, struct i2c_smbus_ioctl_data *args) {
     return 0;
 }
 
+/* ---- the Sense HAT's kernel devices (HUBRIG_SENSEHAT_SOCKET) -------------------------- */
+
+/* With the overlay loaded, a Pi has a framebuffer named "RPi-Sense FB" and an input device
+ * named "Raspberry Pi Sense HAT Joystick". Programs find them by name under /sys/class and
+ * open /dev/fbN and /dev/input/eventM. N and M are the first indices free on this machine,
+ * so a real framebuffer or keyboard is never shadowed. */
+struct sensehat_paths {
+    int enabled;
+    unsigned int fb_index, js_index;
+    char fb_dev[40], fb_dir[48], fb_name[56];
+    char js_dev[40], js_dir[48], js_device_dir[56], js_name[64];
+};
+static struct sensehat_paths sensehat;
+static int sensehat_ready;
+static pthread_mutex_t sensehat_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char fb_name_text[] = "RPi-Sense FB\n";
+static const char js_name_text[] = "Raspberry Pi Sense HAT Joystick\n";
+
+static int real_exists(const char *path) {
+    struct stat info;
+    return REAL(stat_fn, stat)(path, &info) == 0;
+}
+
+static const struct sensehat_paths *sensehat_paths(void) {
+    const char *socket_path = getenv("HUBRIG_SENSEHAT_SOCKET");
+    if (!socket_path || !*socket_path) return NULL;
+    pthread_mutex_lock(&sensehat_lock);
+    if (!sensehat_ready) {
+        char probe[64];
+        unsigned int n = 0, m = 0;
+        do { snprintf(probe, sizeof probe, "/sys/class/graphics/fb%u", n); } while (real_exists(probe) && ++n < 32);
+        do { snprintf(probe, sizeof probe, "/sys/class/input/event%u", m); } while (real_exists(probe) && ++m < 256);
+        sensehat.fb_index = n;
+        sensehat.js_index = m;
+        snprintf(sensehat.fb_dev, sizeof sensehat.fb_dev, "/dev/fb%u", n);
+        snprintf(sensehat.fb_dir, sizeof sensehat.fb_dir, "/sys/class/graphics/fb%u", n);
+        snprintf(sensehat.fb_name, sizeof sensehat.fb_name, "/sys/class/graphics/fb%u/name", n);
+        snprintf(sensehat.js_dev, sizeof sensehat.js_dev, "/dev/input/event%u", m);
+        snprintf(sensehat.js_dir, sizeof sensehat.js_dir, "/sys/class/input/event%u", m);
+        snprintf(sensehat.js_device_dir, sizeof sensehat.js_device_dir, "/sys/class/input/event%u/device", m);
+        snprintf(sensehat.js_name, sizeof sensehat.js_name, "/sys/class/input/event%u/device/name", m);
+        sensehat.enabled = 1;
+        sensehat_ready = 1;
+    }
+    pthread_mutex_unlock(&sensehat_lock);
+    return &sensehat;
+}
+
+/* What a faked path is. */
+enum fake_node { NODE_NONE, NODE_FB, NODE_JOYSTICK, NODE_FB_NAME, NODE_JS_NAME, NODE_DIR };
+
+static enum fake_node sensehat_node(int dirfd, const char *path) {
+    const struct sensehat_paths *p;
+    if (!path || (path[0] != '/' && dirfd != AT_FDCWD) || !(p = sensehat_paths())) return NODE_NONE;
+    if (strcmp(path, p->fb_dev) == 0) return NODE_FB;
+    if (strcmp(path, p->js_dev) == 0) return NODE_JOYSTICK;
+    if (strcmp(path, p->fb_name) == 0) return NODE_FB_NAME;
+    if (strcmp(path, p->js_name) == 0) return NODE_JS_NAME;
+    if (strcmp(path, p->fb_dir) == 0 || strcmp(path, p->js_dir) == 0 || strcmp(path, p->js_device_dir) == 0)
+        return NODE_DIR;
+    /* Parents that a container may lack. */
+    if (strcmp(path, "/sys/class/graphics") == 0 || strcmp(path, "/sys/class/input") == 0 ||
+        strcmp(path, "/dev/input") == 0)
+        return real_exists(path) ? NODE_NONE : NODE_DIR;
+    return NODE_NONE;
+}
+
+static int is_sensehat_path(int dirfd, const char *path) {
+    enum fake_node node = sensehat_node(dirfd, path);
+    return node == NODE_FB || node == NODE_JOYSTICK || node == NODE_FB_NAME || node == NODE_JS_NAME;
+}
+
+/* A sysfs attribute as an anonymous file holding `text`. */
+static int open_text(const char *text, int flags) {
+    int fd = memfd_create("hubrig-sysfs", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+    size_t length = strlen(text);
+    if (fd < 0) return -1;
+    if (REAL(write_fn, write)(fd, text, length) != (ssize_t)length || lseek(fd, 0, SEEK_SET) != 0) {
+        int saved = errno;
+        REAL(close_fn, close)(fd);
+        errno = saved ? saved : EIO;
+        return -1;
+    }
+    return fd;
+}
+
+/* The framebuffer: the server names its memory file, which the program then reads,
+ * writes and maps like the driver's memory; ioctls go over the connection. */
+static int open_fb(int flags) {
+    uint8_t header[6];
+    char path[4096];
+    uint16_t length;
+    int32_t status;
+    int control = connect_to("HUBRIG_SENSEHAT_SOCKET", flags), fd, saved;
+    if (control < 0) return -1;
+    if (send_all(control, (const uint8_t *)"F", 1) != 0 || recv_all(control, header, sizeof header) != 0) goto fail;
+    status = (int32_t)((uint32_t)header[0] | (uint32_t)header[1] << 8 | (uint32_t)header[2] << 16 | (uint32_t)header[3] << 24);
+    length = (uint16_t)(header[4] | header[5] << 8);
+    if (status != 0) { errno = (status > 0 && status < 4096) ? status : EIO; goto fail; }
+    if (length == 0 || length >= sizeof path) { errno = EIO; goto fail; }
+    if (recv_all(control, (uint8_t *)path, length) != 0) goto fail;
+    path[length] = 0;
+    fd = REAL(open_fn, open)(path, O_RDWR | (flags & O_CLOEXEC), 0);
+    if (fd < 0) goto fail;
+    if (!remember_fd(fd, KIND_FB, control)) {
+        REAL(close_fn, close)(fd);
+        errno = EMFILE;
+        goto fail;
+    }
+    return fd;
+fail:
+    saved = errno;
+    REAL(close_fn, close)(control);
+    errno = saved;
+    return -1;
+}
+
+/* The joystick: the connection itself, on which the server writes input events. */
+static int open_joystick(int flags) {
+    int fd = connect_to("HUBRIG_SENSEHAT_SOCKET", flags), saved;
+    if (fd < 0) return -1;
+    if (send_all(fd, (const uint8_t *)"J", 1) != 0 || !remember_fd(fd, KIND_JOYSTICK, -1)) {
+        saved = errno ? errno : EMFILE;
+        REAL(close_fn, close)(fd);
+        errno = saved;
+        return -1;
+    }
+    if (flags & O_NONBLOCK) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+static int open_sensehat(const char *path, int flags) {
+    switch (sensehat_node(AT_FDCWD, path)) {
+    case NODE_FB: return open_fb(flags);
+    case NODE_JOYSTICK: return open_joystick(flags);
+    case NODE_FB_NAME: return open_text(fb_name_text, flags);
+    case NODE_JS_NAME: return open_text(js_name_text, flags);
+    default: errno = ENOENT; return -1;
+    }
+}
+
+/* rpisense-fb's ioctls (SENSEFB_FBIO*, magic 0xF1); the fbdev screen queries come from
+ * <linux/fb.h>. */
+#define SENSEFB_FBIOGET_GAMMA 0xF100
+#define SENSEFB_FBIOSET_GAMMA 0xF101
+#define SENSEFB_FBIORESET_GAMMA 0xF102
+
+/* rpisense-fb's screen: 8 × 8, 16 bits per pixel, RGB565, 16-byte lines. */
+static void fill_var_screeninfo(struct fb_var_screeninfo *var) {
+    memset(var, 0, sizeof *var);
+    var->xres = var->yres = var->xres_virtual = var->yres_virtual = 8;
+    var->bits_per_pixel = 16;
+    var->red.offset = 11;
+    var->red.length = 5;
+    var->green.offset = 5;
+    var->green.length = 6;
+    var->blue.offset = 0;
+    var->blue.length = 5;
+}
+
+static void fill_fix_screeninfo(struct fb_fix_screeninfo *fix) {
+    memset(fix, 0, sizeof *fix);
+    memcpy(fix->id, "RPi-Sense FB", 12);
+    fix->smem_len = SENSEHAT_FB_BYTES;
+    fix->type = FB_TYPE_PACKED_PIXELS;
+    fix->visual = FB_VISUAL_TRUECOLOR;
+    fix->accel = FB_ACCEL_NONE;
+    fix->line_length = 16;
+}
+
+static int fb_gamma(struct shim_fd *s, uint8_t op, const uint8_t *argument, size_t argument_size, uint8_t *gamma_out) {
+    uint8_t request[1 + 32], status_bytes[4];
+    int32_t status;
+    int result = -1;
+    request[0] = op;
+    memcpy(request + 1, argument, argument_size);
+    pthread_mutex_lock(&s->io);
+    if (send_all(s->control, request, 1 + argument_size) != 0 || recv_all(s->control, status_bytes, 4) != 0) {
+        errno = EIO;
+        goto done;
+    }
+    status = (int32_t)((uint32_t)status_bytes[0] | (uint32_t)status_bytes[1] << 8 | (uint32_t)status_bytes[2] << 16 |
+                       (uint32_t)status_bytes[3] << 24);
+    if (status != 0) { errno = (status > 0 && status < 4096) ? status : EIO; goto done; }
+    if (gamma_out && recv_all(s->control, gamma_out, 32) != 0) { errno = EIO; goto done; }
+    result = 0;
+done:
+    pthread_mutex_unlock(&s->io);
+    return result;
+}
+
+static int fb_ioctl(struct shim_fd *s, unsigned long request, void *arg) {
+    uint8_t which[4];
+    uint32_t table = (uint32_t)(unsigned long)arg;
+    switch (request) {
+    case SENSEFB_FBIOGET_GAMMA:
+        if (!arg) { errno = EFAULT; return -1; }
+        return fb_gamma(s, 0, NULL, 0, arg);
+    case SENSEFB_FBIOSET_GAMMA:
+        if (!arg) { errno = EFAULT; return -1; }
+        return fb_gamma(s, 1, arg, 32, NULL);
+    case SENSEFB_FBIORESET_GAMMA:
+        memcpy(which, &table, 4);
+        return fb_gamma(s, 2, which, 4, NULL);
+    case FBIOGET_VSCREENINFO:
+        if (!arg) { errno = EFAULT; return -1; }
+        fill_var_screeninfo(arg);
+        return 0;
+    case FBIOGET_FSCREENINFO:
+        if (!arg) { errno = EFAULT; return -1; }
+        fill_fix_screeninfo(arg);
+        return 0;
+    default:
+        errno = EINVAL;
+        return -1;
+    }
+}
+
+/* evdev's EVIOCGNAME(len); every other evdev request is refused with EINVAL. */
+static int joystick_ioctl(unsigned long request, void *arg) {
+    if (_IOC_TYPE(request) == 'E' && _IOC_NR(request) == 0x06 && _IOC_DIR(request) == _IOC_READ) {
+        size_t size = _IOC_SIZE(request), length = strlen(js_name_text) - 1; /* without the newline */
+        if (!arg) { errno = EFAULT; return -1; }
+        if (size == 0) return 0;
+        if (length >= size) length = size - 1;
+        memcpy(arg, js_name_text, length);
+        ((char *)arg)[length] = 0;
+        return (int)length + 1;
+    }
+    errno = EINVAL;
+    return -1;
+}
+
 /* ---- ioctl --------------------------------------------------------------------------- */
 
-int ioctl(int fd, unsigned long request, ...) {
-    va_list ap;
-    void *arg;
-    unsigned long value;
-    struct shim_fd *s;
-    va_start(ap, request);
-    arg = va_arg(ap, void *); /* every ioctl takes at most one pointer-sized argument */
-    va_end(ap);
-
-    s = lookup(fd);
-    if (!s) return REAL(ioctl_fn, ioctl)(fd, request, arg);
-
-    value = (unsigned long)arg;
+static int i2c_ioctl(struct shim_fd *s, unsigned long request, void *arg) {
+    unsigned long value = (unsigned long)arg;
     switch (request) {
     case I2C_RDWR:
         return ioctl_rdwr(s, (struct i2c_rdwr_ioctl_data *)arg);
@@ -706,6 +952,25 @@ int ioctl(int fd, unsigned long request, ...) {
     }
 }
 
+int ioctl(int fd, unsigned long request, ...) {
+    va_list ap;
+    void *arg;
+    struct shim_fd *s;
+    va_start(ap, request);
+    arg = va_arg(ap, void *); /* every ioctl takes at most one pointer-sized argument */
+    va_end(ap);
+
+    s = lookup(fd);
+    if (!s) return REAL(ioctl_fn, ioctl)(fd, request, arg);
+    switch (s->kind) {
+    case KIND_I2C: return i2c_ioctl(s, request, arg);
+    case KIND_FB: return fb_ioctl(s, request, arg);
+    case KIND_JOYSTICK: return joystick_ioctl(request, arg);
+    }
+    errno = ENOTTY;
+    return -1;
+}
+
 /* ---- read and write ------------------------------------------------------------------ */
 
 /* i2cdev_read / i2cdev_write: one message of at most 8192 bytes to the remembered address. */
@@ -721,26 +986,45 @@ static ssize_t plain_transfer(struct shim_fd *s, void *buf, size_t count, int re
     return (ssize_t)count;
 }
 
+/* fb_sys_write: never past the 128 bytes of video memory (EFBIG, or ENOSPC for the part
+ * that does not fit, which is still written). */
+static ssize_t fb_write(int fd, const void *buf, size_t count) {
+    off_t position = lseek(fd, 0, SEEK_CUR);
+    int error = 0;
+    ssize_t written;
+    if (position < 0) return -1;
+    if (position > SENSEHAT_FB_BYTES) { errno = EFBIG; return -1; }
+    if (count > SENSEHAT_FB_BYTES) { error = EFBIG; count = SENSEHAT_FB_BYTES; }
+    if ((off_t)count + position > SENSEHAT_FB_BYTES) {
+        if (!error) error = ENOSPC;
+        count = (size_t)(SENSEHAT_FB_BYTES - position);
+    }
+    written = REAL(write_fn, write)(fd, buf, count);
+    if (written >= 0 && error) { errno = error; return -1; }
+    return written;
+}
+
 ssize_t read(int fd, void *buf, size_t count) {
     struct shim_fd *s = lookup(fd);
-    if (!s) return REAL(read_fn, read)(fd, buf, count);
+    if (!s || s->kind != KIND_I2C) return REAL(read_fn, read)(fd, buf, count);
     return plain_transfer(s, buf, count, 1);
 }
 
 ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen) {
     struct shim_fd *s = lookup(fd);
-    if (!s) return REAL(read_chk_fn, __read_chk)(fd, buf, count, buflen);
+    if (!s || s->kind != KIND_I2C) return REAL(read_chk_fn, __read_chk)(fd, buf, count, buflen);
     if (count > buflen) abort(); /* what the fortified C library does: a buffer overflow */
     return plain_transfer(s, buf, count, 1);
 }
 
 ssize_t write(int fd, const void *buf, size_t count) {
     struct shim_fd *s = lookup(fd);
-    if (!s) return REAL(write_fn, write)(fd, buf, count);
+    if (!s || s->kind == KIND_JOYSTICK) return REAL(write_fn, write)(fd, buf, count);
+    if (s->kind == KIND_FB) return fb_write(fd, buf, count);
     return plain_transfer(s, (void *)buf, count, 0);
 }
 
-/* ---- the path as a character device ---------------------------------------------------- */
+/* ---- faked paths and descriptors in stat ----------------------------------------------- */
 
 /* The C library declares these pointers nonnull, but a program may still pass NULL (the
  * kernel answers EFAULT): tested through a function the compiler does not see through. */
@@ -748,105 +1032,214 @@ __attribute__((noinline)) static int given(const void *pointer) {
     return pointer != NULL;
 }
 
-static void fill_stat(struct stat *info) {
-    memset(info, 0, sizeof *info);
-    info->st_mode = S_IFCHR | 0660;
-    info->st_rdev = makedev(I2C_DEV_MAJOR, device_minor());
-    info->st_nlink = 1;
-    info->st_uid = getuid();
-    info->st_gid = getgid();
-    info->st_blksize = 4096;
+/* What stat says of a faked node: its mode, device number and size. */
+struct fake_stat {
+    mode_t mode;
+    dev_t rdev;
+    off_t size;
+};
+
+static int fake_path_stat(int dirfd, const char *path, struct fake_stat *out) {
+    const struct sensehat_paths *p;
+    if (is_device(dirfd, path)) {
+        *out = (struct fake_stat){ S_IFCHR | 0660, makedev(I2C_DEV_MAJOR, device_minor()), 0 };
+        return 1;
+    }
+    switch (sensehat_node(dirfd, path)) {
+    case NODE_NONE: return 0;
+    case NODE_FB:
+        p = sensehat_paths();
+        *out = (struct fake_stat){ S_IFCHR | 0660, makedev(29, p->fb_index), 0 };
+        return 1;
+    case NODE_JOYSTICK:
+        p = sensehat_paths();
+        *out = (struct fake_stat){ S_IFCHR | 0660, makedev(13, 64 + p->js_index), 0 };
+        return 1;
+    case NODE_FB_NAME:
+        *out = (struct fake_stat){ S_IFREG | 0444, 0, 4096 };
+        return 1;
+    case NODE_JS_NAME:
+        *out = (struct fake_stat){ S_IFREG | 0444, 0, 4096 };
+        return 1;
+    case NODE_DIR:
+        *out = (struct fake_stat){ S_IFDIR | 0755, 0, 0 };
+        return 1;
+    }
+    return 0;
 }
 
-static void fill_stat64(struct stat64 *info) {
-    memset(info, 0, sizeof *info);
-    info->st_mode = S_IFCHR | 0660;
-    info->st_rdev = makedev(I2C_DEV_MAJOR, device_minor());
-    info->st_nlink = 1;
-    info->st_uid = getuid();
-    info->st_gid = getgid();
-    info->st_blksize = 4096;
+static int fake_fd_stat(int fd, struct fake_stat *out) {
+    struct shim_fd *s = lookup(fd);
+    const struct sensehat_paths *p;
+    if (!s) return 0;
+    switch (s->kind) {
+    case KIND_I2C:
+        *out = (struct fake_stat){ S_IFCHR | 0660, makedev(I2C_DEV_MAJOR, device_minor()), 0 };
+        return 1;
+    case KIND_FB:
+        p = sensehat_paths();
+        *out = (struct fake_stat){ S_IFCHR | 0660, makedev(29, p ? p->fb_index : 0), 0 };
+        return 1;
+    case KIND_JOYSTICK:
+        p = sensehat_paths();
+        *out = (struct fake_stat){ S_IFCHR | 0660, makedev(13, 64 + (p ? p->js_index : 0)), 0 };
+        return 1;
+    }
+    return 0;
 }
+
+#define FILL_STAT(info, fake)                                                                  \
+    do {                                                                                       \
+        memset((info), 0, sizeof *(info));                                                     \
+        (info)->st_mode = (fake).mode;                                                         \
+        (info)->st_rdev = (fake).rdev;                                                         \
+        (info)->st_size = (fake).size;                                                         \
+        (info)->st_nlink = 1;                                                                  \
+        (info)->st_uid = getuid();                                                             \
+        (info)->st_gid = getgid();                                                             \
+        (info)->st_blksize = 4096;                                                             \
+    } while (0)
 
 int stat(const char *path, struct stat *info) {
-    if (is_device(AT_FDCWD, path) && given(info)) { fill_stat(info); return 0; }
+    struct fake_stat fake;
+    if (given(info) && fake_path_stat(AT_FDCWD, path, &fake)) { FILL_STAT(info, fake); return 0; }
     return REAL(stat_fn, stat)(path, info);
 }
 
 int stat64(const char *path, struct stat64 *info) {
-    if (is_device(AT_FDCWD, path) && given(info)) { fill_stat64(info); return 0; }
+    struct fake_stat fake;
+    if (given(info) && fake_path_stat(AT_FDCWD, path, &fake)) { FILL_STAT(info, fake); return 0; }
     return REAL(stat64_fn, stat64)(path, info);
 }
 
 int lstat(const char *path, struct stat *info) {
-    if (is_device(AT_FDCWD, path) && given(info)) { fill_stat(info); return 0; }
+    struct fake_stat fake;
+    if (given(info) && fake_path_stat(AT_FDCWD, path, &fake)) { FILL_STAT(info, fake); return 0; }
     return REAL(stat_fn, lstat)(path, info);
 }
 
 int lstat64(const char *path, struct stat64 *info) {
-    if (is_device(AT_FDCWD, path) && given(info)) { fill_stat64(info); return 0; }
+    struct fake_stat fake;
+    if (given(info) && fake_path_stat(AT_FDCWD, path, &fake)) { FILL_STAT(info, fake); return 0; }
     return REAL(stat64_fn, lstat64)(path, info);
 }
 
 int fstatat(int dirfd, const char *path, struct stat *info, int flags) {
-    if (is_device(dirfd, path) && given(info)) { fill_stat(info); return 0; }
+    struct fake_stat fake;
+    if (given(info) && given(path) && (*path ? fake_path_stat(dirfd, path, &fake)
+                                             : ((flags & AT_EMPTY_PATH) && fake_fd_stat(dirfd, &fake)))) {
+        FILL_STAT(info, fake);
+        return 0;
+    }
     return REAL(fstatat_fn, fstatat)(dirfd, path, info, flags);
 }
 
 int fstatat64(int dirfd, const char *path, struct stat64 *info, int flags) {
-    if (is_device(dirfd, path) && given(info)) { fill_stat64(info); return 0; }
+    struct fake_stat fake;
+    if (given(info) && given(path) && (*path ? fake_path_stat(dirfd, path, &fake)
+                                             : ((flags & AT_EMPTY_PATH) && fake_fd_stat(dirfd, &fake)))) {
+        FILL_STAT(info, fake);
+        return 0;
+    }
     return REAL(fstatat64_fn, fstatat64)(dirfd, path, info, flags);
 }
 
 int fstat(int fd, struct stat *info) {
-    if (lookup(fd) && given(info)) { fill_stat(info); return 0; }
+    struct fake_stat fake;
+    if (given(info) && fake_fd_stat(fd, &fake)) { FILL_STAT(info, fake); return 0; }
     return REAL(fstat_fn, fstat)(fd, info);
 }
 
 int fstat64(int fd, struct stat64 *info) {
-    if (lookup(fd) && given(info)) { fill_stat64(info); return 0; }
+    struct fake_stat fake;
+    if (given(info) && fake_fd_stat(fd, &fake)) { FILL_STAT(info, fake); return 0; }
     return REAL(fstat64_fn, fstat64)(fd, info);
 }
 
 int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *info) {
-    if (given(info) && given(path) &&
-        (is_device(dirfd, path) || (!*path && (flags & AT_EMPTY_PATH) && lookup(dirfd)))) {
+    struct fake_stat fake;
+    if (given(info) && given(path) && (*path ? fake_path_stat(dirfd, path, &fake)
+                                             : ((flags & AT_EMPTY_PATH) && fake_fd_stat(dirfd, &fake)))) {
         memset(info, 0, sizeof *info);
         info->stx_mask = STATX_BASIC_STATS;
-        info->stx_mode = S_IFCHR | 0660;
+        info->stx_mode = (uint16_t)fake.mode;
         info->stx_nlink = 1;
         info->stx_uid = getuid();
         info->stx_gid = getgid();
         info->stx_blksize = 4096;
-        info->stx_rdev_major = I2C_DEV_MAJOR;
-        info->stx_rdev_minor = device_minor();
+        info->stx_size = (uint64_t)fake.size;
+        info->stx_rdev_major = major(fake.rdev);
+        info->stx_rdev_minor = minor(fake.rdev);
         return 0;
     }
     return REAL(statx_fn, statx)(dirfd, path, flags, mask, info);
 }
 
+static int fake_access(int dirfd, const char *path, int mode) {
+    struct fake_stat fake;
+    if (!fake_path_stat(dirfd, path, &fake)) return -2;
+    if ((mode & X_OK) && !S_ISDIR(fake.mode)) { errno = EACCES; return -1; }
+    return 0;
+}
+
 int access(const char *path, int mode) {
-    if (is_device(AT_FDCWD, path)) return (mode & X_OK) ? (errno = EACCES, -1) : 0;
-    return REAL(access_fn, access)(path, mode);
+    int faked = fake_access(AT_FDCWD, path, mode);
+    return faked != -2 ? faked : REAL(access_fn, access)(path, mode);
 }
 
 int faccessat(int dirfd, const char *path, int mode, int flags) {
-    if (is_device(dirfd, path)) return (mode & X_OK) ? (errno = EACCES, -1) : 0;
-    return REAL(faccessat_fn, faccessat)(dirfd, path, mode, flags);
+    int faked = fake_access(dirfd, path, mode);
+    return faked != -2 ? faked : REAL(faccessat_fn, faccessat)(dirfd, path, mode, flags);
 }
 
-/* ---- the device's entry in a readdir of its directory ---------------------------------- */
+/* ---- faked entries in a readdir of their directories ------------------------------------ */
 
-DIR *opendir(const char *path) {
+#define SHIM_DIR_NAMES 3
+struct shim_dir {
+    DIR *dir;          /* NULL: free */
+    int hide_real;     /* the directory does not exist here: only the faked entries show */
+    int count, next;   /* faked names, and the next one to return after the real entries */
+    char names[SHIM_DIR_NAMES][32];
+    struct dirent entry;
+    struct dirent64 entry64;
+};
+static struct shim_dir shim_dirs[SHIM_MAX_DIRS];
+
+/* The entries faked in `path`; their count. */
+static int faked_names(const char *path, char names[SHIM_DIR_NAMES][32]) {
     char dir[256];
     const char *name;
+    const struct sensehat_paths *p = sensehat_paths();
+    int count = 0;
+    if (device_split(dir, sizeof dir, &name) && strcmp(path, dir) == 0) snprintf(names[count++], 32, "%s", name);
+    if (p) {
+        if (strcmp(path, "/dev") == 0) snprintf(names[count++], 32, "fb%u", p->fb_index);
+        if (strcmp(path, "/dev/input") == 0 || strcmp(path, "/sys/class/input") == 0)
+            snprintf(names[count++], 32, "event%u", p->js_index);
+        if (strcmp(path, "/sys/class/graphics") == 0) snprintf(names[count++], 32, "fb%u", p->fb_index);
+    }
+    return count;
+}
+
+DIR *opendir(const char *path) {
+    char names[SHIM_DIR_NAMES][32];
+    int count, hide = 0;
     DIR *stream = REAL(opendir_fn, opendir)(path);
-    if (!stream || !given(path) || !device_split(dir, sizeof dir, &name) || strcmp(path, dir) != 0) return stream;
+    if (!given(path) || (count = faked_names(path, names)) == 0) return stream;
+    if (!stream && errno == ENOENT) {
+        /* A parent a container lacks (/dev/input): any real directory, its entries hidden. */
+        stream = REAL(opendir_fn, opendir)("/");
+        hide = 1;
+    }
+    if (!stream) return NULL;
     pthread_mutex_lock(&table_lock);
     for (int i = 0; i < SHIM_MAX_DIRS; i++) {
         if (!shim_dirs[i].dir) {
             memset(&shim_dirs[i], 0, sizeof shim_dirs[i]);
             shim_dirs[i].dir = stream;
+            shim_dirs[i].hide_real = hide;
+            shim_dirs[i].count = count;
+            memcpy(shim_dirs[i].names, names, sizeof names);
             break;
         }
     }
@@ -864,48 +1257,46 @@ static struct shim_dir *lookup_dir(DIR *stream) {
     return found;
 }
 
-/* After the real entries, once, the device's own (unless the directory really holds it). */
-static const char *next_made_up(struct shim_dir *d, const char *real_name) {
-    char dir[256];
-    const char *name;
-    if (!device_split(dir, sizeof dir, &name)) return NULL;
-    if (real_name) {
-        if (strcmp(real_name, name) == 0) d->listed = 1;
-        return NULL;
+/* Whether a real entry is shown; a faked name the directory really holds is not faked again. */
+static int show_real(struct shim_dir *d, const char *real_name) {
+    if (d->hide_real) return strcmp(real_name, ".") == 0 || strcmp(real_name, "..") == 0;
+    for (int i = 0; i < d->count; i++) {
+        if (strcmp(real_name, d->names[i]) == 0) d->names[i][0] = 0;
     }
-    if (d->state != 0 || d->listed) { d->state = 2; return NULL; }
-    d->state = 2;
-    return name;
+    return 1;
 }
 
+/* The next faked name once the real entries are done, or NULL. */
+static const char *next_faked(struct shim_dir *d) {
+    while (d->next < d->count) {
+        const char *name = d->names[d->next++];
+        if (name[0]) return name;
+    }
+    return NULL;
+}
+
+#define READDIR_BODY(type, real_fn, field)                                                     \
+    struct shim_dir *d = lookup_dir(stream);                                                   \
+    type *entry;                                                                               \
+    const char *name;                                                                          \
+    if (!d) return REAL(real_fn##_fn, real_fn)(stream);                                        \
+    while ((entry = REAL(real_fn##_fn, real_fn)(stream)) != NULL) {                            \
+        if (show_real(d, entry->d_name)) return entry;                                         \
+    }                                                                                          \
+    if (!(name = next_faked(d))) return NULL;                                                  \
+    memset(&d->field, 0, sizeof d->field);                                                     \
+    d->field.d_ino = 1;                                                                        \
+    d->field.d_type = DT_CHR;                                                                  \
+    d->field.d_reclen = sizeof d->field;                                                       \
+    snprintf(d->field.d_name, sizeof d->field.d_name, "%s", name);                             \
+    return &d->field
+
 struct dirent *readdir(DIR *stream) {
-    struct shim_dir *d = lookup_dir(stream);
-    struct dirent *entry = REAL(readdir_fn, readdir)(stream);
-    const char *name;
-    if (!d) return entry;
-    name = next_made_up(d, entry ? entry->d_name : NULL);
-    if (entry || !name) return entry;
-    memset(&d->entry, 0, sizeof d->entry);
-    d->entry.d_ino = 1;
-    d->entry.d_type = DT_CHR;
-    d->entry.d_reclen = sizeof d->entry;
-    strncpy(d->entry.d_name, name, sizeof d->entry.d_name - 1);
-    return &d->entry;
+    READDIR_BODY(struct dirent, readdir, entry);
 }
 
 struct dirent64 *readdir64(DIR *stream) {
-    struct shim_dir *d = lookup_dir(stream);
-    struct dirent64 *entry = REAL(readdir64_fn, readdir64)(stream);
-    const char *name;
-    if (!d) return entry;
-    name = next_made_up(d, entry ? entry->d_name : NULL);
-    if (entry || !name) return entry;
-    memset(&d->entry64, 0, sizeof d->entry64);
-    d->entry64.d_ino = 1;
-    d->entry64.d_type = DT_CHR;
-    d->entry64.d_reclen = sizeof d->entry64;
-    strncpy(d->entry64.d_name, name, sizeof d->entry64.d_name - 1);
-    return &d->entry64;
+    READDIR_BODY(struct dirent64, readdir64, entry64);
 }
 
 int closedir(DIR *stream) {

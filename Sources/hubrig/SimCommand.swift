@@ -42,6 +42,10 @@ struct SimCommand: ParsableCommand {
         @Option(name: .customLong("event-log"), help: "The world's history (faults, LED frames) as JSON lines.")
         var eventLog = "/dev/stderr"
 
+        @Option(name: .customLong("sensehat-socket"),
+                help: "Also serve the Sense HAT's kernel framebuffer and joystick (as the rpi-sense overlay binds them) on this socket, for the shim's HUBRIG_SENSEHAT_SOCKET.")
+        var senseHATSocket: String?
+
         func run() throws {
             var device = HubConfig.Device(id: "hvac", kind: .furnace)
             var timeline: [ScheduledFault] = []
@@ -76,6 +80,21 @@ struct SimCommand: ParsableCommand {
                 throw ExitCode(2)
             }
             defer { server.stop() }
+            var kernel: SenseHATKernelServer?
+            if let senseHATSocket {
+                let drivers = SenseHATKernelServer(i2c: server, socketPath: senseHATSocket)
+                do { try drivers.start() } catch {
+                    printError("i2c-serve: \(error)")
+                    throw ExitCode(2)
+                }
+                // The joystick's interrupt: edges come from `world.apply`, inside `withBus`.
+                world.gpio.onEdge { [bus = world.kits[0].bus] edge, now in
+                    if edge.line == SimWorld.joystickLine && edge.rising { drivers.joystickInterrupt(bus: bus, at: now) }
+                }
+                kernel = drivers
+                printError("i2c-serve: Sense HAT framebuffer and joystick on \(senseHATSocket)")
+            }
+            defer { kernel?.stop() }
             printError("i2c-serve: simulated \(device.kind.rawValue) '\(device.id)' (seed \(worldSeed)) on \(socket)")
             let loop = EventLoop<(ScheduledFault, Bool), RealTimeClock>(clock: RealTimeClock(clock: clock))
             let deadline = stopAfter.map { clock.now + $0 }

@@ -1,0 +1,375 @@
+import Foundation
+import HubCore
+import HubDrivers
+
+// Fault model of the kernel-interface stand-in: none of its own. The framebuffer and the
+// joystick behave as the Raspberry Pi kernel's rpisense-fb and sensehat-joystick drivers
+// do over a healthy bus; faults on the I²C bus below them (an absent 0x46, bit flips)
+// come from the bus they drive, as on hardware, and are logged, not retried:
+// - Framebuffer ("RPi-Sense FB"): 128 bytes of RGB565 (8 × 8, line length 16). Every
+//   `frameInterval` (the driver's deferred-I/O delay, HZ/100) the memory is compared with
+//   what was last sent; a change (or a gamma change) is converted as the driver converts it
+//   — red bits 15:11, green bits 10:6, blue bits 4:0, each through the 32-entry gamma
+//   table — and written to the ATtiny88 as one 193-byte I²C write from register 0. The
+//   gamma ioctls: FBIOGET_GAMMA, FBIOSET_GAMMA, FBIORESET_GAMMA (0 default, 1 low light,
+//   2 the user's table; anything else EINVAL).
+// - Joystick ("Raspberry Pi Sense HAT Joystick"): on the ATtiny88's interrupt (a rising
+//   edge of GPIO23) KEYS is read over I²C, which clears the interrupt, and every key whose
+//   bit changed is reported as an EV_KEY event (1 pressed, 0 released) followed by
+//   EV_SYN, in bit order DOWN, RIGHT, UP, ENTER, LEFT. No auto-repeat (value 2) events.
+//   Events go to every open event device as 24-byte `struct input_event`s (64-bit
+//   layout); a reader whose socket buffer is full loses the newest, as a reader behind
+//   evdev's client buffer does.
+
+/// The Sense HAT's kernel drivers in user space: the framebuffer and the joystick the
+/// `rpi-sense` overlay binds, served to the LD_PRELOAD shim (shim/hubrig_i2c_shim.c).
+///
+/// Programs written for a Pi with the overlay loaded (the Python `sense-hat` library)
+/// find "RPi-Sense FB" under /sys/class/graphics and the joystick under /sys/class/input;
+/// the shim fakes those entries and connects here. Like the kernel drivers, this server
+/// talks to the simulated ATtiny88 only over I²C, through the `I2CSocketServer`'s bus and
+/// lock, so the rig's world sees the same transfers a Pi would make.
+///
+/// Protocol, after connecting: one byte names the device.
+/// - `F` (framebuffer): the reply is `i32 status` (0), `u16 length` and the path of the
+///   128-byte memory file to open read-write and map. Then, per ioctl: `u8 op` (0 get
+///   gamma, 1 set gamma with 32 bytes, 2 reset gamma with `u32` table), answered with
+///   `i32 status` (0 or a positive errno), and 32 bytes for op 0.
+/// - `J` (joystick): 24-byte input events follow as they happen; bytes the client sends
+///   are read and ignored.
+/// Anything else closes the connection.
+public final class SenseHATKernelServer: @unchecked Sendable {
+    // @unchecked Sendable: mutable state (clients, gamma, keys, the memory's copy) is only
+    // touched under `lock`; the mapped memory is read only on the serving thread.
+
+    /// Why the server could not start.
+    public enum StartError: Error, CustomStringConvertible {
+        case system(path: String, call: String, errno: Int32)
+
+        public var description: String {
+            switch self {
+            case .system(let path, let call, let code): "Sense HAT kernel stand-in \(path): \(call) failed: \(errnoText(code)) (errno \(code))"
+            }
+        }
+    }
+
+    /// The deferred-I/O delay of rpisense-fb (HZ/100).
+    public static let frameInterval: Duration = .milliseconds(10)
+    /// The framebuffer's size: 8 × 8 pixels of 16 bits.
+    public static let memoryBytes = 128
+
+    /// The kernel driver's gamma tables (rpisense-fb: `gamma_default`, `gamma_low`).
+    public static let gammaDefault: [UInt8] = [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01,
+                                               0x02, 0x02, 0x03, 0x03, 0x04, 0x05, 0x06, 0x07,
+                                               0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0E, 0x0F, 0x11,
+                                               0x12, 0x14, 0x15, 0x17, 0x19, 0x1B, 0x1D, 0x1F]
+    public static let gammaLow: [UInt8] = [0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
+                                           0x01, 0x01, 0x01, 0x01, 0x01, 0x02, 0x02, 0x02,
+                                           0x03, 0x03, 0x03, 0x04, 0x04, 0x05, 0x05, 0x06,
+                                           0x06, 0x07, 0x07, 0x08, 0x08, 0x09, 0x0A, 0x0A]
+    /// Joystick key codes (linux/input-event-codes.h) for KEYS bits 0...4.
+    public static let keyCodes: [UInt16] = [108, 106, 103, 28, 105]  // DOWN, RIGHT, UP, ENTER, LEFT
+
+    public let socketPath: String
+    public let memoryPath: String
+    private let i2c: I2CSocketServer
+    private let lock = NSLock()
+    private var listenFD: Int32 = -1
+    private var wakeRead: Int32 = -1
+    private var wakeWrite: Int32 = -1
+    private var memoryFD: Int32 = -1
+    private var memory: UnsafeMutableRawPointer?
+    private var running = false
+    private let finished = DispatchSemaphore(value: 0)
+    private var gamma = SenseHATKernelServer.gammaDefault
+    private var gammaUser = [UInt8](repeating: 0, count: 32)
+    private var gammaChanged = true
+    private var lastMemory = [UInt8](repeating: 0, count: SenseHATKernelServer.memoryBytes)
+    private var joystickClients: [Int32] = []
+    private var keys: UInt8 = 0
+    /// Frames written to the ATtiny88 and events sent, for tests and diagnostics.
+    public private(set) var framesWritten = 0
+    public private(set) var eventsSent = 0
+
+    public init(i2c: I2CSocketServer, socketPath: String) {
+        self.i2c = i2c
+        self.socketPath = socketPath
+        memoryPath = socketPath + ".fb"
+    }
+
+    public var statistics: (frames: Int, events: Int) { lock.withLock { (framesWritten, eventsSent) } }
+
+    /// Creates the memory file and the socket (both owner-only) and starts serving.
+    public func start() throws(StartError) {
+        lock.lock()
+        defer { lock.unlock() }
+        precondition(!running, "SenseHATKernelServer started twice")
+        unlink(memoryPath)
+        let fd = open(memoryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .system(path: memoryPath, call: "open", errno: errno) }
+        guard ftruncate(fd, off_t(Self.memoryBytes)) == 0,
+              let mapped = mmap(nil, Self.memoryBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
+            let code = errno
+            close(fd)
+            unlink(memoryPath)
+            throw .system(path: memoryPath, call: "mmap", errno: code)
+        }
+        memoryFD = fd
+        memory = mapped
+        guard let address = UnixSocketAddress.make(socketPath) else {
+            throw .system(path: socketPath, call: "socket path", errno: ENAMETOOLONG)
+        }
+        unlink(socketPath)
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard listener >= 0, UnixSocketAddress.bind(listener, to: address) == 0, chmod(socketPath, 0o600) == 0,
+              listen(listener, 8) == 0 else {
+            let code = errno
+            if listener >= 0 { close(listener) }
+            throw .system(path: socketPath, call: "bind", errno: code)
+        }
+        var pipeFDs: [Int32] = [-1, -1]
+        guard pipe(&pipeFDs) == 0 else {
+            let code = errno
+            close(listener)
+            throw .system(path: socketPath, call: "pipe", errno: code)
+        }
+        listenFD = listener
+        wakeRead = pipeFDs[0]
+        wakeWrite = pipeFDs[1]
+        running = true
+        let thread = Thread { [self] in serve() }
+        thread.name = "sensehat-kernel"
+        thread.start()
+    }
+
+    /// Stops serving and removes the socket and the memory file.
+    public func stop() {
+        guard lock.withLock({ running }) else { return }
+        var byte: UInt8 = 1
+        while write(wakeWrite, &byte, 1) < 0 && errno == EINTR {}
+        finished.wait()
+        lock.withLock {
+            for client in joystickClients { close(client) }
+            joystickClients.removeAll()
+            close(listenFD)
+            close(wakeRead)
+            close(wakeWrite)
+            if let memory { munmap(memory, Self.memoryBytes) }
+            memory = nil
+            close(memoryFD)
+            unlink(socketPath)
+            unlink(memoryPath)
+            running = false
+        }
+    }
+
+    // MARK: joystick
+
+    /// The ATtiny88's interrupt line rose: read KEYS as sensehat-joystick does and report
+    /// what changed. Call with the bus in hand (the caller holds the I²C server's lock,
+    /// as `world.apply` runs inside `withBus`).
+    public func joystickInterrupt(bus: any I2CBus, at instant: Instant) {
+        guard let now = try? bus.readRegister(ATtiny88Register.address, ATtiny88Register.keys) else { return }
+        lock.withLock {
+            let changed = (now ^ keys) & 0x1F
+            keys = now
+            guard changed != 0 else { return }
+            var events: [UInt8] = []
+            for bit in 0..<5 where changed & (1 << bit) != 0 {
+                events += Self.inputEvent(at: instant, type: 1, code: Self.keyCodes[bit], value: now & (1 << bit) != 0 ? 1 : 0)
+            }
+            events += Self.inputEvent(at: instant, type: 0, code: 0, value: 0)
+            broadcast(events)
+        }
+    }
+
+    /// One `struct input_event` in the 64-bit layout: timeval (two 64-bit fields), type,
+    /// code, value; little-endian, as on x86-64 and a 64-bit Pi.
+    static func inputEvent(at instant: Instant, type: UInt16, code: UInt16, value: Int32) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        let nanoseconds = instant.nanosecondsSinceEpoch
+        let seconds = UInt64(bitPattern: nanoseconds / 1_000_000_000)
+        let microseconds = UInt64(bitPattern: (nanoseconds % 1_000_000_000) / 1000)
+        for value in [seconds, microseconds] { for shift in stride(from: 0, to: 64, by: 8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) } }
+        for value in [type, code] { out.append(UInt8(truncatingIfNeeded: value)); out.append(UInt8(truncatingIfNeeded: value >> 8)) }
+        let bits = UInt32(bitPattern: value)
+        for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: bits >> UInt32(shift))) }
+        return out
+    }
+
+    /// Sends `events` to every joystick reader without blocking (caller holds `lock`); a
+    /// reader whose buffer is full misses them, one that hung up is dropped.
+    private func broadcast(_ events: [UInt8]) {
+        var keep: [Int32] = []
+        for client in joystickClients {
+            let sent = events.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+            if sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK {
+                close(client)
+                continue
+            }
+            if sent == events.count { eventsSent += events.count / 24 }
+            keep.append(client)
+        }
+        joystickClients = keep
+    }
+
+    // MARK: framebuffer
+
+    /// The 193-byte transfer rpisense-fb's deferred I/O makes from the memory and gamma.
+    public static func frameTransfer(memory: [UInt8], gamma: [UInt8]) -> [UInt8] {
+        precondition(memory.count == memoryBytes && gamma.count == 32, "128 bytes of RGB565 and a 32-entry gamma table")
+        var out = [UInt8](repeating: 0, count: 193)
+        for row in 0..<8 {
+            for column in 0..<8 {
+                let pixel = UInt16(memory[(row * 8 + column) * 2]) | UInt16(memory[(row * 8 + column) * 2 + 1]) << 8
+                out[row * 24 + column + 1] = gamma[Int((pixel >> 11) & 0x1F)]
+                out[row * 24 + column + 8 + 1] = gamma[Int((pixel >> 6) & 0x1F)]
+                out[row * 24 + column + 16 + 1] = gamma[Int(pixel & 0x1F)]
+            }
+        }
+        return out
+    }
+
+    /// The deferred I/O: sends the frame when the memory or the gamma changed.
+    private func refreshFrame() {
+        guard let memory else { return }
+        let current = [UInt8](UnsafeRawBufferPointer(start: memory, count: Self.memoryBytes))
+        let transfer: [UInt8]? = lock.withLock {
+            guard current != lastMemory || gammaChanged else { return nil }
+            lastMemory = current
+            gammaChanged = false
+            return Self.frameTransfer(memory: current, gamma: gamma)
+        }
+        guard let transfer else { return }
+        let sent = i2c.withBus { bus in (try? bus.transfer(address: ATtiny88Register.address, write: transfer, readCount: 0)) != nil }
+        if sent { lock.withLock { framesWritten += 1 } }
+    }
+
+    /// One framebuffer ioctl; the reply bytes.
+    private func ioctlReply(op: UInt8, argument: [UInt8]) -> [UInt8] {
+        func status(_ code: Int32) -> [UInt8] { withUnsafeBytes(of: code.littleEndian) { Array($0) } }
+        return lock.withLock {
+            switch op {
+            case 0: return status(0) + gamma
+            case 1:
+                gammaUser = argument
+                gamma = gammaUser
+                gammaChanged = true
+                return status(0)
+            case 2:
+                let table = UInt32(argument[0]) | UInt32(argument[1]) << 8 | UInt32(argument[2]) << 16 | UInt32(argument[3]) << 24
+                switch table {
+                case 0: gamma = Self.gammaDefault
+                case 1: gamma = Self.gammaLow
+                case 2: gamma = gammaUser
+                default: return status(EINVAL)
+                }
+                gammaChanged = true
+                return status(0)
+            default:
+                return status(EINVAL)
+            }
+        }
+    }
+
+    // MARK: serving thread
+
+    private enum ClientKind { case unknown, framebuffer, joystick }
+
+    private struct Client {
+        let fd: Int32
+        var kind: ClientKind = .unknown
+        var buffer: [UInt8] = []
+    }
+
+    private func serve() {
+        defer { finished.signal() }
+        var clients: [Client] = []
+        defer { for client in clients where client.kind != .joystick { close(client.fd) } }
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let clock = ContinuousClock()
+        var nextFrame = clock.now
+        while true {
+            refreshFrame()
+            nextFrame = nextFrame + Self.frameInterval
+            var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            fds += clients.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            let waitMilliseconds = max(0, Int32((nextFrame - clock.now).secondsValue * 1000))
+            let ready = poll(&fds, nfds_t(fds.count), waitMilliseconds)
+            if ready < 0 && errno != EINTR { return }
+            if ready <= 0 { continue }
+            if fds[1].revents != 0 { return }
+            var keep: [Client] = []
+            for (offset, var client) in clients.enumerated() {
+                guard fds[offset + 2].revents != 0 else { keep.append(client); continue }
+                let count = chunk.withUnsafeMutableBytes { read(client.fd, $0.baseAddress, $0.count) }
+                if count <= 0 && !(count < 0 && errno == EINTR) {
+                    drop(client)
+                    continue
+                }
+                if count > 0 { client.buffer += chunk[0..<count] }
+                if handle(&client) { keep.append(client) } else { drop(client) }
+            }
+            clients = keep
+            if fds[0].revents != 0 {
+                let fd = accept(listenFD, nil, nil)
+                if fd >= 0 { clients.append(Client(fd: fd)) }
+            }
+        }
+    }
+
+    private func drop(_ client: Client) {
+        if client.kind == .joystick {
+            lock.withLock { joystickClients.removeAll { $0 == client.fd } }
+        }
+        close(client.fd)
+    }
+
+    /// Acts on what a client sent; false when it is to be dropped.
+    private func handle(_ client: inout Client) -> Bool {
+        while !client.buffer.isEmpty {
+            switch client.kind {
+            case .unknown:
+                let selector = client.buffer.removeFirst()
+                switch selector {
+                case UInt8(ascii: "F"):
+                    client.kind = .framebuffer
+                    let path = Array(memoryPath.utf8)
+                    var reply = withUnsafeBytes(of: Int32(0).littleEndian) { Array($0) }
+                    reply += [UInt8(truncatingIfNeeded: path.count), UInt8(truncatingIfNeeded: path.count >> 8)] + path
+                    guard sendAll(client.fd, reply) else { return false }
+                case UInt8(ascii: "J"):
+                    client.kind = .joystick
+                    let fd = client.fd
+                    lock.withLock { joystickClients.append(fd) }
+                default:
+                    return false
+                }
+            case .joystick:
+                client.buffer.removeAll()  // injected events are not taken
+            case .framebuffer:
+                let op = client.buffer[0]
+                let needed = op == 1 ? 33 : op == 2 ? 5 : 1
+                guard client.buffer.count >= needed else { return true }
+                let argument = Array(client.buffer[1..<needed])
+                client.buffer.removeFirst(needed)
+                guard sendAll(client.fd, ioctlReply(op: op, argument: argument)) else { return false }
+            }
+        }
+        return true
+    }
+
+    private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if sent < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += sent
+        }
+        return true
+    }
+}
