@@ -37,13 +37,18 @@ struct SenseHATKernelStandInTests {
         let environment: [String: String]
         let eventLog: String
 
-        init() throws {
+        /// Serves `scenario` (a path), or the joystick scenario above.
+        init(scenario: String? = nil) throws {
             directory = try makeScratchDirectory()
             let shim = try I2CShimEndToEndTests.buildShim(in: directory)
             let hubrig = URL(fileURLWithPath: try I2CShimEndToEndTests.hubExecutable()).deletingLastPathComponent()
                 .appendingPathComponent("hubrig").path
-            let scenarioPath = directory + "/bench-joystick.yaml"
-            try SenseHATKernelStandInTests.scenario.write(toFile: scenarioPath, atomically: true, encoding: .utf8)
+            var scenarioPath = directory + "/bench-joystick.yaml"
+            if let scenario {
+                scenarioPath = scenario
+            } else {
+                try SenseHATKernelStandInTests.scenario.write(toFile: scenarioPath, atomically: true, encoding: .utf8)
+            }
             eventLog = directory + "/world.jsonl"
             server = Process()
             server.executableURL = URL(fileURLWithPath: hubrig)
@@ -255,5 +260,42 @@ struct SenseHATKernelStandInTests {
         Thread.sleep(forTimeInterval: 0.1)
         let registers = try bench.ledRegisters()
         #expect(registers.count == 192 && registers[0] == 0x1F && registers[7 * 24 + 23] == 0x1F, "\(registers)")
+    }
+
+    @Test("the book's sensor component, on the sense-hat library, feeds the hub's bus from the simulated Sense HAT of a scenario",
+          .enabled(if: SenseHATKernelStandInTests.rtimuInstalled, "RTIMULib is not in .build/bench-venv: it has no source on PyPI or in Debian; build it from a checkout (docs/bench.md)"))
+    func bookSensorComponent() throws {
+        let root = I2CShimEndToEndTests.packageRoot.path
+        let bench = try Bench(scenario: root + "/scenarios/steady-state.yaml")
+        defer { bench.close() }
+        var environment = bench.environment
+        // The recipe runs `python3`: the bench venv's, which has sense-hat and RTIMULib.
+        environment["PATH"] = root + "/.build/bench-venv/bin:" + (environment["PATH"] ?? "/usr/bin:/bin")
+        let hubLog = bench.directory + "/hub.jsonl"
+        let hub = try I2CShimEndToEndTests.hubExecutable()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: hub)
+        process.currentDirectoryURL = URL(fileURLWithPath: root)  // the recipe names its script from here
+        process.arguments = ["run", "--backend", "sensehat", "--i2c", "/dev/i2c-1", "--device", "hvac:furnace", "--poll", "2s",
+                             "--ipc-socket", bench.directory + "/ipc.sock", "--component", "fixtures/components/book-sensor.yaml",
+                             "--duration", "12s", "--event-log", hubLog, "--cloud-spool", bench.directory + "/cloud.jsonl"]
+        process.environment = environment
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let lines = try String(contentsOfFile: hubLog, encoding: .utf8).split(separator: "\n")
+        let readings = lines.filter { $0.contains(#""ev": "bus.publish""#) && $0.contains(#""topic": "dt/local/sensor/hvac", "from": "sensor""#) }
+        #expect(readings.count >= 4, "a reading every 2 s for 12 s: \(lines.joined(separator: "\n"))")
+        for reading in readings {
+            let payload = try #require(reading.range(of: #""payload": "#).map { String(reading[$0.upperBound...].dropLast()) })
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any])
+            let humidity = try #require(object["humidity"] as? Double)
+            let temperature = try #require(object["temperature"] as? Double)
+            let pressure = try #require(object["pressure"] as? Double)
+            #expect((10...90).contains(humidity) && (10...35).contains(temperature) && (950...1050).contains(pressure), "\(object)")
+        }
+        #expect(!lines.contains { $0.contains("bus.refused") }, "the recipe grants what the component publishes")
+        #expect(lines.contains { $0.contains(#""component": "sensor", "from": "starting", "to": "running""#) })
     }
 }
