@@ -42,6 +42,24 @@
  * and the path looks like a character device (major 89, minor N) to stat, lstat,
  * fstatat, fstat, statx, access and faccessat, and to a readdir of /dev.
  *
+ *   HUBRIG_SENSEHAT_SOCKET  the rig's Sense HAT kernel stand-in (HubLive's
+ *                           SenseHATKernelServer, `hubrig sim i2c-serve --sensehat-socket`);
+ *                           unset: no framebuffer or joystick is faked
+ *
+ * With it, the devices the rpi-sense overlay's kernel drivers make appear too, at the first
+ * indices free on this machine (N, M): /sys/class/graphics/fbN/name reads "RPi-Sense FB",
+ * /sys/class/input/eventM/device/name "Raspberry Pi Sense HAT Joystick" (both listed by
+ * readdir, parents that do not exist included), and
+ *   /dev/fbN           the server's 128-byte RGB565 memory file, opened read-write: read,
+ *                      write (never past 128 bytes: EFBIG, ENOSPC, as fb_sys_write), lseek
+ *                      and mmap are the file's own; FBIOGET_VSCREENINFO/FSCREENINFO say
+ *                      8 x 8 x 16 "RPi-Sense FB"; rpisense-fb's gamma ioctls (0xF100 get,
+ *                      0xF101 set, 0xF102 reset) go to the server; others EINVAL
+ *   /dev/input/eventM  a connection on which the server writes 24-byte input events;
+ *                      read, select and poll are the socket's own; EVIOCGNAME answers the
+ *                      name, other evdev requests EINVAL
+ * and both are character devices (29:N, 13:64+M) to stat.
+ *
  * If the server cannot be reached, open fails with connect's errno (ENOENT when no socket
  * exists at the path, ECONNREFUSED when nobody listens): the host program sees an ordinary
  * failed open, never a crash. A server that goes away mid-transfer fails it with EIO.
