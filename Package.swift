@@ -38,6 +38,9 @@ let package = Package(
             name: "CGPIOD", path: "Sources/CGPIOD", pkgConfig: "libgpiod",
             providers: [.apt(["libgpiod-dev"])]),
 
+        // Typed ioctl wrappers for the Sense HAT's kernel devices (Swift imports no variadic C).
+        .target(name: "CLinuxDevices", path: "Sources/CLinuxDevices"),
+
         .target(name: "HubCore", swiftSettings: strict),
         .target(name: "HubDrivers", dependencies: ["HubCore"], swiftSettings: strict),
         .target(
@@ -51,7 +54,7 @@ let package = Package(
         .target(name: "HubSim", dependencies: ["HubKernel", "HubStore", "HubYAML"], swiftSettings: simulatorSettings),
         .target(
             name: "HubLive",
-            dependencies: ["HubKernel", "HubStore", "CMosquitto", "CI2C", "CGPIOD",
+            dependencies: ["HubKernel", "HubStore", "CMosquitto", "CI2C", "CGPIOD", "CLinuxDevices",
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),

@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import HubCore
+import HubDrivers
 import HubKernel
 import HubLive
 
@@ -13,6 +16,42 @@ public struct SenseHATOptions: ParsableArguments {
     /// The I²C bus, opened.
     public func bus() throws -> LinuxI2CBus {
         do { return try LinuxI2CBus(path: i2c) } catch { throw ValidationError("--i2c: \(error)") }
+    }
+
+    /// The adapter number N of `--i2c` (/dev/i2c-N): the digits it ends with.
+    public var adapter: Int {
+        Int(String(i2c.reversed().prefix { $0.isNumber }.reversed())) ?? 1
+    }
+
+    /// What the kernel has bound around the HAT and the path the hub takes for each part
+    /// (docs/bench.md); a polled sensor a kernel driver owns is a validation error naming
+    /// the fix. The plan's summary goes to standard error.
+    public func kernelPlan(polling kind: ApplianceKind, gpioChip: String?) throws -> SenseHATAccessPlan {
+        let state = SenseHATKernelProbe.observe(adapter: adapter, gpioChip: gpioChip)
+        let polled = MonitoringKit.for(kind).chips.flatMap { chip -> [UInt8] in
+            switch chip {
+            case .hts221: [HTS221Register.address]
+            case .lps25h: [LPS25HRegister.address]
+            case .lsm9ds1: [LSM9DS1AccelGyroRegister.address, LSM9DS1MagnetometerRegister.address]
+            }
+        }
+        let plan = SenseHATAccessPlan.plan(for: state, polled: polled, adapter: adapter)
+        guard plan.refusals.isEmpty else {
+            throw ValidationError("the kernel owns Sense HAT sensors the hub polls:\n  " + plan.refusals.joined(separator: "\n  "))
+        }
+        FileHandle.standardError.write(Data("hub: \(plan.summary)\n".utf8))
+        return plan
+    }
+
+    /// The LED matrix the plan says: the kernel's framebuffer, or 0x46 on `bus`.
+    public func display(_ plan: SenseHATAccessPlan, bus: any I2CBus) throws -> any LEDMatrix {
+        switch plan.display {
+        case .i2c: return LEDMatrixDriver(bus: bus)
+        case .framebuffer(let path):
+            do { return FramebufferLEDMatrix(device: try LinuxFramebufferDevice(path: path)) } catch {
+                throw ValidationError("the Sense HAT framebuffer: \(error)")
+            }
+        }
     }
 
     /// The one appliance the Sense HAT watches: a hub has one HAT.

@@ -129,9 +129,9 @@ public struct HubPorts {
     /// One list of sensor drivers per configured device, in `HubConfig.devices` order.
     public var sensorKits: [[any SensorDriver]]
     /// The LED matrix, if the hub has one.
-    public var display: LEDMatrixDriver?
+    public var display: (any LEDMatrix)?
     /// The joystick (KEYS behind the ATtiny88), read when its interrupt line rises.
-    public var joystick: JoystickDriver?
+    public var joystick: (any JoystickReader)?
     /// The GPIO line the joystick interrupt arrives on.
     public var joystickLine: Int
     /// The Sense HAT's joystick interrupt: GPIO23.
@@ -151,7 +151,7 @@ public struct HubPorts {
     /// Deployments from the cloud (none: the hub answers each with `rejected`).
     public var deployments: DeploymentPorts?
 
-    public init(sensorKits: [[any SensorDriver]], display: LEDMatrixDriver?, joystick: JoystickDriver? = nil,
+    public init(sensorKits: [[any SensorDriver]], display: (any LEDMatrix)?, joystick: (any JoystickReader)? = nil,
                 joystickLine: Int = 23, cloud: any CloudPort, outbox: any OutboxStore, timers: any TimerPort, history: any HistorySink,
                 ipc: (any IPCPort)? = nil) {
         self.ipc = ipc

@@ -56,19 +56,7 @@ public final class SenseHATKernelServer: @unchecked Sendable {
     /// The deferred-I/O delay of rpisense-fb (HZ/100).
     public static let frameInterval: Duration = .milliseconds(10)
     /// The framebuffer's size: 8 × 8 pixels of 16 bits.
-    public static let memoryBytes = 128
-
-    /// The kernel driver's gamma tables (rpisense-fb: `gamma_default`, `gamma_low`).
-    public static let gammaDefault: [UInt8] = [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01,
-                                               0x02, 0x02, 0x03, 0x03, 0x04, 0x05, 0x06, 0x07,
-                                               0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0E, 0x0F, 0x11,
-                                               0x12, 0x14, 0x15, 0x17, 0x19, 0x1B, 0x1D, 0x1F]
-    public static let gammaLow: [UInt8] = [0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
-                                           0x01, 0x01, 0x01, 0x01, 0x01, 0x02, 0x02, 0x02,
-                                           0x03, 0x03, 0x03, 0x04, 0x04, 0x05, 0x05, 0x06,
-                                           0x06, 0x07, 0x07, 0x08, 0x08, 0x09, 0x0A, 0x0A]
-    /// Joystick key codes (linux/input-event-codes.h) for KEYS bits 0...4.
-    public static let keyCodes: [UInt16] = [108, 106, 103, 28, 105]  // DOWN, RIGHT, UP, ENTER, LEFT
+    public static let memoryBytes = RPiSenseFramebuffer.memoryBytes
 
     public let socketPath: String
     public let memoryPath: String
@@ -81,7 +69,7 @@ public final class SenseHATKernelServer: @unchecked Sendable {
     private var memory: UnsafeMutableRawPointer?
     private var running = false
     private let finished = DispatchSemaphore(value: 0)
-    private var gamma = SenseHATKernelServer.gammaDefault
+    private var gamma = RPiSenseFramebuffer.gammaDefault
     private var gammaUser = [UInt8](repeating: 0, count: 32)
     private var gammaChanged = true
     private var lastMemory = [UInt8](repeating: 0, count: SenseHATKernelServer.memoryBytes)
@@ -176,7 +164,7 @@ public final class SenseHATKernelServer: @unchecked Sendable {
             guard changed != 0 else { return }
             var events: [UInt8] = []
             for bit in 0..<5 where changed & (1 << bit) != 0 {
-                events += Self.inputEvent(at: instant, type: 1, code: Self.keyCodes[bit], value: now & (1 << bit) != 0 ? 1 : 0)
+                events += Self.inputEvent(at: instant, type: 1, code: EventDeviceJoystick.keyCodes[bit].code, value: now & (1 << bit) != 0 ? 1 : 0)
             }
             events += Self.inputEvent(at: instant, type: 0, code: 0, value: 0)
             broadcast(events)
@@ -216,21 +204,6 @@ public final class SenseHATKernelServer: @unchecked Sendable {
 
     // MARK: framebuffer
 
-    /// The 193-byte transfer rpisense-fb's deferred I/O makes from the memory and gamma.
-    public static func frameTransfer(memory: [UInt8], gamma: [UInt8]) -> [UInt8] {
-        precondition(memory.count == memoryBytes && gamma.count == 32, "128 bytes of RGB565 and a 32-entry gamma table")
-        var out = [UInt8](repeating: 0, count: 193)
-        for row in 0..<8 {
-            for column in 0..<8 {
-                let pixel = UInt16(memory[(row * 8 + column) * 2]) | UInt16(memory[(row * 8 + column) * 2 + 1]) << 8
-                out[row * 24 + column + 1] = gamma[Int((pixel >> 11) & 0x1F)]
-                out[row * 24 + column + 8 + 1] = gamma[Int((pixel >> 6) & 0x1F)]
-                out[row * 24 + column + 16 + 1] = gamma[Int(pixel & 0x1F)]
-            }
-        }
-        return out
-    }
-
     /// The deferred I/O: sends the frame when the memory or the gamma changed.
     private func refreshFrame() {
         guard let memory else { return }
@@ -239,7 +212,7 @@ public final class SenseHATKernelServer: @unchecked Sendable {
             guard current != lastMemory || gammaChanged else { return nil }
             lastMemory = current
             gammaChanged = false
-            return Self.frameTransfer(memory: current, gamma: gamma)
+            return RPiSenseFramebuffer.frameTransfer(memory: current, gamma: gamma)
         }
         guard let transfer else { return }
         let sent = i2c.withBus { bus in (try? bus.transfer(address: ATtiny88Register.address, write: transfer, readCount: 0)) != nil }
@@ -260,8 +233,8 @@ public final class SenseHATKernelServer: @unchecked Sendable {
             case 2:
                 let table = UInt32(argument[0]) | UInt32(argument[1]) << 8 | UInt32(argument[2]) << 16 | UInt32(argument[3]) << 24
                 switch table {
-                case 0: gamma = Self.gammaDefault
-                case 1: gamma = Self.gammaLow
+                case 0: gamma = RPiSenseFramebuffer.gammaDefault
+                case 1: gamma = RPiSenseFramebuffer.gammaLow
                 case 2: gamma = gammaUser
                 default: return status(EINVAL)
                 }

@@ -52,12 +52,13 @@ struct Component: ParsableCommand {
         let shell = LiveShell(clock: LiveClock())
         // Only what the component uses is opened: the HAT for the sensor and the display.
         var kits: [[any SensorDriver]] = []
-        var display: LEDMatrixDriver?
+        var display: (any LEDMatrix)?
         if name == "sensor" || name == "display" {
             let device = try SenseHATOptions.device(of: config)
             let bus = try senseHAT.bus()
+            let plan = try senseHAT.kernelPlan(polling: device.kind, gpioChip: nil)
             if name == "sensor" { kits = [MonitoringKit.for(device.kind).drivers(on: bus)] }
-            if name == "display" { display = LEDMatrixDriver(bus: bus) }
+            if name == "display" { display = try senseHAT.display(plan, bus: bus) }
         }
         let outbox: SQLiteOutboxStore
         do { outbox = try SQLiteOutboxStore(path: nil) } catch { throw ValidationError("an in-memory outbox: \(error)") }

@@ -58,23 +58,42 @@ struct Run: ParsableCommand {
         let history = try options.history()
         let clock = LiveClock()
         let bus = try senseHAT.bus()
-        // The joystick is a nicety: without the GPIO chip the hub runs on, without it.
-        var gpio: LinuxGPIO?
-        do {
-            gpio = try LinuxGPIO(chipPath: gpiochip, edgeLine: HubPorts.joystickLine)
-        } catch {
-            FileHandle.standardError.write(Data("hub: joystick disabled: \(error)\n".utf8))
-        }
-        // With a GPIO chip the loop waits on the joystick line, so a press wakes it at once.
-        let shell = LiveShell(clock: clock, waitForEdge: gpio.map { gpio in
-            { timeout in
-                do { return try gpio.waitForEdge(timeout: timeout) } catch {
-                    FileHandle.standardError.write(Data("hub: GPIO: \(error)\n".utf8))
-                    LiveShell.sleep(timeout)
-                    return nil
+        let plan = try senseHAT.kernelPlan(polling: device.kind, gpioChip: gpiochip)
+        let display = try senseHAT.display(plan, bus: bus)
+        // The joystick is a nicety: without it the hub runs on. Either way the loop waits on
+        // it, so a press wakes the hub at once: an edge of GPIO23, or the kernel's events
+        // turned into one (the node then reads the keys from the same port).
+        var joystick: (any JoystickReader)?
+        var waitForEdge: ((Duration) -> GPIOEdge?)?
+        switch plan.joystick {
+        case .interruptLine:
+            do {
+                let gpio = try LinuxGPIO(chipPath: gpiochip, edgeLine: HubPorts.joystickLine)
+                joystick = JoystickDriver(bus: bus)
+                waitForEdge = { timeout in
+                    do { return try gpio.waitForEdge(timeout: timeout) } catch {
+                        FileHandle.standardError.write(Data("hub: GPIO: \(error)\n".utf8))
+                        LiveShell.sleep(timeout)
+                        return nil
+                    }
                 }
+            } catch {
+                FileHandle.standardError.write(Data("hub: joystick disabled: \(error)\n".utf8))
             }
-        })
+        case .eventDevice(let path):
+            do {
+                let events = try LinuxJoystickEventDevice(path: path)
+                joystick = events.joystick
+                waitForEdge = { timeout in
+                    events.waitForChange(timeout: timeout) ? GPIOEdge(line: HubPorts.joystickLine, rising: true) : nil
+                }
+            } catch {
+                FileHandle.standardError.write(Data("hub: joystick disabled: \(error)\n".utf8))
+            }
+        case .unavailable:
+            break  // the plan's summary said why
+        }
+        let shell = LiveShell(clock: clock, waitForEdge: waitForEdge)
         let outbox = try settings.outbox(fallback: "hub-state")
         let mqtt = try settings.mqtt(shell: shell)
         let cloudPort: any CloudPort
@@ -85,8 +104,8 @@ struct Run: ParsableCommand {
         }
         let ipc = try ipcOptions.server(shell: shell)
         let processes = ipcOptions.processes(shell: shell)
-        var ports = HubPorts(sensorKits: [MonitoringKit.for(device.kind).drivers(on: bus)], display: LEDMatrixDriver(bus: bus),
-                             joystick: gpio == nil ? nil : JoystickDriver(bus: bus), cloud: cloudPort, outbox: outbox,
+        var ports = HubPorts(sensorKits: [MonitoringKit.for(device.kind).drivers(on: bus)], display: display,
+                             joystick: joystick, cloud: cloudPort, outbox: outbox,
                              timers: shell, history: history, ipc: ipc)
         ports.processes = processes
         ports.deployments = try deploymentOptions.ports(shell: shell, stateDirectory: try settings.preparedStateDirectory(fallback: "hub-state"))

@@ -298,4 +298,26 @@ struct SenseHATKernelStandInTests {
         #expect(!lines.contains { $0.contains("bus.refused") }, "the recipe grants what the component publishes")
         #expect(lines.contains { $0.contains(#""component": "sensor", "from": "starting", "to": "running""#) })
     }
+
+    @Test("hub run finds the kernel's framebuffer and joystick, shows its status through them and scrolls on a press")
+    func hubOnKernelDevices() throws {
+        let bench = try Bench()
+        defer { bench.close() }
+        let hubLog = bench.directory + "/hub.jsonl"
+        let result = try runProcess(try I2CShimEndToEndTests.hubExecutable(),
+                                    ["run", "--backend", "sensehat", "--i2c", "/dev/i2c-1", "--device", "hvac:furnace", "--poll", "1s",
+                                     "--duration", "7s", "--event-log", hubLog, "--state-dir", bench.directory + "/state",
+                                     "--cloud-spool", bench.directory + "/cloud.jsonl"],
+                                    environment: bench.environment, timeout: .seconds(60))
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("hub: LED matrix through the kernel framebuffer /dev/fb0; joystick through the kernel event device /dev/input/event0"),
+                "\(result.output)")
+        let hub = try String(contentsOfFile: hubLog, encoding: .utf8)
+        #expect(hub.contains(#""ev": "joystick", "keys": "enter""#), "the scenario's ENTER, read from the event device")
+        #expect(hub.contains(#""ev": "display.scroll", "text": "t: "#), "and the temperature scrolled")
+        // The status frame (green at 16 of 31) arrives at the ATtiny88 unchanged: the hub set
+        // the identity gamma (with the default table 16 would become 8).
+        let world = try String(contentsOfFile: bench.eventLog, encoding: .utf8)
+        #expect(world.contains(#""ev": "led.frame", "colour": "green""#), "\(world.suffix(600))")
+    }
 }
