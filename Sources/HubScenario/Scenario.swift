@@ -46,6 +46,8 @@ public struct Scenario: Sendable {
     public var timeline: [ScheduledFault]
     /// Built-in components run over the simulated IPC bus (`hub.ipc`).
     public var ipc = SimIPCSetup()
+    /// `hub.sensehat_kernel: bound`: the world presents a Pi with the rpi-sense overlay loaded.
+    public var senseHATKernelBound = false
     public var expectations: [Expectation]
 
     /// The simulation this scenario describes, with `seed` in place of the file's if given.
@@ -54,6 +56,7 @@ public struct Scenario: Sendable {
                                     hub: Self.hubConfig(thing: thing, appliances: appliances, pollInterval: pollInterval, telemetryBatching: telemetryBatching),
                                     faults: timeline)
         setup.ipc = ipc
+        setup.senseHATKernelBound = senseHATKernelBound
         return setup
     }
 

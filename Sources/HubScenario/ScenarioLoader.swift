@@ -68,7 +68,7 @@ public enum ScenarioLoader {
             seed: try root.required("seed").uint64(),
             start: start, duration: duration, thing: hub.thing, pollInterval: hub.pollInterval, telemetryBatching: hub.batching,
             appliances: hub.appliances,
-            timeline: timeline, ipc: setup.ipc,
+            timeline: timeline, ipc: setup.ipc, senseHATKernelBound: hub.senseHATKernelBound,
             expectations: try root.optional("expect")?.list().map { (item) throws(ScenarioError) in
                 try parseExpectation(item, setup, presses: presses, failing: failing, deployments: deployments)
             } ?? [])
@@ -83,13 +83,23 @@ public enum ScenarioLoader {
         var appliances: [Scenario.Appliance]
         /// `ipc:` as written (a scenario's hub only), read once the appliances are known.
         var ipc: YAMLValue?
+        /// `sensehat_kernel: bound` (a scenario's hub only): the overlay's drivers are loaded.
+        var senseHATKernelBound = false
     }
 
     /// Reads a `hub:` section; `file` anchors its model paths and `models` is `--models DIR`
     /// (`ModelSearch`); `allowsIPC`: it may put components over the simulated IPC bus (a scenario's).
     static func parseHub(_ value: YAMLValue, file: String, models: String?, allowsIPC: Bool = false) throws(ScenarioError) -> HubSection {
         let hub = try value.map()
-        try hub.finish(known: ["thing", "poll_interval", "telemetry_batch", "appliances", "model"] + (allowsIPC ? ["ipc"] : []))
+        try hub.finish(known: ["thing", "poll_interval", "telemetry_batch", "appliances", "model"] + (allowsIPC ? ["ipc", "sensehat_kernel"] : []))
+        var kernelBound = false
+        if let kernelValue = hub.optional("sensehat_kernel") {
+            switch try kernelValue.string() {
+            case "bound": kernelBound = true
+            case "none": kernelBound = false
+            case let other: throw kernelValue.error("sensehat_kernel must be bound (the rpi-sense overlay's framebuffer and joystick drivers are loaded) or none, found '\(other)'")
+            }
+        }
         let thingValue = hub.optional("thing")
         let thing = try thingValue?.string() ?? "hbshub001"
         if let thingValue, !HubConfig.isValidThing(thing) {
@@ -107,7 +117,8 @@ public enum ScenarioLoader {
                                 message: "--models \(models ?? directory): not a directory (it holds <kind>/ model packages)")
         }
         let appliances = try parseAppliances(try hub.required("appliances"), hubModel: hub.optional("model"), search: search)
-        return HubSection(thing: thing, pollInterval: pollInterval, batching: batching, appliances: appliances, ipc: hub.optional("ipc"))
+        return HubSection(thing: thing, pollInterval: pollInterval, batching: batching, appliances: appliances, ipc: hub.optional("ipc"),
+                          senseHATKernelBound: kernelBound)
     }
 
     /// The ranges numeric scenario fields must lie in (README, "Scenarios").

@@ -211,6 +211,16 @@ public final class SimWorld {
     /// The GPIO line of the Sense HAT's joystick interrupt.
     public static let joystickLine = 23
 
+    /// The kernel drivers of the rpi-sense overlay, when the world presents a Pi that
+    /// loaded it (`bindKernelDrivers`); nil: the hub drives 0x46 and GPIO23 itself.
+    public private(set) var kernel: SimSenseHATKernel?
+
+    /// Presents the hub a Pi with the rpi-sense overlay loaded: its LED matrix and joystick
+    /// come through the kernel's framebuffer and event device (twins on the first kit's bus).
+    public func bindKernelDrivers() {
+        kernel = SimSenseHATKernel(bus: kits[0].bus)
+    }
+
     /// Ports for a `HubNode` living in this world (timers, completions and history come from
     /// the shell that runs it). The outbox is the hub's own SQLite outbox over an in-memory
     /// database unless one is given.
@@ -221,8 +231,10 @@ public final class SimWorld {
         for kit in mqttKits { kit.completions = completions }
         let outbox = outbox ?? Self.inMemoryOutbox()
         let polled = kits.filter { $0.device.source == .senseHAT }
-        return HubPorts(sensorKits: polled.map { $0.drivers(verifyReads: verifyReads) }, display: LEDMatrixDriver(bus: kits[0].bus),
-                 joystick: JoystickDriver(bus: kits[0].bus), joystickLine: Self.joystickLine,
+        let display: any LEDMatrix = kernel.map { FramebufferLEDMatrix(device: $0.framebuffer) } ?? LEDMatrixDriver(bus: kits[0].bus)
+        let joystick: any JoystickReader = kernel?.joystick ?? JoystickDriver(bus: kits[0].bus)
+        return HubPorts(sensorKits: polled.map { $0.drivers(verifyReads: verifyReads) }, display: display,
+                 joystick: joystick, joystickLine: Self.joystickLine,
                  cloud: cloud, outbox: outbox, timers: timers, history: history)
     }
 

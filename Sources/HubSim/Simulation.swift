@@ -16,6 +16,8 @@ public struct SimulationSetup: Sendable {
     public var verifyReads = true
     /// Built-in components that run in processes of their own behind the simulated IPC bus.
     public var ipc = SimIPCSetup()
+    /// The world presents a Pi with the rpi-sense overlay loaded (`hub.sensehat_kernel: bound`).
+    public var senseHATKernelBound = false
 
     /// 2026-01-15 00:00 UTC: a winter day, so the furnace works.
     public static let defaultStart = Instant(secondsSinceEpoch: 1_768_435_200)
@@ -57,8 +59,13 @@ public final class Simulation {
         history = recorder ?? HistoryRecorder(log: eventLog)
         world = SimWorld(devices: setup.hub.devices, seed: setup.seed, start: setup.start, clock: scheduler, history: history)
         if recordTruth { world.recordTruth() }
-        // Edges become events, so the hub handles them from the loop like everything else.
-        world.gpio.onEdge { [scheduler] edge, now in scheduler.schedule(.gpioEdge(edge), at: now) }
+        if setup.senseHATKernelBound { world.bindKernelDrivers() }
+        // Edges become events, so the hub handles them from the loop like everything else;
+        // a bound kernel driver hears the interrupt first, as on a Pi.
+        world.gpio.onEdge { [scheduler, kernel = world.kernel] edge, now in
+            kernel?.edge(edge, now: now)
+            scheduler.schedule(.gpioEdge(edge), at: now)
+        }
         world.cloud.scheduleAttempt = { [scheduler] at in scheduler.schedule(.cloudConnect, at: at) }
         for (index, kit) in world.mqttKits.enumerated() {
             // Kits are not in step with the hub: each starts a fixed share into its interval.

@@ -1,0 +1,37 @@
+import HubCore
+import HubDrivers
+import HubKernel
+import HubSim
+import Testing
+
+/// A world that presents a Pi with the rpi-sense overlay loaded: the hub's LED matrix and
+/// joystick go through the kernel drivers' twins, which reach the ATtiny88 over I²C.
+@Suite("Simulated Sense HAT kernel drivers")
+struct SimSenseHATKernelTests {
+    static func run(bound: Bool) -> Simulation {
+        let hub = HubConfig(thing: "hbshub001", devices: [.init(id: "hvac", kind: .furnace)], pollInterval: .seconds(10))
+        var setup = SimulationSetup(seed: 4, duration: .seconds(1800), hub: hub,
+                                    faults: [ScheduledFault(at: .seconds(600), duration: .milliseconds(300), fault: .joystick(keys: 0x08, name: "enter"))])
+        setup.senseHATKernelBound = bound
+        let simulation = Simulation(setup: setup)
+        simulation.run()
+        return simulation
+    }
+
+    @Test("with the overlay bound the hub's frames go through the framebuffer twin (identity gamma) and the stick through the event twin")
+    func boundPaths() throws {
+        let bound = Self.run(bound: true)
+        let kernel = try #require(bound.world.kernel)
+        #expect(kernel.framebuffer.gamma == RPiSenseFramebuffer.gammaIdentity)
+        #expect(kernel.framebuffer.memory != [UInt8](repeating: 0, count: 128))
+        #expect(RPiSenseFramebuffer.frameTransfer(memory: kernel.framebuffer.memory, gamma: kernel.framebuffer.gamma).dropFirst().elementsEqual(bound.display.currentFrame.registerBytes),
+                "what the ATtiny88 shows is what the framebuffer holds")
+        let scrolls = bound.history.entries.filter { if case .displayScroll = $0.event { true } else { false } }
+        #expect(scrolls.count == 1, "the ENTER press read through the twin scrolled once")
+        // The same run without the overlay: the same pictures on the LEDs, by the other path.
+        let direct = Self.run(bound: false)
+        #expect(direct.world.kernel == nil)
+        #expect(direct.display.currentFrame == bound.display.currentFrame)
+        #expect(direct.history.entries.filter { if case .displayScroll = $0.event { true } else { false } }.count == 1)
+    }
+}
