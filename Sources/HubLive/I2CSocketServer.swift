@@ -1,7 +1,8 @@
 import Foundation
 import HubCore
 
-/// Why the socket server could not start, naming the socket path and the failed call.
+/// Why a socket server of the stand-in (the I²C server, the Sense HAT kernel server) could
+/// not start, naming the socket path and the failed call.
 public enum I2CSocketServerError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The path does not fit `sockaddr_un.sun_path` (107 bytes plus the terminator).
     case pathTooLong(path: String, limit: Int)
@@ -68,10 +69,7 @@ public final class I2CSocketServer: @unchecked Sendable {
     private let lock = NSLock()
     private var stats = Statistics()
     private var running = false
-    private var listenFD: Int32 = -1
-    private var wakeRead: Int32 = -1
-    private var wakeWrite: Int32 = -1
-    private var socketInode: UInt64 = 0
+    private var listener: OwnerOnlyListener?
     private let finished = DispatchSemaphore(value: 0)
 
     public init(bus: any I2CBus, socketPath: String) {
@@ -95,54 +93,7 @@ public final class I2CSocketServer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         precondition(!running, "I2CSocketServer started twice")
-        let address = try socketAddress()
-        try removeStaleSocket()
-
-        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard listener >= 0 else { throw .system(path: socketPath, call: "socket", errno: errno) }
-        let bound = UnixSocketAddress.bind(listener, to: address)
-        guard bound == 0 else {
-            let code = errno
-            close(listener)
-            throw code == EADDRINUSE ? .pathInUse(path: socketPath) : .system(path: socketPath, call: "bind", errno: code)
-        }
-        // bind honours the umask, so the mode is set afterwards; nobody can connect in
-        // between because the socket is not listening yet.
-        guard chmod(socketPath, 0o600) == 0 else {
-            let code = errno
-            close(listener)
-            unlink(socketPath)
-            throw .system(path: socketPath, call: "chmod", errno: code)
-        }
-        var info = stat()
-        if lstat(socketPath, &info) == 0 { socketInode = UInt64(info.st_ino) }
-        guard listen(listener, 4) == 0 else {
-            let code = errno
-            close(listener)
-            unlink(socketPath)
-            throw .system(path: socketPath, call: "listen", errno: code)
-        }
-        var pipeFDs: [Int32] = [-1, -1]
-        // pipe2/accept4 are GNU extensions Swift's Glibc module does not export, hence
-        // pipe + fcntl; a child spawned in between could inherit the descriptors, which
-        // would only keep them open a little longer.
-        guard pipe(&pipeFDs) == 0 else {
-            let code = errno
-            close(listener)
-            unlink(socketPath)
-            throw .system(path: socketPath, call: "pipe", errno: code)
-        }
-        guard setCloseOnExec(pipeFDs[0]), setCloseOnExec(pipeFDs[1]) else {
-            let code = errno
-            close(pipeFDs[0])
-            close(pipeFDs[1])
-            close(listener)
-            unlink(socketPath)
-            throw .system(path: socketPath, call: "fcntl", errno: code)
-        }
-        listenFD = listener
-        wakeRead = pipeFDs[0]
-        wakeWrite = pipeFDs[1]
+        listener = try OwnerOnlyListener(path: socketPath, backlog: 4)
         running = true
         let thread = Thread { [self] in serve() }
         thread.name = "i2c-socket-server"
@@ -151,52 +102,14 @@ public final class I2CSocketServer: @unchecked Sendable {
 
     /// Stops serving, waits for the serving thread and removes the socket file.
     public func stop() {
-        lock.lock()
-        guard running else {
-            lock.unlock()
-            return
-        }
-        lock.unlock()
-        var byte: UInt8 = 1
-        while write(wakeWrite, &byte, 1) < 0 && errno == EINTR {}
+        guard lock.withLock({ running }) else { return }
+        listener?.wake()
         finished.wait()
-        lock.lock()
-        defer { lock.unlock() }
-        close(listenFD)
-        close(wakeRead)
-        close(wakeWrite)
-        listenFD = -1
-        wakeRead = -1
-        wakeWrite = -1
-        // Only our own socket file goes: another server may have taken the path since.
-        var info = stat()
-        if lstat(socketPath, &info) == 0, UInt64(info.st_ino) == socketInode { unlink(socketPath) }
-        running = false
-    }
-
-    // MARK: Setup helpers
-
-    private func socketAddress() throws(I2CSocketServerError) -> sockaddr_un {
-        guard let address = UnixSocketAddress.make(socketPath) else { throw .pathTooLong(path: socketPath, limit: UnixSocketAddress.pathBytesMax) }
-        return address
-    }
-
-    /// Replaces a socket no server answers on (left by a crashed run); refuses anything else.
-    private func removeStaleSocket() throws(I2CSocketServerError) {
-        var info = stat()
-        guard lstat(socketPath, &info) == 0 else { return }
-        guard info.st_mode & S_IFMT == S_IFSOCK else { throw .pathInUse(path: socketPath) }
-        let address = try socketAddress()
-        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard probe >= 0 else { throw .system(path: socketPath, call: "socket", errno: errno) }
-        defer { close(probe) }
-        let connected = UnixSocketAddress.connect(probe, to: address)
-        guard connected != 0, errno == ECONNREFUSED else { throw .pathInUse(path: socketPath) }
-        unlink(socketPath)
-    }
-
-    private func setCloseOnExec(_ fd: Int32) -> Bool {
-        fd >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) == 0
+        lock.withLock {
+            listener?.close()
+            listener = nil
+            running = false
+        }
     }
 
     // MARK: Serving thread
@@ -223,9 +136,10 @@ public final class I2CSocketServer: @unchecked Sendable {
         var clients: [Client] = []
         defer { for client in clients { close(client.fd) } }
         var chunk = [UInt8](repeating: 0, count: 65_536)
+        guard let listener = lock.withLock({ listener }) else { return }
         while true {
-            var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: listener.wakeFD, events: Int16(POLLIN), revents: 0)]
             fds += clients.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let ready = poll(&fds, nfds_t(fds.count), -1)
             if ready < 0 {
@@ -247,13 +161,13 @@ public final class I2CSocketServer: @unchecked Sendable {
             }
             clients = keep
             if fds[0].revents != 0 {
-                let fd = accept(listenFD, nil, nil)
+                let fd = accept(listener.fd, nil, nil)
                 if fd >= 0 {
                     if clients.count >= Self.clientsMax {
                         lock.withLock { stats.refusedConnections += 1 }
                         close(fd)
                     } else {
-                        _ = setCloseOnExec(fd)
+                        _ = OwnerOnlyListener.setCloseOnExec(fd)
                         var timeout = Self.replyTimeout
                         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                         lock.withLock { stats.connections += 1 }

@@ -42,17 +42,6 @@ public final class SenseHATKernelServer: @unchecked Sendable {
     // @unchecked Sendable: mutable state (clients, gamma, keys, the memory's copy) is only
     // touched under `lock`; the mapped memory is read only on the serving thread.
 
-    /// Why the server could not start.
-    public enum StartError: Error, CustomStringConvertible {
-        case system(path: String, call: String, errno: Int32)
-
-        public var description: String {
-            switch self {
-            case .system(let path, let call, let code): "Sense HAT kernel stand-in \(path): \(call) failed: \(errnoText(code)) (errno \(code))"
-            }
-        }
-    }
-
     /// The deferred-I/O delay of rpisense-fb (HZ/100).
     public static let frameInterval: Duration = .milliseconds(10)
     /// The framebuffer's size: 8 × 8 pixels of 16 bits.
@@ -62,9 +51,7 @@ public final class SenseHATKernelServer: @unchecked Sendable {
     public let memoryPath: String
     private let i2c: I2CSocketServer
     private let lock = NSLock()
-    private var listenFD: Int32 = -1
-    private var wakeRead: Int32 = -1
-    private var wakeWrite: Int32 = -1
+    private var listener: OwnerOnlyListener?
     private var memoryFD: Int32 = -1
     private var memory: UnsafeMutableRawPointer?
     private var running = false
@@ -88,42 +75,31 @@ public final class SenseHATKernelServer: @unchecked Sendable {
     public var statistics: (frames: Int, events: Int) { lock.withLock { (framesWritten, eventsSent) } }
 
     /// Creates the memory file and the socket (both owner-only) and starts serving.
-    public func start() throws(StartError) {
+    public func start() throws(I2CSocketServerError) {
         lock.lock()
         defer { lock.unlock() }
         precondition(!running, "SenseHATKernelServer started twice")
+        // The socket first: it refuses a path a live server answers on, whose memory file
+        // must not be replaced either.
+        let listening = try OwnerOnlyListener(path: socketPath, backlog: 8)
         unlink(memoryPath)
         let fd = open(memoryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .system(path: memoryPath, call: "open", errno: errno) }
+        guard fd >= 0 else {
+            let code = errno
+            listening.close()
+            throw .system(path: memoryPath, call: "open", errno: code)
+        }
         guard ftruncate(fd, off_t(Self.memoryBytes)) == 0,
               let mapped = mmap(nil, Self.memoryBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
             let code = errno
             close(fd)
             unlink(memoryPath)
+            listening.close()
             throw .system(path: memoryPath, call: "mmap", errno: code)
         }
         memoryFD = fd
         memory = mapped
-        guard let address = UnixSocketAddress.make(socketPath) else {
-            throw .system(path: socketPath, call: "socket path", errno: ENAMETOOLONG)
-        }
-        unlink(socketPath)
-        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard listener >= 0, UnixSocketAddress.bind(listener, to: address) == 0, chmod(socketPath, 0o600) == 0,
-              listen(listener, 8) == 0 else {
-            let code = errno
-            if listener >= 0 { close(listener) }
-            throw .system(path: socketPath, call: "bind", errno: code)
-        }
-        var pipeFDs: [Int32] = [-1, -1]
-        guard pipe(&pipeFDs) == 0 else {
-            let code = errno
-            close(listener)
-            throw .system(path: socketPath, call: "pipe", errno: code)
-        }
-        listenFD = listener
-        wakeRead = pipeFDs[0]
-        wakeWrite = pipeFDs[1]
+        listener = listening
         running = true
         let thread = Thread { [self] in serve() }
         thread.name = "sensehat-kernel"
@@ -133,19 +109,16 @@ public final class SenseHATKernelServer: @unchecked Sendable {
     /// Stops serving and removes the socket and the memory file.
     public func stop() {
         guard lock.withLock({ running }) else { return }
-        var byte: UInt8 = 1
-        while write(wakeWrite, &byte, 1) < 0 && errno == EINTR {}
+        listener?.wake()
         finished.wait()
         lock.withLock {
             for client in joystickClients { close(client) }
             joystickClients.removeAll()
-            close(listenFD)
-            close(wakeRead)
-            close(wakeWrite)
+            listener?.close()
+            listener = nil
             if let memory { munmap(memory, Self.memoryBytes) }
             memory = nil
             close(memoryFD)
-            unlink(socketPath)
             unlink(memoryPath)
             running = false
         }
@@ -260,13 +233,14 @@ public final class SenseHATKernelServer: @unchecked Sendable {
         defer { finished.signal() }
         var clients: [Client] = []
         defer { for client in clients where client.kind != .joystick { close(client.fd) } }
+        guard let listener = lock.withLock({ listener }) else { return }
         var chunk = [UInt8](repeating: 0, count: 4096)
         let clock = ContinuousClock()
         var nextFrame = clock.now
         while true {
             refreshFrame()
             nextFrame = nextFrame + Self.frameInterval
-            var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: listener.wakeFD, events: Int16(POLLIN), revents: 0)]
             fds += clients.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let waitMilliseconds = max(0, Int32((nextFrame - clock.now).secondsValue * 1000))
             let ready = poll(&fds, nfds_t(fds.count), waitMilliseconds)
@@ -286,8 +260,11 @@ public final class SenseHATKernelServer: @unchecked Sendable {
             }
             clients = keep
             if fds[0].revents != 0 {
-                let fd = accept(listenFD, nil, nil)
-                if fd >= 0 { clients.append(Client(fd: fd)) }
+                let fd = accept(listener.fd, nil, nil)
+                if fd >= 0 {
+                    _ = OwnerOnlyListener.setCloseOnExec(fd)
+                    clients.append(Client(fd: fd))
+                }
             }
         }
     }
