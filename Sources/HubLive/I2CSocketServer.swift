@@ -15,11 +15,11 @@ public enum I2CSocketServerError: Error, Equatable, Sendable, CustomStringConver
     public var description: String {
         switch self {
         case .pathTooLong(let path, let limit):
-            "I²C socket path \(path) is longer than \(limit) bytes"
+            "socket path \(path) is longer than \(limit) bytes"
         case .pathInUse(let path):
-            "I²C socket path \(path) is in use (a live server or not a socket)"
+            "socket path \(path) is in use (a live server or not a socket)"
         case .system(let path, let call, let errno):
-            "I²C socket \(path): \(call) failed: \(errnoText(errno)) (errno \(errno))"
+            "socket \(path): \(call) failed: \(errnoText(errno)) (errno \(errno))"
         }
     }
 }
