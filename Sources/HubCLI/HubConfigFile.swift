@@ -67,6 +67,8 @@ public struct HubConfigFile: Sendable {
     /// Directory of the hub's durable state (the outbox), resolved against the file's directory.
     public var stateDirectory: Sourced<String>?
     public var kits: [Kit] = []
+    /// `self_heating: { hts221: K, lps25h: K }`: what the Pi's warmth adds to each thermometer.
+    public var selfHeating: SelfHeating?
 
     public init(file: String) {
         self.file = file
@@ -77,7 +79,9 @@ public struct HubConfigFile: Sendable {
     /// The longest path a field may hold (Linux's PATH_MAX).
     public static let pathBytesMax = 4096
 
-    public static let fields = ["thing", "devices", "poll_interval", "telemetry_batch", "cloud", "local_broker", "state_dir", "kits"]
+    public static let fields = ["thing", "devices", "poll_interval", "telemetry_batch", "cloud", "local_broker", "state_dir", "kits",
+                                "self_heating"]
+    public static let selfHeatingFields = ["hts221", "lps25h"]
     public static let deviceFields = ["id", "kind", "model"]
     public static let cloudFields = ["host", "port", "ca", "cert", "key"]
     public static let brokerFields = ["host", "port"]
@@ -115,6 +119,15 @@ public struct HubConfigFile: Sendable {
             config.localBroker = try address(broker, defaultPort: BrokerAddress.localDefaultPort)
         }
         if let value = map.optional("state_dir") { config.stateDirectory = try path(value, directory: directory) }
+        if let value = map.optional("self_heating") {
+            let heating = try value.map()
+            try heating.finish(known: selfHeatingFields)
+            func kelvin(_ field: String, _ fallback: Double) throws(YAMLFileError) -> Double {
+                try heating.optional(field)?.double(in: SelfHeating.kelvinRange) ?? fallback
+            }
+            config.selfHeating = SelfHeating(hts221: try kelvin("hts221", SelfHeating.piUnderHAT.hts221),
+                                             lps25h: try kelvin("lps25h", SelfHeating.piUnderHAT.lps25h))
+        }
         if let value = map.optional("kits") {
             config.kits = try kits(value)
             if !config.kits.isEmpty, config.localBroker == nil {

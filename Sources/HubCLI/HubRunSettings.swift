@@ -30,6 +30,8 @@ public struct HubRunSettings: Sendable {
     public var kits: [HubConfigFile.Kit]
     /// Directory of the default model packages, `<models>/<kind>` (`--models`).
     public var models: String
+    /// What the hub subtracts from the Sense HAT's temperatures (configuration file only).
+    public var selfHeating = SelfHeating.piUnderHAT
 
     /// What a hub runs with when neither the file nor a flag says otherwise.
     public enum Defaults {
@@ -73,6 +75,7 @@ public struct HubRunSettings: Sendable {
         if let stateDirectory = file.stateDirectory { self.stateDirectory = stateDirectory }
         localBroker = file.localBroker
         kits = file.kits
+        if let selfHeating = file.selfHeating { self.selfHeating = selfHeating }
     }
 
     /// Every flag given replaces what the file or the default said; `--device` replaces the
@@ -136,8 +139,10 @@ public struct HubRunSettings: Sendable {
         let kitDevices = kits.map { kit in
             HubConfig.Device(id: kit.id, kind: kit.kind, detector: .none, source: .mqttKit(interval: kit.interval ?? pollInterval))
         }
-        return HubConfig(thing: thing, devices: try devices.map { try withModel($0, tool: tool) } + kitDevices, pollInterval: pollInterval,
-                         telemetryBatching: telemetryBatch.batching)
+        var config = HubConfig(thing: thing, devices: try devices.map { try withModel($0, tool: tool) } + kitDevices, pollInterval: pollInterval,
+                               telemetryBatching: telemetryBatch.batching)
+        config.selfHeating = selfHeating
+        return config
     }
 
     /// The device scored by its own `model:` package, else by `<models>/<kind>` if that

@@ -52,6 +52,10 @@ public struct HubConfig: Sendable {
     /// message per reading.
     public var telemetryBatching: TelemetryBatching?
 
+    /// How much warmer than the air the Sense HAT's thermometers read, from the Pi under
+    /// them; the sensor component subtracts it from every temperature it reads.
+    public var selfHeating: SelfHeating = .piUnderHAT
+
     /// The poll interval of a hub not told otherwise: the original hub's 10 s.
     public static let defaultPollInterval: Duration = .seconds(10)
 
@@ -85,6 +89,34 @@ public struct HubConfig: Sendable {
         self.debounceN = debounceN
         self.telemetryBatching = telemetryBatching
     }
+}
+
+/// The Sense HAT's self-heating: the Pi under the HAT warms its thermometers above the air
+/// they measure, the HTS221 and the LPS25H by different amounts (they sit at different
+/// distances from the SoC).
+///
+/// A documented offset per chip, modelled by the simulated chips and compensated by the
+/// hub with the same figures unless a configuration file says otherwise (`self_heating`,
+/// docs/config.md), so a bench can set what its own reference thermometer shows.
+public struct SelfHeating: Equatable, Sendable {
+    /// Kelvin the HTS221 (the reading's temperature) and the LPS25H (the cross-check's
+    /// reference) read above the air.
+    public var hts221: Double
+    public var lps25h: Double
+
+    public init(hts221: Double, lps25h: Double) {
+        precondition(Self.kelvinRange.contains(hts221) && Self.kelvinRange.contains(lps25h), "self-heating within \(Self.kelvinRange) K")
+        self.hts221 = hts221
+        self.lps25h = lps25h
+    }
+
+    /// A Sense HAT directly on a Pi 4 in still air (assumed figures, no source here: the
+    /// HAT's users report readings several kelvin high; the LPS25H sits nearer the SoC).
+    public static let piUnderHAT = SelfHeating(hts221: 4.0, lps25h: 5.0)
+    /// No offset: a HAT on a ribbon cable away from the Pi, or a chip model on its own.
+    public static let none = SelfHeating(hts221: 0, lps25h: 0)
+    /// What a configuration may say.
+    public static let kelvinRange: ClosedRange<Double> = -10...30
 }
 
 /// Where a device's readings come from.

@@ -117,6 +117,8 @@ public struct SensorComponent {
 
     public let devices: [Device]
     public let pollInterval: Duration
+    /// Subtracted from the HTS221's and the LPS25H's temperatures (`HubConfig.selfHeating`).
+    public let selfHeating: SelfHeating
     public let readyRetryDelay: Duration
     public let readyRetriesMax: Int
     public let retryBackoff: Duration = .milliseconds(5)
@@ -137,11 +139,12 @@ public struct SensorComponent {
     private var nextPoll: Instant?
     private var pollIndex = 0
 
-    public init(devices: [Device], pollInterval: Duration,
+    public init(devices: [Device], pollInterval: Duration, selfHeating: SelfHeating = .none,
                 readyRetryDelay: Duration = .milliseconds(20), readyRetriesMax: Int = 10,
                 crossCheck: ThermometerCrossCheck.Settings = .production) {
         self.devices = devices
         self.pollInterval = pollInterval
+        self.selfHeating = selfHeating
         self.readyRetryDelay = readyRetryDelay
         self.readyRetriesMax = readyRetriesMax
         chips = devices.map { Array(repeating: Chip(), count: $0.chips.count) }
@@ -265,6 +268,12 @@ public struct SensorComponent {
         guard !rounds[device].pending.contains(true) else { return actions }
         rounds[device].active = false
         var values = rounds[device].values
+        // The Pi's warmth comes off before anything looks at a temperature.
+        // (Rounded again, so a reading carries its channel's decimals and nothing of the subtraction.)
+        if let temperature = values[.temperature] { values[.temperature] = Channel.temperature.rounded(temperature - selfHeating.hts221) }
+        if let reference = values[.referenceTemperature] {
+            values[.referenceTemperature] = Channel.referenceTemperature.rounded(reference - selfHeating.lps25h)
+        }
         if let reference = values[.referenceTemperature] {
             values[.referenceTemperature] = nil
             if let temperature = values[.temperature], crossChecks[device]?.add(primary: temperature, reference: reference) != nil {

@@ -88,7 +88,7 @@ public enum StandardComponents {
                 SensorComponent.Device(id: device.id, chips: kit.map { $0.chip },
                                        derivesDutyCycle: MonitoringKit.for(device.kind).channels.contains(.dutyCycles))
             },
-            pollInterval: config.pollInterval)
+            pollInterval: config.pollInterval, selfHeating: config.selfHeating)
     }
 
     private static func inference(config: HubConfig) -> InferenceComponent {

@@ -18,11 +18,16 @@ public final class HTS221Model: ConvertingSTChip {
     private var random: SeededRandom
     static let noiseTemperature = 0.03
     static let noiseHumidity = 0.15
+    /// Kelvin the die reads above the air: the Pi's warmth under the HAT (`SelfHeating`).
+    /// The humidity it converts is the air's: the shift of relative humidity at a warmer
+    /// die is not modelled.
+    public let selfHeating: Double
 
-    public init(calibration: HTS221Calibration, source: any SensorEnvironmentSource, random: SeededRandom) {
+    public init(calibration: HTS221Calibration, source: any SensorEnvironmentSource, random: SeededRandom, selfHeating: Double = 0) {
         self.calibration = calibration
         self.source = source
         self.random = random
+        self.selfHeating = selfHeating
         super.init(oneShotTime: .milliseconds(15))
         powerOnReset()
     }
@@ -79,7 +84,7 @@ public final class HTS221Model: ConvertingSTChip {
     public override func latch(at instant: Instant) {
         let environment = source.environment(at: instant)
         record(environment, at: instant)
-        let temperature = environment.temperature + Self.noiseTemperature * random.nextGaussian()
+        let temperature = environment.temperature + selfHeating + Self.noiseTemperature * random.nextGaussian()
         let humidity = environment.humidity + Self.noiseHumidity * random.nextGaussian()
         let first = Int(HTS221Register.humidityOutL)
         registers.replaceSubrange(first..<first + HTS221Register.outputCount,

@@ -37,8 +37,12 @@ public final class LPS25HModel: ConvertingSTChip {
 
     /// `thermometerRandom` is a stream of its own, so adding the thermometer left every
     /// pressure the model produced as it was.
-    public init(source: any SensorEnvironmentSource, random: SeededRandom, thermometerRandom: SeededRandom) {
+    /// Kelvin the die reads above the air: the Pi's warmth under the HAT (`SelfHeating`).
+    public let selfHeating: Double
+
+    public init(source: any SensorEnvironmentSource, random: SeededRandom, thermometerRandom: SeededRandom, selfHeating: Double = 0) {
         self.source = source
+        self.selfHeating = selfHeating
         var random = random
         pressureOffset = random.nextDouble(in: -0.2...0.2)
         self.random = random
@@ -132,7 +136,7 @@ public final class LPS25HModel: ConvertingSTChip {
             let averaged = meanWindow.suffix(count)
             pressure = averaged.reduce(0, +) / Double(averaged.count)
         }
-        let temperature = environment.temperature + temperatureOffset + Self.noiseTemperature * thermometerRandom.nextGaussian()
+        let temperature = environment.temperature + selfHeating + temperatureOffset + Self.noiseTemperature * thermometerRandom.nextGaussian()
         let first = Int(LPS25HRegister.pressOutXL)
         registers.replaceSubrange(first..<first + LPS25HRegister.outputCount,
                                   with: LPS25HConversion.outputRegisters(hectopascals: pressure, celsius: temperature))

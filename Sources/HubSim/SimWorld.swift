@@ -122,14 +122,16 @@ public final class SimKit {
         appliance = SimulatedAppliances.model(device.kind, weather: weather, start: start, random: streams.split("physics"))
         environment = FaultableEnvironment(source: appliance, random: streams.split("sensor-faults"))
         var calibrationStream = streams.split("hts221.calibration")
+        // The HAT sits on the Pi: its thermometers read the Pi's warmth too (`SelfHeating`).
         hts221 = HTS221Model(calibration: HTS221Model.randomCalibration(using: &calibrationStream),
-                             source: environment.element(.hts221), random: streams.split("hts221.noise"))
+                             source: environment.element(.hts221), random: streams.split("hts221.noise"),
+                             selfHeating: SelfHeating.piUnderHAT.hts221)
         let lps25hStream = streams.split("lps25h")
         accelGyro = LSM9DS1AccelGyroModel(source: environment.element(.lsm9ds1), random: streams.split("lsm9ds1.ag"))
         magnetometer = LSM9DS1MagnetometerModel(source: environment.element(.lsm9ds1), random: streams.split("lsm9ds1.m"))
         // Split last, so the streams above are those of kits before the thermometer existed.
         lps25h = LPS25HModel(source: environment.element(.lps25h), random: lps25hStream,
-                             thermometerRandom: streams.split("lps25h.thermometer"))
+                             thermometerRandom: streams.split("lps25h.thermometer"), selfHeating: SelfHeating.piUnderHAT.lps25h)
         bus.attach(hts221, at: HTS221Register.address)
         bus.attach(lps25h, at: LPS25HRegister.address)
         bus.attach(accelGyro, at: LSM9DS1AccelGyroRegister.address)

@@ -43,6 +43,7 @@ struct HubConfigFileTests {
         #expect(config.localBroker == BrokerAddress(host: "127.0.0.1", port: 1883))
         #expect(config.kits == [HubConfigFile.Kit(id: "washer-kit", kind: .washer, interval: .seconds(10)),
                                 HubConfigFile.Kit(id: "fridge-kit", kind: .fridge, interval: .seconds(30))])
+        #expect(config.selfHeating == SelfHeating(hts221: 4.0, lps25h: 5.0))
         // Each path remembers its line and field, for errors found when it is used.
         #expect(cloud.key?.origin.description.hasPrefix(Self.example + ":16:") == true, "\(String(describing: cloud.key?.origin))")
         #expect(cloud.key?.origin.description.hasSuffix(": cloud.key") == true)
@@ -136,6 +137,10 @@ struct HubConfigFileTests {
                  says: "unknown appliance kind 'toaster'"),
         BadField(yaml: "local_broker: { host: h }\nkits:\n  - { id: kit, kind: washer, intervall: 1s }", line: 3,
                  field: "kits[0].intervall", says: "(did you mean 'interval'?)"),
+        BadField(yaml: "self_heating: 4", line: 1, field: "self_heating", says: "expected a mapping"),
+        BadField(yaml: "self_heating:\n  hts221: 31", line: 2, field: "self_heating.hts221", says: "-10"),
+        BadField(yaml: "self_heating:\n  lps25h: hot", line: 2, field: "self_heating.lps25h", says: "expected a number"),
+        BadField(yaml: "self_heating:\n  hts222: 1", line: 2, field: "self_heating.hts222", says: "(did you mean 'hts221'?)"),
     ]
 
     @Test("each field's mistake is refused naming file, line and field", arguments: badFields)

@@ -35,3 +35,33 @@ struct SimSenseHATKernelTests {
         #expect(direct.history.entries.filter { if case .displayScroll = $0.event { true } else { false } }.count == 1)
     }
 }
+
+/// The Pi's warmth under the HAT: the simulated thermometers read it, the hub takes it off.
+@Suite("Self-heating of the Sense HAT")
+struct SelfHeatingTests {
+    /// The mean of the hub's temperature minus the HTS221's true air temperature.
+    static func meanError(compensation: SelfHeating) -> Double {
+        var hub = HubConfig(thing: "hbshub001", devices: [.init(id: "hvac", kind: .furnace)], pollInterval: .seconds(10))
+        hub.selfHeating = compensation
+        let simulation = Simulation(setup: SimulationSetup(seed: 2, duration: .seconds(3600), hub: hub), recordTruth: true)
+        simulation.run()
+        var truth: Double?
+        var errors: [Double] = []
+        for entry in simulation.history.entries {
+            switch entry.event {
+            case .sensorTruth(_, "HTS221", let values): truth = values[.temperature]
+            case .busPublish(_, "sensor", .reading(let reading)): if let truth, let value = reading.values[.temperature] { errors.append(value - truth) }
+            default: break
+            }
+        }
+        precondition(errors.count > 300, "a reading every 10 s")
+        return errors.reduce(0, +) / Double(errors.count)
+    }
+
+    @Test("the simulated HTS221 reads the air plus the Pi's 4 K; the hub's default compensation takes it off, exactly")
+    func compensated() {
+        #expect(abs(Self.meanError(compensation: .piUnderHAT)) < 0.05)
+        #expect(abs(Self.meanError(compensation: .none) - SelfHeating.piUnderHAT.hts221) < 0.05)
+        #expect(abs(Self.meanError(compensation: SelfHeating(hts221: 1, lps25h: 5)) - 3) < 0.05, "a bench's own figure")
+    }
+}
