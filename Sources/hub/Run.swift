@@ -17,7 +17,9 @@ struct Run: ParsableCommand {
         abstract: "Run the hub.",
         discussion: """
             Drives the Sense HAT through /dev/i2c-N (I2C_RDWR) and the joystick through \
-            /dev/gpiochipN. History goes to --event-log as JSON lines (default: standard output). \
+            /dev/gpiochipN; where the rpi-sense overlay's kernel drivers are bound, the LED matrix \
+            and joystick go through their framebuffer and event device instead, and a sensor a \
+            kernel driver owns is refused with the fix (docs/bench.md). History goes to --event-log as JSON lines (default: standard output). \
             Cloud messages go over MQTT to --cloud-host (TLS with --cloud-ca, mutual TLS with \
             --cloud-cert and --cloud-key), or without it to --cloud-spool as JSON lines; either way \
             each is first committed to the outbox in --state-dir (default hub-state). \
