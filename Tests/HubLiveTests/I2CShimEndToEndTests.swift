@@ -218,6 +218,105 @@ struct I2CShimEndToEndTests {
         #expect(stats.connections == 2)
     }
 
+    /// Random calls on the faked descriptor, as a hostile or buggy program would make them:
+    /// I2C_SMBUS with any size, direction and block length, I2C_RDWR with any flags and
+    /// lengths (I2C_M_RECV_LEN included), read and write of any size, with a fixed seed.
+    static let fuzzProgram = #"""
+        #include <errno.h>
+        #include <fcntl.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <sys/ioctl.h>
+        #include <unistd.h>
+        #include <linux/i2c.h>
+        #include <linux/i2c-dev.h>
+
+        static unsigned long long state = 0x9E3779B97F4A7C15ull;
+        static unsigned next(void) { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return (unsigned)state; }
+
+        int main(int argc, char **argv) {
+            static const unsigned char addresses[] = { 0x5F, 0x5C, 0x6A, 0x10, 0x7F, 0x00 };
+            unsigned char buffers[4][8300];
+            int fd = open(argv[1], O_RDWR), ok = 0, failed = 0, cases = atoi(argv[2]);
+            if (fd < 0) { printf("open %d\n", errno); return 1; }
+            for (int n = 0; n < cases; n++) {
+                int r;
+                ioctl(fd, I2C_SLAVE, addresses[next() % 6]);
+                if (next() % 8 == 0) ioctl(fd, I2C_PEC, next() % 2);
+                switch (next() % 4) {
+                case 0: {
+                    union i2c_smbus_data data;
+                    for (int i = 0; i < (int)sizeof data.block; i++) data.block[i] = (unsigned char)next();
+                    if (next() % 2) data.block[0] = (unsigned char)(next() % 40);
+                    struct i2c_smbus_ioctl_data args = { (unsigned char)(next() % 3), (unsigned char)next(), next() % 10, next() % 16 ? &data : NULL };
+                    r = ioctl(fd, I2C_SMBUS, &args);
+                    break;
+                }
+                case 1: {
+                    struct i2c_msg msgs[4];
+                    unsigned count = 1 + next() % 4;
+                    for (unsigned i = 0; i < count; i++) {
+                        unsigned short flags = (unsigned short)(next() % 3 == 0 ? I2C_M_RD : 0);
+                        if (next() % 6 == 0) flags |= I2C_M_RD | I2C_M_RECV_LEN;
+                        if (next() % 20 == 0) flags |= (unsigned short)next();
+                        msgs[i].addr = addresses[next() % 6];
+                        msgs[i].flags = flags;
+                        msgs[i].len = (unsigned short)(next() % 5 == 0 ? next() % 8300 : next() % 40);
+                        msgs[i].buf = buffers[i];
+                        buffers[i][0] = (unsigned char)(next() % 4);
+                    }
+                    struct i2c_rdwr_ioctl_data data = { msgs, count };
+                    r = ioctl(fd, I2C_RDWR, &data);
+                    break;
+                }
+                case 2:
+                    r = (int)read(fd, buffers[0], next() % 9000);
+                    break;
+                default:
+                    r = (int)write(fd, buffers[1], next() % 9000);
+                    break;
+                }
+                if (r < 0) failed++; else ok++;
+            }
+            ioctl(fd, I2C_PEC, 0);
+            unsigned char reg = 0x0F, value = 0;
+            struct i2c_msg whoami[2] = { { 0x5F, 0, 1, &reg }, { 0x5F, I2C_M_RD, 1, &value } };
+            struct i2c_rdwr_ioctl_data last = { whoami, 2 };
+            int r = ioctl(fd, I2C_RDWR, &last);
+            printf("cases %d ok %d failed %d whoami %d %02x\n", cases, ok, failed, r, value);
+            return 0;
+        }
+        """#
+
+    @Test("random SMBus, I2C_RDWR, read and write calls through the shim never crash it, and the bus still answers after")
+    func fuzzCalls() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let shim = try Self.buildShim(in: directory)
+        let source = directory + "/fuzz.c"
+        let program = directory + "/fuzz"
+        try Self.fuzzProgram.write(toFile: source, atomically: true, encoding: .utf8)
+        let compiled = try runProcess("/usr/bin/env", ["cc", "-O1", "-Wall", "-o", program, source],
+                                      environment: ProcessInfo.processInfo.environment, timeout: .seconds(60))
+        try #require(compiled.status == 0, "\(compiled.output)")
+        let bench = SensorBench()
+        let server = I2CSocketServer(bus: bench.bus, socketPath: directory + "/i2c.sock")
+        try server.start()
+        defer { server.stop() }
+        var environment = ProcessInfo.processInfo.environment
+        environment["LD_PRELOAD"] = shim
+        environment["HUBRIG_I2C_DEVICE"] = Self.device
+        environment["HUBRIG_I2C_SOCKET"] = server.socketPath
+        let cases = ProcessInfo.processInfo.environment["HUBRIG_FUZZ_CASES"].flatMap(Int.init) ?? 5000
+        let result = try runProcess(program, [Self.device, "\(cases)"], environment: environment, timeout: .seconds(120))
+        #expect(result.status == 0, "\(result.output)")
+        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(line.hasPrefix("cases \(cases) ok ") && line.hasSuffix("whoami 2 bc"), "\(result.output)")
+        let words = line.split(separator: " ")
+        #expect((Int(words[3]) ?? 0) > cases / 10 && (Int(words[5]) ?? 0) > cases / 10, "both answers and errnos: \(line)")
+    }
+
     /// The number after `name` in a sample line (`temperature 21.03 °C`).
     static func value(of name: String, in output: String) -> Double? {
         for line in output.split(separator: "\n") where line.contains(" sample: ") {
