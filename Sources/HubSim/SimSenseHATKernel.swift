@@ -12,6 +12,8 @@ import HubDrivers
 // - Joystick: on each rising edge of GPIO23 (the ATtiny88's interrupt, bounces included)
 //   KEYS is read over I²C, which clears the interrupt, and the keys read are what the
 //   event device reports; a failed read leaves the keys as they were.
+// - A power loss restarts the kernel: the framebuffer's memory is zeroed, its gamma table
+//   back to the default, no key held.
 
 /// The kernel drivers the rpi-sense overlay binds, inside the simulated world
 /// (`hub.sensehat_kernel: bound`), so a scenario can present the hub the configuration
@@ -25,6 +27,12 @@ public final class SimSenseHATKernel {
         self.bus = bus
         framebuffer = SimKernelFramebuffer(bus: bus)
         joystick = SimKernelJoystick()
+    }
+
+    /// The Pi lost power: the drivers start again from nothing.
+    func powerLost() {
+        framebuffer.reset()
+        joystick.keys = []
     }
 
     /// The world's GPIO edge: the joystick driver's interrupt handler.
@@ -56,6 +64,11 @@ public final class SimKernelFramebuffer: SenseHATFramebufferDevice {
         precondition(table.count == 32, "a gamma table has 32 entries")
         gamma = table
         try refresh()
+    }
+
+    func reset() {
+        memory = [UInt8](repeating: 0, count: RPiSenseFramebuffer.memoryBytes)
+        gamma = RPiSenseFramebuffer.gammaDefault
     }
 
     private func refresh() throws(DriverError) {

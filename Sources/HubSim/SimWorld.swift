@@ -207,6 +207,7 @@ public final class SimWorld {
             kit.accelGyro.powerOnReset()
             kit.magnetometer.powerOnReset()
         }
+        kernel?.powerLost()
         cloud.clientGone(now: now)
     }
 

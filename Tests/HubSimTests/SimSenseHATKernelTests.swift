@@ -65,3 +65,26 @@ struct SelfHeatingTests {
         #expect(abs(Self.meanError(compensation: SelfHeating(hts221: 1, lps25h: 5)) - 3) < 0.05, "a bench's own figure")
     }
 }
+
+@Suite("Simulated Sense HAT kernel drivers across a power loss")
+struct SimSenseHATKernelPowerLossTests {
+    static func run(outage: Duration) throws -> SimSenseHATKernel {
+        let hub = HubConfig(thing: "hbshub001", devices: [.init(id: "hvac", kind: .furnace)], pollInterval: .seconds(10))
+        var setup = SimulationSetup(seed: 5, duration: .seconds(3600), hub: hub,
+                                    faults: [ScheduledFault(at: .seconds(600), duration: outage, fault: .powerLoss)])
+        setup.senseHATKernelBound = true
+        let simulation = Simulation(setup: setup)
+        simulation.run()
+        return try #require(simulation.world.kernel)
+    }
+
+    @Test("a power loss restarts the kernel twins (memory zeroed, default gamma); the rebooted hub sets its gamma again")
+    func powerLoss() throws {
+        let dark = try Self.run(outage: .seconds(7200))  // no power until the end
+        #expect(dark.framebuffer.memory == [UInt8](repeating: 0, count: 128))
+        #expect(dark.framebuffer.gamma == RPiSenseFramebuffer.gammaDefault)
+        let back = try Self.run(outage: .seconds(60))
+        #expect(back.framebuffer.gamma == RPiSenseFramebuffer.gammaIdentity, "set again by the rebooted hub")
+        #expect(back.framebuffer.memory != [UInt8](repeating: 0, count: 128))
+    }
+}
