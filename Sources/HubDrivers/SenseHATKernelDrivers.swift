@@ -115,8 +115,13 @@ public final class FramebufferLEDMatrix: LEDMatrix {
 /// EV_SYN that changed something, so the node's flow (edge, then read the keys) is the
 /// same as with the interrupt line.
 public final class EventDeviceJoystick: JoystickReader {
-    /// EV_KEY codes (linux/input-event-codes.h) of the KEYS bits.
+    /// EV_KEY codes (linux/input-event-codes.h) of the KEYS bits as the Raspberry Pi
+    /// kernel's rpisense-js reports them (KEY_DOWN, KEY_RIGHT, KEY_UP, KEY_ENTER, KEY_LEFT):
+    /// what the sense-hat library expects, and what the rig's stand-in sends.
     public static let keyCodes: [(code: UInt16, key: JoystickKeys)] = [(108, .down), (106, .right), (103, .up), (28, .enter), (105, .left)]
+    /// The same keys as mainline Linux's sensehat-joystick reports them (BTN_DPAD_DOWN,
+    /// BTN_DPAD_RIGHT, BTN_DPAD_UP, BTN_SELECT, BTN_DPAD_LEFT), which the hub reads too.
+    public static let mainlineKeyCodes: [(code: UInt16, key: JoystickKeys)] = [(0x221, .down), (0x223, .right), (0x220, .up), (0x13A, .enter), (0x222, .left)]
     public private(set) var keys: JoystickKeys = []
     private var pending: JoystickKeys = []
 
@@ -126,7 +131,7 @@ public final class EventDeviceJoystick: JoystickReader {
     public func handle(type: UInt16, code: UInt16, value: Int32) -> Bool {
         switch type {
         case 1:  // EV_KEY: 1 pressed, 0 released, 2 auto-repeat (still held)
-            guard let key = Self.keyCodes.first(where: { $0.code == code })?.key else { return false }
+            guard let key = (Self.keyCodes + Self.mainlineKeyCodes).first(where: { $0.code == code })?.key else { return false }
             if value == 0 { pending.remove(key) } else { pending.insert(key) }
             return false
         case 0 where code == 0:  // EV_SYN / SYN_REPORT

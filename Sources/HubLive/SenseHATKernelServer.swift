@@ -16,7 +16,11 @@ import HubDrivers
 // - Joystick ("Raspberry Pi Sense HAT Joystick"): on the ATtiny88's interrupt (a rising
 //   edge of GPIO23) KEYS is read over I²C, which clears the interrupt, and every key whose
 //   bit changed is reported as an EV_KEY event (1 pressed, 0 released) followed by
-//   EV_SYN, in bit order DOWN, RIGHT, UP, ENTER, LEFT. No auto-repeat (value 2) events.
+//   EV_SYN, in bit order DOWN, RIGHT, UP, ENTER, LEFT, with the Raspberry Pi kernel's
+//   KEY_* codes (mainline Linux's driver reports BTN_DPAD_*/BTN_SELECT instead). The
+//   driver sets EV_REP, so the input core's auto-repeat runs too: the last key pressed,
+//   while held, is reported again with value 2 after 250 ms and every 33 ms after that
+//   (REP_DELAY, REP_PERIOD), until any key is released.
 //   Events go to every open event device as 24-byte `struct input_event`s (64-bit
 //   layout); a reader whose socket buffer is full loses the newest, as a reader behind
 //   evdev's client buffer does.
@@ -62,12 +66,22 @@ public final class SenseHATKernelServer: @unchecked Sendable {
     private var lastMemory = [UInt8](repeating: 0, count: SenseHATKernelServer.memoryBytes)
     private var joystickClients: [Int32] = []
     private var keys: UInt8 = 0
+    /// The input core's auto-repeat: the key repeated and when it is next due.
+    private var repeatBit: Int?
+    private var repeatDue: ContinuousClock.Instant?
+    /// The input core's REP_DELAY and REP_PERIOD defaults.
+    public static let repeatDelay: Duration = .milliseconds(250)
+    public static let repeatPeriod: Duration = .milliseconds(33)
+    private let clock: any HubClock
+    private let monotonic = ContinuousClock()
     /// Frames written to the ATtiny88 and events sent, for tests and diagnostics.
     public private(set) var framesWritten = 0
     public private(set) var eventsSent = 0
 
-    public init(i2c: I2CSocketServer, socketPath: String) {
+    /// `clock` stamps the events (the world's, in `hubrig sim i2c-serve`).
+    public init(i2c: I2CSocketServer, socketPath: String, clock: any HubClock = LiveClock()) {
         self.i2c = i2c
+        self.clock = clock
         self.socketPath = socketPath
         memoryPath = socketPath + ".fb"
     }
@@ -137,10 +151,29 @@ public final class SenseHATKernelServer: @unchecked Sendable {
             guard changed != 0 else { return }
             var events: [UInt8] = []
             for bit in 0..<5 where changed & (1 << bit) != 0 {
-                events += Self.inputEvent(at: instant, type: 1, code: EventDeviceJoystick.keyCodes[bit].code, value: now & (1 << bit) != 0 ? 1 : 0)
+                let pressed = now & (1 << bit) != 0
+                events += Self.inputEvent(at: instant, type: 1, code: EventDeviceJoystick.keyCodes[bit].code, value: pressed ? 1 : 0)
+                if pressed {
+                    repeatBit = bit
+                    repeatDue = monotonic.now + Self.repeatDelay
+                } else {
+                    repeatBit = nil
+                    repeatDue = nil
+                }
             }
             events += Self.inputEvent(at: instant, type: 0, code: 0, value: 0)
             broadcast(events)
+        }
+    }
+
+    /// The input core's auto-repeat timer: the held key again, with value 2.
+    private func repeatHeldKey() {
+        lock.withLock {
+            guard let bit = repeatBit, let due = repeatDue, monotonic.now >= due else { return }
+            repeatDue = due + Self.repeatPeriod
+            let instant = clock.now
+            broadcast(Self.inputEvent(at: instant, type: 1, code: EventDeviceJoystick.keyCodes[bit].code, value: 2)
+                + Self.inputEvent(at: instant, type: 0, code: 0, value: 0))
         }
     }
 
@@ -239,6 +272,7 @@ public final class SenseHATKernelServer: @unchecked Sendable {
         var nextFrame = clock.now
         while true {
             refreshFrame()
+            repeatHeldKey()
             nextFrame = nextFrame + Self.frameInterval
             var fds = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: listener.wakeFD, events: Int16(POLLIN), revents: 0)]
             fds += clients.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }

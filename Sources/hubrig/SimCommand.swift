@@ -82,7 +82,7 @@ struct SimCommand: ParsableCommand {
             defer { server.stop() }
             var kernel: SenseHATKernelServer?
             if let senseHATSocket {
-                let drivers = SenseHATKernelServer(i2c: server, socketPath: senseHATSocket)
+                let drivers = SenseHATKernelServer(i2c: server, socketPath: senseHATSocket, clock: clock)
                 do { try drivers.start() } catch {
                     printError("i2c-serve: \(error)")
                     throw ExitCode(2)

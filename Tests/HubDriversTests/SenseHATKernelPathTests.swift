@@ -86,6 +86,15 @@ struct SenseHATKernelPathTests {
         #expect(!joystick.handle(type: 0, code: 0, value: 0), "no change, no edge")
     }
 
+    @Test("mainline Linux's sensehat-joystick codes (BTN_DPAD_*, BTN_SELECT) are the same keys")
+    func mainlineCodes() throws {
+        let joystick = EventDeviceJoystick()
+        #expect(!joystick.handle(type: 1, code: 0x13A, value: 1))
+        #expect(!joystick.handle(type: 1, code: 0x222, value: 1))
+        #expect(joystick.handle(type: 0, code: 0, value: 0))
+        #expect(try joystick.readKeys() == [.enter, .left])
+    }
+
     @Test("the plan: direct access with nothing bound, kernel devices when their drivers are, the joystick off when GPIO23 is taken")
     func plan() {
         let nothing = SenseHATAccessPlan.plan(for: SenseHATKernelState(), polled: [0x5F, 0x5C], adapter: 1)
