@@ -58,7 +58,8 @@
  *   /dev/input/eventM  a connection on which the server writes 24-byte input events;
  *                      read, select and poll are the socket's own; EVIOCGNAME answers the
  *                      name, other evdev requests EINVAL
- * and both are character devices (29:N, 13:64+M) to stat.
+ * and both are character devices (29:N, 13:64+M) to stat. scandir(3) of a directory with
+ * faked entries is answered here too (glibc's own runs on internal calls).
  *
  * If the server cannot be reached, open fails with connect's errno (ENOENT when no socket
  * exists at the path, ECONNREFUSED when nobody listens): the host program sees an ordinary
@@ -145,7 +146,7 @@ static void *real_open_p, *real_open64_p, *real_openat_p, *real_openat64_p, *rea
     *real_read_p, *real___read_chk_p, *real_write_p, *real_stat_p, *real_stat64_p, *real_lstat_p,
     *real_lstat64_p, *real_fstatat_p, *real_fstatat64_p, *real_fstat_p, *real_fstat64_p, *real_statx_p,
     *real_access_p, *real_faccessat_p, *real_opendir_p, *real_readdir_p, *real_readdir64_p,
-    *real_closedir_p;
+    *real_closedir_p, *real_scandir_p, *real_scandir64_p;
 
 typedef int (*open_fn)(const char *, int, ...);
 typedef int (*openat_fn)(int, const char *, int, ...);
@@ -167,6 +168,10 @@ typedef DIR *(*opendir_fn)(const char *);
 typedef struct dirent *(*readdir_fn)(DIR *);
 typedef struct dirent64 *(*readdir64_fn)(DIR *);
 typedef int (*closedir_fn)(DIR *);
+typedef int (*scandir_fn)(const char *, struct dirent ***, int (*)(const struct dirent *),
+                          int (*)(const struct dirent **, const struct dirent **));
+typedef int (*scandir64_fn)(const char *, struct dirent64 ***, int (*)(const struct dirent64 *),
+                            int (*)(const struct dirent64 **, const struct dirent64 **));
 
 /* ---- the descriptor table ------------------------------------------------------------ */
 
@@ -1326,3 +1331,49 @@ int closedir(DIR *stream) {
     }
     return REAL(closedir_fn, closedir)(stream);
 }
+
+/* scandir(3) runs on glibc's internal directory calls, out of this library's reach, so a
+ * directory with faked entries is scanned here, through the readdir above: the program's
+ * filter and comparison (versionsort, alphasort) apply to the faked entries too. */
+#define SCANDIR_BODY(type, readdir_fn, real_fn)                                                \
+    char names[SHIM_DIR_NAMES][32];                                                            \
+    DIR *stream;                                                                               \
+    type *entry, **list = NULL;                                                                \
+    size_t count = 0, capacity = 0;                                                            \
+    if (!given(path) || !given(namelist) || faked_names(path, names) == 0)                     \
+        return REAL(real_fn##_fn, real_fn)(path, namelist, filter, compar);                    \
+    if (!(stream = opendir(path))) return -1;                                                  \
+    while ((entry = readdir_fn(stream)) != NULL) {                                             \
+        type *copy;                                                                            \
+        if (filter && !filter(entry)) continue;                                                \
+        if (count == capacity) {                                                               \
+            type **grown = realloc(list, (capacity = capacity ? capacity * 2 : 16) * sizeof *list); \
+            if (!grown) goto fail;                                                             \
+            list = grown;                                                                      \
+        }                                                                                      \
+        if (!(copy = malloc(sizeof *copy))) goto fail;                                         \
+        memcpy(copy, entry, sizeof *copy);                                                     \
+        list[count++] = copy;                                                                  \
+    }                                                                                          \
+    closedir(stream);                                                                          \
+    if (compar && count > 1)                                                                   \
+        qsort(list, count, sizeof *list, (int (*)(const void *, const void *))compar);         \
+    *namelist = list;                                                                          \
+    return (int)count;                                                                         \
+fail:                                                                                          \
+    while (count > 0) free(list[--count]);                                                     \
+    free(list);                                                                                \
+    closedir(stream);                                                                          \
+    errno = ENOMEM;                                                                            \
+    return -1
+
+int scandir(const char *path, struct dirent ***namelist, int (*filter)(const struct dirent *),
+            int (*compar)(const struct dirent **, const struct dirent **)) {
+    SCANDIR_BODY(struct dirent, readdir, scandir);
+}
+
+int scandir64(const char *path, struct dirent64 ***namelist, int (*filter)(const struct dirent64 *),
+              int (*compar)(const struct dirent64 **, const struct dirent64 **)) {
+    SCANDIR_BODY(struct dirent64, readdir64, scandir64);
+}
+

@@ -333,4 +333,48 @@ struct SenseHATKernelStandInTests {
         let world = try String(contentsOfFile: bench.eventLog, encoding: .utf8)
         #expect(world.contains(#""ev": "led.frame", "colour": "green""#), "\(world.suffix(600))")
     }
+
+    /// How the Sense HAT's C examples find the stick: scandir of /dev/input with
+    /// versionsort, then EVIOCGNAME on each event device.
+    static let scandirProgram = #"""
+        #define _GNU_SOURCE
+        #include <dirent.h>
+        #include <fcntl.h>
+        #include <linux/input.h>
+        #include <stdio.h>
+        #include <string.h>
+        #include <sys/ioctl.h>
+        #include <unistd.h>
+
+        static int is_event(const struct dirent *entry) { return strncmp(entry->d_name, "event", 5) == 0; }
+
+        int main(void) {
+            struct dirent **list;
+            int count = scandir("/dev/input", &list, is_event, versionsort);
+            printf("entries %d\n", count);
+            for (int i = 0; i < count; i++) {
+                char path[300], name[256] = "";
+                snprintf(path, sizeof path, "/dev/input/%s", list[i]->d_name);
+                int fd = open(path, O_RDONLY);
+                if (fd >= 0 && ioctl(fd, EVIOCGNAME(sizeof name), name) > 0) printf("%s %s\n", list[i]->d_name, name);
+                if (fd >= 0) close(fd);
+            }
+            return 0;
+        }
+        """#
+
+    @Test("a C program finds the joystick as the Sense HAT's C examples do: scandir of /dev/input, then EVIOCGNAME")
+    func scandirDiscovery() throws {
+        let bench = try Bench()
+        defer { bench.close() }
+        let source = bench.directory + "/find.c"
+        let program = bench.directory + "/find"
+        try Self.scandirProgram.write(toFile: source, atomically: true, encoding: .utf8)
+        let compiled = try runProcess("/usr/bin/env", ["cc", "-Wall", "-o", program, source],
+                                      environment: ProcessInfo.processInfo.environment, timeout: .seconds(60))
+        try #require(compiled.status == 0, "\(compiled.output)")
+        let result = try runProcess(program, [], environment: bench.environment, timeout: .seconds(30))
+        #expect(result.output.split(separator: "\n").map(String.init) == ["entries 1", "event0 Raspberry Pi Sense HAT Joystick"],
+                "\(result.output)")
+    }
 }
