@@ -715,7 +715,6 @@ static int ioctl_smbus(struct shim_fd *s, struct i2c_smbus_ioctl_data *args) {
  * open /dev/fbN and /dev/input/eventM. N and M are the first indices free on this machine,
  * so a real framebuffer or keyboard is never shadowed. */
 struct sensehat_paths {
-    int enabled;
     unsigned int fb_index, js_index;
     char fb_dev[40], fb_dir[48], fb_name[56];
     char js_dev[40], js_dir[48], js_device_dir[56], js_name[64];
@@ -750,7 +749,6 @@ static const struct sensehat_paths *sensehat_paths(void) {
         snprintf(sensehat.js_dir, sizeof sensehat.js_dir, "/sys/class/input/event%u", m);
         snprintf(sensehat.js_device_dir, sizeof sensehat.js_device_dir, "/sys/class/input/event%u/device", m);
         snprintf(sensehat.js_name, sizeof sensehat.js_name, "/sys/class/input/event%u/device/name", m);
-        sensehat.enabled = 1;
         sensehat_ready = 1;
     }
     pthread_mutex_unlock(&sensehat_lock);

@@ -28,13 +28,7 @@ public struct SenseHATOptions: ParsableArguments {
     /// the fix. The plan's summary goes to standard error.
     public func kernelPlan(polling kind: ApplianceKind, gpioChip: String?) throws -> SenseHATAccessPlan {
         let state = SenseHATKernelProbe.observe(adapter: adapter, gpioChip: gpioChip)
-        let polled = MonitoringKit.for(kind).chips.flatMap { chip -> [UInt8] in
-            switch chip {
-            case .hts221: [HTS221Register.address]
-            case .lps25h: [LPS25HRegister.address]
-            case .lsm9ds1: [LSM9DS1AccelGyroRegister.address, LSM9DS1MagnetometerRegister.address]
-            }
-        }
+        let polled = MonitoringKit.for(kind).chips.flatMap(\.addresses)
         let plan = SenseHATAccessPlan.plan(for: state, polled: polled, adapter: adapter)
         guard plan.refusals.isEmpty else {
             throw ValidationError("the kernel owns Sense HAT sensors the hub polls:\n  " + plan.refusals.joined(separator: "\n  "))

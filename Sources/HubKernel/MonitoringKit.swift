@@ -6,6 +6,15 @@ public enum SenseHATChip: String, CaseIterable, Sendable {
     case hts221
     case lps25h
     case lsm9ds1
+
+    /// The I²C addresses a poll of this chip talks to (the LSM9DS1 is two dies).
+    public var addresses: [UInt8] {
+        switch self {
+        case .hts221: [HTS221Register.address]
+        case .lps25h: [LPS25HRegister.address]
+        case .lsm9ds1: [LSM9DS1AccelGyroRegister.address, LSM9DS1MagnetometerRegister.address]
+        }
+    }
 }
 
 /// Which chips a kit polls for an appliance kind, and the channels its readings carry.

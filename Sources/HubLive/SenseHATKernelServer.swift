@@ -68,17 +68,17 @@ public final class SenseHATKernelServer: @unchecked Sendable {
     private var keys: UInt8 = 0
     /// The input core's auto-repeat: the key repeated and when it is next due.
     private var repeatBit: Int?
-    private var repeatDue: ContinuousClock.Instant?
+    private var repeatDue: Instant?
     /// The input core's REP_DELAY and REP_PERIOD defaults.
     public static let repeatDelay: Duration = .milliseconds(250)
     public static let repeatPeriod: Duration = .milliseconds(33)
     private let clock: any HubClock
-    private let monotonic = ContinuousClock()
     /// Frames written to the ATtiny88 and events sent, for tests and diagnostics.
     public private(set) var framesWritten = 0
     public private(set) var eventsSent = 0
 
-    /// `clock` stamps the events (the world's, in `hubrig sim i2c-serve`).
+    /// `clock` stamps the events and times the auto-repeat (the world's, in
+    /// `hubrig sim i2c-serve`).
     public init(i2c: I2CSocketServer, socketPath: String, clock: any HubClock = LiveClock()) {
         self.i2c = i2c
         self.clock = clock
@@ -155,7 +155,7 @@ public final class SenseHATKernelServer: @unchecked Sendable {
                 events += Self.inputEvent(at: instant, type: 1, code: EventDeviceJoystick.keyCodes[bit].code, value: pressed ? 1 : 0)
                 if pressed {
                     repeatBit = bit
-                    repeatDue = monotonic.now + Self.repeatDelay
+                    repeatDue = clock.now + Self.repeatDelay  // the repeat timer runs on the server's clock
                 } else {
                     repeatBit = nil
                     repeatDue = nil
@@ -169,9 +169,9 @@ public final class SenseHATKernelServer: @unchecked Sendable {
     /// The input core's auto-repeat timer: the held key again, with value 2.
     private func repeatHeldKey() {
         lock.withLock {
-            guard let bit = repeatBit, let due = repeatDue, monotonic.now >= due else { return }
-            repeatDue = due + Self.repeatPeriod
             let instant = clock.now
+            guard let bit = repeatBit, let due = repeatDue, instant >= due else { return }
+            repeatDue = max(due + Self.repeatPeriod, instant)  // re-armed from now after a stall, never a burst
             broadcast(Self.inputEvent(at: instant, type: 1, code: EventDeviceJoystick.keyCodes[bit].code, value: 2)
                 + Self.inputEvent(at: instant, type: 0, code: 0, value: 0))
         }
