@@ -110,8 +110,11 @@ public enum LSM9DS1MagnetometerRegister {
 /// hertz itself. So the chip does it: the accelerometer runs at 238 Hz into its FIFO in
 /// continuous mode, which always holds the latest 32 samples (134 ms, two cycles of a
 /// 17 Hz drum), and one sample drains them in a single burst. Vibration is the RMS of
-/// the magnitude's deviation from its mean, so gravity and the unit's zero-g offset
-/// cancel whatever way the kit is mounted. Every burst is checked for the jump a flipped
+/// the acceleration vector's deviation from its mean over the burst, so gravity and the
+/// unit's zero-g offset cancel whatever way the kit is mounted, and motion along every
+/// axis counts in full: a figure made of the magnitude |a| sees horizontal motion only to
+/// second order (|g + h| ≈ 1 + h²/2 for a small h across gravity), and a washer's largest
+/// motion is horizontal. Every burst is checked for the jump a flipped
 /// bit makes (`spikedSample`) and FIFO_SRC is read twice, since a popped FIFO cannot be
 /// read again to compare. The gyroscope and magnetometer are brought up
 /// too and read on demand for diagnostics; they are not channels.
@@ -224,9 +227,9 @@ public final class LSM9DS1Driver: SensorDriver {
     ///   `spikeSpreadFactor` times the window's mean and above `spikeFloorLSB`, it is a flip.
     ///   Samples at full scale are clipped, which bends the signal as sharply, so residuals
     ///   touching one are not judged (a flip lands exactly on full scale once in 65,536).
-    /// - outliers, on the magnitude the figure is made of: a sample further from the
-    ///   window's centre than `outlierDeviations` standard deviations or `runnerUpFactor`
-    ///   times the next largest deviation (and than the floor).
+    /// - outliers, on the vectors the figure is made of: a sample further from the
+    ///   window's centre than `outlierDeviations` RMS distances or `runnerUpFactor`
+    ///   times the next largest distance (and than the floor).
     ///   This one holds where smoothness cannot, in broadband or near-Nyquist vibration (a
     ///   worn bearing's lines at 60–140 Hz sampled at 238 Hz).
     /// A flip that passes both is smaller than the window's own roughness: on a still kit it
@@ -263,22 +266,23 @@ public final class LSM9DS1Driver: SensorDriver {
                     if !clipped { return j }
                 }
             }
-            let scale = LSM9DS1AccelGyroRegister.accelScale2g
-            var sum = 0.0
-            for i in 0..<n {
-                buffer[values + i] = acceleration(bytes, at: i * size).magnitude / scale
-                sum += buffer[values + i]
-            }
-            // The centre and spread without the sample furthest from the mean.
-            let mean = sum / Double(n)
+            // The centre and spread of the vectors (in LSB) without the sample furthest from
+            // their mean.
+            var sum = Vector3.zero
+            for i in 0..<n { sum = sum + axes(bytes, at: i * size) }
+            let mean = sum * (1 / Double(n))
             var furthest = 0
-            for i in 1..<n where abs(buffer[values + i] - mean) > abs(buffer[values + furthest] - mean) { furthest = i }
-            let centre = (sum - buffer[values + furthest]) / Double(n - 1)
+            var furthestDistance = -1.0
+            for i in 0..<n {
+                let d = (axes(bytes, at: i * size) - mean).magnitude
+                if d > furthestDistance { furthest = i; furthestDistance = d }
+            }
+            let centre = (sum - axes(bytes, at: furthest * size)) * (1 / Double(n - 1))
             var squares = 0.0
             var deviation = 0.0
             var runnerUp = 0.0
             for i in 0..<n {
-                let d = abs(buffer[values + i] - centre)
+                let d = (axes(bytes, at: i * size) - centre).magnitude
                 if i == furthest { deviation = d; continue }
                 squares += d * d
                 runnerUp = max(runnerUp, d)
@@ -303,20 +307,19 @@ public final class LSM9DS1Driver: SensorDriver {
     }
 
     /// The vibration figure of one FIFO burst (6 bytes per sample, at least 3 samples): the
-    /// AC RMS of the acceleration's magnitude over every sample — the figure the model
-    /// packages were trained on (leaving the edge samples out shifted it enough to drop
-    /// washer drum-imbalance recall from 0.53 to 0.27 on validation units). The edge
-    /// samples, which the smoothness test sees from one side only, are covered by the
-    /// magnitude outlier test.
+    /// RMS distance of every sample's acceleration vector from the burst's mean vector, in g
+    /// (the square root of the three axes' variances summed). It does not depend on how the
+    /// kit is mounted: a rotation moves the mean with the samples. The edge samples, which
+    /// the smoothness test sees from one side only, are covered by the outlier test.
     public static func vibration(fifoBurst b: [UInt8]) -> Double {
         let size = LSM9DS1AccelGyroRegister.sampleBytes
         precondition(b.count % size == 0 && b.count >= 3 * size, "a FIFO burst of at least three whole samples")
-        var magnitudes = [Double]()
-        magnitudes.reserveCapacity(b.count / size)
+        var samples = [Vector3]()
+        samples.reserveCapacity(b.count / size)
         for offset in stride(from: 0, to: b.count, by: size) {
-            magnitudes.append(acceleration(b, at: offset).magnitude)
+            samples.append(acceleration(b, at: offset))
         }
-        return acRMS(magnitudes)
+        return acRMS(samples)
     }
 
     /// One accelerometer sample in g from six output bytes at ±2 g.
@@ -324,11 +327,21 @@ public final class LSM9DS1Driver: SensorDriver {
         LSM9DS1Axes(outputRegisters: bytes, at: offset).value(sensitivity: LSM9DS1AccelGyroRegister.accelScale2g)
     }
 
-    /// RMS of the values' deviation from their own mean: the AC part only.
-    public static func acRMS(_ values: [Double]) -> Double {
-        precondition(!values.isEmpty, "an RMS needs at least one value")
-        let mean = values.reduce(0, +) / Double(values.count)
-        let sumOfSquares = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
-        return (sumOfSquares / Double(values.count)).squareRoot()
+    /// RMS distance of the vectors from their own mean: the AC part of every axis at once.
+    public static func acRMS(_ vectors: [Vector3]) -> Double {
+        precondition(!vectors.isEmpty, "an RMS needs at least one vector")
+        let mean = vectors.reduce(Vector3.zero, +) * (1 / Double(vectors.count))
+        let sumOfSquares = vectors.reduce(0) { total, v in
+            let d = v - mean
+            return total + d.x * d.x + d.y * d.y + d.z * d.z
+        }
+        return (sumOfSquares / Double(vectors.count)).squareRoot()
+    }
+
+    /// One sample's three axes in LSB, as the smoothness and outlier tests judge them.
+    private static func axes(_ bytes: [UInt8], at offset: Int) -> Vector3 {
+        Vector3(x: Double(int16LE(bytes[offset], bytes[offset + 1])),
+                y: Double(int16LE(bytes[offset + 2], bytes[offset + 3])),
+                z: Double(int16LE(bytes[offset + 4], bytes[offset + 5])))
     }
 }

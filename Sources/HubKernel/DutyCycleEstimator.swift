@@ -3,8 +3,8 @@ import HubCore
 /// Derives a fridge's `duty_cycles` channel: the share of the last hour its compressor ran, in %.
 ///
 /// A Sense HAT cannot see the compressor's relay, but it feels the compressor: a running
-/// compressor shakes the cabinet at mains frequency (about 11–17 mg RMS on the kit), a
-/// stopped one leaves only the accelerometer's noise (about 1 mg). A reading whose
+/// compressor shakes the cabinet at mains frequency (about 16–21 mg RMS on the kit), a
+/// stopped one leaves only the accelerometer's noise (1.5–1.9 mg over its three axes). A reading whose
 /// vibration exceeds `runningThreshold` counts as running. The duty is the running share
 /// of the readings in the trailing `window`, reported only once the whole window has been
 /// seen: a share of the first minutes is not "the last hour" (a compressor that happens

@@ -12,8 +12,9 @@ import HubCore
 // - Thermostat: setpoint 20.5–21.5 °C, differential 0.5 °C, minimum on-time 4 min.
 // - Ignition: 15 s pre-purge, 17 s igniter warm-up, flame; blower on 30 s after gas,
 //   off 60–180 s (drawn) after the flame goes out.
-// - Supply air: approaches return + rise (rise drawn in 30–45 K, inside a 17 K-wide
-//   nameplate band) with τ = 45 s while flame and blower run; falls back to the room with
+// - Supply air: approaches return + rise with τ = 45 s while flame and blower run. The
+//   rise is drawn in 20–38 K: inside the nameplate bands of 35–65 °F and 40–70 °F
+//   (19.4–36.1 K, 22.2–38.9 K), where an installer sets the blower speed (MFR, TRADE); falls back to the room with
 //   τ = 60 s on blower only, τ = 600 s in still air. The high limit (71 °C) is not reached
 //   on a normal day; it matters once failures arrive.
 // - Humidity: the room's vapour pressure (35 ± 3 %RH at room temperature, a slow daily
@@ -27,20 +28,21 @@ import HubCore
 //   standing relights through the full ignition sequence. Lockout (MFR): the limit open
 //   longer than 3 min, or 10 successive trips in one heating call, locks the burner out
 //   for 3 h, then the control resets itself. A normal furnace never gets there: its supply
-//   air tends to at most room + 45 K (< 68 °C), and the 30 s soak before the blower starts
+//   air tends to at most room + 38 K (< 61 °C), and the 30 s soak before the blower starts
 //   stays below 60 °C, so the switch is modelled always and only failures reach it.
 // - `blocked-filter`: airflow a = 1 − (2/3)·s of normal (a third at s = 1; TRADE: "airflow
 //   falls"). With the heat input fixed, the supply rise goes as 1/a (MFR, TRADE: "rise ∝ 1 /
 //   airflow") and so does the plenum's time constant (the exchanger's heat capacity over
 //   the air's mass flow): flame and blower tend to room + rise/a with τ = 45 s/a, blower
-//   only back to the room with τ = 60 s/a. At s = 1 the rise is 90–135 K, so the supply
-//   passes 71 °C about a minute after the blower starts (TRADE: a blocked return trips the
+//   only back to the room with τ = 60 s/a. At s = 1 the rise is 60–114 K, so the supply
+//   passes 71 °C 1.3–4 min after the blower starts (TRADE: a blocked return trips the
 //   limit in ~4 min; a third of the airflow is a badly clogged filter) and the burner
-//   short-cycles on the limit: about 40 s of flame, 65–75 s for the limit to close, 32 s
+//   short-cycles on the limit: 0.5–2.3 min of flame, 65–75 s for the limit to close, 32 s
 //   to relight. A starved exchanger runs hot and loses more up the flue and through the
 //   casing: the room gets 6 °C/h·(1 − 0.2·s) while the flame burns (no source; chosen),
-//   so calls stretch. The limit starts tripping once room + rise/a passes 71 °C: from
-//   s ≈ 0.15 for a 45 K unit to s ≈ 0.6 for a 30 K one. Just past that point a call trips
+//   so calls stretch. The limit starts tripping once room + rise/a passes 71 °C, at
+//   s = 1.5·(1 − rise/(71 − room)): from s ≈ 0.36 for a 38 K unit to s ≈ 0.9 for a 20 K
+//   one. Just past that point a call trips
 //   7–9 times and can still satisfy the thermostat (TRADE: 8–10 trips per call); at s = 1,
 //   with the flame on about a quarter of the time, the heat cannot keep up with a winter
 //   day, so every call reaches its tenth trip and locks out, and the room cools through
@@ -162,7 +164,7 @@ public final class FurnaceModel: SensorEnvironmentSource, FailureInjectable, Sch
         self.start = start
         var random = random
         setpoint = random.nextDouble(in: 20.5...21.5)
-        rise = random.nextDouble(in: 30...45)
+        rise = random.nextDouble(in: 20...38)
         blowerOffDelay = random.nextDouble(in: 60...180)
         roomTemperature = setpoint + random.nextDouble(in: -0.25...0.25)
         supplyTemperature = roomTemperature

@@ -35,9 +35,10 @@ import HubCore
 // frequency 3.5 Hz and damping ratio 0.25 (friction dampers), with transmissibility
 // T = √(1 + (2ζr)²) / √((1 − r²)² + (2ζr)²), r = f / 3.5 Hz, and moves an effective
 // 110 kg (cabinet plus the patch of floor it stands on). That gives cabinet amplitudes of
-// 0.03–0.10 g across the spin speeds and imbalances above — 0.02–0.07 g RMS of the
-// acceleration magnitude (vertical gain 1, horizontal 1.4 because the cabinet rocks on its
-// feet, front–back 0.3) — and under 0.01 g while tumbling. A little broadband rumble
+// 0.03–0.10 g across the spin speeds and imbalances above (vertical gain 1, horizontal 1.4
+// because the cabinet rocks on its feet, front–back 0.3): 0.04–0.12 g of the RMS vector
+// figure the kit reports (1.23 × the amplitude; the magnitude |a| alone saw only the
+// vertical part, 0.02–0.07 g) — and under 0.01 g while tumbling. A little broadband rumble
 // (drum bearings, motor, clothes falling): 0.0015 g per axis whenever the drum turns,
 // plus 0.003 g·(f / 20 Hz)² in spin. Idle: gravity only.
 // The drum angle is accumulated per 1 s step (speed constant within a step), so the
@@ -63,7 +64,8 @@ import HubCore
 //   (tumbling moves the laundry, not the drum), and the two add as vectors:
 //   U = √(L² + D² + 2·L·D·cos θ). The out-of-balance checks and the cabinet's shaking see
 //   U. So the machine redistributes again and again, each attempt a burst of shaking at
-//   100 rpm (at s = 1 about 0.023 g RMS against the 0.006 g of a normal load); a load that
+//   100 rpm (at s = 1 about 0.023 g RMS of the vertical part against the 0.006 g of a
+//   normal load; the kit's vector figure adds the horizontal sway, 1.75 times that part); a load that
 //   gets past the first check is usually still above 0.07 kg·m and spins capped at 650
 //   rpm (s = 0.5: 3–10 redistributions a program instead of 0–1, most spins capped); at
 //   s = 1 (U ≥ 0.18 kg·m) every program ends halted with the out-of-balance error after 20

@@ -1,3 +1,4 @@
+import Foundation
 import HubCore
 import HubDrivers
 import HubSim
@@ -246,11 +247,37 @@ struct LSM9DS1DriverTests {
         #expect(throws: DriverError.bus(chip: "LSM9DS1", .noAck(address: 0x6A))) { try driver.sample() }
     }
 
-    @Test("AC RMS removes the mean: a constant has none, a square wave its half-amplitude")
+    @Test("AC RMS removes the mean vector: a constant has none, a square wave its half-amplitude on any axis")
     func acRMS() {
-        #expect(LSM9DS1Driver.acRMS([1, 1, 1, 1]) == 0)
-        #expect(LSM9DS1Driver.acRMS([1, 3, 1, 3]) == 1)
-        #expect(abs(LSM9DS1Driver.acRMS([0.98, 1.02]) - 0.02) < 1e-12)
+        let g = Vector3.gravity
+        #expect(LSM9DS1Driver.acRMS([g, g, g, g]) == 0)
+        // The same swing along gravity or across it gives the same figure.
+        let vertical = [g + Vector3(x: 0, y: 0, z: 1), g - Vector3(x: 0, y: 0, z: 1)]
+        let horizontal = [g + Vector3(x: 1, y: 0, z: 0), g - Vector3(x: 1, y: 0, z: 0)]
+        #expect(LSM9DS1Driver.acRMS(vertical) == 1)
+        #expect(LSM9DS1Driver.acRMS(horizontal) == 1)
+        // Axes add as variances: 0.03 across and 0.04 along make 0.05.
+        let both = [Vector3(x: 0.03, y: 0, z: 1.04), Vector3(x: -0.03, y: 0, z: 0.96)]
+        #expect(abs(LSM9DS1Driver.acRMS(both) - 0.05) < 1e-12)
+    }
+
+    @Test("horizontal shaking counts in full: a magnitude-based figure would see under a tenth of it")
+    func horizontalShaking() throws {
+        // 17 Hz, 0.05 g along x only, the kit flat (gravity on z).
+        let scale = LSM9DS1AccelGyroRegister.accelScale2g
+        var bytes = [UInt8]()
+        var magnitudes = [Double]()
+        for i in 0..<32 {
+            let raw = [0.05 * sin(2 * Double.pi * 17 * Double(i) / 238), 0, 1.0].map { Int16(($0 / scale).rounded()) }
+            for value in raw { bytes += [UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8)] }
+            magnitudes.append(raw.map { Double($0) * scale }.reduce(0) { $0 + $1 * $1 }.squareRoot())
+        }
+        #expect(LSM9DS1Driver.spikedSample(bytes) == nil)
+        let figure = LSM9DS1Driver.vibration(fifoBurst: bytes)
+        #expect(abs(figure - 0.05 / 2.0.squareRoot()) < 0.002, "\(figure) g")
+        let mean = magnitudes.reduce(0, +) / Double(magnitudes.count)
+        let magnitudeFigure = (magnitudes.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(magnitudes.count)).squareRoot()
+        #expect(magnitudeFigure < figure / 10, "|a| sees \(magnitudeFigure) g of \(figure) g")
     }
 
     @Test("the same seed gives the same figure, sample for sample")

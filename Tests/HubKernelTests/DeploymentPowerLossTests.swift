@@ -93,28 +93,28 @@ struct DeploymentPowerLossTests {
         }
     }
 
-    /// The furnace package republished as 2.2.0, and inference 1.1.0.
+    /// The furnace package republished as 2.3.0, and inference 1.1.0.
     static func publish(into bucket: Bucket) throws -> DeploymentDocument {
         let folder = root + "/fixtures/models/furnace"
         func read(_ file: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(file)"))) }
-        let manifest = ModelManifest.republished(try read("manifest.json"), as: SemanticVersion(2, 2, 0))
+        let manifest = ModelManifest.republished(try read("manifest.json"), as: SemanticVersion(2, 3, 0))
         var recipe = BuiltinRecipes.inference
         recipe.version = SemanticVersion(1, 1, 0)
         let files: [(String, [UInt8])] = [
             ("components/inference/1.1.0/recipe.yaml", Array(RecipeText.yaml(recipe).utf8)),
-            ("models/furnace-ae/2.2.0/manifest.json", manifest),
-            ("models/furnace-ae/2.2.0/model.onnx", try read("model.onnx")),
-            ("models/furnace-ae/2.2.0/golden.json", try read("golden.json")),
+            ("models/furnace-ae/2.3.0/manifest.json", manifest),
+            ("models/furnace-ae/2.3.0/model.onnx", try read("model.onnx")),
+            ("models/furnace-ae/2.3.0/golden.json", try read("golden.json")),
         ]
         for (path, bytes) in files { bucket.files[path] = bytes }
         return DeploymentDocument(id: "d1", components: [("inference", SemanticVersion(1, 1, 0))],
-                                  models: [("hvac", "furnace-ae", SemanticVersion(2, 2, 0))],
+                                  models: [("hvac", "furnace-ae", SemanticVersion(2, 3, 0))],
                                   artifacts: files.map { .init(path: $0.0, sha256: SHA256.hex($0.1), bytes: $0.1.count) },
                                   healthWindow: .seconds(600))
     }
 
-    static let old = "inference@1.0.0 furnace-ae@2.1.0"
-    static let new = "inference@1.1.0 furnace-ae@2.2.0"
+    static let old = "inference@1.0.0 furnace-ae@2.2.0"
+    static let new = "inference@1.1.0 furnace-ae@2.3.0"
 
     /// A hub that booted in the old configuration and took the deployment to its end.
     static func deployed() throws -> (store: RecordingStore, bucket: Bucket, hub: Hub) {

@@ -15,13 +15,13 @@ import Testing
 struct DeploymentEndToEndTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    /// Puts the furnace package (republished as 2.2.0) and an inference 1.1.0 recipe in
+    /// Puts the furnace package (republished as 2.3.0) and an inference 1.1.0 recipe in
     /// `bucket` as the simulated cloud publishes them; returns the document.
     static func publish(into bucket: String, id: String, damage: Bool = false) throws -> [UInt8] {
         let cloud = SimDeployments()
         let files = try ModelPackageFiles.read(directory: root + "/fixtures/models/furnace")
         let document = cloud.publish(DeploymentSpec(id: id, components: [("inference", SemanticVersion(1, 1, 0))],
-                                                    models: [("hvac", SemanticVersion(2, 2, 0), files)], healthWindow: .seconds(3)))
+                                                    models: [("hvac", SemanticVersion(2, 3, 0), files)], healthWindow: .seconds(3)))
         for (path, bytes) in cloud.published {
             let file = bucket + "/" + path
             try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -73,7 +73,7 @@ struct DeploymentEndToEndTests {
         #expect(hub.wait(seconds: 10) != nil)
         let record = try SQLiteDeploymentStore(path: state + "/deployments.sqlite").load()
         #expect(record?.good.deploymentID == "good-1")
-        #expect(record?.good.model(of: "hvac")?.identifier == "furnace-ae@2.2.0")
+        #expect(record?.good.model(of: "hvac")?.identifier == "furnace-ae@2.3.0")
         let mode = try FileManager.default.attributesOfItem(atPath: state + "/deployments.sqlite")[.posixPermissions] as? Int
         #expect(mode == 0o600)
     }

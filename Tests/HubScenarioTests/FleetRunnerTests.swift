@@ -70,11 +70,11 @@ struct FleetRunnerTests {
     @Test("the derived rollback restores the built-in version of each component and the fleet's own package of each device the deployment changes")
     func rollbackSpec() throws {
         let text = Self.text.replacingOccurrences(of: "model: interim", with: "model: fixtures/models/furnace")
-            .replacingOccurrences(of: "components: { inference: 1.1.0 }", with: "components: { inference: 1.1.0 }, models: { hvac: 2.2.0 }")
+            .replacingOccurrences(of: "components: { inference: 1.1.0 }", with: "components: { inference: 1.1.0 }, models: { hvac: 2.3.0 }")
         let fleet = try FleetLoader.parse(text, file: FileManager.default.currentDirectoryPath + "/small.yaml")
         let spec = FleetRunner.rollbackSpec(fleet, rollout: try #require(fleet.rollout))
         #expect(spec.id == "d-small-rollback")
         #expect(spec.components.map(\.name) == ["inference"] && spec.components[0].version == SemanticVersion(1, 0, 0))
-        #expect(spec.models.map(\.device) == ["hvac"] && spec.models[0].version == SemanticVersion(2, 1, 0))
+        #expect(spec.models.map(\.device) == ["hvac"] && spec.models[0].version == SemanticVersion(2, 2, 0))
     }
 }
