@@ -652,7 +652,9 @@ struct FailureScheduleTests {
 
     // Fingerprints of two days of each model, recorded from the models as they were before
     // failures existed (commit 167b1fe). Bit-exact, so tied to one libm: recorded on Linux
-    // x86_64 with glibc, where CI runs.
+    // x86_64 with glibc, where CI runs. The furnace's was recorded again when its supply-air
+    // rise moved into the nameplate bands (issue 11: drawn in 20–38 K, not 30–45 K); its
+    // burner cycles, which do not depend on the rise, stayed 130.
     #if os(Linux) && arch(x86_64)
     @Test("without failures every model produces, bit for bit, what it did before failures existed")
     func normalPathUntouched() {
@@ -662,7 +664,7 @@ struct FailureScheduleTests {
                                  random: SeededRandom(seed: 34))
         let fridge = FridgeModel(weather: HouseWeather(start: dayStart, random: SeededRandom(seed: 35)), start: dayStart,
                                  random: SeededRandom(seed: 36))
-        #expect(Self.fingerprint(furnace, seconds: 2 * 86_400) == 0x0301_18d8_6818_00b0)
+        #expect(Self.fingerprint(furnace, seconds: 2 * 86_400) == 0x0fe8_8917_678c_a5b4)
         #expect(furnace.burnerCycles == 130)
         #expect(Self.fingerprint(washer, seconds: 2 * 86_400) == 0x89c2_66c6_b37f_b60f)
         #expect(washer.programCount == 4 && washer.redistributions == 3)
