@@ -41,10 +41,7 @@ struct I2CShimEndToEndTests {
 
     /// `hub i2c-detect` with the shim preloaded, faking `device` via `socket`.
     static func runDetect(hub: String, shim: String, socket: String) throws -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment["LD_PRELOAD"] = shim
-        environment["HUBRIG_I2C_DEVICE"] = device
-        environment["HUBRIG_I2C_SOCKET"] = socket
+        let environment = shimEnvironment(shim: shim, device: device, socket: socket)
         return try runProcess(hub, ["i2c-detect", "--i2c", device], environment: environment, timeout: .seconds(30))
     }
 
@@ -187,10 +184,7 @@ struct I2CShimEndToEndTests {
         let server = I2CSocketServer(bus: bench.bus, socketPath: socket)
         try server.start()
         defer { server.stop() }
-        var environment = ProcessInfo.processInfo.environment
-        environment["LD_PRELOAD"] = shim
-        environment["HUBRIG_I2C_DEVICE"] = Self.device
-        environment["HUBRIG_I2C_SOCKET"] = socket
+        let environment = shimEnvironment(shim: shim, device: Self.device, socket: socket)
         let result = try runProcess(probe, [Self.device], environment: environment, timeout: .seconds(30))
         #expect(result.status == 0, "\(result.output)")
         let expected = [
@@ -304,10 +298,7 @@ struct I2CShimEndToEndTests {
         let server = I2CSocketServer(bus: bench.bus, socketPath: directory + "/i2c.sock")
         try server.start()
         defer { server.stop() }
-        var environment = ProcessInfo.processInfo.environment
-        environment["LD_PRELOAD"] = shim
-        environment["HUBRIG_I2C_DEVICE"] = Self.device
-        environment["HUBRIG_I2C_SOCKET"] = server.socketPath
+        let environment = shimEnvironment(shim: shim, device: Self.device, socket: server.socketPath)
         let cases = ProcessInfo.processInfo.environment["HUBRIG_FUZZ_CASES"].flatMap(Int.init) ?? 5000
         let result = try runProcess(program, [Self.device, "\(cases)"], environment: environment, timeout: .seconds(120))
         #expect(result.status == 0, "\(result.output)")

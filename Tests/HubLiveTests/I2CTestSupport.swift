@@ -46,6 +46,16 @@ func makeScratchDirectory() throws -> String {
     return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
+/// This process's environment with the I²C stand-in preloaded: `device` is faked by the
+/// shim `shim` and served by the socket `socket` (docs/bench.md).
+func shimEnvironment(shim: String, device: String, socket: String) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment["LD_PRELOAD"] = shim
+    environment["HUBRIG_I2C_DEVICE"] = device
+    environment["HUBRIG_I2C_SOCKET"] = socket
+    return environment
+}
+
 func removeScratchDirectory(_ path: String) {
     try? FileManager.default.removeItem(atPath: path)
 }

@@ -25,11 +25,7 @@ struct I2CToolsThroughShimTests {
             let shim = try I2CShimEndToEndTests.buildShim(in: directory)
             server = I2CSocketServer(bus: bench.bus, socketPath: directory + "/i2c.sock")
             try server.start()
-            var environment = ProcessInfo.processInfo.environment
-            environment["LD_PRELOAD"] = shim
-            environment["HUBRIG_I2C_DEVICE"] = I2CToolsThroughShimTests.device
-            environment["HUBRIG_I2C_SOCKET"] = server.socketPath
-            self.environment = environment
+            environment = shimEnvironment(shim: shim, device: I2CToolsThroughShimTests.device, socket: server.socketPath)
         }
 
         func close() {

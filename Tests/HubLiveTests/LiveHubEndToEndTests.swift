@@ -47,10 +47,7 @@ struct LiveHubEndToEndTests {
         while !FileManager.default.fileExists(atPath: socket) && clock.now < ready { Thread.sleep(forTimeInterval: 0.02) }
         #expect(FileManager.default.fileExists(atPath: socket), "i2c-serve created its socket")
 
-        var environment = ProcessInfo.processInfo.environment
-        environment["LD_PRELOAD"] = shim
-        environment["HUBRIG_I2C_DEVICE"] = "/dev/i2c-7"
-        environment["HUBRIG_I2C_SOCKET"] = socket
+        let environment = shimEnvironment(shim: shim, device: "/dev/i2c-7", socket: socket)
         let log = directory + "/hub.jsonl"
         let result = try runProcess(hub, ["run", "--backend", "sensehat", "--i2c", "/dev/i2c-7", "--gpiochip", directory + "/no-gpiochip",
                                           "--poll", "1s", "--duration", "10s", "--event-log", log,

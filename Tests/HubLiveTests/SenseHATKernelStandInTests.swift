@@ -62,10 +62,7 @@ struct SenseHATKernelStandInTests {
                 guard clock.now < deadline, server.isRunning else { throw TestFailure("hubrig sim i2c-serve did not start") }
                 Thread.sleep(forTimeInterval: 0.02)
             }
-            var environment = ProcessInfo.processInfo.environment
-            environment["LD_PRELOAD"] = shim
-            environment["HUBRIG_I2C_DEVICE"] = "/dev/i2c-1"
-            environment["HUBRIG_I2C_SOCKET"] = directory + "/i2c.sock"
+            var environment = shimEnvironment(shim: shim, device: "/dev/i2c-1", socket: directory + "/i2c.sock")
             environment["HUBRIG_SENSEHAT_SOCKET"] = directory + "/sh.sock"
             environment["HOME"] = directory  // RTIMULib writes its settings under ~/.config
             self.environment = environment
