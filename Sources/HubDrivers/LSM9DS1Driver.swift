@@ -245,8 +245,9 @@ public final class LSM9DS1Driver: SensorDriver {
         // a flip would sit). Layout: values [0, n), residuals [n, 2n), 4th differences [2n, 3n).
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * n) { buffer -> Int? in
             let values = 0, residuals = n, second = 2 * n
+            func raw(_ i: Int, _ axis: Int) -> Double { Double(int16LE(bytes[i * size + axis * 2], bytes[i * size + axis * 2 + 1])) }
             for axis in 0..<3 {
-                for i in 0..<n { buffer[values + i] = Double(int16LE(bytes[i * size + axis * 2], bytes[i * size + axis * 2 + 1])) }
+                for i in 0..<n { buffer[values + i] = raw(i, axis) }
                 for i in 1..<(n - 1) {
                     buffer[residuals + i] = buffer[values + i] - (buffer[values + i - 1] + buffer[values + i + 1]) / 2
                 }
@@ -267,22 +268,27 @@ public final class LSM9DS1Driver: SensorDriver {
                 }
             }
             // The centre and spread of the vectors (in LSB) without the sample furthest from
-            // their mean.
+            // their mean. The smoothness test is done with the buffer: it now holds each
+            // sample's x, y and z in its three thirds, decoded once.
+            func sample(_ i: Int) -> Vector3 { Vector3(x: buffer[i], y: buffer[n + i], z: buffer[2 * n + i]) }
             var sum = Vector3.zero
-            for i in 0..<n { sum = sum + axes(bytes, at: i * size) }
+            for i in 0..<n {
+                for axis in 0..<3 { buffer[axis * n + i] = raw(i, axis) }
+                sum = sum + sample(i)
+            }
             let mean = sum * (1 / Double(n))
             var furthest = 0
             var furthestDistance = -1.0
             for i in 0..<n {
-                let d = (axes(bytes, at: i * size) - mean).magnitude
+                let d = (sample(i) - mean).magnitude
                 if d > furthestDistance { furthest = i; furthestDistance = d }
             }
-            let centre = (sum - axes(bytes, at: furthest * size)) * (1 / Double(n - 1))
+            let centre = (sum - sample(furthest)) * (1 / Double(n - 1))
             var squares = 0.0
             var deviation = 0.0
             var runnerUp = 0.0
             for i in 0..<n {
-                let d = (axes(bytes, at: i * size) - centre).magnitude
+                let d = (sample(i) - centre).magnitude
                 if i == furthest { deviation = d; continue }
                 squares += d * d
                 runnerUp = max(runnerUp, d)
@@ -336,12 +342,5 @@ public final class LSM9DS1Driver: SensorDriver {
             return total + d.x * d.x + d.y * d.y + d.z * d.z
         }
         return (sumOfSquares / Double(vectors.count)).squareRoot()
-    }
-
-    /// One sample's three axes in LSB, as the smoothness and outlier tests judge them.
-    private static func axes(_ bytes: [UInt8], at offset: Int) -> Vector3 {
-        Vector3(x: Double(int16LE(bytes[offset], bytes[offset + 1])),
-                y: Double(int16LE(bytes[offset + 2], bytes[offset + 3])),
-                z: Double(int16LE(bytes[offset + 4], bytes[offset + 5])))
     }
 }

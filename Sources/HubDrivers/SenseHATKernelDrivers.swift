@@ -122,6 +122,8 @@ public final class EventDeviceJoystick: JoystickReader {
     /// The same keys as mainline Linux's sensehat-joystick reports them (BTN_DPAD_DOWN,
     /// BTN_DPAD_RIGHT, BTN_DPAD_UP, BTN_SELECT, BTN_DPAD_LEFT), which the hub reads too.
     public static let mainlineKeyCodes: [(code: UInt16, key: JoystickKeys)] = [(0x221, .down), (0x223, .right), (0x220, .up), (0x13A, .enter), (0x222, .left)]
+    /// Both tables, looked up on every key event.
+    private static let recognisedKeyCodes = keyCodes + mainlineKeyCodes
     public private(set) var keys: JoystickKeys = []
     private var pending: JoystickKeys = []
 
@@ -131,7 +133,7 @@ public final class EventDeviceJoystick: JoystickReader {
     public func handle(type: UInt16, code: UInt16, value: Int32) -> Bool {
         switch type {
         case 1:  // EV_KEY: 1 pressed, 0 released, 2 auto-repeat (still held)
-            guard let key = (Self.keyCodes + Self.mainlineKeyCodes).first(where: { $0.code == code })?.key else { return false }
+            guard let key = Self.recognisedKeyCodes.first(where: { $0.code == code })?.key else { return false }
             if value == 0 { pending.remove(key) } else { pending.insert(key) }
             return false
         case 0 where code == 0:  // EV_SYN / SYN_REPORT

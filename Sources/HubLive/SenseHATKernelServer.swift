@@ -66,9 +66,8 @@ public final class SenseHATKernelServer: @unchecked Sendable {
     private var lastMemory = [UInt8](repeating: 0, count: SenseHATKernelServer.memoryBytes)
     private var joystickClients: [Int32] = []
     private var keys: UInt8 = 0
-    /// The input core's auto-repeat: the key repeated and when it is next due.
-    private var repeatBit: Int?
-    private var repeatDue: Instant?
+    /// The input core's auto-repeat: the KEYS bit repeated and when it is next due.
+    private var repeating: (bit: Int, due: Instant)?
     /// The input core's REP_DELAY and REP_PERIOD defaults.
     public static let repeatDelay: Duration = .milliseconds(250)
     public static let repeatPeriod: Duration = .milliseconds(33)
@@ -153,13 +152,8 @@ public final class SenseHATKernelServer: @unchecked Sendable {
             for bit in 0..<5 where changed & (1 << bit) != 0 {
                 let pressed = now & (1 << bit) != 0
                 events += Self.inputEvent(at: instant, type: 1, code: EventDeviceJoystick.keyCodes[bit].code, value: pressed ? 1 : 0)
-                if pressed {
-                    repeatBit = bit
-                    repeatDue = clock.now + Self.repeatDelay  // the repeat timer runs on the server's clock
-                } else {
-                    repeatBit = nil
-                    repeatDue = nil
-                }
+                // The repeat timer runs on the server's clock; any release stops it.
+                repeating = pressed ? (bit, clock.now + Self.repeatDelay) : nil
             }
             events += Self.inputEvent(at: instant, type: 0, code: 0, value: 0)
             broadcast(events)
@@ -170,8 +164,8 @@ public final class SenseHATKernelServer: @unchecked Sendable {
     private func repeatHeldKey() {
         lock.withLock {
             let instant = clock.now
-            guard let bit = repeatBit, let due = repeatDue, instant >= due else { return }
-            repeatDue = max(due + Self.repeatPeriod, instant)  // re-armed from now after a stall, never a burst
+            guard let (bit, due) = repeating, instant >= due else { return }
+            repeating = (bit, max(due + Self.repeatPeriod, instant))  // re-armed from now after a stall, never a burst
             broadcast(Self.inputEvent(at: instant, type: 1, code: EventDeviceJoystick.keyCodes[bit].code, value: 2)
                 + Self.inputEvent(at: instant, type: 0, code: 0, value: 0))
         }
@@ -268,15 +262,16 @@ public final class SenseHATKernelServer: @unchecked Sendable {
         defer { for client in clients where client.kind != .joystick { close(client.fd) } }
         guard let listener = lock.withLock({ listener }) else { return }
         var chunk = [UInt8](repeating: 0, count: 4096)
-        let clock = ContinuousClock()
-        var nextFrame = clock.now
+        // The frame tick paces poll(2), whose timeout is real time whatever `clock` is.
+        let pacing = ContinuousClock()
+        var nextFrame = pacing.now
         while true {
             refreshFrame()
             repeatHeldKey()
             nextFrame = nextFrame + Self.frameInterval
             var fds = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: listener.wakeFD, events: Int16(POLLIN), revents: 0)]
             fds += clients.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
-            let waitMilliseconds = max(0, Int32((nextFrame - clock.now).secondsValue * 1000))
+            let waitMilliseconds = max(0, Int32((nextFrame - pacing.now).secondsValue * 1000))
             let ready = poll(&fds, nfds_t(fds.count), waitMilliseconds)
             if ready < 0 && errno != EINTR { return }
             if ready <= 0 { continue }

@@ -172,12 +172,7 @@ struct I2CShimEndToEndTests {
         let directory = try makeScratchDirectory()
         defer { removeScratchDirectory(directory) }
         let shim = try Self.buildShim(in: directory)
-        let source = directory + "/probe.c"
-        let probe = directory + "/probe"
-        try Self.probeProgram.write(toFile: source, atomically: true, encoding: .utf8)
-        let compiled = try runProcess("/usr/bin/env", ["cc", "-Wall", "-o", probe, source],
-                                      environment: ProcessInfo.processInfo.environment, timeout: .seconds(60))
-        try #require(compiled.status == 0, "\(compiled.output)")
+        let probe = try compileC(Self.probeProgram, named: "probe", in: directory)
 
         let bench = SensorBench()
         let socket = directory + "/i2c.sock"
@@ -288,12 +283,7 @@ struct I2CShimEndToEndTests {
         let directory = try makeScratchDirectory()
         defer { removeScratchDirectory(directory) }
         let shim = try Self.buildShim(in: directory)
-        let source = directory + "/fuzz.c"
-        let program = directory + "/fuzz"
-        try Self.fuzzProgram.write(toFile: source, atomically: true, encoding: .utf8)
-        let compiled = try runProcess("/usr/bin/env", ["cc", "-O1", "-Wall", "-o", program, source],
-                                      environment: ProcessInfo.processInfo.environment, timeout: .seconds(60))
-        try #require(compiled.status == 0, "\(compiled.output)")
+        let program = try compileC(Self.fuzzProgram, named: "fuzz", in: directory, flags: ["-O1"])
         let bench = SensorBench()
         let server = I2CSocketServer(bus: bench.bus, socketPath: directory + "/i2c.sock")
         try server.start()

@@ -3,6 +3,7 @@ import HubCore
 import HubDrivers
 import HubLive
 import HubSim
+import Testing
 
 /// A clock that follows the wall clock, so simulated chips convert while a real process
 /// (the `hub` child) waits for data-ready with real sleeps.
@@ -54,6 +55,18 @@ func shimEnvironment(shim: String, device: String, socket: String) -> [String: S
     environment["HUBRIG_I2C_DEVICE"] = device
     environment["HUBRIG_I2C_SOCKET"] = socket
     return environment
+}
+
+/// Compiles the C program `source` into `directory` as `name` with the system's cc;
+/// returns the program's path.
+func compileC(_ source: String, named name: String, in directory: String, flags: [String] = []) throws -> String {
+    let sourcePath = directory + "/" + name + ".c"
+    let program = directory + "/" + name
+    try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
+    let compiled = try runProcess("/usr/bin/env", ["cc", "-Wall"] + flags + ["-o", program, sourcePath],
+                                  environment: ProcessInfo.processInfo.environment, timeout: .seconds(60))
+    try #require(compiled.status == 0, "\(compiled.output)")
+    return program
 }
 
 func removeScratchDirectory(_ path: String) {

@@ -364,12 +364,7 @@ struct SenseHATKernelStandInTests {
     func scandirDiscovery() throws {
         let bench = try Bench()
         defer { bench.close() }
-        let source = bench.directory + "/find.c"
-        let program = bench.directory + "/find"
-        try Self.scandirProgram.write(toFile: source, atomically: true, encoding: .utf8)
-        let compiled = try runProcess("/usr/bin/env", ["cc", "-Wall", "-o", program, source],
-                                      environment: ProcessInfo.processInfo.environment, timeout: .seconds(60))
-        try #require(compiled.status == 0, "\(compiled.output)")
+        let program = try compileC(Self.scandirProgram, named: "find", in: bench.directory)
         let result = try runProcess(program, [], environment: bench.environment, timeout: .seconds(30))
         #expect(result.output.split(separator: "\n").map(String.init) == ["entries 1", "event0 Raspberry Pi Sense HAT Joystick"],
                 "\(result.output)")
