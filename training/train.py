@@ -562,6 +562,18 @@ def regolden(args, spec, ranges, telemetry):
     print(f"rewrote {args.out}/golden.json", file=sys.stderr)
 
 
+def unit_count(text):
+    """A number of units: a whole number of at least 1 (a slice bound of 0 or below would
+    silently drop units from the end of the range)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} units: at least 1")
+    return value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kind", required=True, choices=sorted(KINDS))
@@ -575,9 +587,9 @@ def main():
     parser.add_argument("--length", type=int, default=None, help="window length in samples (default: the kind's)")
     parser.add_argument("--cache", default=None,
                         help="directory that keeps exported telemetry between runs (default: a temporary one)")
-    parser.add_argument("--training-units", type=int, default=None,
+    parser.add_argument("--training-units", type=unit_count, default=None,
                         help="fit on the first N units of the training range (default: the kind's, else all)")
-    parser.add_argument("--calibration-units", type=int, default=None,
+    parser.add_argument("--calibration-units", type=unit_count, default=None,
                         help="set the threshold over the first N units of the calibration range (default: the kind's, else all)")
     parser.add_argument("--regolden", action="store_true",
                         help="keep --out's model and manifest; only choose and write its golden windows again")
