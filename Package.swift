@@ -38,6 +38,9 @@ let package = Package(
             name: "CGPIOD", path: "Sources/CGPIOD", pkgConfig: "libgpiod",
             providers: [.apt(["libgpiod-dev"])]),
 
+        // glibc's mallopt, for the rig's heap tuning (the Glibc module leaves malloc.h out).
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+
         // Typed ioctl wrappers for the Sense HAT's kernel devices (Swift imports no variadic C).
         .target(name: "CLinuxDevices", path: "Sources/CLinuxDevices"),
 
@@ -76,7 +79,7 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "hubrig",
-            dependencies: ["HubScenario", "HubCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HubScenario", "HubCLI", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
 
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),

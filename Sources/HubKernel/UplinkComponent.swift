@@ -205,7 +205,11 @@ public struct UplinkComponent {
         message.write(to: &json)
         if case .reading = message { json.endArray() }
         json.endObject()
-        let entry = OutboxMessage(sequence: sequence, messageID: id, topic: topic.name, priority: priority, payload: json.bytes)
+        // A copy of exactly the envelope's bytes: `json.bytes` itself would hand the message
+        // the writer's whole buffer, which a batch grew to hundreds of kilobytes, and every
+        // reading held in the read-ahead would carry (and allocate) that much again.
+        let payload = json.bytes.withUnsafeBufferPointer { Array($0) }
+        let entry = OutboxMessage(sequence: sequence, messageID: id, topic: topic.name, priority: priority, payload: payload)
         let backlog = cursor < sequence - 1 || !held.isEmpty
         var actions: [Action] = []
         guard commit(entry, now: now, into: &actions) else { return actions }

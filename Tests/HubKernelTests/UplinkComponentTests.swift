@@ -221,6 +221,35 @@ struct UplinkComponentTests {
         #expect(uplink.handle(reading(31), now: t0 + .seconds(302)) == [.schedule(.batch, at: t0 + .seconds(602))], "the next batch begins")
     }
 
+    /// The real outbox, keeping a note of every message the uplink hands it.
+    final class RecordingOutbox: OutboxStore {
+        let store: SQLiteOutboxStore
+        var appended: [OutboxMessage] = []
+        init(_ store: SQLiteOutboxStore) { self.store = store }
+        var counters: OutboxCounters { store.counters }
+        func append(_ messages: [OutboxMessage]) throws(OutboxError) -> [String] {
+            appended += messages
+            return try store.append(messages)
+        }
+        func remove(sequences: [Int64]) throws(OutboxError) { try store.remove(sequences: sequences) }
+        func messages(after sequence: Int64, limit: Int) throws(OutboxError) -> [OutboxMessage] {
+            try store.messages(after: sequence, limit: limit)
+        }
+    }
+
+    @Test("batched: a reading's envelope holds its own bytes, not the buffer a big batch grew")
+    func envelopeCapacity() throws {
+        let outbox = RecordingOutbox(try memoryOutbox())
+        var uplink = UplinkComponent(thing: "hub", outbox: outbox, batching: TelemetryBatching(interval: .seconds(3600)))
+        for n in 1...1_000 { _ = uplink.handle(reading(n), now: t0) }
+        #expect(batches(uplink.timer(.batch, now: t0 + .seconds(3600))).flatMap { $0 } == ids(1...1_000))
+        _ = uplink.handle(reading(1_001), now: t0 + .seconds(3601))
+        let after = try #require(outbox.appended.last)
+        #expect(after.messageID == "hub-1001")
+        // Before the fix each envelope carried the batch writer's buffer (> 100 KiB here).
+        #expect(after.payload.capacity < 1_024, "\(after.payload.count) bytes in a buffer of \(after.payload.capacity)")
+    }
+
     @Test("batched: a batch that fills goes before its timer, and batches end at countMax and bytesMax")
     func batchLimits() throws {
         var uplink = UplinkComponent(thing: "hub", outbox: try memoryOutbox(),

@@ -1,0 +1,2 @@
+/* glibc's malloc tunables (mallopt), which the Glibc module does not import. */
+#include <malloc.h>
