@@ -66,6 +66,8 @@ public struct HubConfigFile: Sendable {
     public var localBroker: BrokerAddress?
     /// Directory of the hub's durable state (the outbox), resolved against the file's directory.
     public var stateDirectory: Sourced<String>?
+    /// The control socket's path (docs/control.md), resolved against the file's directory.
+    public var controlSocket: Sourced<String>?
     public var kits: [Kit] = []
     /// `self_heating: { hts221: K, lps25h: K }`: what the Pi's warmth adds to each thermometer.
     public var selfHeating: SelfHeating?
@@ -79,7 +81,7 @@ public struct HubConfigFile: Sendable {
     /// The longest path a field may hold (Linux's PATH_MAX).
     public static let pathBytesMax = 4096
 
-    public static let fields = ["thing", "devices", "poll_interval", "telemetry_batch", "cloud", "local_broker", "state_dir", "kits",
+    public static let fields = ["thing", "devices", "poll_interval", "telemetry_batch", "cloud", "local_broker", "state_dir", "control_socket", "kits",
                                 "self_heating"]
     public static let selfHeatingFields = ["hts221", "lps25h"]
     public static let deviceFields = ["id", "kind", "model"]
@@ -119,6 +121,7 @@ public struct HubConfigFile: Sendable {
             config.localBroker = try address(broker, defaultPort: BrokerAddress.localDefaultPort)
         }
         if let value = map.optional("state_dir") { config.stateDirectory = try path(value, directory: directory) }
+        if let value = map.optional("control_socket") { config.controlSocket = try path(value, directory: directory) }
         if let value = map.optional("self_heating") {
             let heating = try value.map()
             try heating.finish(known: selfHeatingFields)

@@ -24,6 +24,8 @@ public struct HubRunSettings: Sendable {
     public var cloud: HubConfigFile.Cloud?
     /// The durable state's directory; nil for each tool's default.
     public var stateDirectory: Sourced<String>?
+    /// The control socket's path (configuration file only; `hub run --control-socket` overrides it).
+    public var controlSocket: Sourced<String>?
     /// The local broker of the monitoring kits (configuration file only; for the kit bridge).
     public var localBroker: BrokerAddress?
     /// Monitoring kits over the local broker (configuration file only; for the kit bridge).
@@ -73,6 +75,7 @@ public struct HubRunSettings: Sendable {
         if let telemetryBatch = file.telemetryBatch { self.telemetryBatch = telemetryBatch }
         if let cloud = file.cloud { self.cloud = cloud }
         if let stateDirectory = file.stateDirectory { self.stateDirectory = stateDirectory }
+        if let controlSocket = file.controlSocket { self.controlSocket = controlSocket }
         localBroker = file.localBroker
         kits = file.kits
         if let selfHeating = file.selfHeating { self.selfHeating = selfHeating }

@@ -146,6 +146,9 @@ public final class HubNode {
     public func condition(of device: DeviceID) -> DeviceCondition? { component(InferenceComponent.self)?.condition(of: device) }
 
     /// Cloud messages handed over and not yet acknowledged (reported at the end of a run).
+    /// The configuration the hub runs: the last deployment that succeeded, or the factory one.
+    public var deployedConfiguration: DeployedConfiguration { agent.bootConfiguration }
+
     public var unacknowledgedCloudMessages: Int { component(UplinkComponent.self)?.unacknowledgedCount ?? 0 }
 
     /// Kit messages the kit bridge rejected.

@@ -158,6 +158,9 @@ public struct UplinkComponent {
     }
 
     /// Messages handed to the uplink and not yet acknowledged (committed or held in memory).
+    /// Whether the cloud connection is up, as the uplink last heard.
+    public var isConnected: Bool { connected }
+
     public var unacknowledgedCount: Int { outbox.counters.depth - acknowledged.count + held.count }
 
     /// The sequences of the telemetry not yet acknowledged — in the outbox or held in memory

@@ -52,6 +52,12 @@ public final class CompletionInbox: CompletionSink, Sendable {
         _ = write(writeFD, &one, 1)
     }
 
+    /// Wakes a waiting loop without a completion (another thread has work for its turn).
+    public func wake() {
+        var one: UInt8 = 1
+        _ = write(writeFD, &one, 1)
+    }
+
     /// Everything posted so far, in posting order.
     public func take() -> [(PortCompletion, Instant)] {
         // Drain the wake-up bytes before taking: a post after this point writes a new byte.

@@ -197,7 +197,7 @@ public final class I2CSocketServer: @unchecked Sendable {
             guard case .complete(let messages, let consumed) = parsed else { return true }
             client.buffer.removeFirst(consumed)
             let reply = lock.withLock { answer(messages) }
-            guard sendAll(client.fd, I2CWire.encodeReply(reply)) else { return false }
+            guard socketSendAll(client.fd, I2CWire.encodeReply(reply)) else { return false }
         }
     }
 
@@ -296,20 +296,5 @@ public final class I2CSocketServer: @unchecked Sendable {
         case .shortRead: EIO
         case .other(_, let code, _): code > 0 ? code : EIO
         }
-    }
-
-    /// Writes all of `bytes`; false if the client is gone. MSG_NOSIGNAL keeps a vanished
-    /// client from raising SIGPIPE, which would kill the whole process.
-    private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += sent
-        }
-        return true
     }
 }

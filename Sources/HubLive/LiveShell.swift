@@ -19,6 +19,8 @@ public final class RealTimeClock: LoopClock, @unchecked Sendable {
     let inbox = CompletionInbox()
     /// Hears each completion the wait brought.
     var onCompletion: ((PortCompletion, Instant) -> Void)?
+    /// Runs after every wait, on the loop's thread (the control socket's requests).
+    var onTurn: ((Instant) -> Void)?
 
     public init(clock: LiveClock, waitForEdge: ((Duration) -> GPIOEdge?)? = nil) {
         self.clock = clock
@@ -41,6 +43,7 @@ public final class RealTimeClock: LoopClock, @unchecked Sendable {
             inbox.wait(wait)
         }
         for (completion, at) in inbox.take() { onCompletion?(completion, at) }
+        onTurn?(clock.now)
     }
 }
 
@@ -69,6 +72,13 @@ public final class LiveShell: TimerPort, CompletionSink {
 
     /// Where ports that answer from their own threads (MQTT) post completions.
     public let inbox: CompletionInbox
+
+    /// Runs `body` on the loop's thread after every wait (at least every 200 ms, and at
+    /// once after `inbox.wake()`): where the control socket's requests are answered, between
+    /// two of the hub's events.
+    public func onEachTurn(_ body: @escaping (Instant) -> Void) {
+        loop.clock.onTurn = body
+    }
 
     public func schedule(_ timer: HubTimer, at: Instant) {
         loop.schedule(.timer(timer), at: at)

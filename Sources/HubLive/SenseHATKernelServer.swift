@@ -317,7 +317,7 @@ public final class SenseHATKernelServer: @unchecked Sendable {
                     let path = Array(memoryPath.utf8)
                     var reply = withUnsafeBytes(of: Int32(0).littleEndian) { Array($0) }
                     reply += [UInt8(truncatingIfNeeded: path.count), UInt8(truncatingIfNeeded: path.count >> 8)] + path
-                    guard sendAll(client.fd, reply) else { return false }
+                    guard socketSendAll(client.fd, reply) else { return false }
                 case UInt8(ascii: "J"):
                     client.kind = .joystick
                     let fd = client.fd
@@ -333,21 +333,8 @@ public final class SenseHATKernelServer: @unchecked Sendable {
                 guard client.buffer.count >= needed else { return true }
                 let argument = Array(client.buffer[1..<needed])
                 client.buffer.removeFirst(needed)
-                guard sendAll(client.fd, ioctlReply(op: op, argument: argument)) else { return false }
+                guard socketSendAll(client.fd, ioctlReply(op: op, argument: argument)) else { return false }
             }
-        }
-        return true
-    }
-
-    private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += sent
         }
         return true
     }

@@ -28,3 +28,19 @@ enum UnixSocketAddress {
         }
     }
 }
+
+/// Writes all of `bytes` to a connected socket; false if the peer is gone (or a send
+/// timeout passed). MSG_NOSIGNAL keeps a vanished peer from raising SIGPIPE, which would
+/// kill the whole process.
+func socketSendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+        let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if sent < 0 {
+            if errno == EINTR { continue }
+            return false
+        }
+        offset += sent
+    }
+    return true
+}

@@ -54,15 +54,6 @@ extension SimFaultableChip {
     }
 }
 
-/// A wire-level fault on one address of a simulated bus.
-public enum I2CWireFault: Equatable, Sendable {
-    case absent
-    case nack(probability: Double)
-    case timeout(probability: Double)
-    case slow(stretch: Duration)
-    case bitflip(probability: Double)
-}
-
 /// An I²C bus inside the simulator: routes each transfer to the device at its address.
 ///
 /// It implements the same `I2CBus` port as the Linux backend, so the production drivers
@@ -70,26 +61,17 @@ public enum I2CWireFault: Equatable, Sendable {
 /// order never matters and lookups are O(1).
 public final class SimI2CBus: I2CBus, FaultApplying {
     private var devices: [(any SimI2CDevice)?] = Array(repeating: nil, count: 128)
-    private var faults: [AddressFaults] = Array(repeating: AddressFaults(), count: 128)
+    private var faults = I2CWireFaults()
     private let clock: any HubClock
     private var random: SeededRandom
     /// How long a stretch may last: the adapter's transfer timeout (`adap->timeout`, which
     /// the I²C core sets to HZ, one second), since i2c-bcm2835 writes CLKT = 0.
-    public static let stretchTimeout: Duration = .seconds(1)
+    public static let stretchTimeout = I2CWireFaults.stretchTimeout
     /// Transfers attempted and bytes moved (address bytes and data, both directions).
     public private(set) var transferCount = 0
     public private(set) var byteCount = 0
     /// Extra time slow devices held the bus (clock stretching).
     public private(set) var stretchTime: Duration = .zero
-
-    struct AddressFaults {
-        var absent = false
-        var nackProbability = 0.0
-        var timeoutProbability = 0.0
-        var stretch: Duration = .zero
-        var bitflipProbability = 0.0
-        var any: Bool { absent || nackProbability > 0 || timeoutProbability > 0 || stretch > .zero || bitflipProbability > 0 }
-    }
 
     public init(clock: any HubClock, random: SeededRandom) {
         self.clock = clock
@@ -112,19 +94,7 @@ public final class SimI2CBus: I2CBus, FaultApplying {
 
     /// Starts (`active`) or ends a wire fault at `address`.
     public func set(_ fault: I2CWireFault, active: Bool, at address: UInt8) {
-        let index = Int(address)
-        switch fault {
-        case .absent: faults[index].absent = active
-        case .nack(let p): faults[index].nackProbability = active ? Self.checked(p) : 0
-        case .timeout(let p): faults[index].timeoutProbability = active ? Self.checked(p) : 0
-        case .slow(let stretch): faults[index].stretch = active ? stretch : .zero
-        case .bitflip(let p): faults[index].bitflipProbability = active ? Self.checked(p) : 0
-        }
-    }
-
-    private static func checked(_ p: Double) -> Double {
-        precondition((0...1).contains(p), "probability in 0...1")
-        return p
+        faults.set(fault, active: active, at: address)
     }
 
     public func setAbsent(_ absent: Bool, at address: UInt8) { set(.absent, active: absent, at: address) }
@@ -133,25 +103,14 @@ public final class SimI2CBus: I2CBus, FaultApplying {
         precondition(address < 128 && readCount >= 0, "invalid transfer")
         transferCount += 1
         byteCount += 1 + (readCount > 0 && !write.isEmpty ? 1 : 0)
-        let fault = faults[Int(address)]
-        guard let device = devices[Int(address)], !fault.absent else { throw .noAck(address: address) }
-        if fault.any {
-            if fault.nackProbability > 0, random.chance(fault.nackProbability) { throw .noAck(address: address) }
-            if fault.timeoutProbability > 0, random.chance(fault.timeoutProbability) { throw .timeout(address: address) }
-            if fault.stretch > .zero {
-                if fault.stretch > Self.stretchTimeout { throw .timeout(address: address) }
-                stretchTime += fault.stretch
-            }
-        }
+        guard let device = devices[Int(address)] else { throw .noAck(address: address) }
+        if faults.anyActive { stretchTime += try faults.admit(address: address, random: &random) }
         byteCount += write.count + readCount
         let now = clock.now
         if !write.isEmpty { device.write(write, now: now) }
         guard readCount > 0 else { return [] }
         var bytes = device.read(count: readCount, now: now)
-        if fault.bitflipProbability > 0, random.chance(fault.bitflipProbability) {
-            let bit = random.nextInt(in: 0...(bytes.count * 8 - 1))
-            bytes[bit / 8] ^= UInt8(1) << UInt8(bit % 8)
-        }
+        if faults.anyActive { faults.corrupt(&bytes, from: address, random: &random) }
         return bytes
     }
 }

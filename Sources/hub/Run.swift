@@ -52,6 +52,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var deploymentOptions: DeploymentOptions
 
+    @OptionGroup var control: ControlOptions
+
     func run() throws {
         let settings = try options.settings(cloud: cloud, kits: kitOptions)
         let config = try settings.config(tool: "hub")
@@ -59,7 +61,9 @@ struct Run: ParsableCommand {
         try settings.checkCloudFiles()  // before the devices are opened: a typo in a path is the likelier mistake
         let history = try options.history()
         let clock = LiveClock()
-        let bus = try senseHAT.bus()
+        // The drivers reach the chips through the faultable bus, so a bench can inject
+        // wire faults through the control socket (one branch per transfer without one).
+        let bus = FaultableI2CBus(try senseHAT.bus(), seed: control.faultSeed)
         let plan = try senseHAT.kernelPlan(polling: device.kind, gpioChip: gpiochip)
         let display = try senseHAT.display(plan, bus: bus)
         // The joystick is a nicety: without it the hub runs on. Either way the loop waits on
@@ -104,15 +108,24 @@ struct Run: ParsableCommand {
         } else {
             do { cloudPort = try CloudSpoolFile(path: cloudSpool, completions: shell) } catch { throw ValidationError("--cloud-spool: \(error)") }
         }
+        let stateDirectory = try settings.preparedStateDirectory(fallback: "hub-state") ?? "hub-state"
+        let controlServer = control.path(settings: settings, stateDirectory: stateDirectory).map { path in
+            ControlSocketServer(socketPath: path, wakeLoop: { [inbox = shell.inbox] in inbox.wake() })
+        }
         let ipc = try ipcOptions.server(shell: shell)
         let processes = ipcOptions.processes(shell: shell)
         var ports = HubPorts(sensorKits: [MonitoringKit.for(device.kind).drivers(on: bus)], display: display,
                              joystick: joystick, cloud: cloudPort, outbox: outbox,
-                             timers: shell, history: history, ipc: ipc)
+                             timers: shell, history: controlServer.map { ControlEventTee(history, server: $0) } ?? history, ipc: ipc)
         ports.processes = processes
-        ports.deployments = try deploymentOptions.ports(shell: shell, stateDirectory: try settings.preparedStateDirectory(fallback: "hub-state"))
+        ports.deployments = try deploymentOptions.ports(shell: shell, stateDirectory: stateDirectory)
         let node = HubNode(config: config, ports: ports, components: [])
         try ipcOptions.addComponents(to: node)
+        if let controlServer {
+            ControlOptions.attach(controlServer, to: node, on: shell, bus: bus)
+            do { try controlServer.start() } catch { throw ValidationError("--control-socket: \(error)") }
+        }
+        defer { controlServer?.stop() }
         try options.run(node, on: shell, name: "hub", clients: [mqtt, try settings.kitListener(shell: shell), ipc, processes]) { edge, now in
             node.gpioEdge(edge, now: now)
         }

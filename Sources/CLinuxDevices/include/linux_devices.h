@@ -12,4 +12,8 @@ int hubrig_fb_set_gamma(int fd, const unsigned char *table32);
 /* rpisense-fb's SENSEFB_FBIOGET_GAMMA. */
 int hubrig_fb_get_gamma(int fd, unsigned char *table32);
 
+/* The user id of a Unix socket's peer (SO_PEERCRED, which needs _GNU_SOURCE and so is not
+ * in Swift's Glibc module): 0 and *uid set, or -1 with errno set. */
+int hubrig_peer_uid(int fd, unsigned int *uid);
+
 #endif

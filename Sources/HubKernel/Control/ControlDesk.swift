@@ -1,0 +1,165 @@
+import HubCore
+
+/// Answers control requests and keeps the faults injected through them: a sans-I/O state
+/// machine the live shell runs on the hub's own thread.
+///
+/// Why here and not in the socket server: a reply needs the hub's state and a fault acts
+/// on the hub's bus and supervisor, both of which only the hub's thread may touch; the
+/// server only moves lines. The desk says what to do (`Effect`), the shell does it, so
+/// every rule (one fault per name, expiry, what a clear ends) is tested without a socket.
+///
+/// Faults get ids `f1`, `f2`, … in the order they were injected. A fault with `for` ends
+/// by itself at `expire(now:)` after its deadline; the shell calls that at least every
+/// 200 ms. Two faults of one name cannot be in force at once (the second would change the
+/// first's probability behind its id): the second is refused until the first is cleared.
+public struct ControlDesk {
+    /// What the shell does for a request or an expiry.
+    public enum Effect: Equatable, Sendable {
+        case wire(address: UInt8, I2CWireFault, active: Bool)
+        case crash(component: String)
+        case hang(component: String, active: Bool)
+        /// Record the injection or its end in the event log.
+        case record(HistoryEvent)
+    }
+
+    public let thing: String
+    /// The hub's components, for a fault naming one.
+    public let componentNames: [String]
+    /// Whether the hub's bus can take wire faults (a hub without a faultable bus refuses them).
+    public let wireFaults: Bool
+    public private(set) var active: [ActiveFault] = []
+    private var nextID = 1
+
+    public init(thing: String, componentNames: [String], wireFaults: Bool) {
+        self.thing = thing
+        self.componentNames = componentNames
+        self.wireFaults = wireFaults
+    }
+
+    /// The reply to one request line, and what to do. `status` is asked only for `status`.
+    /// A `subscribe` reply is the shell's cue to add the client to the event stream.
+    public mutating func handle(line: ArraySlice<UInt8>, now: Instant, status: (_ faults: [ActiveFault]) -> HubStatus)
+        -> (reply: [UInt8], request: ControlRequest?, effects: [Effect]) {
+        let (id, parsed) = ControlProtocol.parse(line)
+        let request: ControlRequest
+        switch parsed {
+        case .failure(let error): return (ControlProtocol.reply(id: id, error: error), nil, [])
+        case .success(let value): request = value
+        }
+        switch request {
+        case .hello:
+            return (ControlProtocol.reply(id: id) { json in
+                json.beginObject()
+                json.key("protocol")
+                json.int(ControlProtocol.version)
+                json.field("thing", thing)
+                json.key("ops")
+                json.beginArray()
+                for op in ControlProtocol.operations { json.string(op) }
+                json.endArray()
+                json.endObject()
+            }, request, [])
+        case .status:
+            let snapshot = status(active)
+            return (ControlProtocol.reply(id: id) { snapshot.write(to: &$0) }, request, [])
+        case .faults:
+            return (ControlProtocol.reply(id: id) { json in writeList(active, to: &json) }, request, [])
+        case .subscribe:
+            return (ControlProtocol.reply(id: id) { json in
+                json.beginObject()
+                json.key("subscribed")
+                json.bool(true)
+                json.endObject()
+            }, request, [])
+        case .inject(let fault, let duration):
+            switch inject(fault, for: duration, now: now) {
+            case .failure(let error): return (ControlProtocol.reply(id: id, error: error), request, [])
+            case .success(let (entry, effects)):
+                return (ControlProtocol.reply(id: id) { entry.write(to: &$0) }, request, effects)
+            }
+        case .clear(let faultID):
+            let ending: [ActiveFault]
+            if let faultID {
+                guard let entry = active.first(where: { $0.id == faultID }) else {
+                    let known = active.isEmpty ? "none is in force" : "in force: " + active.map(\.id).joined(separator: ", ")
+                    return (ControlProtocol.reply(id: id, error: ControlError(.notFound, "no fault \(faultID); \(known)")), request, [])
+                }
+                ending = [entry]
+            } else {
+                ending = active
+            }
+            let effects = end(ending, reason: "cleared")
+            return (ControlProtocol.reply(id: id) { json in
+                json.beginObject()
+                json.key("cleared")
+                json.beginArray()
+                for entry in ending { json.string(entry.id) }
+                json.endArray()
+                json.endObject()
+            }, request, effects)
+        }
+    }
+
+    /// Ends the faults whose time is up.
+    public mutating func expire(now: Instant) -> [Effect] {
+        end(active.filter { $0.until.map { $0 <= now } ?? false }, reason: "expired")
+    }
+
+    /// The earliest instant a fault ends by itself.
+    public var nextExpiry: Instant? { active.compactMap(\.until).min() }
+
+    private mutating func inject(_ fault: LiveFault, for duration: Duration?, now: Instant)
+        -> Result<(ActiveFault, [Effect]), ControlError> {
+        var effects: [Effect] = []
+        switch fault {
+        case .i2cWire(let address, let wire):
+            guard wireFaults else { return .failure(ControlError(.unsupported, "this hub's bus takes no wire faults (it runs without a faultable bus)")) }
+            effects.append(.wire(address: address, wire, active: true))
+        case .componentCrash(let name), .componentHang(let name):
+            guard componentNames.contains(name) else {
+                return .failure(ControlError(.badRequest, "no component \(name); this hub runs \(componentNames.joined(separator: ", "))"))
+            }
+            if case .componentCrash = fault { effects.append(.crash(component: name)) } else { effects.append(.hang(component: name, active: true)) }
+        }
+        if let clash = active.first(where: { $0.fault.name == fault.name }) {
+            return .failure(ControlError(.conflict, "\(fault.name) is already in force as \(clash.id); clear it first"))
+        }
+        let entry = ActiveFault(id: "f\(nextID)", fault: fault, since: now, until: duration.map { now + $0 })
+        nextID += 1
+        let detail = fault.parameters.map { "\($0.0)=\(Self.text($0.1))" }.joined(separator: " ")
+        effects.append(.record(.faultStart(name: "control." + entry.id + " " + fault.name + (detail.isEmpty ? "" : " " + detail))))
+        if !fault.isInstant { active.append(entry) }
+        return .success((entry, effects))
+    }
+
+    private mutating func end(_ entries: [ActiveFault], reason: String) -> [Effect] {
+        var effects: [Effect] = []
+        for entry in entries {
+            active.removeAll { $0.id == entry.id }
+            switch entry.fault {
+            case .i2cWire(let address, let wire): effects.append(.wire(address: address, wire, active: false))
+            case .componentHang(let name): effects.append(.hang(component: name, active: false))
+            case .componentCrash: break
+            }
+            effects.append(.record(.faultEnd(name: "control." + entry.id + " " + entry.fault.name + " " + reason)))
+        }
+        return effects
+    }
+
+    private static func text(_ value: JSONValue) -> String {
+        switch value {
+        case .number(let n): "\(n)"
+        case .string(let s): s
+        default: "\(value)"
+        }
+    }
+
+    private func writeList(_ faults: [ActiveFault], to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("faults")
+        json.beginArray()
+        for fault in faults { fault.write(to: &json) }
+        json.endArray()
+        json.endObject()
+    }
+}

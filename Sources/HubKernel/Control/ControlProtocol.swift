@@ -1,0 +1,312 @@
+import Foundation
+import HubCore
+
+/// A fault the running hub injects into itself: a wire fault on its own I²C bus (through
+/// `FaultableI2CBus`), or a crash or hang of one of its components (through the supervisor).
+///
+/// Why a set of its own: the production hub links no simulator, so it cannot take the
+/// simulator's catalogue; these are the catalogue's faults that need nothing but the hub
+/// (cloud faults belong to the rig's proxy, appliance faults to the physics). Names and
+/// parameters are the catalogue's (`hubrig fault list`).
+public enum LiveFault: Equatable, Sendable {
+    case i2cWire(address: UInt8, I2CWireFault)
+    case componentCrash(String)
+    case componentHang(String)
+
+    /// The fault's catalogue name, `i2c.0x5f.nack`.
+    public var name: String {
+        switch self {
+        case .i2cWire(let address, let wire): "i2c." + hexAddress(address) + "." + wire.kind
+        case .componentCrash(let component): "component.\(component).crash"
+        case .componentHang(let component): "component.\(component).hang"
+        }
+    }
+
+    /// An instant (a crash) has no duration and stays in no list.
+    public var isInstant: Bool {
+        if case .componentCrash = self { true } else { false }
+    }
+
+    /// The names the hub accepts, for an error that lists them.
+    public static let patterns = ["i2c.<addr>.absent", "i2c.<addr>.nack", "i2c.<addr>.timeout", "i2c.<addr>.slow",
+                                  "i2c.<addr>.bitflip", "component.<component>.crash", "component.<component>.hang"]
+
+    /// Reads a fault from its name and parameters, checking each as the catalogue does.
+    public static func parse(name: String, parameters: [String: JSONValue]) throws(ControlError) -> LiveFault {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        if ["cloud", "ipc", "kit", "sensor", "appliance", "gpio", "deploy", "host"].contains(parts[0]) {
+            throw ControlError(.unsupported, "fault \(name) is not one the hub injects into itself: cloud faults go through the rig's fault proxy, the others exist in simulation")
+        }
+        guard parts.count == 3 else { throw .unknownFault(name) }
+        var allowed: Set<String> = []
+        let fault: LiveFault
+        switch (parts[0], parts[2]) {
+        case ("i2c", let kind):
+            guard let address = parseAddress(parts[1]) else {
+                throw ControlError(.badRequest, "fault \(name): \(parts[1]) is not a 7-bit address such as 0x5f")
+            }
+            switch kind {
+            case "absent": fault = .i2cWire(address: address, .absent)
+            case "nack", "timeout", "bitflip":
+                allowed = ["probability"]
+                let p = try probability(parameters["probability"], fault: name)
+                fault = .i2cWire(address: address, kind == "nack" ? .nack(probability: p) : kind == "timeout" ? .timeout(probability: p) : .bitflip(probability: p))
+            case "slow":
+                allowed = ["stretch"]
+                guard let value = parameters["stretch"] else { throw ControlError(.badRequest, "fault \(name): parameter stretch is required (1ms…1m)") }
+                let stretch = try duration(value, field: "stretch", fault: name, in: .milliseconds(1)...Duration.seconds(60))
+                fault = .i2cWire(address: address, .slow(stretch: stretch))
+            case "stuck", "reset", "whoami":
+                throw ControlError(.unsupported, "fault \(name): a chip fault needs the chip itself and exists only in simulation")
+            default: throw .unknownFault(name)
+            }
+        case ("component", "crash"): fault = .componentCrash(parts[1])
+        case ("component", "hang"): fault = .componentHang(parts[1])
+        default: throw .unknownFault(name)
+        }
+        for key in parameters.keys.sorted() where !allowed.contains(key) {
+            throw ControlError(.badRequest, "fault \(name) takes no parameter \(key)" + (allowed.isEmpty ? "" : " (it takes \(allowed.sorted().joined(separator: ", ")))"))
+        }
+        return fault
+    }
+
+    private static func parseAddress(_ text: String) -> UInt8? {
+        guard text.hasPrefix("0x"), text.count == 4, let value = UInt8(text.dropFirst(2), radix: 16), value < 0x80 else { return nil }
+        return value
+    }
+
+    private static func probability(_ value: JSONValue?, fault: String) throws(ControlError) -> Double {
+        guard let value else { return 1 }
+        guard case .number(let p) = value, p > 0, p <= 1 else {
+            throw ControlError(.badRequest, "fault \(fault): probability must be a number above 0, up to 1")
+        }
+        return p
+    }
+
+    static func duration(_ value: JSONValue, field: String, fault: String?, in range: ClosedRange<Duration>) throws(ControlError) -> Duration {
+        let place = fault.map { "fault \($0): " } ?? ""
+        guard case .string(let text) = value else {
+            throw ControlError(.badRequest, "\(place)\(field) must be a duration string such as \"30s\" (\(DurationText.format(range)))")
+        }
+        let duration: Duration
+        do { duration = try DurationText.parse(text) } catch { throw ControlError(.badRequest, "\(place)\(field): \(error)") }
+        guard range.contains(duration) else { throw ControlError(.badRequest, "\(place)\(field) \(text) is outside \(DurationText.format(range))") }
+        return duration
+    }
+
+    /// Parameters as the fault list shows them.
+    public var parameters: [(String, JSONValue)] {
+        switch self {
+        case .i2cWire(_, .nack(let p)), .i2cWire(_, .timeout(let p)), .i2cWire(_, .bitflip(let p)): [("probability", .number(p))]
+        case .i2cWire(_, .slow(let stretch)): [("stretch", .string(DurationText.format(stretch)))]
+        default: []
+        }
+    }
+}
+
+/// A fault in force, as `faults` and `status` list it.
+public struct ActiveFault: Equatable, Sendable {
+    public var id: String
+    public var fault: LiveFault
+    public var since: Instant
+    /// When it ends by itself (nil: when cleared).
+    public var until: Instant?
+
+    public func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.field("id", id)
+        json.field("name", fault.name)
+        json.key("parameters")
+        json.beginObject()
+        for (key, value) in fault.parameters {
+            json.key(key)
+            value.write(to: &json)
+        }
+        json.endObject()
+        json.key("since")
+        json.double(since.secondsSinceEpoch)
+        json.key("until")
+        if let until { json.double(until.secondsSinceEpoch) } else { json.null() }
+        json.endObject()
+    }
+}
+
+/// Why a control request got an error reply; `code` is for scripts, the message for people.
+public struct ControlError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case badRequest = "bad_request"
+        case unsupportedVersion = "unsupported_version"
+        case unknownOperation = "unknown_op"
+        case unknownFault = "unknown_fault"
+        case unsupported
+        case conflict
+        case notFound = "not_found"
+        case tooLarge = "too_large"
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    static func unknownFault(_ name: String) -> ControlError {
+        ControlError(.unknownFault, "no fault \(name); the hub injects \(LiveFault.patterns.joined(separator: ", "))")
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}
+
+/// One request on the control socket.
+public enum ControlRequest: Equatable, Sendable {
+    /// The protocol version and what the hub is.
+    case hello
+    case status
+    /// The faults in force.
+    case faults
+    case inject(LiveFault, for: Duration?)
+    /// Ends one fault by id, or all of them (nil).
+    case clear(id: String?)
+    /// From now on, every event the hub records goes to this client as well.
+    case subscribe
+}
+
+/// The control socket's wire format, version 1 (docs/control.md): one JSON object per
+/// line each way. A request `{"v": 1, "id": 7, "op": "status"}`; a reply echoes the id,
+/// `{"v": 1, "id": 7, "ok": true, "result": {...}}` or `{"v": 1, "id": 7, "ok": false,
+/// "error": {"code": "bad_request", "message": "..."}}`.
+///
+/// Why lines of JSON: `socat` and a shell can speak it, every language reads it, and a
+/// line is a frame, so a client that sends garbage costs only that line.
+public enum ControlProtocol {
+    public static let version = 1
+    /// The longest request line a hub reads; a longer one is refused and the connection closed.
+    public static let lineBytesMax = 16 * 1_024
+    /// How long a fault may be injected for.
+    public static let faultDurations: ClosedRange<Duration> = .milliseconds(1)...Duration.seconds(30 * 86_400)
+
+    /// A request line: the request, or the error to reply with; `id` is what to echo.
+    public static func parse(_ line: ArraySlice<UInt8>) -> (id: JSONValue, request: Result<ControlRequest, ControlError>) {
+        guard line.count <= lineBytesMax else {
+            return (.null, .failure(ControlError(.tooLarge, "a request line is at most \(lineBytesMax) bytes")))
+        }
+        let value: JSONValue
+        do { value = try JSONDecoder().decode(JSONValue.self, from: Data(line)) } catch {
+            return (.null, .failure(ControlError(.badRequest, "not a JSON object: \(decodingProblem(error))")))
+        }
+        guard case .object(let members) = value else {
+            return (.null, .failure(ControlError(.badRequest, "a request is a JSON object, {\"v\": 1, \"id\": 1, \"op\": \"status\"}")))
+        }
+        let id = members["id"] ?? .null
+        switch id {
+        case .null, .string, .number: break
+        default: return (.null, .failure(ControlError(.badRequest, "id must be a number or a string")))
+        }
+        return (id, Result { () throws(ControlError) in try request(members) })
+    }
+
+    private static func request(_ members: [String: JSONValue]) throws(ControlError) -> ControlRequest {
+        guard case .number(let version)? = members["v"] else {
+            throw ControlError(.badRequest, "v (the protocol version, \(Self.version)) is required")
+        }
+        guard version == Double(Self.version) else {
+            throw ControlError(.unsupportedVersion, "this hub speaks protocol version \(Self.version), not \(version)")
+        }
+        guard case .string(let op)? = members["op"] else { throw ControlError(.badRequest, "op is required: \(operations.joined(separator: ", "))") }
+        var allowed: Set<String> = ["v", "id", "op"]
+        let request: ControlRequest
+        switch op {
+        case "hello": request = .hello
+        case "status": request = .status
+        case "faults": request = .faults
+        case "subscribe": request = .subscribe
+        case "inject":
+            allowed.formUnion(["fault", "parameters", "for"])
+            guard case .string(let name)? = members["fault"] else { throw ControlError(.badRequest, "inject: fault (a name such as i2c.0x5f.nack) is required") }
+            var parameters: [String: JSONValue] = [:]
+            switch members["parameters"] {
+            case nil: break
+            case .object(let given)?: parameters = given
+            default: throw ControlError(.badRequest, "inject: parameters must be an object")
+            }
+            let fault = try LiveFault.parse(name: name, parameters: parameters)
+            var duration: Duration?
+            if let value = members["for"] {
+                guard !fault.isInstant else { throw ControlError(.badRequest, "inject: \(name) is an instant and takes no for") }
+                duration = try LiveFault.duration(value, field: "for", fault: nil, in: faultDurations)
+            }
+            request = .inject(fault, for: duration)
+        case "clear":
+            allowed.formUnion(["fault_id", "all"])
+            switch (members["fault_id"], members["all"]) {
+            case (.string(let id)?, nil): request = .clear(id: id)
+            case (nil, .bool(true)?): request = .clear(id: nil)
+            default: throw ControlError(.badRequest, "clear: give either fault_id (a string) or all: true")
+            }
+        default:
+            throw ControlError(.unknownOperation, "no op \(op); ops: \(operations.joined(separator: ", "))")
+        }
+        for key in members.keys.sorted() where !allowed.contains(key) {
+            throw ControlError(.badRequest, "\(op): unknown field \(key)")
+        }
+        return request
+    }
+
+    public static let operations = ["hello", "status", "faults", "inject", "clear", "subscribe"]
+
+    private static func decodingProblem(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            return (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? context.debugDescription
+        }
+        return "\(error)"
+    }
+
+    /// A success reply, `result` writing one JSON value.
+    public static func reply(id: JSONValue, result: (inout JSONWriter) -> Void) -> [UInt8] {
+        envelope(id: id) { json in
+            json.key("ok")
+            json.bool(true)
+            json.key("result")
+            result(&json)
+        }
+    }
+
+    /// An error reply.
+    public static func reply(id: JSONValue, error: ControlError) -> [UInt8] {
+        envelope(id: id) { json in
+            json.key("ok")
+            json.bool(false)
+            json.key("error")
+            json.beginObject()
+            json.field("code", error.code.rawValue)
+            json.field("message", error.message)
+            json.endObject()
+        }
+    }
+
+    /// An event line for a subscriber: `{"v": 1, "event": <the history line>}`.
+    public static func event(_ line: [UInt8]) -> [UInt8] {
+        var json = JSONWriter(capacity: line.count + 24)
+        json.beginObject()
+        json.key("v")
+        json.int(version)
+        json.key("event")
+        json.raw(line)
+        json.endObject()
+        return json.bytes + [UInt8(ascii: "\n")]
+    }
+
+    private static func envelope(id: JSONValue, _ body: (inout JSONWriter) -> Void) -> [UInt8] {
+        var json = JSONWriter(capacity: 256)
+        json.beginObject()
+        json.key("v")
+        json.int(version)
+        json.key("id")
+        id.write(to: &json)
+        body(&json)
+        json.endObject()
+        return json.bytes + [UInt8(ascii: "\n")]
+    }
+}

@@ -1,0 +1,123 @@
+import HubCore
+
+/// What a running hub says of itself on the control socket (`status`): its components
+/// and their supervisor states, each device's sensor health, condition and model, the
+/// cloud connection, the outbox, the configuration deployed, and the faults injected.
+///
+/// Why one value: `hubrig status` prints it for a person and `--json` hands it to a
+/// script; both read the same snapshot, taken on the hub's own thread between two events.
+public struct HubStatus: Equatable, Sendable {
+    public struct Component: Equatable, Sendable {
+        public var name: String
+        public var state: String
+
+        public init(name: String, state: String) {
+            self.name = name
+            self.state = state
+        }
+    }
+
+    public struct Device: Equatable, Sendable {
+        public var id: DeviceID
+        public var kind: ApplianceKind
+        /// The kit's health as the sensor component last judged it (nil: not a Sense HAT device).
+        public var sensorHealth: HealthState?
+        public var condition: DeviceCondition?
+        public var model: String?
+
+        public init(id: DeviceID, kind: ApplianceKind, sensorHealth: HealthState?, condition: DeviceCondition?, model: String?) {
+            self.id = id
+            self.kind = kind
+            self.sensorHealth = sensorHealth
+            self.condition = condition
+            self.model = model
+        }
+    }
+
+    public var thing: String
+    public var now: Instant
+    public var components: [Component]
+    public var devices: [Device]
+    public var cloudConnected: Bool
+    public var outboxDepth: Int
+    public var unacknowledged: Int
+    /// The deployment that made the running configuration (nil: the factory one).
+    public var deploymentID: String?
+    public var faults: [ActiveFault]
+
+    public init(thing: String, now: Instant, components: [Component], devices: [Device], cloudConnected: Bool,
+                outboxDepth: Int, unacknowledged: Int, deploymentID: String?, faults: [ActiveFault]) {
+        self.thing = thing
+        self.now = now
+        self.components = components
+        self.devices = devices
+        self.cloudConnected = cloudConnected
+        self.outboxDepth = outboxDepth
+        self.unacknowledged = unacknowledged
+        self.deploymentID = deploymentID
+        self.faults = faults
+    }
+
+    public func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.field("thing", thing)
+        json.key("time")
+        json.double(now.secondsSinceEpoch)
+        json.key("components")
+        json.beginArray()
+        for component in components {
+            json.beginObject()
+            json.field("name", component.name)
+            json.field("state", component.state)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("devices")
+        json.beginArray()
+        for device in devices {
+            json.beginObject()
+            json.field("id", device.id.rawValue)
+            json.field("kind", device.kind.rawValue)
+            json.key("sensor_health")
+            if let health = device.sensorHealth { json.string(health.rawValue) } else { json.null() }
+            json.key("condition")
+            if let condition = device.condition { json.string(condition.rawValue) } else { json.null() }
+            json.key("model")
+            if let model = device.model { json.string(model) } else { json.null() }
+            json.endObject()
+        }
+        json.endArray()
+        json.key("cloud_connected")
+        json.bool(cloudConnected)
+        json.key("outbox_depth")
+        json.int(outboxDepth)
+        json.key("unacknowledged")
+        json.int(unacknowledged)
+        json.key("deployment")
+        if let deploymentID { json.string(deploymentID) } else { json.null() }
+        json.key("faults")
+        json.beginArray()
+        for fault in faults { fault.write(to: &json) }
+        json.endArray()
+        json.endObject()
+    }
+}
+
+extension HubNode {
+    /// The hub's state now, with `faults` as the control socket keeps them.
+    public func status(now: Instant, faults: [ActiveFault]) -> HubStatus {
+        let sensor = component(SensorComponent.self)
+        let uplink = component(UplinkComponent.self)
+        let polled = config.devices.filter { $0.source == .senseHAT }.map(\.id)
+        let devices = config.devices.map { device in
+            HubStatus.Device(id: device.id, kind: device.kind,
+                             sensorHealth: polled.firstIndex(of: device.id).flatMap { sensor?.health(of: $0) },
+                             condition: condition(of: device.id), model: model(of: device.id))
+        }
+        return HubStatus(thing: config.thing, now: now,
+                         components: recipes.map { HubStatus.Component(name: $0.name, state: state(of: $0.name)?.rawValue ?? "unsupervised") },
+                         devices: devices, cloudConnected: uplink?.isConnected ?? false,
+                         outboxDepth: ports.outbox.counters.depth, unacknowledged: unacknowledgedCloudMessages,
+                         deploymentID: deployedConfiguration.deploymentID, faults: faults)
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import HubCore
+import HubKernel
+import Testing
+
+private struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+@Suite("Control desk: the hub answers control requests and keeps the faults injected through them")
+struct ControlDeskTests {
+    let t0 = Instant(secondsSinceEpoch: 1_000)
+
+    func desk(wireFaults: Bool = true) -> ControlDesk {
+        ControlDesk(thing: "hub1", componentNames: ["sensor", "inference", "display", "uplink"], wireFaults: wireFaults)
+    }
+
+    func status(_ faults: [ActiveFault]) -> HubStatus {
+        HubStatus(thing: "hub1", now: t0, components: [.init(name: "sensor", state: "running")],
+                  devices: [.init(id: "hvac", kind: .furnace, sensorHealth: .ok, condition: .normal, model: "furnace-ae@2.2.0")],
+                  cloudConnected: true, outboxDepth: 3, unacknowledged: 2, deploymentID: nil, faults: faults)
+    }
+
+    /// The reply as a JSON object, and the effects.
+    func ask(_ desk: inout ControlDesk, _ line: String, at time: Instant? = nil) throws -> ([String: JSONValue], [ControlDesk.Effect]) {
+        let (reply, _, effects) = desk.handle(line: Array(line.utf8)[...], now: time ?? t0, status: status)
+        #expect(reply.last == 0x0A, "one line per reply")
+        #expect(reply.dropLast().allSatisfy { $0 != 0x0A })
+        guard case .object(let object) = try JSONDecoder().decode(JSONValue.self, from: Data(reply)) else {
+            throw TestFailure("reply is not an object: \(String(decoding: reply, as: UTF8.self))")
+        }
+        #expect(object["v"] == .number(1))
+        return (object, effects)
+    }
+
+    func errorCode(_ reply: [String: JSONValue]) -> String? {
+        guard reply["ok"] == .bool(false), case .object(let error)? = reply["error"], case .string(let code)? = error["code"] else { return nil }
+        return code
+    }
+
+    func errorMessage(_ reply: [String: JSONValue]) -> String {
+        guard case .object(let error)? = reply["error"], case .string(let message)? = error["message"] else { return "" }
+        return message
+    }
+
+    @Test("malformed requests get an error reply that says what is wrong, with the id echoed when there is one")
+    func malformed() throws {
+        var desk = desk()
+        let cases: [(line: String, code: String, says: String)] = [
+            ("not json", "bad_request", "not a JSON object"),
+            ("[1, 2]", "bad_request", "a request is a JSON object"),
+            (#"{"id": 4, "op": "status"}"#, "bad_request", "v (the protocol version, 1) is required"),
+            (#"{"v": 2, "id": 4, "op": "status"}"#, "unsupported_version", "protocol version 1, not 2.0"),
+            (#"{"v": 1, "id": 4}"#, "bad_request", "op is required"),
+            (#"{"v": 1, "id": 4, "op": "reboot"}"#, "unknown_op", "no op reboot; ops: hello, status"),
+            (#"{"v": 1, "id": 4, "op": "status", "extra": 1}"#, "bad_request", "status: unknown field extra"),
+            (#"{"v": 1, "id": [1], "op": "status"}"#, "bad_request", "id must be a number or a string"),
+            (#"{"v": 1, "id": 4, "op": "inject"}"#, "bad_request", "fault (a name such as i2c.0x5f.nack) is required"),
+            (#"{"v": 1, "id": 4, "op": "inject", "fault": "i2c.0x5f.nack", "parameters": {"probability": 2}}"#, "bad_request", "above 0, up to 1"),
+            (#"{"v": 1, "id": 4, "op": "inject", "fault": "i2c.0x5f.nack", "parameters": {"p": 0.5}}"#, "bad_request", "takes no parameter p (it takes probability)"),
+            (#"{"v": 1, "id": 4, "op": "inject", "fault": "i2c.0x80.nack"}"#, "bad_request", "not a 7-bit address"),
+            (#"{"v": 1, "id": 4, "op": "inject", "fault": "i2c.0x5f.slow"}"#, "bad_request", "stretch is required"),
+            (#"{"v": 1, "id": 4, "op": "inject", "fault": "i2c.0x5f.slow", "parameters": {"stretch": "2m"}}"#, "bad_request", "outside 1ms...1m"),
+            (#"{"v": 1, "id": 4, "op": "inject", "fault": "i2c.0x5f.nack", "for": 30}"#, "bad_request", "for must be a duration string"),
+            (#"{"v": 1, "id": 4, "op": "inject", "fault": "i2c.0x5f.nack", "for": "-3s"}"#, "bad_request", "for:"),
+            (#"{"v": 1, "id": 4, "op": "inject", "fault": "i2c.0x5f.nack", "for": "90000d"}"#, "bad_request", "longer than the maximum"),
+            (#"{"v": 1, "id": 4, "op": "inject", "fault": "component.sensor.crash", "for": "3s"}"#, "bad_request", "an instant and takes no for"),
+            (#"{"v": 1, "id": 4, "op": "inject", "fault": "gremlins"}"#, "unknown_fault", "the hub injects i2c.<addr>.absent"),
+            (#"{"v": 1, "id": 4, "op": "inject", "fault": "cloud.offline"}"#, "unsupported", "fault proxy"),
+            (#"{"v": 1, "id": 4, "op": "inject", "fault": "i2c.0x5f.stuck"}"#, "unsupported", "exists only in simulation"),
+            (#"{"v": 1, "id": 4, "op": "inject", "fault": "component.mailer.crash"}"#, "bad_request", "no component mailer; this hub runs sensor"),
+            (#"{"v": 1, "id": 4, "op": "clear"}"#, "bad_request", "either fault_id"),
+            (#"{"v": 1, "id": 4, "op": "clear", "fault_id": "f9"}"#, "not_found", "no fault f9; none is in force"),
+        ]
+        for item in cases {
+            let (reply, effects) = try ask(&desk, item.line)
+            #expect(errorCode(reply) == item.code, "\(item.line): \(reply)")
+            #expect(errorMessage(reply).contains(item.says), "\(item.line): \(errorMessage(reply))")
+            #expect(effects.isEmpty, "a refused request changes nothing")
+            if item.line.contains(#""id": 4"#) { #expect(reply["id"] == .number(4)) }
+        }
+        #expect(desk.active.isEmpty)
+        let (tooLong, _) = try ask(&desk, String(repeating: " ", count: ControlProtocol.lineBytesMax + 1))
+        #expect(errorCode(tooLong) == "too_large")
+    }
+
+    @Test("hello and status answer with the protocol version and the hub's state")
+    func helloAndStatus() throws {
+        var desk = desk()
+        let (hello, _) = try ask(&desk, #"{"v": 1, "id": "a", "op": "hello"}"#)
+        #expect(hello["id"] == .string("a"))
+        #expect(hello["ok"] == .bool(true))
+        guard case .object(let result)? = hello["result"] else { throw TestFailure("no result") }
+        #expect(result["protocol"] == .number(1))
+        #expect(result["thing"] == .string("hub1"))
+        let (status, _) = try ask(&desk, #"{"v": 1, "id": 2, "op": "status"}"#)
+        guard case .object(let state)? = status["result"], case .array(let devices)? = state["devices"] else { throw TestFailure("no devices") }
+        #expect(state["outbox_depth"] == .number(3))
+        #expect(state["cloud_connected"] == .bool(true))
+        #expect(state["deployment"] == .null)
+        #expect(devices == [.object(["id": .string("hvac"), "kind": .string("furnace"), "sensor_health": .string("ok"),
+                                     "condition": .string("normal"), "model": .string("furnace-ae@2.2.0")])])
+    }
+
+    @Test("inject gives ids in order and says what to apply; one fault per name; clear ends one or all")
+    func injectAndClear() throws {
+        var desk = desk()
+        let (first, effects) = try ask(&desk, #"{"v": 1, "id": 1, "op": "inject", "fault": "i2c.0x5f.nack", "parameters": {"probability": 0.25}}"#)
+        guard case .object(let fault)? = first["result"] else { throw TestFailure("no fault: \(first)") }
+        #expect(fault["id"] == .string("f1"))
+        #expect(fault["name"] == .string("i2c.0x5f.nack"))
+        #expect(fault["parameters"] == .object(["probability": .number(0.25)]))
+        #expect(fault["until"] == .null)
+        #expect(effects.first == .wire(address: 0x5F, .nack(probability: 0.25), active: true))
+        #expect(effects.contains(.record(.faultStart(name: "control.f1 i2c.0x5f.nack probability=0.25"))))
+
+        let (again, none) = try ask(&desk, #"{"v": 1, "id": 2, "op": "inject", "fault": "i2c.0x5f.nack"}"#)
+        #expect(errorCode(again) == "conflict")
+        #expect(errorMessage(again) == "i2c.0x5f.nack is already in force as f1; clear it first")
+        #expect(none.isEmpty)
+
+        _ = try ask(&desk, #"{"v": 1, "id": 3, "op": "inject", "fault": "i2c.0x5c.absent"}"#)
+        _ = try ask(&desk, #"{"v": 1, "id": 4, "op": "inject", "fault": "component.display.hang"}"#)
+        #expect(desk.active.map(\.id) == ["f1", "f2", "f3"])
+        let (listed, _) = try ask(&desk, #"{"v": 1, "id": 5, "op": "faults"}"#)
+        guard case .object(let list)? = listed["result"], case .array(let faults)? = list["faults"] else { throw TestFailure("no list") }
+        #expect(faults.count == 3)
+
+        let (cleared, ended) = try ask(&desk, #"{"v": 1, "id": 6, "op": "clear", "fault_id": "f1"}"#)
+        #expect(cleared["result"] == .object(["cleared": .array([.string("f1")])]))
+        #expect(ended == [.wire(address: 0x5F, .nack(probability: 0.25), active: false),
+                          .record(.faultEnd(name: "control.f1 i2c.0x5f.nack cleared"))])
+        let (all, endedAll) = try ask(&desk, #"{"v": 1, "id": 7, "op": "clear", "all": true}"#)
+        #expect(all["result"] == .object(["cleared": .array([.string("f2"), .string("f3")])]))
+        #expect(endedAll.contains(.wire(address: 0x5C, .absent, active: false)))
+        #expect(endedAll.contains(.hang(component: "display", active: false)))
+        #expect(desk.active.isEmpty)
+        let (reused, _) = try ask(&desk, #"{"v": 1, "id": 8, "op": "inject", "fault": "i2c.0x5f.nack"}"#)
+        guard case .object(let next)? = reused["result"] else { throw TestFailure("no fault") }
+        #expect(next["id"] == .string("f4"), "ids are never reused")
+    }
+
+    @Test("a fault with for ends by itself at its deadline; a crash is an instant and stays in no list")
+    func expiry() throws {
+        var desk = desk()
+        _ = try ask(&desk, #"{"v": 1, "id": 1, "op": "inject", "fault": "i2c.0x5f.timeout", "for": "30s"}"#)
+        let (crash, effects) = try ask(&desk, #"{"v": 1, "id": 2, "op": "inject", "fault": "component.sensor.crash"}"#)
+        #expect(crash["ok"] == .bool(true))
+        #expect(effects.first == .crash(component: "sensor"))
+        #expect(desk.active.map(\.fault.name) == ["i2c.0x5f.timeout"])
+        #expect(desk.nextExpiry == t0 + .seconds(30))
+        #expect(desk.expire(now: t0 + .seconds(29)).isEmpty)
+        #expect(desk.expire(now: t0 + .seconds(30)) == [.wire(address: 0x5F, .timeout(probability: 1), active: false),
+                                                        .record(.faultEnd(name: "control.f1 i2c.0x5f.timeout expired"))])
+        #expect(desk.active.isEmpty)
+        #expect(desk.nextExpiry == nil)
+    }
+
+    @Test("a hub without a faultable bus refuses wire faults and still takes component faults")
+    func noFaultableBus() throws {
+        var desk = desk(wireFaults: false)
+        let (wire, _) = try ask(&desk, #"{"v": 1, "id": 1, "op": "inject", "fault": "i2c.0x5f.absent"}"#)
+        #expect(errorCode(wire) == "unsupported")
+        let (hang, _) = try ask(&desk, #"{"v": 1, "id": 2, "op": "inject", "fault": "component.uplink.hang", "for": "1m"}"#)
+        #expect(hang["ok"] == .bool(true))
+    }
+
+    @Test("fuzz: mutated requests (the project's Fuzzing harness, fixed seed) each get one reply line, never a crash")
+    func fuzz() throws {
+        var desk = desk()
+        let seeds = [
+            #"{"v": 1, "id": 1, "op": "inject", "fault": "i2c.0x5f.nack", "parameters": {"probability": 0.5}, "for": "3s"}"#,
+            #"{"v": 1, "id": "x", "op": "clear", "fault_id": "f1"}"#,
+            #"{"v": 1, "id": 2, "op": "status"}"#,
+            #"{"v": 1, "id": 3, "op": "inject", "fault": "i2c.0x5c.slow", "parameters": {"stretch": "20ms"}}"#,
+        ].map { Array($0.utf8) }
+        let tally = Fuzzing.run(seeds: seeds, base: 0xC0_7201, ci: 3_000) { number, bytes in
+            let (reply, _, _) = desk.handle(line: bytes[...], now: t0 + .seconds(Int64(number)), status: status)
+            guard reply.last == 0x0A, case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(reply)) else {
+                Issue.record("case \(number): reply is not one JSON object line")
+                return false
+            }
+            _ = desk.expire(now: t0 + .seconds(Int64(number)))
+            return object["ok"] == .bool(true)
+        }
+        #expect(tally.slow.isEmpty, "\(tally.slow.map(\.number))")
+        #expect(tally.accepted > 0 && tally.refused > 0, "\(tally)")
+    }
+}
