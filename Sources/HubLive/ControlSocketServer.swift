@@ -95,6 +95,11 @@ public final class ControlSocketServer: @unchecked Sendable {
         let fd: Int32
         var buffer: [UInt8] = []
         var subscribed = false
+        /// Requests read and not yet answered.
+        var pending = 0
+        /// The client shut its side (`printf ... | socat`): it still gets the replies to
+        /// what it sent, then the connection closes.
+        var readClosed = false
     }
 
     private func serve() {
@@ -107,7 +112,9 @@ public final class ControlSocketServer: @unchecked Sendable {
         while !stopping.load(ordering: .relaxed) {
             var fds = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: listener.wakeFD, events: Int16(POLLIN), revents: 0)]
-            fds += clients.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            // A client that shut its side is not polled (its end of file would wake the
+            // poll at once, again and again); it only waits for its replies.
+            fds += clients.map { pollfd(fd: $0.readClosed ? -1 : $0.fd, events: Int16(POLLIN), revents: 0) }
             if poll(&fds, nfds_t(fds.count), -1) < 0 {
                 if errno == EINTR { continue }
                 return
@@ -166,7 +173,10 @@ public final class ControlSocketServer: @unchecked Sendable {
     private func readLines(from client: Client, into state: inout Client, chunk: inout [UInt8]) -> Bool {
         let count = chunk.withUnsafeMutableBytes { read(client.fd, $0.baseAddress, $0.count) }
         if count < 0 { return errno == EINTR || errno == EAGAIN }
-        if count == 0 { return false }
+        if count == 0 {
+            state.readClosed = true
+            return state.pending > 0
+        }
         state.buffer.append(contentsOf: chunk[0..<count])
         var lines: [[UInt8]] = []
         var start = 0
@@ -183,6 +193,7 @@ public final class ControlSocketServer: @unchecked Sendable {
             return false
         }
         if !lines.isEmpty {
+            state.pending += lines.count
             incoming.withLock { queue in for line in lines { queue.append((client: client.id, line: line)) } }
             wakeLoop()
         }
@@ -200,6 +211,7 @@ public final class ControlSocketServer: @unchecked Sendable {
                 let client = clients[index]
                 if let target = item.client {
                     guard client.id == target else { continue }
+                    clients[index].pending -= 1
                     if item.subscribe, !client.subscribed {
                         clients[index].subscribed = true
                         subscriberCount.add(1, ordering: .relaxed)
@@ -208,6 +220,7 @@ public final class ControlSocketServer: @unchecked Sendable {
                     continue
                 }
                 if !socketSendAll(client.fd, item.bytes) { dropped.insert(client.id) }
+                if clients[index].readClosed, clients[index].pending == 0 { dropped.insert(client.id) }
             }
         }
     }

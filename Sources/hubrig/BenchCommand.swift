@@ -15,7 +15,7 @@ func warnIfDebugBuild() {
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self, Drain.self, CloudBytes.self, IPC.self, Fleet.self])
+        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self, Drain.self, CloudBytes.self, IPC.self, Fleet.self, Control.self])
 
     struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -75,6 +75,45 @@ struct BenchCommand: ParsableCommand {
                 }
                 if index > 0 { print("") }
                 print(SimBenchmark.table(results, median: median))
+            }
+        }
+    }
+
+    struct Control: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time control-socket requests to a running hub: round trips of hello and status.",
+            discussion: """
+                Sends --requests of each op one after another on one connection to the hub at \
+                --socket (docs/control.md) and prints the median and p99 round trip. A request \
+                waits for the hub's loop to take its turn, so the figure includes that wake-up.
+                """)
+
+        @Option(help: "The hub's control socket.")
+        var socket = "hub-state/control.sock"
+
+        @Option(help: "Requests of each op, 10...100000.")
+        var requests = 1_000
+
+        func validate() throws {
+            guard (10...100_000).contains(requests) else { throw ValidationError("--requests: 10...100000") }
+        }
+
+        func run() throws {
+            let client = try ControlClient(path: socket)
+            let clock = ContinuousClock()
+            print("hubrig bench control: \(requests) requests of each op, one at a time, to \(socket)\n")
+            print("op        median µs   p99 µs")
+            for op in ["hello", "status"] {
+                var took: [Duration] = []
+                took.reserveCapacity(requests)
+                for _ in 0..<requests {
+                    let start = clock.now
+                    _ = try client.request(op)
+                    took.append(clock.now - start)
+                }
+                took.sort()
+                func micros(_ d: Duration) -> String { TextFormat.fixed(Double(d.nanoseconds) / 1_000, decimals: 1) }
+                print(TextFormat.padded(op, 10) + TextFormat.padded(micros(took[took.count / 2]), 12) + micros(took[min(took.count - 1, took.count * 99 / 100)]))
             }
         }
     }

@@ -40,6 +40,9 @@ struct HubConfigFileTests {
         #expect(cloud.certificate?.value == docs + "/certs/hbshub001.cert.pem")
         #expect(cloud.key?.value == docs + "/certs/hbshub001.private.key")
         #expect(config.stateDirectory?.value == "/var/lib/hub")
+        #expect(config.controlSocket?.value == "/var/lib/hub/control.sock")
+        #expect(try parseConfig("control_socket: ctl.sock").controlSocket?.value.hasSuffix("/ctl.sock") == true, "relative to the file")
+        #expect(throws: (any Error).self) { try parseConfig("control_socket: [1, 2]") }
         #expect(config.localBroker == BrokerAddress(host: "127.0.0.1", port: 1883))
         #expect(config.kits == [HubConfigFile.Kit(id: "washer-kit", kind: .washer, interval: .seconds(10)),
                                 HubConfigFile.Kit(id: "fridge-kit", kind: .fridge, interval: .seconds(30))])

@@ -92,6 +92,15 @@ struct ControlEndToEndTests {
         // Data flows again within the failed chip's retry backoff; `ok` needs 30 clean polls more.
         #expect(try hubrig.eventually(within: 15) { try hubrig.sensorHealth() == .string("degraded") }, "and the kit recovered")
 
+        // A program nobody here wrote speaks the protocol too: socat, as docs/control.md shows.
+        let socat = try runProcess("/usr/bin/env", ["sh", "-c", "printf '%s\\n' \"$0\" 'garbage' | socat -t 2 - UNIX-CONNECT:\"$1\"",
+                                                     #"{"v": 1, "id": "s", "op": "faults"}"#, hubrig.socket],
+                                   environment: ProcessInfo.processInfo.environment, timeout: .seconds(10))
+        let socatLines = socat.output.split(separator: "\n")
+        #expect(socat.status == 0 && socatLines.count == 2, "\(socat.output)")
+        #expect(socatLines.first?.contains(#""id": "s", "ok": true"#) == true, "\(socat.output)")
+        #expect(socatLines.last?.contains(#""code": "bad_request""#) == true, "\(socat.output)")
+
         let refused = try hubrig.run(["fault", "inject", "cloud.offline"])
         #expect(refused.status != 0 && refused.output.contains("fault proxy"), "\(refused.output)")
         let unknown = try hubrig.run(["fault", "clear", "f7"])

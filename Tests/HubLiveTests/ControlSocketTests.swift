@@ -109,6 +109,14 @@ struct ControlSocketTests {
         #expect(two.count == 2 && two[0].contains("\"id\": 1") && two[1].contains("\"id\": 2"), "in order, one reply each: \(two)")
         close(pair)
 
+        // A client that shuts its side after its requests (printf ... | socat) still gets the replies.
+        let halfClosed = try rawConnect(rig.path)
+        send(halfClosed, "{\"v\": 1, \"id\": 1, \"op\": \"hello\"}\n{\"v\": 1, \"id\": 2, \"op\": \"status\"}\n")
+        #expect(shutdown(halfClosed, Int32(SHUT_WR)) == 0)
+        let answered = readLines(halfClosed, 3)
+        #expect(answered.count == 2 && answered[1].contains("\"id\": 2"), "both replies, then the server closes: \(answered)")
+        close(halfClosed)
+
         // The first client's session went on through all of it.
         guard case .object(let status) = try client.request("status") else { throw TestFailure("status") }
         #expect(status["thing"] == .string("rig"))
@@ -118,6 +126,29 @@ struct ControlSocketTests {
         } catch let error as ControlError {
             #expect(error.code == .unsupported)
         }
+    }
+
+    @Test("another user is refused: by the socket's mode, and by its uid even when the mode is loosened",
+          .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+                       && FileManager.default.isExecutableFile(atPath: "/usr/bin/socat"), "needs root, setpriv and socat"))
+    func otherUsers() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        #expect(chmod(directory, 0o755) == 0, "the directory lets anyone reach the socket: only its own mode guards it")
+        let rig = try Rig(directory: directory)
+        defer { rig.stop() }
+        func asNobody() throws -> ProcessResult {
+            try runProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c",
+                                               "printf '%s\\n' '{\"v\": 1, \"id\": 1, \"op\": \"hello\"}' | socat -t 2 - UNIX-CONNECT:\(rig.path)"],
+                           environment: ProcessInfo.processInfo.environment, timeout: .seconds(10))
+        }
+        let byMode = try asNobody()
+        #expect(byMode.status != 0 && byMode.output.contains("Permission denied"), "\(byMode.output)")
+        #expect(chmod(rig.path, 0o666) == 0)
+        let byUID = try asNobody()
+        #expect(!byUID.output.contains("\"ok\": true"), "a peer of another user gets no reply: \(byUID.output)")
+        let owner = try ControlClient(path: rig.path)
+        #expect(try owner.request("hello") != .null, "the hub's own user still gets in")
     }
 
     @Test("the client says plainly when no hub runs, when the socket is stale, and when the path is not a socket")
