@@ -46,18 +46,9 @@ struct ControlEndToEndTests {
         defer { removeScratchDirectory(directory) }
         let shim = try I2CShimEndToEndTests.buildShim(in: directory)
         let i2cSocket = directory + "/i2c.sock"
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: try LiveHubEndToEndTests.executable("hubrig"))
-        server.arguments = ["sim", "i2c-serve", "--socket", i2cSocket, "--appliance", "furnace", "--duration", "90s",
-                            "--event-log", directory + "/world.jsonl"]
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            if server.isRunning { server.terminate() }
-            server.waitUntilExit()
-        }
+        let server = try startI2CServe(socket: i2cSocket, ["--appliance", "furnace", "--duration", "90s", "--event-log", directory + "/world.jsonl"])
+        defer { stopChild(server) }
         let hubrig = Hubrig(path: try LiveHubEndToEndTests.executable("hubrig"), socket: directory + "/state/control.sock")
-        #expect(hubrig.eventually(within: 10) { FileManager.default.fileExists(atPath: i2cSocket) })
 
         let hubProcess = Process()
         hubProcess.executableURL = URL(fileURLWithPath: hub)
@@ -68,10 +59,7 @@ struct ControlEndToEndTests {
         hubProcess.standardOutput = FileHandle.nullDevice
         hubProcess.standardError = FileHandle.nullDevice
         try hubProcess.run()
-        defer {
-            if hubProcess.isRunning { hubProcess.terminate() }
-            hubProcess.waitUntilExit()
-        }
+        defer { stopChild(hubProcess) }
         #expect(hubrig.eventually(within: 15) { FileManager.default.fileExists(atPath: hubrig.socket) }, "the hub opened its control socket")
         var info = stat()
         #expect(stat(hubrig.socket, &info) == 0 && info.st_mode & 0o777 == 0o600)

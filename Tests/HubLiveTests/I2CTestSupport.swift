@@ -140,3 +140,26 @@ final class RawI2CClient {
         }
     }
 }
+
+/// `hubrig sim i2c-serve --socket SOCKET ARGUMENTS` as a child, once its socket exists;
+/// the caller terminates it (`stopChild`).
+func startI2CServe(socket: String, _ arguments: [String]) throws -> Process {
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: try LiveHubEndToEndTests.executable("hubrig"))
+    server.arguments = ["sim", "i2c-serve", "--socket", socket] + arguments
+    server.standardError = FileHandle.nullDevice
+    try server.run()
+    let ready = ContinuousClock.now + .seconds(10)
+    while !FileManager.default.fileExists(atPath: socket) && ContinuousClock.now < ready { Thread.sleep(forTimeInterval: 0.02) }
+    guard FileManager.default.fileExists(atPath: socket) else {
+        stopChild(server)
+        throw TestFailure("i2c-serve did not create \(socket) within 10 s")
+    }
+    return server
+}
+
+/// Ends a child process if it still runs, and reaps it.
+func stopChild(_ process: Process) {
+    if process.isRunning { process.terminate() }
+    process.waitUntilExit()
+}

@@ -32,20 +32,8 @@ struct LiveHubEndToEndTests {
               - { at: 3s, fault: i2c.0x5f.nack, for: 3s }
             """.write(toFile: scenario, atomically: true, encoding: .utf8)
         let socket = directory + "/i2c.sock"
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: hubrig)
-        server.arguments = ["sim", "i2c-serve", "--socket", socket, "--scenario", scenario, "--duration", "30s",
-                            "--event-log", directory + "/world.jsonl"]
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            if server.isRunning { server.terminate() }
-            server.waitUntilExit()
-        }
-        let clock = ContinuousClock()
-        let ready = clock.now + .seconds(10)
-        while !FileManager.default.fileExists(atPath: socket) && clock.now < ready { Thread.sleep(forTimeInterval: 0.02) }
-        #expect(FileManager.default.fileExists(atPath: socket), "i2c-serve created its socket")
+        let server = try startI2CServe(socket: socket, ["--scenario", scenario, "--duration", "30s", "--event-log", directory + "/world.jsonl"])
+        defer { stopChild(server) }
 
         let environment = shimEnvironment(shim: shim, device: "/dev/i2c-7", socket: socket)
         let log = directory + "/hub.jsonl"
