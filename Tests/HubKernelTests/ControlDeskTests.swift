@@ -167,7 +167,7 @@ struct ControlDeskTests {
     }
 
     @Test("fuzz: mutated requests (the project's Fuzzing harness, fixed seed) each get one reply line, never a crash")
-    func fuzz() throws {
+    func controlRequestFuzz() throws {
         var desk = desk()
         let seeds = [
             #"{"v": 1, "id": 1, "op": "inject", "fault": "i2c.0x5f.nack", "parameters": {"probability": 0.5}, "for": "3s"}"#,
