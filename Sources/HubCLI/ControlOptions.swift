@@ -38,6 +38,7 @@ public struct ControlOptions: ParsableArguments {
                 case .crash(let component): node.crash(component, reason: "injected through the control socket", now: now)
                 case .hang(let component, let active): node.hang(component, active)
                 case .record(let event): node.ports.history.record(event, at: now)
+                case .cloud: break  // a hub's desk refuses cloud faults: they are the proxy's
                 }
             }
         }

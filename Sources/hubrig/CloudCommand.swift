@@ -9,7 +9,7 @@ import Synchronization
 /// `hubrig cloud`: the cloud side, for checking a live hub against a real broker.
 struct CloudCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cloud", abstract: "The cloud side of a live hub.", subcommands: [Sink.self])
+        commandName: "cloud", abstract: "The cloud side of a live hub.", subcommands: [Sink.self, Proxy.self])
 
     /// `hubrig cloud sink`: subscribes to a hub's cloud topics on a real broker and accounts
     /// for what arrives (`CloudLedger`).

@@ -18,6 +18,7 @@ public struct ControlDesk {
         case wire(address: UInt8, I2CWireFault, active: Bool)
         case crash(component: String)
         case hang(component: String, active: Bool)
+        case cloud(CloudLinkFault, active: Bool)
         /// Record the injection or its end in the event log.
         case record(HistoryEvent)
     }
@@ -27,18 +28,21 @@ public struct ControlDesk {
     public let componentNames: [String]
     /// Whether the hub's bus can take wire faults (a hub without a faultable bus refuses them).
     public let wireFaults: Bool
+    /// Whether this desk is the fault proxy's, which takes the cloud faults (and only them).
+    public let cloudFaults: Bool
     public private(set) var active: [ActiveFault] = []
     private var nextID = 1
 
-    public init(thing: String, componentNames: [String], wireFaults: Bool) {
+    public init(thing: String, componentNames: [String], wireFaults: Bool, cloudFaults: Bool = false) {
         self.thing = thing
         self.componentNames = componentNames
         self.wireFaults = wireFaults
+        self.cloudFaults = cloudFaults
     }
 
     /// The reply to one request line, and what to do. `status` is asked only for `status`.
     /// A `subscribe` reply is the shell's cue to add the client to the event stream.
-    public mutating func handle(line: ArraySlice<UInt8>, now: Instant, status: (_ faults: [ActiveFault]) -> HubStatus)
+    public mutating func handle(line: ArraySlice<UInt8>, now: Instant, status: (_ faults: [ActiveFault]) -> any ControlStatus)
         -> (reply: [UInt8], request: ControlRequest?, effects: [Effect]) {
         let (id, parsed) = ControlProtocol.parse(line)
         let request: ControlRequest
@@ -111,7 +115,17 @@ public struct ControlDesk {
     private mutating func inject(_ fault: LiveFault, for duration: Duration?, now: Instant)
         -> Result<(ActiveFault, [Effect]), ControlError> {
         var effects: [Effect] = []
+        if cloudFaults {
+            guard case .cloud(let link) = fault else {
+                return .failure(ControlError(.unsupported, "this is the cloud fault proxy: \(fault.name) goes to the hub's own control socket"))
+            }
+            effects.append(.cloud(link, active: true))
+        }
         switch fault {
+        case .cloud:
+            guard cloudFaults else {
+                return .failure(ControlError(.unsupported, "fault \(fault.name) is the rig's: the cloud faults go through the fault proxy between the hub and its broker (hubrig cloud proxy), not the hub"))
+            }
         case .i2cWire(let address, let wire):
             guard wireFaults else { return .failure(ControlError(.unsupported, "this hub's bus takes no wire faults (it runs without a faultable bus)")) }
             effects.append(.wire(address: address, wire, active: true))
@@ -139,6 +153,7 @@ public struct ControlDesk {
             switch entry.fault {
             case .i2cWire(let address, let wire): effects.append(.wire(address: address, wire, active: false))
             case .componentHang(let name): effects.append(.hang(component: name, active: false))
+            case .cloud(let link): effects.append(.cloud(link, active: false))
             case .componentCrash: break
             }
             effects.append(.record(.faultEnd(name: "control." + entry.id + " " + entry.fault.name + " " + reason)))

@@ -1,6 +1,28 @@
 import Foundation
 import HubCore
 
+/// A cloud fault the rig's TCP fault proxy applies between a hub and its broker.
+public enum CloudLinkFault: Equatable, Sendable {
+    case offline
+    case blackhole
+    case latency(extra: Duration, jitter: Duration)
+    case bandwidth(bytesPerSecond: Int)
+    case resetAfter(bytes: Int)
+    case slowClose(delay: Duration)
+
+    /// The fault's kind as its name spells it (`cloud.<kind>`).
+    public var kind: String {
+        switch self {
+        case .offline: "offline"
+        case .blackhole: "blackhole"
+        case .latency: "latency"
+        case .bandwidth: "bandwidth"
+        case .resetAfter: "reset-after"
+        case .slowClose: "slow-close"
+        }
+    }
+}
+
 /// A fault the running hub injects into itself: a wire fault on its own I²C bus (through
 /// `FaultableI2CBus`), or a crash or hang of one of its components (through the supervisor).
 ///
@@ -12,6 +34,8 @@ public enum LiveFault: Equatable, Sendable {
     case i2cWire(address: UInt8, I2CWireFault)
     case componentCrash(String)
     case componentHang(String)
+    /// Applied by the rig's fault proxy (`hubrig cloud proxy`), not by a hub.
+    case cloud(CloudLinkFault)
 
     /// The fault's catalogue name, `i2c.0x5f.nack`.
     public var name: String {
@@ -19,6 +43,7 @@ public enum LiveFault: Equatable, Sendable {
         case .i2cWire(let address, let wire): "i2c." + hexAddress(address) + "." + wire.kind
         case .componentCrash(let component): "component.\(component).crash"
         case .componentHang(let component): "component.\(component).hang"
+        case .cloud(let fault): "cloud." + fault.kind
         }
     }
 
@@ -29,13 +54,16 @@ public enum LiveFault: Equatable, Sendable {
 
     /// The names the hub accepts, for an error that lists them.
     public static let patterns = ["i2c.<addr>.absent", "i2c.<addr>.nack", "i2c.<addr>.timeout", "i2c.<addr>.slow",
-                                  "i2c.<addr>.bitflip", "component.<component>.crash", "component.<component>.hang"]
+                                  "i2c.<addr>.bitflip", "component.<component>.crash", "component.<component>.hang",
+                                  "cloud.offline", "cloud.blackhole", "cloud.latency", "cloud.bandwidth", "cloud.reset-after",
+                                  "cloud.slow-close"]
 
     /// Reads a fault from its name and parameters, checking each as the catalogue does.
     public static func parse(name: String, parameters: [String: JSONValue]) throws(ControlError) -> LiveFault {
         let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        if ["cloud", "ipc", "kit", "sensor", "appliance", "gpio", "deploy", "host"].contains(parts[0]) {
-            throw ControlError(.unsupported, "fault \(name) is not one the hub injects into itself: cloud faults go through the rig's fault proxy, the others exist in simulation")
+        if parts[0] == "cloud", parts.count == 2 { return .cloud(try cloudFault(parts[1], name: name, parameters)) }
+        if ["ipc", "kit", "sensor", "appliance", "gpio", "deploy", "host"].contains(parts[0]) {
+            throw ControlError(.unsupported, "fault \(name) exists only in simulation")
         }
         guard parts.count == 3 else { throw .unknownFault(name) }
         var allowed: Set<String> = []
@@ -70,6 +98,46 @@ public enum LiveFault: Equatable, Sendable {
         return fault
     }
 
+    /// The fault proxy's faults; each checks its parameters as the catalogue does.
+    private static func cloudFault(_ kind: String, name: String, _ parameters: [String: JSONValue]) throws(ControlError) -> CloudLinkFault {
+        func only(_ allowed: [String]) throws(ControlError) {
+            for key in parameters.keys.sorted() where !allowed.contains(key) {
+                throw ControlError(.badRequest, "fault \(name) takes no parameter \(key)" + (allowed.isEmpty ? "" : " (it takes \(allowed.joined(separator: ", ")))"))
+            }
+        }
+        func durationParameter(_ key: String, _ fallback: Duration, _ range: ClosedRange<Duration>) throws(ControlError) -> Duration {
+            guard let value = parameters[key] else { return fallback }
+            return try duration(value, field: key, fault: name, in: range)
+        }
+        func count(_ key: String, _ range: ClosedRange<Int>) throws(ControlError) -> Int {
+            guard let value = parameters[key] else { throw ControlError(.badRequest, "fault \(name): parameter \(key) is required (\(range.lowerBound)…\(range.upperBound))") }
+            guard case .number(let number) = value, number.rounded() == number, Double(range.lowerBound) <= number, number <= Double(range.upperBound) else {
+                throw ControlError(.badRequest, "fault \(name): \(key) must be a whole number in \(range.lowerBound)…\(range.upperBound)")
+            }
+            return Int(number)
+        }
+        switch kind {
+        case "offline": try only([]); return .offline
+        case "blackhole": try only([]); return .blackhole
+        case "latency":
+            try only(["extra", "jitter"])
+            return .latency(extra: try durationParameter("extra", .milliseconds(500), .zero...Duration.seconds(600)),
+                            jitter: try durationParameter("jitter", .zero, .zero...Duration.seconds(600)))
+        case "bandwidth":
+            try only(["rate"])
+            return .bandwidth(bytesPerSecond: try count("rate", 1...1_000_000_000))
+        case "reset-after":
+            try only(["bytes"])
+            return .resetAfter(bytes: try count("bytes", 1...1_000_000_000))
+        case "slow-close":
+            try only(["delay"])
+            return .slowClose(delay: try durationParameter("delay", .seconds(5), .milliseconds(1)...Duration.seconds(600)))
+        case "reject-auth", "restart", "flaky", "puback-lost", "puback-delay":
+            throw ControlError(.unsupported, "fault \(name) needs a simulated broker and exists only in simulation")
+        default: throw .unknownFault(name)
+        }
+    }
+
     private static func parseAddress(_ text: String) -> UInt8? {
         guard text.hasPrefix("0x"), text.count == 4, let value = UInt8(text.dropFirst(2), radix: 16), value < 0x80 else { return nil }
         return value
@@ -99,6 +167,10 @@ public enum LiveFault: Equatable, Sendable {
         switch self {
         case .i2cWire(_, .nack(let p)), .i2cWire(_, .timeout(let p)), .i2cWire(_, .bitflip(let p)): [("probability", .number(p))]
         case .i2cWire(_, .slow(let stretch)): [("stretch", .string(DurationText.format(stretch)))]
+        case .cloud(.latency(let extra, let jitter)): [("extra", .string(DurationText.format(extra))), ("jitter", .string(DurationText.format(jitter)))]
+        case .cloud(.bandwidth(let rate)): [("rate", .number(Double(rate)))]
+        case .cloud(.resetAfter(let bytes)): [("bytes", .number(Double(bytes)))]
+        case .cloud(.slowClose(let delay)): [("delay", .string(DurationText.format(delay)))]
         default: []
         }
     }

@@ -1,12 +1,17 @@
 import HubCore
 
+/// What a `status` request answers with: one JSON value.
+public protocol ControlStatus {
+    func write(to json: inout JSONWriter)
+}
+
 /// What a running hub says of itself on the control socket (`status`): its components
 /// and their supervisor states, each device's sensor health, condition and model, the
 /// cloud connection, the outbox, the configuration deployed, and the faults injected.
 ///
 /// Why one value: `hubrig status` prints it for a person and `--json` hands it to a
 /// script; both read the same snapshot, taken on the hub's own thread between two events.
-public struct HubStatus: Equatable, Sendable {
+public struct HubStatus: ControlStatus, Equatable, Sendable {
     public struct Component: Equatable, Sendable {
         public var name: String
         public var state: String
