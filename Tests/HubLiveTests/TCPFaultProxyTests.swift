@@ -82,6 +82,23 @@ struct TCPFaultProxyTests {
         func stop() { shutdown(listener, Int32(SHUT_RDWR)); close(listener) }
     }
 
+    /// An echo server and a proxy in front of it, both running.
+    func start(echoClosingAfter: Int? = nil) throws -> (EchoServer, TCPFaultProxy) {
+        let echo = try EchoServer(closeAfter: echoClosingAfter)
+        let proxy = TCPFaultProxy(listenPort: 0, upstreamHost: "127.0.0.1", upstreamPort: echo.port, seed: 1)
+        do { try proxy.start() } catch {
+            echo.stop()
+            throw error
+        }
+        return (echo, proxy)
+    }
+
+    /// Sets a fault and gives the proxy's thread a turn to take it up.
+    func set(_ proxy: TCPFaultProxy, _ fault: CloudLinkFault, active: Bool = true) {
+        proxy.set(fault, active: active)
+        Thread.sleep(forTimeInterval: 0.3)
+    }
+
     func connectTo(_ port: UInt16) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
@@ -115,11 +132,8 @@ struct TCPFaultProxyTests {
 
     @Test("with no fault the proxy carries the stream both ways, byte for byte")
     func transparent() throws {
-        let echo = try EchoServer()
-        defer { echo.stop() }
-        let proxy = TCPFaultProxy(listenPort: 0, upstreamHost: "127.0.0.1", upstreamPort: echo.port, seed: 1)
-        try proxy.start()
-        defer { proxy.stop() }
+        let (echo, proxy) = try start()
+        defer { proxy.stop(); echo.stop() }
         let fd = try #require(connectTo(proxy.port))
         defer { close(fd) }
         let payload = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
@@ -132,11 +146,8 @@ struct TCPFaultProxyTests {
 
     @Test("offline refuses new connections and resets open ones; cleared, the proxy is back on its port")
     func offline() throws {
-        let echo = try EchoServer()
-        defer { echo.stop() }
-        let proxy = TCPFaultProxy(listenPort: 0, upstreamHost: "127.0.0.1", upstreamPort: echo.port, seed: 1)
-        try proxy.start()
-        defer { proxy.stop() }
+        let (echo, proxy) = try start()
+        defer { proxy.stop(); echo.stop() }
         let open = try #require(connectTo(proxy.port))
         defer { close(open) }
         #expect(roundTrip(open, [1, 2, 3], expect: 3).bytes == [1, 2, 3])
@@ -145,8 +156,7 @@ struct TCPFaultProxyTests {
         #expect(cut.bytes.isEmpty && (cut.error == ECONNRESET || cut.error == nil), "reset: \(String(describing: cut.error))")
         Thread.sleep(forTimeInterval: 0.3)
         #expect(connectTo(proxy.port) == nil, "refused while offline")
-        proxy.set(.offline, active: false)
-        Thread.sleep(forTimeInterval: 0.3)
+        set(proxy, .offline, active: false)
         let again = try #require(connectTo(proxy.port), "accepting again")
         defer { close(again) }
         #expect(roundTrip(again, [5], expect: 1).bytes == [5])
@@ -155,48 +165,37 @@ struct TCPFaultProxyTests {
 
     @Test("blackhole swallows what is sent and answers nothing, leaving the connection open")
     func blackhole() throws {
-        let echo = try EchoServer()
-        defer { echo.stop() }
-        let proxy = TCPFaultProxy(listenPort: 0, upstreamHost: "127.0.0.1", upstreamPort: echo.port, seed: 1)
-        try proxy.start()
-        defer { proxy.stop() }
+        let (echo, proxy) = try start()
+        defer { proxy.stop(); echo.stop() }
         let fd = try #require(connectTo(proxy.port))
         defer { close(fd) }
-        proxy.set(.blackhole, active: true)
-        Thread.sleep(forTimeInterval: 0.3)
+        set(proxy, .blackhole)
         let nothing = roundTrip(fd, Array(repeating: 7, count: 100), expect: 1, timeout: .milliseconds(700))
         #expect(nothing.bytes.isEmpty && nothing.error == nil)
         #expect(proxy.statistics.bytesDropped == 100)
-        proxy.set(.blackhole, active: false)
-        Thread.sleep(forTimeInterval: 0.3)
+        set(proxy, .blackhole, active: false)
         #expect(roundTrip(fd, [9], expect: 1).bytes == [9], "the same connection carries again")
     }
 
     @Test("latency delays each way; a bandwidth limit paces; reset-after cuts a connection after its bytes")
     func shaping() throws {
-        let echo = try EchoServer()
-        defer { echo.stop() }
-        let proxy = TCPFaultProxy(listenPort: 0, upstreamHost: "127.0.0.1", upstreamPort: echo.port, seed: 1)
-        try proxy.start()
-        defer { proxy.stop() }
-        proxy.set(.latency(extra: .milliseconds(150), jitter: .zero), active: true)
-        Thread.sleep(forTimeInterval: 0.3)
+        let (echo, proxy) = try start()
+        defer { proxy.stop(); echo.stop() }
+        set(proxy, .latency(extra: .milliseconds(150), jitter: .zero))
         let fd = try #require(connectTo(proxy.port))
         let slow = roundTrip(fd, [1], expect: 1)
         #expect(slow.bytes == [1])
         #expect(slow.took >= .milliseconds(300) && slow.took < .seconds(2), "150 ms each way: \(slow.took)")
         close(fd)
         proxy.set(.latency(extra: .zero, jitter: .zero), active: false)
-        proxy.set(.bandwidth(bytesPerSecond: 20_000), active: true)
-        Thread.sleep(forTimeInterval: 0.3)
+        set(proxy, .bandwidth(bytesPerSecond: 20_000))
         let paced = try #require(connectTo(proxy.port))
         let tenK = roundTrip(paced, Array(repeating: 3, count: 10_000), expect: 10_000)
         #expect(tenK.bytes.count == 10_000)
         #expect(tenK.took >= .milliseconds(900), "10 kB each way at 20 kB/s: \(tenK.took)")
         close(paced)
         proxy.set(.bandwidth(bytesPerSecond: 20_000), active: false)
-        proxy.set(.resetAfter(bytes: 1_000), active: true)
-        Thread.sleep(forTimeInterval: 0.3)
+        set(proxy, .resetAfter(bytes: 1_000))
         let doomed = try #require(connectTo(proxy.port))
         defer { close(doomed) }
         let cut = roundTrip(doomed, Array(repeating: 4, count: 4_000), expect: 4_000, timeout: .seconds(2))
@@ -206,13 +205,9 @@ struct TCPFaultProxyTests {
 
     @Test("slow-close holds the client's side open after the broker closed")
     func slowClose() throws {
-        let echo = try EchoServer(closeAfter: 1)
-        defer { echo.stop() }
-        let proxy = TCPFaultProxy(listenPort: 0, upstreamHost: "127.0.0.1", upstreamPort: echo.port, seed: 1)
-        try proxy.start()
-        defer { proxy.stop() }
-        proxy.set(.slowClose(delay: .milliseconds(800)), active: true)
-        Thread.sleep(forTimeInterval: 0.3)
+        let (echo, proxy) = try start(echoClosingAfter: 1)
+        defer { proxy.stop(); echo.stop() }
+        set(proxy, .slowClose(delay: .milliseconds(800)))
         let fd = try #require(connectTo(proxy.port))
         defer { close(fd) }
         let first = roundTrip(fd, [1], expect: 1)
