@@ -24,13 +24,16 @@ public struct ControlOptions: ParsableArguments {
     }
 
     /// Serves the control socket for `node` on `shell`'s thread (not started: the caller
-    /// starts it before the loop and stops it after). `bus` takes the wire faults.
-    public static func attach(_ server: ControlSocketServer, to node: HubNode, on shell: LiveShell, bus: FaultableI2CBus?) {
+    /// starts it before the loop and stops it after). `bus` takes the wire faults, `ipc`
+    /// (the hub's IPC bus server, if it runs one) `ipc.down` and `ipc.restart`.
+    public static func attach(_ server: ControlSocketServer, to node: HubNode, on shell: LiveShell, bus: FaultableI2CBus?,
+                              ipc: UnixSocketIPCServer?) {
         final class DeskBox {
             var desk: ControlDesk
             init(_ desk: ControlDesk) { self.desk = desk }
         }
-        let box = DeskBox(ControlDesk(thing: node.config.thing, componentNames: node.recipes.map(\.name), wireFaults: bus != nil))
+        let box = DeskBox(ControlDesk(thing: node.config.thing, componentNames: node.recipes.map(\.name), wireFaults: bus != nil,
+                                          ipcFaults: ipc != nil))
         let apply = { (effects: [ControlDesk.Effect], now: Instant) in
             for effect in effects {
                 switch effect {
@@ -38,6 +41,8 @@ public struct ControlOptions: ParsableArguments {
                 case .crash(let component): node.crash(component, reason: "injected through the control socket", now: now)
                 case .hang(let component, let active): node.hang(component, active)
                 case .record(let event): node.ports.history.record(event, at: now)
+                case .ipcDown(let active): ipc?.setRefusing(active)
+                case .ipcRestart: ipc?.closeAllSessions()
                 case .cloud: break  // a hub's desk refuses cloud faults: they are the proxy's
                 }
             }

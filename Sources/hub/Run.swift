@@ -122,7 +122,7 @@ struct Run: ParsableCommand {
         let node = HubNode(config: config, ports: ports, components: [])
         try ipcOptions.addComponents(to: node)
         if let controlServer {
-            ControlOptions.attach(controlServer, to: node, on: shell, bus: bus)
+            ControlOptions.attach(controlServer, to: node, on: shell, bus: bus, ipc: ipc)
             do { try controlServer.start() } catch { throw ValidationError("--control-socket: \(error)") }
         }
         defer { controlServer?.stop() }

@@ -166,6 +166,47 @@ struct ControlDeskTests {
         #expect(hang["ok"] == .bool(true))
     }
 
+    @Test("ipc.down lasts until cleared and ipc.restart is an instant, on a hub with an IPC bus; the others are refused")
+    func ipcFaults() throws {
+        var withIPC = ControlDesk(thing: "hub1", componentNames: ["sensor"], wireFaults: true, ipcFaults: true)
+        let (down, downEffects) = try ask(&withIPC, #"{"v": 1, "id": 1, "op": "inject", "fault": "ipc.down", "for": "10s"}"#)
+        #expect(down["ok"] == .bool(true))
+        #expect(downEffects.first == .ipcDown(active: true))
+        let (restart, restartEffects) = try ask(&withIPC, #"{"v": 1, "id": 2, "op": "inject", "fault": "ipc.restart"}"#)
+        #expect(restart["ok"] == .bool(true))
+        #expect(restartEffects.first == .ipcRestart)
+        #expect(withIPC.active.map(\.fault) == [.ipcDown])
+        #expect(withIPC.expire(now: t0 + .seconds(10)).first == .ipcDown(active: false))
+        let (slow, _) = try ask(&withIPC, #"{"v": 1, "id": 3, "op": "inject", "fault": "ipc.slow"}"#)
+        #expect(errorCode(slow) == "unsupported")
+        let (parameter, _) = try ask(&withIPC, #"{"v": 1, "id": 4, "op": "inject", "fault": "ipc.down", "parameters": {"p": 1}}"#)
+        #expect(errorMessage(parameter) == "fault ipc.down takes no parameter p")
+        var without = desk()
+        let (refused, _) = try ask(&without, #"{"v": 1, "id": 5, "op": "inject", "fault": "ipc.down"}"#)
+        #expect(errorCode(refused) == "unsupported")
+        #expect(errorMessage(refused).contains("--ipc-socket"))
+    }
+
+    @Test("the proxy's desk takes only cloud faults, and a hub's refuses them")
+    func cloudFaults() throws {
+        var proxy = ControlDesk(thing: "cloud-proxy", componentNames: [], wireFaults: false, cloudFaults: true)
+        let (latency, effects) = try ask(&proxy, #"{"v": 1, "id": 1, "op": "inject", "fault": "cloud.latency", "parameters": {"extra": "200ms", "jitter": "50ms"}}"#)
+        #expect(latency["ok"] == .bool(true))
+        #expect(effects.first == .cloud(.latency(extra: .milliseconds(200), jitter: .milliseconds(50)), active: true))
+        let (rate, _) = try ask(&proxy, #"{"v": 1, "id": 2, "op": "inject", "fault": "cloud.bandwidth", "parameters": {"rate": 1.5}}"#)
+        #expect(errorMessage(rate).contains("rate must be a whole number"))
+        let (missing, _) = try ask(&proxy, #"{"v": 1, "id": 3, "op": "inject", "fault": "cloud.reset-after"}"#)
+        #expect(errorMessage(missing).contains("bytes is required"))
+        let (simOnly, _) = try ask(&proxy, #"{"v": 1, "id": 4, "op": "inject", "fault": "cloud.puback-lost"}"#)
+        #expect(errorCode(simOnly) == "unsupported")
+        let (hubs, _) = try ask(&proxy, #"{"v": 1, "id": 5, "op": "inject", "fault": "i2c.0x5f.nack"}"#)
+        #expect(errorMessage(hubs).contains("the hub's own control socket"))
+        var hub = desk()
+        let (offline, _) = try ask(&hub, #"{"v": 1, "id": 6, "op": "inject", "fault": "cloud.offline"}"#)
+        #expect(errorCode(offline) == "unsupported")
+        #expect(errorMessage(offline).contains("fault proxy"))
+    }
+
     @Test("fuzz: mutated requests (the project's Fuzzing harness, fixed seed) each get one reply line, never a crash")
     func controlRequestFuzz() throws {
         var desk = desk()

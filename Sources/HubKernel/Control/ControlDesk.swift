@@ -19,6 +19,9 @@ public struct ControlDesk {
         case crash(component: String)
         case hang(component: String, active: Bool)
         case cloud(CloudLinkFault, active: Bool)
+        /// `ipc.down` starts (true) or ends; `ipc.restart` is `ipcRestart`.
+        case ipcDown(active: Bool)
+        case ipcRestart
         /// Record the injection or its end in the event log.
         case record(HistoryEvent)
     }
@@ -30,14 +33,17 @@ public struct ControlDesk {
     public let wireFaults: Bool
     /// Whether this desk is the fault proxy's, which takes the cloud faults (and only them).
     public let cloudFaults: Bool
+    /// Whether the hub serves an IPC bus (components in processes of their own).
+    public let ipcFaults: Bool
     public private(set) var active: [ActiveFault] = []
     private var nextID = 1
 
-    public init(thing: String, componentNames: [String], wireFaults: Bool, cloudFaults: Bool = false) {
+    public init(thing: String, componentNames: [String], wireFaults: Bool, cloudFaults: Bool = false, ipcFaults: Bool = false) {
         self.thing = thing
         self.componentNames = componentNames
         self.wireFaults = wireFaults
         self.cloudFaults = cloudFaults
+        self.ipcFaults = ipcFaults
     }
 
     /// The reply to one request line, and what to do. `status` is asked only for `status`.
@@ -126,6 +132,11 @@ public struct ControlDesk {
             guard cloudFaults else {
                 return .failure(ControlError(.unsupported, "fault \(fault.name) is the rig's: the cloud faults go through the fault proxy between the hub and its broker (hubrig cloud proxy), not the hub"))
             }
+        case .ipcDown, .ipcRestart:
+            guard ipcFaults else {
+                return .failure(ControlError(.unsupported, "this hub serves no IPC bus (hub run --ipc-socket starts one for components in processes of their own)"))
+            }
+            effects.append(fault == .ipcDown ? .ipcDown(active: true) : .ipcRestart)
         case .i2cWire(let address, let wire):
             guard wireFaults else { return .failure(ControlError(.unsupported, "this hub's bus takes no wire faults (it runs without a faultable bus)")) }
             effects.append(.wire(address: address, wire, active: true))
@@ -154,7 +165,8 @@ public struct ControlDesk {
             case .i2cWire(let address, let wire): effects.append(.wire(address: address, wire, active: false))
             case .componentHang(let name): effects.append(.hang(component: name, active: false))
             case .cloud(let link): effects.append(.cloud(link, active: false))
-            case .componentCrash: break
+            case .ipcDown: effects.append(.ipcDown(active: false))
+            case .componentCrash, .ipcRestart: break
             }
             effects.append(.record(.faultEnd(name: "control." + entry.id + " " + entry.fault.name + " " + reason)))
         }

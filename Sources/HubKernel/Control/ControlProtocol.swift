@@ -34,6 +34,10 @@ public enum LiveFault: Equatable, Sendable {
     case i2cWire(address: UInt8, I2CWireFault)
     case componentCrash(String)
     case componentHang(String)
+    /// The hub's IPC bus server is gone: sessions end, reconnections are closed at once.
+    case ipcDown
+    /// The IPC bus server drops every session at once (an instant).
+    case ipcRestart
     /// Applied by the rig's fault proxy (`hubrig cloud proxy`), not by a hub.
     case cloud(CloudLinkFault)
 
@@ -43,18 +47,23 @@ public enum LiveFault: Equatable, Sendable {
         case .i2cWire(let address, let wire): "i2c." + hexAddress(address) + "." + wire.kind
         case .componentCrash(let component): "component.\(component).crash"
         case .componentHang(let component): "component.\(component).hang"
+        case .ipcDown: "ipc.down"
+        case .ipcRestart: "ipc.restart"
         case .cloud(let fault): "cloud." + fault.kind
         }
     }
 
     /// An instant (a crash) has no duration and stays in no list.
     public var isInstant: Bool {
-        if case .componentCrash = self { true } else { false }
+        switch self {
+        case .componentCrash, .ipcRestart: true
+        default: false
+        }
     }
 
     /// The names the hub accepts, for an error that lists them.
     public static let patterns = ["i2c.<addr>.absent", "i2c.<addr>.nack", "i2c.<addr>.timeout", "i2c.<addr>.slow",
-                                  "i2c.<addr>.bitflip", "component.<component>.crash", "component.<component>.hang",
+                                  "i2c.<addr>.bitflip", "component.<component>.crash", "component.<component>.hang", "ipc.down", "ipc.restart",
                                   "cloud.offline", "cloud.blackhole", "cloud.latency", "cloud.bandwidth", "cloud.reset-after",
                                   "cloud.slow-close"]
 
@@ -62,6 +71,13 @@ public enum LiveFault: Equatable, Sendable {
     public static func parse(name: String, parameters: [String: JSONValue]) throws(ControlError) -> LiveFault {
         let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         if parts[0] == "cloud", parts.count == 2 { return .cloud(try cloudFault(parts[1], name: name, parameters)) }
+        if parts[0] == "ipc", parts.count == 2, ["down", "restart"].contains(parts[1]) {
+            if let key = parameters.keys.sorted().first { throw ControlError(.badRequest, "fault \(name) takes no parameter \(key)") }
+            return parts[1] == "down" ? .ipcDown : .ipcRestart
+        }
+        if parts[0] == "ipc", parts.count == 2, ["slow", "drop"].contains(parts[1]) {
+            throw ControlError(.unsupported, "fault \(name) needs the simulated bus's frames and exists only in simulation")
+        }
         if ["ipc", "kit", "sensor", "appliance", "gpio", "deploy", "host"].contains(parts[0]) {
             throw ControlError(.unsupported, "fault \(name) exists only in simulation")
         }

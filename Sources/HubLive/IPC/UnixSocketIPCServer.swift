@@ -22,6 +22,8 @@ public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
     private let connections = Mutex<(open: [Int: Int32], next: Int)>(([:], 1))
     private let stopped = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
+    /// `ipc.down` from the control socket: connections are closed as soon as they are made.
+    private let refusing = Atomic<Bool>(false)
 
     public init(path: String, completions: CompletionInbox, clock: LiveClock) throws(IPCServerError) {
         self.path = path
@@ -94,6 +96,21 @@ public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
         }
     }
 
+    /// The bus server's live faults (docs/control.md): `ipc.restart` ends every session at
+    /// once (components reconnect); `ipc.down` also closes every connection made while it
+    /// lasts, as a server that is gone.
+    public func closeAllSessions() {
+        connections.withLock { state in
+            for fd in state.open.values { shutdown(fd, Int32(SHUT_RDWR)) }
+            state.open.removeAll()
+        }
+    }
+
+    public func setRefusing(_ down: Bool) {
+        refusing.store(down, ordering: .sequentiallyConsistent)
+        if down { closeAllSessions() }
+    }
+
     private func acceptLoop() {
         defer { Glibc.close(listener) }
         while !stopped.load(ordering: .sequentiallyConsistent) {
@@ -103,6 +120,10 @@ public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
                 return
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            if refusing.load(ordering: .sequentiallyConsistent) {
+                Glibc.close(fd)
+                continue
+            }
             let session = connections.withLock { state in
                 defer { state.next += 1 }
                 state.open[state.next] = fd

@@ -1,0 +1,53 @@
+import Foundation
+import HubCore
+import HubKernel
+import HubLive
+import Testing
+
+/// The live IPC bus server's faults, as the control socket applies them.
+@Suite("IPC bus server: ipc.restart and ipc.down on a live hub's socket", .serialized)
+struct IPCServerFaultTests {
+    func connect(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let rc = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard rc == 0 else { throw TestFailure("connect: errno \(errno)") }
+        return fd
+    }
+
+    /// Whether the server ended the connection (end of file) within `milliseconds`.
+    func ended(_ fd: Int32, within milliseconds: Int32) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, milliseconds) > 0 else { return false }
+        var byte: UInt8 = 0
+        return read(fd, &byte, 1) <= 0
+    }
+
+    @Test("ipc.restart ends every session at once; ipc.down also closes what connects until it ends")
+    func restartAndDown() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let inbox = CompletionInbox()
+        let server = try UnixSocketIPCServer(path: directory + "/ipc.sock", completions: inbox, clock: LiveClock())
+        server.start()
+        defer { server.stop() }
+        let first = try connect(server.path)
+        defer { close(first) }
+        Thread.sleep(forTimeInterval: 0.1)  // accepted
+        #expect(!ended(first, within: 100), "a session stays open")
+        server.closeAllSessions()
+        #expect(ended(first, within: 2_000), "ipc.restart ended it")
+        server.setRefusing(true)
+        let refused = try connect(server.path)
+        defer { close(refused) }
+        #expect(ended(refused, within: 2_000), "while down, a connection is closed at once")
+        server.setRefusing(false)
+        let back = try connect(server.path)
+        defer { close(back) }
+        #expect(!ended(back, within: 300), "the bus is back")
+        let closings = inbox.take().filter { if case .ipcClosed = $0.0 { true } else { false } }
+        #expect(closings.count == 1, "the hub heard the session end: \(closings.count)")
+    }
+}
