@@ -35,13 +35,19 @@ struct FaultCommand: ParsableCommand {
                 return
             }
             for kind in FaultCatalogue.all {
-                print("\(kind.pattern)  — \(kind.summary) [\(kind.port)]")
+                let live = LiveFault.liveTarget(of: kind.pattern).map { " (live: \($0))" } ?? ""
+                print("\(kind.pattern)  — \(kind.summary) [\(kind.port)]\(live)")
                 for parameter in kind.parameters {
                     let needed = parameter.defaultText.map { "default \($0)" } ?? "required"
                     let unit = parameter.unit.map { ", \($0)" } ?? ""
                     print("    \(parameter.name): \(FaultCatalogue.typeName(parameter.kind)) \(parameter.rangeText)\(unit); \(needed) — \(parameter.summary)")
                 }
             }
+            let simulated = Set(FaultCatalogue.all.map(\.pattern))
+            let liveOnly = LiveFault.patterns.filter { !simulated.contains($0) }
+            print("")
+            print("(live: hub) and (live: proxy): also injected into a running hub with `hubrig fault inject`, on the hub's control")
+            print("socket or `hubrig cloud proxy`'s (docs/control.md). Only live, through the proxy: " + liveOnly.joined(separator: ", ") + ".")
         }
     }
 }

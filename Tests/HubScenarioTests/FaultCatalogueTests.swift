@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubKernel
 import HubScenario
 import HubSim
 import Testing
@@ -116,5 +117,23 @@ struct FaultCatalogueTests {
         #expect(parameters.map { $0["name"] as? String } == ["channel", "rate", "chip"])
         #expect(parameters[1]["required"] as? Bool == true && parameters[1]["range"] as? String == "-1000…1000, not 0")
         #expect(parameters[2]["required"] as? Bool == false)
+    }
+}
+
+@Suite("Live faults and the catalogue")
+struct LiveFaultCatalogueTests {
+    @Test("every fault a running hub or the proxy injects is the catalogue's, by name and parameters, but the proxy's own four")
+    func liveFaultsAreCatalogueFaults() {
+        let catalogue = Dictionary(uniqueKeysWithValues: FaultCatalogue.all.map { ($0.pattern, $0) })
+        let proxyOnly = ["cloud.blackhole", "cloud.bandwidth", "cloud.reset-after", "cloud.slow-close"]
+        for pattern in LiveFault.patterns where !proxyOnly.contains(pattern) {
+            #expect(catalogue[pattern] != nil, "\(pattern) is not in the catalogue")
+        }
+        #expect(catalogue["cloud.latency"]?.parameters.map(\.name) == ["extra", "jitter"], "the proxy takes the catalogue's parameters")
+        #expect(catalogue["i2c.<addr>.nack"]?.parameters.map(\.name) == ["probability"])
+        #expect(catalogue["i2c.<addr>.slow"]?.parameters.map(\.name) == ["stretch"])
+        #expect(LiveFault.liveTarget(of: "i2c.<addr>.nack") == "hub")
+        #expect(LiveFault.liveTarget(of: "cloud.offline") == "proxy")
+        #expect(LiveFault.liveTarget(of: "i2c.<addr>.stuck") == nil, "a chip fault exists only in simulation")
     }
 }

@@ -61,6 +61,14 @@ public enum LiveFault: Equatable, Sendable {
         }
     }
 
+    /// Where a fault of the catalogue's `pattern` can be injected into a live run: `hub`
+    /// (a running hub's control socket) or `proxy` (`hubrig cloud proxy`'s); nil: only in
+    /// simulation.
+    public static func liveTarget(of pattern: String) -> String? {
+        guard patterns.contains(pattern) else { return nil }
+        return pattern.hasPrefix("cloud.") ? "proxy" : "hub"
+    }
+
     /// The names the hub accepts, for an error that lists them.
     public static let patterns = ["i2c.<addr>.absent", "i2c.<addr>.nack", "i2c.<addr>.timeout", "i2c.<addr>.slow",
                                   "i2c.<addr>.bitflip", "component.<component>.crash", "component.<component>.hang", "ipc.down", "ipc.restart",
