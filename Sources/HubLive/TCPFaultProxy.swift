@@ -157,7 +157,9 @@ public final class TCPFaultProxy: @unchecked Sendable {
             }
             let nextDue = connections.flatMap { [$0.up.queue.first?.due, $0.down.queue.first?.due, $0.up.shutAt, $0.down.shutAt] }
                 .compactMap { $0 }.min()
-            let timeout = nextDue.map { Int32(clamping: max(0, ($0 - now).nanoseconds / 1_000_000 + 1)) } ?? 200
+            // At least a millisecond: a due chunk the peer cannot take yet (EAGAIN) waits for
+            // the next turn instead of spinning the thread.
+            let timeout = nextDue.map { Int32(clamping: max(1, ($0 - now).nanoseconds / 1_000_000 + 1)) } ?? 200
             if poll(&fds, nfds_t(fds.count), min(timeout, 200)) < 0, errno != EINTR { return }
             if fds[0].revents != 0 { drain(wakeRead) }
             let blackhole = active.contains(.blackhole)
