@@ -77,6 +77,11 @@ public struct JSONWriter: Sendable {
     public mutating func field(_ name: String, _ value: Double) { key(name); double(value) }
     public mutating func field(_ name: String, _ value: Int) { key(name); int(value) }
     public mutating func field(_ name: String, _ value: Bool) { key(name); bool(value) }
+    /// A string, or `null` for nil.
+    public mutating func field(_ name: String, _ value: String?) {
+        key(name)
+        if let value { string(value) } else { null() }
+    }
 
     private mutating func appendQuoted(_ text: String) {
         bytes.append(UInt8(ascii: "\""))

@@ -8,25 +8,14 @@ import Synchronization
 /// byte to a pipe, so a loop waiting for its next timer (`wait`) wakes at once for a PUBACK.
 public final class CompletionInbox: CompletionSink, Sendable {
     private let posted = Mutex<[(PortCompletion, Instant)]>([])
-    private let readFD: Int32
-    private let writeFD: Int32
+    private let pipe: WakePipe
 
     public init() {
-        var fds: [Int32] = [-1, -1]
-        let rc = pipe(&fds)
-        precondition(rc == 0, "pipe: \(String(cString: strerror(errno)))")
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        readFD = fds[0]
-        writeFD = fds[1]
+        guard let pipe = WakePipe.make() else { preconditionFailure("pipe: \(String(cString: strerror(errno)))") }
+        self.pipe = pipe
     }
 
-    deinit {
-        close(readFD)
-        close(writeFD)
-    }
+    deinit { pipe.close() }
 
     public func complete(_ completion: PortCompletion, at instant: Instant) {
         let wasEmpty = posted.withLock { posted in
@@ -35,8 +24,7 @@ public final class CompletionInbox: CompletionSink, Sendable {
         }
         // One wake-up byte per batch: the reader takes everything posted when it wakes.
         guard wasEmpty else { return }
-        var one: UInt8 = 1
-        _ = write(writeFD, &one, 1)  // a full pipe already wakes the reader
+        pipe.wake()
     }
 
     /// Posts a batch under one lock and at most one wake-up byte (a port thread's PUBACKs of one turn).
@@ -48,21 +36,16 @@ public final class CompletionInbox: CompletionSink, Sendable {
             return wasEmpty
         }
         guard wasEmpty else { return }
-        var one: UInt8 = 1
-        _ = write(writeFD, &one, 1)
+        pipe.wake()
     }
 
     /// Wakes a waiting loop without a completion (another thread has work for its turn).
-    public func wake() {
-        var one: UInt8 = 1
-        _ = write(writeFD, &one, 1)
-    }
+    public func wake() { pipe.wake() }
 
     /// Everything posted so far, in posting order.
     public func take() -> [(PortCompletion, Instant)] {
         // Drain the wake-up bytes before taking: a post after this point writes a new byte.
-        var bytes = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        while withUnsafeMutableBytes(of: &bytes, { read(readFD, $0.baseAddress, $0.count) }) == 64 {}
+        pipe.drain()
         return posted.withLock { posted in
             defer { posted.removeAll(keepingCapacity: true) }
             return posted
@@ -71,7 +54,7 @@ public final class CompletionInbox: CompletionSink, Sendable {
 
     /// Waits up to `timeout` for a post (returns at once if one is waiting).
     public func wait(_ timeout: Duration) {
-        var descriptor = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+        var descriptor = pollfd(fd: pipe.readFD, events: Int16(POLLIN), revents: 0)
         let milliseconds = Int32(clamping: max(0, (timeout.nanoseconds + 999_999) / 1_000_000))
         _ = poll(&descriptor, 1, milliseconds)
     }

@@ -120,12 +120,12 @@ public final class ControlSocketServer: @unchecked Sendable {
                 return
             }
             if fds[1].revents != 0 {
-                drainWakeBytes(listener.wakeFD)
+                listener.drainWakes()
                 if stopping.load(ordering: .relaxed) { return }
             }
             var dropped: Set<Int> = []
-            for (offset, client) in clients.enumerated() where fds[offset + 2].revents != 0 {
-                if !readLines(from: client, into: &clients[offset], chunk: &chunk) { dropped.insert(client.id) }
+            for offset in clients.indices where fds[offset + 2].revents != 0 {
+                if !readLines(from: &clients[offset], chunk: &chunk) { dropped.insert(clients[offset].id) }
             }
             deliver(to: &clients, dropping: &dropped)
             if !dropped.isEmpty {
@@ -140,12 +140,6 @@ public final class ControlSocketServer: @unchecked Sendable {
                 nextID += 1
             }
         }
-    }
-
-    private func drainWakeBytes(_ fd: Int32) {
-        var bytes = [UInt8](repeating: 0, count: 64)
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        while bytes.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) == 64 {}
     }
 
     /// A new client, or nil when it was refused (too many, or another user).
@@ -170,8 +164,8 @@ public final class ControlSocketServer: @unchecked Sendable {
     }
 
     /// Reads what the client sent and queues its complete lines; false to drop it.
-    private func readLines(from client: Client, into state: inout Client, chunk: inout [UInt8]) -> Bool {
-        let count = chunk.withUnsafeMutableBytes { read(client.fd, $0.baseAddress, $0.count) }
+    private func readLines(from state: inout Client, chunk: inout [UInt8]) -> Bool {
+        let count = chunk.withUnsafeMutableBytes { read(state.fd, $0.baseAddress, $0.count) }
         if count < 0 { return errno == EINTR || errno == EAGAIN }
         if count == 0 {
             state.readClosed = true
@@ -188,13 +182,14 @@ public final class ControlSocketServer: @unchecked Sendable {
         }
         state.buffer.removeFirst(start)
         if state.buffer.count > ControlProtocol.lineBytesMax {
-            _ = socketSendAll(client.fd, ControlProtocol.reply(
+            _ = socketSendAll(state.fd, ControlProtocol.reply(
                 id: .null, error: ControlError(.tooLarge, "a request line is at most \(ControlProtocol.lineBytesMax) bytes; closing")))
             return false
         }
         if !lines.isEmpty {
             state.pending += lines.count
-            incoming.withLock { queue in for line in lines { queue.append((client: client.id, line: line)) } }
+            let id = state.id
+            incoming.withLock { queue in for line in lines { queue.append((client: id, line: line)) } }
             wakeLoop()
         }
         return true

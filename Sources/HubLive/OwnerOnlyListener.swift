@@ -11,8 +11,8 @@ struct OwnerOnlyListener {
     let path: String
     /// The listening socket, and the read end of the wake pipe.
     let fd: Int32
-    let wakeFD: Int32
-    private let wakeWriteFD: Int32
+    private let wakePipe: WakePipe
+    var wakeFD: Int32 { wakePipe.readFD }
     private let inode: UInt64
 
     init(path: String, backlog: Int32) throws(I2CSocketServerError) {
@@ -37,34 +37,22 @@ struct OwnerOnlyListener {
         var info = stat()
         inode = lstat(path, &info) == 0 ? UInt64(info.st_ino) : 0
         guard listen(listener, backlog) == 0 else { throw fail("listen", errno) }
-        var pipeFDs: [Int32] = [-1, -1]
-        // pipe2/accept4 are GNU extensions Swift's Glibc module does not export, hence
-        // pipe + fcntl; a child spawned in between could inherit the descriptors, which
-        // would only keep them open a little longer.
-        guard pipe(&pipeFDs) == 0 else { throw fail("pipe", errno) }
-        guard Self.setCloseOnExec(pipeFDs[0]), Self.setCloseOnExec(pipeFDs[1]) else {
-            let code = errno
-            Glibc.close(pipeFDs[0])
-            Glibc.close(pipeFDs[1])
-            throw fail("fcntl", code)
-        }
+        guard let pipe = WakePipe.make() else { throw fail("pipe", errno) }
         fd = listener
-        wakeFD = pipeFDs[0]
-        wakeWriteFD = pipeFDs[1]
+        wakePipe = pipe
     }
 
     /// Makes `wakeFD` readable: the serving thread's poll returns and it stops.
-    func wake() {
-        var byte: UInt8 = 1
-        while write(wakeWriteFD, &byte, 1) < 0 && errno == EINTR {}
-    }
+    func wake() { wakePipe.wake() }
+
+    /// Takes the wake-ups so far (a server that wakes for more than stopping).
+    func drainWakes() { wakePipe.drain() }
 
     /// Closes the descriptors and removes the socket file if it is still ours (another
     /// server may have taken the path since).
     func close() {
         Glibc.close(fd)
-        Glibc.close(wakeFD)
-        Glibc.close(wakeWriteFD)
+        wakePipe.close()
         var info = stat()
         if lstat(path, &info) == 0, UInt64(info.st_ino) == inode { unlink(path) }
     }

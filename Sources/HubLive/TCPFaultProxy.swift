@@ -45,8 +45,7 @@ public final class TCPFaultProxy: @unchecked Sendable {
     private let stats = Mutex(Statistics())
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
-    private var wakeRead: Int32 = -1
-    private var wakeWrite: Int32 = -1
+    private let wakePipe: WakePipe
     private var random: SeededRandom
     private let clock = LiveClock()
     private var running = false
@@ -56,7 +55,11 @@ public final class TCPFaultProxy: @unchecked Sendable {
         self.upstreamHost = upstreamHost
         self.upstreamPort = upstreamPort
         random = SeededRandom(seed: seed)
+        guard let pipe = WakePipe.make() else { preconditionFailure("pipe: \(String(cString: strerror(errno)))") }
+        wakePipe = pipe
     }
+
+    deinit { wakePipe.close() }
 
     public var statistics: Statistics { stats.withLock { $0 } }
 
@@ -73,11 +76,6 @@ public final class TCPFaultProxy: @unchecked Sendable {
 
     public func start() throws {
         precondition(!running, "TCPFaultProxy started twice")
-        var pipeFDs: [Int32] = [-1, -1]
-        guard pipe(&pipeFDs) == 0 else { throw ProxyError.system(call: "pipe", errno: errno) }
-        wakeRead = pipeFDs[0]
-        wakeWrite = pipeFDs[1]
-        for fd in pipeFDs { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         let listener = try Self.listen(port: requestedPort)
         port = Self.localPort(listener)
         running = true
@@ -91,16 +89,10 @@ public final class TCPFaultProxy: @unchecked Sendable {
         stopping.store(true, ordering: .relaxed)
         wake()
         finished.wait()
-        close(wakeRead)
-        close(wakeWrite)
         running = false
     }
 
-    private func wake() {
-        guard wakeWrite >= 0 else { return }
-        var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)
-    }
+    private func wake() { wakePipe.wake() }
 
     // MARK: The serving thread
 
@@ -131,8 +123,8 @@ public final class TCPFaultProxy: @unchecked Sendable {
             for connection in connections { close(connection.client); close(connection.upstream) }
         }
         var chunk = [UInt8](repeating: 0, count: 16_384)
-        var resetBase = 0
-        var hadResetFault = false
+        /// The bytes forwarded when `reset-after` began (or last reset a connection); nil without it.
+        var resetBase: Int?
         while !stopping.load(ordering: .relaxed) {
             let active = faults.withLock { $0 }
             let now = clock.now
@@ -145,11 +137,10 @@ public final class TCPFaultProxy: @unchecked Sendable {
                 listener = try? Self.listen(port: port)
             }
             let resetAfter = active.lazy.compactMap { if case .resetAfter(let bytes) = $0 { bytes } else { nil } }.first
-            if resetAfter != nil, !hadResetFault { resetBase = stats.withLock { $0.bytesForwarded } }
-            hadResetFault = resetAfter != nil
+            if resetAfter == nil { resetBase = nil } else if resetBase == nil { resetBase = stats.withLock { $0.bytesForwarded } }
             for index in connections.indices { configure(&connections[index], active) }
 
-            var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+            var fds = [pollfd(fd: wakePipe.readFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: listener ?? -1, events: Int16(POLLIN), revents: 0)]
             for connection in connections {
                 fds.append(pollfd(fd: connection.up.ended ? -1 : connection.client, events: Int16(POLLIN), revents: 0))
@@ -161,7 +152,7 @@ public final class TCPFaultProxy: @unchecked Sendable {
             // the next turn instead of spinning the thread.
             let timeout = nextDue.map { Int32(clamping: max(1, ($0 - now).nanoseconds / 1_000_000 + 1)) } ?? 200
             if poll(&fds, nfds_t(fds.count), min(timeout, 200)) < 0, errno != EINTR { return }
-            if fds[0].revents != 0 { drain(wakeRead) }
+            if fds[0].revents != 0 { wakePipe.drain() }
             let blackhole = active.contains(.blackhole)
             let arrived = clock.now
             for (index, _) in connections.enumerated() {
@@ -178,10 +169,13 @@ public final class TCPFaultProxy: @unchecked Sendable {
                 let before = connection.carried
                 push(&connection.up, to: connection.upstream, carried: &connection.carried, now: arrived, closeDelay: slowClose)
                 push(&connection.down, to: connection.client, carried: &connection.carried, now: arrived, closeDelay: slowClose)
-                stats.withLock { $0.bytesForwarded += connection.carried - before }
-                if let resetAfter, stats.withLock({ $0.bytesForwarded }) - resetBase >= resetAfter {
+                let forwarded = stats.withLock { stats in
+                    stats.bytesForwarded += connection.carried - before
+                    return stats.bytesForwarded
+                }
+                if let resetAfter, let base = resetBase, forwarded - base >= resetAfter {
                     reset(connection)
-                    resetBase = stats.withLock { $0.bytesForwarded }
+                    resetBase = forwarded
                     continue
                 }
                 // One side closed and the other has been told: the connection is done (MQTT
@@ -281,11 +275,6 @@ public final class TCPFaultProxy: @unchecked Sendable {
         return connection
     }
 
-    private func drain(_ fd: Int32) {
-        var bytes = [UInt8](repeating: 0, count: 64)
-        while bytes.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 {}
-    }
-
     // MARK: Sockets
 
     static func listen(port: UInt16) throws -> Int32 {
@@ -363,8 +352,7 @@ public struct ProxyStatus: ControlStatus, Sendable {
         json.field("upstream", upstream)
         for (key, value) in [("accepted", statistics.accepted), ("refused_upstream", statistics.refusedUpstream), ("reset", statistics.reset),
                              ("bytes_forwarded", statistics.bytesForwarded), ("bytes_dropped", statistics.bytesDropped)] {
-            json.key(key)
-            json.int(value)
+            json.field(key, value)
         }
         json.key("faults")
         json.beginArray()

@@ -10,7 +10,6 @@ import Testing
 struct CloudProxyEndToEndTests {
     @Test("cloud.offline through the proxy: the hub's status shows it within a second, mosquitto_sub sees readings before and after")
     func offline() throws {
-        let hub = try I2CShimEndToEndTests.hubExecutable()
         let hubrigPath = try LiveHubEndToEndTests.executable("hubrig")
         let directory = try makeScratchDirectory()
         defer { removeScratchDirectory(directory) }
@@ -34,26 +33,11 @@ struct CloudProxyEndToEndTests {
         let i2cSocket = directory + "/i2c.sock"
         let server = try startI2CServe(socket: i2cSocket, ["--appliance", "furnace", "--duration", "90s", "--event-log", directory + "/world.jsonl"])
         defer { stopChild(server) }
-        let hubProcess = Process()
-        hubProcess.executableURL = URL(fileURLWithPath: hub)
-        hubProcess.arguments = ["run", "--backend", "sensehat", "--i2c", "/dev/i2c-7", "--gpiochip", directory + "/no-gpiochip",
-                                "--poll", "1s", "--duration", "60s", "--event-log", directory + "/hub.jsonl", "--telemetry-batch", "off",
-                                "--cloud-host", "127.0.0.1", "--cloud-port", String(proxyPort), "--state-dir", directory + "/state"]
-        hubProcess.environment = shimEnvironment(shim: shim, device: "/dev/i2c-7", socket: i2cSocket)
-        hubProcess.standardOutput = FileHandle.nullDevice
-        hubProcess.standardError = FileHandle.nullDevice
-        try hubProcess.run()
+        let hubProcess = try startShimmedHub(directory: directory, shim: shim, i2cSocket: i2cSocket,
+                                             ["--duration", "60s", "--telemetry-batch", "off",
+                                              "--cloud-host", "127.0.0.1", "--cloud-port", String(proxyPort)])
         defer { stopChild(hubProcess) }
         let hubControl = directory + "/state/control.sock"
-        func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Duration? {
-            let clock = ContinuousClock()
-            let start = clock.now
-            while clock.now - start < .milliseconds(Int64(seconds * 1000)) {
-                if try condition() { return clock.now - start }
-                Thread.sleep(forTimeInterval: 0.02)
-            }
-            return nil
-        }
         func connected() throws -> Bool {
             guard FileManager.default.fileExists(atPath: hubControl) else { return false }
             guard case .object(let status) = try ControlClient(path: hubControl).request("status") else { return false }
@@ -63,14 +47,14 @@ struct CloudProxyEndToEndTests {
             try runProcess("/usr/bin/mosquitto_sub", ["-h", "127.0.0.1", "-p", String(broker.port), "-t", "hbs/+/telemetry", "-C", String(count), "-W", "15"],
                            environment: ProcessInfo.processInfo.environment, timeout: .seconds(20))
         }
-        #expect(try eventually(within: 15) { try connected() } != nil, "the hub connected through the proxy")
+        #expect(try eventually(within: .seconds(15)) { try connected() } != nil, "the hub connected through the proxy")
         let before = try received(2)
         #expect(before.status == 0 && before.output.contains("\"readings\""), "readings reach the broker through the proxy: \(before.output)")
 
         let injected = try runProcess(hubrigPath, ["fault", "inject", "cloud.offline", "--socket", directory + "/proxy.sock"],
                                       environment: [:], timeout: .seconds(10))
         #expect(injected.status == 0 && injected.output.hasPrefix("f1 cloud.offline"), "\(injected.output)")
-        let noticed = try eventually(within: 5) { try !connected() }
+        let noticed = try eventually(within: .seconds(5)) { try !connected() }
         let took = try #require(noticed, "the hub noticed the cut")
         #expect(took < .seconds(1), "a reset connection is noticed at once (keepalive 60 s + 1 s is the bound): \(took)")
         print("cloud.offline noticed by the hub after \(took)")
@@ -80,7 +64,7 @@ struct CloudProxyEndToEndTests {
 
         let cleared = try runProcess(hubrigPath, ["fault", "clear", "--all", "--socket", directory + "/proxy.sock"], environment: [:], timeout: .seconds(10))
         #expect(cleared.output == "cleared f1\n", "\(cleared.output)")
-        #expect(try eventually(within: 30) { try connected() } != nil, "reconnected after its backoff")
+        #expect(try eventually(within: .seconds(30)) { try connected() } != nil, "reconnected after its backoff")
         let after = try received(2)
         #expect(after.status == 0 && after.output.contains("\"readings\""), "\(after.output)")
     }

@@ -27,21 +27,10 @@ struct ControlEndToEndTests {
             guard case .array(let devices)? = try status()["devices"], case .object(let device)? = devices.first else { return nil }
             return device["sensor_health"]
         }
-
-        /// Asks until `condition` holds (true) or `seconds` pass (false).
-        func eventually(within seconds: Int, _ condition: () throws -> Bool) rethrows -> Bool {
-            let deadline = ContinuousClock.now + .seconds(seconds)
-            while ContinuousClock.now < deadline {
-                if try condition() { return true }
-                Thread.sleep(forTimeInterval: 0.2)
-            }
-            return false
-        }
     }
 
     @Test("inject a loose connector into a running hub: its health shows it, the fault ends by itself, and the log says when")
     func looseConnector() throws {
-        let hub = try I2CShimEndToEndTests.hubExecutable()
         let directory = try makeScratchDirectory()
         defer { removeScratchDirectory(directory) }
         let shim = try I2CShimEndToEndTests.buildShim(in: directory)
@@ -50,17 +39,10 @@ struct ControlEndToEndTests {
         defer { stopChild(server) }
         let hubrig = Hubrig(path: try LiveHubEndToEndTests.executable("hubrig"), socket: directory + "/state/control.sock")
 
-        let hubProcess = Process()
-        hubProcess.executableURL = URL(fileURLWithPath: hub)
-        hubProcess.arguments = ["run", "--backend", "sensehat", "--i2c", "/dev/i2c-7", "--gpiochip", directory + "/no-gpiochip",
-                                "--poll", "1s", "--duration", "60s", "--event-log", directory + "/hub.jsonl",
-                                "--cloud-spool", directory + "/spool.jsonl", "--state-dir", directory + "/state"]
-        hubProcess.environment = shimEnvironment(shim: shim, device: "/dev/i2c-7", socket: i2cSocket)
-        hubProcess.standardOutput = FileHandle.nullDevice
-        hubProcess.standardError = FileHandle.nullDevice
-        try hubProcess.run()
+        let hubProcess = try startShimmedHub(directory: directory, shim: shim, i2cSocket: i2cSocket,
+                                             ["--duration", "60s", "--cloud-spool", directory + "/spool.jsonl"])
         defer { stopChild(hubProcess) }
-        #expect(hubrig.eventually(within: 15) { FileManager.default.fileExists(atPath: hubrig.socket) }, "the hub opened its control socket")
+        #expect(eventually(within: .seconds(15)) { FileManager.default.fileExists(atPath: hubrig.socket) } != nil, "the hub opened its control socket")
         var info = stat()
         #expect(stat(hubrig.socket, &info) == 0 && info.st_mode & 0o777 == 0o600)
 
@@ -68,17 +50,17 @@ struct ControlEndToEndTests {
         #expect(before["thing"] == .string("hbshub001"))
         guard case .array(let components)? = before["components"] else { throw TestFailure("no components: \(before)") }
         #expect(components.contains(.object(["name": .string("sensor"), "state": .string("running")])), "\(components)")
-        #expect(try hubrig.eventually(within: 10) { try hubrig.sensorHealth() == .string("ok") })
+        #expect(try eventually(within: .seconds(10)) { try hubrig.sensorHealth() == .string("ok") } != nil)
 
         let injected = try hubrig.run(["fault", "inject", "i2c.absent", "--target", "0x5f", "--for", "4s"])
         #expect(injected.status == 0, "\(injected.output)")
         #expect(injected.output == "f1 i2c.0x5f.absent for 4s\n", "\(injected.output)")
-        #expect(try hubrig.eventually(within: 4) { try hubrig.sensorHealth() == .string("failed") }, "the HTS221's silence shows in the kit's health")
+        #expect(try eventually(within: .seconds(4)) { try hubrig.sensorHealth() == .string("failed") } != nil, "the HTS221's silence shows in the kit's health")
         let human = try hubrig.run(["status"])
         #expect(human.output.contains("f1 i2c.0x5f.absent until"), "\(human.output)")
-        #expect(try hubrig.eventually(within: 8) { try hubrig.status()["faults"] == .array([]) }, "the fault ended by itself")
+        #expect(try eventually(within: .seconds(8)) { try hubrig.status()["faults"] == .array([]) } != nil, "the fault ended by itself")
         // Data flows again within the failed chip's retry backoff; `ok` needs 30 clean polls more.
-        #expect(try hubrig.eventually(within: 15) { try hubrig.sensorHealth() == .string("degraded") }, "and the kit recovered")
+        #expect(try eventually(within: .seconds(15)) { try hubrig.sensorHealth() == .string("degraded") } != nil, "and the kit recovered")
 
         // A program nobody here wrote speaks the protocol too: socat, as docs/control.md shows.
         let socat = try runProcess("/usr/bin/env", ["sh", "-c", "printf '%s\\n' \"$0\" 'garbage' | socat -t 2 - UNIX-CONNECT:\"$1\"",

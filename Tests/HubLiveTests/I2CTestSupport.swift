@@ -163,3 +163,30 @@ func stopChild(_ process: Process) {
     if process.isRunning { process.terminate() }
     process.waitUntilExit()
 }
+
+/// Asks `condition` every 20 ms until it holds, for at most `limit`: how long it took, or
+/// nil when it never held.
+func eventually(within limit: Duration, _ condition: () throws -> Bool) rethrows -> Duration? {
+    let clock = ContinuousClock()
+    let start = clock.now
+    while clock.now - start < limit {
+        if try condition() { return clock.now - start }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    return nil
+}
+
+/// The real `hub run --backend sensehat` on the faked /dev/i2c-7 (`shim`, served at
+/// `i2cSocket`), polling every second, state in `<directory>/state`, with `extra` options;
+/// the caller stops it (`stopChild`).
+func startShimmedHub(directory: String, shim: String, i2cSocket: String, _ extra: [String]) throws -> Process {
+    let hub = Process()
+    hub.executableURL = URL(fileURLWithPath: try I2CShimEndToEndTests.hubExecutable())
+    hub.arguments = ["run", "--backend", "sensehat", "--i2c", "/dev/i2c-7", "--gpiochip", directory + "/no-gpiochip",
+                     "--poll", "1s", "--event-log", directory + "/hub.jsonl", "--state-dir", directory + "/state"] + extra
+    hub.environment = shimEnvironment(shim: shim, device: "/dev/i2c-7", socket: i2cSocket)
+    hub.standardOutput = FileHandle.nullDevice
+    hub.standardError = FileHandle.nullDevice
+    try hub.run()
+    return hub
+}

@@ -121,17 +121,15 @@ public struct ControlDesk {
     private mutating func inject(_ fault: LiveFault, for duration: Duration?, now: Instant)
         -> Result<(ActiveFault, [Effect]), ControlError> {
         var effects: [Effect] = []
-        if cloudFaults {
-            guard case .cloud(let link) = fault else {
-                return .failure(ControlError(.unsupported, "this is the cloud fault proxy: \(fault.name) goes to the hub's own control socket"))
-            }
-            effects.append(.cloud(link, active: true))
+        if cloudFaults, !fault.isProxyFault {
+            return .failure(ControlError(.unsupported, "this is the cloud fault proxy: \(fault.name) goes to the hub's own control socket"))
         }
         switch fault {
-        case .cloud:
+        case .cloud(let link):
             guard cloudFaults else {
                 return .failure(ControlError(.unsupported, "fault \(fault.name) is the rig's: the cloud faults go through the fault proxy between the hub and its broker (hubrig cloud proxy), not the hub"))
             }
+            effects.append(.cloud(link, active: true))
         case .ipcDown, .ipcRestart:
             guard ipcFaults else {
                 return .failure(ControlError(.unsupported, "this hub serves no IPC bus (hub run --ipc-socket starts one for components in processes of their own)"))

@@ -61,6 +61,11 @@ public enum LiveFault: Equatable, Sendable {
         }
     }
 
+    /// A cloud fault: the proxy's to apply, never a hub's.
+    public var isProxyFault: Bool {
+        if case .cloud = self { true } else { false }
+    }
+
     /// Where a fault of the catalogue's `pattern` can be injected into a live run: `hub`
     /// (a running hub's control socket) or `proxy` (`hubrig cloud proxy`'s); nil: only in
     /// simulation.
@@ -80,7 +85,7 @@ public enum LiveFault: Equatable, Sendable {
         let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         if parts[0] == "cloud", parts.count == 2 { return .cloud(try cloudFault(parts[1], name: name, parameters)) }
         if parts[0] == "ipc", parts.count == 2, ["down", "restart"].contains(parts[1]) {
-            if let key = parameters.keys.sorted().first { throw ControlError(.badRequest, "fault \(name) takes no parameter \(key)") }
+            try onlyParameters([], of: name, given: parameters)
             return parts[1] == "down" ? .ipcDown : .ipcRestart
         }
         if parts[0] == "ipc", parts.count == 2, ["slow", "drop"].contains(parts[1]) {
@@ -90,7 +95,7 @@ public enum LiveFault: Equatable, Sendable {
             throw ControlError(.unsupported, "fault \(name) exists only in simulation")
         }
         guard parts.count == 3 else { throw .unknownFault(name) }
-        var allowed: Set<String> = []
+        var allowed: [String] = []
         let fault: LiveFault
         switch (parts[0], parts[2]) {
         case ("i2c", let kind):
@@ -116,19 +121,20 @@ public enum LiveFault: Equatable, Sendable {
         case ("component", "hang"): fault = .componentHang(parts[1])
         default: throw .unknownFault(name)
         }
-        for key in parameters.keys.sorted() where !allowed.contains(key) {
-            throw ControlError(.badRequest, "fault \(name) takes no parameter \(key)" + (allowed.isEmpty ? "" : " (it takes \(allowed.sorted().joined(separator: ", ")))"))
-        }
+        try onlyParameters(allowed, of: name, given: parameters)
         return fault
+    }
+
+    /// Refuses a parameter the fault does not take, naming the ones it does.
+    private static func onlyParameters(_ allowed: [String], of name: String, given parameters: [String: JSONValue]) throws(ControlError) {
+        for key in parameters.keys.sorted() where !allowed.contains(key) {
+            throw ControlError(.badRequest, "fault \(name) takes no parameter \(key)" + (allowed.isEmpty ? "" : " (it takes \(allowed.joined(separator: ", ")))"))
+        }
     }
 
     /// The fault proxy's faults; each checks its parameters as the catalogue does.
     private static func cloudFault(_ kind: String, name: String, _ parameters: [String: JSONValue]) throws(ControlError) -> CloudLinkFault {
-        func only(_ allowed: [String]) throws(ControlError) {
-            for key in parameters.keys.sorted() where !allowed.contains(key) {
-                throw ControlError(.badRequest, "fault \(name) takes no parameter \(key)" + (allowed.isEmpty ? "" : " (it takes \(allowed.joined(separator: ", ")))"))
-            }
-        }
+        func only(_ allowed: [String]) throws(ControlError) { try onlyParameters(allowed, of: name, given: parameters) }
         func durationParameter(_ key: String, _ fallback: Duration, _ range: ClosedRange<Duration>) throws(ControlError) -> Duration {
             guard let value = parameters[key] else { return fallback }
             return try duration(value, field: key, fault: name, in: range)
@@ -219,8 +225,7 @@ public struct ActiveFault: Equatable, Sendable {
             value.write(to: &json)
         }
         json.endObject()
-        json.key("since")
-        json.double(since.secondsSinceEpoch)
+        json.field("since", since.secondsSinceEpoch)
         json.key("until")
         if let until { json.double(until.secondsSinceEpoch) } else { json.null() }
         json.endObject()

@@ -66,8 +66,7 @@ public struct HubStatus: ControlStatus, Equatable, Sendable {
     public func write(to json: inout JSONWriter) {
         json.beginObject()
         json.field("thing", thing)
-        json.key("time")
-        json.double(now.secondsSinceEpoch)
+        json.field("time", now.secondsSinceEpoch)
         json.key("components")
         json.beginArray()
         for component in components {
@@ -83,23 +82,16 @@ public struct HubStatus: ControlStatus, Equatable, Sendable {
             json.beginObject()
             json.field("id", device.id.rawValue)
             json.field("kind", device.kind.rawValue)
-            json.key("sensor_health")
-            if let health = device.sensorHealth { json.string(health.rawValue) } else { json.null() }
-            json.key("condition")
-            if let condition = device.condition { json.string(condition.rawValue) } else { json.null() }
-            json.key("model")
-            if let model = device.model { json.string(model) } else { json.null() }
+            json.field("sensor_health", device.sensorHealth?.rawValue)
+            json.field("condition", device.condition?.rawValue)
+            json.field("model", device.model)
             json.endObject()
         }
         json.endArray()
-        json.key("cloud_connected")
-        json.bool(cloudConnected)
-        json.key("outbox_depth")
-        json.int(outboxDepth)
-        json.key("unacknowledged")
-        json.int(unacknowledged)
-        json.key("deployment")
-        if let deploymentID { json.string(deploymentID) } else { json.null() }
+        json.field("cloud_connected", cloudConnected)
+        json.field("outbox_depth", outboxDepth)
+        json.field("unacknowledged", unacknowledged)
+        json.field("deployment", deploymentID)
         json.key("faults")
         json.beginArray()
         for fault in faults { fault.write(to: &json) }
