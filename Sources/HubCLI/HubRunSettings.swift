@@ -202,7 +202,12 @@ public struct HubRunSettings: Sendable {
         let tls = cloud.ca.map { MQTTSettings.TLSFiles(caFile: $0.value, certificateFile: cloud.certificate?.value, keyFile: cloud.key?.value) }
         do {
             // Jitter only spreads a fleet's reconnects; the process id is an explicit, good-enough seed.
-            return try MQTTCloudPort(settings: .hub(thing: thing, host: cloud.endpoint.host, port: cloud.endpoint.port, tls: tls),
+            var settings = MQTTSettings.hub(thing: thing, host: cloud.endpoint.host, port: cloud.endpoint.port, tls: tls)
+            // The reconnect backoff is the hub's timing, so a scaled clock (a rig's live run)
+            // scales it too: 60 s of hub time between attempts is 60 s of hub time at any scale.
+            settings.reconnectInitial = settings.reconnectInitial / Int(shell.clock.timeScale)
+            settings.reconnectMax = settings.reconnectMax / Int(shell.clock.timeScale)
+            return try MQTTCloudPort(settings: settings,
                                      random: SeededRandom(seed: UInt64(getpid())), clock: shell.clock, completions: shell.inbox)
         } catch {
             throw ValidationError("cloud \(cloud.endpoint.host):\(cloud.endpoint.port): \(error)")

@@ -48,27 +48,16 @@ public struct CloudLedger: Sendable {
     /// Records one MQTT message from topic `topic` (`hbs/<thing>/<kind>`).
     public mutating func receive(topic: String, payload: [UInt8]) {
         messagesReceived += 1
-        let kind = String(topic.split(separator: "/").last ?? "")
-        guard topic == "hbs/\(thing)/\(kind)", ["telemetry", "alerts", "health"].contains(kind) else {
-            return refuse("\(topic): not one of the hub's cloud topics")
+        switch CloudArrival(topic: topic, payload: payload, thing: thing) {
+        case .messages(let kind, _, let ids) where ["telemetry", "alerts", "health"].contains(kind):
+            for id in ids { count(id, topic: kind) }
+        case .messages:
+            refuse("\(topic): not one of the hub's cloud topics")
+        case .lastWill:
+            break
+        case .unreadable(let reason):
+            refuse(reason)
         }
-        if payload == Array("offline".utf8), kind == "health" { return }  // the hub's last will, not a message
-        if kind == "telemetry", payload.first != UInt8(ascii: "{") {
-            do throws(TelemetryBatchError) {
-                let (batch, _) = try TelemetryBatch.decode(payload)
-                for id in batch.messageIDs { count(id, topic: kind) }
-            } catch {
-                refuse("\(topic): \(error)")
-            }
-            return
-        }
-        guard let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(payload)) else {
-            return refuse("\(topic): neither a telemetry batch nor JSON")
-        }
-        guard case .object(let members) = parsed, case .string(let id)? = members["message_id"] else {
-            return refuse("\(topic): a JSON message without a string message_id")
-        }
-        count(id, topic: kind)
     }
 
     private mutating func count(_ id: String, topic: String) {
@@ -115,5 +104,50 @@ public struct CloudLedger: Sendable {
         json.endArray()
         json.endObject()
         return json.string
+    }
+}
+
+/// What one MQTT message on a hub's cloud topic carries, read as the cloud reads it: the
+/// message ids of a JSON envelope or of a telemetry batch.
+///
+/// One reading for `hubrig cloud sink`'s ledger and a live scenario run's cloud, so both
+/// count the same messages the same way.
+public enum CloudArrival: Equatable, Sendable {
+    /// `kind` is the topic after `hbs/<thing>/` (`telemetry`, `alerts`, `health`,
+    /// `deployments/status`); `batchID` is set for a telemetry batch.
+    case messages(kind: String, batchID: String?, ids: [String])
+    /// The hub's last will ("offline" on its health topic), not a message.
+    case lastWill
+    case unreadable(String)
+
+    public init(topic: String, payload: [UInt8], thing: String) {
+        let prefix = "hbs/\(thing)/"
+        guard topic.hasPrefix(prefix) else {
+            self = .unreadable("\(topic): not one of the hub's cloud topics")
+            return
+        }
+        let kind = String(topic.dropFirst(prefix.count))
+        if payload == Array("offline".utf8), kind == "health" {
+            self = .lastWill
+            return
+        }
+        if kind == "telemetry", payload.first != UInt8(ascii: "{") {
+            do throws(TelemetryBatchError) {
+                let (batch, _) = try TelemetryBatch.decode(payload)
+                self = .messages(kind: kind, batchID: batch.batchID, ids: batch.messageIDs)
+            } catch {
+                self = .unreadable("\(topic): \(error)")
+            }
+            return
+        }
+        guard let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(payload)) else {
+            self = .unreadable("\(topic): neither a telemetry batch nor JSON")
+            return
+        }
+        guard case .object(let members) = parsed, case .string(let id)? = members["message_id"] else {
+            self = .unreadable("\(topic): a JSON message without a string message_id")
+            return
+        }
+        self = .messages(kind: kind, batchID: nil, ids: [id])
     }
 }

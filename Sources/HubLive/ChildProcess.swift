@@ -6,8 +6,10 @@ public final class ChildProcess {
     public let pid: pid_t
     private var status: Int32?
 
-    /// Starts `executable` with stdout and stderr appended to `output`.
-    public init(_ executable: String, _ arguments: [String], output: String, input: String? = nil) throws {
+    /// Starts `executable` with stdout and stderr appended to `output`, in this process's
+    /// environment or in `environment` (the whole of it) if given.
+    public init(_ executable: String, _ arguments: [String], output: String, input: String? = nil,
+                environment: [String: String]? = nil) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -18,8 +20,11 @@ public final class ChildProcess {
         defer { posix_spawnattr_destroy(&attributes) }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        // Sorted, so a child's environment does not depend on a dictionary's order.
+        let given = environment.map { $0.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { for pointer in given ?? [] { free(pointer) } }
         var pid = pid_t()
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let rc = given.map { posix_spawn(&pid, executable, &actions, &attributes, argv, $0) } ?? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard rc == 0 else { throw LocalProcessError("cannot start \(executable): \(String(cString: strerror(rc)))") }
         self.pid = pid
     }
@@ -59,6 +64,13 @@ public final class ChildProcess {
             usleep(10_000)
         } while ContinuousClock.now < deadline
         return nil
+    }
+
+    /// Kills the child at once (SIGKILL: no handler runs, as when the power goes) and reaps it.
+    public func killNow() {
+        guard status == nil else { return }
+        kill(pid, SIGKILL)
+        wait(seconds: 5)
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within 5 s; reaps it either way.

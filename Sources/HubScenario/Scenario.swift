@@ -48,6 +48,8 @@ public struct Scenario: Sendable {
     public var ipc = SimIPCSetup()
     /// `hub.sensehat_kernel: bound`: the world presents a Pi with the rpi-sense overlay loaded.
     public var senseHATKernelBound = false
+    /// Free labels that select scenarios (`scenario run --tags live-smoke`).
+    public var tags: [String] = []
     public var expectations: [Expectation]
 
     /// The simulation this scenario describes, with `seed` in place of the file's if given.

@@ -35,7 +35,7 @@ public enum ScenarioLoader {
     private static func parse(root node: YAMLValue?, file: String, models: String?) throws(ScenarioError) -> Scenario {
         guard let node else { throw ScenarioError(file: file, line: nil, column: nil, field: nil, message: "empty scenario file") }
         let root = try node.map()
-        try root.finish(known: ["name", "pillar", "questions", "modes", "seed", "start", "duration", "hub", "timeline", "expect"])
+        try root.finish(known: ["name", "pillar", "questions", "modes", "tags", "seed", "start", "duration", "hub", "timeline", "expect"])
 
         let name = try ScenarioName.validate(try root.required("name"))
         let hub = try parseHub(try root.required("hub"), file: file, models: models, allowsIPC: true)
@@ -54,7 +54,32 @@ public enum ScenarioLoader {
         if let startValue = root.optional("start") { start = try parseStart(startValue) }
         var setup = Setup(appliances: hub.appliances, duration: duration)
         if let ipcValue = hub.ipc { setup.ipc = try parseIPC(ipcValue, setup) }
-        let timeline = try root.optional("timeline")?.list().map { (item) throws(ScenarioError) in try parseFault(item, setup) } ?? []
+        let timelineItems = try root.optional("timeline")?.list() ?? []
+        let timeline = try timelineItems.map { (item) throws(ScenarioError) in try parseFault(item, setup) }
+        var tags: [String] = []
+        for item in try root.optional("tags")?.list() ?? [] {
+            let tag = try item.string()
+            guard isPlainName(tag, maximum: 40, extra: "-_") else { throw item.error("tag '\(tag)': lowercase letters, digits, - and _, at most 40") }
+            guard !tags.contains(tag) else { throw item.error("tag '\(tag)' given twice") }
+            tags.append(tag)
+        }
+        let expectationItems = try root.optional("expect")?.list() ?? []
+        if modes.contains(.live) {
+            // Refused here, naming the line, rather than halfway through a live run.
+            if hub.senseHATKernelBound, let value = root.optional("hub") {
+                throw value.error("mode live: the I²C stand-in serves no kernel drivers (sensehat_kernel: bound exists only in simulation)")
+            }
+            let onHAT = hub.appliances.filter { $0.sensor != "mqtt-kit" }
+            if onHAT.count != 1 || hub.appliances[0].sensor == "mqtt-kit", let value = root.optional("hub") {
+                throw value.error("mode live: the hub reads one appliance on its own Sense HAT, listed first (the others publish as mqtt-kit); this has \(onHAT.count)")
+            }
+            if !setup.ipc.components.isEmpty, let value = root.optional("hub") {
+                throw value.error("mode live: components over IPC are not yet started by a live run (hub.ipc)")
+            }
+            for (item, entry) in zip(timelineItems, timeline) {
+                do { _ = try LiveRoute.of(entry.fault) } catch { throw item.error("mode live: \(error)") }
+            }
+        }
         let presses = timeline.compactMap { entry -> Duration? in if case .joystick = entry.fault { entry.at } else { nil } }
         let failing = timeline.compactMap { entry -> String? in
             if case .component(let name, let fault) = entry.fault, fault.endsRun { name } else { nil }
@@ -69,9 +94,12 @@ public enum ScenarioLoader {
             start: start, duration: duration, thing: hub.thing, pollInterval: hub.pollInterval, telemetryBatching: hub.batching,
             appliances: hub.appliances,
             timeline: timeline, ipc: setup.ipc, senseHATKernelBound: hub.senseHATKernelBound,
-            expectations: try root.optional("expect")?.list().map { (item) throws(ScenarioError) in
-                try parseExpectation(item, setup, presses: presses, failing: failing, deployments: deployments)
-            } ?? [])
+            tags: tags,
+            expectations: try expectationItems.map { (item) throws(ScenarioError) in
+                let expectation = try parseExpectation(item, setup, presses: presses, failing: failing, deployments: deployments)
+                if modes.contains(.live), let why = LiveRoute.unsupported(expectation) { throw item.error("mode live: \(why)") }
+                return expectation
+            })
     }
 
     /// The `hub:` section as scenarios and fleet files write it: the thing, the poll

@@ -16,7 +16,7 @@ public struct ScenarioOutcome: Sendable {
     public let scenario: Scenario
     public let seed: UInt64
     public let checks: [CheckResult]
-    public let wallSeconds: Double
+    public var wallSeconds: Double
     public let readings: Int
     public let anomalyAlerts: Int
     public let cloudMessages: Int
@@ -24,6 +24,8 @@ public struct ScenarioOutcome: Sendable {
     public let eventLogLines: Int
     /// The event log a recorded run was judged from (`scenario check`); nil for a simulation.
     public var historyPath: String? = nil
+    /// Set for a run against the real hub process (`scenario run --live`).
+    public var live: LiveFigures? = nil
 
     public var passed: Bool { checks.allSatisfy(\.passed) }
 
@@ -93,6 +95,45 @@ public enum ScenarioRunner {
             readings: tally.readings, anomalyAlerts: tally.anomalyAlerts, cloudMessages: tally.cloudMessages,
             ledColour: tally.ledColour, eventLogLines: events)
         outcome.historyPath = historyPath
+        return outcome
+    }
+
+    /// Judges a live run: the event logs at `historyPaths` (the hub's incarnations, the
+    /// world's, the cloud's) merged by time — events of one instant keep the order of the
+    /// files given, then of their lines — and written to `mergedPath` as one event log. The
+    /// run started at `start` (the hub's first answer) and lasts the scenario's duration.
+    public static func check(_ scenario: Scenario, historyPaths: [String], start: Instant,
+                             mergedPath: String) throws(EventLogReadError) -> ScenarioOutcome {
+        var events: [(time: Instant, file: Int, line: Int, event: HistoryEvent)] = []
+        for (file, path) in historyPaths.enumerated() {
+            var line = 0
+            _ = try EventLogReader.read(path: path) { event, time in
+                events.append((time, file, line, event))
+                line += 1
+            }
+        }
+        events.sort { ($0.time, $0.file, $0.line) < ($1.time, $1.file, $1.line) }
+        let context = CheckContext(start: start, end: start + scenario.duration, pollInterval: scenario.pollInterval,
+                                   devices: scenario.appliances.map(\.id), ipcComponents: scenario.ipc.components)
+        let checkers = scenario.expectations.map { $0.makeChecker(context) }
+        let tally = RunTally()
+        let log: EventLogWriter
+        do { log = try EventLogWriter(path: mergedPath) } catch {
+            throw EventLogReadError(path: mergedPath, line: nil, reason: "\(error)")
+        }
+        for entry in events {
+            tally.observe(entry.event, at: entry.time)
+            for checker in checkers { checker.observe(entry.event, at: entry.time) }
+            do { try log.append(entry.event, at: entry.time) } catch {
+                throw EventLogReadError(path: mergedPath, line: nil, reason: "\(error)")
+            }
+        }
+        do { try log.close() } catch { throw EventLogReadError(path: mergedPath, line: nil, reason: "\(error)") }
+        var outcome = ScenarioOutcome(
+            scenario: scenario, seed: scenario.seed, checks: verdicts(scenario.expectations, checkers), wallSeconds: 0,
+            readings: tally.readings, anomalyAlerts: tally.anomalyAlerts, cloudMessages: tally.cloudMessages,
+            ledColour: tally.ledColour, eventLogLines: events.count)
+        outcome.historyPath = mergedPath
         return outcome
     }
 

@@ -124,12 +124,20 @@ public final class SimDeployments: ArtifactPort, HostResources, FaultApplying {
     public func fetch(_ artifact: DeploymentDocument.Artifact, at now: Instant) {
         guard let completions else { preconditionFailure("the bucket has no completion sink") }
         let took = Duration.seconds(1) + .nanoseconds(Int64(artifact.bytes) * 1_000)
-        guard var bytes = bucket.last(where: { $0.path == artifact.path })?.bytes else {
+        guard let bytes = served(path: artifact.path) else {
             completions.complete(.artifactFetched(artifact, .failure(DeploymentFailure("not found in the bucket (HTTP 404)"))), at: now + took)
             return
         }
-        if corrupt, !bytes.isEmpty { bytes[bytes.count / 2] ^= 0x20 }
         completions.complete(.artifactFetched(artifact, .success(bytes)), at: now + took)
+    }
+
+    /// What a fetch of `path` is served now: the published bytes, with one flipped while
+    /// `deploy.corrupt-artifact` lasts. A live run writes these into the directory its hub
+    /// fetches from.
+    public func served(path: String) -> [UInt8]? {
+        guard var bytes = bucket.last(where: { $0.path == path })?.bytes else { return nil }
+        if corrupt, !bytes.isEmpty { bytes[bytes.count / 2] ^= 0x20 }
+        return bytes
     }
 
     public func freeBytes() -> (disk: Int64, memory: Int64) {

@@ -26,8 +26,9 @@ public final class SimMQTTKit: FaultApplying {
     private var initialised: [Bool]
     private var random: SeededRandom
     private var json = JSONWriter(capacity: 256)
-    /// Where messages go: the hub's shell, as the local broker delivers them.
-    weak var completions: (any CompletionSink)?
+    /// Where messages go: the hub's shell, as the local broker delivers them (a live run:
+    /// a publisher on the real local broker).
+    public weak var completions: (any CompletionSink)?
 
     private var silent = false
     private var floodCount = 0
@@ -46,7 +47,7 @@ public final class SimMQTTKit: FaultApplying {
     public var topic: String { KitBridgeComponent.topic(kit.device.id) }
 
     /// One turn of the firmware at `now`: read the chips, publish.
-    func poll(now: Instant) {
+    public func poll(now: Instant) {
         guard !silent else { return }
         var values = ChannelValues()
         for (index, driver) in drivers.enumerated() {

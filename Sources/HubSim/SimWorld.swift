@@ -200,7 +200,7 @@ public final class SimWorld {
 
     /// The hub lost power: the Sense HAT's chips forget their registers (their calibration
     /// is in non-volatile memory), and the broker sees the client vanish.
-    func powerLost(now: Instant) {
+    public func powerLost(now: Instant) {
         for kit in kits {
             kit.hts221.powerOnReset()
             kit.lps25h.powerOnReset()

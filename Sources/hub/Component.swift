@@ -47,9 +47,11 @@ struct Component: ParsableCommand {
         guard let socket = socket ?? ProcessInfo.processInfo.environment["HUB_IPC_SOCKET"] else {
             throw ValidationError("--ipc SOCKET is required (or HUB_IPC_SOCKET in the environment)")
         }
-        let config = try options.settings(cloud: nil).config(tool: "hub")
+        let clock: LiveClock
+        do { clock = try LiveClock.fromEnvironment(ProcessInfo.processInfo.environment) } catch { throw ValidationError(error.description) }
+        let config = try options.settings(cloud: nil).config(timeScale: clock.timeScale, tool: "hub")
         let history = try options.history()
-        let shell = LiveShell(clock: LiveClock())
+        let shell = LiveShell(clock: clock)
         // Only what the component uses is opened: the HAT for the sensor and the display.
         var kits: [[any SensorDriver]] = []
         var display: (any LEDMatrix)?

@@ -56,11 +56,13 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let settings = try options.settings(cloud: cloud, kits: kitOptions)
-        let config = try settings.config(tool: "hub")
+        // A rig's live run hands the hub its (scaled) clock; otherwise the real one.
+        let clock: LiveClock
+        do { clock = try LiveClock.fromEnvironment(ProcessInfo.processInfo.environment) } catch { throw ValidationError(error.description) }
+        let config = try settings.config(timeScale: clock.timeScale, tool: "hub")
         let device = try SenseHATOptions.device(of: config)
         try settings.checkCloudFiles()  // before the devices are opened: a typo in a path is the likelier mistake
         let history = try options.history()
-        let clock = LiveClock()
         // The drivers reach the chips through the faultable bus, so a bench can inject
         // wire faults through the control socket (one branch per transfer without one).
         let bus = FaultableI2CBus(try senseHAT.bus(), seed: control.faultSeed)

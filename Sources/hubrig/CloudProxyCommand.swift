@@ -3,7 +3,6 @@ import Foundation
 import HubCore
 import HubKernel
 import HubLive
-import Synchronization
 
 extension CloudCommand {
     /// `hubrig cloud proxy`: the TCP fault proxy between a hub and its cloud broker, with a
@@ -41,37 +40,18 @@ extension CloudCommand {
             let host = String(upstream[..<colon])
             let stopAfter: Duration?
             do { stopAfter = try duration.map { try DurationText.parse($0) } } catch { throw ValidationError("--duration: \(error)") }
-            let proxy = TCPFaultProxy(listenPort: listen, upstreamHost: host, upstreamPort: port, seed: seed)
-            do { try proxy.start() } catch { throw ValidationError("--listen: \(error)") }
-            defer { proxy.stop() }
-            let inbox = CompletionInbox()
-            let server = ControlSocketServer(socketPath: controlSocket, wakeLoop: { [inbox] in inbox.wake() })
-            do { try server.start() } catch { throw ValidationError("--control-socket: \(error)") }
-            defer { server.stop() }
+            let service = CloudFaultProxyService(listenPort: listen, upstreamHost: host, upstreamPort: port, seed: seed, controlSocket: controlSocket)
+            do { try service.start() } catch {
+                switch error {
+                case .listen: throw ValidationError("--listen: \(error)")
+                case .controlSocket: throw ValidationError("--control-socket: \(error)")
+                }
+            }
+            defer { service.stop() }
             // Unbuffered: a parent waits for this line to learn the port.
-            FileHandle.standardOutput.write(Data("hubrig cloud proxy: 127.0.0.1:\(proxy.port) → \(upstream); control socket \(controlSocket)\n".utf8))
-            let clock = LiveClock()
-            let deadline = stopAfter.map { clock.now + $0 }
-            let stop = Atomic<Bool>(false)
-            let loop = LoopService(name: "fault-proxy", body: {
-                var desk = ControlDesk(thing: "cloud-proxy", componentNames: [], wireFaults: false, cloudFaults: true)
-                func apply(_ effects: [ControlDesk.Effect]) {
-                    for case .cloud(let fault, let active) in effects { proxy.set(fault, active: active) }
-                }
-                while !stop.load(ordering: .relaxed), deadline.map({ clock.now < $0 }) ?? true {
-                    inbox.wait(.milliseconds(200))
-                    _ = inbox.take()
-                    let now = clock.now
-                    apply(desk.expire(now: now))
-                    server.serviceRequests { line in
-                        let (reply, _, effects) = desk.handle(line: line, now: now) { faults in
-                            ProxyStatus(listenPort: proxy.port, upstream: upstream, statistics: proxy.statistics, faults: faults)
-                        }
-                        apply(effects)
-                        return (reply, false)
-                    }
-                }
-            }, stop: { stop.store(true, ordering: .relaxed) })
+            FileHandle.standardOutput.write(Data("hubrig cloud proxy: 127.0.0.1:\(service.proxy.port) → \(upstream); control socket \(controlSocket)\n".utf8))
+            let deadline = stopAfter.map { LiveClock().now + $0 }
+            let loop = LoopService(name: "fault-proxy", body: { service.serve(until: deadline) }, stop: { service.requestStop() })
             try LiveServices.run([loop], label: "hubrig-cloud-proxy")
         }
     }

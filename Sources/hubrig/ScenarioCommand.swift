@@ -77,8 +77,17 @@ struct ScenarioCommand: ParsableCommand {
 
         @OptionGroup var results: ResultFileOptions
 
+        @Option(help: "Run only the scenarios carrying one of these tags (comma-separated, e.g. live-smoke).")
+        var tags: String?
+
+        @OptionGroup var live: LiveOptions
+
         func validate() throws {
             if seed != nil, seeds != nil { throw ValidationError("--seed and --seeds exclude each other") }
+            if !live.live, live.timeScale != nil || live.hub != nil || live.shim != nil || live.directory != nil {
+                throw ValidationError("--time-scale, --hub, --shim and --live-dir go with --live")
+            }
+            if let tags, tags.split(separator: ",").isEmpty { throw ValidationError("--tags: give at least one tag") }
             if let jobs, !(1...256).contains(jobs) { throw ValidationError("--jobs must be within 1...256, found \(jobs)") }
             if let seeds {
                 do { _ = try ScenarioSweep.parseSeeds(seeds) } catch { throw ValidationError(error.description) }
@@ -98,7 +107,21 @@ struct ScenarioCommand: ParsableCommand {
                 }
             }
             if invalid { throw ExitCode(2) }
+            if let tags {
+                let wanted = tags.split(separator: ",").map(String.init)
+                scenarios = scenarios.filter { scenario in scenario.tags.contains { wanted.contains($0) } }
+                if scenarios.isEmpty {
+                    printError("no scenario carries a tag of \(wanted.joined(separator: ", "))")
+                    throw ExitCode(2)
+                }
+            }
             try checkNames(scenarios)
+            if live.live {
+                let seedList = try seeds.map { Array(try ScenarioSweep.parseSeeds($0)) } ?? [seed].compactMap { $0 }
+                try live.run(try live.selectLive(scenarios, named: files.count == 1 || paths.allSatisfy { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }),
+                             seeds: seedList, results: results)
+                return
+            }
             if let seeds {
                 try sweep(scenarios, seeds: try ScenarioSweep.parseSeeds(seeds))
             } else {

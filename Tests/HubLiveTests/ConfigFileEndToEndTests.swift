@@ -64,7 +64,7 @@ struct ConfigFileEndToEndTests {
         // from the test's working directory, so only paths resolved against etc/ work.
         let etc = directory + "/etc"
         try FileManager.default.createDirectory(atPath: etc + "/certs", withIntermediateDirectories: true)
-        let certificates = TestCertificates(directory: etc + "/certs")
+        let certificates = LocalCertificates(directory: etc + "/certs")
         try certificates.makeAuthority("ca")
         try certificates.makeCertificate("server", commonName: "localhost", ca: "ca", serverAddress: true)
         try certificates.makeCertificate("hub", commonName: "cfg-hub", ca: "ca")

@@ -104,7 +104,7 @@ struct MQTTCloudPortTests {
     func mutualTLS() throws {
         let directory = try makeScratchDirectory()
         defer { removeScratchDirectory(directory) }
-        let certificates = TestCertificates(directory: directory)
+        let certificates = LocalCertificates(directory: directory)
         try certificates.makeAuthority("ca")
         try certificates.makeAuthority("rogue-ca")
         try certificates.makeCertificate("server", commonName: "localhost", ca: "ca", serverAddress: true)

@@ -1,0 +1,124 @@
+import HubCore
+import HubKernel
+import HubLive
+import HubSim
+import Synchronization
+
+/// The cloud of a live run: a client of the TLS cloud broker (not through the fault proxy)
+/// that records what reaches the cloud as `cloud.receive` events, and publishes the
+/// deployments the timeline brings.
+///
+/// Its events go to a history of their own (`cloud.jsonl`), written from its client's
+/// thread only; the run merges the files by time before judging.
+final class LiveCloud: Sendable {
+    private let client: MosquittoClient
+    private let connection = ConnectionFlag()
+
+    init(thing: String, port: Int, certificates: LocalCertificates, history: SharedHistory, clock: LiveClock) throws(LiveRunError) {
+        let topics = ["telemetry", "alerts", "health", "deployments/status"].map { "hbs/\(thing)/\($0)" }
+        let settings = MQTTSettings(host: "127.0.0.1", port: port, clientID: "hubrig-live-cloud",
+                                    tls: .init(caFile: certificates.path("ca.crt"), certificateFile: certificates.path("sink.crt"),
+                                               keyFile: certificates.path("sink.key")),
+                                    subscriptions: topics)
+        do {
+            client = try MosquittoClient(settings: settings, random: SeededRandom(seed: 1)) { [connection] event in
+                switch event {
+                case .connected:
+                    connection.up()
+                case .message(let topic, let payload):
+                    let now = clock.now
+                    switch CloudArrival(topic: topic, payload: payload, thing: thing) {
+                    case .messages(_, let batchID, let ids):
+                        // The broker delivers only what the subscriptions above match: valid topics.
+                        guard let name = try? Topic(validating: topic) else { return }
+                        if let batchID {
+                            history.record(.cloudReceiveBatch(topic: name, batchID: batchID, messageIDs: ids), at: now)
+                        } else {
+                            history.record(.cloudReceive(topic: name, messageID: ids[0]), at: now)
+                        }
+                    case .lastWill:
+                        break
+                    case .unreadable(let reason):
+                        // The messages inside are not counted as received, so checkers see them missing.
+                        history.record(.componentError(component: "cloud", error: reason), at: now)
+                    }
+                case .connectFailed, .disconnected, .published:
+                    break
+                }
+            }
+        } catch {
+            throw .setup("the cloud's client: \(error)")
+        }
+    }
+
+    var isConnected: Bool { connection.isUp }
+
+    func start() { client.start() }
+
+    func stop() { client.stop() }
+
+    /// Sends a deployment document to the hub (QoS 1, as the cloud's jobs service would).
+    func publishDeployment(_ document: [UInt8], thing: String) throws(LiveRunError) {
+        do { _ = try client.publish(topic: Topic.cloudDeployments(thing).name, payload: document) } catch {
+            throw .setup("publishing a deployment: \(error)")
+        }
+    }
+}
+
+/// The simulated monitoring kits of a live run, publishing over the real local broker: each
+/// `SimMQTTKit` reads its own simulated chips and hands its message here, which a real MQTT
+/// client publishes where the hub's kit listener subscribes.
+final class LiveKitPublisher: CompletionSink, Sendable {
+    private let client: MosquittoClient
+    private let connection = ConnectionFlag()
+    private let failures = Atomic<Int>(0)
+
+    init(port: Int) throws(LiveRunError) {
+        let settings = MQTTSettings(host: "127.0.0.1", port: port, clientID: "hubrig-live-kits")
+        do {
+            client = try MosquittoClient(settings: settings, random: SeededRandom(seed: 2)) { [connection] event in
+                if case .connected = event { connection.up() }
+            }
+        } catch {
+            throw .setup("the kits' client: \(error)")
+        }
+    }
+
+    var isConnected: Bool { connection.isUp }
+
+    func start() { client.start() }
+
+    func stop() { client.stop() }
+
+    func complete(_ completion: PortCompletion, at: Instant) {
+        guard case .kitMessage(let topic, let payload) = completion else { preconditionFailure("a kit hands over only kit messages") }
+        do { _ = try client.publish(topic: topic, payload: payload) } catch {
+            failures.add(1, ordering: .relaxed)
+        }
+    }
+}
+
+/// A history several threads record into (the stand-in's serving thread, the kits, the
+/// cloud's client, the timeline).
+final class SharedHistory: HistorySink, @unchecked Sendable {
+    // @unchecked Sendable: `history` is touched only while `lock` is held.
+    private let lock = Mutex(())
+    private let history: any HistorySink
+
+    init(_ history: any HistorySink) {
+        self.history = history
+    }
+
+    func record(_ event: HistoryEvent, at time: Instant) {
+        lock.withLock { _ in history.record(event, at: time) }
+    }
+}
+
+/// Whether an MQTT client has connected once (set on its thread, read by the run's).
+final class ConnectionFlag: Sendable {
+    private let connected = Atomic<Bool>(false)
+
+    var isUp: Bool { connected.load(ordering: .relaxed) }
+
+    func up() { connected.store(true, ordering: .relaxed) }
+}

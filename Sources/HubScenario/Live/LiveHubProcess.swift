@@ -1,0 +1,129 @@
+import Foundation
+import Glibc
+import HubCore
+import HubKernel
+import HubLive
+
+/// The production `hub` binary as a child of a live run: its configuration file written from
+/// the scenario, its I²C through the stand-in, its clock the rig's.
+///
+/// Each start is an incarnation with an event log of its own (`hub-1.jsonl`, `hub-2.jsonl`
+/// after a power loss), so a SIGKILL cannot interleave two processes' lines in one file.
+final class LiveHubProcess {
+    struct Setup {
+        var executable: String
+        var shimLibrary: String
+        var directory: String
+        var i2cSocket: String
+        var clock: LiveClock
+        var configFile: String
+    }
+
+    /// The I²C device the hub opens; the shim turns it into the stand-in's socket.
+    static let i2cDevice = "/dev/i2c-1"
+
+    let setup: Setup
+    private var process: ChildProcess?
+    private(set) var incarnations = 0
+
+    init(_ setup: Setup) {
+        self.setup = setup
+    }
+
+    var controlSocket: String { setup.directory + "/control.sock" }
+    var stateDirectory: String { setup.directory + "/state" }
+    var eventLogs: [String] { (0..<incarnations).map { logPath($0 + 1) } }
+    var outputLogs: [String] { (0..<incarnations).map { setup.directory + "/hub-\($0 + 1).log" } }
+    var isRunning: Bool { process != nil }
+
+    private func logPath(_ incarnation: Int) -> String { setup.directory + "/hub-\(incarnation).jsonl" }
+
+    /// Starts the next incarnation and waits (up to `timeout` of real time) until its control
+    /// socket answers; returns the instant it did.
+    func start(timeout: Duration = .seconds(30)) throws(LiveRunError) -> Instant {
+        precondition(process == nil, "one hub at a time")
+        incarnations += 1
+        var environment = ProcessInfo.processInfo.environment
+        environment["LD_PRELOAD"] = setup.shimLibrary
+        environment["HUBRIG_I2C_DEVICE"] = Self.i2cDevice
+        environment["HUBRIG_I2C_SOCKET"] = setup.i2cSocket
+        environment[LiveClock.environmentName] = setup.clock.environmentValue
+        let arguments = ["run", "--backend", "sensehat", "--i2c", Self.i2cDevice, "--gpiochip", setup.directory + "/no-gpiochip",
+                         "--config", setup.configFile, "--event-log", logPath(incarnations),
+                         "--artifacts", setup.directory + "/bucket", "--control-socket", controlSocket]
+        do {
+            process = try ChildProcess(setup.executable, arguments, output: setup.directory + "/hub-\(incarnations).log", environment: environment)
+        } catch {
+            throw .setup("cannot start \(setup.executable): \(error)")
+        }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let status = process?.wait(seconds: 0) {
+                process = nil
+                throw .hubExited("the hub exited during start-up (wait status \(status))", log: outputLogs.last ?? "")
+            }
+            if (try? ControlClient(path: controlSocket).request("hello")) != nil { return setup.clock.now }
+            usleep(20_000)
+        }
+        throw .hubExited("the hub's control socket did not answer within \(DurationText.format(timeout))", log: outputLogs.last ?? "")
+    }
+
+    /// Power gone: SIGKILL, nothing flushed, nothing closed.
+    func kill() {
+        process?.killNow()
+        process = nil
+    }
+
+    /// SIGTERM (the graceful shutdown), SIGKILL after 5 s; nil if it was not running, else
+    /// whether it exited of itself with status 0.
+    @discardableResult
+    func stop() -> Bool? {
+        guard let process else { return nil }
+        process.terminate()
+        self.process = nil
+        let status = process.wait(seconds: 0)
+        return status == 0
+    }
+
+    /// The hub process's peak resident set so far (its /proc status), in bytes.
+    var peakResidentBytes: Int? {
+        guard let pid = process?.pid, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+        }
+        return nil
+    }
+
+    /// The hub's configuration file (docs/config.md) for `scenario`: its thing, poll interval,
+    /// batching, the Sense HAT appliance with its model, the kits; the cloud through the proxy
+    /// over mutual TLS.
+    static func configText(_ scenario: Scenario, cloudPort: UInt16, certificates: LocalCertificates, kitBroker: Int?,
+                           stateDirectory: String) -> String {
+        var lines = ["thing: \(scenario.thing)", "poll_interval: \(DurationText.format(scenario.pollInterval))"]
+        let batching = scenario.telemetryBatching.map { DurationText.format($0.interval) } ?? "off"
+        lines.append("telemetry_batch: \(batching)")
+        lines.append("devices:")
+        for appliance in scenario.appliances where appliance.sensor != "mqtt-kit" {
+            lines.append("  - id: \(appliance.id)")
+            lines.append("    kind: \(appliance.kind.rawValue)")
+            if case .package = appliance.detector { lines.append("    model: \(quoted(appliance.modelSource))") }
+        }
+        let kits = scenario.appliances.filter { $0.sensor == "mqtt-kit" }
+        if !kits.isEmpty {
+            lines.append("kits:")
+            for kit in kits {
+                lines.append("  - { id: \(kit.id), kind: \(kit.kind.rawValue), interval: \(DurationText.format(kit.kitInterval ?? scenario.pollInterval)) }")
+            }
+        }
+        if let kitBroker { lines += ["local_broker:", "  host: 127.0.0.1", "  port: \(kitBroker)"] }
+        lines += ["cloud:", "  host: 127.0.0.1", "  port: \(cloudPort)",
+                  "  ca: \(quoted(certificates.path("ca.crt")))", "  cert: \(quoted(certificates.path("hub.crt")))",
+                  "  key: \(quoted(certificates.path("hub.key")))",
+                  "state_dir: \(quoted(stateDirectory))"]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func quoted(_ path: String) -> String {
+        "'" + path.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+}

@@ -1,0 +1,68 @@
+import HubKernel
+import HubSim
+
+/// Where a live run carries out a timeline entry.
+///
+/// A live run has no simulator around the hub: each kind of fault goes to the part that
+/// owns it for real. The world behind the I²C stand-in takes what happens to the appliances,
+/// the chips and the kits; the hub's control socket what happens inside the hub; the fault
+/// proxy what happens to the link; the rig itself power and deployments. What none of
+/// them can do is refused when the scenario is loaded, naming the entry's line.
+public enum LiveRoute: Equatable, Sendable {
+    /// The stand-in's simulated world: appliance physics, sensor elements, chip faults, kits,
+    /// the deployment bucket's faults.
+    case world
+    /// The hub's control socket.
+    case hub(LiveFault)
+    /// The cloud fault proxy's control socket.
+    case proxy(CloudLinkFault)
+    /// The hub process is killed (SIGKILL) and started again after the entry's `for`.
+    case powerLoss
+    /// The rig publishes a deployment: artifacts into the bucket directory the hub fetches
+    /// from, the document to the cloud broker.
+    case publish(DeploymentSpec)
+
+    /// The route of `fault`.
+    public static func of(_ fault: SimFault) throws(LiveRouteError) -> LiveRoute {
+        switch fault {
+        case .i2cWire(let address, let wire): return .hub(.i2cWire(address: address, wire))
+        case .i2cStuck, .i2cReset, .i2cWhoAmI, .sensor, .appliance, .kit: return .world
+        case .deployment(.badModel), .deployment(.corruptArtifact): return .world
+        case .deployment(let kind):
+            throw LiveRouteError("\(kind.name) exists only in simulation (the live hub's components and disk are real)")
+        case .component(let name, .crash): return .hub(.componentCrash(name))
+        case .component(let name, .hang): return .hub(.componentHang(name))
+        case .component(_, let kind):
+            throw LiveRouteError("component faults other than crash and hang exist only in simulation (\(kind))")
+        case .ipc(.down): return .hub(.ipcDown)
+        case .ipc(.restart): return .hub(.ipcRestart)
+        case .ipc(let kind):
+            throw LiveRouteError("ipc.\(kind.kind) loses or delays frames inside the simulated bus; the live hub's IPC server takes down and restart")
+        case .cloud(.offline): return .proxy(.offline)
+        case .cloud(.latency(let extra, let jitter)): return .proxy(.latency(extra: extra, jitter: jitter))
+        case .cloud(let kind):
+            throw LiveRouteError("cloud.\(kind.kind) needs the broker's insides; the fault proxy breaks only the connection (offline, latency)")
+        case .gpio, .joystick:
+            throw LiveRouteError("\(fault.name) needs the Pi's GPIO chip, which the I²C stand-in does not serve (on a bench: docs/bench.md)")
+        case .powerLoss: return .powerLoss
+        case .deploy(let spec): return .publish(spec)
+        }
+    }
+
+    /// Why a live run cannot judge `expectation`, or nil if it can: these need totals only
+    /// the simulator keeps.
+    public static func unsupported(_ expectation: Expectation) -> String? {
+        switch expectation {
+        case .outboxDepthMax, .cloudBytesPerDayMax, .cloudAttemptsMax, .kitRejectedMin, .ipcDropped:
+            "\(expectation.label) is judged from the simulator's totals at the end of a run; a live run has none"
+        default:
+            nil
+        }
+    }
+}
+
+/// A timeline entry a live run cannot carry out.
+public struct LiveRouteError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

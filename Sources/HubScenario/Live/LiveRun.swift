@@ -1,0 +1,379 @@
+import Foundation
+import Glibc
+import HubCore
+import HubKernel
+import HubLive
+import HubSim
+import HubStore
+import Synchronization
+
+/// What a live run needs besides the scenario.
+public struct LiveRunOptions: Sendable {
+    /// The production `hub` binary.
+    public var hubExecutable: String
+    /// The LD_PRELOAD stand-in for /dev/i2c-N (`shim/build`).
+    public var shimLibrary: String
+    /// Where the run's files go (configuration, certificates, logs, the hub's state); kept.
+    public var directory: String
+    /// Simulated seconds per real second; nil: the largest the poll interval allows.
+    public var timeScale: Int64?
+    /// The world's seed instead of the scenario's.
+    public var seed: UInt64?
+
+    public init(hubExecutable: String, shimLibrary: String, directory: String, timeScale: Int64? = nil, seed: UInt64? = nil) {
+        self.hubExecutable = hubExecutable
+        self.shimLibrary = shimLibrary
+        self.directory = directory
+        self.timeScale = timeScale
+        self.seed = seed
+    }
+}
+
+/// A live run could not be set up, or its hub died where it should not have.
+public enum LiveRunError: Error, CustomStringConvertible {
+    case setup(String)
+    case hubExited(String, log: String)
+    case interrupted
+
+    public var description: String {
+        switch self {
+        case .setup(let reason): reason
+        case .hubExited(let reason, let log): "\(reason) (its output: \(log))"
+        case .interrupted: "interrupted"
+        }
+    }
+}
+
+/// Asks a live run to stop early (Ctrl-C): the run tears everything down and reports.
+public final class LiveRunStop: Sendable {
+    private let requested = Atomic<Bool>(false)
+    private let clocks = Mutex<[RealTimeClock]>([])
+
+    public init() {}
+
+    public var isRequested: Bool { requested.load(ordering: .relaxed) }
+
+    public func request() {
+        requested.store(true, ordering: .relaxed)
+        for clock in clocks.withLock({ $0 }) { clock.requestStop() }
+    }
+
+    func watch(_ clock: RealTimeClock) {
+        clocks.withLock { $0.append(clock) }
+        if isRequested { clock.requestStop() }
+    }
+}
+
+/// Runs a scenario against the production `hub` process in real time, scaled.
+///
+/// The rig around the hub is all real parts but the chips: a plain `mosquitto` for the
+/// kits, a TLS `mosquitto` for the cloud (certificates made by `openssl`), the TCP fault
+/// proxy between the hub and the cloud, and the I²C stand-in serving the simulated world
+/// the simulation uses (same seed, same start instant, so the same weather and physics).
+/// The hub, the stand-in and the kits read one clock (`HUBRIG_CLOCK`): scaled time from
+/// the scenario's start. The timeline is applied where each fault lives (`LiveRoute`);
+/// the hub's event logs, the world's and the cloud's are merged by time and judged by the
+/// same checkers as a simulation.
+public enum LiveRun {
+    /// A message on the terminal while the run goes (set up, each timeline entry, teardown).
+    public typealias Progress = @Sendable (String) -> Void
+
+    public static func run(_ scenario: Scenario, options: LiveRunOptions, stop: LiveRunStop,
+                           progress: @escaping Progress = { _ in }) throws(LiveRunError) -> ScenarioOutcome {
+        let began = ContinuousClock.now
+        let scaleMax = HubRunLimits.timeScaleMax(pollInterval: scenario.pollInterval)
+        let scale = options.timeScale ?? scaleMax
+        guard (1...scaleMax).contains(scale) else {
+            throw .setup("--time-scale \(scale): 1…\(scaleMax) at a poll interval of \(DurationText.format(scenario.pollInterval)) (\(DurationText.format(HubRunLimits.realPollMin)) of real time per poll at least)")
+        }
+        let directory = options.directory
+        for sub in ["", "/certs", "/bucket", "/state"] {
+            guard mkdir(directory + sub, 0o700) == 0 || errno == EEXIST else {
+                throw .setup("\(directory + sub): \(String(cString: strerror(errno)))")
+            }
+        }
+        let seed = options.seed ?? scenario.seed
+        let setup = scenario.simulationSetup(seed: seed)
+        let mqttKits = scenario.appliances.filter { $0.sensor == "mqtt-kit" }
+
+        progress("certificates, brokers, proxy in \(directory)")
+        let certificates: LocalCertificates
+        let cloudBroker: LocalMosquitto
+        var kitBroker: LocalMosquitto?
+        do {
+            certificates = try LocalCertificates.make(in: directory + "/certs", clients: ["hub", "sink"])
+            cloudBroker = try LocalMosquitto(directory: directory, listener: certificates.mutualTLSListener)
+            if !mqttKits.isEmpty { kitBroker = try LocalMosquitto(directory: directory) }
+        } catch {
+            throw .setup("\(error)")
+        }
+        defer {
+            cloudBroker.stop()
+            kitBroker?.stop()
+        }
+        let proxy = CloudFaultProxyService(listenPort: 0, upstreamHost: "127.0.0.1", upstreamPort: UInt16(cloudBroker.port), seed: seed,
+                                           controlSocket: directory + "/proxy.sock")
+        do { try proxy.start() } catch { throw .setup("fault proxy: \(error)") }
+        let proxyDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            proxy.serve(until: nil)
+            proxyDone.signal()
+        }
+        defer {
+            proxy.requestStop()
+            proxyDone.wait()
+            proxy.stop()
+        }
+
+        // One clock for the hub, the world and the cloud: the scenario's start, scaled.
+        let clock = LiveClock(timeScale: scale, origin: setup.start, monotonicOrigin: Self.monotonicNow())
+        let worldHistory: SharedHistory
+        let cloudHistory: SharedHistory
+        do {
+            worldHistory = SharedHistory(try JSONLinesHistory(path: directory + "/world.jsonl"))
+            cloudHistory = SharedHistory(try JSONLinesHistory(path: directory + "/cloud.jsonl"))
+        } catch {
+            throw .setup("\(error)")
+        }
+        let world = SimWorld(devices: setup.hub.devices, seed: seed, start: setup.start, clock: clock, history: worldHistory)
+        if scenario.expectations.contains(where: \.needsTruth) { world.recordTruth() }
+        let standIn = I2CSocketServer(bus: world.kits[0].bus, socketPath: directory + "/i2c.sock")
+        do { try standIn.start() } catch { throw .setup("I²C stand-in: \(error)") }
+        defer { standIn.stop() }
+
+        let cloud = try LiveCloud(thing: scenario.thing, port: cloudBroker.port, certificates: certificates, history: cloudHistory, clock: clock)
+        cloud.start()
+        defer { cloud.stop() }
+        var kits: LiveKitPublisher?
+        if let kitBroker {
+            let publisher = try LiveKitPublisher(port: kitBroker.port)
+            publisher.start()
+            for kit in world.mqttKits { kit.completions = publisher }
+            kits = publisher
+        }
+        defer { kits?.stop() }
+        guard waitUntil(.seconds(10), { cloud.isConnected && (kits?.isConnected ?? true) }) else {
+            throw .setup("the cloud's or the kits' client did not connect to its broker within 10 s (logs in \(directory))")
+        }
+
+        let configFile = directory + "/hub.yaml"
+        do {
+            try LiveHubProcess.configText(scenario, cloudPort: proxy.proxy.port, certificates: certificates, kitBroker: kitBroker?.port,
+                                          stateDirectory: directory + "/state")
+                .write(toFile: configFile, atomically: true, encoding: .utf8)
+        } catch {
+            throw .setup("\(configFile): \(error)")
+        }
+        let hub = LiveHubProcess(.init(executable: options.hubExecutable, shimLibrary: options.shimLibrary, directory: directory,
+                                       i2cSocket: directory + "/i2c.sock", clock: clock, configFile: configFile))
+        defer { hub.stop() }
+        progress("starting \(options.hubExecutable) at \(scale)× real time")
+        let start = try hub.start()
+
+        // The timeline and the kits' turns, in one loop on the scaled clock.
+        let loop = EventLoop<LiveStep, RealTimeClock>(clock: RealTimeClock(clock: clock))
+        stop.watch(loop.clock)
+        for (index, entry) in scenario.timeline.enumerated() {
+            loop.schedule(.fault(index, active: true), at: start + entry.at)
+            if let lasting = entry.duration ?? (entry.fault == .powerLoss ? .seconds(30) : nil) {
+                loop.schedule(.fault(index, active: false), at: start + entry.at + lasting)
+            }
+        }
+        for (index, kit) in world.mqttKits.enumerated() { loop.schedule(.kitPoll(index), at: start + kit.interval) }
+        let end = start + scenario.duration
+        var steps = LiveSteps(scenario: scenario, world: world, standIn: standIn, hub: hub, proxySocket: proxy.controlSocket,
+                              cloud: cloud, bucket: directory + "/bucket", history: worldHistory, progress: progress, start: start)
+        var failure: LiveRunError?
+        loop.run(until: end) { step, now in
+            guard failure == nil else { return }
+            switch step {
+            case .kitPoll(let index):
+                let kit = world.mqttKits[index]
+                standIn.withBus { _ in kit.poll(now: now) }
+                loop.schedule(.kitPoll(index), at: now + kit.interval)
+            case .fault(let index, let active):
+                do throws(LiveRunError) { try steps.apply(index, active: active, now: now) } catch {
+                    failure = error
+                    loop.clock.requestStop()
+                }
+            }
+        }
+        if let failure { throw failure }
+        if stop.isRequested { throw .interrupted }
+
+        // Let the hub deliver what it holds (as a simulation's end finds it), then stop it
+        // gracefully and read what its outbox kept.
+        progress("draining the outbox, stopping the hub")
+        _ = waitUntil(.seconds(20)) { steps.hubStatus()?.settled ?? true }
+        let clean = hub.stop()
+        usleep(300_000)  // the cloud's client takes the last acknowledged messages
+        let endReport = try Self.endReport(stateDirectory: hub.stateDirectory)
+        worldHistory.record(.simulationEnd(endReport), at: max(clock.now, end))
+
+        let merged = directory + "/events.jsonl"
+        var outcome: ScenarioOutcome
+        do {
+            outcome = try ScenarioRunner.check(scenario, historyPaths: hub.eventLogs + [directory + "/world.jsonl", directory + "/cloud.jsonl"],
+                                               start: start, mergedPath: merged)
+        } catch {
+            throw .setup("judging the run: \(error)")
+        }
+        outcome.wallSeconds = (ContinuousClock.now - began).secondsValue
+        outcome.live = LiveFigures(timeScale: scale, hubIncarnations: hub.incarnations, cleanExit: clean ?? false, directory: directory)
+        return outcome
+    }
+
+    /// What the hub's outbox held when it stopped: the telemetry still owed to the cloud.
+    private static func endReport(stateDirectory: String) throws(LiveRunError) -> SimulationEndReport {
+        var ranges: [ClosedRange<Int64>] = []
+        do {
+            let outbox = try SQLiteOutboxStore(path: stateDirectory + "/outbox.sqlite")
+            var after: Int64 = 0
+            while true {
+                let page = try outbox.messages(after: after, limit: 1000)
+                guard let last = page.last else { break }
+                for message in page where message.topic.hasSuffix("telemetry") { ranges.append(message.sequence...message.sequence) }
+                after = last.sequence
+            }
+        } catch {
+            throw .setup("reading the hub's outbox: \(error)")
+        }
+        return SimulationEndReport(readings: 0, unacknowledged: 0, outboxTelemetry: SequenceRanges(ranges), pending: 0)
+    }
+
+    static func monotonicNow() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+    }
+
+    /// Polls `condition` every 20 ms of real time until it holds or `timeout` passes.
+    static func waitUntil(_ timeout: Duration, _ condition: () -> Bool) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        repeat {
+            if condition() { return true }
+            usleep(20_000)
+        } while ContinuousClock.now < deadline
+        return condition()
+    }
+}
+
+/// What a live run adds to an outcome.
+public struct LiveFigures: Sendable {
+    public var timeScale: Int64
+    /// Hub processes started (more than one after a power loss).
+    public var hubIncarnations: Int
+    /// The last one stopped on SIGTERM with exit status 0.
+    public var cleanExit: Bool
+    public var directory: String
+}
+
+/// One step of a live run's loop.
+enum LiveStep {
+    case fault(Int, active: Bool)
+    case kitPoll(Int)
+}
+
+/// Carries out timeline entries where they live (`LiveRoute`).
+struct LiveSteps {
+    let scenario: Scenario
+    let world: SimWorld
+    let standIn: I2CSocketServer
+    let hub: LiveHubProcess
+    let proxySocket: String
+    let cloud: LiveCloud
+    let bucket: String
+    let history: SharedHistory
+    let progress: LiveRun.Progress
+    let start: Instant
+    /// The control socket's fault id of each entry in force (hub or proxy).
+    private var injected: [Int: String] = [:]
+
+    init(scenario: Scenario, world: SimWorld, standIn: I2CSocketServer, hub: LiveHubProcess, proxySocket: String, cloud: LiveCloud,
+         bucket: String, history: SharedHistory, progress: @escaping LiveRun.Progress, start: Instant) {
+        self.scenario = scenario
+        self.world = world
+        self.standIn = standIn
+        self.hub = hub
+        self.proxySocket = proxySocket
+        self.cloud = cloud
+        self.bucket = bucket
+        self.history = history
+        self.progress = progress
+        self.start = start
+    }
+
+    mutating func apply(_ index: Int, active: Bool, now: Instant) throws(LiveRunError) {
+        let entry = scenario.timeline[index]
+        let route: LiveRoute
+        do { route = try LiveRoute.of(entry.fault) } catch { throw .setup("\(entry.fault.name): \(error)") }  // the loader refused these
+        progress("\(DurationText.format(now - start)) \(active ? "start" : "end") \(entry.fault.name)")
+        switch route {
+        case .world:
+            standIn.withBus { _ in world.apply(entry, active: active, now: now) }
+        case .hub(let fault):
+            try control(hub.controlSocket, fault, entry: index, active: active, now: now)
+        case .proxy(let fault):
+            try control(proxySocket, .cloud(fault), entry: index, active: active, now: now)
+        case .powerLoss:
+            history.record(active ? .faultStart(name: entry.fault.name) : .faultEnd(name: entry.fault.name), at: now)
+            if active {
+                hub.kill()
+                standIn.withBus { _ in world.powerLost(now: now) }
+            } else {
+                _ = try hub.start()
+            }
+        case .publish(let spec):
+            try publish(spec, now: now)
+        }
+    }
+
+    /// Injects (or clears) a fault through a control socket, as `hubrig fault` does.
+    private mutating func control(_ socket: String, _ fault: LiveFault, entry: Int, active: Bool, now: Instant) throws(LiveRunError) {
+        do {
+            let client = try ControlClient(path: socket)
+            if active {
+                var fields: [(String, JSONValue)] = [("fault", .string(fault.name))]
+                let parameters = fault.parameters
+                if !parameters.isEmpty { fields.append(("parameters", .object(Dictionary(uniqueKeysWithValues: parameters)))) }
+                let reply = try client.request("inject", fields)
+                if !fault.isInstant, case .object(let members) = reply, case .string(let id)? = members["id"] { injected[entry] = id }
+            } else if let id = injected.removeValue(forKey: entry) {
+                _ = try client.request("clear", [("fault_id", .string(id))])
+            }
+        } catch {
+            throw .setup("\(fault.name) through \(socket): \(error)")
+        }
+        history.record(active ? .faultStart(name: fault.name) : .faultEnd(name: fault.name), at: now)
+    }
+
+    /// The cloud publishes a deployment: its artifacts into the bucket directory (as the
+    /// bucket serves them now, so `deploy.corrupt-artifact` damages them), the document to
+    /// the hub's deployments topic.
+    private func publish(_ spec: DeploymentSpec, now: Instant) throws(LiveRunError) {
+        let (document, files) = standIn.withBus { _ in
+            let document = world.deployments.publish(spec)
+            return (document, world.deployments.published.compactMap { item in world.deployments.served(path: item.path).map { (item.path, $0) } })
+        }
+        for (path, bytes) in files {
+            let file = bucket + "/" + path
+            do {
+                try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try Data(bytes).write(to: URL(fileURLWithPath: file))
+            } catch {
+                throw .setup("\(file): \(error)")
+            }
+        }
+        history.record(.faultStart(name: SimFault.deploy(spec).name), at: now)
+        try cloud.publishDeployment(document, thing: scenario.thing)
+    }
+
+    /// The hub's status, if its control socket answers: `settled` when nothing it sent
+    /// awaits an acknowledgement (what waits for its batch stays in the outbox, and the
+    /// outbox is read after the hub stops).
+    func hubStatus() -> (settled: Bool, connected: Bool)? {
+        guard let client = try? ControlClient(path: hub.controlSocket), case .object(let status)? = try? client.request("status") else { return nil }
+        let connected = status["cloud_connected"] == .bool(true)
+        return (connected && status["unacknowledged"] == .number(0), connected)
+    }
+}
