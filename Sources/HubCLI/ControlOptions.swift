@@ -50,7 +50,8 @@ public struct ControlOptions: ParsableArguments {
         shell.onEachTurn { now in
             apply(box.desk.expire(now: now), now)
             server.serviceRequests { line in
-                let (reply, request, effects) = box.desk.handle(line: line, now: now) { node.status(now: now, faults: $0) }
+                let (reply, request, effects) = box.desk.handle(line: line, now: now, status: { node.status(now: now, faults: $0) },
+                                                                            outbox: { node.outboxTelemetry() })
                 apply(effects, now)
                 return (reply, request == .subscribe)
             }

@@ -98,16 +98,19 @@ public enum ScenarioRunner {
         return outcome
     }
 
-    /// Judges a live run: the event logs at `historyPaths` (the hub's incarnations, the
-    /// world's, the cloud's) merged by time — events of one instant keep the order of the
-    /// files given, then of their lines — and written to `mergedPath` as one event log. The
-    /// run started at `start` (the hub's first answer) and lasts the scenario's duration.
-    public static func check(_ scenario: Scenario, historyPaths: [String], start: Instant,
+    /// Judges a live run: the event logs at `histories` (the hub's incarnations, the
+    /// world's, the cloud's; each up to its `until`, if given) merged by time — events of
+    /// one instant keep the order of the files given, then of their lines — and written to
+    /// `mergedPath` as one event log. The run started at `start` (the hub's first answer)
+    /// and lasts the scenario's duration.
+    public static func check(_ scenario: Scenario, histories: [(path: String, until: Instant?)], start: Instant,
                              mergedPath: String) throws(EventLogReadError) -> ScenarioOutcome {
         var events: [(time: Instant, file: Int, line: Int, event: HistoryEvent)] = []
-        for (file, path) in historyPaths.enumerated() {
+        for (file, history) in histories.enumerated() {
             var line = 0
-            _ = try EventLogReader.read(path: path) { event, time in
+            _ = try EventLogReader.read(path: history.path) { event, time in
+                // Logs keep microseconds: an event of the cut's own instant may read up to 1 µs later.
+                if let until = history.until, time > until + .microseconds(1) { return }
                 events.append((time, file, line, event))
                 line += 1
             }

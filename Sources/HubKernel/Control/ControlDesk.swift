@@ -48,7 +48,9 @@ public struct ControlDesk {
 
     /// The reply to one request line, and what to do. `status` is asked only for `status`.
     /// A `subscribe` reply is the shell's cue to add the client to the event stream.
-    public mutating func handle(line: ArraySlice<UInt8>, now: Instant, status: (_ faults: [ActiveFault]) -> any ControlStatus)
+    /// `outbox` answers `outbox` (nil: this desk has none, the fault proxy's).
+    public mutating func handle(line: ArraySlice<UInt8>, now: Instant, status: (_ faults: [ActiveFault]) -> any ControlStatus,
+                                outbox: (() -> Result<SequenceRanges, OutboxError>)? = nil)
         -> (reply: [UInt8], request: ControlRequest?, effects: [Effect]) {
         let (id, parsed) = ControlProtocol.parse(line)
         let request: ControlRequest
@@ -74,6 +76,27 @@ public struct ControlDesk {
             return (ControlProtocol.reply(id: id) { snapshot.write(to: &$0) }, request, [])
         case .faults:
             return (ControlProtocol.reply(id: id) { json in writeList(active, to: &json) }, request, [])
+        case .outbox:
+            guard let outbox else { return (ControlProtocol.reply(id: id, error: ControlError(.unsupported, "this desk keeps no outbox")), request, []) }
+            switch outbox() {
+            case .failure(let error):
+                return (ControlProtocol.reply(id: id, error: ControlError(.internalError, "reading the outbox: \(error)")), request, [])
+            case .success(let ranges):
+                return (ControlProtocol.reply(id: id) { json in
+                    json.beginObject()
+                    json.field("time", now.secondsSinceEpoch)
+                    json.key("telemetry")
+                    json.beginArray()
+                    for range in ranges.ranges {
+                        json.beginArray()
+                        json.int(Int(range.lowerBound))
+                        json.int(Int(range.upperBound))
+                        json.endArray()
+                    }
+                    json.endArray()
+                    json.endObject()
+                }, request, [])
+            }
         case .subscribe:
             return (ControlProtocol.reply(id: id) { json in
                 json.beginObject()

@@ -243,6 +243,8 @@ public struct ControlError: Error, Equatable, Sendable, CustomStringConvertible 
         case conflict
         case notFound = "not_found"
         case tooLarge = "too_large"
+        /// The hub could not answer (its outbox could not be read).
+        case internalError = "internal_error"
     }
 
     public var code: Code
@@ -272,6 +274,9 @@ public enum ControlRequest: Equatable, Sendable {
     case clear(id: String?)
     /// From now on, every event the hub records goes to this client as well.
     case subscribe
+    /// The telemetry the outbox holds, as sequence ranges (a rig compares it with what
+    /// reached the cloud).
+    case outbox
 }
 
 /// The control socket's wire format, version 1 (docs/control.md): one JSON object per
@@ -323,6 +328,7 @@ public enum ControlProtocol {
         case "status": request = .status
         case "faults": request = .faults
         case "subscribe": request = .subscribe
+        case "outbox": request = .outbox
         case "inject":
             allowed.formUnion(["fault", "parameters", "for"])
             guard case .string(let name)? = members["fault"] else { throw ControlError(.badRequest, "inject: fault (a name such as i2c.0x5f.nack) is required") }
@@ -355,7 +361,7 @@ public enum ControlProtocol {
         return request
     }
 
-    public static let operations = ["hello", "status", "faults", "inject", "clear", "subscribe"]
+    public static let operations = ["hello", "status", "faults", "inject", "clear", "subscribe", "outbox"]
 
     private static func decodingProblem(_ error: any Error) -> String {
         if case DecodingError.dataCorrupted(let context) = error {

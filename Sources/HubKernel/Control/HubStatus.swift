@@ -118,3 +118,24 @@ extension HubNode {
                          deploymentID: deployedConfiguration.deploymentID, faults: faults)
     }
 }
+
+extension HubNode {
+    /// The sequences of the telemetry the outbox holds (unsent, or sent and not yet
+    /// acknowledged), read between two events: with the event log up to this instant, it
+    /// accounts for every reading (`NoReadingLostChecker`).
+    public func outboxTelemetry() -> Result<SequenceRanges, OutboxError> {
+        var ranges: [ClosedRange<Int64>] = []
+        var after: Int64 = 0
+        do throws(OutboxError) {
+            while true {
+                let page = try ports.outbox.messages(after: after, limit: 1_000)
+                guard let last = page.last else { break }
+                for message in page where message.priority == .telemetry { ranges.append(message.sequence...message.sequence) }
+                after = last.sequence
+            }
+        } catch {
+            return .failure(error)
+        }
+        return .success(SequenceRanges(ranges))
+    }
+}

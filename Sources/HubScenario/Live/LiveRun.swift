@@ -78,11 +78,19 @@ public enum LiveRun {
     /// A message on the terminal while the run goes (set up, each timeline entry, teardown).
     public typealias Progress = @Sendable (String) -> Void
 
+    /// The time scale of a run that names none: as fast as the chips allow. The LPS25H
+    /// converts at 25 Hz, every 40 ms of hub time; at 40× that is every millisecond of real
+    /// time, against a stand-in burst of about 50 µs, so the drivers' verified reads (which
+    /// restart when a conversion lands between two bursts) almost never run out of tries.
+    /// At 200× a conversion lands in a quarter of the bursts and a few percent of the polls
+    /// fail verification: the drivers are right, the scale is not.
+    public static let defaultTimeScale: Int64 = 40
+
     public static func run(_ scenario: Scenario, options: LiveRunOptions, stop: LiveRunStop,
                            progress: @escaping Progress = { _ in }) throws(LiveRunError) -> ScenarioOutcome {
         let began = ContinuousClock.now
         let scaleMax = HubRunLimits.timeScaleMax(pollInterval: scenario.pollInterval)
-        let scale = options.timeScale ?? scaleMax
+        let scale = options.timeScale ?? min(scaleMax, defaultTimeScale)
         guard (1...scaleMax).contains(scale) else {
             throw .setup("--time-scale \(scale): 1…\(scaleMax) at a poll interval of \(DurationText.format(scenario.pollInterval)) (\(DurationText.format(HubRunLimits.realPollMin)) of real time per poll at least)")
         }
@@ -201,44 +209,30 @@ public enum LiveRun {
         if let failure { throw failure }
         if stop.isRequested { throw .interrupted }
 
-        // Let the hub deliver what it holds (as a simulation's end finds it), then stop it
-        // gracefully and read what its outbox kept.
-        progress("draining the outbox, stopping the hub")
-        _ = waitUntil(.seconds(20)) { steps.hubStatus()?.settled ?? true }
+        // The end, as a simulation's end finds it: the hub says, between two of its events,
+        // which telemetry its outbox still holds; its events up to that instant are judged,
+        // and the cloud's receipts of what it had sent by then, however late.
+        // First the link is sealed (the proxy's blackhole: what the hub sends from now on
+        // reaches no broker), so nothing sent after the hub's answer can arrive unannounced;
+        // what was on its way has half a second to reach the cloud's client.
+        progress("sealing the cloud link, reading the hub's outbox, stopping the hub")
+        try steps.sealCloudLink()
+        usleep(500_000)
+        let (cutoff, held) = try steps.outboxAtEnd()
+        worldHistory.record(.simulationEnd(SimulationEndReport(readings: 0, unacknowledged: 0, outboxTelemetry: held, pending: 0)), at: cutoff)
         let clean = hub.stop()
-        usleep(300_000)  // the cloud's client takes the last acknowledged messages
-        let endReport = try Self.endReport(stateDirectory: hub.stateDirectory)
-        worldHistory.record(.simulationEnd(endReport), at: max(clock.now, end))
 
         let merged = directory + "/events.jsonl"
         var outcome: ScenarioOutcome
         do {
-            outcome = try ScenarioRunner.check(scenario, historyPaths: hub.eventLogs + [directory + "/world.jsonl", directory + "/cloud.jsonl"],
-                                               start: start, mergedPath: merged)
+            let logs = (hub.eventLogs + [directory + "/world.jsonl"]).map { (path: $0, until: Optional(cutoff)) }
+            outcome = try ScenarioRunner.check(scenario, histories: logs + [(directory + "/cloud.jsonl", nil)], start: start, mergedPath: merged)
         } catch {
             throw .setup("judging the run: \(error)")
         }
         outcome.wallSeconds = (ContinuousClock.now - began).secondsValue
         outcome.live = LiveFigures(timeScale: scale, hubIncarnations: hub.incarnations, cleanExit: clean ?? false, directory: directory)
         return outcome
-    }
-
-    /// What the hub's outbox held when it stopped: the telemetry still owed to the cloud.
-    private static func endReport(stateDirectory: String) throws(LiveRunError) -> SimulationEndReport {
-        var ranges: [ClosedRange<Int64>] = []
-        do {
-            let outbox = try SQLiteOutboxStore(path: stateDirectory + "/outbox.sqlite")
-            var after: Int64 = 0
-            while true {
-                let page = try outbox.messages(after: after, limit: 1000)
-                guard let last = page.last else { break }
-                for message in page where message.topic.hasSuffix("telemetry") { ranges.append(message.sequence...message.sequence) }
-                after = last.sequence
-            }
-        } catch {
-            throw .setup("reading the hub's outbox: \(error)")
-        }
-        return SimulationEndReport(readings: 0, unacknowledged: 0, outboxTelemetry: SequenceRanges(ranges), pending: 0)
     }
 
     static func monotonicNow() -> Int64 {
@@ -368,12 +362,33 @@ struct LiveSteps {
         try cloud.publishDeployment(document, thing: scenario.thing)
     }
 
-    /// The hub's status, if its control socket answers: `settled` when nothing it sent
-    /// awaits an acknowledgement (what waits for its batch stays in the outbox, and the
-    /// outbox is read after the hub stops).
-    func hubStatus() -> (settled: Bool, connected: Bool)? {
-        guard let client = try? ControlClient(path: hub.controlSocket), case .object(let status)? = try? client.request("status") else { return nil }
-        let connected = status["cloud_connected"] == .bool(true)
-        return (connected && status["unacknowledged"] == .number(0), connected)
+    /// Ends the run's link to the cloud for good: the proxy blackholes both ways.
+    func sealCloudLink() throws(LiveRunError) {
+        do { _ = try ControlClient(path: proxySocket).request("inject", [("fault", .string(LiveFault.cloud(.blackhole).name))]) } catch {
+            throw .setup("sealing the cloud link through \(proxySocket): \(error)")
+        }
+    }
+
+    /// The hub's own account of its outbox (`outbox` on its control socket): the instant it
+    /// answered and the telemetry sequences held.
+    func outboxAtEnd() throws(LiveRunError) -> (Instant, SequenceRanges) {
+        do {
+            guard case .object(let reply) = try ControlClient(path: hub.controlSocket).request("outbox"),
+                  case .number(let time)? = reply["time"], case .array(let pairs)? = reply["telemetry"] else {
+                throw LiveRunError.setup("the hub's outbox reply is not {time, telemetry}")
+            }
+            var ranges: [ClosedRange<Int64>] = []
+            for pair in pairs {
+                guard case .array(let bounds) = pair, bounds.count == 2, case .number(let low) = bounds[0], case .number(let high) = bounds[1], low <= high else {
+                    throw LiveRunError.setup("the hub's outbox reply holds a range that is not [first, last]")
+                }
+                ranges.append(Int64(low)...Int64(high))
+            }
+            return (Instant(nanosecondsSinceEpoch: Int64((time * 1e9).rounded())), SequenceRanges(ranges))
+        } catch let error as LiveRunError {
+            throw error
+        } catch {
+            throw .hubExited("the hub did not answer on its control socket at the end: \(error)", log: hub.outputLogs.last ?? "")
+        }
     }
 }
