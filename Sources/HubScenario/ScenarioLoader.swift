@@ -73,6 +73,9 @@ public enum ScenarioLoader {
             if onHAT.count != 1 || hub.appliances[0].sensor == "mqtt-kit", let value = root.optional("hub") {
                 throw value.error("mode live: the hub reads one appliance on its own Sense HAT, listed first (the others publish as mqtt-kit); this has \(onHAT.count)")
             }
+            if case .none = hub.appliances[0].detector, let value = root.optional("hub") {
+                throw value.error("mode live: the hub scores the appliance on its Sense HAT (interim without a package); model: none exists only in simulation")
+            }
             if !setup.ipc.components.isEmpty, let value = root.optional("hub") {
                 throw value.error("mode live: components over IPC are not yet started by a live run (hub.ipc)")
             }
