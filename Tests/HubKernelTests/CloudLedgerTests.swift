@@ -46,4 +46,21 @@ struct CloudLedgerTests {
         #expect(ledger.unreadable == 1 && ledger.uniqueReceived == 0)
         #expect(ledger.unreadableReasons.first?.contains(reason) == true, "\(ledger.unreadableReasons)")
     }
+
+    @Test("a message reads as the cloud reads it: a batch's ids and batch id, an envelope's id under its kind, the last will, the unreadable with a reason")
+    func arrival() {
+        #expect(CloudArrival(topic: "hbs/hub/telemetry", payload: Self.batch(4...6), thing: "hub")
+                == .messages(kind: "telemetry", batchID: "hub-batch-4-6", ids: ["hub-4", "hub-5", "hub-6"]))
+        #expect(CloudArrival(topic: "hbs/hub/deployments/status", payload: Self.envelope(9), thing: "hub")
+                == .messages(kind: "deployments/status", batchID: nil, ids: ["hub-9"]))
+        #expect(CloudArrival(topic: "hbs/hub/health", payload: Array("offline".utf8), thing: "hub") == .lastWill)
+        for (topic, payload) in [("hbs/other/alerts", Self.envelope(1)), ("hbs/hub/telemetry", [0x78, 0x01, 0x00]),
+                                 ("hbs/hub/alerts", Array("{\"message_id\": 7}".utf8)), ("hbs/hub/alerts", [])] {
+            guard case .unreadable(let reason) = CloudArrival(topic: topic, payload: payload, thing: "hub") else {
+                Issue.record("\(topic) \(payload) read as messages")
+                continue
+            }
+            #expect(reason.hasPrefix(topic), "the reason names the topic: \(reason)")
+        }
+    }
 }

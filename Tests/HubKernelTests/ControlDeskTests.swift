@@ -228,4 +228,21 @@ struct ControlDeskTests {
         #expect(tally.slow.isEmpty, "\(tally.slow.map(\.number))")
         #expect(tally.accepted > 0 && tally.refused > 0, "\(tally)")
     }
+
+    @Test("outbox answers the telemetry the hub holds as ranges, at the instant it answered; a desk without an outbox says so")
+    func outbox() throws {
+        var hub = desk()
+        let (reply, _, _) = hub.handle(line: Array(#"{"v": 1, "id": 3, "op": "outbox"}"#.utf8)[...], now: t0 + .seconds(2), status: status,
+                                       outbox: { .success(SequenceRanges([4...6, 8...8])) })
+        let object = try JSONDecoder().decode(JSONValue.self, from: Data(reply))
+        guard case .object(let members) = object, case .object(let result)? = members["result"] else { throw TestFailure("no result") }
+        #expect(result["time"] == .number(1_002))
+        #expect(result["telemetry"] == .array([.array([.number(4), .number(6)]), .array([.number(8), .number(8)])]))
+        var proxy = ControlDesk(thing: "cloud-proxy", componentNames: [], wireFaults: false, cloudFaults: true)
+        let (refused, _) = try ask(&proxy, #"{"v": 1, "id": 4, "op": "outbox"}"#)
+        #expect(errorCode(refused) == "unsupported", "\(refused)")
+        let (failed, _, _) = hub.handle(line: Array(#"{"v": 1, "id": 5, "op": "outbox"}"#.utf8)[...], now: t0, status: status,
+                                        outbox: { .failure(.storage("disk I/O error")) })
+        #expect(String(decoding: failed, as: UTF8.self).contains("internal_error"))
+    }
 }

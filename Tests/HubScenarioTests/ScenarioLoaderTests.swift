@@ -96,6 +96,23 @@ struct ScenarioLoaderTests {
          8, "timeline[0].fault", "'sensor' runs over IPC here"),
         ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\nexpect:\n  - ipc-dropped: { component: sensor, max: 0 }\n",
          7, "expect[0].ipc-dropped", "'sensor' runs in the hub process"),
+        // Live mode: what a live run cannot carry out is refused at load, with its line.
+        ("name: x\nmodes: [sim, live]\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\n  ipc: { components: [sensor] }\ntimeline:\n  - { at: 1m, fault: ipc.drop, p: 0.1, for: 1m }\n",
+         6, "hub", "mode live: components over IPC"),
+        ("name: x\nmodes: [live]\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\ntimeline:\n  - { at: 1m, fault: cloud.reject-auth, for: 1m }\n",
+         8, "timeline[0]", "mode live: cloud.reject-auth needs the broker's insides"),
+        ("name: x\nmodes: [live]\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\ntimeline:\n  - { at: 1m, fault: gpio.23.stuck, for: 1m }\n",
+         8, "timeline[0]", "needs the Pi's GPIO chip"),
+        ("name: x\nmodes: [live]\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\nexpect:\n  - outbox-depth-max: 100\n",
+         8, "expect[0]", "a live run has none"),
+        ("name: x\nmodes: [live]\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }, { id: washer, kind: washer }]\n",
+         6, "hub", "one appliance on its own Sense HAT"),
+        ("name: x\nmodes: [live]\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace, model: none }]\n",
+         6, "hub", "model: none exists only in simulation"),
+        ("name: x\ntags: [Smoke]\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\n",
+         2, "tags[0]", "lowercase letters"),
+        ("name: x\ntags: [smoke, smoke]\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\n",
+         2, "tags[1]", "given twice"),
         // Found by the scenario fuzz harness: libyaml's reader errors came back without a line.
         ("name: x\nseed: 1\nduration: 1h\u{7}\n", 3, nil, "control characters are not allowed (found U+0007)"),
     ] as [(String, Int, String?, String)])
