@@ -14,7 +14,7 @@ public struct CheckResult: Sendable {
 /// The result of running one scenario in simulation.
 public struct ScenarioOutcome: Sendable {
     public let scenario: Scenario
-    public let seed: UInt64
+    public var seed: UInt64
     public let checks: [CheckResult]
     public var wallSeconds: Double
     public let readings: Int

@@ -25,6 +25,8 @@ final class LiveHubProcess {
     let setup: Setup
     private var process: ChildProcess?
     private(set) var incarnations = 0
+    /// When the last incarnation was started (real time, for its CPU share).
+    private(set) var lastStartedAt = ContinuousClock.now
 
     init(_ setup: Setup) {
         self.setup = setup
@@ -43,6 +45,7 @@ final class LiveHubProcess {
     func start(timeout: Duration = .seconds(30)) throws(LiveRunError) -> Instant {
         precondition(process == nil, "one hub at a time")
         incarnations += 1
+        lastStartedAt = ContinuousClock.now
         var environment = ProcessInfo.processInfo.environment
         environment["LD_PRELOAD"] = setup.shimLibrary
         environment["HUBRIG_I2C_DEVICE"] = Self.i2cDevice
@@ -85,13 +88,19 @@ final class LiveHubProcess {
         return status == 0
     }
 
-    /// The hub process's peak resident set so far (its /proc status), in bytes.
-    var peakResidentBytes: Int? {
-        guard let pid = process?.pid, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
-        }
-        return nil
+    /// What /proc says of the running hub: its peak resident set (VmHWM) in bytes and the
+    /// CPU time it has used (user + system) in seconds; nil when it is not running.
+    func usage() -> (peakResidentBytes: Int, cpuSeconds: Double)? {
+        guard let pid = process?.pid,
+              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+            .flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) }
+        // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard let peak, fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (peak * 1024, (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))))
     }
 
     /// The hub's configuration file (docs/config.md) for `scenario`: its thing, poll interval,

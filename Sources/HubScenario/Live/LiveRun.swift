@@ -219,6 +219,8 @@ public enum LiveRun {
         try steps.sealCloudLink()
         usleep(500_000)
         let (cutoff, held) = try steps.outboxAtEnd()
+        let usage = hub.usage()
+        let lastStart = hub.lastStartedAt
         worldHistory.record(.simulationEnd(SimulationEndReport(readings: 0, unacknowledged: 0, outboxTelemetry: held, pending: 0)), at: cutoff)
         let clean = hub.stop()
 
@@ -230,8 +232,11 @@ public enum LiveRun {
         } catch {
             throw .setup("judging the run: \(error)")
         }
+        outcome.seed = seed
         outcome.wallSeconds = (ContinuousClock.now - began).secondsValue
-        outcome.live = LiveFigures(timeScale: scale, hubIncarnations: hub.incarnations, cleanExit: clean ?? false, directory: directory)
+        outcome.live = LiveFigures(timeScale: scale, hubIncarnations: hub.incarnations, cleanExit: clean ?? false, directory: directory,
+                                   hubPeakResidentBytes: usage?.peakResidentBytes,
+                                   hubCPUShare: usage.map { $0.cpuSeconds / max(1e-9, (ContinuousClock.now - lastStart).secondsValue) })
         return outcome
     }
 
@@ -260,6 +265,10 @@ public struct LiveFigures: Sendable {
     /// The last one stopped on SIGTERM with exit status 0.
     public var cleanExit: Bool
     public var directory: String
+    /// The last hub process's peak resident set (VmHWM), bytes.
+    public var hubPeakResidentBytes: Int?
+    /// Its CPU time (user + system) over the real time it ran, as a share of one core.
+    public var hubCPUShare: Double?
 }
 
 /// One step of a live run's loop.
