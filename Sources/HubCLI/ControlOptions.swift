@@ -41,8 +41,14 @@ public struct ControlOptions: ParsableArguments {
                 case .crash(let component): node.crash(component, reason: "injected through the control socket", now: now)
                 case .hang(let component, let active): node.hang(component, active)
                 case .record(let event): node.ports.history.record(event, at: now)
-                case .ipcDown(let active): ipc?.setRefusing(active)
+                case .ipcDown(let active):
+                    ipc?.setRefusing(active)
+                    // The hub knows its own server is gone, as the simulated hub does: its
+                    // supervisor does not blame the components for missing probes meanwhile.
+                    if ipc != nil { shell.complete(.ipcServer(up: !active), at: now) }
                 case .ipcRestart: ipc?.closeAllSessions()
+                case .ipcSlow(let latency): ipc?.setSlow(latency)
+                case .ipcDrop(let p): ipc?.setDropping(p)
                 case .cloud: break  // a hub's desk refuses cloud faults: they are the proxy's
                 }
             }

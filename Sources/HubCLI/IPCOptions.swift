@@ -35,9 +35,10 @@ public struct IPCOptions: ParsableArguments {
     }
 
     /// The server, if `--ipc-socket` was given (not yet listening: the run starts it).
-    public func server(shell: LiveShell) throws -> UnixSocketIPCServer? {
+    /// `faultSeed` seeds `ipc.drop` injected through the control socket.
+    public func server(shell: LiveShell, faultSeed: UInt64 = 1) throws -> UnixSocketIPCServer? {
         guard let socket else { return nil }
-        do { return try UnixSocketIPCServer(path: socket, completions: shell.inbox, clock: shell.clock) } catch {
+        do { return try UnixSocketIPCServer(path: socket, completions: shell.inbox, clock: shell.clock, faultSeed: faultSeed) } catch {
             throw ValidationError("--ipc-socket: \(error)")
         }
     }

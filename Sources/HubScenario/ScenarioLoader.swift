@@ -78,8 +78,8 @@ public enum ScenarioLoader {
             if case .none = hub.appliances[0].detector, let value = root.optional("hub") {
                 throw value.error("mode live: the hub scores the appliance on its Sense HAT (interim without a package); model: none exists only in simulation")
             }
-            if !setup.ipc.components.isEmpty, let value = root.optional("hub") {
-                throw value.error("mode live: components over IPC are not yet started by a live run (hub.ipc)")
+            if setup.ipc.bufferCountMax != SimIPCSetup.defaultBufferCountMax, let value = root.optional("hub") {
+                throw value.error("mode live: hub.ipc.buffer_max: the live component's client keeps \(SimIPCSetup.defaultBufferCountMax) (hub component has no such option)")
             }
             for (item, entry) in zip(timelineItems, timeline) {
                 do { _ = try LiveRoute.of(entry.fault) } catch { throw item.error("mode live: \(error)") }

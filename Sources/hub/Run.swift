@@ -114,7 +114,7 @@ struct Run: ParsableCommand {
         let controlServer = control.path(settings: settings, stateDirectory: stateDirectory).map { path in
             ControlSocketServer(socketPath: path, wakeLoop: { [inbox = shell.inbox] in inbox.wake() })
         }
-        let ipc = try ipcOptions.server(shell: shell)
+        let ipc = try ipcOptions.server(shell: shell, faultSeed: control.faultSeed)
         let processes = ipcOptions.processes(shell: shell)
         var ports = HubPorts(sensorKits: [MonitoringKit.for(device.kind).drivers(on: bus)], display: display,
                              joystick: joystick, cloud: cloudPort, outbox: outbox,

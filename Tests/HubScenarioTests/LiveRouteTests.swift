@@ -13,6 +13,8 @@ struct LiveRouteTests {
         #expect(try LiveRoute.of(.component(name: "display", .hang)) == .hub(.componentHang("display")))
         #expect(try LiveRoute.of(.ipc(.down)) == .hub(.ipcDown))
         #expect(try LiveRoute.of(.ipc(.restart)) == .hub(.ipcRestart))
+        #expect(try LiveRoute.of(.ipc(.slow(latency: .seconds(3)))) == .hub(.ipcSlow(latency: .seconds(3))))
+        #expect(try LiveRoute.of(.ipc(.drop(chance: 0.02))) == .hub(.ipcDrop(probability: 0.02)))
         #expect(try LiveRoute.of(.cloud(.offline)) == .proxy(.offline))
         #expect(try LiveRoute.of(.cloud(.latency(extra: .seconds(2), jitter: .milliseconds(300)))) == .proxy(.latency(extra: .seconds(2), jitter: .milliseconds(300))))
         #expect(try LiveRoute.of(.i2cStuck(address: 0x5c)) == .world)
@@ -26,7 +28,6 @@ struct LiveRouteTests {
 
     @Test("faults that need the simulator's insides are refused with the reason", arguments: [
         (SimFault.cloud(.rejectAuth), "broker's insides"), (.cloud(.flaky(chance: 0.1)), "broker's insides"),
-        (.ipc(.slow(latency: .seconds(1))), "simulated bus"), (.ipc(.drop(chance: 0.1)), "simulated bus"),
         (.component(name: "sensor", .crashloop), "only in simulation"), (.deployment(.diskFull), "only in simulation"),
         (.deployment(.crashloopComponent), "only in simulation"), (.gpio(.stuck(line: 23, level: true)), "GPIO chip"),
     ] as [(SimFault, String)])
@@ -41,10 +42,10 @@ struct LiveRouteTests {
 
     @Test("expectations judged from the simulator's end-of-run totals are refused for live runs; the rest are not")
     func expectations() {
-        for expectation in [Expectation.outboxDepthMax(10), .cloudBytesPerDayMax(1), .cloudAttemptsMax(1), .kitRejectedMin(1), .ipcDropped(component: "sensor", min: 0, max: 0)] {
+        for expectation in [Expectation.outboxDepthMax(10), .cloudBytesPerDayMax(1), .cloudAttemptsMax(1), .kitRejectedMin(1)] {
             #expect(LiveRoute.unsupported(expectation) != nil, "\(expectation.label)")
         }
-        for expectation in [Expectation.noReadingLost, .readingsEveryPoll(device: nil), .noCorruptedReading, .componentState(component: "sensor", state: .running)] {
+        for expectation in [Expectation.noReadingLost, .readingsEveryPoll(device: nil), .ipcDropped(component: "sensor", min: 0, max: 0), .noCorruptedReading, .componentState(component: "sensor", state: .running)] {
             #expect(LiveRoute.unsupported(expectation) == nil, "\(expectation.label)")
         }
     }

@@ -97,8 +97,8 @@ struct ScenarioLoaderTests {
         ("name: x\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\nexpect:\n  - ipc-dropped: { component: sensor, max: 0 }\n",
          7, "expect[0].ipc-dropped", "'sensor' runs in the hub process"),
         // Live mode: what a live run cannot carry out is refused at load, with its line.
-        ("name: x\nmodes: [sim, live]\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\n  ipc: { components: [sensor] }\ntimeline:\n  - { at: 1m, fault: ipc.drop, p: 0.1, for: 1m }\n",
-         6, "hub", "mode live: components over IPC"),
+        ("name: x\nmodes: [sim, live]\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\n  ipc: { components: [sensor], buffer_max: 50 }\n",
+         6, "hub", "mode live: hub.ipc.buffer_max"),
         ("name: x\nmodes: [live]\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\ntimeline:\n  - { at: 1m, fault: cloud.reject-auth, for: 1m }\n",
          8, "timeline[0]", "mode live: cloud.reject-auth needs the broker's insides"),
         ("name: x\nmodes: [live]\nseed: 1\nduration: 1h\nhub:\n  appliances: [{ id: hvac, kind: furnace }]\ntimeline:\n  - { at: 1m, fault: gpio.23.stuck, for: 1m }\n",

@@ -22,6 +22,9 @@ public struct ControlDesk {
         /// `ipc.down` starts (true) or ends; `ipc.restart` is `ipcRestart`.
         case ipcDown(active: Bool)
         case ipcRestart
+        /// `ipc.slow` and `ipc.drop` start (the value) or end (nil).
+        case ipcSlow(Duration?)
+        case ipcDrop(Double?)
         /// Record the injection or its end in the event log.
         case record(HistoryEvent)
     }
@@ -153,11 +156,16 @@ public struct ControlDesk {
                 return .failure(ControlError(.unsupported, "fault \(fault.name) is the rig's: the cloud faults go through the fault proxy between the hub and its broker (hubrig cloud proxy), not the hub"))
             }
             effects.append(.cloud(link, active: true))
-        case .ipcDown, .ipcRestart:
+        case .ipcDown, .ipcRestart, .ipcSlow, .ipcDrop:
             guard ipcFaults else {
                 return .failure(ControlError(.unsupported, "this hub serves no IPC bus (hub run --ipc-socket starts one for components in processes of their own)"))
             }
-            effects.append(fault == .ipcDown ? .ipcDown(active: true) : .ipcRestart)
+            switch fault {
+            case .ipcDown: effects.append(.ipcDown(active: true))
+            case .ipcSlow(let latency): effects.append(.ipcSlow(latency))
+            case .ipcDrop(let p): effects.append(.ipcDrop(p))
+            default: effects.append(.ipcRestart)
+            }
         case .i2cWire(let address, let wire):
             guard wireFaults else { return .failure(ControlError(.unsupported, "this hub's bus takes no wire faults (it runs without a faultable bus)")) }
             effects.append(.wire(address: address, wire, active: true))
@@ -187,6 +195,8 @@ public struct ControlDesk {
             case .componentHang(let name): effects.append(.hang(component: name, active: false))
             case .cloud(let link): effects.append(.cloud(link, active: false))
             case .ipcDown: effects.append(.ipcDown(active: false))
+            case .ipcSlow: effects.append(.ipcSlow(nil))
+            case .ipcDrop: effects.append(.ipcDrop(nil))
             case .componentCrash, .ipcRestart: break
             }
             effects.append(.record(.faultEnd(name: "control." + entry.id + " " + entry.fault.name + " " + reason)))

@@ -38,6 +38,11 @@ public enum LiveFault: Equatable, Sendable {
     case ipcDown
     /// The IPC bus server drops every session at once (an instant).
     case ipcRestart
+    /// Every frame the IPC bus server reads waits `latency` first (a stalled server).
+    case ipcSlow(latency: Duration)
+    /// Each frame the IPC bus server reads or writes is lost with chance `p`; a stream
+    /// cannot lose one frame and go on, so its connection is reset.
+    case ipcDrop(probability: Double)
     /// Applied by the rig's fault proxy (`hubrig cloud proxy`), not by a hub.
     case cloud(CloudLinkFault)
 
@@ -49,6 +54,8 @@ public enum LiveFault: Equatable, Sendable {
         case .componentHang(let component): "component.\(component).hang"
         case .ipcDown: "ipc.down"
         case .ipcRestart: "ipc.restart"
+        case .ipcSlow: "ipc.slow"
+        case .ipcDrop: "ipc.drop"
         case .cloud(let fault): "cloud." + fault.kind
         }
     }
@@ -77,6 +84,7 @@ public enum LiveFault: Equatable, Sendable {
     /// The names the hub accepts, for an error that lists them.
     public static let patterns = ["i2c.<addr>.absent", "i2c.<addr>.nack", "i2c.<addr>.timeout", "i2c.<addr>.slow",
                                   "i2c.<addr>.bitflip", "component.<component>.crash", "component.<component>.hang", "ipc.down", "ipc.restart",
+                                  "ipc.slow", "ipc.drop",
                                   "cloud.offline", "cloud.blackhole", "cloud.latency", "cloud.bandwidth", "cloud.reset-after",
                                   "cloud.slow-close"]
 
@@ -88,8 +96,17 @@ public enum LiveFault: Equatable, Sendable {
             try onlyParameters([], of: name, given: parameters)
             return parts[1] == "down" ? .ipcDown : .ipcRestart
         }
-        if parts[0] == "ipc", parts.count == 2, ["slow", "drop"].contains(parts[1]) {
-            throw ControlError(.unsupported, "fault \(name) needs the simulated bus's frames and exists only in simulation")
+        if parts[0] == "ipc", parts.count == 2, parts[1] == "slow" {
+            try onlyParameters(["latency"], of: name, given: parameters)
+            // The catalogue's range and default (SimIPCBus.faultKinds).
+            let latency = try parameters["latency"].map { (value) throws(ControlError) in
+                try duration(value, field: "latency", fault: name, in: .milliseconds(1)...Duration.seconds(3600))
+            } ?? .seconds(2)
+            return .ipcSlow(latency: latency)
+        }
+        if parts[0] == "ipc", parts.count == 2, parts[1] == "drop" {
+            try onlyParameters(["p"], of: name, given: parameters)
+            return .ipcDrop(probability: parameters["p"] == nil ? 0.01 : try probability(parameters["p"], fault: name, field: "p"))
         }
         if ["ipc", "kit", "sensor", "appliance", "gpio", "deploy", "host"].contains(parts[0]) {
             throw ControlError(.unsupported, "fault \(name) exists only in simulation")
@@ -173,10 +190,10 @@ public enum LiveFault: Equatable, Sendable {
         return value
     }
 
-    private static func probability(_ value: JSONValue?, fault: String) throws(ControlError) -> Double {
+    private static func probability(_ value: JSONValue?, fault: String, field: String = "probability") throws(ControlError) -> Double {
         guard let value else { return 1 }
         guard case .number(let p) = value, p > 0, p <= 1 else {
-            throw ControlError(.badRequest, "fault \(fault): probability must be a number above 0, up to 1")
+            throw ControlError(.badRequest, "fault \(fault): \(field) must be a number above 0, up to 1")
         }
         return p
     }
@@ -197,6 +214,8 @@ public enum LiveFault: Equatable, Sendable {
         switch self {
         case .i2cWire(_, .nack(let p)), .i2cWire(_, .timeout(let p)), .i2cWire(_, .bitflip(let p)): [("probability", .number(p))]
         case .i2cWire(_, .slow(let stretch)): [("stretch", .string(DurationText.format(stretch)))]
+        case .ipcSlow(let latency): [("latency", .string(DurationText.format(latency)))]
+        case .ipcDrop(let p): [("p", .number(p))]
         case .cloud(.latency(let extra, let jitter)): [("extra", .string(DurationText.format(extra))), ("jitter", .string(DurationText.format(jitter)))]
         case .cloud(.bandwidth(let rate)): [("rate", .number(Double(rate)))]
         case .cloud(.resetAfter(let bytes)): [("bytes", .number(Double(bytes)))]

@@ -23,6 +23,8 @@ public final class IPCComponentProcess<C: HubComponent> {
     /// The connection in use and its number (frames of an earlier one are ignored).
     private var connection: (socket: SharedSocket, session: Int)?
     private var sessions = 0
+    /// The client's totals as last recorded (`ipc.client`).
+    private var reported: (published: Int, dropped: Int, held: Int)?
 
     /// The component's own timers, as the shell's `HubTimer`s; `connect` marks the client's next attempt.
     private static var componentTimer: Int { 0 }
@@ -108,6 +110,15 @@ public final class IPCComponentProcess<C: HubComponent> {
             case .request:
                 preconditionFailure("performingRequests carries out every request")
             }
+        }
+        // The client's totals, recorded as they change: with the bus's side in the hub's log,
+        // every publish is accounted for at any instant a judge cuts the history
+        // (`IPCAccounting` takes the last report).
+        let client = value.client
+        let totals = (client.publishedCount, client.droppedCount, client.heldCount)
+        if reported.map({ $0 != totals }) ?? true {
+            reported = totals
+            history.record(.ipcClient(component: value.component.name, published: totals.0, dropped: totals.1, held: totals.2), at: now)
         }
     }
 }

@@ -24,8 +24,15 @@ public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
     private let started = Atomic<Bool>(false)
     /// `ipc.down` from the control socket: connections are closed as soon as they are made.
     private let refusing = Atomic<Bool>(false)
+    /// `ipc.slow` and `ipc.drop` from the control socket: the delay before each frame read
+    /// is posted (hub time), and the chance a frame is lost, with the stream it draws from.
+    private let frameFaults = Mutex<(slow: Duration?, drop: Double?, random: SeededRandom)>((nil, nil, SeededRandom(seed: 1)))
 
-    public init(path: String, completions: CompletionInbox, clock: LiveClock) throws(IPCServerError) {
+    /// `faultSeed` seeds `ipc.drop`'s draws, so a bench session repeats.
+    public init(path: String, completions: CompletionInbox, clock: LiveClock, faultSeed: UInt64 = 1) throws(IPCServerError) {
+        var root = SeededRandom(seed: faultSeed)
+        let draws = root.split("ipc.drop")
+        frameFaults.withLock { $0.random = draws }
         self.path = path
         self.completions = completions
         self.clock = clock
@@ -73,6 +80,10 @@ public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
     }
 
     public func send(_ frame: IPCFrame, session: Int) {
+        if frameLost() {
+            close(session: session, reason: "a frame to it was lost (ipc.drop)")
+            return
+        }
         let bytes = frame.encoded()
         // Written under the lock: the reader thread closes a descriptor under the same lock,
         // so a write can never land on a descriptor number the process has since reused.
@@ -111,6 +122,25 @@ public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
         if down { closeAllSessions() }
     }
 
+    /// `ipc.slow`: every frame read waits `latency` of hub time before the hub sees it
+    /// (order on a connection holds: one reader thread per connection); nil ends it.
+    public func setSlow(_ latency: Duration?) {
+        frameFaults.withLock { $0.slow = latency }
+    }
+
+    /// `ipc.drop`: each frame read or written is lost with chance `p`, and since a stream
+    /// cannot lose one frame and go on, its connection is reset; nil ends it.
+    public func setDropping(_ p: Double?) {
+        frameFaults.withLock { $0.drop = p }
+    }
+
+    private func frameLost() -> Bool {
+        frameFaults.withLock { faults in
+            guard let p = faults.drop else { return false }
+            return faults.random.chance(p)
+        }
+    }
+
     private func acceptLoop() {
         defer { Glibc.close(listener) }
         while !stopped.load(ordering: .sequentiallyConsistent) {
@@ -145,11 +175,21 @@ public final class UnixSocketIPCServer: IPCPort, NetworkClient, Sendable {
             reader.append(buffer[0..<count])
             var frames: [PortCompletion] = []
             do {
-                while let frame = try reader.next() { frames.append(.ipcFrame(session: session, frame)) }
+                while let frame = try reader.next() {
+                    if frameLost() {
+                        completions.complete(contentsOf: frames, at: clock.now)
+                        break reading  // the stream is reset: what followed the lost frame is gone with it
+                    }
+                    frames.append(.ipcFrame(session: session, frame))
+                }
             } catch {
                 completions.complete(contentsOf: frames, at: clock.now)
                 FileHandle.standardError.write(Data("hub: IPC session \(session): \(error); closing it\n".utf8))
                 break reading
+            }
+            if !frames.isEmpty, let latency = frameFaults.withLock({ $0.slow }) {
+                // Hub time, so the stall scales with a rig's clock like everything else.
+                usleep(UInt32(min(Int64(UInt32.max), latency.nanoseconds / 1_000 / clock.timeScale)))
             }
             completions.complete(contentsOf: frames, at: clock.now)
         }

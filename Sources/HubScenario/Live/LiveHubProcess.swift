@@ -17,6 +17,8 @@ final class LiveHubProcess {
         var i2cSocket: String
         var clock: LiveClock
         var configFile: String
+        /// Built-ins that run in processes of their own over the hub's IPC socket (`hub.ipc`).
+        var ipcComponents: [String] = []
     }
 
     /// The I²C device the hub opens; the shim turns it into the stand-in's socket.
@@ -54,6 +56,8 @@ final class LiveHubProcess {
         let arguments = ["run", "--backend", "sensehat", "--i2c", Self.i2cDevice, "--gpiochip", setup.directory + "/no-gpiochip",
                          "--config", setup.configFile, "--event-log", logPath(incarnations),
                          "--artifacts", setup.directory + "/bucket", "--control-socket", controlSocket]
+            + (setup.ipcComponents.isEmpty ? [] : ["--ipc-socket", setup.directory + "/ipc.sock"])
+            + setup.ipcComponents.flatMap { ["--component", recipePath($0)] }
         do {
             process = try ChildProcess(setup.executable, arguments, output: setup.directory + "/hub-\(incarnations).log", environment: environment)
         } catch {
@@ -101,6 +105,35 @@ final class LiveHubProcess {
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard let peak, fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
         return (peak * 1024, (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))))
+    }
+
+    /// Component processes' event logs: `component-<name>-<pid>.jsonl`, one per process the
+    /// hub started (a restarted component must not truncate its predecessor's).
+    var componentLogs: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: setup.directory)) ?? []
+        return names.filter { $0.hasPrefix("component-") && $0.hasSuffix(".jsonl") }.sorted().map { setup.directory + "/" + $0 }
+    }
+
+    private func recipePath(_ component: String) -> String { setup.directory + "/component-\(component).yaml" }
+
+    /// Writes the recipe of each IPC component: the built-in's, its program `hub component
+    /// NAME` on the stand-in with the hub's configuration (through `sh`, so each process's
+    /// log is named by its pid; the environment — the shim, the clock — is inherited).
+    func writeRecipes() throws(LiveRunError) {
+        for name in setup.ipcComponents {
+            guard var recipe = BuiltinRecipes.recipe(named: name) else { throw .setup("no built-in component \(name)") }
+            let log = Self.shellQuoted(setup.directory + "/component-\(name)-") + "$$.jsonl"
+            let command = ([setup.executable, "component", name, "--config", setup.configFile, "--i2c", Self.i2cDevice].map(Self.shellQuoted)
+                           + ["--event-log", log]).joined(separator: " ")
+            recipe.lifecycle = .external(arguments: ["/bin/sh", "-c", "exec " + command])
+            do { try RecipeText.yaml(recipe).write(toFile: recipePath(name), atomically: true, encoding: .utf8) } catch {
+                throw .setup("\(recipePath(name)): \(error)")
+            }
+        }
+    }
+
+    private static func shellQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// The hub's configuration file (docs/config.md) for `scenario`: its thing, poll interval,

@@ -36,8 +36,8 @@ public enum LiveRoute: Equatable, Sendable {
             throw LiveRouteError("component faults other than crash and hang exist only in simulation (\(kind))")
         case .ipc(.down): return .hub(.ipcDown)
         case .ipc(.restart): return .hub(.ipcRestart)
-        case .ipc(let kind):
-            throw LiveRouteError("ipc.\(kind.kind) loses or delays frames inside the simulated bus; the live hub's IPC server takes down and restart")
+        case .ipc(.slow(let latency)): return .hub(.ipcSlow(latency: latency))
+        case .ipc(.drop(let p)): return .hub(.ipcDrop(probability: p))
         case .cloud(.offline): return .proxy(.offline)
         case .cloud(.latency(let extra, let jitter)): return .proxy(.latency(extra: extra, jitter: jitter))
         case .cloud(let kind):
@@ -53,7 +53,7 @@ public enum LiveRoute: Equatable, Sendable {
     /// the simulator keeps.
     public static func unsupported(_ expectation: Expectation) -> String? {
         switch expectation {
-        case .outboxDepthMax, .cloudBytesPerDayMax, .cloudAttemptsMax, .kitRejectedMin, .ipcDropped:
+        case .outboxDepthMax, .cloudBytesPerDayMax, .cloudAttemptsMax, .kitRejectedMin:
             "\(expectation.label) is judged from the simulator's totals at the end of a run; a live run has none"
         default:
             nil

@@ -100,6 +100,9 @@ public enum LiveRun {
                 throw .setup("\(directory + sub): \(String(cString: strerror(errno)))")
             }
         }
+        // Last of all: a hub program still naming the run's directory (a component process
+        // the hub started before it was killed, orphaned) goes too. Nothing is left behind.
+        defer { reapStragglers(running: options.hubExecutable, naming: directory) }
         let seed = options.seed ?? scenario.seed
         let setup = scenario.simulationSetup(seed: seed)
         let mqttKits = scenario.appliances.filter { $0.sensor == "mqtt-kit" }
@@ -173,7 +176,9 @@ public enum LiveRun {
             throw .setup("\(configFile): \(error)")
         }
         let hub = LiveHubProcess(.init(executable: options.hubExecutable, shimLibrary: options.shimLibrary, directory: directory,
-                                       i2cSocket: directory + "/i2c.sock", clock: clock, configFile: configFile))
+                                       i2cSocket: directory + "/i2c.sock", clock: clock, configFile: configFile,
+                                       ipcComponents: scenario.ipc.components))
+        try hub.writeRecipes()
         defer { hub.stop() }
         progress("starting \(options.hubExecutable) at \(scale)× real time")
         let start = try hub.start()
@@ -227,7 +232,8 @@ public enum LiveRun {
         let merged = directory + "/events.jsonl"
         var outcome: ScenarioOutcome
         do {
-            let logs = (hub.eventLogs + [directory + "/world.jsonl"]).map { (path: $0, until: Optional(cutoff)) }
+            let components = try Self.accumulateComponentLogs(hub.componentLogs, into: directory + "/components.jsonl")
+            let logs = (hub.eventLogs + components + [directory + "/world.jsonl"]).map { (path: $0, until: Optional(cutoff)) }
             outcome = try ScenarioRunner.check(scenario, histories: logs + [(directory + "/cloud.jsonl", nil)], start: start, mergedPath: merged)
         } catch {
             throw .setup("judging the run: \(error)")
@@ -238,6 +244,60 @@ public enum LiveRun {
                                    hubPeakResidentBytes: usage?.peakResidentBytes,
                                    hubCPUShare: usage.map { $0.cpuSeconds / max(1e-9, (ContinuousClock.now - lastStart).secondsValue) })
         return outcome
+    }
+
+    /// The component processes' logs as one, in time order, with each `ipc.client` report
+    /// made cumulative over the processes that came before it (by first event): a process
+    /// the supervisor restarted starts counting from zero, and what it held when it went is
+    /// lost with it (counted as dropped), as `SimIPCBus` counts a restarted component.
+    /// Returns `[]` when no component ran over IPC.
+    static func accumulateComponentLogs(_ paths: [String], into merged: String) throws(EventLogReadError) -> [String] {
+        guard !paths.isEmpty else { return [] }
+        var files: [[(Instant, HistoryEvent)]] = []
+        for path in paths {
+            var events: [(Instant, HistoryEvent)] = []
+            _ = try EventLogReader.read(path: path) { event, time in events.append((time, event)) }
+            if !events.isEmpty { files.append(events) }
+        }
+        files.sort { $0[0].0 < $1[0].0 }
+        var before: [String: (published: Int, dropped: Int)] = [:]
+        var all: [(Instant, Int, HistoryEvent)] = []
+        for (index, events) in files.enumerated() {
+            var last: [String: (published: Int, dropped: Int, held: Int)] = [:]
+            for (time, event) in events {
+                guard case .ipcClient(let name, let published, let dropped, let held) = event else {
+                    all.append((time, index, event))
+                    continue
+                }
+                let earlier = before[name] ?? (0, 0)
+                last[name] = (published, dropped, held)
+                all.append((time, index, .ipcClient(component: name, published: earlier.published + published,
+                                                    dropped: earlier.dropped + dropped, held: held)))
+            }
+            for (name, totals) in last {
+                let earlier = before[name] ?? (0, 0)
+                before[name] = (earlier.published + totals.published, earlier.dropped + totals.dropped + totals.held)
+            }
+        }
+        all.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        do {
+            let writer = try EventLogWriter(path: merged)
+            for (time, _, event) in all { try writer.append(event, at: time) }
+            try writer.close()
+        } catch {
+            throw EventLogReadError(path: merged, line: nil, reason: "\(error)")
+        }
+        return [merged]
+    }
+
+    /// SIGKILLs every process running `executable` whose command line names `directory`.
+    static func reapStragglers(running executable: String, naming directory: String) {
+        let me = getpid()
+        for id in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(id), pid != me, let data = FileManager.default.contents(atPath: "/proc/\(id)/cmdline") else { continue }
+            let command = String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+            if command.contains(directory + "/"), command.contains(executable) { kill(pid, SIGKILL) }
+        }
     }
 
     static func monotonicNow() -> Int64 {
