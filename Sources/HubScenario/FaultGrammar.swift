@@ -19,7 +19,7 @@ extension ScenarioLoader {
 
     /// `{ at: 3h, event: joystick.enter, for: 300ms }`: a person presses the joystick.
     private static func parseEvent(_ map: YAMLMap, _ eventValue: YAMLValue, _ setup: Setup) throws(ScenarioError) -> ScheduledFault {
-        try map.finish(known: ["at", "event", "for"])
+        try map.finish(known: ["at", "event", "for", "prompt"])
         let name = try eventValue.string()
         let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
         guard parts.count == 2, parts[0] == "joystick" else {
@@ -34,7 +34,7 @@ extension ScenarioLoader {
         }
         let at = try offset(try map.required("at"), setup)
         let hold = try map.optional("for")?.duration(in: Limits.span) ?? .milliseconds(300)
-        return ScheduledFault(at: at, duration: hold, fault: .joystick(keys: bits, name: parts[1]))
+        return ScheduledFault(at: at, duration: hold, fault: .joystick(keys: bits, name: parts[1]), prompt: try prompt(map))
     }
 
     /// An `at:` or `after:` offset: inside the run, or the entry could hit nothing.
@@ -135,7 +135,7 @@ extension ScenarioLoader {
         let name = try faultValue.string()
         let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         if parts.count == 2, FaultCatalogue.untargetedLayers.contains(parts[0]), let kind = FaultCatalogue.kind(layer: parts[0], name: parts[1]) {
-            try map.finish(known: ["at", "fault", "for"] + kind.parameters.map(\.name))
+            try map.finish(known: ["at", "fault", "for", "prompt"] + kind.parameters.map(\.name))
             let at = try offset(try map.required("at"), setup)
             let forValue = map.optional("for")
             let lasting = try forValue?.duration(in: Limits.span)
@@ -149,14 +149,14 @@ extension ScenarioLoader {
             for parameter in kind.parameters {
                 values[parameter.name] = try parseParameter(parameter, of: kind, in: map, appliance: nil, values: values)
             }
-            return ScheduledFault(at: at, duration: lasting, fault: kind.fault(parts[0] == "cloud" ? .cloud : .hub, values))
+            return ScheduledFault(at: at, duration: lasting, fault: kind.fault(parts[0] == "cloud" ? .cloud : .hub, values), prompt: try prompt(map))
         }
         guard parts.count == 3, let kind = FaultCatalogue.kind(layer: parts[0], name: parts[2]) else {
             let spelled = parts.count == 3 ? "\(parts[0]).<\(FaultCatalogue.targetPlaceholder(parts[0]))>.\(parts[2])" : name
             let hint = ClosestName.hint(spelled, in: FaultCatalogue.all.map(\.pattern))
             throw faultValue.error("unknown fault '\(name)'\(hint) (simulated: \(faultNames))")
         }
-        try map.finish(known: ["at", "fault", "for", "device"] + kind.parameters.map(\.name))
+        try map.finish(known: ["at", "fault", "for", "device", "prompt"] + kind.parameters.map(\.name))
         let at = try offset(try map.required("at"), setup)
         let forValue = map.optional("for")
         let lasting = try forValue?.duration(in: Limits.span)
@@ -170,7 +170,17 @@ extension ScenarioLoader {
         for parameter in kind.parameters {
             values[parameter.name] = try parseParameter(parameter, of: kind, in: map, appliance: appliance, values: values)
         }
-        return ScheduledFault(at: at, duration: lasting, fault: kind.fault(target.target, values), device: target.kit)
+        return ScheduledFault(at: at, duration: lasting, fault: kind.fault(target.target, values), device: target.kit, prompt: try prompt(map))
+    }
+
+    /// `prompt:`, what a person at a bench does for the entry: one line of 1…200 characters.
+    private static func prompt(_ map: YAMLMap) throws(ScenarioError) -> String? {
+        guard let value = map.optional("prompt") else { return nil }
+        let text = try value.string()
+        guard (1...200).contains(text.count), !text.contains(where: { $0.isNewline || ($0.asciiValue.map { $0 < 0x20 } ?? false) }) else {
+            throw value.error("a prompt is one line of 1…200 characters")
+        }
+        return text
     }
 
     /// The fault's target from its name, checked against this hub (`kit`: the `device:` an

@@ -9,7 +9,11 @@ import HubSim
 public struct Scenario: Sendable {
     public enum Mode: String, Sendable, CaseIterable {
         case sim
+        /// Against the real hub process, through the I²C stand-in (`scenario run --live`).
         case live
+        /// Against the real hub process on a Pi's real Sense HAT, a person at hand
+        /// (`scenario run --live --backend sensehat`, docs/bench.md).
+        case bench
     }
 
     public struct Appliance: Sendable {

@@ -46,7 +46,7 @@ public enum ScenarioLoader {
             modes = []
             for item in try modesValue.list() {
                 let text = try item.string()
-                guard let mode = Scenario.Mode(rawValue: text) else { throw item.error("unknown mode '\(text)' (known: sim, live)") }
+                guard let mode = Scenario.Mode(rawValue: text) else { throw item.error("unknown mode '\(text)' (known: sim, live, bench)") }
                 modes.append(mode)
             }
         }
@@ -66,7 +66,7 @@ public enum ScenarioLoader {
             tags.append(tag)
         }
         let expectationItems = try root.optional("expect")?.list() ?? []
-        if modes.contains(.live) {
+        if modes.contains(.live) || modes.contains(.bench) {
             // Refused here, naming the line, rather than halfway through a live run.
             if hub.senseHATKernelBound, let value = root.optional("hub") {
                 throw value.error("mode live: the I²C stand-in serves no kernel drivers (sensehat_kernel: bound exists only in simulation)")
@@ -82,7 +82,12 @@ public enum ScenarioLoader {
                 throw value.error("mode live: hub.ipc.buffer_max: the live component's client keeps \(SimIPCSetup.defaultBufferCountMax) (hub component has no such option)")
             }
             for (item, entry) in zip(timelineItems, timeline) {
-                do { _ = try LiveRoute.of(entry.fault) } catch { throw item.error("mode live: \(error)") }
+                if modes.contains(.live) {
+                    do { _ = try LiveRoute.of(entry.fault) } catch { throw item.error("mode live: \(error)") }
+                }
+                if modes.contains(.bench) {
+                    do { _ = try LiveRoute.onBench(entry, senseHAT: hub.appliances[0].id) } catch { throw item.error("mode bench: \(error)") }
+                }
             }
         }
         let presses = timeline.compactMap { entry -> Duration? in if case .joystick = entry.fault { entry.at } else { nil } }
@@ -102,7 +107,12 @@ public enum ScenarioLoader {
             tags: tags,
             expectations: try expectationItems.map { (item) throws(ScenarioError) in
                 let expectation = try parseExpectation(item, setup, presses: presses, failing: failing, deployments: deployments)
-                if modes.contains(.live), let why = LiveRoute.unsupported(expectation) { throw item.error("mode live: \(why)") }
+                if modes.contains(.live) || modes.contains(.bench), let why = LiveRoute.unsupported(expectation) {
+                    throw item.error("mode \(modes.contains(.live) ? "live" : "bench"): \(why)")
+                }
+                if modes.contains(.bench), expectation.needsTruth {
+                    throw item.error("mode bench: \(expectation.label) compares readings with the simulated chips' truth; real chips keep none")
+                }
                 return expectation
             })
     }

@@ -77,12 +77,16 @@ public struct ScheduledFault: Equatable, Sendable {
     public var fault: SimFault
     /// Limit an I²C fault to one device's kit; nil means every kit.
     public var device: DeviceID?
+    /// What a person at a bench does for this entry (a scenario's `prompt:`): a bench run on
+    /// real hardware shows it and waits; a simulation and the stand-in do it themselves.
+    public var prompt: String?
 
-    public init(at: Duration, duration: Duration?, fault: SimFault, device: DeviceID? = nil) {
+    public init(at: Duration, duration: Duration?, fault: SimFault, device: DeviceID? = nil, prompt: String? = nil) {
         self.at = at
         self.duration = duration
         self.fault = fault
         self.device = device
+        self.prompt = prompt
     }
 }
 

@@ -21,19 +21,54 @@ struct LiveOptions: ParsableArguments {
     @Option(name: .customLong("live-dir"), help: "With --live: where each run's files go (default: a new directory under $TMPDIR, kept and printed).")
     var directory: String?
 
+    enum Backend: String, ExpressibleByArgument, CaseIterable {
+        case standin
+        case sensehat
+    }
+
+    @Option(help: "With --live: standin (the simulated Sense HAT through the I²C stand-in) or sensehat (a bench: the Pi's real HAT, scenarios with mode bench, prompts on this terminal; docs/bench.md).")
+    var backend: Backend = .standin
+
+    @Option(help: "With --backend sensehat: the Sense HAT's I²C device.")
+    var i2c = "/dev/i2c-1"
+
+    @Option(help: "With --backend sensehat: the GPIO chip of the joystick's interrupt.")
+    var gpiochip = "/dev/gpiochip0"
+
+    /// The mode the scenarios must declare.
+    var mode: Scenario.Mode { backend == .sensehat ? .bench : .live }
+
     /// The scenarios that declare live mode; a file named on its own that does not is an error.
     func selectLive(_ scenarios: [Scenario], named: Bool) throws -> [Scenario] {
-        let simOnly = scenarios.filter { !$0.modes.contains(.live) }
-        if named, let first = simOnly.first {
-            printError("\(first.file): declares modes [\(first.modes.map(\.rawValue).joined(separator: ", "))]; add live to run it with --live")
+        let others = scenarios.filter { !$0.modes.contains(mode) }
+        if named, let first = others.first {
+            printError("\(first.file): declares modes [\(first.modes.map(\.rawValue).joined(separator: ", "))]; add \(mode.rawValue) to run it with --live\(backend == .sensehat ? " --backend sensehat" : "")")
             throw ExitCode(2)
         }
-        let chosen = scenarios.filter { $0.modes.contains(.live) }
+        let chosen = scenarios.filter { $0.modes.contains(mode) }
         if chosen.isEmpty {
-            printError("none of these scenarios declares live mode")
+            printError("none of these scenarios declares \(mode.rawValue) mode")
             throw ExitCode(2)
         }
         return chosen
+    }
+
+    /// A bench's person at the terminal: the prompt on standard error, Enter on standard input.
+    private var bench: LiveBench? {
+        guard backend == .sensehat else { return nil }
+        return LiveBench(i2cDevice: i2c, gpioChip: gpiochip) { prompt, timeout in
+            printError("\u{7}BENCH: \(prompt) — press Enter when done (waiting up to \(DurationText.format(timeout)))")
+            var pending = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+            guard poll(&pending, 1, Int32(clamping: timeout.nanoseconds / 1_000_000)) == 1 else {
+                printError("BENCH: no answer; the run goes on")
+                return false
+            }
+            guard readLine() != nil else {
+                printError("BENCH: standard input is closed: nobody to answer; the run goes on")
+                return false
+            }
+            return true
+        }
     }
 
     /// Runs each scenario (under each seed, if given) one after the other, with the summary
@@ -59,7 +94,8 @@ struct LiveOptions: ParsableArguments {
         for (scenario, seed) in runs {
             let label = scenario.name + (seed.map { "-seed\($0)" } ?? "")
             let directory = try runDirectory(label)
-            let options = LiveRunOptions(hubExecutable: hubPath, shimLibrary: shimPath, directory: directory, timeScale: timeScale, seed: seed)
+            let options = LiveRunOptions(hubExecutable: hubPath, shimLibrary: shimPath, directory: directory, timeScale: timeScale, seed: seed,
+                                         bench: bench)
             let outcome: ScenarioOutcome
             do {
                 outcome = try LiveRun.run(scenario, options: options, stop: stop) { message in
@@ -128,7 +164,7 @@ struct LiveOptions: ParsableArguments {
         guard FileManager.default.isExecutableFile(atPath: hubPath) else {
             throw ValidationError("--hub \(hubPath): no hub binary there (swift build --product hub, or give --hub)")
         }
-        guard FileManager.default.fileExists(atPath: shimPath) else {
+        guard backend == .sensehat || FileManager.default.fileExists(atPath: shimPath) else {
             throw ValidationError("--shim \(shimPath): no I²C stand-in library there (build it with shim/build, or give --shim)")
         }
         return (hubPath, shimPath)

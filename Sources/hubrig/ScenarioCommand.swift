@@ -84,8 +84,8 @@ struct ScenarioCommand: ParsableCommand {
 
         func validate() throws {
             if seed != nil, seeds != nil { throw ValidationError("--seed and --seeds exclude each other") }
-            if !live.live, live.timeScale != nil || live.hub != nil || live.shim != nil || live.directory != nil {
-                throw ValidationError("--time-scale, --hub, --shim and --live-dir go with --live")
+            if !live.live, live.timeScale != nil || live.hub != nil || live.shim != nil || live.directory != nil || live.backend != .standin {
+                throw ValidationError("--time-scale, --hub, --shim, --live-dir and --backend go with --live")
             }
             if let tags, tags.split(separator: ",").isEmpty { throw ValidationError("--tags: give at least one tag") }
             if let jobs, !(1...256).contains(jobs) { throw ValidationError("--jobs must be within 1...256, found \(jobs)") }

@@ -132,4 +132,66 @@ struct LiveScenarioEndToEndTests {
         #expect(run.result.output.contains("stopping the live run"), "\(run.result.output)")
         #expect(Self.leftovers(in: run.directory).isEmpty, "\(Self.leftovers(in: run.directory))")
     }
+
+    @Test("a bench run drives the HAT it is given, with no stand-in of its own, breaks the link under it and asks the person at the terminal")
+    func bench() throws {
+        // The "real" HAT of this bench is `hubrig sim i2c-serve` behind the shim: to the rig
+        // and the hub it is /dev/i2c-7, as a Pi's HAT is /dev/i2c-1.
+        let hubrig = try LiveHubEndToEndTests.executable("hubrig")
+        let hub = try LiveHubEndToEndTests.executable("hub")
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let shim = try I2CShimEndToEndTests.buildShim(in: directory)
+        let socket = directory + "/hat.sock"
+        let hat = try startI2CServe(socket: socket, ["--appliance", "furnace", "--duration", "3m"])
+        defer { stopChild(hat) }
+        let file = directory + "/bench.yaml"
+        try """
+            name: bench-e2e
+            modes: [bench]
+            seed: 3
+            duration: 50s
+            hub:
+              thing: hbshub001
+              poll_interval: 1s
+              appliances:
+                - { id: hvac, kind: furnace, sensor: sensehat, model: interim }
+            timeline:
+              - { at: 10s, fault: appliance.hvac.blocked-filter, prompt: "Put a hand over the vent" }
+              - { at: 20s, fault: cloud.offline, for: 10s }
+            expect:
+              - no-reading-lost
+              - health: { component: uplink, state: degraded, within: 5s, after: 20s }
+
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        var environment = shimEnvironment(shim: shim, device: "/dev/i2c-7", socket: socket)
+        environment["LD_PRELOAD"] = shim
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: hubrig)
+        process.arguments = ["scenario", "run", file, "--live", "--backend", "sensehat", "--i2c", "/dev/i2c-7", "--gpiochip", directory + "/no-chip",
+                             "--hub", hub, "--live-dir", directory + "/runs"]
+        process.environment = environment
+        let input = Pipe()
+        let outputPath = directory + "/output"
+        #expect(FileManager.default.createFile(atPath: outputPath, contents: nil))
+        let output = try #require(FileHandle(forWritingAtPath: outputPath))
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        Thread.sleep(forTimeInterval: 15)
+        input.fileHandleForWriting.write(Data("\n".utf8))  // the person did it
+        let deadline = ContinuousClock.now + .seconds(90)
+        while process.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("BENCH: Put a hand over the vent"), "\(text)")
+        #expect(text.contains("PASS bench-e2e") && text.contains("at 1×"), "\(text)")
+        let merged = (try? String(contentsOfFile: directory + "/runs/bench-e2e/events.jsonl", encoding: .utf8)) ?? ""
+        #expect(merged.contains("bench.prompt appliance.hvac.blocked-filter done"), "the answer is in the history")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/runs/bench-e2e/i2c.sock"), "a bench serves no stand-in of its own")
+        #expect(Self.leftovers(in: directory + "/runs").isEmpty, "\(Self.leftovers(in: directory + "/runs"))")
+    }
 }

@@ -19,6 +19,10 @@ final class LiveHubProcess {
         var configFile: String
         /// Built-ins that run in processes of their own over the hub's IPC socket (`hub.ipc`).
         var ipcComponents: [String] = []
+        /// A bench's real I²C device and GPIO chip; nil: the stand-in through the shim.
+        var bench: (i2cDevice: String, gpioChip: String)?
+
+        var i2cDevice: String { bench?.i2cDevice ?? LiveHubProcess.i2cDevice }
     }
 
     /// The I²C device the hub opens; the shim turns it into the stand-in's socket.
@@ -49,11 +53,13 @@ final class LiveHubProcess {
         incarnations += 1
         lastStartedAt = ContinuousClock.now
         var environment = ProcessInfo.processInfo.environment
-        environment["LD_PRELOAD"] = setup.shimLibrary
-        environment["HUBRIG_I2C_DEVICE"] = Self.i2cDevice
-        environment["HUBRIG_I2C_SOCKET"] = setup.i2cSocket
+        if setup.bench == nil {
+            environment["LD_PRELOAD"] = setup.shimLibrary
+            environment["HUBRIG_I2C_DEVICE"] = Self.i2cDevice
+            environment["HUBRIG_I2C_SOCKET"] = setup.i2cSocket
+        }
         environment[LiveClock.environmentName] = setup.clock.environmentValue
-        let arguments = ["run", "--backend", "sensehat", "--i2c", Self.i2cDevice, "--gpiochip", setup.directory + "/no-gpiochip",
+        let arguments = ["run", "--backend", "sensehat", "--i2c", setup.i2cDevice, "--gpiochip", setup.bench?.gpioChip ?? setup.directory + "/no-gpiochip",
                          "--config", setup.configFile, "--event-log", logPath(incarnations),
                          "--artifacts", setup.directory + "/bucket", "--control-socket", controlSocket]
             + (setup.ipcComponents.isEmpty ? [] : ["--ipc-socket", setup.directory + "/ipc.sock"])
@@ -123,7 +129,7 @@ final class LiveHubProcess {
         for name in setup.ipcComponents {
             guard var recipe = BuiltinRecipes.recipe(named: name) else { throw .setup("no built-in component \(name)") }
             let log = Self.shellQuoted(setup.directory + "/component-\(name)-") + "$$.jsonl"
-            let command = ([setup.executable, "component", name, "--config", setup.configFile, "--i2c", Self.i2cDevice].map(Self.shellQuoted)
+            let command = ([setup.executable, "component", name, "--config", setup.configFile, "--i2c", setup.i2cDevice].map(Self.shellQuoted)
                            + ["--event-log", log]).joined(separator: " ")
             recipe.lifecycle = .external(arguments: ["/bin/sh", "-c", "exec " + command])
             do { try RecipeText.yaml(recipe).write(toFile: recipePath(name), atomically: true, encoding: .utf8) } catch {

@@ -1,3 +1,4 @@
+import HubCore
 import HubKernel
 import HubSim
 
@@ -21,6 +22,8 @@ public enum LiveRoute: Equatable, Sendable {
     /// The rig publishes a deployment: artifacts into the bucket directory the hub fetches
     /// from, the document to the cloud broker.
     case publish(DeploymentSpec)
+    /// On a bench, a person does it: the entry's prompt is shown and the run waits.
+    case person
 
     /// The route of `fault`.
     public static func of(_ fault: SimFault) throws(LiveRouteError) -> LiveRoute {
@@ -47,6 +50,24 @@ public enum LiveRoute: Equatable, Sendable {
         case .powerLoss: return .powerLoss
         case .deploy(let spec): return .publish(spec)
         }
+    }
+
+    /// The route of `entry` on a bench, where the Sense HAT is real: what would happen to
+    /// its chips or its appliance (and joystick presses) is a person's to do, shown as the
+    /// entry's `prompt`; kits, deployments and everything the hub and proxy take go as in
+    /// a live run. `senseHAT` is the appliance on the HAT.
+    public static func onBench(_ entry: ScheduledFault, senseHAT: DeviceID) throws(LiveRouteError) -> LiveRoute {
+        let onHAT: Bool
+        switch entry.fault {
+        case .appliance(let device, _, _), .sensor(let device, _, _): onHAT = device == senseHAT
+        case .i2cStuck, .i2cReset, .i2cWhoAmI, .joystick: onHAT = true
+        default: onHAT = false
+        }
+        guard onHAT else { return try of(entry.fault) }
+        guard entry.prompt != nil else {
+            throw LiveRouteError("\(entry.fault.name) happens to the real Sense HAT on a bench: give the entry a prompt saying what the person there does")
+        }
+        return .person
     }
 
     /// Why a live run cannot judge `expectation`, or nil if it can: these need totals only

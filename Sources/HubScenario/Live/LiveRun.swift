@@ -19,14 +19,37 @@ public struct LiveRunOptions: Sendable {
     public var timeScale: Int64?
     /// The world's seed instead of the scenario's.
     public var seed: UInt64?
+    /// A bench run on a Pi's real Sense HAT instead of the stand-in.
+    public var bench: LiveBench?
 
-    public init(hubExecutable: String, shimLibrary: String, directory: String, timeScale: Int64? = nil, seed: UInt64? = nil) {
+    public init(hubExecutable: String, shimLibrary: String, directory: String, timeScale: Int64? = nil, seed: UInt64? = nil,
+                bench: LiveBench? = nil) {
         self.hubExecutable = hubExecutable
         self.shimLibrary = shimLibrary
         self.directory = directory
         self.timeScale = timeScale
         self.seed = seed
+        self.bench = bench
     }
+}
+
+/// A bench: the hub drives the real Sense HAT, and a person does what the scenario's
+/// prompts say (docs/bench.md).
+public struct LiveBench: Sendable {
+    public var i2cDevice: String
+    public var gpioChip: String
+    /// Shows a prompt and waits up to the timeout for the person to say it is done; true if
+    /// they did.
+    public var ask: @Sendable (_ prompt: String, _ timeout: Duration) -> Bool
+
+    public init(i2cDevice: String, gpioChip: String, ask: @escaping @Sendable (String, Duration) -> Bool) {
+        self.i2cDevice = i2cDevice
+        self.gpioChip = gpioChip
+        self.ask = ask
+    }
+
+    /// How long a prompt waits for an entry without a `for`.
+    public static let promptTimeoutDefault: Duration = .seconds(120)
 }
 
 /// A live run could not be set up, or its hub died where it should not have.
@@ -89,8 +112,9 @@ public enum LiveRun {
     public static func run(_ scenario: Scenario, options: LiveRunOptions, stop: LiveRunStop,
                            progress: @escaping Progress = { _ in }) throws(LiveRunError) -> ScenarioOutcome {
         let began = ContinuousClock.now
-        let scaleMax = HubRunLimits.timeScaleMax(pollInterval: scenario.pollInterval)
-        let scale = options.timeScale ?? min(scaleMax, defaultTimeScale)
+        let scaleMax = options.bench == nil ? HubRunLimits.timeScaleMax(pollInterval: scenario.pollInterval) : 1
+        let scale = options.timeScale ?? min(scaleMax, options.bench == nil ? defaultTimeScale : 1)
+        if options.bench != nil, scale != 1 { throw .setup("--time-scale \(scale): a bench runs in real time (real chips convert in real time)") }
         guard (1...scaleMax).contains(scale) else {
             throw .setup("--time-scale \(scale): 1…\(scaleMax) at a poll interval of \(DurationText.format(scenario.pollInterval)) (\(DurationText.format(HubRunLimits.realPollMin)) of real time per poll at least)")
         }
@@ -148,8 +172,12 @@ public enum LiveRun {
         }
         let world = SimWorld(devices: setup.hub.devices, seed: seed, start: setup.start, clock: clock, history: worldHistory)
         if scenario.expectations.contains(where: \.needsTruth) { world.recordTruth() }
+        // On a bench the world keeps the kits and the bucket, and its Sense HAT is not served
+        // (the server's lock still orders the world's users).
         let standIn = I2CSocketServer(bus: world.kits[0].bus, socketPath: directory + "/i2c.sock")
-        do { try standIn.start() } catch { throw .setup("I²C stand-in: \(error)") }
+        if options.bench == nil {
+            do { try standIn.start() } catch { throw .setup("I²C stand-in: \(error)") }
+        }
         defer { standIn.stop() }
 
         let cloud = try LiveCloud(thing: scenario.thing, port: cloudBroker.port, certificates: certificates, history: cloudHistory, clock: clock)
@@ -177,7 +205,8 @@ public enum LiveRun {
         }
         let hub = LiveHubProcess(.init(executable: options.hubExecutable, shimLibrary: options.shimLibrary, directory: directory,
                                        i2cSocket: directory + "/i2c.sock", clock: clock, configFile: configFile,
-                                       ipcComponents: scenario.ipc.components))
+                                       ipcComponents: scenario.ipc.components,
+                                       bench: options.bench.map { ($0.i2cDevice, $0.gpioChip) }))
         try hub.writeRecipes()
         defer { hub.stop() }
         progress("starting \(options.hubExecutable) at \(scale)× real time")
@@ -195,7 +224,8 @@ public enum LiveRun {
         for (index, kit) in world.mqttKits.enumerated() { loop.schedule(.kitPoll(index), at: start + kit.interval) }
         let end = start + scenario.duration
         var steps = LiveSteps(scenario: scenario, world: world, standIn: standIn, hub: hub, proxySocket: proxy.controlSocket,
-                              cloud: cloud, bucket: directory + "/bucket", history: worldHistory, progress: progress, start: start)
+                              cloud: cloud, bucket: directory + "/bucket", history: worldHistory, progress: progress, start: start,
+                              bench: options.bench)
         var failure: LiveRunError?
         loop.run(until: end) { step, now in
             guard failure == nil else { return }
@@ -349,11 +379,13 @@ struct LiveSteps {
     let history: SharedHistory
     let progress: LiveRun.Progress
     let start: Instant
+    let bench: LiveBench?
     /// The control socket's fault id of each entry in force (hub or proxy).
     private var injected: [Int: String] = [:]
 
     init(scenario: Scenario, world: SimWorld, standIn: I2CSocketServer, hub: LiveHubProcess, proxySocket: String, cloud: LiveCloud,
-         bucket: String, history: SharedHistory, progress: @escaping LiveRun.Progress, start: Instant) {
+         bucket: String, history: SharedHistory, progress: @escaping LiveRun.Progress, start: Instant, bench: LiveBench?) {
+        self.bench = bench
         self.scenario = scenario
         self.world = world
         self.standIn = standIn
@@ -369,7 +401,11 @@ struct LiveSteps {
     mutating func apply(_ index: Int, active: Bool, now: Instant) throws(LiveRunError) {
         let entry = scenario.timeline[index]
         let route: LiveRoute
-        do { route = try LiveRoute.of(entry.fault) } catch { throw .setup("\(entry.fault.name): \(error)") }  // the loader refused these
+        do {
+            route = try bench == nil ? LiveRoute.of(entry.fault) : LiveRoute.onBench(entry, senseHAT: scenario.appliances[0].id)
+        } catch {
+            throw .setup("\(entry.fault.name): \(error)")  // the loader refused these for the scenario's modes
+        }
         progress("\(DurationText.format(now - start)) \(active ? "start" : "end") \(entry.fault.name)")
         switch route {
         case .world:
@@ -388,6 +424,13 @@ struct LiveSteps {
             }
         case .publish(let spec):
             try publish(spec, now: now)
+        case .person:
+            // The person does the whole entry while the prompt waits; its end is theirs too.
+            guard active, let bench, let prompt = entry.prompt else { return }
+            let name = "bench.prompt " + entry.fault.name
+            history.record(.faultStart(name: name), at: now)
+            let done = bench.ask(prompt, entry.duration.map { max($0, .seconds(30)) } ?? LiveBench.promptTimeoutDefault)
+            history.record(.faultEnd(name: name + (done ? " done" : " timed out")), at: hub.setup.clock.now)
         }
     }
 
