@@ -5,7 +5,7 @@ import HubLive
 import Testing
 
 /// The live IPC bus server's faults, as the control socket applies them.
-@Suite("IPC bus server: ipc.restart and ipc.down on a live hub's socket", .serialized)
+@Suite("IPC bus server: ipc.restart, ipc.down, ipc.slow and ipc.drop on a live hub's socket", .serialized)
 struct IPCServerFaultTests {
     func connect(_ path: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -49,5 +49,51 @@ struct IPCServerFaultTests {
         #expect(!ended(back, within: 300), "the bus is back")
         let closings = inbox.take().filter { if case .ipcClosed = $0.0 { true } else { false } }
         #expect(closings.count == 1, "the hub heard the session end: \(closings.count)")
+    }
+
+    /// A `hello` frame as a component writes it.
+    func sendHello(_ fd: Int32) {
+        let bytes = IPCFrame.hello(component: "sensor", versions: [1]).encoded()
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    @Test("ipc.drop at p 1 loses the first frame and resets its connection; ipc.slow holds frames back by its latency; both end when cleared")
+    func dropAndSlow() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let inbox = CompletionInbox()
+        let server = try UnixSocketIPCServer(path: directory + "/ipc.sock", completions: inbox, clock: LiveClock(), faultSeed: 7)
+        server.start()
+        defer { server.stop() }
+        server.setDropping(1)
+        let lossy = try connect(server.path)
+        defer { close(lossy) }
+        sendHello(lossy)
+        #expect(ended(lossy, within: 2_000), "a lost frame resets the connection")
+        let seen = inbox.take().map(\.0)
+        #expect(!seen.contains { if case .ipcFrame = $0 { true } else { false } }, "the lost frame never reached the hub")
+        server.setDropping(nil)
+        server.setSlow(.milliseconds(400))
+        let slow = try connect(server.path)
+        defer { close(slow) }
+        let sent = ContinuousClock.now
+        sendHello(slow)
+        var frameAt: ContinuousClock.Instant?
+        while frameAt == nil, ContinuousClock.now < sent + .seconds(3) {
+            if inbox.take().contains(where: { if case .ipcFrame = $0.0 { true } else { false } }) { frameAt = ContinuousClock.now }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        let took = try #require(frameAt) - sent
+        #expect(took >= .milliseconds(380) && took < .seconds(2), "held back by the latency: \(took)")
+        server.setSlow(nil)
+        sendHello(slow)
+        let quick = ContinuousClock.now
+        var quickAt: ContinuousClock.Instant?
+        while quickAt == nil, ContinuousClock.now < quick + .seconds(2) {
+            if inbox.take().contains(where: { if case .ipcFrame = $0.0 { true } else { false } }) { quickAt = ContinuousClock.now }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        #expect(try #require(quickAt) - quick < .milliseconds(300), "cleared: no more delay")
+        #expect(!ended(slow, within: 100), "a slow server keeps its connections")
     }
 }
