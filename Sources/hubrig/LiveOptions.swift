@@ -123,7 +123,7 @@ struct LiveOptions: ParsableArguments {
         var lines = ["\(outcome.passed ? "PASS" : "FAIL") \(s.name)  (\(s.file), seed \(seed), live: \(DurationText.format(s.duration)) at \(live?.timeScale ?? 1)× in \(TextFormat.fixed(outcome.wallSeconds, decimals: 1)) s, hub processes \(live?.hubIncarnations ?? 0), last exit \(live?.cleanExit == true ? "clean" : "NOT clean"))",
                      "     readings \(outcome.readings) · anomaly alerts \(outcome.anomalyAlerts) · cloud messages \(outcome.cloudMessages) · LED \(outcome.ledColour)"]
         if let live, let peak = live.hubPeakResidentBytes, let share = live.hubCPUShare {
-            lines.append("     hub process (from /proc): peak RSS \(TextFormat.fixed(Double(peak) / 1_000_000, decimals: 1)) MB, CPU \(TextFormat.fixed(share * 100, decimals: 2)) % of one core")
+            lines.append("     hub process (from /proc): peak RSS \(TextFormat.fixed(Double(peak) / 1_000_000, decimals: 1)) MB (\(TextFormat.fixed(Double(peak) / 1_048_576, decimals: 1)) MiB), CPU \(TextFormat.fixed(share * 100, decimals: 2)) % of one core")
         }
         lines += outcome.checks.map { "     \($0.passed ? "ok  " : "FAIL") \($0.expectation.label): \($0.evidence)" }
         if !outcome.passed {
