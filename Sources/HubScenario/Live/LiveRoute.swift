@@ -76,6 +76,12 @@ public enum LiveRoute: Equatable, Sendable {
         switch expectation {
         case .outboxDepthMax, .cloudBytesPerDayMax, .cloudAttemptsMax, .kitRejectedMin:
             "\(expectation.label) is judged from the simulator's totals at the end of a run; a live run has none"
+        case .noCorruptedReading:
+            // Found live: a conversion can land between the hub's sampling instant and its
+            // bursts, and the world records its truth a few milliseconds after the reading's
+            // timestamp, so "the latest truth at or before the timestamp" is the conversion
+            // before — a furnace lighting in between looked like a corrupted reading.
+            "no-corrupted-reading matches a reading with the latest conversion at or before its timestamp, which holds only where time stands still during a poll (simulation)"
         default:
             nil
         }
