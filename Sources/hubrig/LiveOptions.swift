@@ -108,7 +108,7 @@ struct LiveOptions: ParsableArguments {
                 continue
             }
             print(LiveOptions.summary(outcome, seed: seed ?? scenario.seed, timeScaleGiven: timeScale))
-            fflush(stdout)  // a live run takes minutes: each verdict shows when it is known, even in a file
+            fflush(nil)  // a live run takes minutes: each verdict shows when it is known, even in a file (nil: every stream)
             outcomes.append(outcome)
             if !outcome.passed { failed += 1 }
             if stop.isRequested { throw ExitCode(130) }
