@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import HubCore
+import HubLive
 import HubScenario
 
 /// `scenario run --live`: the scenarios against the production `hub` process, in real time.
@@ -9,7 +10,7 @@ struct LiveOptions: ParsableArguments {
     @Flag(help: "Run against the real hub process with real brokers, the fault proxy and the I²C stand-in, in scaled real time (docs/live.md).")
     var live = false
 
-    @Option(name: .customLong("time-scale"), help: "With --live: simulated seconds per real second (default: the largest the poll interval allows, 200 at 10 s).")
+    @Option(name: .customLong("time-scale"), help: "With --live: simulated seconds per real second (default 40, or the poll interval / 50 ms if smaller; at most that; docs/live.md says why).")
     var timeScale: Int64?
 
     @Option(help: "With --live: the hub binary (default: `hub` beside this hubrig).")
@@ -75,6 +76,17 @@ struct LiveOptions: ParsableArguments {
     /// of each and the totals; Ctrl-C stops the run in progress, tears it down and reports.
     func run(_ scenarios: [Scenario], seeds: [UInt64], results: ResultFileOptions) throws {
         let (hubPath, shimPath) = try executables()
+        // A scale no scenario of these can take is invalid input (exit 2), not a failed run.
+        if let timeScale {
+            for scenario in scenarios {
+                let maximum = backend == .sensehat ? 1 : HubRunLimits.timeScaleMax(pollInterval: scenario.pollInterval)
+                guard (1...maximum).contains(timeScale) else {
+                    printError("--time-scale \(timeScale): \(scenario.file) allows 1…\(maximum)"
+                               + (backend == .sensehat ? " (a bench runs in real time)" : " at its poll interval of \(DurationText.format(scenario.pollInterval))"))
+                    throw ExitCode(2)
+                }
+            }
+        }
         let stop = LiveRunStop()
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
