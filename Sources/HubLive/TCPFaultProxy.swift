@@ -282,12 +282,7 @@ public final class TCPFaultProxy: @unchecked Sendable {
         guard fd >= 0 else { throw ProxyError.system(call: "socket", errno: errno) }
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, Glibc.listen(fd, 16) == 0 else {
+        guard LoopbackAddress.bind(fd, port: port), Glibc.listen(fd, 16) == 0 else {
             let code = errno
             close(fd)
             throw ProxyError.system(call: "bind 127.0.0.1:\(port)", errno: code)
@@ -296,10 +291,7 @@ public final class TCPFaultProxy: @unchecked Sendable {
     }
 
     static func localPort(_ fd: Int32) -> UInt16 {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return UInt16(bigEndian: address.sin_port)
+        LoopbackAddress.port(of: fd) ?? 0
     }
 
     /// A connected, non-blocking socket to the upstream broker, or nil when it refuses.
