@@ -29,6 +29,12 @@ public final class LiveClock: HubClock, Sendable {
         self.monotonicOrigin = monotonicOrigin
     }
 
+    /// A clock that reads `origin` now and runs `timeScale` times faster than real time
+    /// (a live scenario run's: the scenario's start, from the moment the rig begins).
+    public convenience init(timeScale: Int64, origin: Instant) {
+        self.init(timeScale: timeScale, origin: origin, monotonicOrigin: Self.read(CLOCK_MONOTONIC))
+    }
+
     /// The environment variable through which a rig hands its clock to the hub it starts
     /// (and the hub to the component processes it starts, which inherit its environment).
     public static let environmentName = "HUBRIG_CLOCK"

@@ -59,9 +59,7 @@ public enum ScenarioLoader {
         var tags: [String] = []
         for item in try root.optional("tags")?.list() ?? [] {
             let tag = try item.string()
-            let plain = !tag.isEmpty && tag.utf8.count <= 40
-                && tag.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
-            guard plain else { throw item.error("tag '\(tag)': lowercase letters, digits, - and _, at most 40") }
+            guard isPlainName(tag, maximum: 40, extra: "-_"), tag == tag.lowercased() else { throw item.error("tag '\(tag)': lowercase letters, digits, - and _, at most 40") }
             guard !tags.contains(tag) else { throw item.error("tag '\(tag)' given twice") }
             tags.append(tag)
         }

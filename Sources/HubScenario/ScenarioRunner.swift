@@ -49,26 +49,15 @@ public enum ScenarioRunner {
         var setup = scenario.simulationSetup(seed: seed)
         setup.verifyReads = verifyReads
         let log = try eventLogPath.map { (path) throws(StoreError) in try EventLogWriter(path: path) }
-        let context = CheckContext(start: setup.start, end: setup.start + setup.duration,
-                                   pollInterval: scenario.pollInterval, devices: scenario.appliances.map(\.id),
-                                   ipcComponents: scenario.ipc.components)
-        let checkers = scenario.expectations.map { $0.makeChecker(context) }
-        let tally = RunTally()
-        let recorder = HistoryRecorder(log: log, keepsEntries: false) { event, time in
-            tally.observe(event, at: time)
-            for checker in checkers { checker.observe(event, at: time) }
-        }
+        let judge = HistoryJudge(scenario, start: setup.start)
+        let recorder = HistoryRecorder(log: log, keepsEntries: false) { event, time in judge.observe(event, at: time) }
         let simulation = Simulation(setup: setup, recordTruth: scenario.expectations.contains { $0.needsTruth }, recorder: recorder)
         let clock = ContinuousClock()
         let began = clock.now
         simulation.run(progressEvery: progressInterval, progress: progress)
         let wall = (clock.now - began).secondsValue
         try recorder.finish()
-        let checks = verdicts(scenario.expectations, checkers)
-        return ScenarioOutcome(
-            scenario: scenario, seed: setup.seed, checks: checks, wallSeconds: wall,
-            readings: tally.readings, anomalyAlerts: tally.anomalyAlerts, cloudMessages: tally.cloudMessages,
-            ledColour: tally.ledColour, eventLogLines: log?.linesWritten ?? 0)
+        return judge.outcome(seed: setup.seed, wallSeconds: wall, eventLogLines: log?.linesWritten ?? 0)
     }
 
     /// Judges a recorded run: the event log at `historyPath` (a simulation's, or a real
@@ -76,24 +65,14 @@ public enum ScenarioRunner {
     /// run starts at the log's first event and lasts the scenario's duration; the
     /// scenario's timeline is not applied — whoever made the log injected the faults.
     public static func check(_ scenario: Scenario, historyPath: String) throws(EventLogReadError) -> ScenarioOutcome {
-        var checkers: [any HistoryChecker] = []
-        let tally = RunTally()
+        var judge: HistoryJudge?
         let events = try EventLogReader.read(path: historyPath) { event, time in
-            if checkers.isEmpty {
-                let context = CheckContext(start: time, end: time + scenario.duration,
-                                           pollInterval: scenario.pollInterval, devices: scenario.appliances.map(\.id),
-                                   ipcComponents: scenario.ipc.components)
-                checkers = scenario.expectations.map { $0.makeChecker(context) }
-            }
-            tally.observe(event, at: time)
-            for checker in checkers { checker.observe(event, at: time) }
+            let judging = judge ?? HistoryJudge(scenario, start: time)
+            judge = judging
+            judging.observe(event, at: time)
         }
-        guard events > 0 else { throw EventLogReadError(path: historyPath, line: nil, reason: "no events: nothing to judge") }
-        let checks = verdicts(scenario.expectations, checkers)
-        var outcome = ScenarioOutcome(
-            scenario: scenario, seed: scenario.seed, checks: checks, wallSeconds: 0,
-            readings: tally.readings, anomalyAlerts: tally.anomalyAlerts, cloudMessages: tally.cloudMessages,
-            ledColour: tally.ledColour, eventLogLines: events)
+        guard events > 0, let judge else { throw EventLogReadError(path: historyPath, line: nil, reason: "no events: nothing to judge") }
+        var outcome = judge.outcome(seed: scenario.seed, wallSeconds: 0, eventLogLines: events)
         outcome.historyPath = historyPath
         return outcome
     }
@@ -116,37 +95,23 @@ public enum ScenarioRunner {
             }
         }
         events.sort { ($0.time, $0.file, $0.line) < ($1.time, $1.file, $1.line) }
-        let context = CheckContext(start: start, end: start + scenario.duration, pollInterval: scenario.pollInterval,
-                                   devices: scenario.appliances.map(\.id), ipcComponents: scenario.ipc.components)
-        let checkers = scenario.expectations.map { $0.makeChecker(context) }
-        let tally = RunTally()
+        let judge = HistoryJudge(scenario, start: start)
         let log: EventLogWriter
         do { log = try EventLogWriter(path: mergedPath) } catch {
             throw EventLogReadError(path: mergedPath, line: nil, reason: "\(error)")
         }
         for entry in events {
-            tally.observe(entry.event, at: entry.time)
-            for checker in checkers { checker.observe(entry.event, at: entry.time) }
+            judge.observe(entry.event, at: entry.time)
             do { try log.append(entry.event, at: entry.time) } catch {
                 throw EventLogReadError(path: mergedPath, line: nil, reason: "\(error)")
             }
         }
         do { try log.close() } catch { throw EventLogReadError(path: mergedPath, line: nil, reason: "\(error)") }
-        var outcome = ScenarioOutcome(
-            scenario: scenario, seed: scenario.seed, checks: verdicts(scenario.expectations, checkers), wallSeconds: 0,
-            readings: tally.readings, anomalyAlerts: tally.anomalyAlerts, cloudMessages: tally.cloudMessages,
-            ledColour: tally.ledColour, eventLogLines: events.count)
+        var outcome = judge.outcome(seed: scenario.seed, wallSeconds: 0, eventLogLines: events.count)
         outcome.historyPath = mergedPath
         return outcome
     }
 
-    /// Each expectation's verdict, from the checker that watched the history.
-    private static func verdicts(_ expectations: [Expectation], _ checkers: [any HistoryChecker]) -> [CheckResult] {
-        zip(expectations, checkers).map { expectation, checker in
-            let (passed, evidence) = checker.verdict()
-            return CheckResult(expectation: expectation, passed: passed, evidence: evidence)
-        }
-    }
 
     /// The terminal summary of one outcome; failures end with the seed and a replay command.
     public static func summary(_ outcome: ScenarioOutcome) -> String {
@@ -222,5 +187,37 @@ final class RunTally {
         case .ledFrame(let colour): ledColour = colour
         default: break
         }
+    }
+}
+
+/// A scenario's checkers and the run's tally, fed one history: what judging a simulation,
+/// a recorded log and a live run have in common.
+final class HistoryJudge {
+    let scenario: Scenario
+    private let checkers: [any HistoryChecker]
+    private let tally = RunTally()
+
+    /// The run starts at `start` and lasts the scenario's duration.
+    init(_ scenario: Scenario, start: Instant) {
+        self.scenario = scenario
+        let context = CheckContext(start: start, end: start + scenario.duration, pollInterval: scenario.pollInterval,
+                                   devices: scenario.appliances.map(\.id), ipcComponents: scenario.ipc.components)
+        checkers = scenario.expectations.map { $0.makeChecker(context) }
+    }
+
+    func observe(_ event: HistoryEvent, at time: Instant) {
+        tally.observe(event, at: time)
+        for checker in checkers { checker.observe(event, at: time) }
+    }
+
+    /// Each expectation's verdict, from the checker that watched the history, with the tally.
+    func outcome(seed: UInt64, wallSeconds: Double, eventLogLines: Int) -> ScenarioOutcome {
+        let checks = zip(scenario.expectations, checkers).map { expectation, checker in
+            let (passed, evidence) = checker.verdict()
+            return CheckResult(expectation: expectation, passed: passed, evidence: evidence)
+        }
+        return ScenarioOutcome(scenario: scenario, seed: seed, checks: checks, wallSeconds: wallSeconds,
+                               readings: tally.readings, anomalyAlerts: tally.anomalyAlerts, cloudMessages: tally.cloudMessages,
+                               ledColour: tally.ledColour, eventLogLines: eventLogLines)
     }
 }

@@ -161,7 +161,7 @@ public enum LiveRun {
         }
 
         // One clock for the hub, the world and the cloud: the scenario's start, scaled.
-        let clock = LiveClock(timeScale: scale, origin: setup.start, monotonicOrigin: Self.monotonicNow())
+        let clock = LiveClock(timeScale: scale, origin: setup.start)
         let worldHistory: SharedHistory
         let cloudHistory: SharedHistory
         do {
@@ -330,12 +330,6 @@ public enum LiveRun {
         }
     }
 
-    static func monotonicNow() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
-    }
-
     /// Polls `condition` every 20 ms of real time until it holds or `timeout` passes.
     static func waitUntil(_ timeout: Duration, _ condition: () -> Bool) -> Bool {
         let deadline = ContinuousClock.now + timeout
@@ -457,9 +451,13 @@ struct LiveSteps {
     /// bucket serves them now, so `deploy.corrupt-artifact` damages them), the document to
     /// the hub's deployments topic.
     private func publish(_ spec: DeploymentSpec, now: Instant) throws(LiveRunError) {
+        // Only what this publication put in the bucket (or changed) is written: rewriting
+        // earlier artifacts would damage them too while deploy.corrupt-artifact lasts.
         let (document, files) = standIn.withBus { _ in
+            let before = world.deployments.published
             let document = world.deployments.publish(spec)
-            return (document, world.deployments.published.compactMap { item in world.deployments.served(path: item.path).map { (item.path, $0) } })
+            let added = world.deployments.published.filter { item in !before.contains { $0.path == item.path && $0.bytes == item.bytes } }
+            return (document, added.compactMap { item in world.deployments.served(path: item.path).map { (item.path, $0) } })
         }
         for (path, bytes) in files {
             let file = bucket + "/" + path
