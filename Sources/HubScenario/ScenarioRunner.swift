@@ -9,6 +9,11 @@ public struct CheckResult: Sendable {
     public let expectation: Expectation
     public let passed: Bool
     public let evidence: String
+    /// Where the checker saw the violation, when it can say (the first late gap, the
+    /// unexpected alert, the end of a window that stayed empty).
+    public var at: Instant? = nil
+    /// The event log lines around `at`, filled in when the run is replayed for them.
+    public var context: [String] = []
 }
 
 /// The result of running one scenario in simulation.
@@ -26,6 +31,10 @@ public struct ScenarioOutcome: Sendable {
     public var historyPath: String? = nil
     /// Set for a run against the real hub process (`scenario run --live`).
     public var live: LiveFigures? = nil
+    /// The instant the run started (what `CheckResult.at` is measured from in reports).
+    public var start: Instant? = nil
+    /// The run's timeline, when it was recorded (`ScenarioRunner.run(recordTimeline:)`).
+    public var timeline: ScenarioTimeline? = nil
 
     public var passed: Bool { checks.allSatisfy(\.passed) }
 
@@ -44,12 +53,14 @@ public enum ScenarioRunner {
     /// `eventLogPath` if given, and checks every expectation against the history.
     /// `verifyReads: false` turns off the drivers' read verification (to show what it prevents).
     /// `progress` hears the simulated instant once per simulated day.
+    /// `recordTimeline` keeps the run's timeline for the HTML report.
     public static func run(_ scenario: Scenario, seed: UInt64? = nil, eventLogPath: String? = nil,
-                           verifyReads: Bool = true, progress: ((Instant) -> Void)? = nil) throws(StoreError) -> ScenarioOutcome {
+                           verifyReads: Bool = true, recordTimeline: Bool = false,
+                           progress: ((Instant) -> Void)? = nil) throws(StoreError) -> ScenarioOutcome {
         var setup = scenario.simulationSetup(seed: seed)
         setup.verifyReads = verifyReads
         let log = try eventLogPath.map { (path) throws(StoreError) in try EventLogWriter(path: path) }
-        let judge = HistoryJudge(scenario, start: setup.start)
+        let judge = HistoryJudge(scenario, start: setup.start, recordTimeline: recordTimeline)
         let recorder = HistoryRecorder(log: log, keepsEntries: false) { event, time in judge.observe(event, at: time) }
         let simulation = Simulation(setup: setup, recordTruth: scenario.expectations.contains { $0.needsTruth }, recorder: recorder)
         let clock = ContinuousClock()
@@ -67,7 +78,7 @@ public enum ScenarioRunner {
     public static func check(_ scenario: Scenario, historyPath: String) throws(EventLogReadError) -> ScenarioOutcome {
         var judge: HistoryJudge?
         let events = try EventLogReader.read(path: historyPath) { event, time in
-            let judging = judge ?? HistoryJudge(scenario, start: time)
+            let judging = judge ?? HistoryJudge(scenario, start: time, recordTimeline: true)
             judge = judging
             judging.observe(event, at: time)
         }
@@ -95,7 +106,7 @@ public enum ScenarioRunner {
             }
         }
         events.sort { ($0.time, $0.file, $0.line) < ($1.time, $1.file, $1.line) }
-        let judge = HistoryJudge(scenario, start: start)
+        let judge = HistoryJudge(scenario, start: start, recordTimeline: true)
         let log: EventLogWriter
         do { log = try EventLogWriter(path: mergedPath) } catch {
             throw EventLogReadError(path: mergedPath, line: nil, reason: "\(error)")
@@ -194,12 +205,16 @@ final class RunTally {
 /// a recorded log and a live run have in common.
 final class HistoryJudge {
     let scenario: Scenario
+    let start: Instant
     private let checkers: [any HistoryChecker]
     private let tally = RunTally()
+    private let timeline: TimelineRecorder?
 
     /// The run starts at `start` and lasts the scenario's duration.
-    init(_ scenario: Scenario, start: Instant) {
+    init(_ scenario: Scenario, start: Instant, recordTimeline: Bool = false) {
         self.scenario = scenario
+        self.start = start
+        timeline = recordTimeline ? TimelineRecorder(scenario, start: start) : nil
         let context = CheckContext(start: start, end: start + scenario.duration, pollInterval: scenario.pollInterval,
                                    devices: scenario.appliances.map(\.id), ipcComponents: scenario.ipc.components)
         checkers = scenario.expectations.map { $0.makeChecker(context) }
@@ -207,6 +222,7 @@ final class HistoryJudge {
 
     func observe(_ event: HistoryEvent, at time: Instant) {
         tally.observe(event, at: time)
+        timeline?.observe(event, at: time)
         for checker in checkers { checker.observe(event, at: time) }
     }
 
@@ -214,10 +230,13 @@ final class HistoryJudge {
     func outcome(seed: UInt64, wallSeconds: Double, eventLogLines: Int) -> ScenarioOutcome {
         let checks = zip(scenario.expectations, checkers).map { expectation, checker in
             let (passed, evidence) = checker.verdict()
-            return CheckResult(expectation: expectation, passed: passed, evidence: evidence)
+            return CheckResult(expectation: expectation, passed: passed, evidence: evidence, at: passed ? nil : checker.violationAt)
         }
-        return ScenarioOutcome(scenario: scenario, seed: seed, checks: checks, wallSeconds: wallSeconds,
-                               readings: tally.readings, anomalyAlerts: tally.anomalyAlerts, cloudMessages: tally.cloudMessages,
-                               ledColour: tally.ledColour, eventLogLines: eventLogLines)
+        var outcome = ScenarioOutcome(scenario: scenario, seed: seed, checks: checks, wallSeconds: wallSeconds,
+                                      readings: tally.readings, anomalyAlerts: tally.anomalyAlerts, cloudMessages: tally.cloudMessages,
+                                      ledColour: tally.ledColour, eventLogLines: eventLogLines)
+        outcome.start = start
+        outcome.timeline = timeline?.finish()
+        return outcome
     }
 }

@@ -126,7 +126,7 @@ struct LiveOptions: ParsableArguments {
             if stop.isRequested { throw ExitCode(130) }
         }
         print("\(runs.count - failed) passed, \(failed) failed (live)")
-        try results.write(outcomes)
+        try results.write(scenarios, outcomes)
         if failed > 0 { throw ExitCode(1) }
     }
 

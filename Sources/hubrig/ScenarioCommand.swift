@@ -42,7 +42,7 @@ struct ScenarioCommand: ParsableCommand {
                 throw ExitCode(2)
             }
             print(ScenarioRunner.summary(outcome))
-            try results.write([outcome])
+            try results.write([loaded], [outcome])
             if !outcome.passed { throw ExitCode(1) }
         }
     }
@@ -148,7 +148,7 @@ struct ScenarioCommand: ParsableCommand {
                 }
                 let outcome: ScenarioOutcome
                 do {
-                    outcome = try ScenarioRunner.run(scenario, seed: seed, eventLogPath: logPath, progress: report)
+                    outcome = try ScenarioRunner.run(scenario, seed: seed, eventLogPath: logPath, recordTimeline: results.wantsAny, progress: report)
                 } catch {
                     progress?.clear()
                     printError("\(scenario.file): event log: \(error)")
@@ -160,7 +160,7 @@ struct ScenarioCommand: ParsableCommand {
                 if !outcome.passed { failed += 1 }
             }
             print("\(scenarios.count - failed) passed, \(failed) failed")
-            try results.write(outcomes)
+            try results.write(scenarios, outcomes)
             if failed > 0 { throw ExitCode(1) }
         }
 
@@ -188,7 +188,7 @@ struct ScenarioCommand: ParsableCommand {
             print(ScenarioSweep.report(results))
             let runs = results.reduce(0) { $0 + $1.outcomes.count }
             printError("\(runs) runs on \(workers) workers in \(TextFormat.fixed((clock.now - began).secondsValue, decimals: 1)) s")
-            try self.results.write(results.flatMap(\.outcomes))
+            try self.results.write(scenarios, results.flatMap(\.outcomes))
             if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
         }
 
@@ -263,17 +263,24 @@ final class TerminalProgress: @unchecked Sendable {
     }
 }
 
-/// `--junit FILE --json FILE`: the results as data, for `scenario run` and `scenario check`.
+/// `--junit FILE --json FILE --report FILE.html`: the results as data and as the page
+/// people read, for `scenario run`, `scenario check` and `report merge`.
 struct ResultFileOptions: ParsableArguments {
     @Option(help: "Write the results as JUnit XML (one testsuite per scenario, one testcase per expectation) to this file.")
     var junit: String?
 
-    @Option(help: "Write the results as JSON to this file.")
+    @Option(help: "Write the results as JSON to this file (what `hubrig report merge` joins).")
     var json: String?
 
+    @Option(help: "Write the HTML report (one self-contained file: timelines, the Well-Architected table) to this file.")
+    var report: String?
+
+    var wantsAny: Bool { junit != nil || json != nil || report != nil }
+
     /// Writes the files asked for; a file that cannot be written is exit 2.
-    func write(_ outcomes: [ScenarioOutcome]) throws {
-        for (path, content) in [(junit, { ResultFiles.junit(outcomes) }), (json, { ResultFiles.json(outcomes) })] {
+    func write(_ report: ScenarioReport) throws {
+        for (path, content) in [(junit, { ResultFiles.junit(report) }), (json, { ReportJSON.write(report) }),
+                                (self.report, { HTMLReport.render(report) })] {
             guard let path else { continue }
             do {
                 try content().write(toFile: path, atomically: true, encoding: .utf8)
@@ -282,5 +289,10 @@ struct ResultFileOptions: ParsableArguments {
                 throw ExitCode(2)
             }
         }
+    }
+
+    func write(_ scenarios: [Scenario], _ outcomes: [ScenarioOutcome]) throws {
+        guard wantsAny else { return }
+        try write(ScenarioReport(scenarios: scenarios, outcomes: outcomes))
     }
 }

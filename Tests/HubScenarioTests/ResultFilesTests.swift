@@ -42,7 +42,7 @@ struct ResultFilesTests {
         let (outcomes, directory) = try failingOutcomes(seeds: [4, 5])
         defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
         let path = directory + "/results.xml"
-        try ResultFiles.junit(outcomes).write(toFile: path, atomically: true, encoding: .utf8)
+        try ResultFiles.junit(ScenarioReport(scenarios: [], outcomes: outcomes)).write(toFile: path, atomically: true, encoding: .utf8)
         let output = try python("""
             from junitparser import JUnitXml, Failure
             xml = JUnitXml.fromfile(\(String(reflecting: path)))
@@ -66,7 +66,7 @@ struct ResultFilesTests {
     func jsonParses() throws {
         let (outcomes, directory) = try failingOutcomes(seeds: [4])
         defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
-        let text = ResultFiles.json(outcomes)
+        let text = ReportJSON.write(ScenarioReport(scenarios: [], outcomes: outcomes))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(object["passed"] as? Int == 0 && object["failed"] as? Int == 1)
         let scenario = try #require((object["scenarios"] as? [[String: Any]])?.first)
@@ -84,7 +84,8 @@ struct ResultFilesTests {
         let (first, directory) = try failingOutcomes(seeds: [4, 5])
         defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
         let second = try [4, 5].map { try ScenarioRunner.run(first[0].scenario, seed: $0) }
-        #expect(ResultFiles.junit(first) == ResultFiles.junit(second))
-        #expect(ResultFiles.json(first) == ResultFiles.json(second))
+        let reports = [first, second].map { ScenarioReport(scenarios: [], outcomes: $0) }
+        #expect(ResultFiles.junit(reports[0]) == ResultFiles.junit(reports[1]))
+        #expect(ReportJSON.write(reports[0]) == ReportJSON.write(reports[1]))
     }
 }

@@ -11,6 +11,13 @@ public protocol HistoryChecker: AnyObject {
     func observe(_ event: HistoryEvent, at time: Instant)
     /// The verdict once the history is complete, with the evidence a reader needs to believe it.
     func verdict() -> (passed: Bool, evidence: String)
+    /// Where the violation is, once `verdict()` has failed, when the checker can say: the
+    /// report shows the events around it and marks it on the timeline.
+    var violationAt: Instant? { get }
+}
+
+extension HistoryChecker {
+    public var violationAt: Instant? { nil }
 }
 
 /// What every checker knows about the run besides its history.
