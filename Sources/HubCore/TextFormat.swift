@@ -19,4 +19,15 @@ public enum TextFormat {
     public static func padded(_ text: String, _ width: Int) -> String {
         text + String(repeating: " ", count: max(1, width - text.count))
     }
+
+    /// `1234567` as `1,234,567`.
+    public static func grouped(_ value: Int) -> String {
+        var digits = String(value.magnitude)
+        var out = ""
+        while digits.count > 3 {
+            out = "," + digits.suffix(3) + out
+            digits = String(digits.dropLast(3))
+        }
+        return (value < 0 ? "-" : "") + digits + out
+    }
 }

@@ -20,7 +20,7 @@ public struct CheckResult: Sendable {
 public struct ScenarioOutcome: Sendable {
     public let scenario: Scenario
     public var seed: UInt64
-    public let checks: [CheckResult]
+    public var checks: [CheckResult]
     public var wallSeconds: Double
     public let readings: Int
     public let anomalyAlerts: Int
@@ -53,22 +53,34 @@ public enum ScenarioRunner {
     /// `eventLogPath` if given, and checks every expectation against the history.
     /// `verifyReads: false` turns off the drivers' read verification (to show what it prevents).
     /// `progress` hears the simulated instant once per simulated day.
-    /// `recordTimeline` keeps the run's timeline for the HTML report.
+    /// `recordTimeline` keeps the run's timeline for the HTML report; `contextAround` keeps
+    /// the events around those instants (a failed run's violations, on its replay) in the
+    /// failed checks whose violation is one of them.
     public static func run(_ scenario: Scenario, seed: UInt64? = nil, eventLogPath: String? = nil,
-                           verifyReads: Bool = true, recordTimeline: Bool = false,
+                           verifyReads: Bool = true, recordTimeline: Bool = false, contextAround: [Instant] = [],
                            progress: ((Instant) -> Void)? = nil) throws(StoreError) -> ScenarioOutcome {
         var setup = scenario.simulationSetup(seed: seed)
         setup.verifyReads = verifyReads
         let log = try eventLogPath.map { (path) throws(StoreError) in try EventLogWriter(path: path) }
         let judge = HistoryJudge(scenario, start: setup.start, recordTimeline: recordTimeline)
-        let recorder = HistoryRecorder(log: log, keepsEntries: false) { event, time in judge.observe(event, at: time) }
+        let context = contextAround.isEmpty ? nil : ViolationContext(around: contextAround)
+        let recorder = HistoryRecorder(log: log, keepsEntries: false) { event, time in
+            judge.observe(event, at: time)
+            if let context, !context.isDone { context.observe(event, at: time) }
+        }
         let simulation = Simulation(setup: setup, recordTruth: scenario.expectations.contains { $0.needsTruth }, recorder: recorder)
         let clock = ContinuousClock()
         let began = clock.now
         simulation.run(progressEvery: progressInterval, progress: progress)
         let wall = (clock.now - began).secondsValue
         try recorder.finish()
-        return judge.outcome(seed: setup.seed, wallSeconds: wall, eventLogLines: log?.linesWritten ?? 0)
+        var outcome = judge.outcome(seed: setup.seed, wallSeconds: wall, eventLogLines: log?.linesWritten ?? 0)
+        if let context {
+            for index in outcome.checks.indices {
+                if let at = outcome.checks[index].at { outcome.checks[index].context = context.lines(around: at) }
+            }
+        }
+        return outcome
     }
 
     /// Judges a recorded run: the event log at `historyPath` (a simulation's, or a real
@@ -144,10 +156,27 @@ public enum ScenarioRunner {
     }
 
     /// One line per expectation: `ok` or `FAIL`, its label and its evidence.
+    /// A failed check with a known violation is followed by the events around it.
     static func checkLines(_ outcome: ScenarioOutcome, onlyFailures: Bool, indent: String = "     ") -> [String] {
-        outcome.checks.filter { !onlyFailures || !$0.passed }.map { check in
-            "\(indent)\(check.passed ? "ok  " : "FAIL") \(check.expectation.label): \(check.evidence)"
+        outcome.checks.filter { !onlyFailures || !$0.passed }.flatMap { check in
+            var lines = ["\(indent)\(check.passed ? "ok  " : "FAIL") \(check.expectation.label): \(check.evidence)"]
+            if !check.context.isEmpty, let at = check.at, let start = outcome.start {
+                lines.append("\(indent)     events around +\(DurationText.format(at - start)):")
+                lines += check.context.map { "\(indent)       \($0)" }
+            }
+            return lines
         }
+    }
+
+    /// The outcome again, from a replay of its seed that keeps the events around each
+    /// violation (and the timeline): what a failed single run shows.
+    public static func withContext(_ outcome: ScenarioOutcome) throws(StoreError) -> ScenarioOutcome {
+        let instants = outcome.checks.compactMap(\.at)
+        guard !outcome.passed, outcome.historyPath == nil, !instants.isEmpty else { return outcome }
+        var replay = try run(outcome.scenario, seed: outcome.seed, recordTimeline: true, contextAround: instants)
+        precondition(replay.checks.map(\.passed) == outcome.checks.map(\.passed), "replay of \(outcome.scenario.name) seed \(outcome.seed) differs")
+        replay.wallSeconds = outcome.wallSeconds
+        return replay
     }
 
     /// Which detector scored each appliance, and where its package came from (relative to
@@ -171,16 +200,7 @@ public enum ScenarioRunner {
 
     static func formatSeconds(_ seconds: Double) -> String { TextFormat.fixed(seconds, decimals: 2) + " s" }
 
-    static func formatRatio(_ ratio: Double) -> String {
-        let whole = Int(ratio.rounded())
-        var digits = String(whole)
-        var grouped = ""
-        while digits.count > 3 {
-            grouped = "," + digits.suffix(3) + grouped
-            digits = String(digits.dropLast(3))
-        }
-        return digits + grouped
-    }
+    static func formatRatio(_ ratio: Double) -> String { TextFormat.grouped(Int(ratio.rounded())) }
 }
 
 /// The figures a run's summary line shows, counted from the history like any checker.

@@ -12,7 +12,7 @@ public enum ScenarioSweep {
     /// One scenario's runs, one per seed in order.
     public struct ScenarioResult: Sendable {
         public let scenario: Scenario
-        public let seeds: ClosedRange<UInt64>
+        public let seeds: [UInt64]
         public let outcomes: [ScenarioOutcome]
 
         public var passed: Bool { outcomes.allSatisfy(\.passed) }
@@ -24,33 +24,89 @@ public enum ScenarioSweep {
     /// Failing seeds shown in full per scenario; the rest are listed by number.
     public static let failuresShownMax = 5
 
-    /// Runs every scenario under every seed, at most `workers` at a time. `eventLogPath`
-    /// names each run's log (nil: none); `progress` hears (runs done, runs in all) from the
-    /// workers' threads.
+    /// Runs every scenario under every seed, at most `workers` at a time.
     public static func run(_ scenarios: [Scenario], seeds: ClosedRange<UInt64>,
                            workers: Int = ProcessInfo.processInfo.activeProcessorCount,
                            eventLogPath: @Sendable (Scenario, UInt64) -> String? = { _, _ in nil },
                            progress: (@Sendable (Int, Int) -> Void)? = nil) throws(StoreError) -> [ScenarioResult] {
         precondition(UInt64(seeds.count) <= seedCountMax)
-        let seedList = Array(seeds)
-        let total = scenarios.count * seedList.count
+        var perRun: (@Sendable (Int, Int, SweepPlan.Run) -> Void)?
+        if let progress { perRun = { done, total, _ in progress(done, total) } }
+        return try run(scenarios, plan: SweepPlan(scenarios, seeds: Array(seeds)), workers: workers, eventLogPath: eventLogPath,
+                       progress: perRun)
+    }
+
+    /// Makes the runs of `plan` (a whole sweep or one shard of it), at most `workers` at a
+    /// time. `eventLogPath` names each run's log (nil: none); `progress` hears (runs done,
+    /// runs in all, the run just done) from the workers' threads. The lowest seed of each
+    /// scenario records its timeline; then the failed seeds shown in full are replayed —
+    /// runs are deterministic — to keep the events around each violation, and the lowest
+    /// failed seed's timeline replaces the passing one. Scenarios the plan gives no run
+    /// are left out.
+    public static func run(_ scenarios: [Scenario], plan: SweepPlan,
+                           workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+                           eventLogPath: @Sendable (Scenario, UInt64) -> String? = { _, _ in nil },
+                           progress: (@Sendable (Int, Int, SweepPlan.Run) -> Void)? = nil) throws(StoreError) -> [ScenarioResult] {
+        let runs = plan.runs
+        var lowest: [Int: UInt64] = [:]
+        for run in runs { lowest[run.scenario] = min(lowest[run.scenario] ?? .max, run.seed) }
+        let timelineSeeds = lowest
         let done = Counter()
-        let results = ParallelMap.run(count: total, workers: workers) { index -> Result<ScenarioOutcome, StoreError> in
-            let scenario = scenarios[index / seedList.count]
-            let seed = seedList[index % seedList.count]
+        let results = ParallelMap.run(count: runs.count, workers: workers) { index -> Result<ScenarioOutcome, StoreError> in
+            let run = runs[index]
+            let scenario = scenarios[run.scenario]
             let result = Result { () throws(StoreError) in
-                try ScenarioRunner.run(scenario, seed: seed, eventLogPath: eventLogPath(scenario, seed))
+                try ScenarioRunner.run(scenario, seed: run.seed, eventLogPath: eventLogPath(scenario, run.seed),
+                                       recordTimeline: timelineSeeds[run.scenario] == run.seed)
             }
-            progress?(done.increment(), total)
+            progress?(done.increment(), runs.count, run)
             return result
         }
+        var outcomes: [ScenarioOutcome] = []
+        for result in results { outcomes.append(try result.get()) }
+        try replayFailures(&outcomes, workers: workers)
         var reports: [ScenarioResult] = []
-        for (s, scenario) in scenarios.enumerated() {
-            var outcomes: [ScenarioOutcome] = []
-            for result in results[(s * seedList.count)..<((s + 1) * seedList.count)] { outcomes.append(try result.get()) }
-            reports.append(ScenarioResult(scenario: scenario, seeds: seeds, outcomes: outcomes))
+        var at = 0
+        while at < runs.count {
+            let scenario = runs[at].scenario
+            var next = at
+            while next < runs.count, runs[next].scenario == scenario { next += 1 }
+            reports.append(ScenarioResult(scenario: scenarios[scenario], seeds: runs[at..<next].map(\.seed), outcomes: Array(outcomes[at..<next])))
+            at = next
         }
         return reports
+    }
+
+    /// Replays the failed runs each scenario shows in full, keeping the events around
+    /// their violations, and the timeline of each scenario's first failed run.
+    private static func replayFailures(_ outcomes: inout [ScenarioOutcome], workers: Int) throws(StoreError) {
+        var shownIndices: [Int] = []
+        var perScenario: [String: Int] = [:]
+        for (index, outcome) in outcomes.enumerated() where !outcome.passed && outcome.historyPath == nil {
+            let key = outcome.scenario.file + "\u{0}" + outcome.scenario.name
+            let count = perScenario[key, default: 0]
+            if count < failuresShownMax { shownIndices.append(index) }
+            perScenario[key] = count + 1
+        }
+        let shown = shownIndices
+        let firstFailed = Set(shown.filter { index in
+            !shown.contains { $0 < index && outcomes[$0].scenario.file == outcomes[index].scenario.file && outcomes[$0].scenario.name == outcomes[index].scenario.name }
+        })
+        let originals = outcomes
+        let replays = ParallelMap.run(count: shown.count, workers: workers) { slot -> Result<ScenarioOutcome, StoreError> in
+            let outcome = originals[shown[slot]]
+            return Result { () throws(StoreError) in
+                try ScenarioRunner.run(outcome.scenario, seed: outcome.seed, recordTimeline: firstFailed.contains(shown[slot]),
+                                       contextAround: outcome.checks.compactMap(\.at))
+            }
+        }
+        for (slot, index) in shown.enumerated() {
+            let replay = try replays[slot].get()
+            // Same seed, same run: the verdicts must match, or determinism is broken.
+            precondition(replay.checks.map(\.passed) == outcomes[index].checks.map(\.passed), "replay of \(outcomes[index].scenario.name) seed \(outcomes[index].seed) differs")
+            outcomes[index].checks = replay.checks
+            if let timeline = replay.timeline { outcomes[index].timeline = timeline }
+        }
     }
 
     /// The report of a sweep: a block per scenario, failing seeds with their evidence and
@@ -63,7 +119,7 @@ public enum ScenarioSweep {
         let failedScenarios = results.filter { !$0.passed }.count
         let runs = results.reduce(0) { $0 + $1.outcomes.count }
         let failedRuns = results.reduce(0) { $0 + $1.failed.count }
-        let seeds = results.first.map { "seeds \(rangeText($0.seeds))" } ?? "no seeds"
+        let seeds = "seeds " + seedsText(Array(Set(results.flatMap(\.seeds))).sorted())
         lines.append("scenarios: \(results.count - failedScenarios) passed, \(failedScenarios) failed (\(seeds), \(runs) runs)")
         lines.append("\(runs - failedRuns) passed, \(failedRuns) failed")
         return lines.joined(separator: "\n")
@@ -73,7 +129,7 @@ public enum ScenarioSweep {
         let s = result.scenario
         let outcomes = result.outcomes
         let failed = result.failed
-        var head = "\(result.passed ? "PASS" : "FAIL") \(s.name)  (\(s.file), seeds \(rangeText(result.seeds)): \(outcomes.count - failed.count) of \(outcomes.count) passed"
+        var head = "\(result.passed ? "PASS" : "FAIL") \(s.name)  (\(s.file), seeds \(seedsText(result.seeds)): \(outcomes.count - failed.count) of \(outcomes.count) passed"
         if !failed.isEmpty { head += "; failed on seed\(failed.count == 1 ? "" : "s") " + failed.map { String($0.seed) }.joined(separator: ", ") }
         head += ", \(DurationText.format(s.duration)) each)"
         var lines = [head]
@@ -91,7 +147,18 @@ public enum ScenarioSweep {
         return lines
     }
 
-    static func rangeText(_ seeds: ClosedRange<UInt64>) -> String { "\(seeds.lowerBound)..\(seeds.upperBound)" }
+    /// `1..100`, or `1..3,7,9..12` for the seeds a shard holds.
+    public static func seedsText(_ seeds: [UInt64]) -> String {
+        var parts: [String] = []
+        var index = 0
+        while index < seeds.count {
+            var end = index
+            while end + 1 < seeds.count, seeds[end + 1] == seeds[end] + 1 { end += 1 }
+            parts.append(end > index ? "\(seeds[index])..\(seeds[end])" : "\(seeds[index])")
+            index = end + 1
+        }
+        return parts.isEmpty ? "none" : parts.joined(separator: ",")
+    }
 
     /// Reads `A..B` (inclusive, A ≤ B, at most `seedCountMax` seeds).
     public static func parseSeeds(_ text: String) throws(SeedRangeError) -> ClosedRange<UInt64> {

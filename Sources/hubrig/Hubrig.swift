@@ -12,7 +12,7 @@ struct Hubrig: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hubrig",
         abstract: "Simulation and hardware-in-the-loop test rig for the HBS smart hub.",
-        subcommands: [ScenarioCommand.self, SimCommand.self, ModelCommand.self, EvalCommand.self, BenchCommand.self, FleetCommand.self, FaultCommand.self, StatusCommand.self, CloudCommand.self])
+        subcommands: [ScenarioCommand.self, SimCommand.self, ModelCommand.self, EvalCommand.self, BenchCommand.self, FleetCommand.self, FaultCommand.self, StatusCommand.self, CloudCommand.self, ReportCommand.self])
 
     static func main() {
         keepFreedMemory()

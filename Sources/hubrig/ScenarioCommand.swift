@@ -5,7 +5,7 @@ import HubScenario
 
 struct ScenarioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "scenario", abstract: "Run resilience scenarios.", subcommands: [Run.self, Check.self])
+        commandName: "scenario", abstract: "Run resilience scenarios.", subcommands: [Run.self, Check.self, List.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -77,8 +77,10 @@ struct ScenarioCommand: ParsableCommand {
 
         @OptionGroup var results: ResultFileOptions
 
-        @Option(help: "Run only the scenarios carrying one of these tags (comma-separated, e.g. live-smoke).")
-        var tags: String?
+        @OptionGroup var selection: ScenarioSelection
+
+        @Option(help: "Run shard K of N (e.g. 2/4): the (scenario, seed) runs split evenly by simulated cost; merge the shards' --json with `hubrig report merge`.")
+        var shard: String?
 
         @OptionGroup var live: LiveOptions
 
@@ -87,7 +89,11 @@ struct ScenarioCommand: ParsableCommand {
             if !live.live, live.timeScale != nil || live.hub != nil || live.shim != nil || live.directory != nil || live.backend != .standin {
                 throw ValidationError("--time-scale, --hub, --shim, --live-dir and --backend go with --live")
             }
-            if let tags, tags.split(separator: ",").isEmpty { throw ValidationError("--tags: give at least one tag") }
+            try selection.validate()
+            if let shard {
+                do { _ = try SweepPlan.parseShard(shard) } catch { throw ValidationError(error.description) }
+                if live.live { throw ValidationError("--shard splits simulation runs; a live run is one machine's") }
+            }
             if let jobs, !(1...256).contains(jobs) { throw ValidationError("--jobs must be within 1...256, found \(jobs)") }
             if let seeds {
                 do { _ = try ScenarioSweep.parseSeeds(seeds) } catch { throw ValidationError(error.description) }
@@ -95,26 +101,8 @@ struct ScenarioCommand: ParsableCommand {
         }
 
         func run() throws {
-            let files = try expand(paths)
-            var scenarios: [Scenario] = []
-            var invalid = false
-            for file in files {
-                do {
-                    scenarios.append(try ScenarioLoader.load(path: file, models: models))
-                } catch {
-                    printError("invalid scenario: \(error)")
-                    invalid = true
-                }
-            }
-            if invalid { throw ExitCode(2) }
-            if let tags {
-                let wanted = tags.split(separator: ",").map(String.init)
-                scenarios = scenarios.filter { scenario in scenario.tags.contains { wanted.contains($0) } }
-                if scenarios.isEmpty {
-                    printError("no scenario carries a tag of \(wanted.joined(separator: ", "))")
-                    throw ExitCode(2)
-                }
-            }
+            let files = try expandScenarioPaths(paths)
+            let scenarios = try selection.select(try loadScenarios(files, models: models))
             try checkNames(scenarios)
             if live.live {
                 let seedList = try seeds.map { Array(try ScenarioSweep.parseSeeds($0)) } ?? [seed].compactMap { $0 }
@@ -122,8 +110,14 @@ struct ScenarioCommand: ParsableCommand {
                              seeds: seedList, results: results)
                 return
             }
-            if let seeds {
-                try sweep(scenarios, seeds: try ScenarioSweep.parseSeeds(seeds))
+            if seeds != nil || shard != nil {
+                var plan = SweepPlan(scenarios, seeds: try seeds.map { Array(try ScenarioSweep.parseSeeds($0)) } ?? seed.map { [$0] })
+                if let shard {
+                    let (k, n) = try SweepPlan.parseShard(shard)
+                    plan = plan.shard(k, of: n, scenarios: scenarios)
+                    printError("shard \(k)/\(n): \(plan.runs.count) runs, simulated cost \(plan.cost(scenarios)) readings")
+                }
+                try sweep(scenarios, plan: plan)
             } else {
                 try runEach(scenarios)
             }
@@ -146,7 +140,7 @@ struct ScenarioCommand: ParsableCommand {
                         progress.show(elapsed, detail: "day \(Int(elapsed / 86_400)) of \(days)")
                     }
                 }
-                let outcome: ScenarioOutcome
+                var outcome: ScenarioOutcome
                 do {
                     outcome = try ScenarioRunner.run(scenario, seed: seed, eventLogPath: logPath, recordTimeline: results.wantsAny, progress: report)
                 } catch {
@@ -155,6 +149,12 @@ struct ScenarioCommand: ParsableCommand {
                     throw ExitCode(2)
                 }
                 progress?.clear()
+                if !outcome.passed {
+                    do { outcome = try ScenarioRunner.withContext(outcome) } catch {
+                        printError("\(scenario.file): replay for the events around the failure: \(error)")
+                        throw ExitCode(2)
+                    }
+                }
                 print(ScenarioRunner.summary(outcome))
                 outcomes.append(outcome)
                 if !outcome.passed { failed += 1 }
@@ -164,21 +164,21 @@ struct ScenarioCommand: ParsableCommand {
             if failed > 0 { throw ExitCode(1) }
         }
 
-        /// Every scenario under every seed; the report goes to standard output, timing to standard error.
-        private func sweep(_ scenarios: [Scenario], seeds: ClosedRange<UInt64>) throws {
+        /// Every run of the plan; the report goes to standard output, timing to standard error.
+        private func sweep(_ scenarios: [Scenario], plan: SweepPlan) throws {
             let directory = try eventLogDirectory(always: true)
             let workers = jobs ?? ProcessInfo.processInfo.activeProcessorCount
-            let progress = TerminalProgress(label: "runs", total: Double(scenarios.count * seeds.count))
+            let progress = SweepProgress(scenarios: scenarios, plan: plan)
             let clock = ContinuousClock()
             let began = clock.now
             let results: [ScenarioSweep.ScenarioResult]
             let logPath: @Sendable (Scenario, UInt64) -> String? = { scenario, seed in
                 directory.map { "\($0)/\(scenario.name)-seed\(seed).jsonl" }
             }
-            var report: (@Sendable (Int, Int) -> Void)?
-            if let progress { report = { done, total in progress.show(Double(done), detail: "\(done) of \(total) runs") } }
+            var report: (@Sendable (Int, Int, SweepPlan.Run) -> Void)?
+            if let progress { report = { done, total, run in progress.show(done: done, total: total, run: run) } }
             do {
-                results = try ScenarioSweep.run(scenarios, seeds: seeds, workers: workers, eventLogPath: logPath, progress: report)
+                results = try ScenarioSweep.run(scenarios, plan: plan, workers: workers, eventLogPath: logPath, progress: report)
             } catch {
                 progress?.clear()
                 printError("event log: \(error)")
@@ -186,8 +186,7 @@ struct ScenarioCommand: ParsableCommand {
             }
             progress?.clear()
             print(ScenarioSweep.report(results))
-            let runs = results.reduce(0) { $0 + $1.outcomes.count }
-            printError("\(runs) runs on \(workers) workers in \(TextFormat.fixed((clock.now - began).secondsValue, decimals: 1)) s")
+            printError("\(plan.runs.count) runs on \(workers) workers in \(TextFormat.fixed((clock.now - began).secondsValue, decimals: 1)) s")
             try self.results.write(scenarios, results.flatMap(\.outcomes))
             if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
         }
@@ -211,25 +210,6 @@ struct ScenarioCommand: ParsableCommand {
             return eventLog
         }
 
-        private func expand(_ paths: [String]) throws -> [String] {
-            var files: [String] = []
-            for path in paths {
-                // Anything but a directory goes to the loader, whose error says why it cannot be read.
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-                    let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-                    let yaml = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
-                    if yaml.isEmpty {
-                        printError("\(path): no *.yaml scenarios in this directory")
-                        throw ExitCode(2)
-                    }
-                    files += yaml.map { (path as NSString).appendingPathComponent($0) }
-                } else {
-                    files.append(path)
-                }
-            }
-            return files
-        }
     }
 }
 

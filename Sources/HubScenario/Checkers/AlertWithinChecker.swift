@@ -21,6 +21,8 @@ final class AlertWithinChecker: HistoryChecker {
         if window.contains(time) { hit = time }
     }
 
+    var violationAt: Instant? { window.to }
+
     func verdict() -> (passed: Bool, evidence: String) {
         if let hit { return (true, "\(device) anomalous at \(context.offset(hit)), \(DurationText.format(hit - window.from)) into the window") }
         if let first { return (false, "\(device) first anomalous at \(context.offset(first)), outside \(window.text)") }

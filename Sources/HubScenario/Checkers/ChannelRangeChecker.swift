@@ -27,6 +27,8 @@ final class ChannelRangeChecker: HistoryChecker {
         if outside == nil, !range.contains(value) { outside = (time, value) }
     }
 
+    var violationAt: Instant? { outside?.time }
+
     func verdict() -> (passed: Bool, evidence: String) {
         guard count > 0 else { return (false, "no \(device) reading carries \(channel)") }
         let span = "\(count) readings, \(channel) \(lowest)…\(highest) \(channel.unit)"

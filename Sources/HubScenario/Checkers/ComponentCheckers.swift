@@ -67,6 +67,8 @@ final class ComponentRecoveryChecker: HistoryChecker {
         }
     }
 
+    var violationAt: Instant? { late?.at }
+
     func verdict() -> (passed: Bool, evidence: String) {
         if let failedAt, late == nil, context.end - failedAt > within { late = (failedAt, nil) }
         guard failures > 0 else { return (false, "\(component) never failed, so its recovery was never tested") }

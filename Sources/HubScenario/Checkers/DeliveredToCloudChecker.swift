@@ -27,6 +27,8 @@ final class DeliveredToCloudChecker: HistoryChecker {
         if window.contains(time) { hit = (time, id) }
     }
 
+    var violationAt: Instant? { window.to }
+
     func verdict() -> (passed: Bool, evidence: String) {
         if let hit { return (true, "\(hit.id) reached the cloud at \(context.offset(hit.time))") }
         return (false, "nothing on \(topic.dropFirst()) reached the cloud within \(window.text) (\(count) before it)")
@@ -55,6 +57,8 @@ final class RunEndChecker: HistoryChecker {
     func observe(_ event: HistoryEvent, at time: Instant) {
         if case .simulationEnd(let report) = event { end = report }
     }
+
+    var violationAt: Instant? { context.end }
 
     func verdict() -> (passed: Bool, evidence: String) {
         guard let end else { return (false, "the run has no end report (sim.end): nothing to judge") }

@@ -29,6 +29,8 @@ final class HealthStateChecker: HistoryChecker {
         if window.contains(time) && report.state == state { hit = (time, report) }
     }
 
+    var violationAt: Instant? { window.to }
+
     func verdict() -> (passed: Bool, evidence: String) {
         if let hit { return (true, "\(device) \(state.rawValue) at \(context.offset(hit.time)): \(hit.report.detail)") }
         let reports = seen.isEmpty ? "none" : seen.joined(separator: ", ")

@@ -29,6 +29,8 @@ final class LEDChecker: HistoryChecker {
         }
     }
 
+    var violationAt: Instant? { window?.to ?? context.end }
+
     func verdict() -> (passed: Bool, evidence: String) {
         guard let window else { return (shown == colour, "LED shows \(shown) at the end") }
         if let hit { return (true, "LED \(colour) from \(context.offset(hit))") }

@@ -19,6 +19,8 @@ final class NoAlertChecker: HistoryChecker {
         if first == nil { first = (time, alert) }
     }
 
+    var violationAt: Instant? { first?.time }
+
     func verdict() -> (passed: Bool, evidence: String) {
         guard let first else { return (true, "no anomaly alerts") }
         return (false, "\(count) anomaly alert(s); first: \(first.alert.device) at \(context.offset(first.time)), score \(first.alert.score)")

@@ -31,6 +31,8 @@ final class ReadingsEveryPollChecker: HistoryChecker {
         tracks[index].count += 1
     }
 
+    private(set) var violationAt: Instant?
+
     func verdict() -> (passed: Bool, evidence: String) {
         // A reading may come a few retries late; half a poll interval of slack, no more.
         let limit = context.pollInterval + context.pollInterval / 2
@@ -47,6 +49,7 @@ final class ReadingsEveryPollChecker: HistoryChecker {
             }
             let note = "\(device): \(track.count) readings, largest gap \(DurationText.format(track.largestGap))"
             if track.largestGap > limit {
+                if violationAt == nil { violationAt = track.worstAt }
                 failures.append(note + " at \(context.offset(track.worstAt))")
             } else {
                 notes.append(note)
