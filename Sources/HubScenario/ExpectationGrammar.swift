@@ -10,7 +10,7 @@ extension ScenarioLoader {
     static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll",
                                    "scroll-count", "channel-range", "delivered-to-cloud", "outbox-depth-max", "cloud-bytes-per-day-max",
                                    "cloud-attempts-max", "kit-rejected-min", "component-state", "component-recovers", "bus-refused",
-                                   "deployment", "rollback-within", "model", "ipc-dropped"]
+                                   "deployment", "rollback-within", "model", "ipc-dropped", "alerts-delivered-within", "cloud-messages-max"]
     /// Components whose own health a `health` expectation can name.
     static let healthComponents = ["uplink"]
 
@@ -159,6 +159,22 @@ extension ScenarioLoader {
             let high = try maxValue.double(in: Limits.channelValue)
             guard low <= high else { throw maxValue.error("max must not be below min") }
             return .channelRange(device: target, channel: channel, min: low, max: high)
+        case "alerts-delivered-within":
+            guard let argument else { throw item.error("alerts-delivered-within needs a duration, such as 2m") }
+            guard setup.devices.contains(where: setup.isScored) else {
+                throw item.error("alerts-delivered-within cannot hold: nothing scores any appliance, so no alert is ever raised")
+            }
+            return .alertsDeliveredWithin(try argument.duration(in: Limits.span))
+        case "cloud-messages-max":
+            guard let argument else { throw item.error("cloud-messages-max needs { topic, count }") }
+            let map = try argument.map()
+            try map.finish(known: ["topic", "count"])
+            let topicValue = try map.required("topic")
+            let topic = try topicValue.string()
+            guard ["alerts", "health", "telemetry"].contains(topic) else {
+                throw topicValue.error("topic must be alerts, health or telemetry (the hub's cloud topics), found \(topic.debugDescription)\(ClosestName.hint(topic, in: ["alerts", "health", "telemetry"]))")
+            }
+            return .cloudMessagesMax(topic: topic, count: try map.required("count").int(in: Limits.runTotal))
         case "delivered-to-cloud":
             guard let argument else { throw item.error("delivered-to-cloud needs { topic, within, after }") }
             let map = try argument.map()

@@ -127,6 +127,13 @@ public enum Expectation: Equatable, Sendable {
     /// The component's IPC client dropped between `min` and `max` publishes (its buffer full
     /// while the bus was away), and every publish it made is accounted for.
     case ipcDropped(component: String, min: Int, max: Int?)
+    /// Every alert the hub raised (anomalous or back to normal) reached the cloud within
+    /// `within` of being raised, and there was at least one: alerts go at once, whatever
+    /// the telemetry batching.
+    case alertsDeliveredWithin(Duration)
+    /// The cloud received at most `count` messages on `topic` (a telemetry batch is one):
+    /// telemetry is batched, not sent a message per reading.
+    case cloudMessagesMax(topic: String, count: Int)
 
     /// Whether checking it needs the chips to record the truth of every conversion.
     public var needsTruth: Bool { self == .noCorruptedReading }
@@ -160,6 +167,8 @@ public enum Expectation: Equatable, Sendable {
         case .rollbackWithin(let id, let within): "rollback-within(\(id) \(DurationText.format(within)))"
         case .model(let device, let identifier): "model(\(device) \(identifier))"
         case .ipcDropped(let component, let min, let max): "ipc-dropped(\(component) \(min)…\(max.map(String.init) ?? "∞"))"
+        case .alertsDeliveredWithin(let within): "alerts-delivered-within(\(DurationText.format(within)))"
+        case .cloudMessagesMax(let topic, let count): "cloud-messages-max(\(topic) \(count))"
         }
     }
 }

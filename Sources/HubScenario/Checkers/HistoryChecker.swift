@@ -97,6 +97,8 @@ extension Expectation {
         case .rollbackWithin(let id, let within): RollbackTimeChecker(context, id: id, within: within)
         case .model(let device, let identifier): ModelAtEndChecker(context, device: device, identifier: identifier)
         case .ipcDropped(let component, let min, let max): IPCDroppedChecker(component: component, range: min...(max ?? Int.max))
+        case .alertsDeliveredWithin(let within): AlertDeliveryChecker(context, within: within)
+        case .cloudMessagesMax(let topic, let count): CloudMessagesChecker(topic: topic, maximum: count)
         }
     }
 }
