@@ -140,4 +140,16 @@ struct ScenarioReportTests {
         let error = #expect(throws: ScenarioError.self) { try ScenarioLoader.parse(yaml, file: "x.yaml") }
         #expect(error?.description.contains(message) == true, "\(String(describing: error))")
     }
+
+    @Test("the schema example at the top of docs/scenarios.md loads, uses every section, and passes")
+    func docsExample() throws {
+        let docs = ScenarioRunnerTests.scenarios.deletingLastPathComponent().appendingPathComponent("docs/scenarios.md")
+        let text = try String(contentsOf: docs, encoding: .utf8)
+        let start = try #require(text.range(of: "```yaml\n"))
+        let end = try #require(text.range(of: "```", range: start.upperBound..<text.endIndex))
+        let scenario = try ScenarioLoader.parse(String(text[start.upperBound..<end.lowerBound]), file: docs.path + ".example.yaml")
+        #expect(scenario.timeline.count >= 6 && scenario.expectations.count >= 6 && !scenario.questions.isEmpty && !scenario.tags.isEmpty)
+        let outcome = try ScenarioRunner.run(scenario)
+        #expect(outcome.passed, "\(ScenarioRunner.summary(outcome))")
+    }
 }
