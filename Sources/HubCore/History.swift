@@ -42,6 +42,11 @@ public enum HistoryEvent: Equatable, Sendable {
     /// `held` (buffered or sent unacknowledged) — so a checker can tell a message the bus
     /// never saw from one the client still holds or counted as dropped.
     case ipcClient(component: String, published: Int, dropped: Int, held: Int)
+    /// What the hub uses of its machine, sampled: its state disk's bytes (the outbox and
+    /// deployment databases), and — for a real hub process only — its resident memory (the
+    /// peak so far, VmHWM) and its CPU share per second of hub time. A simulated hub shares
+    /// the rig's process, so it has no memory or CPU figure of its own (nil).
+    case hubResources(memoryBytes: Int?, cpuShare: Double?, diskBytes: Int)
 
     /// The event's name in the log (`ev` field).
     public var name: String {
@@ -66,6 +71,7 @@ public enum HistoryEvent: Equatable, Sendable {
         case .sensorTruth: "sim.truth"
         case .simulationEnd: "sim.end"
         case .ipcClient: "ipc.client"
+        case .hubResources: "hub.resources"
         }
     }
 
@@ -124,6 +130,10 @@ public enum HistoryEvent: Equatable, Sendable {
         case .ipcClient(let component, let published, let dropped, let held):
             json.field("component", component); json.field("published", published); json.field("dropped", dropped)
             json.field("held", held)
+        case .hubResources(let memory, let cpu, let disk):
+            json.key("memory_bytes"); if let memory { json.int(memory) } else { json.null() }
+            json.key("cpu_share"); if let cpu { json.double(cpu) } else { json.null() }
+            json.field("disk_bytes", disk)
         }
         json.endObject()
     }

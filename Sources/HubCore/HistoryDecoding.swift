@@ -6,7 +6,7 @@ extension HistoryEvent {
     public static let names = ["hub.start", "sensor.ready", "sensor.error", "component.error", "component.state",
                                "bus.refused", "bus.dropped", "model.change",
                                "bus.publish", "display.write", "display.scroll", "joystick", "uplink.send",
-                               "cloud.receive", "led.frame", "fault.start", "fault.end", "sim.truth", "sim.end", "ipc.client"]
+                               "cloud.receive", "led.frame", "fault.start", "fault.end", "sim.truth", "sim.end", "ipc.client", "hub.resources"]
 
     /// Decodes one line of the event log (without its newline). Errors name the field and
     /// what is wrong with it; unknown fields are refused, so a misspelt or foreign log is
@@ -110,6 +110,16 @@ extension HistoryEvent {
             try only(["component", "published", "dropped", "held"])
             event = .ipcClient(component: try object.string("component"), published: try count("published"),
                                dropped: try count("dropped"), held: try count("held"))
+        case "hub.resources":
+            try only(["memory_bytes", "cpu_share", "disk_bytes"])
+            func share() throws(PayloadError) -> Double {
+                let value = try object.double("cpu_share")
+                guard (0...1_000).contains(value) else { throw PayloadError(type: object.type, field: "cpu_share", reason: "must be within 0…1000 (cores)") }
+                return value
+            }
+            event = .hubResources(memoryBytes: try object.isNull("memory_bytes") ? nil : count("memory_bytes"),
+                                  cpuShare: try object.isNull("cpu_share") ? nil : share(),
+                                  diskBytes: try count("disk_bytes"))
         default:
             throw PayloadError(type: object.type, field: "ev", reason: "unknown event '\(name)' (known: \(names.joined(separator: ", ")))")
         }

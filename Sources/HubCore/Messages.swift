@@ -307,6 +307,9 @@ struct PayloadObject {
 
     func has(_ key: String) -> Bool { members[key] != nil }
 
+    /// Whether `key` is present and null (a figure that was not measured); missing is an error.
+    func isNull(_ key: String) throws(PayloadError) -> Bool { try value(key) == .null }
+
     func expectOnly(_ allowed: [String]) throws(PayloadError) {
         if let extra = keys.first(where: { !allowed.contains($0) }) {
             throw PayloadError(type: type, field: extra, reason: "unknown field")

@@ -10,7 +10,7 @@ extension ScenarioLoader {
     static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll",
                                    "scroll-count", "channel-range", "delivered-to-cloud", "outbox-depth-max", "cloud-bytes-per-day-max",
                                    "cloud-attempts-max", "kit-rejected-min", "component-state", "component-recovers", "bus-refused",
-                                   "deployment", "rollback-within", "model", "ipc-dropped", "alerts-delivered-within", "cloud-messages-max"]
+                                   "deployment", "rollback-within", "model", "ipc-dropped", "alerts-delivered-within", "cloud-messages-max", "resources"]
     /// Components whose own health a `health` expectation can name.
     static let healthComponents = ["uplink"]
 
@@ -165,6 +165,29 @@ extension ScenarioLoader {
                 throw item.error("alerts-delivered-within cannot hold: nothing scores any appliance, so no alert is ever raised")
             }
             return .alertsDeliveredWithin(try argument.duration(in: Limits.span))
+        case "resources":
+            guard let argument else { throw item.error("resources needs { memory, cpu, disk } (at least one)") }
+            let map = try argument.map()
+            try map.finish(known: ["memory", "cpu", "disk"])
+            func size(_ key: String) throws(ScenarioError) -> Int? {
+                guard let value = map.optional(key) else { return nil }
+                let text = value.isScalar ? try value.string() : ""
+                guard let bytes = ByteSize.parse(text), (4096...(1 << 40)).contains(bytes) else {
+                    throw value.error("\(key) must be a size from 4kB to 1TiB, such as 40MB or 38MiB, found \(text.debugDescription)")
+                }
+                return bytes
+            }
+            var budget = ResourceBudget(memoryBytes: try size("memory"), diskBytes: try size("disk"))
+            if let cpuValue = map.optional("cpu") {
+                let text = cpuValue.isScalar ? try cpuValue.string() : ""
+                guard text.hasSuffix("%"), let percent = Double(text.dropLast().trimmingCharacters(in: .whitespaces)),
+                      percent.isFinite, percent > 0, percent <= 400 else {
+                    throw cpuValue.error("cpu must be a share of one core above 0% up to 400%, such as 2%, found \(text.debugDescription)")
+                }
+                budget.cpuShare = percent / 100
+            }
+            guard budget != ResourceBudget() else { throw argument.error("resources needs memory, cpu or disk") }
+            return .resources(budget)
         case "cloud-messages-max":
             guard let argument else { throw item.error("cloud-messages-max needs { topic, count }") }
             let map = try argument.map()

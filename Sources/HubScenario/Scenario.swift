@@ -1,3 +1,4 @@
+import Foundation
 import HubCore
 import HubKernel
 import HubSim
@@ -63,8 +64,14 @@ public struct Scenario: Sendable {
                                     faults: timeline)
         setup.ipc = ipc
         setup.senseHATKernelBound = senseHATKernelBound
+        if expectations.contains(where: { if case .resources = $0 { true } else { false } }) {
+            setup.resourceSampleInterval = Self.resourceSampleInterval
+        }
         return setup
     }
+
+    /// How often a run with a `resources` expectation samples the hub's use, in hub time.
+    public static let resourceSampleInterval: Duration = .seconds(600)
 
     /// The hub a `hub:` section describes (a scenario's, or each hub's of a fleet).
     static func hubConfig(thing: String, appliances: [Appliance], pollInterval: Duration, telemetryBatching: TelemetryBatching?) -> HubConfig {
@@ -134,6 +141,10 @@ public enum Expectation: Equatable, Sendable {
     /// The cloud received at most `count` messages on `topic` (a telemetry batch is one):
     /// telemetry is batched, not sent a message per reading.
     case cloudMessagesMax(topic: String, count: Int)
+    /// The hub stayed inside its resource budget: peak resident memory, CPU share of one
+    /// core (per second of hub time), state-disk bytes. Memory and CPU are a real hub
+    /// process's (live runs); a simulation judges the disk only.
+    case resources(ResourceBudget)
 
     /// Whether checking it needs the chips to record the truth of every conversion.
     public var needsTruth: Bool { self == .noCorruptedReading }
@@ -169,6 +180,7 @@ public enum Expectation: Equatable, Sendable {
         case .ipcDropped(let component, let min, let max): "ipc-dropped(\(component) \(min)…\(max.map(String.init) ?? "∞"))"
         case .alertsDeliveredWithin(let within): "alerts-delivered-within(\(DurationText.format(within)))"
         case .cloudMessagesMax(let topic, let count): "cloud-messages-max(\(topic) \(count))"
+        case .resources(let budget): "resources(\(budget))"
         }
     }
 }
@@ -183,5 +195,49 @@ public enum HealthSubject: Equatable, Sendable, CustomStringConvertible {
         case .device(let id): id.rawValue
         case .component(let name): name
         }
+    }
+}
+
+/// A hub's resource budget (`resources:`); a nil limit is not judged.
+public struct ResourceBudget: Equatable, Sendable, CustomStringConvertible {
+    public var memoryBytes: Int?
+    /// A share of one core: 0.02 is 2 %.
+    public var cpuShare: Double?
+    public var diskBytes: Int?
+
+    public init(memoryBytes: Int? = nil, cpuShare: Double? = nil, diskBytes: Int? = nil) {
+        self.memoryBytes = memoryBytes
+        self.cpuShare = cpuShare
+        self.diskBytes = diskBytes
+    }
+
+    public var description: String {
+        [memoryBytes.map { "memory ≤ \(ByteSize.format($0))" }, cpuShare.map { "cpu ≤ \(TextFormat.fixed($0 * 100, decimals: 2))%" },
+         diskBytes.map { "disk ≤ \(ByteSize.format($0))" }].compactMap { $0 }.joined(separator: ", ")
+    }
+}
+
+/// Byte counts as scenarios write them: `40MB` (decimal), `38MiB` (binary), `512kB`, or a
+/// plain number of bytes.
+public enum ByteSize {
+    static let units: [(suffix: String, factor: Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("GB", 1_000_000_000),
+                                                         ("MB", 1_000_000), ("kB", 1000), ("B", 1)]
+
+    /// The bytes `text` names, or nil when it is not a size.
+    public static func parse(_ text: String) -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
+            let number = trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
+            guard let value = Double(number), value.isFinite, value >= 0, value * Double(factor) < 1e15,
+                  number.allSatisfy({ $0.isNumber || $0 == "." }) else { return nil }
+            return Int((value * Double(factor)).rounded())
+        }
+        return trimmed.allSatisfy(\.isNumber) ? Int(trimmed) : nil
+    }
+
+    /// `41,943,040 B (40.0 MiB)`-style text for evidence: MiB with one decimal.
+    public static func format(_ bytes: Int) -> String {
+        bytes >= 1 << 20 ? "\(TextFormat.fixed(Double(bytes) / Double(1 << 20), decimals: 1)) MiB"
+            : bytes >= 1 << 10 ? "\(TextFormat.fixed(Double(bytes) / 1024, decimals: 1)) KiB" : "\(bytes) B"
     }
 }

@@ -108,6 +108,14 @@ public enum ScenarioLoader {
                 if modes.contains(.live) || modes.contains(.bench), let why = LiveRoute.unsupported(expectation) {
                     throw item.error("mode \(modes.contains(.live) ? "live" : "bench"): \(why)")
                 }
+                if case .resources(let budget) = expectation {
+                    if budget.memoryBytes != nil || budget.cpuShare != nil, !modes.contains(.live), !modes.contains(.bench) {
+                        throw item.error("memory and cpu are a real hub process's (modes live or bench); a simulated hub shares the rig's process — judge its disk, or add mode live")
+                    }
+                    if budget.diskBytes == nil, modes.contains(.sim) {
+                        throw item.error("a simulation judges only the hub's disk: give disk too, or drop mode sim")
+                    }
+                }
                 return expectation
             })
     }

@@ -20,6 +20,8 @@ public enum SimEvent: Sendable {
     case powerOn
     /// Something on the simulated IPC bus: a frame arrives, a component process acts.
     indirect case ipc(SimIPCEvent)
+    /// Time to record the hub's resource use (`SimulationSetup.resourceSampleInterval`).
+    case resourceSample
 }
 
 /// Virtual time and the pending events of one simulation: the project's one `EventLoop`

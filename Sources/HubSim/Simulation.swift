@@ -18,6 +18,9 @@ public struct SimulationSetup: Sendable {
     public var ipc = SimIPCSetup()
     /// The world presents a Pi with the rpi-sense overlay loaded (`hub.sensehat_kernel: bound`).
     public var senseHATKernelBound = false
+    /// Record the hub's disk use (`hub.resources`) every `resourceSampleInterval` (a
+    /// scenario's `resources` expectation asks for it; nil: never).
+    public var resourceSampleInterval: Duration? = nil
 
     /// 2026-01-15 00:00 UTC: a winter day, so the furnace works.
     public static let defaultStart = Instant(secondsSinceEpoch: 1_768_435_200)
@@ -89,6 +92,7 @@ public final class Simulation {
                 scheduler.schedule(.faultEnd(index), at: setup.start + fault.at + duration)
             }
         }
+        if let interval = setup.resourceSampleInterval { scheduler.schedule(.resourceSample, at: setup.start + interval) }
     }
 
     public var end: Instant { setup.start + setup.duration }
@@ -224,6 +228,19 @@ public final class Simulation {
             world.components.tick(now: now)
         case .ipc(let event):
             world.ipc.handle(event, now: now)
+        case .resourceSample:
+            sampleResources(at: now)
+            if let interval = setup.resourceSampleInterval { scheduler.schedule(.resourceSample, at: now + interval) }
+        }
+    }
+
+    /// The hub's state disk now: its outbox and deployment databases.
+    private func sampleResources(at now: Instant) {
+        do {
+            let disk = try outbox.databaseBytes() + deploymentStore.databaseBytes()
+            history.record(.hubResources(memoryBytes: nil, cpuShare: nil, diskBytes: disk), at: now)
+        } catch {
+            history.record(.componentError(component: "rig", error: "the hub's disk use is unknown: \(error)"), at: now)
         }
     }
 
@@ -231,6 +248,7 @@ public final class Simulation {
     /// go to the history.
     public func finish() {
         precondition(booted, "boot before finishing")
+        if setup.resourceSampleInterval != nil { sampleResources(at: end) }
         hub.flushRefusals(now: end)
         world.ipc.recordTotals(at: end)
         var outboxTelemetry = SequenceRanges()

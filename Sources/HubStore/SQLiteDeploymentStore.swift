@@ -76,6 +76,15 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         }
     }
 
+    /// The database's size (its pages times the page size), artifacts included.
+    public func databaseBytes() throws(DeploymentStoreError) -> Int {
+        do {
+            return try database.read { db in try DatabaseSize.bytes(db) }
+        } catch {
+            throw DeploymentStoreError("\(path ?? "deployment store"): \(OwnerOnlyDatabase.describe(error))")
+        }
+    }
+
     public func artifact(_ sha256: String) throws(DeploymentStoreError) -> [UInt8]? {
         let bytes: [UInt8]?
         do {

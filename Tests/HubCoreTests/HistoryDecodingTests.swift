@@ -38,6 +38,8 @@ struct HistoryDecodingTests {
         .cloudReceiveBatch(topic: .cloudTelemetry("hbshub001"), batchID: "hbshub001-batch-2-4", messageIDs: []),
         .simulationEnd(SimulationEndReport(readings: 8641, unacknowledged: 1, outboxTelemetry: SequenceRanges([3...3, 8...9]), outboxDepthMax: 90, cloudBytes: 12_345, cloudRefusedAttempts: 7, pending: 4)),
         .ipcClient(component: "sensor", published: 8_640, dropped: 12, held: 3),
+        .hubResources(memoryBytes: 41_943_040, cpuShare: 0.0021, diskBytes: 432_128),
+        .hubResources(memoryBytes: nil, cpuShare: nil, diskBytes: 45_056),
     ]
 
     static func line(_ event: HistoryEvent, at time: Instant = time) -> [UInt8] {

@@ -120,6 +120,30 @@ final class LiveHubProcess {
         return names.filter { $0.hasPrefix("component-") && $0.hasSuffix(".jsonl") }.sorted().map { setup.directory + "/" + $0 }
     }
 
+    /// A `hub.resources` sample of the running hub: its peak resident set so far, its CPU
+    /// time over the real time since it started divided by the time scale (CPU per second
+    /// of hub time: at 40× the hub does 40 seconds' work each real second), and the bytes
+    /// of every file under its state directory (databases, WAL files, kept artifacts).
+    func resources(timeScale: Int64) -> HistoryEvent? {
+        guard let usage = usage() else { return nil }
+        let real = max(1e-9, (ContinuousClock.now - lastStartedAt).secondsValue)
+        return .hubResources(memoryBytes: usage.peakResidentBytes, cpuShare: usage.cpuSeconds / real / Double(max(1, timeScale)),
+                             diskBytes: Self.treeBytes(stateDirectory))
+    }
+
+    /// The sizes of the regular files under `directory`, recursively (0 if it is absent).
+    static func treeBytes(_ directory: String) -> Int {
+        guard let walker = FileManager.default.enumerator(atPath: directory) else { return 0 }
+        var total = 0
+        while let name = walker.nextObject() as? String {
+            if let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name),
+               attributes[.type] as? FileAttributeType == .typeRegular, let size = attributes[.size] as? Int {
+                total += size
+            }
+        }
+        return total
+    }
+
     private func recipePath(_ component: String) -> String { setup.directory + "/component-\(component).yaml" }
 
     /// Writes the recipe of each IPC component: the built-in's, its program `hub component

@@ -222,6 +222,11 @@ public enum LiveRun {
             }
         }
         for (index, kit) in world.mqttKits.enumerated() { loop.schedule(.kitPoll(index), at: start + kit.interval) }
+        let sampleInterval = scenario.simulationSetup().resourceSampleInterval
+        if let sampleInterval { loop.schedule(.resourceSample, at: start + sampleInterval) }
+        let sampleResources = { (now: Instant) in
+            if let sample = hub.resources(timeScale: scale) { worldHistory.record(sample, at: now) }
+        }
         let end = start + scenario.duration
         var steps = LiveSteps(scenario: scenario, world: world, standIn: standIn, hub: hub, proxySocket: proxy.controlSocket,
                               cloud: cloud, bucket: directory + "/bucket", history: worldHistory, progress: progress, start: start,
@@ -234,6 +239,9 @@ public enum LiveRun {
                 let kit = world.mqttKits[index]
                 standIn.withBus { _ in kit.poll(now: now) }
                 loop.schedule(.kitPoll(index), at: now + kit.interval)
+            case .resourceSample:
+                sampleResources(now)
+                if let sampleInterval { loop.schedule(.resourceSample, at: now + sampleInterval) }
             case .fault(let index, let active):
                 do throws(LiveRunError) { try steps.apply(index, active: active, now: now) } catch {
                     failure = error
@@ -254,6 +262,7 @@ public enum LiveRun {
         try steps.sealCloudLink()
         usleep(500_000)
         let (cutoff, held) = try steps.outboxAtEnd()
+        if sampleInterval != nil { sampleResources(cutoff) }
         let usage = hub.usage()
         let lastStart = hub.lastStartedAt
         worldHistory.record(.simulationEnd(SimulationEndReport(readings: 0, unacknowledged: 0, outboxTelemetry: held, pending: 0)), at: cutoff)
@@ -359,6 +368,8 @@ public struct LiveFigures: Sendable {
 enum LiveStep {
     case fault(Int, active: Bool)
     case kitPoll(Int)
+    /// Time to record the hub process's resource use (a `resources` expectation asks).
+    case resourceSample
 }
 
 /// Carries out timeline entries where they live (`LiveRoute`).

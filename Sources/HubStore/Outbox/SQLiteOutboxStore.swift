@@ -211,6 +211,16 @@ public final class SQLiteOutboxStore: OutboxStore {
         DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
     }
 
+    /// The database's size, its pages times the page size: what the file holds on disk
+    /// (for an in-memory store, what it would hold — the simulator's disk figure).
+    public func databaseBytes() throws(OutboxError) -> Int {
+        do {
+            return try database.writeWithoutTransaction { db in try DatabaseSize.bytes(db) }
+        } catch {
+            throw Self.classify(error, place: path ?? "in-memory outbox")
+        }
+    }
+
     public func messages(after sequence: Int64, limit: Int) throws(OutboxError) -> [OutboxMessage] {
         precondition(limit > 0)
         do {
