@@ -82,16 +82,17 @@ extension ScenarioLoader {
             let identifier = try map.required("is").string()
             return .model(device: id, identifier: identifier)
         case "component-state":
-            guard let argument else { throw item.error("component-state needs { component, state }") }
+            guard let argument else { throw item.error("component-state needs { component, state } and optionally at") }
             let map = try argument.map()
-            try map.finish(known: ["component", "state"])
+            try map.finish(known: ["component", "state", "at"])
             let target = try component(map)
             let stateValue = try map.required("state")
             let stateText = try stateValue.string()
             guard let state = Supervisor.State(rawValue: stateText) else {
                 throw stateValue.error("unknown state '\(stateText)' (known: \(Supervisor.State.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            return .componentState(component: target, state: state)
+            let at = try map.optional("at").map { (value) throws(ScenarioError) in try offset(value, setup) }
+            return .componentState(component: target, state: state, at: at)
         case "component-recovers":
             guard let argument else { throw item.error("component-recovers needs { component, within }") }
             let map = try argument.map()

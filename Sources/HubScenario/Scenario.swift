@@ -117,8 +117,9 @@ public enum Expectation: Equatable, Sendable {
     case scrollCount(Int)
     /// Every reading of the device that carries `channel` has it within `min...max`, and there are some.
     case channelRange(device: DeviceID, channel: Channel, min: Double, max: Double)
-    /// The supervisor holds the component in `state` at the end of the run.
-    case componentState(component: String, state: Supervisor.State)
+    /// The supervisor holds the component in `state` at `at` from the start (nil: at the
+    /// end of the run).
+    case componentState(component: String, state: Supervisor.State, at: Duration? = nil)
     /// Every failure of the component (a crash, a missed probe) is followed by its running
     /// again within `within`, and there is at least one.
     case componentRecovers(component: String, within: Duration)
@@ -171,7 +172,8 @@ public enum Expectation: Equatable, Sendable {
             "scroll(\(prefix.debugDescription) within \(DurationText.format(within)) after \(DurationText.format(after)))"
         case .scrollCount(let count): "scroll-count(\(count))"
         case .channelRange(let device, let channel, let min, let max): "channel-range(\(device).\(channel) in \(min)…\(max))"
-        case .componentState(let component, let state): "component-state(\(component) \(state.rawValue))"
+        case .componentState(let component, let state, let at):
+            "component-state(\(component) \(state.rawValue)\(at.map { " at \(DurationText.format($0))" } ?? ""))"
         case .componentRecovers(let component, let within): "component-recovers(\(component) within \(DurationText.format(within)))"
         case .busRefused(let component, let min, let max): "bus-refused(\(component) \(min)…\(max.map(String.init) ?? "∞"))"
         case .deployment(let id, let state, let within): "deployment(\(id) \(state.rawValue) within \(DurationText.format(within)))"

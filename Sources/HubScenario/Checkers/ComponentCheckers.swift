@@ -1,28 +1,35 @@
 import HubCore
 import HubKernel
 
-/// Proves the supervisor holds a component in a state at the end of the run, from the
-/// `component.state` events alone.
+/// Proves the supervisor holds a component in a state at an instant (the end of the run
+/// unless given), from the `component.state` events alone.
 final class ComponentStateChecker: HistoryChecker {
+    private let context: CheckContext
     private let component: String
     private let state: String
+    private let instant: Instant
     private var last: String?
     private var changes = 0
 
-    init(component: String, state: Supervisor.State) {
+    init(_ context: CheckContext, component: String, state: Supervisor.State, at: Duration?) {
+        self.context = context
         self.component = component
         self.state = state.rawValue
+        instant = at.map { context.start + $0 } ?? context.end
     }
 
     func observe(_ event: HistoryEvent, at time: Instant) {
-        guard case .componentState(let name, _, let to, _) = event, name == component else { return }
+        guard time <= instant, case .componentState(let name, _, let to, _) = event, name == component else { return }
         last = to
         changes += 1
     }
 
+    var violationAt: Instant? { instant }
+
     func verdict() -> (passed: Bool, evidence: String) {
-        guard let last else { return (false, "the supervisor never reported \(component)") }
-        return (last == state, "\(component) is \(last) at the end (\(changes) state changes)")
+        let when = instant == context.end ? "at the end" : "at \(context.offset(instant))"
+        guard let last else { return (false, "the supervisor had not reported \(component) \(when)") }
+        return (last == state, "\(component) is \(last) \(when) (\(changes) state changes before)")
     }
 }
 

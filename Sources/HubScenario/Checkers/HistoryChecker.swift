@@ -90,7 +90,7 @@ extension Expectation {
         case .scroll(let prefix, let after, let within): ScrollChecker(context, prefix: prefix, after: after, within: within)
         case .scrollCount(let count): ScrollCountChecker(context, expected: count)
         case .led(let colour, let after, let within): LEDChecker(context, colour: colour, after: after, within: within)
-        case .componentState(let component, let state): ComponentStateChecker(component: component, state: state)
+        case .componentState(let component, let state, let at): ComponentStateChecker(context, component: component, state: state, at: at)
         case .componentRecovers(let component, let within): ComponentRecoveryChecker(context, component: component, within: within)
         case .busRefused(let component, let min, let max): BusRefusedChecker(component: component, range: min...(max ?? Int.max))
         case .deployment(let id, let state, let within): DeploymentOutcomeChecker(context, id: id, state: state, within: within)
