@@ -47,6 +47,9 @@ public enum HistoryEvent: Equatable, Sendable {
     /// peak so far, VmHWM) and its CPU share per second of hub time. A simulated hub shares
     /// the rig's process, so it has no memory or CPU figure of its own (nil).
     case hubResources(memoryBytes: Int?, cpuShare: Double?, diskBytes: Int)
+    /// The readings a telemetry message the cloud received carried (recorded only when a
+    /// checker needs the contents: de-duplication and per-device order).
+    case cloudContent(topic: Topic, readings: [CloudReadingKey])
 
     /// The event's name in the log (`ev` field).
     public var name: String {
@@ -72,6 +75,7 @@ public enum HistoryEvent: Equatable, Sendable {
         case .simulationEnd: "sim.end"
         case .ipcClient: "ipc.client"
         case .hubResources: "hub.resources"
+        case .cloudContent: "cloud.content"
         }
     }
 
@@ -134,6 +138,11 @@ public enum HistoryEvent: Equatable, Sendable {
             json.key("memory_bytes"); if let memory { json.int(memory) } else { json.null() }
             json.key("cpu_share"); if let cpu { json.double(cpu) } else { json.null() }
             json.field("disk_bytes", disk)
+        case .cloudContent(let topic, let readings):
+            json.field("topic", topic.name)
+            json.key("message_ids"); json.beginArray(); for reading in readings { json.string(reading.messageID) }; json.endArray()
+            json.key("devices"); json.beginArray(); for reading in readings { json.string(reading.device) }; json.endArray()
+            json.key("timestamps"); json.beginArray(); for reading in readings { json.double(reading.timestamp) }; json.endArray()
         }
         json.endObject()
     }

@@ -6,7 +6,7 @@ extension HistoryEvent {
     public static let names = ["hub.start", "sensor.ready", "sensor.error", "component.error", "component.state",
                                "bus.refused", "bus.dropped", "model.change",
                                "bus.publish", "display.write", "display.scroll", "joystick", "uplink.send",
-                               "cloud.receive", "led.frame", "fault.start", "fault.end", "sim.truth", "sim.end", "ipc.client", "hub.resources"]
+                               "cloud.receive", "led.frame", "fault.start", "fault.end", "sim.truth", "sim.end", "ipc.client", "hub.resources", "cloud.content"]
 
     /// Decodes one line of the event log (without its newline). Errors name the field and
     /// what is wrong with it; unknown fields are refused, so a misspelt or foreign log is
@@ -110,6 +110,17 @@ extension HistoryEvent {
             try only(["component", "published", "dropped", "held"])
             event = .ipcClient(component: try object.string("component"), published: try count("published"),
                                dropped: try count("dropped"), held: try count("held"))
+        case "cloud.content":
+            try only(["topic", "message_ids", "devices", "timestamps"])
+            let ids = try object.strings("message_ids")
+            let devices = try object.strings("devices")
+            let timestamps = try object.doubles("timestamps")
+            guard devices.count == ids.count, timestamps.count == ids.count else {
+                throw PayloadError(type: object.type, field: "devices", reason: "message_ids, devices and timestamps must be as long as each other")
+            }
+            event = .cloudContent(topic: try topic(), readings: ids.indices.map {
+                CloudReadingKey(messageID: ids[$0], device: devices[$0], timestamp: timestamps[$0])
+            })
         case "hub.resources":
             try only(["memory_bytes", "cpu_share", "disk_bytes"])
             func share() throws(PayloadError) -> Double {

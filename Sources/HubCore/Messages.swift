@@ -329,6 +329,21 @@ struct PayloadObject {
         return value
     }
 
+    func doubles(_ key: String) throws(PayloadError) -> [Double] {
+        guard case .array(let values) = try value(key) else {
+            throw PayloadError(type: type, field: key, reason: "must be an array of numbers")
+        }
+        var numbers: [Double] = []
+        numbers.reserveCapacity(values.count)
+        for (index, value) in values.enumerated() {
+            guard case .number(let number) = value, number.isFinite else {
+                throw PayloadError(type: type, field: "\(key)[\(index)]", reason: "must be a finite number")
+            }
+            numbers.append(number)
+        }
+        return numbers
+    }
+
     func strings(_ key: String) throws(PayloadError) -> [String] {
         guard case .array(let values) = try value(key) else {
             throw PayloadError(type: type, field: key, reason: "must be an array of strings")

@@ -121,33 +121,50 @@ public enum CloudArrival: Equatable, Sendable {
     case unreadable(String)
 
     public init(topic: String, payload: [UInt8], thing: String) {
+        self = Self.read(topic: topic, payload: payload, thing: thing)
+    }
+
+    // A function returning the case, not `self =` on each path of the initialiser: the
+    // latter, with a typed-throws catch among the paths, left a value that crashed when
+    // destroyed (Swift 6.0, debug build).
+    private static func read(topic: String, payload: [UInt8], thing: String) -> CloudArrival {
         let prefix = "hbs/\(thing)/"
-        guard topic.hasPrefix(prefix) else {
-            self = .unreadable("\(topic): not one of the hub's cloud topics")
-            return
-        }
+        guard topic.hasPrefix(prefix) else { return .unreadable("\(topic): not one of the hub's cloud topics") }
         let kind = String(topic.dropFirst(prefix.count))
-        if payload == Array("offline".utf8), kind == "health" {
-            self = .lastWill
-            return
-        }
+        if payload == Array("offline".utf8), kind == "health" { return .lastWill }
         if kind == "telemetry", payload.first != UInt8(ascii: "{") {
+            let batch: TelemetryBatch
+            let envelopes: [[String: JSONValue]]
             do throws(TelemetryBatchError) {
-                let (batch, _) = try TelemetryBatch.decode(payload)
-                self = .messages(kind: kind, batchID: batch.batchID, ids: batch.messageIDs)
+                (batch, envelopes) = try TelemetryBatch.decode(payload)
             } catch {
-                self = .unreadable("\(topic): \(error)")
+                return .unreadable("\(topic): \(error)")
             }
-            return
+            _ = envelopes
+            return .messages(kind: kind, batchID: batch.batchID, ids: batch.messageIDs)
         }
         guard let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(payload)) else {
-            self = .unreadable("\(topic): neither a telemetry batch nor JSON")
-            return
+            return .unreadable("\(topic): neither a telemetry batch nor JSON")
         }
         guard case .object(let members) = parsed, case .string(let id)? = members["message_id"] else {
-            self = .unreadable("\(topic): a JSON message without a string message_id")
-            return
+            return .unreadable("\(topic): a JSON message without a string message_id")
         }
-        self = .messages(kind: kind, batchID: nil, ids: [id])
+        return .messages(kind: kind, batchID: nil, ids: [id])
+    }
+}
+
+extension CloudReadingKey {
+    /// The readings inside a telemetry payload — a compressed batch or one JSON envelope —
+    /// or nil when it cannot be read (the receipt's own checks say why).
+    public static func telemetryReadings(_ payload: [UInt8]) -> [CloudReadingKey]? {
+        if payload.first != UInt8(ascii: "{") {
+            guard let (batch, envelopes) = try? TelemetryBatch.decode(payload) else { return nil }
+            var readings: [CloudReadingKey] = []
+            for (id, envelope) in zip(batch.messageIDs, envelopes) { readings += Self.readings(in: envelope, messageID: id) }
+            return readings
+        }
+        guard case .object(let members)? = try? JSONDecoder().decode(JSONValue.self, from: Data(payload)),
+              case .string(let id)? = members["message_id"] else { return nil }
+        return Self.readings(in: members, messageID: id)
     }
 }

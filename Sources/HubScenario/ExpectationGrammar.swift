@@ -10,7 +10,7 @@ extension ScenarioLoader {
     static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll",
                                    "scroll-count", "channel-range", "delivered-to-cloud", "outbox-depth-max", "cloud-bytes-per-day-max",
                                    "cloud-attempts-max", "kit-rejected-min", "component-state", "component-recovers", "bus-refused",
-                                   "deployment", "rollback-within", "model", "ipc-dropped", "alerts-delivered-within", "cloud-messages-max", "resources"]
+                                   "deployment", "rollback-within", "model", "ipc-dropped", "alerts-delivered-within", "cloud-messages-max", "resources", "no-duplicate-after-dedup", "per-device-order"]
     /// Components whose own health a `health` expectation can name.
     static let healthComponents = ["uplink"]
 
@@ -127,9 +127,14 @@ extension ScenarioLoader {
                 throw item.error("no-alert cannot fail: nothing scores \(target.map { "'\($0)'" } ?? "any appliance") (model: none, or interim on a non-furnace)")
             }
             return name == "no-alert" ? .noAlert(device: target) : .readingsEveryPoll(device: target)
-        case "no-reading-lost", "no-corrupted-reading":
+        case "no-reading-lost", "no-corrupted-reading", "no-duplicate-after-dedup", "per-device-order":
             if let argument { throw argument.error("\(name) takes no arguments") }
-            return name == "no-reading-lost" ? .noReadingLost : .noCorruptedReading
+            switch name {
+            case "no-reading-lost": return .noReadingLost
+            case "no-corrupted-reading": return .noCorruptedReading
+            case "no-duplicate-after-dedup": return .noDuplicateAfterDedup
+            default: return .perDeviceOrder
+            }
         case "scroll":
             guard let argument else { throw item.error("scroll needs { prefix, within, after }") }
             let map = try argument.map()

@@ -67,6 +67,7 @@ public struct Scenario: Sendable {
         if expectations.contains(where: { if case .resources = $0 { true } else { false } }) {
             setup.resourceSampleInterval = Self.resourceSampleInterval
         }
+        setup.recordCloudContent = expectations.contains { $0 == .noDuplicateAfterDedup || $0 == .perDeviceOrder }
         return setup
     }
 
@@ -146,6 +147,12 @@ public enum Expectation: Equatable, Sendable {
     /// core (per second of hub time), state-disk bytes. Memory and CPU are a real hub
     /// process's (live runs); a simulation judges the disk only.
     case resources(ResourceBudget)
+    /// After de-duplication on the message id, the cloud holds each reading once: no
+    /// reading came again under another id (a resend the id cannot catch).
+    case noDuplicateAfterDedup
+    /// Each device's readings reached the cloud in their own time order (first arrivals,
+    /// after de-duplication on the message id).
+    case perDeviceOrder
 
     /// Whether checking it needs the chips to record the truth of every conversion.
     public var needsTruth: Bool { self == .noCorruptedReading }
@@ -183,6 +190,8 @@ public enum Expectation: Equatable, Sendable {
         case .alertsDeliveredWithin(let within): "alerts-delivered-within(\(DurationText.format(within)))"
         case .cloudMessagesMax(let topic, let count): "cloud-messages-max(\(topic) \(count))"
         case .resources(let budget): "resources(\(budget))"
+        case .noDuplicateAfterDedup: "no-duplicate-after-dedup"
+        case .perDeviceOrder: "per-device-order"
         }
     }
 }

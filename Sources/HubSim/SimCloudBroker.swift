@@ -70,6 +70,9 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
     private var flakyChance = 0.0
     private var pubackLostChance = 0.0
     private var pubackDelay: Duration = .zero
+    /// Record the readings each telemetry message carried (`cloud.content`): the cloud
+    /// opens every batch, which costs an inflate and a parse, so only when a checker asks.
+    public var recordsContent = false
 
     public init(history: any HistorySink, random: SeededRandom,
                 latency: ClosedRange<Duration> = .milliseconds(20)...Duration.milliseconds(120)) {
@@ -148,6 +151,13 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
         } else {
             history.record(.cloudReceive(topic: message.topic, messageID: message.messageID), at: time)
         }
+        if recordsContent, message.topic.name.hasSuffix("/telemetry") { recordContent(message, at: time) }
+    }
+
+    /// Opens a telemetry message as the real cloud does and records its readings.
+    private func recordContent(_ message: CloudMessage, at time: Instant) {
+        guard let readings = CloudReadingKey.telemetryReadings(message.payload) else { return }
+        history.record(.cloudContent(topic: message.topic, readings: readings), at: time)
     }
 
     private func drawRoundTrip() -> Duration {

@@ -21,6 +21,8 @@ public struct SimulationSetup: Sendable {
     /// Record the hub's disk use (`hub.resources`) every `resourceSampleInterval` (a
     /// scenario's `resources` expectation asks for it; nil: never).
     public var resourceSampleInterval: Duration? = nil
+    /// Record the readings inside each telemetry message the cloud receives (`cloud.content`).
+    public var recordCloudContent = false
 
     /// 2026-01-15 00:00 UTC: a winter day, so the furnace works.
     public static let defaultStart = Instant(secondsSinceEpoch: 1_768_435_200)
@@ -93,6 +95,7 @@ public final class Simulation {
             }
         }
         if let interval = setup.resourceSampleInterval { scheduler.schedule(.resourceSample, at: setup.start + interval) }
+        world.cloud.recordsContent = setup.recordCloudContent
     }
 
     public var end: Instant { setup.start + setup.duration }

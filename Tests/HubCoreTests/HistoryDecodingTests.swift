@@ -40,6 +40,7 @@ struct HistoryDecodingTests {
         .ipcClient(component: "sensor", published: 8_640, dropped: 12, held: 3),
         .hubResources(memoryBytes: 41_943_040, cpuShare: 0.0021, diskBytes: 432_128),
         .hubResources(memoryBytes: nil, cpuShare: nil, diskBytes: 45_056),
+        .cloudContent(topic: .cloudTelemetry("hbshub001"), readings: [CloudReadingKey(messageID: "hbshub001-2", device: "hvac", timestamp: 1_768_435_210.08)]),
     ]
 
     static func line(_ event: HistoryEvent, at time: Instant = time) -> [UInt8] {

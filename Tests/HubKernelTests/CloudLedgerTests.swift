@@ -10,7 +10,7 @@ struct CloudLedgerTests {
         var json = JSONWriter()
         let messages = range.map { n in
             OutboxMessage(sequence: n, messageID: "hub-\(n)", topic: "hbs/hub/telemetry", priority: .telemetry,
-                          payload: Array(#"{"message_id":"hub-\#(n)","readings":[]}"#.utf8))
+                          payload: Array(#"{"message_id":"hub-\#(n)","readings":[{"timestamp":\#(1000 + n),"device_id":"hvac","temperature":21.5}]}"#.utf8))
         }
         return TelemetryBatch.encode(batchID: "hub-batch-\(range.lowerBound)-\(range.upperBound)", messages: messages, level: 1, json: &json)
     }
@@ -51,6 +51,8 @@ struct CloudLedgerTests {
     func arrival() {
         #expect(CloudArrival(topic: "hbs/hub/telemetry", payload: Self.batch(4...6), thing: "hub")
                 == .messages(kind: "telemetry", batchID: "hub-batch-4-6", ids: ["hub-4", "hub-5", "hub-6"]))
+        #expect(CloudReadingKey.telemetryReadings(Self.batch(4...6))
+                == (4...6).map { CloudReadingKey(messageID: "hub-\($0)", device: "hvac", timestamp: Double(1000 + $0)) })
         #expect(CloudArrival(topic: "hbs/hub/deployments/status", payload: Self.envelope(9), thing: "hub")
                 == .messages(kind: "deployments/status", batchID: nil, ids: ["hub-9"]))
         #expect(CloudArrival(topic: "hbs/hub/health", payload: Array("offline".utf8), thing: "hub") == .lastWill)

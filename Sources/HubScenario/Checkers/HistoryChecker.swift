@@ -100,6 +100,8 @@ extension Expectation {
         case .alertsDeliveredWithin(let within): AlertDeliveryChecker(context, within: within)
         case .cloudMessagesMax(let topic, let count): CloudMessagesChecker(topic: topic, maximum: count)
         case .resources(let budget): ResourceBudgetChecker(context, budget: budget)
+        case .noDuplicateAfterDedup: CloudContentChecker(context, property: .noDuplicate)
+        case .perDeviceOrder: CloudContentChecker(context, property: .perDeviceOrder)
         }
     }
 }

@@ -28,13 +28,17 @@ final class LiveCloud: Sendable {
                 case .message(let topic, let payload):
                     let now = clock.now
                     switch CloudArrival(topic: topic, payload: payload, thing: thing) {
-                    case .messages(_, let batchID, let ids):
+                    case .messages(let kind, let batchID, let ids):
                         // The broker delivers only what the subscriptions above match: valid topics.
                         guard let name = try? Topic(validating: topic) else { return }
                         if let batchID {
                             history.record(.cloudReceiveBatch(topic: name, batchID: batchID, messageIDs: ids), at: now)
                         } else {
                             history.record(.cloudReceive(topic: name, messageID: ids[0]), at: now)
+                        }
+                        // Live, the cloud opens every message anyway: its contents cost nothing more.
+                        if kind == "telemetry", let readings = CloudReadingKey.telemetryReadings(payload), !readings.isEmpty {
+                            history.record(.cloudContent(topic: name, readings: readings), at: now)
                         }
                     case .lastWill:
                         break
