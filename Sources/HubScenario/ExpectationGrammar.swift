@@ -66,7 +66,7 @@ extension ScenarioLoader {
             let stateValue = try map.required("state")
             let stateText = try stateValue.string()
             guard let state = DeploymentStatus.State(rawValue: stateText), state.isTerminal else {
-                throw stateValue.error("unknown end state '\(stateText)' (known: committed, rolled-back, rejected)")
+                throw stateValue.error("unknown end state '\(stateText)'\(ClosestName.hint(stateText, in: ["committed", "rolled-back", "rejected"])) (known: committed, rolled-back, rejected)")
             }
             return .deployment(id: id, state: state, within: try map.required("within").duration(in: Limits.span))
         case "rollback-within":
@@ -89,7 +89,7 @@ extension ScenarioLoader {
             let stateValue = try map.required("state")
             let stateText = try stateValue.string()
             guard let state = Supervisor.State(rawValue: stateText) else {
-                throw stateValue.error("unknown state '\(stateText)' (known: \(Supervisor.State.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw stateValue.error("unknown state '\(stateText)'\(ClosestName.hint(stateText, in: Supervisor.State.allCases.map(\.rawValue))) (known: \(Supervisor.State.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             let at = try map.optional("at").map { (value) throws(ScenarioError) in try offset(value, setup) }
             return .componentState(component: target, state: state, at: at)
@@ -153,7 +153,7 @@ extension ScenarioLoader {
             let channelValue = try map.required("channel")
             let text = try channelValue.string()
             guard let channel = Channel(key: text) else {
-                throw channelValue.error("unknown channel '\(text)' (known: \(Channel.published.map(\.key).joined(separator: ", ")))")
+                throw channelValue.error("unknown channel '\(text)'\(ClosestName.hint(text, in: Channel.published.map(\.key))) (known: \(Channel.published.map(\.key).joined(separator: ", ")))")
             }
             let kind = setup.appliance(target)!.kind
             let has = MonitoringKit.for(kind).channels
@@ -211,7 +211,7 @@ extension ScenarioLoader {
             let topicValue = try map.required("topic")
             let topic = try topicValue.string()
             guard ["alerts", "health", "telemetry"].contains(topic) else {
-                throw topicValue.error("topic must be alerts, health or telemetry (the hub's cloud topics), found \(topic.debugDescription)")
+                throw topicValue.error("topic must be alerts, health or telemetry (the hub's cloud topics), found \(topic.debugDescription)\(ClosestName.hint(topic, in: ["alerts", "health", "telemetry"]))")
             }
             let (after, within) = try window(map)
             return .deliveredToCloud(topic: topic, after: after, within: within)
@@ -244,7 +244,7 @@ extension ScenarioLoader {
                 if map.optional("device") != nil { throw componentValue.error("health names a device or a component, not both") }
                 let name = try componentValue.string()
                 guard Self.healthComponents.contains(name) else {
-                    throw componentValue.error("no component '\(name)' reports health of its own (known: \(Self.healthComponents.joined(separator: ", ")))")
+                    throw componentValue.error("no component '\(name)' reports health of its own\(ClosestName.hint(name, in: Self.healthComponents)) (known: \(Self.healthComponents.joined(separator: ", ")))")
                 }
                 target = .component(name)
             } else {
@@ -253,7 +253,9 @@ extension ScenarioLoader {
             }
             let stateValue = try map.required("state")
             let stateText = try stateValue.string()
-            guard let state = HealthState(rawValue: stateText) else { throw stateValue.error("state must be ok, degraded or failed") }
+            guard let state = HealthState(rawValue: stateText) else {
+                throw stateValue.error("state must be ok, degraded or failed\(ClosestName.hint(stateText, in: ["ok", "degraded", "failed"]))")
+            }
             let (after, within) = try window(map)
             return .health(subject: target, state: state, after: after, within: within)
         case "alert":
@@ -283,7 +285,7 @@ extension ScenarioLoader {
 
     private static func colour(_ value: YAMLValue) throws(ScenarioError) -> String {
         let text = try value.string()
-        guard statusColours.contains(text) else { throw value.error("unknown LED colour '\(text)' (known: \(statusColours.joined(separator: ", ")))") }
+        guard statusColours.contains(text) else { throw value.error("unknown LED colour '\(text)'\(ClosestName.hint(text, in: statusColours)) (known: \(statusColours.joined(separator: ", ")))") }
         return text
     }
 

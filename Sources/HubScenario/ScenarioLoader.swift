@@ -46,7 +46,7 @@ public enum ScenarioLoader {
             modes = []
             for item in try modesValue.list() {
                 let text = try item.string()
-                guard let mode = Scenario.Mode(rawValue: text) else { throw item.error("unknown mode '\(text)' (known: sim, live, bench)") }
+                guard let mode = Scenario.Mode(rawValue: text) else { throw item.error("unknown mode '\(text)'\(ClosestName.hint(text, in: Scenario.Mode.allCases.map(\.rawValue))) (known: sim, live, bench)") }
                 modes.append(mode)
             }
         }
@@ -284,7 +284,7 @@ public enum ScenarioLoader {
             let kindValue = try map.required("kind")
             let kindText = try kindValue.string()
             guard let kind = ApplianceKind(rawValue: kindText) else {
-                throw kindValue.error("unknown appliance kind '\(kindText)' (known: \(ApplianceKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw kindValue.error("unknown appliance kind '\(kindText)'\(ClosestName.hint(kindText, in: ApplianceKind.allCases.map(\.rawValue))) (known: \(ApplianceKind.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             guard SimulatedAppliances.kinds.contains(kind) else {
                 throw kindValue.error("appliance kind '\(kindText)' has no simulator yet (simulated: \(SimulatedAppliances.kinds.map(\.rawValue).joined(separator: ", ")))")
@@ -292,7 +292,7 @@ public enum ScenarioLoader {
             let sensorValue = map.optional("sensor")
             let sensor = try sensorValue?.string() ?? "sensehat"
             if let sensorValue, !["sensehat", "mqtt-kit"].contains(sensor) {
-                throw sensorValue.error("unknown sensor kit '\(sensor)' (known: sensehat, mqtt-kit)")
+                throw sensorValue.error("unknown sensor kit '\(sensor)'\(ClosestName.hint(sensor, in: ["sensehat", "mqtt-kit"])) (known: sensehat, mqtt-kit)")
             }
             var appliance = Scenario.Appliance(id: id, kind: kind, sensor: sensor)
             if let intervalValue = map.optional("interval") {

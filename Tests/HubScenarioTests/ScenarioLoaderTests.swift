@@ -132,4 +132,23 @@ struct ScenarioLoaderTests {
         let bad = Self.valid.replacingOccurrences(of: "seed: 3", with: "seed: 3\nstart: 2026-02-30T00:00:00Z")
         #expect(Self.error(bad)?.field == "start")
     }
+
+    @Test("a misspelt name anywhere in a scenario gets the closest valid one, with line and column", arguments: [
+        ("kind: furnace, sensor", "kind: furnance, sensor", "unknown appliance kind 'furnance' (did you mean 'furnace'?)", 8),
+        ("seed: 3", "seed: 3\nmodes: [simm]", "unknown mode 'simm' (did you mean 'sim'?)", 3),
+        ("sensor: sensehat", "sensor: sensehatt", "unknown sensor kit 'sensehatt' (did you mean 'sensehat'?)", 8),
+        ("led: green", "led: gren", "unknown LED colour 'gren' (did you mean 'green'?)", 16),
+        ("  - no-reading-lost", "  - no-readings-lost", "unknown expectation 'no-readings-lost' (did you mean 'no-reading-lost'?)", 15),
+        ("probability: 0.5", "probabilty: 0.5", "unknown field 'probabilty' (did you mean 'probability'?)", 10),
+        ("fault: i2c.0x5c.absent", "fault: i2c.0x5c.absnt", "(did you mean 'i2c.<addr>.absent'?)", 11),
+        ("  poll_interval: 5s", "  poll_intervall: 5s", "unknown field 'poll_intervall' (did you mean 'poll_interval'?)", 6),
+        ("  - no-reading-lost", "  - health: { device: hvac, state: degaded, within: 1m }", "state must be ok, degraded or failed (did you mean 'degraded'?)", 15),
+    ])
+    func suggestions(original: String, typo: String, message: String, line: Int) throws {
+        let text = Self.valid.replacingOccurrences(of: original, with: typo)
+        #expect(text != Self.valid)
+        let error = try #require(Self.error(text))
+        #expect(error.description.contains(message), "\(error)")
+        #expect(error.line == line && error.column != nil, "\(error)")
+    }
 }
