@@ -26,20 +26,27 @@ public enum ScenarioSweep {
 
     /// Runs every scenario under every seed, at most `workers` at a time. `eventLogPath`
     /// names each run's log (nil: none); `progress` hears (runs done, runs in all) from the
-    /// workers' threads.
+    /// workers' threads. `recordTimeline` keeps each scenario's timeline for the HTML report:
+    /// every run records one, and only a run that may be the one shown keeps it.
     public static func run(_ scenarios: [Scenario], seeds: ClosedRange<UInt64>,
                            workers: Int = ProcessInfo.processInfo.activeProcessorCount,
                            eventLogPath: @Sendable (Scenario, UInt64) -> String? = { _, _ in nil },
+                           recordTimeline: Bool = false,
                            progress: (@Sendable (Int, Int) -> Void)? = nil) throws(StoreError) -> [ScenarioResult] {
         precondition(UInt64(seeds.count) <= seedCountMax)
         let seedList = Array(seeds)
         let total = scenarios.count * seedList.count
         let done = Counter()
+        let choice = TimelineChoice(scenarios: scenarios.count, lowestSeed: seeds.lowerBound)
         let results = ParallelMap.run(count: total, workers: workers) { index -> Result<ScenarioOutcome, StoreError> in
             let scenario = scenarios[index / seedList.count]
             let seed = seedList[index % seedList.count]
             let result = Result { () throws(StoreError) in
-                try ScenarioRunner.run(scenario, seed: seed, eventLogPath: eventLogPath(scenario, seed))
+                var outcome = try ScenarioRunner.run(scenario, seed: seed, eventLogPath: eventLogPath(scenario, seed), recordTimeline: recordTimeline)
+                if outcome.timeline != nil, !choice.mayShow(scenario: index / seedList.count, seed: seed, failed: !outcome.passed) {
+                    outcome.timeline = nil
+                }
+                return outcome
             }
             progress?(done.increment(), total)
             return result
@@ -119,4 +126,30 @@ final class Counter: @unchecked Sendable {
     private let lock = NSLock()
 
     func increment() -> Int { lock.withLock { value += 1; return value } }
+}
+
+/// Which runs of a sweep may hold the timeline a report shows (`ScenarioReport.Entry.timelineSeed`:
+/// the lowest failing seed, else the lowest seed), decided as runs finish on any worker.
+///
+/// Why: a sweep of thousands of seeds must not keep thousands of timelines until the
+/// report is built; a run keeps its timeline only while it can still be the one shown.
+final class TimelineChoice: @unchecked Sendable {
+    // Safe: `lowestFailing` is only touched under the lock.
+    private let lowestSeed: UInt64
+    private var lowestFailing: [UInt64?]
+    private let lock = NSLock()
+
+    init(scenarios: Int, lowestSeed: UInt64) {
+        self.lowestSeed = lowestSeed
+        lowestFailing = Array(repeating: nil, count: scenarios)
+    }
+
+    func mayShow(scenario: Int, seed: UInt64, failed: Bool) -> Bool {
+        guard failed else { return seed == lowestSeed }
+        return lock.withLock {
+            if let known = lowestFailing[scenario], known <= seed { return false }
+            lowestFailing[scenario] = seed
+            return true
+        }
+    }
 }

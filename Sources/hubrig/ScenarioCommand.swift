@@ -178,7 +178,8 @@ struct ScenarioCommand: ParsableCommand {
             var report: (@Sendable (Int, Int) -> Void)?
             if let progress { report = { done, total in progress.show(Double(done), detail: "\(done) of \(total) runs") } }
             do {
-                results = try ScenarioSweep.run(scenarios, seeds: seeds, workers: workers, eventLogPath: logPath, progress: report)
+                results = try ScenarioSweep.run(scenarios, seeds: seeds, workers: workers, eventLogPath: logPath,
+                                                recordTimeline: self.results.wantsAny, progress: report)
             } catch {
                 progress?.clear()
                 printError("event log: \(error)")
