@@ -1,5 +1,6 @@
 import HubCore
 import HubKernel
+import HubSim
 
 /// Watches one run's history and keeps what its timeline needs, in bounded memory
 /// whatever the run's length.
@@ -109,6 +110,9 @@ final class TimelineRecorder {
     }
 
     func finish() -> ScenarioTimeline {
+        for index in faults.indices where faults[index].to == nil {
+            faults[index].to = declaredEnd(of: faults[index])
+        }
         // Lanes grouped by kind, in the order they first appeared within a kind (the
         // history's order, so the same run gives the same timeline).
         let seriesRank = Dictionary(uniqueKeysWithValues: ScenarioTimeline.Series.Kind.allCases.enumerated().map { ($1, $0) })
@@ -121,6 +125,24 @@ final class TimelineRecorder {
             strips: orderedStrips.map { ScenarioTimeline.Strip(kind: $0.element.kind, name: $0.element.name, changes: $0.element.changes,
                                                                changeCount: $0.element.changeCount) },
             marks: marks, faults: faults, outboxDepthMax: outboxDepthMax, dropped: dropped)
+    }
+
+    /// Where a fault the history never ended does end: the history records `fault.end` only
+    /// for a window the world closes, so a power loss (ended by the power coming back), a
+    /// deployment, a key press or a crash (moments) would otherwise shade the rest of the
+    /// run. The scenario's own entry for it (same name, same start) says: its `for:`, else
+    /// a moment for those that are one; nil — to the end — for a lasting failure (a clogged
+    /// filter).
+    private func declaredEnd(of fault: ScenarioTimeline.Fault) -> Double? {
+        let entries = scenario.timeline.filter { $0.fault.name == fault.name && abs($0.at.secondsValue - fault.from) <= 1 }
+        guard let entry = entries.min(by: { abs($0.at.secondsValue - fault.from) < abs($1.at.secondsValue - fault.from) }) else { return nil }
+        let lasting: Duration?
+        switch entry.fault {
+        case .powerLoss: lasting = entry.duration ?? SimulationSetup.defaultPowerLoss
+        case .deploy, .joystick, .component(_, .crash): lasting = entry.duration ?? .zero
+        default: lasting = entry.duration
+        }
+        return lasting.map { min(spanSeconds, fault.from + $0.secondsValue) }
     }
 
     // MARK: Recording
