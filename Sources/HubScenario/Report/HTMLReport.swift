@@ -17,6 +17,7 @@ public enum HTMLReport {
     /// Failing runs shown in full per scenario; the rest are listed by seed.
     static let failingRunsShownMax = 10
 
+    /// The whole page for `report`, headed `title`.
     public static func render(_ report: ScenarioReport, title: String = "hubrig scenarios") -> String {
         let anchors = scenarioAnchors(report.entries)
         let failedScenarios = report.entries.filter { !$0.runs.isEmpty && !$0.passed }.count

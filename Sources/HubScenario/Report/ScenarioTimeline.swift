@@ -109,6 +109,7 @@ public struct ScenarioTimeline: Sendable, Equatable {
 
     /// A moment worth a marker: an alert, a model change.
     public struct Mark: Sendable, Equatable {
+        /// What happened; the report draws each kind with its own marker.
         public enum Kind: String, Sendable, CaseIterable {
             /// A device's condition changed (`label` is the new condition, `value` the score).
             case alert

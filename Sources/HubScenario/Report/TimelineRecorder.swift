@@ -212,15 +212,21 @@ final class TimelineRecorder {
 
     // MARK: Time
 
+    /// Nanoseconds from the start, as a plain difference: `Instant - Instant` goes through
+    /// `Duration`'s 128-bit arithmetic, and this runs for most events of every run.
+    private func offset(_ time: Instant) -> Double {
+        Double(time.nanosecondsSinceEpoch &- start.nanosecondsSinceEpoch)
+    }
+
     private func bucket(_ time: Instant) -> Int {
-        let offset = Double((time - start).nanoseconds) * bucketsPerNanosecond
-        return offset <= 0 ? 0 : min(buckets - 1, Int(offset))
+        let slot = offset(time) * bucketsPerNanosecond
+        return slot <= 0 ? 0 : min(buckets - 1, Int(slot))
     }
 
     /// Seconds from the start, to the millisecond (so the JSON stays short and reads back
     /// equal), within the run.
     private func seconds(_ time: Instant) -> Double {
-        let milliseconds = (Double((time - start).nanoseconds) / 1e6).rounded()
+        let milliseconds = (offset(time) / 1e6).rounded()
         return min(spanSeconds, max(0, milliseconds / 1000))
     }
 }

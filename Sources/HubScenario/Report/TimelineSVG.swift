@@ -34,6 +34,8 @@ enum TimelineSVG {
         case strip(ScenarioTimeline.Strip)
     }
 
+    /// One row of the timeline: its name and a detail (range, peak, changes) on the left,
+    /// what it holds on the right.
     struct Lane {
         let label: String
         let detail: String
@@ -73,7 +75,7 @@ enum TimelineSVG {
         let height = bottom + axisHeight
 
         var svg = "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(n(width)) \(n(height))\" width=\"\(n(width))\" height=\"\(n(height))\" role=\"img\">\n"
-        svg += "<title>\(HTMLReport.text("timeline: \(lanes.count) lanes, \(timeline.faults.count) faults"))</title>\n"
+        svg += "<title>\(HTMLReport.text("timeline: \(lanes.count) lanes, \(timeline.faults.count) fault\(timeline.faults.count == 1 ? "" : "s")"))</title>\n"
 
         // Grid and fault bands first, so lanes and lines draw over them.
         let ticks = scale.ticks()
@@ -433,12 +435,13 @@ enum TimelineSVG {
         magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : magnitude >= 1 ? 2 : 3
     }
 
-    /// A value with the decimals its size deserves, or those given; trailing zeros dropped.
+    /// A value with the decimals its size deserves (trailing zeros dropped), or those given.
     static func number(_ value: Double, decimals: Int? = nil) -> String {
         // Beyond what fixed decimals can spell (a hand-made report may hold anything finite).
         guard abs(value) < 1e12 else { return "\(value)" }
         var text = TextFormat.fixed(value, decimals: decimals ?? Self.decimals(abs(value)))
-        if text.contains(".") {
+        // Decimals asked for (a range's two ends) stay, so both ends read alike.
+        if decimals == nil, text.contains(".") {
             while text.hasSuffix("0") { text.removeLast() }
             if text.hasSuffix(".") { text.removeLast() }
         }
