@@ -77,6 +77,12 @@ public struct UplinkComponent {
         case record(HistoryEvent)
     }
 
+    /// What the uplink's `component.error` says, before `: reason`, when its cloud
+    /// connection goes up or down: the history's only record of connectivity, which the
+    /// report's timeline reads (it starts connected, as the uplink does).
+    public static let connectionUpNote = "cloud connection up"
+    public static let connectionDownNote = "cloud connection down"
+
     public let thing: String
     public let retryBackoff: Duration
     public let retryBackoffMax: Duration
@@ -307,7 +313,7 @@ public struct UplinkComponent {
             }
             guard up != connected else { return actions }
             connected = up
-            actions.append(.record(.componentError(component: "uplink", error: up ? "cloud connection up: \(reason)" : "cloud connection down: \(reason)")))
+            actions.append(.record(.componentError(component: "uplink", error: "\(up ? Self.connectionUpNote : Self.connectionDownNote): \(reason)")))
             // Anything sent before the drop may not have arrived: the whole outbox goes again.
             inFlight.removeAll()
             inFlightBatched.removeAll()

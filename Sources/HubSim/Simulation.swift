@@ -26,6 +26,8 @@ public struct SimulationSetup: Sendable {
 
     /// 2026-01-15 00:00 UTC: a winter day, so the furnace works.
     public static let defaultStart = Instant(secondsSinceEpoch: 1_768_435_200)
+    /// How long a `host.power-loss` without `for:` keeps the power off.
+    public static let defaultPowerLoss: Duration = .seconds(30)
 
     public init(seed: UInt64, start: Instant = defaultStart, duration: Duration, hub: HubConfig, faults: [ScheduledFault] = []) {
         self.seed = seed
@@ -203,7 +205,7 @@ public final class Simulation {
             switch scheduled.fault {
             case .powerLoss:
                 powerOff(now: now)
-                let back = now + (scheduled.duration ?? .seconds(30))
+                let back = now + (scheduled.duration ?? SimulationSetup.defaultPowerLoss)
                 powerBackAt = max(powerBackAt ?? back, back)
                 scheduler.schedule(.powerOn, at: back)
             case .deploy(let spec):

@@ -106,6 +106,7 @@ extension ScenarioReport {
     public init(scenarios: [Scenario], outcomes: [ScenarioOutcome]) {
         var entries = scenarios.map(Entry.init)
         var index: [String: Int] = [:]
+        var timelines: [Int: [(seed: UInt64, timeline: ScenarioTimeline)]] = [:]
         for (at, scenario) in scenarios.enumerated() { index[Self.key(scenario.file, scenario.name)] = at }
         for outcome in outcomes {
             let key = Self.key(outcome.scenario.file, outcome.scenario.name)
@@ -118,10 +119,16 @@ extension ScenarioReport {
                 entries.append(Entry(outcome.scenario))
             }
             entries[at].runs.append(Run(outcome))
-            if let timeline = outcome.timeline, entries[at].timeline == nil || outcome.seed < (entries[at].timelineSeed ?? .max) {
-                entries[at].timeline = timeline
-                entries[at].timelineSeed = outcome.seed
+            if let timeline = outcome.timeline {
+                timelines[at, default: []].append((outcome.seed, timeline))
             }
+        }
+        // The timeline of the run `Entry.timelineSeed` names, among the runs that kept one.
+        for (at, kept) in timelines {
+            guard let seed = Entry.timelineSeed(entries[at].runs.filter { run in kept.contains { $0.seed == run.seed } }),
+                  let chosen = kept.first(where: { $0.seed == seed }) else { continue }
+            entries[at].timelineSeed = seed
+            entries[at].timeline = chosen.timeline
         }
         self.init(entries: entries)
     }
