@@ -135,9 +135,13 @@ struct ScenarioCommand: ParsableCommand {
                 var report: ((Instant) -> Void)?
                 let days = Int((scenario.duration.secondsValue / 86_400).rounded(.up))
                 if let progress {
+                    let clock = ContinuousClock()
+                    let began = clock.now
                     report = { now in
-                        let elapsed = (now - start).secondsValue
-                        progress.show(elapsed, detail: "day \(Int(elapsed / 86_400)) of \(days)")
+                        let simulated = (now - start).secondsValue
+                        let wall = max(1e-3, (clock.now - began).secondsValue)
+                        let left = simulated > 0 ? wall * (scenario.duration.secondsValue - simulated) / simulated : 0
+                        progress.show(simulated, detail: "day \(Int(simulated / 86_400)) of \(days), \(TextFormat.grouped(Int(simulated / wall)))× real time, ETA \(DurationText.format(.seconds(Int64(left.rounded()))))")
                     }
                 }
                 var outcome: ScenarioOutcome
