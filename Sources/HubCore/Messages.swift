@@ -329,48 +329,32 @@ struct PayloadObject {
         return value
     }
 
-    func doubles(_ key: String) throws(PayloadError) -> [Double] {
+    /// The array at `key`, each element read by `element` (nil: not of the kind `what` names).
+    private func array<Element>(_ key: String, of what: String, _ element: (JSONValue) -> Element?) throws(PayloadError) -> [Element] {
         guard case .array(let values) = try value(key) else {
-            throw PayloadError(type: type, field: key, reason: "must be an array of numbers")
+            throw PayloadError(type: type, field: key, reason: "must be an array of \(what)s")
         }
-        var numbers: [Double] = []
-        numbers.reserveCapacity(values.count)
+        var elements: [Element] = []
+        elements.reserveCapacity(values.count)
         for (index, value) in values.enumerated() {
-            guard case .number(let number) = value, number.isFinite else {
-                throw PayloadError(type: type, field: "\(key)[\(index)]", reason: "must be a finite number")
-            }
-            numbers.append(number)
+            guard let read = element(value) else { throw PayloadError(type: type, field: "\(key)[\(index)]", reason: "must be a \(what)") }
+            elements.append(read)
         }
-        return numbers
+        return elements
+    }
+
+    func doubles(_ key: String) throws(PayloadError) -> [Double] {
+        try array(key, of: "finite number") { if case .number(let number) = $0, number.isFinite { number } else { nil } }
     }
 
     func strings(_ key: String) throws(PayloadError) -> [String] {
-        guard case .array(let values) = try value(key) else {
-            throw PayloadError(type: type, field: key, reason: "must be an array of strings")
-        }
-        var strings: [String] = []
-        strings.reserveCapacity(values.count)
-        for (index, value) in values.enumerated() {
-            guard case .string(let text) = value else {
-                throw PayloadError(type: type, field: "\(key)[\(index)]", reason: "must be a string")
-            }
-            strings.append(text)
-        }
-        return strings
+        try array(key, of: "string") { if case .string(let text) = $0 { text } else { nil } }
     }
 
     func ints(_ key: String) throws(PayloadError) -> [Int] {
-        guard case .array(let values) = try value(key) else {
-            throw PayloadError(type: type, field: key, reason: "must be an array of whole numbers")
+        try array(key, of: "whole number") {
+            if case .number(let number) = $0, number.isFinite, number.rounded() == number, abs(number) < 9e15 { Int(number) } else { nil }
         }
-        var ints: [Int] = []
-        for (index, value) in values.enumerated() {
-            guard case .number(let number) = value, number.isFinite, number.rounded() == number, abs(number) < 9e15 else {
-                throw PayloadError(type: type, field: "\(key)[\(index)]", reason: "must be a whole number")
-            }
-            ints.append(Int(number))
-        }
-        return ints
     }
 
     func bool(_ key: String) throws(PayloadError) -> Bool {
