@@ -301,11 +301,13 @@ public struct UplinkComponent {
         case .connection(let up, let reason):
             // A refused credential is a failure someone must fix; an unreachable cloud is
             // degraded service the outbox rides out.
-            let health: HealthState = up ? .ok : reason.contains("not authorised") ? .failed : .degraded
+            let health: HealthState = up ? .ok : Self.healthState(forConnectionFailure: reason)
             if health != cloudCondition.state {
                 let detail = switch health {
                 case .ok: "cloud connected"
                 case .degraded: "cloud unreachable (\(reason)); messages kept in the outbox"
+                case .failed where Self.isImpostor(reason):
+                    "the cloud endpoint's certificate does not verify against the hub's CA: nothing is sent to it (\(reason)); messages kept in the outbox"
                 case .failed: "the cloud refuses this hub's credentials (\(reason)); messages kept in the outbox"
                 }
                 cloudCondition = HealthCondition(state: health, detail: detail)
@@ -555,6 +557,17 @@ extension UplinkComponent: HubComponent {
         let telemetry = outbox.counters.depthTelemetry
         return telemetry == 0 ? nil : "the uplink's outbox holds \(telemetry) reading\(telemetry == 1 ? "" : "s") not yet sent"
     }
+
+    /// What a failed connection says of the uplink's health: a broker that refuses the
+    /// hub's credentials, or an endpoint whose certificate does not verify (an impostor, or
+    /// a plaintext or foreign-CA server in its place), is a failure someone must act on —
+    /// retrying will not mend it; anything else is the network, and the hub waits (degraded).
+    public static func healthState(forConnectionFailure reason: String) -> HealthState {
+        reason.contains("not authorised") || isImpostor(reason) ? .failed : .degraded
+    }
+
+    /// OpenSSL's words (through libmosquitto's log) for a server certificate the CA did not sign.
+    static func isImpostor(_ reason: String) -> Bool { reason.contains("certificate verify failed") }
 
     public var subscriptions: [TopicFilter] { ["dt/local/sensor/+", "hbs/alerts/+", "hbs/health/#", "hbs/deployments/status"] }
     public var publications: [TopicFilter] { ["hbs/health/uplink"] }

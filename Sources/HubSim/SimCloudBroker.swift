@@ -13,6 +13,10 @@ import HubKernel
 //   that is gone: the uplink sends them again (duplicates the cloud de-duplicates).
 // - `reject-auth`: as offline, but each attempt reaches the broker and is refused "not
 //   authorised" (CONNACK 5): what a revoked or wrong certificate does.
+// - `impostor`: as offline, but what answers is not the cloud: a server whose certificate
+//   the hub's CA did not sign (a spoofed endpoint, or a plaintext or foreign-CA server in
+//   its place); each attempt fails the TLS handshake with "certificate verify failed", as
+//   real libmosquitto words it (tested against mosquitto in MQTTCloudPortTests).
 // - `restart`: the broker restarts: the connection drops and messages received but not
 //   yet acknowledged are lost with it (a broker without persistence); it is back after
 //   `down`.
@@ -64,6 +68,7 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
     private var attemptScheduled = false
     private var offline = false
     private var rejectingAuth = false
+    private var impostor = false
     private var restartingUntil: Instant?
     private var extraLatency: Duration = .zero
     private var jitter: Duration = .zero
@@ -188,6 +193,8 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
         guard !connected, !clientAbsent, let completions else { return }
         let refusal: String? = if rejectingAuth {
             "connection refused: not authorised (CONNACK 5)"
+        } else if impostor {
+            "A TLS error occurred. (certificate verify failed)"
         } else if offline {
             "connection refused: broker unreachable"
         } else if let restartingUntil, now < restartingUntil {
@@ -219,6 +226,9 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
         case .rejectAuth:
             rejectingAuth = active
             if active { drop(at: now, reason: "connection lost") }
+        case .impostor:
+            impostor = active
+            if active { drop(at: now, reason: "connection lost") }
         case .restart(let down):
             if active {
                 restartingUntil = now + down
@@ -242,6 +252,9 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
                   port: "SimCloudBroker") { _, _ in .cloud(.offline) },
         FaultKind(layer: "cloud", name: "reject-auth", summary: "the connection drops; the broker refuses the credentials (not authorised)",
                   port: "SimCloudBroker") { _, _ in .cloud(.rejectAuth) },
+        FaultKind(layer: "cloud", name: "impostor",
+                  summary: "the connection drops; what answers presents a certificate the hub's CA did not sign (TLS verification fails)",
+                  port: "SimCloudBroker") { _, _ in .cloud(.impostor) },
         FaultKind(layer: "cloud", name: "restart",
                   parameters: [FaultParameter("down", .duration(.milliseconds(1)...Duration.seconds(3600)), default: "5s",
                                               summary: "how long the broker is away")],
@@ -277,6 +290,7 @@ public final class SimCloudBroker: CloudPort, FaultApplying {
 public enum CloudFault: Equatable, Sendable {
     case offline
     case rejectAuth
+    case impostor
     case restart(down: Duration)
     case latency(extra: Duration, jitter: Duration)
     case flaky(chance: Double)
@@ -287,6 +301,7 @@ public enum CloudFault: Equatable, Sendable {
         switch self {
         case .offline: "offline"
         case .rejectAuth: "reject-auth"
+        case .impostor: "impostor"
         case .restart: "restart"
         case .latency: "latency"
         case .flaky: "flaky"

@@ -140,6 +140,31 @@ struct MQTTCloudPortTests {
         }
     }
 
+    @Test("an endpoint whose certificate another CA signed (an impostor) is refused: the reason says the certificate did not verify")
+    func impostorServer() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let certificates = LocalCertificates(directory: directory)
+        try certificates.makeAuthority("ca")
+        try certificates.makeAuthority("rogue-ca")
+        try certificates.makeCertificate("server", commonName: "localhost", ca: "rogue-ca", serverAddress: true)
+        try certificates.makeCertificate("hub", commonName: "hub-1", ca: "ca")
+        // The impostor trusts the hub's CA for clients, but presents a server certificate the hub's CA never signed.
+        let broker = try LocalMosquitto(directory: directory, listener: certificates.mutualTLSListener)
+        defer { broker.stop() }
+        let inbox = CompletionInbox()
+        let tls = MQTTSettings.TLSFiles(caFile: certificates.path("ca.crt"), certificateFile: certificates.path("hub.crt"),
+                                        keyFile: certificates.path("hub.key"))
+        let cloud = try port(.hub(thing: "hub-1", host: "127.0.0.1", port: broker.port, tls: tls), inbox)
+        cloud.start()
+        let seen = collect(inbox, seconds: 10) { $0.contains { if case .connection(false, _) = $0 { true } else { false } } }
+        cloud.stop()
+        #expect(!(seen ?? []).contains { if case .connection(true, _) = $0 { true } else { false } }, "the hub never talks to an impostor")
+        let reason = (seen ?? []).compactMap { if case .connection(false, let reason) = $0 { reason } else { nil } }.first ?? ""
+        #expect(reason.contains("certificate verify failed"), "\(reason)")
+        #expect(UplinkComponent.healthState(forConnectionFailure: reason) == .failed)
+    }
+
     @Test("a missing CA file is a clear error before anything connects")
     func missingCAFile() {
         #expect(throws: MQTTError.self) {

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Fault catalogue")
 struct FaultCatalogueTests {
-    static let readme = ScenarioRunnerTests.scenarios.deletingLastPathComponent().appendingPathComponent("README.md")
+    static let scenarioDocs = ScenarioRunnerTests.scenarios.deletingLastPathComponent().appendingPathComponent("docs/scenarios.md")
 
     /// A hub with one appliance of each kind (the furnace first: it carries the display),
     /// a kit over MQTT for the kit faults, and (`ipc`) the sensor over IPC for the IPC faults.
@@ -102,9 +102,9 @@ struct FaultCatalogueTests {
         }
     }
 
-    @Test("the README's fault table is the catalogue's, so the docs cannot drift from the grammar")
-    func readmeTable() throws {
-        let text = try String(contentsOf: Self.readme, encoding: .utf8)
+    @Test("docs/scenarios.md's fault table is the catalogue's, so the docs cannot drift from the grammar")
+    func docsTable() throws {
+        let text = try String(contentsOf: Self.scenarioDocs, encoding: .utf8)
         #expect(text.contains(FaultCatalogue.markdownTable()), "regenerate it with: hubrig fault list --markdown")
     }
 

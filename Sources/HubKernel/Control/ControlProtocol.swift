@@ -179,7 +179,7 @@ public enum LiveFault: Equatable, Sendable {
         case "slow-close":
             try only(["delay"])
             return .slowClose(delay: try durationParameter("delay", .seconds(5), .milliseconds(1)...Duration.seconds(600)))
-        case "reject-auth", "restart", "flaky", "puback-lost", "puback-delay":
+        case "reject-auth", "impostor", "restart", "flaky", "puback-lost", "puback-delay":
             throw ControlError(.unsupported, "fault \(name) needs a simulated broker and exists only in simulation")
         default: throw .unknownFault(name)
         }
