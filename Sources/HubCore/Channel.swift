@@ -66,12 +66,20 @@ public enum Channel: Int, CaseIterable, Sendable, CustomStringConvertible {
 
 /// The values of one reading, one optional slot per channel in canonical order.
 ///
-/// A fixed array instead of a dictionary: iteration order is the channel order, always.
+/// Fixed slots instead of a dictionary: iteration order is the channel order, always.
+/// The slots are stored inline (one stored value per channel and a bit per present one)
+/// rather than in an array: every poll makes several of these and every reading is copied
+/// onto the bus, into the history and through the checkers, and an array made each one a
+/// heap allocation and each copy a retain and release.
 public struct ChannelValues: Equatable, Sendable, Sequence {
-    /// Slots are indexed by raw value, which runs 0, 1, … in `allCases` order. Counted once:
-    /// `allCases` builds a new array on every call, and every reading makes a `ChannelValues`.
-    private static let channelCount = Channel.allCases.count
-    private var slots: [Double?] = Array(repeating: nil, count: channelCount)
+    private var temperature = 0.0
+    private var humidity = 0.0
+    private var pressure = 0.0
+    private var vibration = 0.0
+    private var dutyCycles = 0.0
+    private var referenceTemperature = 0.0
+    /// Bit `channel.rawValue` set: that channel has a value.
+    private var present: UInt8 = 0
 
     public init() {}
 
@@ -79,32 +87,71 @@ public struct ChannelValues: Equatable, Sendable, Sequence {
         for (channel, value) in pairs { self[channel] = value }
     }
 
-    public subscript(channel: Channel) -> Double? {
-        get { slots[channel.rawValue] }
-        set { slots[channel.rawValue] = newValue }
+    /// The stored value of `channel`'s slot, present or not.
+    private func stored(_ channel: Channel) -> Double {
+        switch channel {
+        case .temperature: temperature
+        case .humidity: humidity
+        case .pressure: pressure
+        case .vibration: vibration
+        case .dutyCycles: dutyCycles
+        case .referenceTemperature: referenceTemperature
+        }
     }
 
-    public var isEmpty: Bool { slots.allSatisfy { $0 == nil } }
+    private mutating func store(_ value: Double, _ channel: Channel) {
+        switch channel {
+        case .temperature: temperature = value
+        case .humidity: humidity = value
+        case .pressure: pressure = value
+        case .vibration: vibration = value
+        case .dutyCycles: dutyCycles = value
+        case .referenceTemperature: referenceTemperature = value
+        }
+    }
+
+    public subscript(channel: Channel) -> Double? {
+        get { present & (1 << channel.rawValue) != 0 ? stored(channel) : nil }
+        set {
+            // An absent slot holds 0, so two values with the same channels present compare
+            // equal exactly when their present values do.
+            store(newValue ?? 0, channel)
+            if newValue != nil { present |= 1 << channel.rawValue } else { present &= ~(1 << channel.rawValue) }
+        }
+    }
+
+    public var isEmpty: Bool { present == 0 }
+
+    /// Equal when the same channels are present with equal values (`==` on each `Double`,
+    /// as the optional slots compared before).
+    public static func == (lhs: ChannelValues, rhs: ChannelValues) -> Bool {
+        guard lhs.present == rhs.present else { return false }
+        return Channel.allChannels.allSatisfy { lhs[$0] == rhs[$0] }
+    }
 
     /// The present channels with their values, in channel order, read straight from the
     /// slots (readings are walked several times each: rounding, JSON, detectors, checkers).
     public struct Iterator: IteratorProtocol {
-        private let slots: [Double?]
+        private let values: ChannelValues
         private var index = 0
 
-        init(slots: [Double?]) {
-            self.slots = slots
+        init(values: ChannelValues) {
+            self.values = values
         }
 
         public mutating func next() -> (Channel, Double)? {
-            while index < slots.count {
-                let slot = index
+            while let channel = Channel(rawValue: index) {
                 index += 1
-                if let value = slots[slot], let channel = Channel(rawValue: slot) { return (channel, value) }
+                if let value = values[channel] { return (channel, value) }
             }
             return nil
         }
     }
 
-    public func makeIterator() -> Iterator { Iterator(slots: slots) }
+    public func makeIterator() -> Iterator { Iterator(values: self) }
+}
+
+extension Channel {
+    /// Every channel in case order, made once (`allCases` builds a new array on every call).
+    static let allChannels = allCases
 }

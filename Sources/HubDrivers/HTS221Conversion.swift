@@ -132,9 +132,15 @@ extension HTS221Calibration {
     /// for these conditions.
     public func outputRegisters(humidity: Double, temperature: Double) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: HTS221Register.outputCount)
-        putInt16LE(rawHumidity(humidity), into: &bytes, at: 0)
-        putInt16LE(rawTemperature(temperature), into: &bytes, at: 2)
+        writeOutputRegisters(humidity: humidity, temperature: temperature, into: &bytes, at: 0)
         return bytes
+    }
+
+    /// The same four bytes written into `bytes` from `offset` (a chip model's register
+    /// file), without an array made per conversion.
+    public func writeOutputRegisters(humidity: Double, temperature: Double, into bytes: inout [UInt8], at offset: Int) {
+        putInt16LE(rawHumidity(humidity), into: &bytes, at: offset)
+        putInt16LE(rawTemperature(temperature), into: &bytes, at: offset + 2)
     }
 
     /// The conditions HUMIDITY_OUT and TEMP_OUT (0x28...0x2B, four bytes from the slice's

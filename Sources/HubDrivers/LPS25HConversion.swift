@@ -29,11 +29,19 @@ public enum LPS25HConversion {
 
     /// PRESS_OUT_XL...TEMP_OUT_H (0x28...0x2C) as the chip stores them for these conditions.
     public static func outputRegisters(hectopascals: Double, celsius: Double) -> [UInt8] {
-        let pressure = UInt32(bitPattern: raw24(hectopascals: hectopascals))
-        var bytes = [UInt8(truncatingIfNeeded: pressure), UInt8(truncatingIfNeeded: pressure >> 8),
-                     UInt8(truncatingIfNeeded: pressure >> 16), 0, 0]
-        putInt16LE(raw16(celsius: celsius), into: &bytes, at: 3)
+        var bytes = [UInt8](repeating: 0, count: LPS25HRegister.outputCount)
+        writeOutputRegisters(hectopascals: hectopascals, celsius: celsius, into: &bytes, at: 0)
         return bytes
+    }
+
+    /// The same five bytes written into `bytes` from `offset` (a chip model's register
+    /// file), without an array made per conversion.
+    public static func writeOutputRegisters(hectopascals: Double, celsius: Double, into bytes: inout [UInt8], at offset: Int) {
+        let pressure = UInt32(bitPattern: raw24(hectopascals: hectopascals))
+        bytes[offset] = UInt8(truncatingIfNeeded: pressure)
+        bytes[offset + 1] = UInt8(truncatingIfNeeded: pressure >> 8)
+        bytes[offset + 2] = UInt8(truncatingIfNeeded: pressure >> 16)
+        putInt16LE(raw16(celsius: celsius), into: &bytes, at: offset + 3)
     }
 
     /// The conditions PRESS_OUT_XL...TEMP_OUT_H (0x28...0x2C, five bytes from the slice's

@@ -84,6 +84,14 @@ public struct LSM9DS1Axes: Equatable, Sendable {
         putInt16LE(z, into: &registers, at: offset + 4)
     }
 
+    /// Appends the six output bytes, as the chip lays them out (the simulated FIFO's burst).
+    @inlinable
+    public func append(to bytes: inout [UInt8]) {
+        appendInt16LE(x, to: &bytes)
+        appendInt16LE(y, to: &bytes)
+        appendInt16LE(z, to: &bytes)
+    }
+
     /// The physical value at `sensitivity` (units per LSB).
     public func value(sensitivity: Double) -> Vector3 {
         Vector3(x: Double(x) * sensitivity, y: Double(y) * sensitivity, z: Double(z) * sensitivity)

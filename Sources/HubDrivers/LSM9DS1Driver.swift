@@ -320,12 +320,13 @@ public final class LSM9DS1Driver: SensorDriver {
     public static func vibration(fifoBurst b: [UInt8]) -> Double {
         let size = LSM9DS1AccelGyroRegister.sampleBytes
         precondition(b.count % size == 0 && b.count >= 3 * size, "a FIFO burst of at least three whole samples")
-        var samples = [Vector3]()
-        samples.reserveCapacity(b.count / size)
-        for offset in stride(from: 0, to: b.count, by: size) {
-            samples.append(acceleration(b, at: offset))
+        // The vectors in a stack buffer: this runs on every vibration sample of every kit.
+        let count = b.count / size
+        return withUnsafeTemporaryAllocation(of: Vector3.self, capacity: count) { samples -> Double in
+            for index in 0..<count { samples.initializeElement(at: index, to: acceleration(b, at: index * size)) }
+            defer { samples.deinitialize() }
+            return acRMS(UnsafeBufferPointer(samples))
         }
-        return acRMS(samples)
     }
 
     /// One accelerometer sample in g from six output bytes at ±2 g.
@@ -335,6 +336,10 @@ public final class LSM9DS1Driver: SensorDriver {
 
     /// RMS distance of the vectors from their own mean: the AC part of every axis at once.
     public static func acRMS(_ vectors: [Vector3]) -> Double {
+        vectors.withUnsafeBufferPointer { acRMS($0) }
+    }
+
+    static func acRMS(_ vectors: UnsafeBufferPointer<Vector3>) -> Double {
         precondition(!vectors.isEmpty, "an RMS needs at least one vector")
         let mean = vectors.reduce(Vector3.zero, +) * (1 / Double(vectors.count))
         let sumOfSquares = vectors.reduce(0) { total, v in

@@ -15,6 +15,14 @@ func putInt16LE(_ value: Int16, into bytes: inout [UInt8], at offset: Int) {
     bytes[offset + 1] = UInt8(truncatingIfNeeded: bits >> 8)
 }
 
+/// Appends `value` as two little-endian bytes.
+@inlinable @inline(__always)
+func appendInt16LE(_ value: Int16, to bytes: inout [UInt8]) {
+    let bits = UInt16(bitPattern: value)
+    bytes.append(UInt8(truncatingIfNeeded: bits))
+    bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
+}
+
 /// The count an ADC with an int16 output gives for `value` counts: rounded, and pinned at
 /// the ends of the range instead of wrapping.
 @inlinable @inline(__always)

@@ -26,7 +26,33 @@ public struct EventQueue<Payload> {
         }
     }
 
-    @usableFromInline var heap: [Entry] = []
+    /// What the heap orders: the deadline, the tie-break and where the payload waits.
+    /// Plain values, so sifting moves no payload (an event with a reference or an
+    /// existential inside would be retained and released on every swap and comparison).
+    @usableFromInline
+    struct Key {
+        @usableFromInline let deadline: Instant
+        @usableFromInline let sequence: UInt64
+        @usableFromInline let slot: Int
+
+        @inlinable
+        init(deadline: Instant, sequence: UInt64, slot: Int) {
+            self.deadline = deadline
+            self.sequence = sequence
+            self.slot = slot
+        }
+
+        @inlinable
+        func precedes(_ other: Key) -> Bool {
+            deadline != other.deadline ? deadline < other.deadline : sequence < other.sequence
+        }
+    }
+
+    @usableFromInline var heap: [Key] = []
+    /// Payloads by slot; a popped event's slot is reused (`freeSlots`), so the array stays
+    /// as large as the most events ever pending at once.
+    @usableFromInline var payloads: [Payload?] = []
+    @usableFromInline var freeSlots: [Int] = []
     @usableFromInline var nextSequence: UInt64 = 0
 
     @inlinable public init() {}
@@ -37,7 +63,15 @@ public struct EventQueue<Payload> {
 
     @inlinable
     public mutating func push(_ payload: Payload, at deadline: Instant) {
-        heap.append(Entry(deadline: deadline, sequence: nextSequence, payload: payload))
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            payloads[slot] = payload
+        } else {
+            slot = payloads.count
+            payloads.append(payload)
+        }
+        heap.append(Key(deadline: deadline, sequence: nextSequence, slot: slot))
         nextSequence += 1
         var child = heap.count - 1
         while child > 0 {
@@ -64,6 +98,8 @@ public struct EventQueue<Payload> {
             heap.swapAt(parent, first)
             parent = first
         }
-        return top
+        guard let payload = payloads[top.slot].take() else { preconditionFailure("a queued event without its payload") }
+        freeSlots.append(top.slot)
+        return Entry(deadline: top.deadline, sequence: top.sequence, payload: payload)
     }
 }

@@ -138,6 +138,8 @@ public struct SensorComponent {
     private var reportedDrift: [Bool]
     private var nextPoll: Instant?
     private var pollIndex = 0
+    /// The chips of every device together.
+    private let chipCount: Int
 
     public init(devices: [Device], pollInterval: Duration, selfHeating: SelfHeating = .none,
                 readyRetryDelay: Duration = .milliseconds(20), readyRetriesMax: Int = 10,
@@ -153,6 +155,7 @@ public struct SensorComponent {
         reportedDrift = devices.map { _ in false }
         dutyCycles = devices.map { $0.derivesDutyCycle ? DutyCycleEstimator(window: .seconds(3600), pollInterval: pollInterval) : nil }
         readingTopics = devices.map { Topic.sensorReading($0.id) }
+        chipCount = devices.reduce(0) { $0 + $1.chips.count }
         crossChecks = devices.map { device in
             device.chips.contains("HTS221") && device.chips.contains("LPS25H")
                 ? ThermometerCrossCheck(pollInterval: pollInterval, settings: crossCheck) : nil
@@ -225,7 +228,11 @@ public struct SensorComponent {
         var deadline = (nextPoll ?? now) + pollInterval
         while deadline <= now { deadline = deadline + pollInterval }
         nextPoll = deadline
-        var actions: [Action] = [.schedule(.poll, at: deadline)]
+        // Room for the timer and one request per chip at once: grown from one element, the
+        // array was reallocated two or three times every poll.
+        var actions: [Action] = []
+        actions.reserveCapacity(1 + chipCount)
+        actions.append(.schedule(.poll, at: deadline))
         // A round still waiting on a slow chip ends now: what it has is published.
         for device in devices.indices where rounds[device].active {
             for chip in devices[device].chips.indices where rounds[device].pending[chip] {

@@ -86,9 +86,8 @@ public final class HTS221Model: ConvertingSTChip {
         record(environment, at: instant)
         let temperature = environment.temperature + selfHeating + Self.noiseTemperature * random.nextGaussian()
         let humidity = environment.humidity + Self.noiseHumidity * random.nextGaussian()
-        let first = Int(HTS221Register.humidityOutL)
-        registers.replaceSubrange(first..<first + HTS221Register.outputCount,
-                                  with: calibration.outputRegisters(humidity: humidity, temperature: temperature))
+        calibration.writeOutputRegisters(humidity: humidity, temperature: temperature, into: &registers,
+                                         at: Int(HTS221Register.humidityOutL))
         registers[0x27] |= 0x03
     }
 

@@ -137,9 +137,8 @@ public final class LPS25HModel: ConvertingSTChip {
             pressure = averaged.reduce(0, +) / Double(averaged.count)
         }
         let temperature = environment.temperature + selfHeating + temperatureOffset + Self.noiseTemperature * thermometerRandom.nextGaussian()
-        let first = Int(LPS25HRegister.pressOutXL)
-        registers.replaceSubrange(first..<first + LPS25HRegister.outputCount,
-                                  with: LPS25HConversion.outputRegisters(hectopascals: pressure, celsius: temperature))
+        LPS25HConversion.writeOutputRegisters(hectopascals: pressure, celsius: temperature, into: &registers,
+                                              at: Int(LPS25HRegister.pressOutXL))
         registers[0x27] |= 0x03
     }
 }

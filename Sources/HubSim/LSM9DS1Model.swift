@@ -139,24 +139,24 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
             // The driver's FIFO burst: whole accelerometer frames from OUT_X_XL, each popping
             // the FIFO. Same bytes as the register-by-register path below (which converts
             // what is due on its first byte), without its per-byte overhead.
-            // The output registers are followed in `shown` and written back once at the end,
-            // rather than rewritten for every frame popped.
+            // The output registers are followed in `shown` (their six bytes as the three
+            // int16 they encode, one to one) and written back once at the end, rather than
+            // rewritten for every frame popped.
             update(now: now)
-            let outputs = Int(R.outXLXL)..<Int(R.outXLXL) + 6
-            var shown = Array(registers[outputs])
+            var shown = LSM9DS1Axes(outputRegisters: registers, at: Int(R.outXLXL))
             var popped = false
             for _ in 0..<(count / 6) {
-                out.append(contentsOf: shown)
+                shown.append(to: &out)
                 accelFresh = false
                 guard fifo.first != nil else { continue }
                 fifo.removeFirst(1)
                 if fifo.count < R.fifoDepth { overrun = false }
                 if let oldest = fifo.first {
-                    oldest.accel.write(into: &shown, at: 0)
+                    shown = oldest.accel
                     popped = true
                 }
             }
-            if popped { registers.replaceSubrange(outputs, with: shown) }
+            if popped { shown.write(into: &registers, at: Int(R.outXLXL)) }
             return out
         }
         for _ in 0..<count {
