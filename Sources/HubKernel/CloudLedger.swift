@@ -124,9 +124,6 @@ public enum CloudArrival: Equatable, Sendable {
         self = Self.read(topic: topic, payload: payload, thing: thing)
     }
 
-    // A function returning the case, not `self =` on each path of the initialiser: the
-    // latter, with a typed-throws catch among the paths, left a value that crashed when
-    // destroyed (Swift 6.0, debug build).
     private static func read(topic: String, payload: [UInt8], thing: String) -> CloudArrival {
         let prefix = "hbs/\(thing)/"
         guard topic.hasPrefix(prefix) else { return .unreadable("\(topic): not one of the hub's cloud topics") }

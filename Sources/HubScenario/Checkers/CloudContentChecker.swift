@@ -40,15 +40,7 @@ final class CloudContentChecker: HistoryChecker {
     }
 
     func observe(_ event: HistoryEvent, at time: Instant) {
-        switch event {
-        case .cloudContent(let topic, let readings) where topic.name.hasSuffix("/telemetry"): take(readings, at: time)
-        default: break
-        }
-    }
-
-    // A switch above, not `guard case … = event, condition`: with that guard, Swift 6.0's
-    // debug build over-released the bound array and crashed the run (found on cloud-flaky).
-    private func take(_ readings: [CloudReadingKey], at time: Instant) {
+        guard case .cloudContent(let topic, let readings) = event, topic.name.hasSuffix("/telemetry") else { return }
         var fresh: Set<String> = []
         for reading in readings {
             // A message carries several readings: its id is new for all of them or none.
