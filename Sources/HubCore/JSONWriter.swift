@@ -77,6 +77,12 @@ public struct JSONWriter: Sendable {
     public mutating func field(_ name: String, _ value: Double) { key(name); double(value) }
     public mutating func field(_ name: String, _ value: Int) { key(name); int(value) }
     public mutating func field(_ name: String, _ value: Bool) { key(name); bool(value) }
+    public mutating func field(_ name: String, _ values: [String]) {
+        key(name)
+        beginArray()
+        for value in values { string(value) }
+        endArray()
+    }
     /// A string, or `null` for nil.
     public mutating func field(_ name: String, _ value: String?) {
         key(name)

@@ -19,11 +19,6 @@ public struct EventQueue<Payload> {
             self.sequence = sequence
             self.payload = payload
         }
-
-        @inlinable
-        func precedes(_ other: Entry) -> Bool {
-            deadline != other.deadline ? deadline < other.deadline : sequence < other.sequence
-        }
     }
 
     /// What the heap orders: the deadline, the tie-break and where the payload waits.

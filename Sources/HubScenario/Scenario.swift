@@ -64,15 +64,18 @@ public struct Scenario: Sendable {
                                     faults: timeline)
         setup.ipc = ipc
         setup.senseHATKernelBound = senseHATKernelBound
-        if expectations.contains(where: { if case .resources = $0 { true } else { false } }) {
-            setup.resourceSampleInterval = Self.resourceSampleInterval
-        }
+        setup.resourceSampleInterval = resourceSampleInterval
         setup.recordCloudContent = expectations.contains { $0 == .noDuplicateAfterDedup || $0 == .perDeviceOrder }
         return setup
     }
 
     /// How often a run with a `resources` expectation samples the hub's use, in hub time.
     public static let resourceSampleInterval: Duration = .seconds(600)
+
+    /// The sampling interval this scenario's runs use: nil unless it judges resources.
+    public var resourceSampleInterval: Duration? {
+        expectations.contains { if case .resources = $0 { true } else { false } } ? Self.resourceSampleInterval : nil
+    }
 
     /// The hub a `hub:` section describes (a scenario's, or each hub's of a fleet).
     static func hubConfig(thing: String, appliances: [Appliance], pollInterval: Duration, telemetryBatching: TelemetryBatching?) -> HubConfig {

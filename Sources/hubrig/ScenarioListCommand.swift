@@ -29,12 +29,9 @@ extension ScenarioCommand {
                     out.field("name", scenario.name)
                     out.field("file", scenario.file)
                     out.field("pillar", scenario.pillar)
-                    for (key, values) in [("questions", scenario.questions), ("tags", scenario.tags), ("modes", scenario.modes.map(\.rawValue))] {
-                        out.key(key)
-                        out.beginArray()
-                        for value in values { out.string(value) }
-                        out.endArray()
-                    }
+                    out.field("questions", scenario.questions)
+                    out.field("tags", scenario.tags)
+                    out.field("modes", scenario.modes.map(\.rawValue))
                     out.field("duration_s", Int(scenario.duration.components.seconds))
                     out.field("cost", Int(SweepPlan.cost(scenario)))
                     out.endObject()

@@ -100,22 +100,28 @@ struct MQTTCloudPortTests {
         #expect(collect(inbox, seconds: 5) { $0.contains(.acknowledged(messageID: "hub-1-1")) } != nil)
     }
 
+    /// A mosquitto requiring client certificates of CA `ca`, its server certificate signed by
+    /// `serverCA` (`ca`, or `rogue-ca` for an impostor), and the hub's client certificate.
+    func mutualTLSBroker(in directory: String, serverCA: String) throws -> (LocalCertificates, LocalMosquitto, MQTTSettings.TLSFiles) {
+        let certificates = LocalCertificates(directory: directory)
+        try certificates.makeAuthority("ca")
+        try certificates.makeAuthority("rogue-ca")
+        try certificates.makeCertificate("server", commonName: "localhost", ca: serverCA, serverAddress: true)
+        try certificates.makeCertificate("hub", commonName: "hub-1", ca: "ca")
+        let broker = try LocalMosquitto(directory: directory, listener: certificates.mutualTLSListener)
+        return (certificates, broker, MQTTSettings.TLSFiles(caFile: certificates.path("ca.crt"), certificateFile: certificates.path("hub.crt"),
+                                                             keyFile: certificates.path("hub.key")))
+    }
+
     @Test("mutual TLS with openssl-made certificates: the hub's certificate gets in; plaintext and a foreign certificate are refused with a reason")
     func mutualTLS() throws {
         let directory = try makeScratchDirectory()
         defer { removeScratchDirectory(directory) }
-        let certificates = LocalCertificates(directory: directory)
-        try certificates.makeAuthority("ca")
-        try certificates.makeAuthority("rogue-ca")
-        try certificates.makeCertificate("server", commonName: "localhost", ca: "ca", serverAddress: true)
-        try certificates.makeCertificate("hub", commonName: "hub-1", ca: "ca")
-        try certificates.makeCertificate("intruder", commonName: "hub-1", ca: "rogue-ca")
-        let broker = try LocalMosquitto(directory: directory, listener: certificates.mutualTLSListener)
+        let (certificates, broker, tls) = try mutualTLSBroker(in: directory, serverCA: "ca")
         defer { broker.stop() }
+        try certificates.makeCertificate("intruder", commonName: "hub-1", ca: "rogue-ca")
 
         let inbox = CompletionInbox()
-        let tls = MQTTSettings.TLSFiles(caFile: certificates.path("ca.crt"), certificateFile: certificates.path("hub.crt"),
-                                        keyFile: certificates.path("hub.key"))
         let cloud = try port(.hub(thing: "hub-1", host: "127.0.0.1", port: broker.port, tls: tls), inbox)
         cloud.start()
         #expect(collect(inbox, seconds: 10) { $0.contains(.connection(up: true, reason: "connected to 127.0.0.1:\(broker.port)")) } != nil)
@@ -144,17 +150,10 @@ struct MQTTCloudPortTests {
     func impostorServer() throws {
         let directory = try makeScratchDirectory()
         defer { removeScratchDirectory(directory) }
-        let certificates = LocalCertificates(directory: directory)
-        try certificates.makeAuthority("ca")
-        try certificates.makeAuthority("rogue-ca")
-        try certificates.makeCertificate("server", commonName: "localhost", ca: "rogue-ca", serverAddress: true)
-        try certificates.makeCertificate("hub", commonName: "hub-1", ca: "ca")
         // The impostor trusts the hub's CA for clients, but presents a server certificate the hub's CA never signed.
-        let broker = try LocalMosquitto(directory: directory, listener: certificates.mutualTLSListener)
+        let (_, broker, tls) = try mutualTLSBroker(in: directory, serverCA: "rogue-ca")
         defer { broker.stop() }
         let inbox = CompletionInbox()
-        let tls = MQTTSettings.TLSFiles(caFile: certificates.path("ca.crt"), certificateFile: certificates.path("hub.crt"),
-                                        keyFile: certificates.path("hub.key"))
         let cloud = try port(.hub(thing: "hub-1", host: "127.0.0.1", port: broker.port, tls: tls), inbox)
         cloud.start()
         let seen = collect(inbox, seconds: 10) { $0.contains { if case .connection(false, _) = $0 { true } else { false } } }

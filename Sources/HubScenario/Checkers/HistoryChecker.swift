@@ -99,7 +99,7 @@ extension Expectation {
         case .ipcDropped(let component, let min, let max): IPCDroppedChecker(component: component, range: min...(max ?? Int.max))
         case .alertsDeliveredWithin(let within): AlertDeliveryChecker(context, within: within)
         case .cloudMessagesMax(let topic, let count): CloudMessagesChecker(topic: topic, maximum: count)
-        case .resources(let budget): ResourceBudgetChecker(context, budget: budget)
+        case .resources(let budget): ResourceBudgetChecker(budget: budget)
         case .noDuplicateAfterDedup: CloudContentChecker(context, property: .noDuplicate)
         case .perDeviceOrder: CloudContentChecker(context, property: .perDeviceOrder)
         }

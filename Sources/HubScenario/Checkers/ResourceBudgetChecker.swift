@@ -8,7 +8,6 @@ import HubCore
 /// hub shares the rig's process); the scenario loader refuses a memory or CPU limit that
 /// only a simulation would judge.
 final class ResourceBudgetChecker: HistoryChecker {
-    private let context: CheckContext
     private let budget: ResourceBudget
     private var samples = 0
     private var disk: (bytes: Int, at: Instant)?
@@ -16,8 +15,7 @@ final class ResourceBudgetChecker: HistoryChecker {
     private var cpu: (share: Double, at: Instant)?
     private(set) var violationAt: Instant?
 
-    init(_ context: CheckContext, budget: ResourceBudget) {
-        self.context = context
+    init(budget: ResourceBudget) {
         self.budget = budget
     }
 

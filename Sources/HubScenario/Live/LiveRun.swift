@@ -222,7 +222,7 @@ public enum LiveRun {
             }
         }
         for (index, kit) in world.mqttKits.enumerated() { loop.schedule(.kitPoll(index), at: start + kit.interval) }
-        let sampleInterval = scenario.simulationSetup().resourceSampleInterval
+        let sampleInterval = scenario.resourceSampleInterval
         if let sampleInterval { loop.schedule(.resourceSample, at: start + sampleInterval) }
         let sampleResources = { (now: Instant) in
             if let sample = hub.resources(timeScale: scale) { worldHistory.record(sample, at: now) }

@@ -24,9 +24,9 @@ public enum ReportJSON {
             json.field("name", entry.name)
             json.field("file", entry.file)
             json.field("pillar", entry.pillar)
-            strings("questions", entry.questions, &json)
-            strings("tags", entry.tags, &json)
-            strings("modes", entry.modes, &json)
+            json.field("questions", entry.questions)
+            json.field("tags", entry.tags)
+            json.field("modes", entry.modes)
             json.key("duration_s"); json.raw(Array(String(entry.durationSeconds).utf8))
             json.key("runs")
             json.beginArray()
@@ -43,7 +43,7 @@ public enum ReportJSON {
                     json.field("passed", check.passed)
                     json.field("evidence", check.evidence)
                     if let at = check.atSeconds { json.field("at_s", at) }
-                    if !check.context.isEmpty { strings("context", check.context, &json) }
+                    if !check.context.isEmpty { json.field("context", check.context) }
                     json.endObject()
                 }
                 json.endArray()
@@ -61,13 +61,6 @@ public enum ReportJSON {
         json.endArray()
         json.endObject()
         return json.string + "\n"
-    }
-
-    private static func strings(_ key: String, _ values: [String], _ json: inout JSONWriter) {
-        json.key(key)
-        json.beginArray()
-        for value in values { json.string(value) }
-        json.endArray()
     }
 
     /// Reads a report file back; every field is checked, and an error names the file and

@@ -23,7 +23,6 @@ final class ViolationContext {
 
     private var windows: [Window]
     private var json = JSONWriter(capacity: 512)
-    private var times: [Instant] = []
 
     init(around instants: [Instant]) {
         windows = Array(Set(instants)).sorted().map { Window(at: $0) }
