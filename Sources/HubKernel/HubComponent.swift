@@ -76,6 +76,8 @@ public enum HubInput: Equatable, Sendable {
 public enum HubCommand: Sendable {
     /// Put `package` in charge of `device` (the shell has loaded and checked it; the kernel reads no files).
     case installModel(device: DeviceID, package: ModelPackage)
+    /// The owner revoked kit `device`'s certificate (`hub kit revoke`): refuse it from now on.
+    case revokeKit(device: DeviceID, serial: String)
 }
 
 /// Names a hub timer for the loop: which component (by its place in the host), which run of

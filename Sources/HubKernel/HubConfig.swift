@@ -51,6 +51,11 @@ public struct HubConfig: Sendable {
     /// How telemetry goes to the cloud: in batches (the product: daily), or nil for a
     /// message per reading.
     public var telemetryBatching: TelemetryBatching?
+    /// The monitoring kits' certificates from the hub's enrolment record (empty: the kits'
+    /// broker takes no certificates, and the bridge checks none).
+    public var kitCertificates: [KitCertificate] = []
+    /// How long ahead of its expiry a kit's certificate is reported.
+    public var certificateWarning: Duration = KitCertificate.warningDefault
 
     /// How much warmer than the air the Sense HAT's thermometers read, from the Pi under
     /// them; the sensor component subtracts it from every temperature it reads.

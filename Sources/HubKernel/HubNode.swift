@@ -139,6 +139,15 @@ public final class HubNode {
         return true
     }
 
+    /// The owner revoked kit `device`'s certificate (serial `serial`): the kit bridge refuses
+    /// it from now on and reports it. False when the hub has no such kit.
+    @discardableResult
+    public func revokeKit(_ device: DeviceID, serial: String, now: Instant) -> Bool {
+        guard config.devices.contains(where: { $0.id == device && $0.source != .senseHAT }) else { return false }
+        for slot in slots where slot.takesMessages { slot.handle(.command(.revokeKit(device: device, serial: serial)), node: self, now: now) }
+        return true
+    }
+
     /// The model (`name@version`) scoring a device, if any.
     public func model(of device: DeviceID) -> String? { component(InferenceComponent.self)?.model(of: device) }
 

@@ -110,7 +110,7 @@ extension InferenceComponent: HubComponent {
             }
             replaceDetector(for: device, with: successor)
             return [.record(.modelChange(device: device, from: previous?.model ?? "none", to: package.manifest.identifier))]
-        case .start, .message, .timer, .completion, .input:
+        case .start, .message, .timer, .completion, .input, .command(.revokeKit):
             return []
         }
     }

@@ -4,6 +4,8 @@ import HubCore
 public enum KitBridgeTimer: Equatable, Sendable {
     /// Look whether kit `index` has gone silent.
     case silenceCheck(Int)
+    /// Look whether a kit's certificate expires soon or has expired.
+    case certificateCheck
 }
 
 /// Takes telemetry from monitoring kits over the home network's MQTT — the product's kits
@@ -24,18 +26,32 @@ public enum KitBridgeTimer: Equatable, Sendable {
 /// A kit that sent nothing accepted for three of its intervals is reported `failed` on
 /// `hbs/health/kit-bridge` (the uplink tells the cloud at once: the product's alarm for a
 /// kit that lost its hub) and `ok` again with its next accepted reading.
+///
+/// Identity (docs/kits.md, "Kit identity"): the local broker takes a kit only with a
+/// certificate from the hub's kit authority and lets it publish only on its own topic, so
+/// the topic's kit is the certificate's. Before the payload is read, a kit whose certificate
+/// the hub revoked, or whose certificate has expired, is refused — a connection made before
+/// stays open until the broker drops it, and what slips through it must not count. A kit
+/// claiming another kit's `device_id` on its own topic is an impersonation: refused, counted
+/// and reported `degraded` to the cloud (once an hour per kit, with the count). A revocation
+/// is reported `failed`; a certificate is reported `degraded` from `certificateWarning`
+/// ahead of its expiry (again each day) and `failed` once expired.
 public struct KitBridgeComponent {
     /// One monitoring kit the hub takes readings from.
     public struct Kit: Equatable, Sendable {
         public var id: DeviceID
         public var kind: ApplianceKind
         public var interval: Duration
+        /// Its certificate, when the kits' broker takes certificates.
+        public var certificate: KitCertificate?
 
-        public init(id: DeviceID, kind: ApplianceKind, interval: Duration) {
+        public init(id: DeviceID, kind: ApplianceKind, interval: Duration, certificate: KitCertificate? = nil) {
             precondition(interval > .zero)
+            precondition(certificate.map { $0.device == id } ?? true, "a kit's certificate names the kit")
             self.id = id
             self.kind = kind
             self.interval = interval
+            self.certificate = certificate
         }
     }
 
@@ -43,8 +59,10 @@ public struct KitBridgeComponent {
     public enum Rejection: String, CaseIterable, Sendable {
         case oversized = "oversized"
         case unknownTopic = "unknown topic"
+        case revoked = "revoked"
+        case certificateExpired = "certificate expired"
         case malformed = "malformed"
-        case wrongDevice = "wrong device"
+        case impersonation = "impersonation"
         case implausibleValue = "implausible value"
         case implausibleTimestamp = "implausible timestamp"
         case duplicate = "duplicate"
@@ -52,7 +70,7 @@ public struct KitBridgeComponent {
         case rateLimited = "rate limited"
     }
 
-    public let kits: [Kit]
+    public private(set) var kits: [Kit]
     public let payloadBytesMax = 4_096
     public let clockSkewMax = Duration.seconds(300)
     public let burstMax = 5.0
@@ -69,8 +87,18 @@ public struct KitBridgeComponent {
     private var tokens: [Double]
     private var tokensAt: [Instant]
     private var silent: [Bool]
+    public let certificateWarning: Duration
+    /// How often the certificates' expiry is looked at (a warning comes at most this late).
+    public static let certificateCheckInterval: Duration = .seconds(3600)
+    /// What has been reported of each kit's certificate: when the last expiry warning went,
+    /// whether its expiry has been.
+    private var warnedAt: [Instant?]
+    private var expiredReported: [Bool]
+    /// Impersonations per kit, and when the last was reported.
+    public private(set) var impersonations: [Int]
+    private var impersonationReportedAt: [Instant?]
 
-    public init(kits: [Kit]) {
+    public init(kits: [Kit], certificateWarning: Duration = KitCertificate.warningDefault) {
         precondition(Set(kits.map(\.id)).count == kits.count, "kit ids are unique")
         self.kits = kits
         logged = Array(repeating: Array(repeating: 0, count: Rejection.allCases.count), count: kits.count)
@@ -79,6 +107,11 @@ public struct KitBridgeComponent {
         tokens = Array(repeating: 5, count: kits.count)
         tokensAt = Array(repeating: Instant(nanosecondsSinceEpoch: 0), count: kits.count)
         silent = Array(repeating: false, count: kits.count)
+        self.certificateWarning = certificateWarning
+        warnedAt = Array(repeating: nil, count: kits.count)
+        expiredReported = Array(repeating: false, count: kits.count)
+        impersonations = Array(repeating: 0, count: kits.count)
+        impersonationReportedAt = Array(repeating: nil, count: kits.count)
     }
 
     public func rejectedCount(_ reason: Rejection) -> Int { rejected[Rejection.allCases.firstIndex(of: reason)!] }
@@ -100,11 +133,53 @@ public struct KitBridgeComponent {
     public typealias Action = ComponentAction<KitBridgeTimer>
 
     mutating func start(now: Instant) -> [Action] {
-        kits.indices.map { index in
+        var actions: [Action] = kits.indices.map { index in
             lastAccepted[index] = now
             tokensAt[index] = now
             return .schedule(.silenceCheck(index), at: now + kits[index].interval)
         }
+        if kits.contains(where: { $0.certificate != nil }) {
+            actions += certificateCheck(now: now)
+            // A revocation from before this start is reported again: the report may have
+            // been lost with the process that made it.
+            for index in kits.indices where kits[index].certificate?.revokedAt != nil {
+                actions.append(revokedReport(index, now))
+            }
+        }
+        return actions
+    }
+
+    /// Warns ahead of each certificate's expiry (each day) and reports an expiry once.
+    mutating func certificateCheck(now: Instant) -> [Action] {
+        var actions: [Action] = [.schedule(.certificateCheck, at: now + Self.certificateCheckInterval)]
+        for index in kits.indices {
+            guard let certificate = kits[index].certificate, certificate.revokedAt == nil else { continue }
+            let left = certificate.notAfter - now
+            if left <= .zero {
+                guard !expiredReported[index] else { continue }
+                expiredReported[index] = true
+                actions.append(identityHealth(index, .failed, "kit \(kits[index].id)'s certificate \(certificate.serial) expired at \(JSONText.timestamp(certificate.notAfter, decimals: 0)): refused until it is enrolled again", now))
+            } else if left <= certificateWarning, warnedAt[index].map({ now - $0 >= .seconds(86_400) }) ?? true {
+                warnedAt[index] = now
+                actions.append(identityHealth(index, .degraded, "kit \(kits[index].id)'s certificate \(certificate.serial) expires in \(DurationText.format(left)) (at \(JSONText.timestamp(certificate.notAfter, decimals: 0))): enrol it again", now))
+            }
+        }
+        return actions
+    }
+
+    /// The owner revoked `device`'s certificate: refused from now on, reported at once.
+    mutating func revoke(_ device: DeviceID, serial: String, now: Instant) -> [Action] {
+        guard let index = kits.firstIndex(where: { $0.id == device }) else {
+            return [.record(.componentError(component: "kit-bridge", error: "revoke \(device): no such kit"))]
+        }
+        guard kits[index].certificate?.revokedAt == nil else { return [] }
+        kits[index].certificate = KitCertificate(device: device, serial: serial, notAfter: kits[index].certificate?.notAfter ?? now, revokedAt: now)
+        return [revokedReport(index, now)]
+    }
+
+    private func revokedReport(_ index: Int, _ now: Instant) -> Action {
+        let certificate = kits[index].certificate!
+        return identityHealth(index, .failed, "kit \(kits[index].id)'s certificate \(certificate.serial) was revoked at \(JSONText.timestamp(certificate.revokedAt!, decimals: 0)): refused", now)
     }
 
     /// One message from the local broker.
@@ -116,10 +191,24 @@ public struct KitBridgeComponent {
             return reject(.unknownTopic, nil, "\(String(topic.prefix(80)).debugDescription) is not hbs/kits/<a configured kit>/telemetry", now)
         }
         let kit = kits[index]
+        if let certificate = kit.certificate {
+            if let revokedAt = certificate.revokedAt {
+                return reject(.revoked, index, "certificate \(certificate.serial) revoked \(DurationText.format(now - revokedAt)) ago", now)
+            }
+            if now >= certificate.notAfter {
+                return reject(.certificateExpired, index, "certificate \(certificate.serial) expired \(DurationText.format(now - certificate.notAfter)) ago", now)
+            }
+        }
         let reading: Reading
         do throws(PayloadError) { reading = try Reading.decode(payload) } catch { return reject(.malformed, index, error.description, now) }
         guard reading.device == kit.id else {
-            return reject(.wrongDevice, index, "device_id \(reading.device) on \(kit.id)'s topic", now)
+            var actions = reject(.impersonation, index, "device_id \(reading.device) on \(kit.id)'s topic", now)
+            impersonations[index] += 1
+            if impersonationReportedAt[index].map({ now - $0 >= .seconds(3600) }) ?? true {
+                impersonationReportedAt[index] = now
+                actions.append(identityHealth(index, .degraded, "kit \(kit.id) claimed to be \(String(reading.device.rawValue.prefix(64)).debugDescription): refused (\(impersonations[index]) impersonation\(impersonations[index] == 1 ? "" : "s") so far)", now))
+            }
+            return actions
         }
         let measured = MonitoringKit.for(kit.kind).channels
         for (channel, value) in reading.values {
@@ -169,6 +258,12 @@ public struct KitBridgeComponent {
         .publish(.health("kit-bridge"), .health(HealthReport(timestamp: now, component: "kit-bridge", device: kits[index].id, state: state, detail: detail)))
     }
 
+    /// A report about a kit's identity: `kit-identity` on the bridge's health topic, so a
+    /// kit that is silent and a kit that is shut out read apart in the cloud.
+    private func identityHealth(_ index: Int, _ state: HealthState, _ detail: String, _ now: Instant) -> Action {
+        .publish(.health("kit-bridge"), .health(HealthReport(timestamp: now, component: "kit-identity", device: kits[index].id, state: state, detail: detail)))
+    }
+
     private mutating func reject(_ reason: Rejection, _ index: Int?, _ detail: String, _ now: Instant) -> [Action] {
         let reasonIndex = Rejection.allCases.firstIndex(of: reason)!
         rejected[reasonIndex] += 1
@@ -202,7 +297,9 @@ extension KitBridgeComponent: HubComponent {
         switch event {
         case .start: start(now: now)
         case .timer(.silenceCheck(let index)): silenceCheck(index, now: now)
+        case .timer(.certificateCheck): certificateCheck(now: now)
         case .completion(.kitMessage(let topic, let payload)): receive(topic: topic, payload: payload, now: now)
+        case .command(.revokeKit(let device, let serial)): revoke(device, serial: serial, now: now)
         case .message, .completion, .input, .command: []
         }
     }

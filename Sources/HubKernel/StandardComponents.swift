@@ -69,9 +69,10 @@ public enum StandardComponents {
         -> (sensor: SensorComponent?, bridge: KitBridgeComponent?, inference: InferenceComponent, display: DisplayComponent, uplink: UplinkComponent) {
         let kits = config.devices.compactMap { device -> KitBridgeComponent.Kit? in
             guard case .mqttKit(let interval) = device.source else { return nil }
-            return KitBridgeComponent.Kit(id: device.id, kind: device.kind, interval: interval)
+            return KitBridgeComponent.Kit(id: device.id, kind: device.kind, interval: interval,
+                                          certificate: config.kitCertificates.last { $0.device == device.id })
         }
-        let bridge = kits.isEmpty ? nil : KitBridgeComponent(kits: kits)
+        let bridge = kits.isEmpty ? nil : KitBridgeComponent(kits: kits, certificateWarning: config.certificateWarning)
         // Inference before display and uplink: a reading reaches the detector first, and an
         // alert the display before the cloud.
         return (sensor(config: config, ports: ports), bridge, inference(config: config), DisplayComponent(),

@@ -38,7 +38,7 @@ struct KitBridgeComponentTests {
         (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1768435201, "device_id": "freezer", "temperature": "cold"}"#, .malformed),
         (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1768435201, "device_id": "freezer", "temperature": 1, "x": 2}"#, .malformed),
         (KitBridgeComponent.topic("freezer"), #"not json"#, .malformed),
-        (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1768435201, "device_id": "hvac", "temperature": 1}"#, .wrongDevice),
+        (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1768435201, "device_id": "hvac", "temperature": 1}"#, .impersonation),
         (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1768435201, "device_id": "freezer", "pressure": 1013}"#, .implausibleValue),
         (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1768435201, "device_id": "freezer", "temperature": -300}"#, .implausibleValue),
         (KitBridgeComponent.topic("freezer"), #"{"timestamp": 1768438801, "device_id": "freezer", "temperature": 1}"#, .implausibleTimestamp),
@@ -97,6 +97,77 @@ struct KitBridgeComponentTests {
         #expect(reports.first?.1.contains("silent for 1m30s") == true)
         let back = bridge.receive(topic: Self.topic, payload: payload(121), now: now + .seconds(1))
         #expect(back.contains { if case .publish(_, .health(let report)) = $0 { report.state == .ok } else { false } })
+    }
+
+    func identityReports(_ actions: [KitBridgeComponent.Action]) -> [HealthReport] {
+        actions.compactMap { if case .publish(_, .health(let report)) = $0, report.component == "kit-identity" { report } else { nil } }
+    }
+
+    func enrolled(notAfter: Instant, revokedAt: Instant? = nil, warning: Duration = .seconds(86_400 * 3)) -> KitBridgeComponent {
+        let certificate = KitCertificate(device: "freezer", serial: "1A", notAfter: notAfter, revokedAt: revokedAt)
+        return KitBridgeComponent(kits: [.init(id: "freezer", kind: .fridge, interval: .seconds(30), certificate: certificate)], certificateWarning: warning)
+    }
+
+    @Test("a revoked kit is refused message by message — what slips through an open connection counts for nothing — and the revocation is reported failed at once")
+    func revoked() {
+        var bridge = enrolled(notAfter: t0 + .seconds(86_400 * 300))
+        _ = bridge.handle(.start, now: t0)
+        #expect(published(bridge.receive(topic: Self.topic, payload: payload(1), now: t0 + .seconds(1))).count == 1)
+        let revocation = bridge.handle(.command(.revokeKit(device: "freezer", serial: "1A")), now: t0 + .seconds(10))
+        #expect(identityReports(revocation).map(\.state) == [.failed])
+        #expect(identityReports(revocation).first?.detail.contains("revoked") == true)
+        let late = bridge.receive(topic: Self.topic, payload: payload(31), now: t0 + .seconds(31))
+        #expect(published(late).isEmpty)
+        #expect(bridge.rejectedCount(.revoked) == 1)
+        #expect(bridge.handle(.command(.revokeKit(device: "freezer", serial: "1A")), now: t0 + .seconds(40)).isEmpty, "a second revocation says nothing new")
+    }
+
+    @Test("a hub that starts with a revoked kit reports it again and refuses it")
+    func revokedAtStart() {
+        var bridge = enrolled(notAfter: t0 + .seconds(86_400 * 300), revokedAt: t0 - .seconds(3600))
+        let start = bridge.handle(.start, now: t0)
+        #expect(identityReports(start).map(\.state) == [.failed])
+        #expect(published(bridge.receive(topic: Self.topic, payload: payload(1), now: t0 + .seconds(1))).isEmpty)
+        #expect(bridge.rejectedCount(.revoked) == 1)
+    }
+
+    @Test("a certificate is reported degraded from the warning ahead of its expiry, once a day, failed when it expires, and refused after")
+    func expiry() {
+        let notAfter = t0 + .seconds(86_400 * 5)
+        var bridge = enrolled(notAfter: notAfter, warning: .seconds(86_400 * 3))
+        var reports: [(Duration, HealthState)] = []
+        var now = t0
+        reports += identityReports(bridge.handle(.start, now: now)).map { (now - t0, $0.state) }
+        while now < t0 + .seconds(86_400 * 7) {
+            now = now + KitBridgeComponent.certificateCheckInterval
+            reports += identityReports(bridge.handle(.timer(.certificateCheck), now: now)).map { (now - t0, $0.state) }
+        }
+        #expect(reports.map(\.1) == [.degraded, .degraded, .degraded, .failed])
+        #expect(reports.first?.0 == .seconds(86_400 * 2), "three days ahead of the fifth day")
+        #expect(reports.last?.0 == .seconds(86_400 * 5))
+        #expect(published(bridge.receive(topic: Self.topic, payload: payload(86_400 * 7), now: now)).isEmpty)
+        #expect(bridge.rejectedCount(.certificateExpired) == 1)
+        var fresh = enrolled(notAfter: notAfter)
+        _ = fresh.handle(.start, now: t0)
+        #expect(published(fresh.receive(topic: Self.topic, payload: payload(86_400 * 5 - 1), now: notAfter - .seconds(1))).count == 1,
+                "a second before its expiry it is still taken")
+    }
+
+    @Test("a kit claiming another kit's device_id on its own topic is refused, counted and reported degraded at most once an hour")
+    func impersonation() {
+        var bridge = KitBridgeComponent(kits: [.init(id: "freezer", kind: .fridge, interval: .seconds(30)), .init(id: "washer", kind: .washer, interval: .seconds(30))])
+        _ = bridge.handle(.start, now: t0)
+        var reports: [HealthReport] = []
+        for second in stride(from: Int64(1), through: 3601, by: 60) {
+            let actions = bridge.receive(topic: Self.topic, payload: payload(second, device: "washer"), now: t0 + .seconds(second))
+            #expect(published(actions).isEmpty)
+            reports += identityReports(actions)
+        }
+        #expect(bridge.rejectedCount(.impersonation) == 61)
+        #expect(bridge.impersonations == [61, 0])
+        #expect(reports.map(\.state) == [.degraded, .degraded])
+        #expect(reports.first.map { $0.device == "freezer" && $0.detail.contains(#"claimed to be "washer""#) } == true)
+        #expect(reports.last?.detail.contains("61 impersonations") == true)
     }
 
     @Test("fuzz: mutated readings (the project's Fuzzing harness, fixed seed) are accepted or rejected, never a crash, and each is counted")
