@@ -281,7 +281,7 @@ public struct KitBridgeComponent {
     }
 
     /// `<id>` of `hbs/kits/<id>/telemetry`.
-    static func kitID(in topic: String) -> String? {
+    public static func kitID(in topic: String) -> String? {
         let parts = Topic.levels(of: topic)
         guard parts.count == 4, parts[0] == "hbs", parts[1] == "kits", parts[3] == "telemetry", !parts[2].isEmpty else { return nil }
         return String(parts[2])

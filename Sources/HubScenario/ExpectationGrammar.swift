@@ -10,7 +10,7 @@ extension ScenarioLoader {
     static let expectationNames = ["readings-every-poll", "no-alert", "no-reading-lost", "no-corrupted-reading", "alert", "led", "health", "scroll",
                                    "scroll-count", "channel-range", "delivered-to-cloud", "outbox-depth-max", "cloud-bytes-per-day-max",
                                    "cloud-attempts-max", "kit-rejected-min", "component-state", "component-recovers", "bus-refused",
-                                   "deployment", "rollback-within", "model", "ipc-dropped", "alerts-delivered-within", "cloud-messages-max", "resources", "no-duplicate-after-dedup", "per-device-order"]
+                                   "deployment", "rollback-within", "model", "ipc-dropped", "alerts-delivered-within", "cloud-messages-max", "resources", "no-duplicate-after-dedup", "per-device-order", "no-readings-from"]
     /// Components whose own health a `health` expectation can name.
     static let healthComponents = ["uplink"]
 
@@ -69,6 +69,12 @@ extension ScenarioLoader {
                 throw stateValue.error("unknown end state '\(stateText)'\(ClosestName.hint(stateText, in: ["committed", "rolled-back", "rejected"])) (known: committed, rolled-back, rejected)")
             }
             return .deployment(id: id, state: state, within: try map.required("within").duration(in: Limits.span))
+        case "no-readings-from":
+            guard let argument else { throw item.error("no-readings-from needs { device, after }") }
+            let map = try argument.map()
+            try map.finish(known: ["device", "after"])
+            guard let id = try device(map) else { throw argument.error("no-readings-from needs a device") }
+            return .noReadingsFrom(device: id, after: try offset(try map.required("after"), setup))
         case "rollback-within":
             guard let argument else { throw item.error("rollback-within needs { id, within }") }
             let map = try argument.map()

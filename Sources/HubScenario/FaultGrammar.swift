@@ -121,11 +121,28 @@ extension ScenarioLoader {
         return spec
     }
 
+    /// `{ at: 2h, revoke: freezer }`: the hub's owner revokes a kit's certificate (`hub kit revoke`).
+    private static func parseRevoke(_ map: YAMLMap, _ value: YAMLValue, _ setup: Setup) throws(ScenarioError) -> ScheduledFault {
+        try map.finish(known: ["at", "revoke"])
+        let device = try value.deviceID()
+        let kits = setup.appliances.filter { $0.sensor == "mqtt-kit" }.map(\.id.rawValue)
+        guard kits.contains(device.rawValue) else {
+            throw value.error("'\(device)' is not a kit with a certificate to revoke\(ClosestName.hint(device.rawValue, in: kits)) (kits: \(kits.isEmpty ? "none; an appliance needs sensor: mqtt-kit" : kits.joined(separator: ", ")))")
+        }
+        return ScheduledFault(at: try offset(try map.required("at"), setup), duration: nil, fault: .revokeKit(device))
+    }
+
     static func parseFault(_ item: YAMLValue, _ setup: Setup) throws(ScenarioError) -> ScheduledFault {
         let map = try item.map()
+        let actions = ["deploy", "revoke", "event", "fault"].filter { map.optional($0) != nil }
+        if actions.count > 1 {
+            throw map.optional(actions[1])!.error("a timeline entry is one of a fault, an event, a deployment or a revocation, found \(actions.joined(separator: " and "))")
+        }
         if let deployValue = map.optional("deploy") {
-            if let other = map.optional("fault") ?? map.optional("event") { throw other.error("a timeline entry is a fault, an event or a deployment, not several") }
             return try parseDeploy(map, deployValue, setup)
+        }
+        if let revokeValue = map.optional("revoke") {
+            return try parseRevoke(map, revokeValue, setup)
         }
         if let eventValue = map.optional("event") {
             if let faultValue = map.optional("fault") { throw faultValue.error("a timeline entry is a fault or an event, not both") }

@@ -103,7 +103,7 @@ public struct Fleet: Sendable {
     public func simulationSetup(hub index: Int) -> SimulationSetup {
         SimulationSetup(seed: seed(ofHub: index), start: start, duration: duration,
                         hub: Scenario.hubConfig(thing: thing(ofHub: index), appliances: appliances, pollInterval: pollInterval,
-                                                telemetryBatching: telemetryBatching))
+                                                telemetryBatching: telemetryBatching, start: start))
     }
 
     /// The controller's plan, the group sizes resolved against the fleet.

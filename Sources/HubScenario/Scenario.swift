@@ -23,6 +23,8 @@ public struct Scenario: Sendable {
         public var sensor: String
         /// A `mqtt-kit`'s publishing interval (the hub's poll interval unless given).
         public var kitInterval: Duration?
+        /// When a `mqtt-kit`'s certificate expires, from the run's start (`certificate_expires`).
+        public var certificateExpires: Duration = Scenario.certificateExpiresDefault
         /// What scores this appliance's readings (a model package unless the scenario opts out).
         public var detector: DetectorSetup = .interim
         /// Where the package came from, for reports.
@@ -48,6 +50,8 @@ public struct Scenario: Sendable {
     /// `hub.telemetry_batch`: a duration, or `off` for a cloud message per reading.
     public var telemetryBatching: TelemetryBatching?
     public var appliances: [Appliance]
+    /// `hub.certificate_warning`: how long ahead of a kit certificate's expiry the hub warns.
+    public var certificateWarning: Duration = KitCertificate.warningDefault
     public var timeline: [ScheduledFault]
     /// Built-in components run over the simulated IPC bus (`hub.ipc`).
     public var ipc = SimIPCSetup()
@@ -60,12 +64,13 @@ public struct Scenario: Sendable {
     /// The simulation this scenario describes, with `seed` in place of the file's if given.
     public func simulationSetup(seed override: UInt64? = nil) -> SimulationSetup {
         var setup = SimulationSetup(seed: override ?? seed, start: start, duration: duration,
-                                    hub: Self.hubConfig(thing: thing, appliances: appliances, pollInterval: pollInterval, telemetryBatching: telemetryBatching),
+                                    hub: Self.hubConfig(thing: thing, appliances: appliances, pollInterval: pollInterval, telemetryBatching: telemetryBatching,
+                                                        start: start, certificateWarning: certificateWarning),
                                     faults: timeline)
         setup.ipc = ipc
         setup.senseHATKernelBound = senseHATKernelBound
         setup.resourceSampleInterval = resourceSampleInterval
-        setup.recordCloudContent = expectations.contains { $0 == .noDuplicateAfterDedup || $0 == .perDeviceOrder }
+        setup.recordCloudContent = expectations.contains(where: \.judgesCloudContent)
         return setup
     }
 
@@ -78,13 +83,25 @@ public struct Scenario: Sendable {
     }
 
     /// The hub a `hub:` section describes (a scenario's, or each hub's of a fleet).
-    static func hubConfig(thing: String, appliances: [Appliance], pollInterval: Duration, telemetryBatching: TelemetryBatching?) -> HubConfig {
-        HubConfig(thing: thing, devices: appliances.map { appliance in
+    /// Each `mqtt-kit` is enrolled with the hub's kit authority: its certificate's serial is
+    /// its place among the hub's appliances (`1001`, `1002`, ...), in hex as `openssl` prints it.
+    static func hubConfig(thing: String, appliances: [Appliance], pollInterval: Duration, telemetryBatching: TelemetryBatching?,
+                          start: Instant, certificateWarning: Duration = KitCertificate.warningDefault) -> HubConfig {
+        var config = HubConfig(thing: thing, devices: appliances.map { appliance in
                       HubConfig.Device(id: appliance.id, kind: appliance.kind, detector: appliance.detector,
                                        source: appliance.sensor == "mqtt-kit" ? .mqttKit(interval: appliance.kitInterval ?? pollInterval) : .senseHAT)
                   },
                   pollInterval: pollInterval, telemetryBatching: telemetryBatching)
+        config.kitCertificates = appliances.enumerated().compactMap { index, appliance in
+            guard appliance.sensor == "mqtt-kit" else { return nil }
+            return KitCertificate(device: appliance.id, serial: String(0x1001 + index, radix: 16, uppercase: true), notAfter: start + appliance.certificateExpires)
+        }
+        config.certificateWarning = certificateWarning
+        return config
     }
+
+    /// How long a simulated kit's certificate lasts from the run's start unless the scenario says.
+    public static let certificateExpiresDefault: Duration = .seconds(365 * 86_400)
 }
 
 /// A property checked against the recorded history after a run.
@@ -156,6 +173,17 @@ public enum Expectation: Equatable, Sendable {
     /// Each device's readings reached the cloud in their own time order (first arrivals,
     /// after de-duplication on the message id).
     case perDeviceOrder
+    /// No reading of `device` taken after `after` from the start reached the cloud (and
+    /// other readings did, so the cloud was listening): a kit shut out stays out.
+    case noReadingsFrom(device: DeviceID, after: Duration)
+
+    /// Whether it is judged from the readings inside what the cloud received (`cloud.content`).
+    public var judgesCloudContent: Bool {
+        switch self {
+        case .noDuplicateAfterDedup, .perDeviceOrder, .noReadingsFrom: true
+        default: false
+        }
+    }
 
     /// Whether checking it needs the chips to record the truth of every conversion.
     public var needsTruth: Bool { self == .noCorruptedReading }
@@ -195,6 +223,7 @@ public enum Expectation: Equatable, Sendable {
         case .resources(let budget): "resources(\(budget))"
         case .noDuplicateAfterDedup: "no-duplicate-after-dedup"
         case .perDeviceOrder: "per-device-order"
+        case .noReadingsFrom(let device, let after): "no-readings-from(\(device), after \(DurationText.format(after)))"
         }
     }
 }

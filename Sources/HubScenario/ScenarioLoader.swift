@@ -100,7 +100,7 @@ public enum ScenarioLoader {
             modes: modes,
             seed: try root.required("seed").uint64(),
             start: start, duration: duration, thing: hub.thing, pollInterval: hub.pollInterval, telemetryBatching: hub.batching,
-            appliances: hub.appliances,
+            appliances: hub.appliances, certificateWarning: hub.certificateWarning,
             timeline: timeline, ipc: setup.ipc, senseHATKernelBound: hub.senseHATKernelBound,
             tags: tags,
             expectations: try expectationItems.map { (item) throws(ScenarioError) in
@@ -131,13 +131,15 @@ public enum ScenarioLoader {
         var ipc: YAMLValue?
         /// `sensehat_kernel: bound` (a scenario's hub only): the overlay's drivers are loaded.
         var senseHATKernelBound = false
+        /// `certificate_warning`: how long ahead the hub reports a kit certificate's expiry.
+        var certificateWarning = KitCertificate.warningDefault
     }
 
     /// Reads a `hub:` section; `file` anchors its model paths and `models` is `--models DIR`
     /// (`ModelSearch`); `allowsIPC`: it may put components over the simulated IPC bus (a scenario's).
     static func parseHub(_ value: YAMLValue, file: String, models: String?, allowsIPC: Bool = false) throws(ScenarioError) -> HubSection {
         let hub = try value.map()
-        try hub.finish(known: ["thing", "poll_interval", "telemetry_batch", "appliances", "model"] + (allowsIPC ? ["ipc", "sensehat_kernel"] : []))
+        try hub.finish(known: ["thing", "poll_interval", "telemetry_batch", "appliances", "model", "certificate_warning"] + (allowsIPC ? ["ipc", "sensehat_kernel"] : []))
         var kernelBound = false
         if let kernelValue = hub.optional("sensehat_kernel") {
             switch try kernelValue.string() {
@@ -163,8 +165,15 @@ public enum ScenarioLoader {
                                 message: "--models \(models ?? directory): not a directory (it holds <kind>/ model packages)")
         }
         let appliances = try parseAppliances(try hub.required("appliances"), hubModel: hub.optional("model"), search: search)
-        return HubSection(thing: thing, pollInterval: pollInterval, batching: batching, appliances: appliances, ipc: hub.optional("ipc"),
-                          senseHATKernelBound: kernelBound)
+        var section = HubSection(thing: thing, pollInterval: pollInterval, batching: batching, appliances: appliances, ipc: hub.optional("ipc"),
+                                 senseHATKernelBound: kernelBound)
+        if let warningValue = hub.optional("certificate_warning") {
+            guard appliances.contains(where: { $0.sensor == "mqtt-kit" }) else {
+                throw warningValue.error("certificate_warning is about the kits' certificates, and no appliance has sensor: mqtt-kit")
+            }
+            section.certificateWarning = try warningValue.duration(in: KitCertificate.warningRange)
+        }
+        return section
     }
 
     /// The ranges numeric scenario fields must lie in (README, "Scenarios").
@@ -173,6 +182,8 @@ public enum ScenarioLoader {
         public static let duration: ClosedRange<Duration> = .seconds(1)...DurationText.maximum
         /// The hub's own range, as `hub run --poll` has it (see `HubConfig.pollIntervals`).
         public static let pollInterval = HubConfig.pollIntervals
+        /// A kit certificate's expiry from the run's start: a minute up to ten years.
+        public static let certificateExpires: ClosedRange<Duration> = .seconds(60)...DurationText.maximum
         /// A fault or event that lasts (`for:`), and an expectation's window (`within:`).
         public static let span: ClosedRange<Duration> = .milliseconds(1)...DurationText.maximum
         // Fault parameters' ranges live in the `FaultCatalogue`, beside the ports that apply them.
@@ -277,7 +288,7 @@ public enum ScenarioLoader {
         var result: [Scenario.Appliance] = []
         for item in items {
             let map = try item.map()
-            try map.finish(known: ["id", "kind", "sensor", "interval", "model"])
+            try map.finish(known: ["id", "kind", "sensor", "interval", "model", "certificate_expires"])
             let idValue = try map.required("id")
             let id = try idValue.deviceID()
             if result.contains(where: { $0.id == id }) { throw idValue.error("duplicate appliance id '\(id)'") }
@@ -298,6 +309,10 @@ public enum ScenarioLoader {
             if let intervalValue = map.optional("interval") {
                 guard sensor == "mqtt-kit" else { throw intervalValue.error("interval is a kit's publishing interval (sensor: mqtt-kit); the hub's own polls are hub.poll_interval") }
                 appliance.kitInterval = try intervalValue.duration(in: Limits.pollInterval)
+            }
+            if let expiresValue = map.optional("certificate_expires") {
+                guard sensor == "mqtt-kit" else { throw expiresValue.error("certificate_expires is a kit's certificate (sensor: mqtt-kit); the hub's own Sense HAT has none") }
+                appliance.certificateExpires = try expiresValue.duration(in: Limits.certificateExpires)
             }
             if let modelValue = map.optional("model") {
                 let (setup, source) = try modelSetup(modelValue, search: search)

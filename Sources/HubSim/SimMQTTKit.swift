@@ -13,6 +13,14 @@ import HubKernel
 //   another kit's id, oversized, deeply nested, ...), drawn from the kit's own stream.
 // - `duplicate`: every message is published twice.
 // - `clock-skew`: its timestamps run `offset` ahead of (or behind) the hub's clock.
+// Identity faults (what it presents to the kits' broker, `SimKitBroker`; a changed
+// certificate means a new connection, so the kit reconnects as each starts and ends):
+// - `impersonate`: its readings claim the hub's first other device's id (on its own topic:
+//   the broker lets no kit publish on another's).
+// - `foreign-ca`: it presents a certificate another authority signed.
+// - `expired-certificate`: it presents its certificate as it would be a day past expiry.
+// - `revoked-certificate`: it presents its previous certificate, revoked when it was
+//   enrolled again (the serial is on the broker's list from the start).
 // What the drivers read (chip and bus faults on this kit) applies as on the hub's own HAT.
 
 /// A monitoring kit that publishes over MQTT instead of being polled by the hub: the
@@ -35,10 +43,23 @@ public final class SimMQTTKit: FaultApplying {
     private var malformedChance = 0.0
     private var duplicating = false
     private var skew: Duration = .zero
+    /// The kits' broker, when the hub's kits connect with certificates (else `completions` directly).
+    public weak var broker: SimKitBroker?
+    /// The certificate the hub enrolled this kit with, and its revoked predecessor's serial.
+    public let enrolled: KitCertificate?
+    public let previousSerial: String?
+    /// Whom `impersonate` claims to be.
+    public let neighbour: DeviceID
+    private var impersonating = false
+    private var presenting: KitFault?
 
-    init(kit: SimKit, interval: Duration, verifyReads: Bool, random: SeededRandom) {
+    init(kit: SimKit, interval: Duration, verifyReads: Bool, random: SeededRandom,
+         enrolled: KitCertificate? = nil, previousSerial: String? = nil, neighbour: DeviceID) {
         self.kit = kit
         self.interval = interval
+        self.enrolled = enrolled
+        self.previousSerial = previousSerial
+        self.neighbour = neighbour
         drivers = kit.drivers(verifyReads: verifyReads)
         initialised = Array(repeating: false, count: drivers.count)
         self.random = random
@@ -66,9 +87,27 @@ public final class SimMQTTKit: FaultApplying {
             }
         }
         guard !values.isEmpty else { return }
-        publish(Reading(timestamp: now + skew, device: kit.device.id, values: values), now: now)
+        let claimed = impersonating ? neighbour : kit.device.id
+        publish(Reading(timestamp: now + skew, device: claimed, values: values), now: now)
         for extra in 0..<floodCount {
-            publish(Reading(timestamp: now + skew + .milliseconds(Int64(extra + 1)), device: kit.device.id, values: values), now: now)
+            publish(Reading(timestamp: now + skew + .milliseconds(Int64(extra + 1)), device: claimed, values: values), now: now)
+        }
+    }
+
+    /// What the kit presents at a handshake now (nil: no certificate).
+    public func presented(now: Instant) -> SimKitBroker.Presented? {
+        guard let enrolled else { return nil }
+        switch presenting {
+        case .foreignCA?:
+            return .init(certificate: KitCertificate(device: kit.device.id, serial: "F0" + enrolled.serial, notAfter: enrolled.notAfter), issuer: .foreign)
+        case .expiredCertificate?:
+            return .init(certificate: KitCertificate(device: kit.device.id, serial: enrolled.serial, notAfter: min(enrolled.notAfter, now - .seconds(86_400))),
+                         issuer: .hubAuthority)
+        case .revokedCertificate?:
+            return .init(certificate: KitCertificate(device: kit.device.id, serial: previousSerial ?? enrolled.serial, notAfter: enrolled.notAfter),
+                         issuer: .hubAuthority)
+        default:
+            return .init(certificate: enrolled, issuer: .hubAuthority)
         }
     }
 
@@ -83,7 +122,11 @@ public final class SimMQTTKit: FaultApplying {
         }
         for _ in 0..<(duplicating ? 2 : 1) {
             published += 1
-            completions?.complete(.kitMessage(topic: topic, payload: payload), at: now + .milliseconds(2))
+            if let broker {
+                broker.publish(from: kit.device.id, presenting: presented(now: now), topic: topic, payload: payload, now: now)
+            } else {
+                completions?.complete(.kitMessage(topic: topic, payload: payload), at: now + .milliseconds(2))
+            }
         }
     }
 
@@ -95,6 +138,10 @@ public final class SimMQTTKit: FaultApplying {
         case .malformed(let chance): malformedChance = active ? chance : 0
         case .duplicate: duplicating = active
         case .clockSkew(let offset): skew = active ? offset : .zero
+        case .impersonate: impersonating = active
+        case .foreignCA, .expiredCertificate, .revokedCertificate:
+            presenting = active ? kitFault : nil
+            broker?.disconnect(kit.device.id)
         }
     }
 
@@ -140,6 +187,18 @@ public final class SimMQTTKit: FaultApplying {
                   summary: "the kit's timestamps are off by `offset`", port: "SimMQTTKit") {
             .kit(device: $0.device, .clockSkew(offset: $1.text("direction") == "behind" ? .zero - $1.duration("offset") : $1.duration("offset")))
         },
+        FaultKind(layer: "kit", name: "impersonate", summary: "its readings claim another device's id (the hub's first other device)", port: "SimMQTTKit") { target, _ in
+            .kit(device: target.device, .impersonate)
+        },
+        FaultKind(layer: "kit", name: "foreign-ca", summary: "it presents a certificate another authority signed", port: "SimMQTTKit") { target, _ in
+            .kit(device: target.device, .foreignCA)
+        },
+        FaultKind(layer: "kit", name: "expired-certificate", summary: "it presents its certificate a day past expiry", port: "SimMQTTKit") { target, _ in
+            .kit(device: target.device, .expiredCertificate)
+        },
+        FaultKind(layer: "kit", name: "revoked-certificate", summary: "it presents its previous certificate, which the hub revoked", port: "SimMQTTKit") { target, _ in
+            .kit(device: target.device, .revokedCertificate)
+        },
     ]
 }
 
@@ -150,6 +209,10 @@ public enum KitFault: Equatable, Sendable {
     case malformed(chance: Double)
     case duplicate
     case clockSkew(offset: Duration)
+    case impersonate
+    case foreignCA
+    case expiredCertificate
+    case revokedCertificate
 
     public var kind: String {
         switch self {
@@ -158,6 +221,10 @@ public enum KitFault: Equatable, Sendable {
         case .malformed: "malformed"
         case .duplicate: "duplicate"
         case .clockSkew: "clock-skew"
+        case .impersonate: "impersonate"
+        case .foreignCA: "foreign-ca"
+        case .expiredCertificate: "expired-certificate"
+        case .revokedCertificate: "revoked-certificate"
         }
     }
 }

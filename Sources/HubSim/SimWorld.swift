@@ -35,6 +35,8 @@ public enum SimFault: Equatable, Sendable {
     case deploy(DeploymentSpec)
     /// `ipc.<kind>`: the hub's IPC bus server goes away, restarts, stalls or loses frames.
     case ipc(IPCFault)
+    /// A timeline `revoke:` entry: the hub's owner revokes a kit's certificate (`hub kit revoke`).
+    case revokeKit(DeviceID)
 
     public var name: String {
         switch self {
@@ -65,6 +67,7 @@ public enum SimFault: Equatable, Sendable {
         case .powerLoss: return "host.power-loss"
         case .deploy(let spec): return "deploy.publish.\(spec.id)"
         case .ipc(let fault): return "ipc.\(fault.kind)"
+        case .revokeKit(let device): return "owner.revoke.\(device)"
         }
     }
 }
@@ -173,9 +176,15 @@ public final class SimWorld {
     public let mqttKits: [SimMQTTKit]
     /// The IPC bus server and the component processes behind it (`Simulation` fills it).
     public let ipc: SimIPCBus
+    /// The hub's local broker for the MQTT kits, checking their certificates.
+    public let kitBroker: SimKitBroker
     private let history: any HistorySink
 
-    public init(devices: [HubConfig.Device], seed: UInt64, start: Instant, clock: any HubClock, history: any HistorySink) {
+    /// `kitCertificates`: the hub's enrolment record; with it, the kits' broker takes only
+    /// kits presenting their certificates (each kit's previous serial is on its revocation
+    /// list); without, it is a plaintext broker.
+    public init(devices: [HubConfig.Device], seed: UInt64, start: Instant, clock: any HubClock, history: any HistorySink,
+                kitCertificates: [KitCertificate] = []) {
         precondition(!devices.isEmpty, "a hub monitors at least one device")
         self.start = start
         self.history = history
@@ -193,9 +202,16 @@ public final class SimWorld {
         var mqttKits: [SimMQTTKit] = []
         for kit in kits {
             guard case .mqttKit(let interval) = kit.device.source else { continue }
-            mqttKits.append(SimMQTTKit(kit: kit, interval: interval, verifyReads: true, random: root.split("mqtt-kit.\(kit.device.id)")))
+            let enrolled = kitCertificates.last { $0.device == kit.device.id }
+            let neighbour = devices.first { $0.id != kit.device.id }?.id ?? "stranger"
+            mqttKits.append(SimMQTTKit(kit: kit, interval: interval, verifyReads: true, random: root.split("mqtt-kit.\(kit.device.id)"),
+                                       enrolled: enrolled, previousSerial: enrolled.map { Self.previousSerial(of: $0) }, neighbour: neighbour))
         }
         self.mqttKits = mqttKits
+        kitBroker = SimKitBroker(requiresCertificates: !kitCertificates.isEmpty,
+                                 revokedSerials: kitCertificates.filter { $0.revokedAt != nil }.map(\.serial) + mqttKits.compactMap(\.previousSerial),
+                                 history: history)
+        for kit in mqttKits where !kitCertificates.isEmpty { kit.broker = kitBroker }
         // Split last, so the streams above are those of worlds before the IPC bus had one.
         ipc = SimIPCBus(history: history, clock: clock, random: root.split("ipc"))
         // The hub's own HAT: the first kit's (the LED matrix and joystick live there).
@@ -213,7 +229,11 @@ public final class SimWorld {
         }
         kernel?.powerLost()
         cloud.clientGone(now: now)
+        kitBroker.restart()
     }
+
+    /// The serial of the certificate a kit held before `certificate` (revoked when it was enrolled again).
+    static func previousSerial(of certificate: KitCertificate) -> String { certificate.serial + "-1" }
 
     /// The GPIO line of the Sense HAT's joystick interrupt.
     public static let joystickLine = 23
@@ -236,6 +256,7 @@ public final class SimWorld {
         cloud.completions = completions
         deployments.completions = completions
         for kit in mqttKits { kit.completions = completions }
+        kitBroker.completions = completions
         let outbox = outbox ?? Self.inMemoryOutbox()
         let polled = kits.filter { $0.device.source == .senseHAT }
         let display: any LEDMatrix = kernel.map { FramebufferLEDMatrix(device: $0.framebuffer) } ?? LEDMatrixDriver(bus: kits[0].bus)
@@ -282,7 +303,7 @@ public final class SimWorld {
         case .kit(let device, _): return mqttKits.filter { $0.kit.device.id == device }
         case .component: return [components]
         case .deployment: return [deployments]
-        case .powerLoss, .deploy: return []  // the simulation itself carries these out
+        case .powerLoss, .deploy, .revokeKit: return []  // the simulation itself carries these out
         case .ipc: return [ipc]
         case .i2cWire: return targeted.map(\.bus)
         case .i2cStuck(let address), .i2cReset(let address), .i2cWhoAmI(let address, _):

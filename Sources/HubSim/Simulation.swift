@@ -53,6 +53,8 @@ public final class Simulation {
     /// The hub's disk: its outbox and deployment record outlive a power loss.
     private let outbox: SQLiteOutboxStore
     private let deploymentStore: SQLiteDeploymentStore
+    /// The hub's enrolment record of its kits (on its disk: a revocation outlives a power loss).
+    private var kitRecord: [KitCertificate]
     /// What hubs before a power loss counted, added to the end-of-run report.
     private var earlier = (readings: 0, depthMax: 0, kitRejected: 0)
 
@@ -64,7 +66,9 @@ public final class Simulation {
         self.setup = setup
         scheduler = SimScheduler(start: setup.start)
         history = recorder ?? HistoryRecorder(log: eventLog)
-        world = SimWorld(devices: setup.hub.devices, seed: setup.seed, start: setup.start, clock: scheduler, history: history)
+        world = SimWorld(devices: setup.hub.devices, seed: setup.seed, start: setup.start, clock: scheduler, history: history,
+                         kitCertificates: setup.hub.kitCertificates)
+        kitRecord = setup.hub.kitCertificates
         if recordTruth { world.recordTruth() }
         if setup.senseHATKernelBound { world.bindKernelDrivers() }
         // Edges become events, so the hub handles them from the loop like everything else;
@@ -84,7 +88,7 @@ public final class Simulation {
         } catch {
             preconditionFailure("in-memory SQLite stores: \(error)")
         }
-        hub = Self.makeHub(setup: setup, world: world, scheduler: scheduler, history: history, outbox: outbox, deploymentStore: deploymentStore)
+        hub = Self.makeHub(setup: setup, kitRecord: kitRecord, world: world, scheduler: scheduler, history: history, outbox: outbox, deploymentStore: deploymentStore)
         world.ipc.completions = scheduler
         world.ipc.schedule = { [scheduler] event, at in scheduler.schedule(.ipc(event), at: at) }
         world.components.ipc = world.ipc
@@ -102,7 +106,7 @@ public final class Simulation {
 
     public var end: Instant { setup.start + setup.duration }
 
-    private static func makeHub(setup: SimulationSetup, world: SimWorld, scheduler: SimScheduler, history: HistoryRecorder,
+    private static func makeHub(setup: SimulationSetup, kitRecord: [KitCertificate], world: SimWorld, scheduler: SimScheduler, history: HistoryRecorder,
                                 outbox: SQLiteOutboxStore, deploymentStore: SQLiteDeploymentStore) -> HubNode {
         var ports = world.hubPorts(timers: scheduler, completions: scheduler, history: history, verifyReads: setup.verifyReads, outbox: outbox)
         ports.deployments = DeploymentPorts(store: deploymentStore, artifacts: world.deployments, host: world.deployments,
@@ -111,7 +115,9 @@ public final class Simulation {
             ports.ipc = world.ipc
             ports.processes = world.ipc
         }
-        let hub = HubNode(config: setup.hub, ports: ports, components: [])
+        var config = setup.hub
+        config.kitCertificates = kitRecord
+        let hub = HubNode(config: config, ports: ports, components: [])
         let remote = StandardComponents.add(to: hub, overIPC: setup.ipc.components.compactMap(BuiltinRecipes.recipe(named:)))
         // The processes' binaries outlive a power loss; the hub that starts them is new.
         for component in remote where !world.ipc.runs(component.name) { world.ipc.add(component, bufferCountMax: setup.ipc.bufferCountMax) }
@@ -128,6 +134,15 @@ public final class Simulation {
     /// The cloud publishes `spec` to the hub: its artifacts into the bucket, its document through the broker.
     public func publish(_ spec: DeploymentSpec, at now: Instant) {
         world.cloud.deliver(topic: Topic.cloudDeployments(setup.hub.thing).name, payload: world.deployments.publish(spec), at: now)
+    }
+
+    /// The owner revokes `device`'s certificate: the hub's record says so (durably), the
+    /// running hub refuses it, and the hub's broker restarts with the new revocation list.
+    private func revoke(_ device: DeviceID, now: Instant) {
+        guard let index = kitRecord.lastIndex(where: { $0.device == device }), kitRecord[index].revokedAt == nil else { return }
+        kitRecord[index].revokedAt = now
+        if powered { hub.revokeKit(device, serial: kitRecord[index].serial, now: now) }
+        world.kitBroker.revoke(kitRecord[index].serial, now: now)
     }
 
     /// Readings published on the bus over the whole run, by every hub a power loss left behind too.
@@ -152,7 +167,7 @@ public final class Simulation {
     private func powerOn(now: Instant) {
         guard !powered else { return }
         powered = true
-        hub = Self.makeHub(setup: setup, world: world, scheduler: scheduler, history: history, outbox: outbox, deploymentStore: deploymentStore)
+        hub = Self.makeHub(setup: setup, kitRecord: kitRecord, world: world, scheduler: scheduler, history: history, outbox: outbox, deploymentStore: deploymentStore)
         hub.boot(now: now)
         world.deployments.reapply(to: hub, now: now)
         world.cloud.clientBooted(now: now)
@@ -210,6 +225,8 @@ public final class Simulation {
                 scheduler.schedule(.powerOn, at: back)
             case .deploy(let spec):
                 publish(spec, at: now)
+            case .revokeKit(let device):
+                revoke(device, now: now)
             default:
                 break
             }

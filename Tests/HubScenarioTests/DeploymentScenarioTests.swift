@@ -34,7 +34,7 @@ struct DeploymentScenarioTests {
         ("  - at: 10m\n    deploy: { id: d1, requires: { disk_mb: -3 } }", "  []", 9, "disk_mb"),
         ("  - at: 10m\n    deploy: { id: d1, colour: red }", "  []", 9, "unknown field 'colour'"),
         ("  - at: 10m\n    deploy: { id: d1, defer: [weather] }", "  []", 9, "runs no component 'weather'"),
-        ("  - at: 10m\n    deploy: { id: d1 }\n    fault: cloud.offline", "  []", 10, "not several"),
+        ("  - at: 10m\n    deploy: { id: d1 }\n    fault: cloud.offline", "  []", 10, "found deploy and fault"),
         ("  - { at: 10m, fault: deploy.bad-modle }", "  []", 8, "unknown fault"),
         ("  []", "  - deployment: { id: d9, state: committed, within: 1m }", 10, "no timeline entry deploys 'd9'"),
         ("  - at: 10m\n    deploy: { id: d1 }", "  - deployment: { id: d1, state: in-progress, within: 1m }", 11, "unknown end state"),

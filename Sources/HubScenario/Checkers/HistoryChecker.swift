@@ -102,6 +102,7 @@ extension Expectation {
         case .resources(let budget): ResourceBudgetChecker(budget: budget)
         case .noDuplicateAfterDedup: CloudContentChecker(context, property: .noDuplicate)
         case .perDeviceOrder: CloudContentChecker(context, property: .perDeviceOrder)
+        case .noReadingsFrom(let device, let after): NoReadingsFromChecker(context, device: device, after: after)
         }
     }
 }

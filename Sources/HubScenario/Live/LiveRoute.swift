@@ -29,6 +29,8 @@ public enum LiveRoute: Equatable, Sendable {
     public static func of(_ fault: SimFault) throws(LiveRouteError) -> LiveRoute {
         switch fault {
         case .i2cWire(let address, let wire): return .hub(.i2cWire(address: address, wire))
+        case .kit(_, .foreignCA), .kit(_, .expiredCertificate), .kit(_, .revokedCertificate), .revokeKit:
+            throw LiveRouteError("\(fault.name): a live run's kits publish without certificates; kit identity is judged in simulation and by the real-broker tests (docs/kits.md)")
         case .i2cStuck, .i2cReset, .i2cWhoAmI, .sensor, .appliance, .kit: return .world
         case .deployment(.badModel), .deployment(.corruptArtifact): return .world
         case .deployment(let kind):
