@@ -53,9 +53,6 @@ public struct LocalCertificates: Sendable {
     }
 
     private func openssl(_ arguments: [String]) throws {
-        let process = try ChildProcess("/usr/bin/openssl", arguments, output: path("openssl.log"))
-        guard let status = process.wait(seconds: 60), status == 0 else {
-            throw LocalProcessError("openssl \(arguments.first ?? "") failed (see \(path("openssl.log")))")
-        }
+        try OpenSSLCommand.run(arguments, log: path("openssl.log"))
     }
 }

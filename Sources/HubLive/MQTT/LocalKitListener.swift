@@ -10,20 +10,29 @@ import HubKernel
 /// which counts and logs it. libmosquitto's thread only posts to the inbox.
 public final class LocalKitListener: Sendable {
     private let client: MosquittoClient
+    private let connection = ConnectionFlag()
 
-    public init(host: String, port: Int, clientID: String, random: SeededRandom, clock: LiveClock, completions: any CompletionSink & Sendable) throws(MQTTError) {
-        let settings = MQTTSettings(host: host, port: port, clientID: clientID, subscriptions: ["hbs/kits/+/telemetry"])
-        client = try MosquittoClient(settings: settings, random: random) { event in
+    /// `tls`: the listener's own certificate from the hub's kit authority (a broker that
+    /// requires certificates); nil on a plaintext broker.
+    public init(host: String, port: Int, clientID: String, tls: MQTTSettings.TLSFiles? = nil, random: SeededRandom, clock: LiveClock,
+                completions: any CompletionSink & Sendable) throws(MQTTError) {
+        let settings = MQTTSettings(host: host, port: port, clientID: clientID, tls: tls, subscriptions: ["hbs/kits/+/telemetry"])
+        client = try MosquittoClient(settings: settings, random: random) { [connection] event in
             switch event {
             case .message(let topic, let payload):
                 completions.complete(.kitMessage(topic: topic, payload: payload), at: clock.now)
             case .connectFailed(let reason), .disconnected(let reason):
                 FileHandle.standardError.write(Data("local broker \(host):\(port): \(reason)\n".utf8))
-            case .connected, .published:
+            case .connected:
+                connection.up()
+            case .published:
                 break
             }
         }
     }
+
+    /// Whether it has connected to the broker (and asked for the kits' topics) at least once.
+    public var hasConnected: Bool { connection.isUp }
 
     public func start() { client.start() }
     public func stop() { client.stop() }

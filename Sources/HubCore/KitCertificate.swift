@@ -1,4 +1,3 @@
-import HubCore
 
 /// What the hub's enrolment record says of one monitoring kit's certificate.
 ///
