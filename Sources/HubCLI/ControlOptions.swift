@@ -27,13 +27,14 @@ public struct ControlOptions: ParsableArguments {
     /// starts it before the loop and stops it after). `bus` takes the wire faults, `ipc`
     /// (the hub's IPC bus server, if it runs one) `ipc.down` and `ipc.restart`.
     public static func attach(_ server: ControlSocketServer, to node: HubNode, on shell: LiveShell, bus: FaultableI2CBus?,
-                              ipc: UnixSocketIPCServer?) {
+                              ipc: UnixSocketIPCServer?, kitBroker: ManagedKitBroker? = nil) {
         final class DeskBox {
             var desk: ControlDesk
             init(_ desk: ControlDesk) { self.desk = desk }
         }
         let box = DeskBox(ControlDesk(thing: node.config.thing, componentNames: node.recipes.map(\.name), wireFaults: bus != nil,
-                                          ipcFaults: ipc != nil))
+                                          ipcFaults: ipc != nil,
+                                          kits: node.config.devices.filter { $0.source != .senseHAT }.map(\.id)))
         let apply = { (effects: [ControlDesk.Effect], now: Instant) in
             for effect in effects {
                 switch effect {
@@ -50,6 +51,11 @@ public struct ControlOptions: ParsableArguments {
                 case .ipcSlow(let latency): ipc?.setSlow(latency)
                 case .ipcDrop(let p): ipc?.setDropping(p)
                 case .cloud: break  // a hub's desk refuses cloud faults: they are the proxy's
+                case .kitRevoked(let device, let serial):
+                    node.revokeKit(device, serial: serial, now: now)
+                    do { try kitBroker?.restart() } catch {
+                        node.ports.history.record(.componentError(component: "local-broker", error: "restart after revoking \(device): \(error)"), at: now)
+                    }
                 }
             }
         }

@@ -1,5 +1,6 @@
 import HubCore
 import HubKernel
+import HubLive
 import HubYAML
 
 /// The hub's configuration file (`hub run --config hub.yaml`, docs/config.md): what a hub
@@ -64,6 +65,9 @@ public struct HubConfigFile: Sendable {
     public var cloud: Cloud?
     /// The local MQTT broker the monitoring kits publish to.
     public var localBroker: BrokerAddress?
+    /// `local_broker.identity: managed` and its certificates' validity and warning: the hub
+    /// runs the kits' broker with TLS and takes only kits it enrolled (docs/config.md).
+    public var kitIdentity: KitIdentitySetting?
     /// Directory of the hub's durable state (the outbox), resolved against the file's directory.
     public var stateDirectory: Sourced<String>?
     /// The control socket's path (docs/control.md), resolved against the file's directory.
@@ -86,7 +90,7 @@ public struct HubConfigFile: Sendable {
     public static let selfHeatingFields = ["hts221", "lps25h"]
     public static let deviceFields = ["id", "kind", "model"]
     public static let cloudFields = ["host", "port", "ca", "cert", "key"]
-    public static let brokerFields = ["host", "port"]
+    public static let brokerFields = ["host", "port", "identity", "certificate_validity", "certificate_warning"]
     public static let kitFields = ["id", "kind", "interval"]
 
     /// Reads and parses the configuration file at `path`.
@@ -119,6 +123,23 @@ public struct HubConfigFile: Sendable {
             let broker = try value.map()
             try broker.finish(known: brokerFields)
             config.localBroker = try address(broker, defaultPort: BrokerAddress.localDefaultPort)
+            var identity = KitIdentitySetting()
+            if let modeValue = broker.optional("identity") {
+                let mode = try modeValue.string()
+                guard ["managed", "off"].contains(mode) else {
+                    throw modeValue.error("identity must be managed (the hub runs the kits' broker with TLS and its own kit authority) or off (plaintext, any device may publish)\(ClosestName.hint(mode, in: ["managed", "off"]))")
+                }
+                identity.managed = mode == "managed"
+            }
+            if let value = broker.optional("certificate_validity") {
+                guard identity.managed else { throw value.error("certificate_validity needs identity: managed") }
+                identity.validity = try value.duration(in: KitAuthority.validityRange)
+            }
+            if let value = broker.optional("certificate_warning") {
+                guard identity.managed else { throw value.error("certificate_warning needs identity: managed") }
+                identity.warning = try value.duration(in: KitCertificate.warningRange)
+            }
+            if identity.managed { config.kitIdentity = identity }
         }
         if let value = map.optional("state_dir") { config.stateDirectory = try path(value, directory: directory) }
         if let value = map.optional("control_socket") { config.controlSocket = try path(value, directory: directory) }
@@ -138,6 +159,17 @@ public struct HubConfigFile: Sendable {
             }
         }
         return config
+    }
+
+    /// `local_broker.identity: managed`: the kits' certificates the hub issues and checks.
+    public struct KitIdentitySetting: Equatable, Sendable {
+        public var managed = false
+        /// How long a certificate `hub kit enroll` issues is valid.
+        public var validity = KitAuthority.validityDefault
+        /// How long ahead of a kit certificate's expiry the hub reports it.
+        public var warning = KitCertificate.warningDefault
+
+        public init() {}
     }
 
     /// The directory paths in `file` are relative to: its own.

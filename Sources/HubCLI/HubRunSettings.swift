@@ -30,6 +30,8 @@ public struct HubRunSettings: Sendable {
     public var localBroker: BrokerAddress?
     /// Monitoring kits over the local broker (configuration file only; for the kit bridge).
     public var kits: [HubConfigFile.Kit]
+    /// The kits' identity: nil for a plaintext local broker (configuration file only).
+    public var kitIdentity: HubConfigFile.KitIdentitySetting?
     /// Directory of the default model packages, `<models>/<kind>` (`--models`).
     public var models: String
     /// What the hub subtracts from the Sense HAT's temperatures (configuration file only).
@@ -77,6 +79,7 @@ public struct HubRunSettings: Sendable {
         if let stateDirectory = file.stateDirectory { self.stateDirectory = stateDirectory }
         if let controlSocket = file.controlSocket { self.controlSocket = controlSocket }
         localBroker = file.localBroker
+        kitIdentity = file.kitIdentity
         kits = file.kits
         if let selfHeating = file.selfHeating { self.selfHeating = selfHeating }
     }
@@ -214,12 +217,40 @@ public struct HubRunSettings: Sendable {
         }
     }
 
-    /// The listener on the local broker for the kits, or nil without kits. Not started.
-    public func kitListener(shell: LiveShell) throws -> LocalKitListener? {
+    /// With `local_broker.identity: managed` and kits: the kit authority under the state
+    /// directory (made on first use), the certificates on the enrolment record, and the
+    /// kits' broker, started. Nil otherwise — and a plaintext broker with kits is said on
+    /// standard error, since any device on the home network can then speak for a kit.
+    public func kitIdentity(stateDirectory: String, now: Instant, tool: String) throws -> (certificates: [KitCertificate], broker: ManagedKitBroker)? {
         guard !kits.isEmpty else { return nil }
-        let broker = localBroker ?? BrokerAddress(host: "127.0.0.1", port: BrokerAddress.localDefaultPort)
+        guard let kitIdentity, kitIdentity.managed else {
+            FileHandle.standardError.write(Data("\(tool): the kits' broker takes no certificates (local_broker.identity: off): any device on the home network can publish as a kit (docs/config.md)\n".utf8))
+            return nil
+        }
         do {
-            return try LocalKitListener(host: broker.host, port: broker.port, clientID: thing + "-kits",
+            let authority = try KitAuthority.open(stateDirectory: stateDirectory, now: now)
+            let certificates = try KitEnrolmentStore(path: stateDirectory + "/kits.sqlite").current()
+            let broker = try ManagedKitBroker(authority: authority, stateDirectory: stateDirectory, host: kitBroker.host, port: kitBroker.port)
+            return (certificates, broker)
+        } catch {
+            throw ValidationError("local_broker.identity managed: \(error)")
+        }
+    }
+
+    /// The local broker's address as configured (the default port on loopback unless said).
+    public var kitBroker: BrokerAddress { localBroker ?? BrokerAddress(host: "127.0.0.1", port: BrokerAddress.localDefaultPort) }
+
+    /// The listener on the local broker for the kits, or nil without kits; with the kits'
+    /// `authority`, over TLS with the listener's own certificate. Not started.
+    public func kitListener(shell: LiveShell, authority: KitAuthority? = nil) throws -> LocalKitListener? {
+        guard !kits.isEmpty else { return nil }
+        let broker = kitBroker
+        let tls = authority.map { authority in
+            let files = authority.listenerTLS
+            return MQTTSettings.TLSFiles(caFile: files.caFile, certificateFile: files.certificateFile, keyFile: files.keyFile)
+        }
+        do {
+            return try LocalKitListener(host: broker.host, port: broker.port, clientID: thing + "-kits", tls: tls,
                                         random: SeededRandom(seed: UInt64(getpid())), clock: shell.clock, completions: shell.inbox)
         } catch {
             throw ValidationError("local broker \(broker.host):\(broker.port): \(error)")

@@ -12,7 +12,7 @@ struct Hub: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hub",
         abstract: "The Home Base Solutions smart hub.",
-        subcommands: [Run.self, Component.self, Recipes.self, I2CDetect.self, Version.self])
+        subcommands: [Run.self, Component.self, Recipes.self, Kit.self, I2CDetect.self, Version.self])
 
     static func main() {
         do {

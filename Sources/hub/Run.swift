@@ -59,7 +59,7 @@ struct Run: ParsableCommand {
         // A rig's live run hands the hub its (scaled) clock; otherwise the real one.
         let clock: LiveClock
         do { clock = try LiveClock.fromEnvironment(ProcessInfo.processInfo.environment) } catch { throw ValidationError(error.description) }
-        let config = try settings.config(timeScale: clock.timeScale, tool: "hub")
+        var config = try settings.config(timeScale: clock.timeScale, tool: "hub")
         let device = try SenseHATOptions.device(of: config)
         try settings.checkCloudFiles()  // before the devices are opened: a typo in a path is the likelier mistake
         let history = try options.history()
@@ -116,6 +116,10 @@ struct Run: ParsableCommand {
         }
         let ipc = try ipcOptions.server(shell: shell, faultSeed: control.faultSeed)
         let processes = ipcOptions.processes(shell: shell)
+        let identity = try settings.kitIdentity(stateDirectory: stateDirectory, now: clock.now, tool: "hub")
+        defer { identity?.broker.stop() }
+        config.kitCertificates = identity?.certificates ?? []
+        if let warning = settings.kitIdentity?.warning { config.certificateWarning = warning }
         var ports = HubPorts(sensorKits: [MonitoringKit.for(device.kind).drivers(on: bus)], display: display,
                              joystick: joystick, cloud: cloudPort, outbox: outbox,
                              timers: shell, history: controlServer.map { ControlEventTee(history, server: $0) } ?? history, ipc: ipc)
@@ -124,11 +128,11 @@ struct Run: ParsableCommand {
         let node = HubNode(config: config, ports: ports, components: [])
         try ipcOptions.addComponents(to: node)
         if let controlServer {
-            ControlOptions.attach(controlServer, to: node, on: shell, bus: bus, ipc: ipc)
+            ControlOptions.attach(controlServer, to: node, on: shell, bus: bus, ipc: ipc, kitBroker: identity?.broker)
             do { try controlServer.start() } catch { throw ValidationError("--control-socket: \(error)") }
         }
         defer { controlServer?.stop() }
-        try options.run(node, on: shell, name: "hub", clients: [mqtt, try settings.kitListener(shell: shell), ipc, processes]) { edge, now in
+        try options.run(node, on: shell, name: "hub", clients: [mqtt, try settings.kitListener(shell: shell, authority: identity?.broker.authority), ipc, processes]) { edge, now in
             node.gpioEdge(edge, now: now)
         }
     }

@@ -85,6 +85,22 @@ struct ControlDeskTests {
         #expect(errorCode(tooLong) == "too_large")
     }
 
+    @Test("kit-revoked names a kit of this hub and a hex serial, else a clear error; done, it asks the shell to refuse the kit", arguments: [
+        (#"{"v": 1, "id": 1, "op": "kit-revoked", "device": "freezer", "serial": "1002"}"#, nil),
+        (#"{"v": 1, "id": 1, "op": "kit-revoked", "device": "garage", "serial": "1002"}"#, "not_found"),
+        (#"{"v": 1, "id": 1, "op": "kit-revoked", "device": "../etc", "serial": "1002"}"#, "bad_request"),
+        (#"{"v": 1, "id": 1, "op": "kit-revoked", "device": "freezer", "serial": "10 02"}"#, "bad_request"),
+        (#"{"v": 1, "id": 1, "op": "kit-revoked", "device": "freezer", "serial": 4098}"#, "bad_request"),
+        (#"{"v": 1, "id": 1, "op": "kit-revoked", "device": "freezer"}"#, "bad_request"),
+        (#"{"v": 1, "id": 1, "op": "kit-revoked", "device": "freezer", "serial": "1002", "force": true}"#, "bad_request"),
+    ] as [(String, String?)])
+    func kitRevoked(line: String, code: String?) throws {
+        var desk = ControlDesk(thing: "hub1", componentNames: ["sensor"], wireFaults: false, kits: ["freezer"])
+        let (reply, effects) = try ask(&desk, line)
+        #expect(errorCode(reply) == code, "\(reply)")
+        #expect(effects == (code == nil ? [.kitRevoked(device: "freezer", serial: "1002")] : []))
+    }
+
     @Test("hello and status answer with the protocol version and the hub's state")
     func helloAndStatus() throws {
         var desk = desk()

@@ -27,6 +27,8 @@ public struct ControlDesk {
         case ipcDrop(Double?)
         /// Record the injection or its end in the event log.
         case record(HistoryEvent)
+        /// Refuse kit `device` from now on and restart the kits' broker (`kit-revoked`).
+        case kitRevoked(device: DeviceID, serial: String)
     }
 
     public let thing: String
@@ -38,10 +40,13 @@ public struct ControlDesk {
     public let cloudFaults: Bool
     /// Whether the hub serves an IPC bus (components in processes of their own).
     public let ipcFaults: Bool
+    /// The hub's kits over MQTT, for `kit-revoked`.
+    public let kits: [DeviceID]
     public private(set) var active: [ActiveFault] = []
     private var nextID = 1
 
-    public init(thing: String, componentNames: [String], wireFaults: Bool, cloudFaults: Bool = false, ipcFaults: Bool = false) {
+    public init(thing: String, componentNames: [String], wireFaults: Bool, cloudFaults: Bool = false, ipcFaults: Bool = false, kits: [DeviceID] = []) {
+        self.kits = kits
         self.thing = thing
         self.componentNames = componentNames
         self.wireFaults = wireFaults
@@ -100,6 +105,16 @@ public struct ControlDesk {
                     json.endObject()
                 }, request, [])
             }
+        case .kitRevoked(let device, let serial):
+            guard kits.contains(device) else {
+                return (ControlProtocol.reply(id: id, error: ControlError(.notFound, "this hub has no kit \(device)")), request, [])
+            }
+            return (ControlProtocol.reply(id: id) { json in
+                json.beginObject()
+                json.field("revoked", device.rawValue)
+                json.field("serial", serial)
+                json.endObject()
+            }, request, [.kitRevoked(device: device, serial: serial)])
         case .subscribe:
             return (ControlProtocol.reply(id: id) { json in
                 json.beginObject()

@@ -296,6 +296,9 @@ public enum ControlRequest: Equatable, Sendable {
     /// The telemetry the outbox holds, as sequence ranges (a rig compares it with what
     /// reached the cloud).
     case outbox
+    /// `hub kit revoke` has revoked kit `device`'s certificate `serial` (in the enrolment
+    /// record and the authority's list): the running hub refuses it and restarts its kits' broker.
+    case kitRevoked(device: DeviceID, serial: String)
 }
 
 /// The control socket's wire format, version 1 (docs/control.md): one JSON object per
@@ -364,6 +367,16 @@ public enum ControlProtocol {
                 duration = try LiveFault.duration(value, field: "for", fault: nil, in: faultDurations)
             }
             request = .inject(fault, for: duration)
+        case "kit-revoked":
+            allowed.formUnion(["device", "serial"])
+            guard case .string(let deviceText)? = members["device"], let device = try? DeviceID(validating: deviceText) else {
+                throw ControlError(.badRequest, "kit-revoked: device (a kit's device id) is required")
+            }
+            guard case .string(let serial)? = members["serial"], (1...64).contains(serial.utf8.count),
+                  serial.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) }) else {
+                throw ControlError(.badRequest, "kit-revoked: serial (the certificate's serial, 1…64 hex digits in capitals) is required")
+            }
+            request = .kitRevoked(device: device, serial: serial)
         case "clear":
             allowed.formUnion(["fault_id", "all"])
             switch (members["fault_id"], members["all"]) {
@@ -380,7 +393,7 @@ public enum ControlProtocol {
         return request
     }
 
-    public static let operations = ["hello", "status", "faults", "inject", "clear", "subscribe", "outbox"]
+    public static let operations = ["hello", "status", "faults", "inject", "clear", "subscribe", "outbox", "kit-revoked"]
 
     private static func decodingProblem(_ error: any Error) -> String {
         if case DecodingError.dataCorrupted(let context) = error {

@@ -10,13 +10,14 @@ public final class LocalMosquitto {
     /// Starts mosquitto with `extra` configuration lines for its listener (TLS files and so
     /// on); `anonymous: false` takes only clients with a name (a certificate's, with
     /// `use_identity_as_username`).
-    public init(directory: String, listener extra: [String] = [], port: Int? = nil, anonymous: Bool = true) throws {
+    /// `bind`: the address it listens on (a hub's kits' broker listens where the kits are).
+    public init(directory: String, listener extra: [String] = [], port: Int? = nil, anonymous: Bool = true, bind: String = "127.0.0.1") throws {
         self.directory = directory
         self.port = try port ?? Self.freePort()
         // `user`: mosquitto started as root drops to the `mosquitto` user, which could not read
         // owner-only certificates; it stays the user that started it.
         let user = String(cString: getpwuid(geteuid()).pointee.pw_name)
-        let config = (["user \(user)", "listener \(self.port) 127.0.0.1", "allow_anonymous \(anonymous)", "persistence false"] + extra)
+        let config = (["user \(user)", "listener \(self.port) \(bind)", "allow_anonymous \(anonymous)", "persistence false"] + extra)
             .joined(separator: "\n") + "\n"
         let path = directory + "/mosquitto-\(self.port).conf"
         guard let file = fopen(path, "w") else { throw LocalProcessError("\(path): \(String(cString: strerror(errno)))") }
