@@ -15,7 +15,7 @@ func warnIfDebugBuild() {
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self, Drain.self, CloudBytes.self, IPC.self, Fleet.self, Control.self])
+        commandName: "bench", abstract: "Measure the rig's performance.", subcommands: [Sim.self, Bus.self, Inference.self, Outbox.self, Drain.self, CloudBytes.self, IPC.self, Fleet.self, Control.self, Kits.self])
 
     struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -76,6 +76,57 @@ struct BenchCommand: ParsableCommand {
                 if index > 0 { print("") }
                 print(SimBenchmark.table(results, median: median))
             }
+        }
+    }
+
+    struct Kits: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time kit identity: enrolment (key generation and signing), and a kit's connection over mutual TLS against plaintext to the same mosquitto.")
+
+        @Option(help: "Kits to enrol, 1...500.")
+        var enrolments = 20
+
+        @Option(help: "Connections of each kind, 8...10000.")
+        var connections = 200
+
+        @Option(help: "Directory for the authority, the kits' files and the broker (a scratch directory is made inside).")
+        var directory = "/tmp"
+
+        @Flag(help: "Print the figures as one JSON object.")
+        var json = false
+
+        func validate() throws {
+            guard (1...500).contains(enrolments) else { throw ValidationError("--enrolments: 1...500") }
+            guard (8...10_000).contains(connections) else { throw ValidationError("--connections: 8...10000") }
+        }
+
+        func run() throws {
+            warnIfDebugBuild()
+            let scratch = directory + "/hubrig-kits-\(getpid())"
+            try StateDirectory.prepare(scratch)
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let result = try KitIdentityBenchmark.run(directory: scratch, enrolments: enrolments, connections: connections)
+            func median(_ values: [Double]) -> Double { Evaluation.KindReport.percentile(values, 0.5) ?? 0 }
+            func p90(_ values: [Double]) -> Double { Evaluation.KindReport.percentile(values, 0.9) ?? 0 }
+            func ms(_ value: Double) -> String { TextFormat.fixed(value, decimals: 2) }
+            let cost = median(result.tlsMilliseconds) - median(result.plainMilliseconds)
+            if json {
+                print("{\"enrol_median_ms\": \(ms(median(result.enrolMilliseconds))), \"plain_connect_median_ms\": \(ms(median(result.plainMilliseconds))), "
+                    + "\"tls_connect_median_ms\": \(ms(median(result.tlsMilliseconds))), \"tls_cost_ms\": \(ms(cost)), "
+                    + "\"broker_cpu_plain_ms\": \(ms(result.brokerCPUPlainMilliseconds)), \"broker_cpu_tls_ms\": \(ms(result.brokerCPUTLSMilliseconds))}")
+                return
+            }
+            print("hubrig bench kits: \(enrolments) enrolments (EC P-256, openssl), \(result.plainMilliseconds.count) connections of each kind to one local mosquitto\n")
+            print("measurement                                  median ms   p90 ms   runs")
+            func row(_ name: String, _ values: [Double]) {
+                print(TextFormat.padded(name, 45) + TextFormat.padded(ms(median(values)), 12) + TextFormat.padded(ms(p90(values)), 9) + String(values.count))
+            }
+            row("enrolment: key, request, signature", result.enrolMilliseconds)
+            row("connect to CONNACK, plaintext", result.plainMilliseconds)
+            row("connect to CONNACK, mutual TLS (kit cert)", result.tlsMilliseconds)
+            print(TextFormat.padded("TLS handshake cost (difference of medians)", 45) + ms(cost))
+            print(TextFormat.padded("broker CPU per connection, plaintext", 45) + ms(result.brokerCPUPlainMilliseconds))
+            print(TextFormat.padded("broker CPU per connection, mutual TLS", 45) + ms(result.brokerCPUTLSMilliseconds))
         }
     }
 

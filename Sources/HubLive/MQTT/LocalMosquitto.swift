@@ -27,6 +27,9 @@ public final class LocalMosquitto {
         try waitUntilListening()
     }
 
+    /// The broker's process id while it runs (a benchmark reads its CPU time).
+    public var pid: pid_t? { process?.pid }
+
     /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and reaps it.
     public func stop() {
         process?.terminate()
