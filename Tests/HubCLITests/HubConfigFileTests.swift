@@ -43,13 +43,34 @@ struct HubConfigFileTests {
         #expect(config.controlSocket?.value == "/var/lib/hub/control.sock")
         #expect(try parseConfig("control_socket: ctl.sock").controlSocket?.value.hasSuffix("/ctl.sock") == true, "relative to the file")
         #expect(throws: (any Error).self) { try parseConfig("control_socket: [1, 2]") }
-        #expect(config.localBroker == BrokerAddress(host: "127.0.0.1", port: 1883))
+        #expect(config.localBroker == BrokerAddress(host: "127.0.0.1", port: 8883))
+        #expect(config.kitIdentity?.managed == true && config.kitIdentity?.validity == .seconds(365 * 86_400)
+                && config.kitIdentity?.warning == .seconds(14 * 86_400))
         #expect(config.kits == [HubConfigFile.Kit(id: "washer-kit", kind: .washer, interval: .seconds(10)),
                                 HubConfigFile.Kit(id: "fridge-kit", kind: .fridge, interval: .seconds(30))])
         #expect(config.selfHeating == SelfHeating(hts221: 4.0, lps25h: 5.0))
         // Each path remembers its line and field, for errors found when it is used.
         #expect(cloud.key?.origin.description.hasPrefix(Self.example + ":16:") == true, "\(String(describing: cloud.key?.origin))")
         #expect(cloud.key?.origin.description.hasSuffix(": cloud.key") == true)
+    }
+
+    @Test("local_broker's identity fields: hostile values name the field and the allowed ones", arguments: [
+        ("local_broker: { host: h, identity: tls }", "identity must be managed"),
+        ("local_broker: { host: h, identity: [managed] }", "identity"),
+        ("local_broker: { host: h, certificate_validity: 30d }", "needs identity: managed"),
+        ("local_broker: { host: h, identity: managed, certificate_validity: -1d }", "certificate_validity"),
+        ("local_broker: { host: h, identity: managed, certificate_validity: 99999d }", "certificate_validity"),
+        ("local_broker: { host: h, identity: managed, certificate_warning: 0s }", "certificate_warning"),
+        ("local_broker: { host: h, identity: off, certificate_warning: 1d }", "needs identity: managed"),
+    ])
+    func identityFields(text: String, message: String) throws {
+        do {
+            _ = try parseConfig(text)
+            Issue.record("\(text) was accepted")
+        } catch {
+            #expect("\(error)".contains(message), "\(error)")
+            #expect("\(error)".contains(":1:"), "names the line: \(error)")
+        }
     }
 
     @Test("a file may say as little as one field; the rest stays unset for the defaults")
