@@ -40,7 +40,7 @@ extension SimCommand {
 
         func run() throws {
             let settings = try options.settings(cloud: cloud, kits: kitOptions)
-            let config = try settings.config(timeScale: timeScale, tool: "hubrig")
+            var config = try settings.config(timeScale: timeScale, tool: "hubrig")
             if let unsupported = config.devices.first(where: { !SimulatedAppliances.kinds.contains($0.kind) }) {
                 throw ValidationError("appliance kind \(unsupported.kind.rawValue) has no simulator yet")
             }
@@ -56,11 +56,22 @@ extension SimCommand {
             ports.ipc = ipc
             ports.processes = processes
             ports.deployments = try deploymentOptions.ports(shell: shell, stateDirectory: try settings.preparedStateDirectory(fallback: nil))
+            // The kits' identity as `hub run` has it (no control socket here: a revocation
+            // takes effect when the run starts again).
+            let identity = try settings.preparedStateDirectory(fallback: nil).flatMap { directory in
+                try settings.kitIdentity(stateDirectory: directory, now: clock.now, tool: "hubrig")
+            }
+            if settings.kitIdentity?.managed == true, !settings.kits.isEmpty, identity == nil {
+                throw ValidationError("local_broker.identity managed keeps the kits' authority in the state directory: give --state-dir or state_dir")
+            }
+            defer { identity?.broker.stop() }
+            config.kitCertificates = identity?.certificates ?? []
+            if let warning = settings.kitIdentity?.warning { config.certificateWarning = warning }
             let node = HubNode(config: config, ports: ports, components: [])
             try ipcOptions.addComponents(to: node)
             // Simulated joystick edges reach the hub on the loop's next turn, like libgpiod's would.
             world.gpio.onEdge { edge, now in node.gpioEdge(edge, now: now) }
-            try options.run(node, on: shell, name: "hubrig-sim", clients: [mqtt, try settings.kitListener(shell: shell), ipc, processes])
+            try options.run(node, on: shell, name: "hubrig-sim", clients: [mqtt, try settings.kitListener(shell: shell, authority: identity?.broker.authority), ipc, processes])
         }
     }
 }

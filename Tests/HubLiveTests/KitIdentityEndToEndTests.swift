@@ -79,4 +79,34 @@ struct KitIdentityEndToEndTests {
         let twice = try hub(["kit", "revoke", "freezer", "--config", config])
         #expect(twice.status == 2 && twice.output.contains("no certificate in force"), "\(twice.output)")
     }
+
+    @Test("hub kit refuses hostile arguments with exit 2 and a message naming what is wrong", arguments: [
+        (["kit", "enroll", "../etc", "--out", "OUT"], "invalid id"),
+        (["kit", "enroll", "Freezer", "--out", "OUT"], "lowercase"),
+        (["kit", "enroll", "freezer"], "--out"),
+        (["kit", "enroll", "freezer", "--out", "OUT", "--validity", "99999d"], "--validity"),
+        (["kit", "enroll", "freezer", "--out", "OUT", "--validity", "soon"], "--validity"),
+        (["kit", "enroll", "freezer", "--out", "OUT", "--config", "STATE/missing.yaml"], "missing.yaml"),
+        (["kit", "revoke", "freezer"], "no certificate in force"),
+        (["kit", "revoke", "freezer; rm -rf /"], "invalid id"),
+        (["kit", "frobnicate"], "frobnicate"),
+    ])
+    func hostileArguments(arguments: [String], message: String) throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        var given = arguments.map { $0.replacingOccurrences(of: "OUT", with: directory + "/out").replacingOccurrences(of: "STATE", with: directory) }
+        if given.count > 1, given[1] != "frobnicate" { given += ["--state-dir", directory + "/state"] }
+        let result = try hub(given)
+        #expect(result.status == 2, "\(result.output)")
+        #expect(result.output.contains(message), "\(result.output)")
+        #expect(access(directory + "/out/freezer.key", F_OK) != 0, "nothing issued")
+    }
+
+    @Test("hub kit list on a fresh state directory says nothing is enrolled")
+    func emptyList() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let result = try hub(["kit", "list", "--state-dir", directory + "/state"])
+        #expect(result.status == 0 && result.output.contains("no kit is enrolled"), "\(result.output)")
+    }
 }
