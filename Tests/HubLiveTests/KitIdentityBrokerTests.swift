@@ -1,7 +1,7 @@
 import Foundation
 import HubCore
 import HubKernel
-import HubLive
+@testable import HubLive
 import HubStore
 import Testing
 
@@ -159,5 +159,41 @@ struct KitEnrolmentStoreTests {
         #expect(try store.current().map { "\($0.device) \($0.serial) \($0.revokedAt == nil ? "valid" : "revoked")" } == ["washer 1001 revoked", "freezer 1002 valid"])
         var status = stat()
         #expect(stat(directory + "/kits.sqlite", &status) == 0 && status.st_mode & 0o077 == 0, "owner-only")
+    }
+}
+
+@Suite("The hub's own kits' broker")
+struct ManagedKitBrokerTests {
+    @Test("a broker an earlier hub left running (killed outright) is ended by the next start, which then serves the port itself")
+    func staleBrokerEnded() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let now = Instant(nanosecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1e9))
+        let authority = try KitAuthority.open(stateDirectory: directory, now: now)
+        let port = try LocalMosquitto.freePort()
+        let first = try ManagedKitBroker(authority: authority, stateDirectory: directory, host: "127.0.0.1", port: port)
+        let stale = try #require(first.pid)
+        // The first hub is gone without stopping its broker; a second starts on the same state.
+        let second = try ManagedKitBroker(authority: authority, stateDirectory: directory, host: "127.0.0.1", port: port)
+        let fresh = try #require(second.pid)
+        #expect(fresh != stale)
+        #expect(ManagedKitBroker.commandLine(of: stale) == nil || ManagedKitBroker.isZombie(stale), "the stale broker is gone")
+        #expect(ManagedKitBroker.commandLine(of: fresh)?.contains("mosquitto") == true, "the new one runs: it got the port")
+        second.stop()
+        withExtendedLifetime(first) {}
+    }
+
+    @Test("a pid file naming some other process ends nothing")
+    func foreignPidFileIgnored() throws {
+        let directory = try makeScratchDirectory()
+        defer { removeScratchDirectory(directory) }
+        let sleeper = try ChildProcess("/bin/sleep", ["30"], output: directory + "/sleep.log")
+        defer { sleeper.killNow() }
+        try "\(sleeper.pid)\n".write(toFile: directory + "/mosquitto.pid", atomically: true, encoding: .utf8)
+        ManagedKitBroker.endStale(pidFile: directory + "/mosquitto.pid", naming: directory)
+        #expect(ManagedKitBroker.commandLine(of: sleeper.pid)?.contains("sleep") == true)
+        ManagedKitBroker.endStale(pidFile: directory + "/garbage", naming: directory)
+        try "not a pid\n".write(toFile: directory + "/mosquitto.pid", atomically: true, encoding: .utf8)
+        ManagedKitBroker.endStale(pidFile: directory + "/mosquitto.pid", naming: directory)
     }
 }
