@@ -19,6 +19,8 @@ struct LiveRouteTests {
         #expect(try LiveRoute.of(.cloud(.latency(extra: .seconds(2), jitter: .milliseconds(300)))) == .proxy(.latency(extra: .seconds(2), jitter: .milliseconds(300))))
         #expect(try LiveRoute.of(.i2cStuck(address: 0x5c)) == .world)
         #expect(try LiveRoute.of(.kit(device: "freezer", .silent)) == .world)
+        #expect(try LiveRoute.of(.kit(device: "freezer", .impersonate)) == .world)
+        #expect(try LiveRoute.of(.revokeKit("freezer")) == .revoke("freezer"))
         #expect(try LiveRoute.of(.deployment(.badModel)) == .world)
         #expect(try LiveRoute.of(.deployment(.corruptArtifact)) == .world)
         #expect(try LiveRoute.of(.powerLoss) == .powerLoss)
@@ -30,6 +32,8 @@ struct LiveRouteTests {
         (SimFault.cloud(.rejectAuth), "broker's insides"), (.cloud(.flaky(chance: 0.1)), "broker's insides"),
         (.component(name: "sensor", .crashloop), "only in simulation"), (.deployment(.diskFull), "only in simulation"),
         (.deployment(.crashloopComponent), "only in simulation"), (.gpio(.stuck(line: 23, level: true)), "GPIO chip"),
+        (.kit(device: "freezer", .foreignCA), "one certificate"), (.kit(device: "freezer", .expiredCertificate), "one certificate"),
+        (.kit(device: "freezer", .revokedCertificate), "one certificate"),
     ] as [(SimFault, String)])
     func refused(_ fault: SimFault, _ reason: String) {
         do {

@@ -69,33 +69,43 @@ final class LiveCloud: Sendable {
     }
 }
 
-/// The simulated monitoring kits of a live run, publishing over the real local broker: each
-/// `SimMQTTKit` reads its own simulated chips and hands its message here, which a real MQTT
-/// client publishes where the hub's kit listener subscribes.
+/// The simulated monitoring kits of a live run, publishing over the hub's kits' broker: each
+/// `SimMQTTKit` reads its own simulated chips and hands its message here, which that kit's
+/// own MQTT client — mutual TLS with the certificate the hub enrolled it with — publishes
+/// where the hub's kit listener subscribes (the broker's ACL lets it publish only there).
 final class LiveKitPublisher: CompletionSink, Sendable {
-    private let client: MosquittoClient
-    private let connection = ConnectionFlag()
+    private let clients: [(kit: String, client: MosquittoClient, connection: ConnectionFlag)]
     private let failures = Atomic<Int>(0)
 
-    init(port: Int) throws(LiveRunError) {
-        let settings = MQTTSettings(host: "127.0.0.1", port: port, clientID: "hubrig-live-kits")
-        do {
-            client = try MosquittoClient(settings: settings, random: SeededRandom(seed: 2)) { [connection] event in
-                if case .connected = event { connection.up() }
+    init(port: Int, kits: [DeviceID], authority: KitAuthority, files: String) throws(LiveRunError) {
+        var clients: [(String, MosquittoClient, ConnectionFlag)] = []
+        for kit in kits {
+            let connection = ConnectionFlag()
+            let tls = MQTTSettings.TLSFiles(caFile: authority.path("ca.crt"), certificateFile: files + "/\(kit).crt", keyFile: files + "/\(kit).key")
+            let settings = MQTTSettings(host: "127.0.0.1", port: port, clientID: "hubrig-live-kit-\(kit)", tls: tls)
+            do {
+                let client = try MosquittoClient(settings: settings, random: SeededRandom(seed: 2)) { [connection] event in
+                    if case .connected = event { connection.up() }
+                }
+                clients.append((kit.rawValue, client, connection))
+            } catch {
+                throw .setup("kit \(kit)'s client: \(error)")
             }
-        } catch {
-            throw .setup("the kits' client: \(error)")
         }
+        self.clients = clients
     }
 
-    var isConnected: Bool { connection.isUp }
+    var isConnected: Bool { clients.allSatisfy { $0.connection.isUp } }
 
-    func start() { client.start() }
+    func start() { for entry in clients { entry.client.start() } }
 
-    func stop() { client.stop() }
+    func stop() { for entry in clients { entry.client.stop() } }
 
     func complete(_ completion: PortCompletion, at: Instant) {
         guard case .kitMessage(let topic, let payload) = completion else { preconditionFailure("a kit hands over only kit messages") }
+        guard let kit = KitBridgeComponent.kitID(in: topic), let client = clients.first(where: { $0.kit == kit })?.client else {
+            preconditionFailure("a kit publishes on its own topic")
+        }
         do { _ = try client.publish(topic: topic, payload: payload) } catch {
             failures.add(1, ordering: .relaxed)
         }

@@ -187,7 +187,7 @@ final class LiveHubProcess {
                 lines.append("  - { id: \(kit.id), kind: \(kit.kind.rawValue), interval: \(DurationText.format(kit.kitInterval ?? scenario.pollInterval)) }")
             }
         }
-        if let kitBroker { lines += ["local_broker:", "  host: 127.0.0.1", "  port: \(kitBroker)"] }
+        if let kitBroker { lines += ["local_broker:", "  host: 127.0.0.1", "  port: \(kitBroker)", "  identity: managed"] }
         lines += ["cloud:", "  host: 127.0.0.1", "  port: \(cloudPort)",
                   "  ca: \(quoted(certificates.path("ca.crt")))", "  cert: \(quoted(certificates.path("hub.crt")))",
                   "  key: \(quoted(certificates.path("hub.key")))",

@@ -24,13 +24,17 @@ public enum LiveRoute: Equatable, Sendable {
     case publish(DeploymentSpec)
     /// On a bench, a person does it: the entry's prompt is shown and the run waits.
     case person
+    /// The owner revokes a kit: the rig runs the real `hub kit revoke` on the hub's state
+    /// directory, which tells the running hub through its control socket.
+    case revoke(DeviceID)
 
     /// The route of `fault`.
     public static func of(_ fault: SimFault) throws(LiveRouteError) -> LiveRoute {
         switch fault {
         case .i2cWire(let address, let wire): return .hub(.i2cWire(address: address, wire))
-        case .kit(_, .foreignCA), .kit(_, .expiredCertificate), .kit(_, .revokedCertificate), .revokeKit:
-            throw LiveRouteError("\(fault.name): a live run's kits publish without certificates; kit identity is judged in simulation and by the real-broker tests (docs/kits.md)")
+        case .kit(_, .foreignCA), .kit(_, .expiredCertificate), .kit(_, .revokedCertificate):
+            throw LiveRouteError("\(fault.name): a live run's kits each keep one certificate; what a kit presents is judged in simulation and by the real-broker tests (docs/kits.md)")
+        case .revokeKit(let device): return .revoke(device)
         case .i2cStuck, .i2cReset, .i2cWhoAmI, .sensor, .appliance, .kit: return .world
         case .deployment(.badModel), .deployment(.corruptArtifact): return .world
         case .deployment(let kind):

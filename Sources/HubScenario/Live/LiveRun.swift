@@ -134,18 +134,21 @@ public enum LiveRun {
         progress("certificates, brokers, proxy in \(directory)")
         let certificates: LocalCertificates
         let cloudBroker: LocalMosquitto
-        var kitBroker: LocalMosquitto?
+        // The kits' broker is the hub's own (identity: managed); the kits are enrolled in
+        // its state directory first, as `hub kit enroll` does.
+        var kitBroker: Int?
+        var kitAuthority: KitAuthority?
         do {
             certificates = try LocalCertificates.make(in: directory + "/certs", clients: ["hub", "sink"])
             cloudBroker = try LocalMosquitto(directory: directory, listener: certificates.mutualTLSListener)
-            if !mqttKits.isEmpty { kitBroker = try LocalMosquitto(directory: directory) }
+            if !mqttKits.isEmpty {
+                kitBroker = try LocalMosquitto.freePort()
+                kitAuthority = try enrolKits(mqttKits.map(\.id), stateDirectory: directory + "/state", into: directory + "/kits")
+            }
         } catch {
             throw .setup("\(error)")
         }
-        defer {
-            cloudBroker.stop()
-            kitBroker?.stop()
-        }
+        defer { cloudBroker.stop() }
         let proxy = CloudFaultProxyService(listenPort: 0, upstreamHost: "127.0.0.1", upstreamPort: UInt16(cloudBroker.port), seed: seed,
                                            controlSocket: directory + "/proxy.sock")
         do { try proxy.start() } catch { throw .setup("fault proxy: \(error)") }
@@ -183,21 +186,13 @@ public enum LiveRun {
         let cloud = try LiveCloud(thing: scenario.thing, port: cloudBroker.port, certificates: certificates, history: cloudHistory, clock: clock)
         cloud.start()
         defer { cloud.stop() }
-        var kits: LiveKitPublisher?
-        if let kitBroker {
-            let publisher = try LiveKitPublisher(port: kitBroker.port)
-            publisher.start()
-            for kit in world.mqttKits { kit.completions = publisher }
-            kits = publisher
-        }
-        defer { kits?.stop() }
-        guard waitUntil(.seconds(10), { cloud.isConnected && (kits?.isConnected ?? true) }) else {
-            throw .setup("the cloud's or the kits' client did not connect to its broker within 10 s (logs in \(directory))")
+        guard waitUntil(.seconds(10), { cloud.isConnected }) else {
+            throw .setup("the cloud's client did not connect to its broker within 10 s (logs in \(directory))")
         }
 
         let configFile = directory + "/hub.yaml"
         do {
-            try LiveHubProcess.configText(scenario, cloudPort: proxy.proxy.port, certificates: certificates, kitBroker: kitBroker?.port,
+            try LiveHubProcess.configText(scenario, cloudPort: proxy.proxy.port, certificates: certificates, kitBroker: kitBroker,
                                           stateDirectory: directory + "/state")
                 .write(toFile: configFile, atomically: true, encoding: .utf8)
         } catch {
@@ -211,6 +206,18 @@ public enum LiveRun {
         defer { hub.stop() }
         progress("starting \(options.hubExecutable) at \(scale)× real time")
         let start = try hub.start()
+        // The hub has started its kits' broker before its control socket answered: the kits connect now.
+        var kits: LiveKitPublisher?
+        if let kitBroker, let kitAuthority {
+            let publisher = try LiveKitPublisher(port: kitBroker, kits: mqttKits.map(\.id), authority: kitAuthority, files: directory + "/kits")
+            publisher.start()
+            for kit in world.mqttKits { kit.completions = publisher }
+            kits = publisher
+            guard waitUntil(.seconds(10), { publisher.isConnected }) else {
+                throw .setup("the kits' clients did not connect to the hub's kits' broker within 10 s (logs in \(directory))")
+            }
+        }
+        defer { kits?.stop() }
 
         // The timeline and the kits' turns, in one loop on the scaled clock.
         let loop = EventLoop<LiveStep, RealTimeClock>(clock: RealTimeClock(clock: clock))
@@ -285,6 +292,22 @@ public enum LiveRun {
         return outcome
     }
 
+    /// Enrols each kit with the hub's kit authority in `stateDirectory`, its files in
+    /// `into`, and records it, as `hub kit enroll` does. Certificates are real X.509 on the
+    /// wall clock (a year from now), while the hub's clock runs the scenario's scaled time:
+    /// expiry is judged in simulation, not here.
+    static func enrolKits(_ kits: [DeviceID], stateDirectory: String, into directory: String) throws -> KitAuthority {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let wall = Instant(nanosecondsSinceEpoch: Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec))
+        let authority = try KitAuthority.open(stateDirectory: stateDirectory, now: wall)
+        let store = try KitEnrolmentStore(path: stateDirectory + "/kits.sqlite")
+        for kit in kits {
+            try store.enrol(try authority.enrol(kit, validity: KitAuthority.validityDefault, into: directory, now: wall), at: wall)
+        }
+        return authority
+    }
+
     /// The component processes' logs as one, in time order, with each `ipc.client` report
     /// made cumulative over the processes that came before it (by first event): a process
     /// the supervisor restarted starts counting from zero, and what it held when it went is
@@ -329,13 +352,14 @@ public enum LiveRun {
         return [merged]
     }
 
-    /// SIGKILLs every process running `executable` whose command line names `directory`.
+    /// SIGKILLs every process running `executable`, or a mosquitto, whose command line names `directory`.
     static func reapStragglers(running executable: String, naming directory: String) {
         let me = getpid()
         for id in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(id), pid != me, let data = FileManager.default.contents(atPath: "/proc/\(id)/cmdline") else { continue }
             let command = String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
-            if command.contains(directory + "/"), command.contains(executable) { kill(pid, SIGKILL) }
+            // The hub's own kits' broker too: a hub killed outright leaves its mosquitto.
+            if command.contains(directory + "/"), command.contains(executable) || command.contains("mosquitto") { kill(pid, SIGKILL) }
         }
     }
 
@@ -429,6 +453,10 @@ struct LiveSteps {
             }
         case .publish(let spec):
             try publish(spec, now: now)
+        case .revoke(let device):
+            guard active else { return }
+            history.record(.faultStart(name: entry.fault.name), at: now)
+            try revoke(device)
         case .person:
             // The person does the whole entry while the prompt waits; its end is theirs too.
             guard active, let bench, let prompt = entry.prompt else { return }
@@ -436,6 +464,21 @@ struct LiveSteps {
             history.record(.faultStart(name: name), at: now)
             let done = bench.ask(prompt, entry.duration.map { max($0, .seconds(30)) } ?? LiveBench.promptTimeoutDefault)
             history.record(.faultEnd(name: name + (done ? " done" : " timed out")), at: hub.setup.clock.now)
+        }
+    }
+
+    /// The owner's `hub kit revoke`: the real command on the hub's state directory, which
+    /// records it, writes the revocation list and tells the running hub.
+    private func revoke(_ device: DeviceID) throws(LiveRunError) {
+        let log = hub.setup.directory + "/hub-kit-revoke.log"
+        do {
+            let process = try ChildProcess(hub.setup.executable, ["kit", "revoke", device.rawValue, "--state-dir", hub.stateDirectory,
+                                                                  "--control-socket", hub.controlSocket], output: log)
+            guard process.wait(seconds: 60) == 0 else { throw LiveRunError.setup("hub kit revoke \(device) failed (see \(log))") }
+        } catch let error as LiveRunError {
+            throw error
+        } catch {
+            throw .setup("hub kit revoke \(device): \(error)")
         }
     }
 
