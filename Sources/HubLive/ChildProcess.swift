@@ -25,7 +25,18 @@ public final class ChildProcess {
         defer { for pointer in given ?? [] { free(pointer) } }
         var pid = pid_t()
         let rc = given.map { posix_spawn(&pid, executable, &actions, &attributes, argv, $0) } ?? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard rc == 0 else { throw LocalProcessError("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        guard rc == 0 else {
+            // posix_spawn reports a failed file action (the log's directory missing) as the
+            // spawn's error: say which of the three it can be.
+            let directory = output.lastIndex(of: "/").map { String(output[..<$0]) } ?? "."
+            if access(directory.isEmpty ? "/" : directory, W_OK) != 0 {
+                throw LocalProcessError("cannot start \(executable): its log \(output): \(String(cString: strerror(errno)))")
+            }
+            if let input, access(input, R_OK) != 0 {
+                throw LocalProcessError("cannot start \(executable): its input \(input): \(String(cString: strerror(errno)))")
+            }
+            throw LocalProcessError("cannot start \(executable): \(String(cString: strerror(rc)))")
+        }
         self.pid = pid
     }
 

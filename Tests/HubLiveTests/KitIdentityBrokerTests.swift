@@ -197,3 +197,22 @@ struct ManagedKitBrokerTests {
         ManagedKitBroker.endStale(pidFile: directory + "/mosquitto.pid", naming: directory)
     }
 }
+
+@Suite("Child processes")
+struct ChildProcessErrorTests {
+    @Test("a log in a missing directory is named as what failed, not the program")
+    func missingLogDirectory() throws {
+        do {
+            _ = try ChildProcess("/usr/bin/openssl", ["version"], output: "/nonexistent-hubrig-dir/openssl.log")
+            Issue.record("started")
+        } catch {
+            #expect("\(error)".contains("its log /nonexistent-hubrig-dir/openssl.log: No such file or directory"), "\(error)")
+        }
+        do {
+            _ = try ChildProcess("/no/such/program", [], output: "/dev/null")
+            Issue.record("started")
+        } catch {
+            #expect("\(error)" == "cannot start /no/such/program: No such file or directory", "\(error)")
+        }
+    }
+}
