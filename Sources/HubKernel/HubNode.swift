@@ -161,7 +161,7 @@ public final class HubNode {
     public var unacknowledgedCloudMessages: Int { component(UplinkComponent.self)?.unacknowledgedCount ?? 0 }
 
     /// Kit messages the kit bridge rejected.
-    public var kitMessagesRejected: Int { component(KitBridgeComponent.self)?.rejected.reduce(0, +) ?? 0 }
+    public var kitMessagesRejected: Int { component(KitBridgeComponent.self)?.rejected.total ?? 0 }
 
     /// The most messages the uplink's outbox held at once.
     public var outboxDepthMax: Int { component(UplinkComponent.self)?.depthMax ?? 0 }

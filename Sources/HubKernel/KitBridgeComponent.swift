@@ -74,8 +74,8 @@ public struct KitBridgeComponent {
     public let payloadBytesMax = 4_096
     public let clockSkewMax = Duration.seconds(300)
     public let burstMax = 5.0
-    /// Rejected messages, per reason (in `Rejection.allCases` order).
-    public private(set) var rejected: [Int] = Array(repeating: 0, count: Rejection.allCases.count)
+    /// Rejected messages, per reason.
+    public private(set) var rejected = ReasonCounts<Rejection>()
     public private(set) var accepted = 0
     /// Rejections logged per kit and reason in the current minute, so a flood is counted
     /// in full but logged a few lines a minute.
@@ -114,7 +114,7 @@ public struct KitBridgeComponent {
         impersonationReportedAt = Array(repeating: nil, count: kits.count)
     }
 
-    public func rejectedCount(_ reason: Rejection) -> Int { rejected[Rejection.allCases.firstIndex(of: reason)!] }
+    public func rejectedCount(_ reason: Rejection) -> Int { rejected[reason] }
 
     /// The topic kit `id` publishes on.
     public static func topic(_ id: DeviceID) -> String { "hbs/kits/\(id)/telemetry" }
@@ -265,8 +265,8 @@ public struct KitBridgeComponent {
     }
 
     private mutating func reject(_ reason: Rejection, _ index: Int?, _ detail: String, _ now: Instant) -> [Action] {
-        let reasonIndex = Rejection.allCases.firstIndex(of: reason)!
-        rejected[reasonIndex] += 1
+        let reasonIndex = ReasonCounts<Rejection>.index(of: reason)
+        let count = rejected.add(reason)
         let minute = now.nanosecondsSinceEpoch / 60_000_000_000
         if minute != logMinute {
             logMinute = minute
@@ -277,7 +277,7 @@ public struct KitBridgeComponent {
             logged[index][reasonIndex] += 1
             guard logged[index][reasonIndex] <= logPerMinuteMax else { return [] }
         }
-        return [.record(.componentError(component: "kit-bridge", error: "\(who): rejected (\(reason.rawValue)): \(detail); \(rejected[reasonIndex]) \(reason.rawValue) in all"))]
+        return [.record(.componentError(component: "kit-bridge", error: "\(who): rejected (\(reason.rawValue)): \(detail); \(count) \(reason.rawValue) in all"))]
     }
 
     /// `<id>` of `hbs/kits/<id>/telemetry`.

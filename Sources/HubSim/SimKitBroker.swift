@@ -48,8 +48,8 @@ public final class SimKitBroker {
 
     /// The revocation list the broker has loaded: serials, oldest first.
     public private(set) var revokedSerials: [String]
-    /// Refusals per reason, in `Refusal.allCases` order.
-    public private(set) var refused: [Int] = Array(repeating: 0, count: Refusal.allCases.count)
+    /// Refusals per reason.
+    public private(set) var refused = ReasonCounts<Refusal>()
     /// Messages handed to the hub.
     public private(set) var delivered = 0
     /// Where the hub's kit listener receives (the hub's shell).
@@ -67,7 +67,7 @@ public final class SimKitBroker {
         self.history = history
     }
 
-    public func refusedCount(_ refusal: Refusal) -> Int { refused[Refusal.allCases.firstIndex(of: refusal)!] }
+    public func refusedCount(_ refusal: Refusal) -> Int { refused[refusal] }
 
     /// A message from kit `kit` presenting `presented` (nil: no certificate) on `topic`:
     /// opens a connection first if the kit has none.
@@ -103,10 +103,10 @@ public final class SimKitBroker {
     }
 
     private func refuse(_ kit: DeviceID, _ refusal: Refusal, now: Instant) {
-        refused[Refusal.allCases.firstIndex(of: refusal)!] += 1
+        let count = refused.add(refusal)
         guard lastLogged[kit] != refusal else { return }
         lastLogged[kit] = refusal
-        history.record(.componentError(component: "local-broker", error: "\(kit): refused (\(refusal.rawValue)); \(refusedCount(refusal)) in all"), at: now)
+        history.record(.componentError(component: "local-broker", error: "\(kit): refused (\(refusal.rawValue)); \(count) in all"), at: now)
     }
 
     /// The hub revoked `serial` (`hub kit revoke`): it restarts its broker with the new

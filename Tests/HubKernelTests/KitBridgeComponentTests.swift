@@ -182,7 +182,7 @@ struct KitBridgeComponentTests {
             return bridge.accepted > before
         }
         #expect(tally.slow.isEmpty)
-        #expect(bridge.accepted + bridge.rejected.reduce(0, +) == handled, "every message counted: \(tally)")
+        #expect(bridge.accepted + bridge.rejected.total == handled, "every message counted: \(tally)")
         #expect(bridge.rejectedCount(.malformed) > handled / 4)
     }
 }

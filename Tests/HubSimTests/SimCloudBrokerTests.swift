@@ -120,7 +120,7 @@ struct SimMQTTKitPayloadTests {
             _ = bridge.receive(topic: KitBridgeComponent.topic("washer"), payload: payload, now: now)
         }
         #expect(bridge.accepted == 0)
-        #expect(bridge.rejected.reduce(0, +) == SimMQTTKit.hostilePayloads.count)
+        #expect(bridge.rejected.total == SimMQTTKit.hostilePayloads.count)
     }
 }
 
