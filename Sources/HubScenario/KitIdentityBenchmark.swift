@@ -15,6 +15,8 @@ import Synchronization
 /// The broker's CPU (from /proc, in blocks of each kind) is what the hub pays per kit
 /// connection; the difference of the medians is the handshake's latency.
 public enum KitIdentityBenchmark {
+    /// One run's figures: every enrolment's and connection's time, the broker's CPU per
+    /// connection of each kind (a table quotes their medians).
     public struct Result: Sendable {
         public var enrolMilliseconds: [Double] = []
         public var plainMilliseconds: [Double] = []
@@ -23,6 +25,7 @@ public enum KitIdentityBenchmark {
         public var brokerCPUTLSMilliseconds: Double = 0
     }
 
+    /// A part of the benchmark did not come up or answer (a connection refused, no CONNACK).
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }
