@@ -24,6 +24,12 @@ public struct KitCertificate: Equatable, Sendable {
     /// How long before its expiry a kit's certificate is reported (`degraded`), unless the
     /// configuration says otherwise: two weeks leaves room to re-enrol a kit by hand.
     public static let warningDefault: Duration = .seconds(14 * 86_400)
+    /// Whether `text` is a certificate serial as `openssl` writes them: 1…64 hex digits in
+    /// capitals (what the authority's files, the control op and the CRL all take).
+    public static func isSerial(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) }
+    }
+
     /// What a configuration may say for the warning.
     public static let warningRange: ClosedRange<Duration> = .seconds(60)...Duration.seconds(365 * 86_400)
 }

@@ -34,7 +34,8 @@ public enum KitIdentityBenchmark {
         precondition(enrolments > 0 && connections > 0)
         var result = Result()
         let clock = ContinuousClock()
-        let now = Instant(nanosecondsSinceEpoch: wallNanoseconds())
+        // Certificates are real: their dates are the wall clock's.
+        let now = LiveClock().now
         let authority = try KitAuthority.open(stateDirectory: directory, now: now)
         for index in 0..<enrolments {
             let start = clock.now
@@ -92,30 +93,14 @@ public enum KitIdentityBenchmark {
         return milliseconds(clock.now - start)
     }
 
-    /// The broker's user and system CPU time so far, from /proc/PID/stat.
+    /// The broker's user and system CPU time so far.
     static func brokerCPUSeconds(_ pid: pid_t) throws -> Double {
-        guard let file = fopen("/proc/\(pid)/stat", "r") else { throw Failure(description: "/proc/\(pid)/stat: \(String(cString: strerror(errno)))") }
-        defer { fclose(file) }
-        var buffer = [CChar](repeating: 0, count: 2048)
-        guard fgets(&buffer, 2048, file) != nil else { throw Failure(description: "/proc/\(pid)/stat: empty") }
-        let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
-        guard let close = line.lastIndex(of: ")") else { throw Failure(description: "/proc/\(pid)/stat: unreadable") }
-        let fields = line[line.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else {
-            throw Failure(description: "/proc/\(pid)/stat: unreadable")
-        }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard let seconds = ProcessFacts.cpuSeconds(of: pid) else { throw Failure(description: "/proc/\(pid)/stat: unreadable") }
+        return seconds
     }
 
     static func milliseconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 
-    /// The wall clock for certificate dates (a benchmark, not logic: certificates are real).
-    static func wallNanoseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
-    }
 }

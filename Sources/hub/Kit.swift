@@ -39,20 +39,15 @@ struct Kit: ParsableCommand {
         }
     }
 
-    static func now() -> Instant { Instant(nanosecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1e9)) }
+    /// The wall clock: certificates' dates are real.
+    static func now() -> Instant { LiveClock().now }
 
     static func device(_ text: String) throws -> DeviceID {
         do { return try DeviceID(validating: text) } catch { throw ValidationError("\(error)") }
     }
 
     /// `2027-12-02 07:23:37Z`.
-    static func date(_ instant: Instant) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss'Z'"
-        return formatter.string(from: Date(timeIntervalSince1970: instant.secondsSinceEpoch))
-    }
+    static func date(_ instant: Instant) -> String { KitAuthority.utcText(instant) }
 
     struct Enroll: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -177,8 +177,8 @@ struct ManagedKitBrokerTests {
         let second = try ManagedKitBroker(authority: authority, stateDirectory: directory, host: "127.0.0.1", port: port)
         let fresh = try #require(second.pid)
         #expect(fresh != stale)
-        #expect(ManagedKitBroker.commandLine(of: stale) == nil || ManagedKitBroker.isZombie(stale), "the stale broker is gone")
-        #expect(ManagedKitBroker.commandLine(of: fresh)?.contains("mosquitto") == true, "the new one runs: it got the port")
+        #expect(ProcessFacts.commandLine(of: stale) == nil || ProcessFacts.isGone(stale), "the stale broker is gone")
+        #expect(ProcessFacts.commandLine(of: fresh)?.contains("mosquitto") == true, "the new one runs: it got the port")
         second.stop()
         withExtendedLifetime(first) {}
     }
@@ -191,7 +191,7 @@ struct ManagedKitBrokerTests {
         defer { sleeper.killNow() }
         try "\(sleeper.pid)\n".write(toFile: directory + "/mosquitto.pid", atomically: true, encoding: .utf8)
         ManagedKitBroker.endStale(pidFile: directory + "/mosquitto.pid", naming: directory)
-        #expect(ManagedKitBroker.commandLine(of: sleeper.pid)?.contains("sleep") == true)
+        #expect(ProcessFacts.commandLine(of: sleeper.pid)?.contains("sleep") == true)
         ManagedKitBroker.endStale(pidFile: directory + "/garbage", naming: directory)
         try "not a pid\n".write(toFile: directory + "/mosquitto.pid", atomically: true, encoding: .utf8)
         ManagedKitBroker.endStale(pidFile: directory + "/mosquitto.pid", naming: directory)

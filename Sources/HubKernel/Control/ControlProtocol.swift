@@ -372,8 +372,7 @@ public enum ControlProtocol {
             guard case .string(let deviceText)? = members["device"], let device = try? DeviceID(validating: deviceText) else {
                 throw ControlError(.badRequest, "kit-revoked: device (a kit's device id) is required")
             }
-            guard case .string(let serial)? = members["serial"], (1...64).contains(serial.utf8.count),
-                  serial.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) }) else {
+            guard case .string(let serial)? = members["serial"], KitCertificate.isSerial(serial) else {
                 throw ControlError(.badRequest, "kit-revoked: serial (the certificate's serial, 1…64 hex digits in capitals) is required")
             }
             request = .kitRevoked(device: device, serial: serial)

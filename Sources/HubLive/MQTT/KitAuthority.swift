@@ -91,7 +91,7 @@ public struct KitAuthority: Sendable {
     /// Puts `serial` on the revocation list and writes the list again (the broker reads it
     /// when it starts).
     public func revoke(serial: String) throws(LocalProcessError) {
-        guard serial.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) }), !serial.isEmpty else {
+        guard KitCertificate.isSerial(serial) else {
             throw LocalProcessError("serial \(serial.debugDescription) is not a certificate serial (hex digits)")
         }
         try openssl(["ca", "-config", path("ca.cnf"), "-revoke", path("certs/\(serial).pem")])
@@ -100,14 +100,8 @@ public struct KitAuthority: Sendable {
 
     /// The serial `openssl ca` gives the next certificate (its `serial` file).
     private func nextSerial() throws(LocalProcessError) -> String {
-        guard let file = fopen(path("serial"), "r") else { throw LocalProcessError("\(path("serial")): \(String(cString: strerror(errno)))") }
-        defer { fclose(file) }
-        var buffer = [CChar](repeating: 0, count: 64)
-        guard fgets(&buffer, 64, file) != nil else { throw LocalProcessError("\(path("serial")): empty") }
-        let serial = String(decoding: buffer.prefix { $0 != 0 && $0 != 0x0A && $0 != 0x0D }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard !serial.isEmpty, serial.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) }) else {
-            throw LocalProcessError("\(path("serial")): \(serial.debugDescription) is not a hex serial")
-        }
+        let serial = LocalFile.firstLine(path("serial")) ?? ""
+        guard KitCertificate.isSerial(serial) else { throw LocalProcessError("\(path("serial")): \(serial.debugDescription) is not a hex serial") }
         return serial
     }
 
@@ -127,12 +121,18 @@ public struct KitAuthority: Sendable {
     }
 
     /// `YYYYMMDDHHMMSSZ`, as `openssl ca -startdate/-enddate` takes it.
-    static func generalizedTime(_ instant: Instant) -> String {
+    static func generalizedTime(_ instant: Instant) -> String { utcText(instant, compact: true) }
+
+    /// `instant` in UTC to the second: `2027-12-02 07:23:37Z` (how `hub kit list` shows a
+    /// certificate's dates), or with `compact` openssl's `20271202072337Z`.
+    public static func utcText(_ instant: Instant, compact: Bool = false) -> String {
         var seconds = time_t(instant.nanosecondsSinceEpoch / 1_000_000_000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
+        let date = [String(parts.tm_year + 1900), two(parts.tm_mon + 1), two(parts.tm_mday)]
+        let time = [two(parts.tm_hour), two(parts.tm_min), two(parts.tm_sec)]
+        return compact ? date.joined() + time.joined() + "Z" : date.joined(separator: "-") + " " + time.joined(separator: ":") + "Z"
     }
 
     /// openssl's `ca` configuration: any subject (a device id), no copied extensions, the
@@ -167,21 +167,12 @@ public struct KitAuthority: Sendable {
     }
 
     private func write(_ text: String, to file: String) throws(LocalProcessError) {
-        guard let handle = fopen(file, "w") else { throw LocalProcessError("\(file): \(String(cString: strerror(errno)))") }
-        fputs(text, handle)
-        fclose(handle)
+        try LocalFile.write(text, to: file)
     }
 
+    /// The authority's certificate (PEM text) copied for a kit.
     private func copy(_ source: String, to destination: String) throws(LocalProcessError) {
-        guard let input = fopen(source, "r") else { throw LocalProcessError("\(source): \(String(cString: strerror(errno)))") }
-        defer { fclose(input) }
-        guard let output = fopen(destination, "w") else { throw LocalProcessError("\(destination): \(String(cString: strerror(errno)))") }
-        defer { fclose(output) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&buffer, 1, buffer.count, input)
-            if count == 0 { break }
-            fwrite(buffer, 1, count, output)
-        }
+        guard let bytes = LocalFile.contents(source) else { throw LocalProcessError("\(source): \(String(cString: strerror(errno)))") }
+        try LocalFile.write(String(decoding: bytes, as: UTF8.self), to: destination)
     }
 }

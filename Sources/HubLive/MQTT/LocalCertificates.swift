@@ -47,9 +47,7 @@ public struct LocalCertificates: Sendable {
     public func path(_ file: String) -> String { directory + "/" + file }
 
     private func write(_ text: String, to path: String) throws {
-        guard let file = fopen(path, "w") else { throw LocalProcessError("\(path): \(String(cString: strerror(errno)))") }
-        fputs(text, file)
-        fclose(file)
+        try LocalFile.write(text, to: path)
     }
 
     private func openssl(_ arguments: [String]) throws {

@@ -20,9 +20,7 @@ public final class LocalMosquitto {
         let config = (["user \(user)", "listener \(self.port) \(bind)", "allow_anonymous \(anonymous)", "persistence false"] + extra)
             .joined(separator: "\n") + "\n"
         let path = directory + "/mosquitto-\(self.port).conf"
-        guard let file = fopen(path, "w") else { throw LocalProcessError("\(path): \(String(cString: strerror(errno)))") }
-        fputs(config, file)
-        fclose(file)
+        try LocalFile.write(config, to: path)
         process = try ChildProcess("/usr/sbin/mosquitto", ["-c", path], output: directory + "/mosquitto-\(self.port).log")
         try waitUntilListening()
     }

@@ -45,39 +45,11 @@ public final class ManagedKitBroker {
     /// Ends the mosquitto `pidFile` names, if its command line names `directory` (a stale
     /// broker of an earlier hub), and waits up to 5 s for it to go.
     static func endStale(pidFile: String, naming directory: String) {
-        guard let file = fopen(pidFile, "r") else { return }
-        var buffer = [CChar](repeating: 0, count: 32)
-        let read = fgets(&buffer, 32, file) != nil
-        fclose(file)
-        guard read, let pid = pid_t(String(decoding: buffer.prefix { $0 != 0 && $0 != 0x0A }.map { UInt8(bitPattern: $0) }, as: UTF8.self)),
-              pid > 1, let command = commandLine(of: pid), command.contains("mosquitto"), command.contains(directory + "/") else { return }
+        guard let text = LocalFile.firstLine(pidFile, maximumBytes: 32), let pid = pid_t(text), pid > 1,
+              let command = ProcessFacts.commandLine(of: pid), command.contains("mosquitto"), command.contains(directory + "/") else { return }
         kill(pid, SIGTERM)
-        for _ in 0..<100 where commandLine(of: pid) != nil && !isZombie(pid) { usleep(50_000) }
-        if commandLine(of: pid) != nil, !isZombie(pid) { kill(pid, SIGKILL) }
-    }
-
-    /// `/proc/PID/cmdline` with its NULs as spaces; nil when there is no such process.
-    static func commandLine(of pid: pid_t) -> String? {
-        guard let file = fopen("/proc/\(pid)/cmdline", "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&buffer, 1, buffer.count, file)
-            if count == 0 { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-    }
-
-    static func isZombie(_ pid: pid_t) -> Bool {
-        guard let file = fopen("/proc/\(pid)/stat", "r") else { return true }
-        defer { fclose(file) }
-        var buffer = [CChar](repeating: 0, count: 512)
-        guard fgets(&buffer, 512, file) != nil else { return true }
-        let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let close = line.lastIndex(of: ")") else { return true }
-        return line[line.index(after: close)...].hasPrefix(" Z")
+        for _ in 0..<100 where !ProcessFacts.isGone(pid) { usleep(50_000) }
+        if !ProcessFacts.isGone(pid) { kill(pid, SIGKILL) }
     }
 
     /// Stops and starts the broker: every connection drops, each kit must pass a handshake

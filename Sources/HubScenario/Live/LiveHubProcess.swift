@@ -102,15 +102,11 @@ final class LiveHubProcess {
     /// CPU time it has used (user + system) in seconds; nil when it is not running.
     func usage() -> (peakResidentBytes: Int, cpuSeconds: Double)? {
         guard let pid = process?.pid,
-              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
+              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
         let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
             .flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) }
-        // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard let peak, fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (peak * 1024, (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))))
+        guard let peak, let cpu = ProcessFacts.cpuSeconds(of: pid) else { return nil }
+        return (peak * 1024, cpu)
     }
 
     /// Component processes' event logs: `component-<name>-<pid>.jsonl`, one per process the

@@ -297,9 +297,7 @@ public enum LiveRun {
     /// wall clock (a year from now), while the hub's clock runs the scenario's scaled time:
     /// expiry is judged in simulation, not here.
     static func enrolKits(_ kits: [DeviceID], stateDirectory: String, into directory: String) throws -> KitAuthority {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let wall = Instant(nanosecondsSinceEpoch: Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec))
+        let wall = LiveClock().now
         let authority = try KitAuthority.open(stateDirectory: stateDirectory, now: wall)
         let store = try KitEnrolmentStore(path: stateDirectory + "/kits.sqlite")
         for kit in kits {
@@ -356,8 +354,7 @@ public enum LiveRun {
     static func reapStragglers(running executable: String, naming directory: String) {
         let me = getpid()
         for id in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(id), pid != me, let data = FileManager.default.contents(atPath: "/proc/\(id)/cmdline") else { continue }
-            let command = String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+            guard let pid = Int32(id), pid != me, let command = ProcessFacts.commandLine(of: pid) else { continue }
             // The hub's own kits' broker too: a hub killed outright leaves its mosquitto.
             if command.contains(directory + "/"), command.contains(executable) || command.contains("mosquitto") { kill(pid, SIGKILL) }
         }
