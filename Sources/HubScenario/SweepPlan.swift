@@ -32,16 +32,14 @@ public struct SweepPlan: Sendable, Equatable {
     /// Shard `shard` (1-based) of `count`: its runs in plan order.
     public func shard(_ shard: Int, of count: Int, scenarios: [Scenario]) -> SweepPlan {
         precondition(count >= 1 && (1...count).contains(shard))
-        let order = runs.indices.sorted { a, b in
-            let (ca, cb) = (Self.cost(scenarios[runs[a].scenario]), Self.cost(scenarios[runs[b].scenario]))
-            return ca != cb ? ca > cb : a < b
-        }
+        let costs = runs.map { Self.cost(scenarios[$0.scenario]) }
+        let order = runs.indices.sorted { a, b in costs[a] != costs[b] ? costs[a] > costs[b] : a < b }
         var load = [Int64](repeating: 0, count: count)
         var owner = [Int](repeating: 0, count: runs.count)
         for index in order {
             let lightest = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
             owner[index] = lightest
-            load[lightest] += Self.cost(scenarios[runs[index].scenario])
+            load[lightest] += costs[index]
         }
         return SweepPlan(runs: runs.indices.filter { owner[$0] == shard - 1 }.map { runs[$0] })
     }

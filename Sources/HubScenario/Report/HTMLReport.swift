@@ -40,7 +40,7 @@ public enum HTMLReport {
         html += "<section id=\"scenarios\">\n<h2>Scenarios</h2>\n<table class=\"index\">\n"
         html += "<thead><tr><th>Scenario</th><th>Pillar</th><th>Questions</th><th>Duration</th><th>Runs passed</th><th>Verdict</th></tr></thead>\n<tbody>\n"
         for (at, entry) in report.entries.enumerated() {
-            let verdict = entry.runs.isEmpty ? "none" : entry.passed ? "pass" : "fail"
+            let verdict = entry.verdict
             html += "<tr class=\"\(verdict)\"><td><a href=\"#\(attribute(anchors[at]))\">\(text(entry.name))</a></td>"
             html += "<td>\(text(entry.pillar ?? ""))</td><td>\(questionLinks(entry.questions))</td>"
             html += "<td>\(text(durationText(entry.durationSeconds)))</td>"
@@ -59,7 +59,7 @@ public enum HTMLReport {
     // MARK: A scenario
 
     private static func section(_ entry: ScenarioReport.Entry, anchor: String) -> String {
-        let verdict = entry.runs.isEmpty ? "none" : entry.passed ? "pass" : "fail"
+        let verdict = entry.verdict
         var html = "<section class=\"scenario \(verdict)\" id=\"\(attribute(anchor))\">\n"
         html += "<h2>\(badge(verdict)) \(text(entry.name))</h2>\n<dl class=\"facts\">\n"
         html += fact("file", text(entry.file))
@@ -277,4 +277,9 @@ public enum HTMLReport {
     footer { margin-top: 40px; font-size: 12px; }
 
     """
+}
+
+extension ScenarioReport.Entry {
+    /// `pass`, `fail`, or `none` for a scenario with no runs: the report's word and CSS class.
+    var verdict: String { runs.isEmpty ? "none" : passed ? "pass" : "fail" }
 }

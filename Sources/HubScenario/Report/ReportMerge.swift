@@ -24,14 +24,11 @@ extension ScenarioReport {
                         throw ReportMergeError(file: part.file, reason: "scenario \(entry.name) (\(entry.file)) has \(field) \(theirs.debugDescription) here but \(mine.debugDescription) in an earlier file: shards of one run come from one catalogue")
                     }
                     entries[at].runs += entry.runs
-                    if let seed = entry.timelineSeed, let timeline = entry.timeline {
-                        let failing = entry.runs.contains { $0.seed == seed && !$0.passed }
-                        let knownFailing = known.timelineSeed.map { seed in known.runs.contains { $0.seed == seed && !$0.passed } } ?? false
-                        let better = known.timelineSeed == nil || (failing && !knownFailing) || (failing == knownFailing && seed < known.timelineSeed!)
-                        if better {
-                            entries[at].timelineSeed = seed
-                            entries[at].timeline = timeline
-                        }
+                    // The shown timeline is the one `timelineSeed` would choose of the two.
+                    if let seed = entry.timelineSeed, let timeline = entry.timeline,
+                       ScenarioReport.Entry.timelineSeed(entries[at].runs.filter { $0.seed == seed || $0.seed == known.timelineSeed }) == seed {
+                        entries[at].timelineSeed = seed
+                        entries[at].timeline = timeline
                     }
                 } else {
                     index[key] = entries.count

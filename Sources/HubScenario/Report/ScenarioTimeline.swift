@@ -45,9 +45,6 @@ public struct ScenarioTimeline: Sendable, Equatable {
             self.unit = unit
             self.points = points
         }
-
-        /// Whether a value holds until the next one (a level) rather than being a sample.
-        public var holds: Bool { kind == .threshold || kind == .outbox }
     }
 
     /// The lowest and highest value seen in one bucket.
@@ -276,6 +273,16 @@ extension ScenarioTimeline {
             guard value >= 0, value <= span else { throw field.fail("\(value) is outside the run (0…\(span) s)") }
             return value
         }
+        /// `object.kind` as one of `Kind`'s cases, else an error naming the known ones.
+        func kind<Kind: RawRepresentable & CaseIterable>(_ object: [String: JSONField], _ item: JSONField, _ what: String) throws(ReportReadError) -> Kind
+            where Kind.RawValue == String {
+            let kindField = try object.required("kind", in: item)
+            let text = try kindField.string()
+            guard let kind = Kind(rawValue: text) else {
+                throw kindField.fail("unknown \(what) kind \(text.debugDescription) (\(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return kind
+        }
         func list(_ key: String, max: Int) throws(ReportReadError) -> [JSONField] {
             let listField = try map.required(key, in: field)
             let items = try listField.array()
@@ -286,10 +293,7 @@ extension ScenarioTimeline {
         series = []
         for item in try list("series", max: Self.lanesReadMax) {
             let lane = try item.object()
-            let kindField = try lane.required("kind", in: item)
-            guard let kind = Series.Kind(rawValue: try kindField.string()) else {
-                throw kindField.fail("unknown series kind \(try kindField.string().debugDescription) (\(Series.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
+            let kind: Series.Kind = try kind(lane, item, "series")
             let pointsField = try lane.required("p", in: item)
             let pointItems = try pointsField.array()
             guard pointItems.count <= buckets else { throw pointsField.fail("\(pointItems.count) points for \(buckets) buckets") }
@@ -314,10 +318,7 @@ extension ScenarioTimeline {
         strips = []
         for item in try list("strips", max: Self.lanesReadMax) {
             let lane = try item.object()
-            let kindField = try lane.required("kind", in: item)
-            guard let kind = Strip.Kind(rawValue: try kindField.string()) else {
-                throw kindField.fail("unknown strip kind \(try kindField.string().debugDescription) (\(Strip.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
+            let kind: Strip.Kind = try kind(lane, item, "strip")
             let changesField = try lane.required("c", in: item)
             let changeItems = try changesField.array()
             guard changeItems.count <= Self.itemsReadMax else { throw changesField.fail("\(changeItems.count) changes: at most \(Self.itemsReadMax)") }
@@ -338,10 +339,7 @@ extension ScenarioTimeline {
         marks = []
         for item in try list("marks", max: Self.itemsReadMax) {
             let mark = try item.object()
-            let kindField = try mark.required("kind", in: item)
-            guard let kind = Mark.Kind(rawValue: try kindField.string()) else {
-                throw kindField.fail("unknown mark kind \(try kindField.string().debugDescription) (\(Mark.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
+            let kind: Mark.Kind = try kind(mark, item, "mark")
             marks.append(Mark(kind: kind, at: try seconds(mark.required("at", in: item)), subject: try mark.required("subject", in: item).string(),
                               label: try mark.required("label", in: item).string(), value: try mark.optional("value")?.double()))
         }

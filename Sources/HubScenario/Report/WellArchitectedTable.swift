@@ -23,7 +23,8 @@ enum WellArchitectedTable {
         for (at, entry) in report.entries.enumerated() {
             for question in Set(entry.questions) { byQuestion[question, default: []].append(at) }
         }
-        return byQuestion.keys.sorted { sortKey($0) < sortKey($1) }.map { Row(question: $0, entries: byQuestion[$0]!.sorted()) }
+        // Each question's entries went in once each, in report order: already sorted.
+        return byQuestion.keys.sorted { sortKey($0) < sortKey($1) }.map { Row(question: $0, entries: byQuestion[$0]!) }
     }
 
     /// (pillar rank, prefix, number, the id itself): `IOTREL 3` is ("IOTREL" rank 8, 3).
@@ -116,7 +117,7 @@ enum WellArchitectedTable {
             html += "</td><td>"
             html += row.entries.map { at in
                 let entry = report.entries[at]
-                return "<a href=\"#\(HTMLReport.attribute(anchors[at]))\" class=\"\(entry.runs.isEmpty ? "none" : entry.passed ? "pass" : "fail")\">\(HTMLReport.text(entry.name))</a>"
+                return "<a href=\"#\(HTMLReport.attribute(anchors[at]))\" class=\"\(entry.verdict)\">\(HTMLReport.text(entry.name))</a>"
             }.joined(separator: "<br/>")
             html += "</td><td class=\"verdict\">\(HTMLReport.badge(verdict))"
             if runs > 0 { html += "<br/>\(passed) of \(runs) runs (\(HTMLReport.percent(passed, runs)))" }
