@@ -397,6 +397,17 @@ struct PayloadObject {
     }
 }
 
+extension JSONValue {
+    /// What Foundation's decoder found wrong with a document, in its own words ("Unexpected
+    /// character 'x' around line 1, column 3."), for an error that says where.
+    public static func decodingProblem(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            return (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? context.debugDescription
+        }
+        return "\(error)"
+    }
+}
+
 /// Any JSON value, decoded with Foundation's decoder (which keeps booleans and numbers apart).
 public enum JSONValue: Decodable, Equatable, Sendable {
     case null

@@ -149,15 +149,24 @@ public enum ScenarioSweep {
 
     /// `1..100`, or `1..3,7,9..12` for the seeds a shard holds.
     public static func seedsText(_ seeds: [UInt64]) -> String {
-        var parts: [String] = []
-        var index = 0
-        while index < seeds.count {
-            var end = index
-            while end + 1 < seeds.count, seeds[end + 1] == seeds[end] + 1 { end += 1 }
-            parts.append(end > index ? "\(seeds[index])..\(seeds[end])" : "\(seeds[index])")
-            index = end + 1
+        let runs = seedRuns(seeds)
+        return runs.isEmpty ? "none" : runs.joined(separator: ",")
+    }
+
+    /// `seeds` sorted and written as runs: `1..3`, `7`, `9..10` (the sweep's summary and the
+    /// HTML report join them each their own way).
+    static func seedRuns(_ seeds: [UInt64]) -> [String] {
+        let sorted = seeds.sorted()
+        guard let first = sorted.first else { return [] }
+        var runs: [String] = []
+        var (low, high) = (first, first)
+        for seed in sorted.dropFirst() {
+            if high < UInt64.max, seed == high + 1 { high = seed; continue }
+            runs.append(low == high ? "\(low)" : "\(low)..\(high)")
+            (low, high) = (seed, seed)
         }
-        return parts.isEmpty ? "none" : parts.joined(separator: ",")
+        runs.append(low == high ? "\(low)" : "\(low)..\(high)")
+        return runs
     }
 
     /// Reads `A..B` (inclusive, A ≤ B, at most `seedCountMax` seeds).

@@ -394,12 +394,7 @@ public enum ControlProtocol {
 
     public static let operations = ["hello", "status", "faults", "inject", "clear", "subscribe", "outbox", "kit-revoked"]
 
-    private static func decodingProblem(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            return (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? context.debugDescription
-        }
-        return "\(error)"
-    }
+    private static func decodingProblem(_ error: any Error) -> String { JSONValue.decodingProblem(error) }
 
     /// A success reply, `result` writing one JSON value.
     public static func reply(id: JSONValue, result: (inout JSONWriter) -> Void) -> [UInt8] {

@@ -195,20 +195,9 @@ public enum HTMLReport {
 
     /// `seed 8`, `seeds 1..100`, or `seeds 1..3, 7, 9..10` when not one range.
     static func seedsText(_ seeds: [UInt64]) -> String {
-        let sorted = seeds.sorted()
-        guard let first = sorted.first else { return "no seeds" }
-        if sorted.count == 1 { return "seed \(first)" }
-        var parts: [String] = []
-        var low = first
-        var high = first
-        for seed in sorted.dropFirst() {
-            if high < UInt64.max, seed == high + 1 { high = seed; continue }
-            parts.append(low == high ? "\(low)" : "\(low)..\(high)")
-            low = seed
-            high = seed
-        }
-        parts.append(low == high ? "\(low)" : "\(low)..\(high)")
-        return "seeds " + parts.joined(separator: ", ")
+        let runs = ScenarioSweep.seedRuns(seeds)
+        if runs.isEmpty { return "no seeds" }
+        return seeds.count == 1 ? "seed \(runs[0])" : "seeds " + runs.joined(separator: ", ")
     }
 
     static func percent(_ part: Int, _ whole: Int) -> String {

@@ -28,17 +28,9 @@ public struct JSONField: Sendable {
         do {
             return JSONField(value: try JSONDecoder().decode(JSONValue.self, from: Data(bytes)), path: "", file: file)
         } catch let error as DecodingError {
-            throw ReportReadError(file: file, path: "", reason: "not valid JSON (\(Self.describe(error)))")
+            throw ReportReadError(file: file, path: "", reason: "not valid JSON (\(JSONValue.decodingProblem(error)))")
         } catch {
             throw ReportReadError(file: file, path: "", reason: "not valid JSON")
-        }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .dataCorrupted(let context):
-            (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? context.debugDescription
-        default: "\(error)"
         }
     }
 
