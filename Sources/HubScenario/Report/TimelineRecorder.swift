@@ -24,7 +24,7 @@ final class TimelineRecorder {
     private let buckets: Int
     private let bucketsPerNanosecond: Double
 
-    private var series: [SeriesBuilder] = []
+    private var series: [ScenarioTimeline.Series] = []
     /// Per device, the series of each channel (indexed by `Channel.rawValue`; -1: none yet).
     private var channelSeries: [DeviceID: [Int]] = [:]
     private var scoreSeries: [DeviceID: (score: Int, threshold: Int)] = [:]
@@ -115,15 +115,10 @@ final class TimelineRecorder {
         }
         // Lanes grouped by kind, in the order they first appeared within a kind (the
         // history's order, so the same run gives the same timeline).
-        let seriesRank = Dictionary(uniqueKeysWithValues: ScenarioTimeline.Series.Kind.allCases.enumerated().map { ($1, $0) })
-        let stripRank = Dictionary(uniqueKeysWithValues: ScenarioTimeline.Strip.Kind.allCases.enumerated().map { ($1, $0) })
-        let orderedSeries = series.enumerated().sorted { (seriesRank[$0.element.kind]!, $0.offset) < (seriesRank[$1.element.kind]!, $1.offset) }
-        let orderedStrips = strips.enumerated().sorted { (stripRank[$0.element.kind]!, $0.offset) < (stripRank[$1.element.kind]!, $1.offset) }
         return ScenarioTimeline(
             spanSeconds: spanSeconds, buckets: buckets,
-            series: orderedSeries.map { ScenarioTimeline.Series(kind: $0.element.kind, name: $0.element.name, unit: $0.element.unit, points: $0.element.points) },
-            strips: orderedStrips.map { ScenarioTimeline.Strip(kind: $0.element.kind, name: $0.element.name, changes: $0.element.changes,
-                                                               changeCount: $0.element.changeCount) },
+            series: ScenarioTimeline.Series.Kind.allCases.flatMap { kind in series.filter { $0.kind == kind } },
+            strips: ScenarioTimeline.Strip.Kind.allCases.flatMap { kind in strips.map(\.strip).filter { $0.kind == kind } },
             marks: marks, faults: faults, outboxDepthMax: outboxDepthMax, dropped: dropped)
     }
 
@@ -185,9 +180,9 @@ final class TimelineRecorder {
     /// A new series (with a first value, if given), or nil when the cap is reached.
     private func newSeries(_ kind: ScenarioTimeline.Series.Kind, name: String, unit: String, at bucket: Int? = nil, value: Double = 0) -> Int? {
         guard series.count < Self.seriesMax else { dropped += 1; return nil }
-        var builder = SeriesBuilder(kind: kind, name: name, unit: unit)
-        if let bucket { builder.add(value, bucket: bucket) }
-        series.append(builder)
+        var lane = ScenarioTimeline.Series(kind: kind, name: name, unit: unit, points: [])
+        if let bucket { lane.add(value, bucket: bucket) }
+        series.append(lane)
         return series.count - 1
     }
 
@@ -200,7 +195,7 @@ final class TimelineRecorder {
             guard strips.count < Self.stripsMax else { dropped += 1; return }
             index = strips.count
             stripIndex[key] = index
-            strips.append(StripBuilder(kind: kind, name: name))
+            strips.append(StripBuilder(strip: ScenarioTimeline.Strip(kind: kind, name: name, changes: [], changeCount: 0)))
         }
         strips[index].set(state, at: seconds(time), bucket: bucket(time))
     }
@@ -231,21 +226,10 @@ final class TimelineRecorder {
     }
 }
 
-/// One series being recorded: a point per bucket that saw a value.
-private struct SeriesBuilder {
-    let kind: ScenarioTimeline.Series.Kind
-    let name: String
-    let unit: String
-    var points: [ScenarioTimeline.Point] = []
-
-    init(kind: ScenarioTimeline.Series.Kind, name: String, unit: String) {
-        self.kind = kind
-        self.name = name
-        self.unit = unit
-    }
-
-    /// Buckets only move forward: events come in time order.
-    mutating func add(_ value: Double, bucket: Int) {
+extension ScenarioTimeline.Series {
+    /// Records `value` in `bucket` (a point per bucket that saw a value). Buckets only move
+    /// forward: events come in time order.
+    fileprivate mutating func add(_ value: Double, bucket: Int) {
         guard value.isFinite else { return }
         if let last = points.indices.last, points[last].bucket >= bucket {
             points[last].min = Swift.min(points[last].min, value)
@@ -258,31 +242,27 @@ private struct SeriesBuilder {
 
 /// One strip being recorded: its changes, at most one per bucket (the last of it).
 private struct StripBuilder {
-    let kind: ScenarioTimeline.Strip.Kind
-    let name: String
-    var changes: [ScenarioTimeline.Change] = []
+    var strip: ScenarioTimeline.Strip
     private var lastBucket = -1
-    var changeCount = 0
 
-    init(kind: ScenarioTimeline.Strip.Kind, name: String) {
-        self.kind = kind
-        self.name = name
+    init(strip: ScenarioTimeline.Strip) {
+        self.strip = strip
     }
 
     mutating func set(_ state: String, at seconds: Double, bucket: Int) {
-        guard state != changes.last?.state else { return }
-        changeCount += 1
-        if bucket == lastBucket, let last = changes.indices.last {
+        guard state != strip.changes.last?.state else { return }
+        strip.changeCount += 1
+        if bucket == lastBucket, let last = strip.changes.indices.last {
             // Folded into this bucket's change; a change back to the state before it is none.
-            if last > 0, changes[last - 1].state == state {
-                changes.removeLast()
+            if last > 0, strip.changes[last - 1].state == state {
+                strip.changes.removeLast()
                 lastBucket = -1
             } else {
-                changes[last].state = state
+                strip.changes[last].state = state
             }
             return
         }
-        changes.append(ScenarioTimeline.Change(at: seconds, state: state))
+        strip.changes.append(ScenarioTimeline.Change(at: seconds, state: state))
         lastBucket = bucket
     }
 }
