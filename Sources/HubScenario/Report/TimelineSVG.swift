@@ -63,10 +63,14 @@ enum TimelineSVG {
             let window = "\(HTMLReport.offsetText(fault.from))…\(fault.to.map(HTMLReport.offsetText) ?? "end")"
             return TopLabel(x: scale.x(fault.from), text: "⚡ " + shorten(fault.name, 40), title: "fault \(fault.name) \(window)", kind: "fault")
         }
-        for check in failed {
-            guard let at = check.atSeconds else { continue }
-            labels.append(TopLabel(x: scale.x(min(at, timeline.spanSeconds)), text: "✗ " + shorten(check.expectation, 48),
-                                   title: "\(check.expectation) failed at \(HTMLReport.offsetText(at)): \(check.evidence)", kind: "check"))
+        // Each failed check placed once: a label above the lanes and a line through them.
+        let violations = failed.compactMap { check in
+            check.atSeconds.map { at in
+                (check: check, x: scale.x(min(at, timeline.spanSeconds)), title: "\(check.expectation) failed at \(HTMLReport.offsetText(at)): \(check.evidence)")
+            }
+        }
+        for violation in violations {
+            labels.append(TopLabel(x: violation.x, text: "✗ " + shorten(violation.check.expectation, 48), title: violation.title, kind: "check"))
         }
         let rows = labelRows(labels)
         let top = 6 + Double(rows.count) * labelRowHeight + (rows.isEmpty ? 0 : 4)
@@ -95,11 +99,10 @@ enum TimelineSVG {
             y += lane.height + laneGap
         }
 
-        for check in failed {
-            guard let at = check.atSeconds else { continue }
-            let x = scale.x(min(at, timeline.spanSeconds))
+        for violation in violations {
+            let x = violation.x
             svg += "<line class=\"violation\" x1=\"\(n(x))\" y1=\"\(n(top - 2))\" x2=\"\(n(x))\" y2=\"\(n(bottom))\" stroke=\"#d00000\" stroke-width=\"1.6\" stroke-dasharray=\"5 2\">"
-            svg += "<title>\(HTMLReport.text("\(check.expectation) failed at \(HTMLReport.offsetText(at)): \(check.evidence)"))</title></line>\n"
+            svg += "<title>\(HTMLReport.text(violation.title))</title></line>\n"
         }
 
         for (row, items) in rows.enumerated() {
