@@ -151,4 +151,45 @@ struct ScenarioLoaderTests {
         #expect(error.description.contains(message), "\(error)")
         #expect(error.line == line && error.column != nil, "\(error)")
     }
+
+    static let withKit = """
+        name: kits
+        seed: 1
+        duration: 2h
+        hub:
+          appliances:
+            - { id: hvac, kind: furnace, sensor: sensehat }
+            - { id: freezer, kind: fridge, sensor: mqtt-kit, interval: 30s, model: none }
+        timeline:
+          - { at: 1h, revoke: freezer }
+        """
+
+    @Test("kit identity fields refuse what cannot be: a revocation of no kit, a certificate on the hub's own HAT, bad ranges, two actions in one entry", arguments: [
+        ("revoke: freezer", "revoke: freezr", 9, "'freezr' is not a kit with a certificate to revoke (did you mean 'freezer'?)"),
+        ("revoke: freezer", "revoke: hvac", 9, "'hvac' is not a kit with a certificate to revoke"),
+        ("revoke: freezer", "revoke: ../x", 9, "invalid id"),
+        ("revoke: freezer", "revoke: freezer, fault: kit.freezer.silent", 9, "found revoke and fault"),
+        ("revoke: freezer", "revoke: freezer, for: 1m", 9, "unknown field 'for'"),
+        ("{ at: 1h, revoke", "{ at: 3h, revoke", 9, "at or after the end"),
+        ("sensor: sensehat }", "sensor: sensehat, certificate_expires: 1d }", 6, "the hub's own Sense HAT has none"),
+        ("model: none }", "model: none, certificate_expires: -1d }", 7, "certificate_expires"),
+        ("model: none }", "model: none, certificate_expires: 30s }", 7, "certificate_expires"),
+        ("  appliances:", "  certificate_warning: 0s\n  appliances:", 5, "certificate_warning"),
+        ("  appliances:", "  certificate_warning: [1d]\n  appliances:", 5, "certificate_warning"),
+    ])
+    func kitIdentityMistakes(original: String, typo: String, line: Int, message: String) throws {
+        #expect(Self.error(Self.withKit) == nil, "the base scenario loads")
+        let text = Self.withKit.replacingOccurrences(of: original, with: typo)
+        #expect(text != Self.withKit)
+        let error = try #require(Self.error(text))
+        #expect(error.description.contains(message), "\(error)")
+        #expect(error.line == line, "\(error)")
+    }
+
+    @Test("certificate_warning needs a kit to warn about")
+    func warningWithoutKits() throws {
+        let text = Self.valid.replacingOccurrences(of: "  poll_interval: 5s", with: "  poll_interval: 5s\n  certificate_warning: 1d")
+        let error = try #require(Self.error(text))
+        #expect(error.description.contains("no appliance has sensor: mqtt-kit"), "\(error)")
+    }
 }
