@@ -262,18 +262,11 @@ struct PayloadObject {
 
     init(_ data: [UInt8], type: String) throws(PayloadError) {
         self.type = type
-        // Most payloads are flat objects of numbers and strings, read at a fraction of the
-        // decoder's cost; anything else is decoded in full (see `FlatJSONObject`).
-        if let members = FlatJSONObject.members(data) {
-            self.members = members
-            self.keys = members.keys.sorted()
-            return
-        }
         let parsed: JSONValue
         do {
-            parsed = try JSONDecoder().decode(JSONValue.self, from: Data(data))
+            parsed = try JSONValue.parse(data)
         } catch {
-            throw PayloadError(type: type, field: nil, reason: "not valid JSON")
+            throw PayloadError(type: type, field: nil, reason: "not valid JSON (\(error))")
         }
         guard case .object(let members) = parsed else {
             throw PayloadError(type: type, field: nil, reason: "not a JSON object")
@@ -397,33 +390,13 @@ struct PayloadObject {
     }
 }
 
-extension JSONValue {
-    /// What Foundation's decoder found wrong with a document, in its own words ("Unexpected
-    /// character 'x' around line 1, column 3."), for an error that says where.
-    public static func decodingProblem(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            return (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? context.debugDescription
-        }
-        return "\(error)"
-    }
-}
-
-/// Any JSON value, decoded with Foundation's decoder (which keeps booleans and numbers apart).
-public enum JSONValue: Decodable, Equatable, Sendable {
+/// Any JSON value, as `JSONValue.parse` reads it: booleans and numbers kept apart, every
+/// number a `Double`.
+public enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null; return }
-        if let value = try? container.decode(Bool.self) { self = .bool(value); return }
-        if let value = try? container.decode(Double.self) { self = .number(value); return }
-        if let value = try? container.decode(String.self) { self = .string(value); return }
-        if let value = try? container.decode([JSONValue].self) { self = .array(value); return }
-        self = .object(try container.decode([String: JSONValue].self))
-    }
 }

@@ -140,7 +140,7 @@ public enum CloudArrival: Equatable, Sendable {
             _ = envelopes
             return .messages(kind: kind, batchID: batch.batchID, ids: batch.messageIDs)
         }
-        guard let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(payload)) else {
+        guard let parsed = try? JSONValue.parse(payload) else {
             return .unreadable("\(topic): neither a telemetry batch nor JSON")
         }
         guard case .object(let members) = parsed, case .string(let id)? = members["message_id"] else {
@@ -160,7 +160,7 @@ extension CloudReadingKey {
             for (id, envelope) in zip(batch.messageIDs, envelopes) { readings += Self.readings(in: envelope, messageID: id) }
             return readings
         }
-        guard case .object(let members)? = try? JSONDecoder().decode(JSONValue.self, from: Data(payload)),
+        guard case .object(let members)? = try? JSONValue.parse(payload),
               case .string(let id)? = members["message_id"] else { return nil }
         return Self.readings(in: members, messageID: id)
     }

@@ -81,9 +81,9 @@ public struct TelemetryBatch: Equatable, Sendable {
         let (batch, messagesOffset) = try scanner.header()
         let parsed: JSONValue
         do {
-            parsed = try JSONDecoder().decode(JSONValue.self, from: Data(text))
+            parsed = try JSONValue.parse(text)
         } catch {
-            throw .malformed(offset: messagesOffset, expected: "valid JSON in \"messages\"")
+            throw .malformed(offset: error.offset, expected: "valid JSON (\(error.reason))")
         }
         guard case .object(let root) = parsed, root.count == 3, case .array(let messages)? = root["messages"] else {
             throw .malformed(offset: messagesOffset, expected: "exactly the keys batch_id, message_ids and messages")

@@ -107,7 +107,7 @@ public final class ControlClient {
     }
 
     private static func decode(_ line: [UInt8]) throws -> JSONValue {
-        do { return try JSONDecoder().decode(JSONValue.self, from: Data(line)) } catch { throw ControlClientError.badReply("not JSON: \(error)") }
+        do { return try JSONValue.parse(line) } catch { throw ControlClientError.badReply("not JSON: \(error)") }
     }
 
     private func readLine(timeout: Duration) throws(ControlClientError) -> [UInt8] {

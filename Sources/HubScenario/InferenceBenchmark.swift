@@ -83,7 +83,7 @@ public enum InferenceBenchmark {
     static func goldenInputs(_ directory: String) throws -> [[Float]] {
         let path = (directory as NSString).appendingPathComponent("golden.json")
         guard let data = FileManager.default.contents(atPath: path),
-              case .object(let root) = try JSONDecoder().decode(JSONValue.self, from: data),
+              case .object(let root) = try JSONValue.parse(data),
               case .array(let windows)? = root["windows"] else { throw Failure(description: "\(path): no golden windows") }
         return windows.compactMap { window -> [Float]? in
             guard case .object(let members) = window, case .array(let values)? = members["normalised"] else { return nil }
@@ -118,7 +118,7 @@ public enum InferenceBenchmark {
         let data = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0,
-              case .object(let root) = try JSONDecoder().decode(JSONValue.self, from: data),
+              case .object(let root) = try JSONValue.parse(data),
               case .number(let median)? = root["median_us"], case .array(let outputs)? = root["outputs"] else {
             throw Failure(description: "onnxruntime helper failed (exit \(process.terminationStatus))")
         }

@@ -8,7 +8,7 @@ extension DeploymentStatus {
     /// The cloud message is the uplink's envelope, `{"message_id", "deployment": {status}}`;
     /// a bare status object is read too.
     public static func parse(_ payload: [UInt8]) -> DeploymentStatus? {
-        guard case .object(let root)? = try? JSONDecoder().decode(JSONValue.self, from: Data(payload)) else { return nil }
+        guard case .object(let root)? = try? JSONValue.parse(payload) else { return nil }
         guard let inner = root["deployment"] else { return try? decode(payload) }
         var json = JSONWriter()
         inner.write(to: &json)

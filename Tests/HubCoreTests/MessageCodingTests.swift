@@ -74,7 +74,7 @@ struct MessageCodingTests {
         #expect(throws: PayloadError(type: "inference result", field: "anomalous", reason: "must be true or false")) {
             try InferenceResult.decode(bytes(#"{"timestamp": 1, "device_id": "h", "model": "m", "score": 1, "threshold": 1, "anomalous": 1}"#))
         }
-        #expect(throws: PayloadError(type: "alert", field: nil, reason: "not valid JSON")) { try Alert.decode(bytes("{")) }
+        #expect(throws: PayloadError(type: "alert", field: nil, reason: "not valid JSON (line 1, column 2: the text ends where a key (a string) should be)")) { try Alert.decode(bytes("{")) }
         #expect(throws: PayloadError(type: "alert", field: nil, reason: "not a JSON object")) { try Alert.decode(bytes("[1]")) }
         #expect(throws: PayloadError(type: "reading", field: "device_id", reason: "must start with a lowercase letter")) {
             try Reading.decode(bytes(#"{"timestamp": 1, "device_id": "Hvac"}"#))

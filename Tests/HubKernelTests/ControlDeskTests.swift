@@ -27,7 +27,7 @@ struct ControlDeskTests {
         let (reply, _, effects) = desk.handle(line: Array(line.utf8)[...], now: time ?? t0, status: status)
         #expect(reply.last == 0x0A, "one line per reply")
         #expect(reply.dropLast().allSatisfy { $0 != 0x0A })
-        guard case .object(let object) = try JSONDecoder().decode(JSONValue.self, from: Data(reply)) else {
+        guard case .object(let object) = try JSONValue.parse(reply) else {
             throw TestFailure("reply is not an object: \(String(decoding: reply, as: UTF8.self))")
         }
         #expect(object["v"] == .number(1))
@@ -245,7 +245,7 @@ struct ControlDeskTests {
         ].map { Array($0.utf8) }
         let tally = Fuzzing.run(seeds: seeds, base: 0xC0_7201, ci: 3_000) { number, bytes in
             let (reply, _, _) = desk.handle(line: bytes[...], now: t0 + .seconds(Int64(number)), status: status)
-            guard reply.last == 0x0A, case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(reply)) else {
+            guard reply.last == 0x0A, case .object(let object)? = try? JSONValue.parse(reply) else {
                 Issue.record("case \(number): reply is not one JSON object line")
                 return false
             }
@@ -261,7 +261,7 @@ struct ControlDeskTests {
         var hub = desk()
         let (reply, _, _) = hub.handle(line: Array(#"{"v": 1, "id": 3, "op": "outbox"}"#.utf8)[...], now: t0 + .seconds(2), status: status,
                                        outbox: { .success(SequenceRanges([4...6, 8...8])) })
-        let object = try JSONDecoder().decode(JSONValue.self, from: Data(reply))
+        let object = try JSONValue.parse(reply)
         guard case .object(let members) = object, case .object(let result)? = members["result"] else { throw TestFailure("no result") }
         #expect(result["time"] == .number(1_002))
         #expect(result["telemetry"] == .array([.array([.number(4), .number(6)]), .array([.number(8), .number(8)])]))

@@ -17,7 +17,7 @@ struct ControlEndToEndTests {
         /// `hubrig status --json` as an object.
         func status() throws -> [String: JSONValue] {
             let result = try run(["status", "--json"])
-            guard result.status == 0, case .object(let status) = try JSONDecoder().decode(JSONValue.self, from: Data(result.output.utf8)) else {
+            guard result.status == 0, case .object(let status) = try JSONValue.parse(result.output) else {
                 throw TestFailure("hubrig status: \(result.status) \(result.output)")
             }
             return status

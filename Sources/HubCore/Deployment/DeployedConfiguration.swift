@@ -226,7 +226,7 @@ public struct DeploymentRecord: Equatable, Sendable {
     }
 
     public init(json bytes: [UInt8]) throws(DeploymentRecordError) {
-        guard case .object(let root)? = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else { throw .init("not a JSON object") }
+        guard case .object(let root)? = try? JSONValue.parse(bytes) else { throw .init("not a JSON object") }
         guard case .number(1)? = root["version"] else { throw .init("unknown record version") }
         guard let good = root["good"] else { throw .init("no good configuration") }
         self.good = try DeployedConfiguration(json: good)

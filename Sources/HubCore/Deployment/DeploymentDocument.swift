@@ -81,17 +81,9 @@ public struct DeploymentDocument: Equatable, Sendable {
 
     public static func parse(_ bytes: [UInt8]) throws(DeploymentDocumentError) -> DeploymentDocument {
         guard bytes.count <= bytesMax else { throw .init(field: nil, reason: "\(bytes.count) bytes (at most \(bytesMax))") }
-        let root: [String: JSONValue]
-        do {
-            guard case .object(let object) = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else {
-                throw DeploymentDocumentError(field: nil, reason: "not a JSON object")
-            }
-            root = object
-        } catch let error as DeploymentDocumentError {
-            throw error
-        } catch {
-            throw .init(field: nil, reason: "not JSON")
-        }
+        let parsed: JSONValue
+        do { parsed = try JSONValue.parse(bytes) } catch { throw .init(field: nil, reason: "not JSON (\(error))") }
+        guard case .object(let root) = parsed else { throw .init(field: nil, reason: "not a JSON object") }
         let known = ["deployment_id", "components", "configuration", "models", "artifacts", "requires", "health_window_s", "defer"]
         for key in root.keys.sorted() where !known.contains(key) {
             throw .init(field: key, reason: "unknown field (known: \(known.joined(separator: ", ")))")

@@ -56,7 +56,7 @@ public struct ModelManifest: Equatable, Sendable {
     /// `manifest` (the bytes of a manifest.json) with its `version` replaced: the same package
     /// republished under another version (keys written sorted). Unchanged if it is not a JSON object.
     public static func republished(_ manifest: [UInt8], as version: SemanticVersion) -> [UInt8] {
-        guard case .object(var root)? = try? JSONDecoder().decode(JSONValue.self, from: Data(manifest)) else { return manifest }
+        guard case .object(var root)? = try? JSONValue.parse(manifest) else { return manifest }
         root["version"] = .string(version.description)
         var json = JSONWriter()
         JSONValue.object(root).write(to: &json)
@@ -203,8 +203,8 @@ struct ObjectReader {
     init(json bytes: [UInt8],
          makeError: @escaping (String, String) -> ModelPackageError = { .manifest(field: $0, reason: $1) }) throws(ModelPackageError) {
         let parsed: JSONValue
-        do { parsed = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) } catch {
-            throw makeError("(root)", "not valid JSON")
+        do { parsed = try JSONValue.parse(bytes) } catch {
+            throw makeError("(root)", "not valid JSON (\(error))")
         }
         guard case .object(let members) = parsed else { throw makeError("(root)", "not a JSON object") }
         self.init(members: members, path: "", makeError: makeError)

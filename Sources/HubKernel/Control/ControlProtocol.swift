@@ -321,8 +321,8 @@ public enum ControlProtocol {
             return (.null, .failure(ControlError(.tooLarge, "a request line is at most \(lineBytesMax) bytes")))
         }
         let value: JSONValue
-        do { value = try JSONDecoder().decode(JSONValue.self, from: Data(line)) } catch {
-            return (.null, .failure(ControlError(.badRequest, "not a JSON object: \(decodingProblem(error))")))
+        do { value = try JSONValue.parse(line) } catch {
+            return (.null, .failure(ControlError(.badRequest, "not a JSON object: \(error)")))
         }
         guard case .object(let members) = value else {
             return (.null, .failure(ControlError(.badRequest, "a request is a JSON object, {\"v\": 1, \"id\": 1, \"op\": \"status\"}")))
@@ -394,7 +394,6 @@ public enum ControlProtocol {
 
     public static let operations = ["hello", "status", "faults", "inject", "clear", "subscribe", "outbox", "kit-revoked"]
 
-    private static func decodingProblem(_ error: any Error) -> String { JSONValue.decodingProblem(error) }
 
     /// A success reply, `result` writing one JSON value.
     public static func reply(id: JSONValue, result: (inout JSONWriter) -> Void) -> [UInt8] {

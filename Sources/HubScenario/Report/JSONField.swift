@@ -26,11 +26,9 @@ public struct JSONField: Sendable {
             throw ReportReadError(file: file, path: "", reason: "not UTF-8 text (a report file is JSON)")
         }
         do {
-            return JSONField(value: try JSONDecoder().decode(JSONValue.self, from: Data(bytes)), path: "", file: file)
-        } catch let error as DecodingError {
-            throw ReportReadError(file: file, path: "", reason: "not valid JSON (\(JSONValue.decodingProblem(error)))")
+            return JSONField(value: try JSONValue.parse(bytes), path: "", file: file)
         } catch {
-            throw ReportReadError(file: file, path: "", reason: "not valid JSON")
+            throw ReportReadError(file: file, path: "", reason: "not valid JSON (\(error))")
         }
     }
 
