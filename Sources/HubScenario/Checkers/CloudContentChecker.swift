@@ -21,7 +21,7 @@ final class CloudContentChecker: HistoryChecker {
     private var above: Set<Int64> = []
     private var unique = 0
     private var duplicates = 0
-    private var devices: [String: (last: Double, recent: [Double], recentSet: Set<Double>)] = [:]
+    private var devices: [String: Track] = [:]
     private var first: (at: Instant, text: String)?
     private var violations = 0
 
@@ -50,23 +50,41 @@ final class CloudContentChecker: HistoryChecker {
             }
             fresh.insert(reading.messageID)
             unique += 1
-            var track = devices[reading.device] ?? (last: -.infinity, recent: [], recentSet: [])
+            // Mutated in place: a copy of the track would copy its set on every reading.
+            let (repeated, latest) = devices[reading.device, default: Track()].record(reading.timestamp)
             switch property {
             case .noDuplicate:
-                if track.recentSet.contains(reading.timestamp) {
+                if repeated {
                     violate(time, "\(reading.device)'s reading of \(reading.timestamp) came again in \(reading.messageID)")
                 }
             case .perDeviceOrder:
-                if reading.timestamp <= track.last {
-                    violate(time, "\(reading.device)'s reading of \(reading.timestamp) (\(reading.messageID)) arrived after its reading of \(track.last)")
+                if reading.timestamp <= latest {
+                    violate(time, "\(reading.device)'s reading of \(reading.timestamp) (\(reading.messageID)) arrived after its reading of \(latest)")
                 }
             }
-            track.last = max(track.last, reading.timestamp)
-            if track.recentSet.insert(reading.timestamp).inserted {
-                track.recent.append(reading.timestamp)
-                if track.recent.count > Self.recentMax { track.recentSet.remove(track.recent.removeFirst()) }
+        }
+    }
+
+    /// One device's latest timestamp and its last `recentMax` distinct ones (a ring).
+    private struct Track {
+        var latest = -Double.infinity
+        var recent: [Double] = []
+        var oldest = 0
+        var recentSet: Set<Double> = []
+
+        /// Records a timestamp: whether it is one of the recent ones, and the latest before it.
+        mutating func record(_ timestamp: Double) -> (repeated: Bool, latest: Double) {
+            let before = latest
+            latest = max(latest, timestamp)
+            guard recentSet.insert(timestamp).inserted else { return (true, before) }
+            if recent.count < CloudContentChecker.recentMax {
+                recent.append(timestamp)
+            } else {
+                recentSet.remove(recent[oldest])
+                recent[oldest] = timestamp
+                oldest = (oldest + 1) % CloudContentChecker.recentMax
             }
-            devices[reading.device] = track
+            return (false, before)
         }
     }
 
