@@ -52,12 +52,20 @@ class HostedComponent {
     /// The publish token bucket: tokens now, and when it was last filled.
     private var tokens: Double
     private var filledAt: Instant?
+    /// Why a publish is refused, worded once per recipe: a flooding component is refused
+    /// thousands of times a second, and each wording would build the recipe's identifier.
+    private var refusals: (notGranted: String, overRate: String)
 
     init(recipe: ComponentRecipe, index: Int) {
         self.recipe = recipe
         baseRecipe = recipe
         self.index = index
         tokens = recipe.access.publishRateMax * AccessPolicy.burstSeconds
+        refusals = Self.refusals(recipe)
+    }
+
+    private static func refusals(_ recipe: ComponentRecipe) -> (notGranted: String, overRate: String) {
+        ("not granted by \(recipe.identifier)", "over \(recipe.identifier)'s publish rate of \(recipe.access.publishRateMax)/s")
     }
 
     /// A deployment puts another recipe in charge: its grants and rate apply from now on.
@@ -66,6 +74,7 @@ class HostedComponent {
         allowedTopics = []
         tokens = recipe.access.publishRateMax * AccessPolicy.burstSeconds
         filledAt = nil
+        refusals = Self.refusals(recipe)
     }
 
     /// Why the component cannot be stopped for a deployment now, or nil (docs/deployments.md: defer).
@@ -140,7 +149,7 @@ class HostedComponent {
     func refusal(toPublish topic: Topic, node: HubNode, now: Instant) -> String? {
         if !allowedTopics.contains(topic.name) {
             guard recipe.access.mayPublish(topic) else {
-                let reason = "not granted by \(recipe.identifier)"
+                let reason = refusals.notGranted
                 node.refused(recipe.name, operation: "publish", topic: topic.name, reason: reason, now: now)
                 return reason
             }
@@ -155,7 +164,7 @@ class HostedComponent {
         }
         filledAt = now
         guard tokens >= 1 else {
-            let reason = "over \(recipe.identifier)'s publish rate of \(rate)/s"
+            let reason = refusals.overRate
             node.refused(recipe.name, operation: "publish", topic: topic.name, reason: reason, now: now)
             return reason
         }

@@ -16,6 +16,10 @@ import HubCore
 final class IPCAccounting {
     let component: String
     private var recent: [BusMessage] = []
+    /// Each recent message's timestamp: compared first, so a whole message is compared only
+    /// with those of its instant (a component publishes every poll; 256 full compares of
+    /// every publish were a third of the ipc-loss scenario's time).
+    private var recentStamps: [Int64] = []
     private var recentHead = 0
     private(set) var distinct = 0
     private(set) var repeats = 0
@@ -29,21 +33,35 @@ final class IPCAccounting {
     func observe(_ event: HistoryEvent) {
         switch event {
         case .busPublish(_, let from, let message) where from == component:
-            if recent.contains(message) {
+            let stamp = Self.stamp(message)
+            if recentStamps.indices.contains(where: { recentStamps[$0] == stamp && recent[$0] == message }) {
                 repeats += 1
                 return
             }
             distinct += 1
             if recent.count < Self.recentCountMax {
                 recent.append(message)
+                recentStamps.append(stamp)
             } else {
                 recent[recentHead] = message
+                recentStamps[recentHead] = stamp
                 recentHead = (recentHead + 1) % Self.recentCountMax
             }
         case .ipcClient(let name, let published, let dropped, let held) where name == component:
             report = (published, dropped, held)
         default:
             break
+        }
+    }
+
+    /// The message's timestamp in nanoseconds (a deployment status has none: 0, compared in full).
+    private static func stamp(_ message: BusMessage) -> Int64 {
+        switch message {
+        case .reading(let reading): reading.timestamp.nanosecondsSinceEpoch
+        case .inference(let result): result.timestamp.nanosecondsSinceEpoch
+        case .alert(let alert): alert.timestamp.nanosecondsSinceEpoch
+        case .health(let report): report.timestamp.nanosecondsSinceEpoch
+        case .deployment: 0
         }
     }
 
