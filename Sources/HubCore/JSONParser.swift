@@ -280,42 +280,66 @@ struct JSONParser {
         let start = index
         let negative = take(UInt8(ascii: "-"))
         guard isDigit(index) else { throw unexpected("a digit") }
-        var integer = true
+        // The digits as an integer (while they fit 15 digits) and the power of ten they are
+        // scaled by, for the exact fast path below.
+        var mantissa = 0
+        var mantissaDigits = 0
+        var scale = 0
+        func accumulate(_ byte: UInt8) {
+            guard mantissa != 0 || byte != UInt8(ascii: "0") else { return }
+            mantissa = mantissa &* 10 &+ Int(byte - UInt8(ascii: "0"))
+            mantissaDigits += 1
+        }
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
             if isDigit(index) { throw Failure(offset: start, reason: "a number may not start with the digit 0 followed by more digits") }
         } else {
-            while isDigit(index) { index += 1 }
+            while isDigit(index) {
+                accumulate(bytes[index])
+                index += 1
+            }
         }
         if take(UInt8(ascii: ".")) {
             guard isDigit(index) else { throw unexpected("a digit after the decimal point") }
-            while isDigit(index) { index += 1 }
-            integer = false
+            while isDigit(index) {
+                accumulate(bytes[index])
+                scale -= 1
+                index += 1
+            }
         }
+        var exponentDigits = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
+            let exponentNegative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard isDigit(index) else { throw unexpected("a digit in the exponent") }
-            while isDigit(index) { index += 1 }
-            integer = false
+            var exponent = 0
+            while isDigit(index) {
+                if exponentDigits < 6 { exponent = exponent * 10 + Int(bytes[index] - UInt8(ascii: "0")) }
+                exponentDigits += 1
+                index += 1
+            }
+            scale += exponentNegative ? -exponent : exponent
         }
-        let digits = UnsafeBufferPointer(rebasing: bytes[(negative ? start + 1 : start)..<index])
-        // Up to 15 digits an integer is exact in a Double; anything else is rounded by the
-        // standard library's correctly rounded conversion.
-        if integer, digits.count <= 15 {
-            var magnitude = 0
-            for digit in digits { magnitude = magnitude * 10 + Int(digit - UInt8(ascii: "0")) }
-            let value = Double(magnitude)
-            return negative ? -value : value
+        // Clinger's fast path: up to 15 digits the integer is exact in a Double, and so is a
+        // power of ten up to 1e22; one correctly rounded multiplication or division of two
+        // exact values is the correctly rounded result. Anything else goes to the standard
+        // library's correctly rounded conversion.
+        if mantissaDigits <= 15, exponentDigits < 6, (-22...22).contains(scale) {
+            let magnitude = scale < 0 ? Double(mantissa) / Self.powersOfTen[-scale] : Double(mantissa) * Self.powersOfTen[scale]
+            return negative ? -magnitude : magnitude
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         // Too large reads as infinity, too small as zero: either would be a different number.
-        let mantissa = text.utf8.prefix { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") }
-        guard let value = Double(text), value.isFinite,
-              value != 0 || !mantissa.contains(where: { $0 >= UInt8(ascii: "1") && $0 <= UInt8(ascii: "9") }) else {
+        guard let value = Double(text), value.isFinite, value != 0 || mantissaDigits == 0 else {
             throw Failure(offset: start, reason: "the number \(text.prefix(40)) is out of a Double's range")
         }
         return value
+    }
+
+    /// 1e0 ... 1e22, every one exact in a Double.
+    private static let powersOfTen: [Double] = (0...22).map { exponent in
+        (0..<exponent).reduce(1.0) { product, _ in product * 10 }
     }
 
     private mutating func literal(_ word: StaticString) throws(Failure) {
