@@ -181,7 +181,7 @@ struct JSONParser {
             if byte == UInt8(ascii: "\"") {
                 let run = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                return ascii ? String(decoding: run, as: UTF8.self) : try Self.validated(run, at: start)
+                return ascii ? String(decoding: run, as: UTF8.self) : try validated(run, rawFrom: start)
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw controlCharacter(byte) }
@@ -195,7 +195,7 @@ struct JSONParser {
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                return try Self.validated(text, at: start)
+                return try validated(text, rawFrom: start)
             case UInt8(ascii: "\\"):
                 try escape(into: &text)
             case ..<0x20:
@@ -268,9 +268,12 @@ struct JSONParser {
         return String(repeating: "0", count: 4 - digits.count) + digits
     }
 
-    private static func validated(_ run: some Collection<UInt8>, at start: Int) throws(Failure) -> String {
-        if let text = String(validating: run, as: UTF8.self) { return text }
-        let problem = TextEncodingProblem.find(in: Array(run))
+    /// `text` as a String, or a refusal at the first byte of the string's source (from
+    /// `rawFrom` to the closing quote just passed) that is not UTF-8. Escapes only ever
+    /// produce valid UTF-8, so the raw bytes are where a problem is.
+    private func validated(_ text: some Collection<UInt8>, rawFrom start: Int) throws(Failure) -> String {
+        if let string = String(validating: text, as: UTF8.self) { return string }
+        let problem = TextEncodingProblem.find(in: Array(bytes[start..<(index - 1)]))
         throw Failure(offset: start + (problem?.offset ?? 0), reason: "a string holds bytes that are not UTF-8")
     }
 

@@ -110,6 +110,10 @@ struct JSONParserTests {
         #expect(throws: JSONSyntaxError(line: 1, column: 3, offset: 2, reason: "a string holds bytes that are not UTF-8")) {
             try JSONValue.parse([0x5B, 0x22, 0xFF, 0x22, 0x5D])
         }
+        // After escapes, the place is still the raw byte's: `["\n\u00e9` then 0xFF.
+        #expect(throws: JSONSyntaxError(line: 1, column: 11, offset: 10, reason: "a string holds bytes that are not UTF-8")) {
+            try JSONValue.parse(Array(#"["\n\u00e9"#.utf8) + [0xFF, 0x22, 0x5D])
+        }
         #expect(throws: JSONSyntaxError(line: 1, column: 1, offset: 0, reason: "the text is UTF-16 (it starts with a byte-order mark); JSON must be UTF-8")) {
             try JSONValue.parse([0xFF, 0xFE, 0x7B, 0x00, 0x7D, 0x00])
         }
