@@ -1,4 +1,5 @@
-/// Why JSON text was refused, and where: one-based line and column (in characters).
+/// Why JSON text was refused, and where: one-based line (lines end at LF) and column
+/// (counted in Unicode scalars: bytes on an ASCII line; a leading byte-order mark is not one).
 public struct JSONSyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
     public let line: Int
     public let column: Int
@@ -20,6 +21,11 @@ extension JSONValue {
     /// The deepest nesting of arrays and objects `parse` accepts (Foundation's limit too).
     public static let nestingDepthMax = 512
 
+    /// The longest object key `parse` accepts, in bytes. Why: Swift hashes a key in its
+    /// normalised form, and normalising one long run of combining marks is worse than
+    /// quadratic (a 400 KB key took 45 s); no key anything here reads is longer than a name.
+    public static let keyBytesMax = 1_024
+
     /// Reads one JSON text (RFC 8259) into a value.
     ///
     /// Why not `JSONDecoder`: decoding into `JSONValue` through `Decodable` tries each type in
@@ -29,7 +35,9 @@ extension JSONValue {
     /// and allocates only the values.
     ///
     /// Strict where a payload should never be loose: UTF-8 only (a leading byte-order mark is
-    /// skipped, UTF-16 is refused by name), no trailing comma, no repeated key in an object, no unpaired UTF-16
+    /// skipped, UTF-16 is refused by name), no trailing comma, no repeated key in an object
+    /// (keys Swift holds equal — canonically equivalent texts — count as repeated: one
+    /// dictionary cannot hold both), keys of at most `keyBytesMax` bytes, no unpaired UTF-16
     /// surrogate in an escape, numbers in JSON's grammar that fit a finite `Double`
     /// (correctly rounded), nesting at most `nestingDepthMax` deep. Every refusal says what
     /// and where.
@@ -73,7 +81,8 @@ struct JSONParser {
     private static func located(_ failure: Failure, in bytes: UnsafeBufferPointer<UInt8>) -> JSONSyntaxError {
         var line = 1
         var column = 1
-        for byte in bytes[..<min(failure.offset, bytes.count)] {
+        let markBytes = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        for byte in bytes[min(markBytes, failure.offset)..<min(failure.offset, bytes.count)] {
             if byte == 0x0A {
                 line += 1
                 column = 1
@@ -126,11 +135,18 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw unexpected("a key (a string)") }
             let keyOffset = index
             let key = try string()
+            guard index - keyOffset - 2 <= JSONValue.keyBytesMax else {
+                throw Failure(offset: keyOffset, reason: "a key of \(index - keyOffset - 2) bytes (at most \(JSONValue.keyBytesMax))")
+            }
             skipSpace()
             guard take(UInt8(ascii: ":")) else { throw unexpected("':' after the key") }
             let member = try value()
             if members.updateValue(member, forKey: key) != nil {
-                throw Failure(offset: keyOffset, reason: "the key \"\(key)\" appears twice in one object")
+                // The dictionary keeps the key it had: the earlier spelling.
+                let earlier = members.keys.first { $0 == key } ?? key
+                throw Failure(offset: keyOffset, reason: earlier.utf8.elementsEqual(key.utf8)
+                    ? "the key \"\(key)\" appears twice in one object"
+                    : "the key \"\(key)\" is canonically equivalent to the earlier key \"\(earlier)\" (other code points, the same text), so it appears twice in one object")
             }
             skipSpace()
             if take(UInt8(ascii: ",")) { continue }

@@ -88,6 +88,8 @@ struct JSONParserTests {
         (#"["\udc00"]"#, 1, 3, "the escape \\uDC00 is a low surrogate with no high surrogate before it"),
         ("{\"é\": \"ok\", \"b\": x}", 1, 18, "found 'x' where a value should be"),
         ("{\"a\"\u{0C}:1}", 1, 5, "found byte 0x0C where ':' after the key should be"),
+        ("\u{FEFF}[1 x]", 1, 4, "found 'x' where ',' or ']' should be"),
+        ("{\"\u{E9}\":1,\"e\u{301}\":2}", 1, 8, "the key \"e\u{301}\" is canonically equivalent to the earlier key \"\u{E9}\" (other code points, the same text), so it appears twice in one object"),
     ]
 
     @Test("refuses malformed text, saying what and at which line and column", arguments: 0..<refusals.count)
@@ -98,11 +100,27 @@ struct JSONParserTests {
         }
     }
 
-    /// The byte offset of a one-based line and column (in characters).
+    /// The byte offset of a one-based line and column (in Unicode scalars, after any
+    /// byte-order mark).
     static func offset(of line: Int, _ column: Int, in text: String) -> Int {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(line)
+        let mark = text.unicodeScalars.first == "\u{FEFF}" ? 3 : 0
+        let body = String(text.unicodeScalars.dropFirst(mark == 0 ? 0 : 1))
+        var lines = body.split(separator: "\n", omittingEmptySubsequences: false).prefix(line)
         let last = lines.removeLast()
-        return lines.reduce(0) { $0 + $1.utf8.count + 1 } + last.prefix(column - 1).utf8.count
+        return mark + lines.reduce(0) { $0 + $1.utf8.count + 1 } + String(last.unicodeScalars.prefix(column - 1)).utf8.count
+    }
+
+    @Test("refuses a key longer than 1,024 bytes (hashing a long run of combining marks is worse than quadratic)")
+    func longKeys() throws {
+        let longest = String(repeating: "k", count: 1_024)
+        #expect(try JSONValue.parse("{\"\(longest)\": 1}") == .object([longest: .number(1)]))
+        let marks = "a" + String(repeating: "\u{301}\u{316}", count: 100_000)
+        let clock = ContinuousClock()
+        let started = clock.now
+        #expect(throws: JSONSyntaxError(line: 1, column: 2, offset: 1, reason: "a key of 400001 bytes (at most 1024)")) {
+            try JSONValue.parse("{\"\(marks)\": 1}")
+        }
+        #expect(clock.now - started < .seconds(2), "refusing took \(clock.now - started)")
     }
 
     @Test("refuses bytes that are not UTF-8, and UTF-16 by name")
@@ -182,7 +200,8 @@ struct JSONParserTests {
     }
 
     /// Where `parse` is stricter than Foundation by design (its documentation lists these).
-    static let strictness = ["appears twice", "out of a Double's range", "surrogate", "UTF-16", "nested deeper", "trailing comma"]
+    static let strictness = ["appears twice in one object", "out of a Double's range", "surrogate", "UTF-16", "nested deeper", "trailing comma",
+                             "a key of"]
 
     @Test("mutated documents: what parse accepts Foundation reads the same; what it alone refuses is documented strictness (Fuzz)")
     func differential() {
@@ -192,7 +211,14 @@ struct JSONParserTests {
             let oracle = Oracle.read(bytes)
             do throws(JSONSyntaxError) {
                 let value = try JSONValue.parse(bytes)
-                #expect(oracle == value, "case \(number): Foundation reads \(String(describing: oracle)) from \(Array(bytes.prefix(200)))")
+                if oracle == nil {
+                    // Foundation's decoder refuses some valid JSON (`0e5`, see `zeros`): then its
+                    // JSONSerialization, a second reader, must take it.
+                    let serialized = try? JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)
+                    #expect(serialized != nil, "case \(number): neither of Foundation's readers takes \(Array(bytes.prefix(200)))")
+                } else {
+                    #expect(oracle == value, "case \(number): Foundation reads \(String(describing: oracle)) from \(Array(bytes.prefix(200)))")
+                }
                 agreed += 1
                 return true
             } catch {
