@@ -81,8 +81,7 @@ struct JSONParser {
     private static func located(_ failure: Failure, in bytes: UnsafeBufferPointer<UInt8>) -> JSONSyntaxError {
         var line = 1
         var column = 1
-        let markBytes = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-        for byte in bytes[min(markBytes, failure.offset)..<min(failure.offset, bytes.count)] {
+        for byte in bytes[min(byteOrderMarkCount(bytes), failure.offset)..<min(failure.offset, bytes.count)] {
             if byte == 0x0A {
                 line += 1
                 column = 1
@@ -93,11 +92,16 @@ struct JSONParser {
         return JSONSyntaxError(line: line, column: column, offset: failure.offset, reason: failure.reason)
     }
 
+    /// The bytes of a leading UTF-8 byte-order mark: skipped, and not a column.
+    private static func byteOrderMarkCount(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+    }
+
     private mutating func document() throws(Failure) -> JSONValue {
         if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
             throw Failure(offset: 0, reason: "the text is UTF-16 (it starts with a byte-order mark); JSON must be UTF-8")
         }
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
+        index = Self.byteOrderMarkCount(bytes)
         skipSpace()
         guard index < bytes.count else { throw Failure(offset: index, reason: "no JSON value (the text is empty)") }
         let value = try self.value()
@@ -254,7 +258,7 @@ struct JSONParser {
                 throw Failure(offset: escapeOffset, reason: "the escape \\u\(Self.hex(unit)) is a low surrogate with no high surrogate before it")
             }
             // Every value left is a scalar: surrogates were paired or refused above.
-            text.append(contentsOf: String(Character(Unicode.Scalar(scalarValue)!)).utf8)
+            UTF8.encode(Unicode.Scalar(scalarValue)!) { text.append($0) }
         default:
             index -= 1
             throw unexpected("an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX)")
