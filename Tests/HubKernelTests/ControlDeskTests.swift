@@ -18,7 +18,7 @@ struct ControlDeskTests {
 
     func status(_ faults: [ActiveFault]) -> HubStatus {
         HubStatus(thing: "hub1", now: t0, components: [.init(name: "sensor", state: "running")],
-                  devices: [.init(id: "hvac", kind: .furnace, sensorHealth: .ok, condition: .normal, model: "furnace-ae@2.2.0")],
+                  devices: [.init(id: "hvac", kind: .furnace, sensorHealth: .ok, condition: .normal, model: "furnace-ae@2.2.1")],
                   cloudConnected: true, outboxDepth: 3, unacknowledged: 2, deploymentID: nil, faults: faults)
     }
 
@@ -116,7 +116,7 @@ struct ControlDeskTests {
         #expect(state["cloud_connected"] == .bool(true))
         #expect(state["deployment"] == .null)
         #expect(devices == [.object(["id": .string("hvac"), "kind": .string("furnace"), "sensor_health": .string("ok"),
-                                     "condition": .string("normal"), "model": .string("furnace-ae@2.2.0")])])
+                                     "condition": .string("normal"), "model": .string("furnace-ae@2.2.1")])])
     }
 
     @Test("inject gives ids in order and says what to apply; one fault per name; clear ends one or all")

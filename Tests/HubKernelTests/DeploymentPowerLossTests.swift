@@ -113,7 +113,7 @@ struct DeploymentPowerLossTests {
                                   healthWindow: .seconds(600))
     }
 
-    static let old = "inference@1.0.0 furnace-ae@2.2.0"
+    static let old = "inference@1.0.0 furnace-ae@2.2.1"
     static let new = "inference@1.1.0 furnace-ae@2.3.0"
 
     /// A hub that booted in the old configuration and took the deployment to its end.

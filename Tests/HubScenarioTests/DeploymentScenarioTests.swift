@@ -15,7 +15,7 @@ struct DeploymentScenarioTests {
     func loads() throws {
         let text = Self.scenario(
             timeline: "  - at: 10m\n    deploy: { id: d1, components: { inference: 1.1.0 }, models: { hvac: 2.3.0 }, configuration: { inference: { k: 2 } }, requires: { disk_mb: 5 }, health_window: 1m, defer: [uplink], defer_max: 2m }\n  - { at: 10m, fault: deploy.crashloop-component, for: 5m }\n  - { at: 30m, fault: host.power-loss, for: 1m }",
-            expect: "  - deployment: { id: d1, state: rolled-back, within: 10m }\n  - rollback-within: { id: d1, within: 5s }\n  - model: { device: hvac, is: furnace-ae@2.2.0 }")
+            expect: "  - deployment: { id: d1, state: rolled-back, within: 10m }\n  - rollback-within: { id: d1, within: 5s }\n  - model: { device: hvac, is: furnace-ae@2.2.1 }")
         let scenario = try ScenarioLoader.parse(text, file: "c.yaml")
         guard case .deploy(let spec) = scenario.timeline[0].fault else { Issue.record("not a deployment"); return }
         #expect(spec.id == "d1" && spec.components.map(\.name) == ["inference"] && spec.models.map(\.device) == ["hvac"])
@@ -23,7 +23,7 @@ struct DeploymentScenarioTests {
         #expect(spec.deferTo == ["uplink"] && spec.deferMax == .seconds(120))
         #expect(scenario.timeline[1].fault == .deployment(.crashloopComponent) && scenario.timeline[2].fault == .powerLoss)
         #expect(scenario.expectations == [.deployment(id: "d1", state: .rolledBack, within: .seconds(600)), .rollbackWithin(id: "d1", within: .seconds(5)),
-                                          .model(device: "hvac", identifier: "furnace-ae@2.2.0")])
+                                          .model(device: "hvac", identifier: "furnace-ae@2.2.1")])
     }
 
     @Test("a deployment or expectation that can hit nothing is refused with its line", arguments: [
@@ -53,7 +53,7 @@ struct DeploymentScenarioTests {
         let report = try ScenarioRunner.run(try ScenarioLoader.parse(text, file: "c.yaml"))
         #expect(report.checks.map(\.passed) == [false, true, false])
         #expect(report.checks[0].evidence.contains("d1 rolled-back at step rollback"))
-        #expect(report.checks[2].evidence.contains("hvac is scored by furnace-ae@2.2.0"))
+        #expect(report.checks[2].evidence.contains("hvac is scored by furnace-ae@2.2.1"))
         let quiet = Self.scenario(timeline: "  - at: 10m\n    deploy: { id: d1, components: { inference: 1.1.0 }, health_window: 1m }",
                                   expect: "  - rollback-within: { id: d1, within: 1m }\n  - deployment: { id: d1, state: committed, within: 1m }")
         let committed = try ScenarioRunner.run(try ScenarioLoader.parse(quiet, file: "c.yaml"))
@@ -77,7 +77,7 @@ struct DeploymentScenarioTests {
                 deploy: { id: d1, models: { hvac: 2.3.0 } }
             expect:
               - deployment: { id: d1, state: rejected, within: 5m }
-              - model: { device: hvac, is: furnace-ae@2.2.0 }
+              - model: { device: hvac, is: furnace-ae@2.2.1 }
             """
         let report = try ScenarioRunner.run(try ScenarioLoader.parse(text, file: "c.yaml"))
         #expect(report.checks.allSatisfy { $0.passed }, "\(report.checks.map(\.evidence))")

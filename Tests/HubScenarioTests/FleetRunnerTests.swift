@@ -75,6 +75,6 @@ struct FleetRunnerTests {
         let spec = FleetRunner.rollbackSpec(fleet, rollout: try #require(fleet.rollout))
         #expect(spec.id == "d-small-rollback")
         #expect(spec.components.map(\.name) == ["inference"] && spec.components[0].version == SemanticVersion(1, 0, 0))
-        #expect(spec.models.map(\.device) == ["hvac"] && spec.models[0].version == SemanticVersion(2, 2, 0))
+        #expect(spec.models.map(\.device) == ["hvac"] && spec.models[0].version == SemanticVersion(2, 2, 1))
     }
 }

@@ -26,10 +26,10 @@ struct InferenceCoreTests {
         simulation.run()
         let hub = simulation.hub
         let now = simulation.end
-        #expect(hub.model(of: "hvac") == "furnace-ae@2.2.0")
+        #expect(hub.model(of: "hvac") == "furnace-ae@2.2.1")
         for bad in ["golden-mismatch", "unsupported-operator", "truncated-file"] {
             #expect(!hub.installModel(directory: Self.models + "/bad/" + bad, for: "hvac", now: now))
-            #expect(hub.model(of: "hvac") == "furnace-ae@2.2.0")
+            #expect(hub.model(of: "hvac") == "furnace-ae@2.2.1")
         }
         #expect(!hub.installModel(directory: Self.models + "/fridge", for: "hvac", now: now), "a fridge model cannot watch a furnace")
         #expect(hub.installModel(directory: Self.models + "/furnace", for: "hvac", now: now))
@@ -48,7 +48,7 @@ struct InferenceCoreTests {
         }
         // 3 h at 10 s polls, a 30-minute window, one score a minute.
         #expect((145...152).contains(results.count), "\(results.count) scored windows")
-        #expect(results.allSatisfy { $0.model == "furnace-ae@2.2.0" })
+        #expect(results.allSatisfy { $0.model == "furnace-ae@2.2.1" })
         #expect(results.filter(\.anomalous).count <= 2)
     }
 
