@@ -35,8 +35,12 @@ import HubDrivers
 // - Lazy conversion: nothing runs between reads. On a read the model computes the
 //   conversions due since the last one at their own ODR instants, asking the environment
 //   for each, but never more than the 32 the FIFO can hold, however long the gap.
-// - Noise: accelerometer Gaussian 1 mg RMS per axis (ST's sibling accelerometers quote
-//   70–110 µg/√Hz; at the ~119 Hz bandwidth of 238 Hz ODR that is about 1 mg) and a
+// - Noise: accelerometer Gaussian 1 mg RMS per axis at 238 Hz ODR (ST's sibling
+//   accelerometers quote 70–110 µg/√Hz; at the 105 Hz anti-alias bandwidth 238 Hz ODR gets
+//   with BW_SCAL_ODR 0 that is about 1 mg), growing with the square root of the bandwidth:
+//   CTRL_REG6_XL's BW_XL when BW_SCAL_ODR is set, else the ODR's (408 Hz at 952, 50 and
+//   10 Hz, 211 at 476, 105 at 238, 50 at 119: 1.97, 1.42, 1 and 0.69 mg). The filter
+//   itself is not modelled: motion above the Nyquist rate aliases in full. And a
 //   per-unit zero-g offset within the datasheet's ±90 mg per axis, drawn from the seed.
 //   Gyroscope Gaussian 0.1 °/s RMS per axis, an assumed figure of the order of ST's MEMS
 //   gyros at this bandwidth (no zero-rate offset modelled), from a stream of its own, so
@@ -81,6 +85,7 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
     private var temperatureLatched: Instant?
     private var temperatureFresh = false
 
+    /// At 238 Hz ODR's 105 Hz bandwidth; `accelNoise` scales it to the bandwidth in use.
     static let accelNoise = 0.001
     static let zeroGOffsetLimit = 0.09
     static let gyroNoise = 0.1
@@ -213,6 +218,24 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
     }
 
     /// g per LSB at the full scale CTRL_REG6_XL selects.
+    /// The accelerometer's noise RMS per axis, g, at the anti-alias bandwidth CTRL_REG6_XL
+    /// selects (see the header).
+    private var accelNoise: Double {
+        let control = registers[Int(R.ctrlReg6XL)]
+        let bandwidth: Double
+        if control & 0x04 != 0 {
+            bandwidth = [408, 211, 105, 50][Int(control & 0x03)]
+        } else {
+            switch control >> 5 {
+            case 3: bandwidth = 50
+            case 4: return Self.accelNoise  // 105 Hz, the figure the noise is quoted at
+            case 5: bandwidth = 211
+            default: bandwidth = 408
+            }
+        }
+        return Self.accelNoise * (bandwidth / 105).squareRoot()
+    }
+
     private var accelScale: Double { LSM9DS1Sensitivity.acceleration(fsXL: registers[Int(R.ctrlReg6XL)] >> 3) }
 
     /// °/s per LSB at the full scale CTRL_REG1_G selects.
@@ -336,9 +359,10 @@ public final class LSM9DS1AccelGyroModel: SimI2CDevice {
     /// and accelerometer noise bounded at ±3.5 σ is as good a model as an unbounded one.
     private func accelerationSample(at instant: Instant) -> LSM9DS1Axes {
         let a = source.acceleration(at: instant) + zeroGOffset
-        let x = a.x + Self.accelNoise * random.nextApproximateGaussian()
-        let y = a.y + Self.accelNoise * random.nextApproximateGaussian()
-        let z = a.z + Self.accelNoise * random.nextApproximateGaussian()
+        let noise = accelNoise
+        let x = a.x + noise * random.nextApproximateGaussian()
+        let y = a.y + noise * random.nextApproximateGaussian()
+        let z = a.z + noise * random.nextApproximateGaussian()
         return LSM9DS1Axes(Vector3(x: x, y: y, z: z), sensitivity: accelScale)
     }
 

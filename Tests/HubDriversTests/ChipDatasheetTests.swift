@@ -85,6 +85,31 @@ struct ChipDatasheetTests {
         #expect(vibration < 0.003, "\(vibration)")
     }
 
+    @Test("LSM9DS1 accelerometer noise follows the anti-alias bandwidth: 1 mg per axis at 238 Hz, 1.97 at 50, 0.69 at 119, BW_XL when BW_SCAL_ODR is set",
+          arguments: [(UInt8(0x80), 0.001), (UInt8(0x40), 0.00197), (UInt8(0x60), 0.00069), (UInt8(0x20), 0.00197), (UInt8(0x47), 0.00069), (UInt8(0x85), 0.00142)] as [(UInt8, Double)])
+    func lsm9ds1NoiseBandwidth(control: UInt8, sigma: Double) throws {
+        let bench = IMUBench(seed: 11)
+        try bench.bus.writeRegister(AG.address, AG.ctrlReg6XL, control)
+        try bench.bus.writeRegister(AG.address, AG.ctrlReg9, AG.fifoEnable)
+        try bench.bus.writeRegister(AG.address, AG.fifoCtrl, AG.fifoModeContinuous)
+        // 20 full FIFOs of a still kit: per axis, the spread about each burst's mean is the noise.
+        var squares = 0.0
+        var count = 0
+        for _ in 0..<20 {
+            bench.clock.advance(.seconds(4))
+            let bytes = try bench.bus.readRegisters(AG.address, AG.outXLXL, count: 32 * 6, autoIncrementBit: 0)
+            let samples = (0..<32).map { LSM9DS1Axes(outputRegisters: bytes, at: $0 * 6).value(sensitivity: AG.accelScale2g) }
+            let mean = samples.reduce(Vector3.zero, +) * (1.0 / 32)
+            for sample in samples {
+                let d = sample - mean
+                squares += d.x * d.x + d.y * d.y + d.z * d.z
+                count += 3
+            }
+        }
+        let measured = (squares / Double(count) * 32 / 31).squareRoot()
+        #expect(abs(measured / sigma - 1) < 0.1, "CTRL_REG6_XL \(String(control, radix: 16)): \(measured) g against \(sigma)")
+    }
+
     @Test("LSM9DS1 FIFO_SRC FTH reads 0 while the threshold is 0, and 1 once FSS reaches it")
     func lsm9ds1Threshold() throws {
         let bench = try fifoBench(gyro: false)
