@@ -22,6 +22,13 @@ struct ModelCommand: ParsableCommand {
                 print("ok \(m.identifier) (\(m.kind.rawValue)): \(m.features.count) features over \(m.windowLength) samples "
                     + "every \(DurationText.format(m.pollInterval)), stride \(m.windowStride), threshold \(m.threshold), "
                     + "debounce \(m.debounceK) of \(m.debounceN); \(package.goldenCount) golden windows reproduced")
+                if let c = m.commissioning {
+                    print("   commissioning: \(c.windows) windows, then \(c.factor) × the unit's quiet level (at least \(c.floor) × the threshold)")
+                }
+                if let rest = m.compressorRest {
+                    print("   defrost timer: a compressor rest over \(DurationText.format(rest.restMax)) that begins within "
+                        + "\(DurationText.format(rest.defrostInterval)) of the last defrost is a stall (running above \(rest.runningG) g)")
+                }
             } catch {
                 printError("\(directory): \(error)")
                 throw ExitCode(2)

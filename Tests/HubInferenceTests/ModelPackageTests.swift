@@ -67,6 +67,8 @@ struct ModelPackageTests {
         ("\"threshold\": 0.5", "\"threshold\": 0.5, \"commissioning\": {\"windows\": 10, \"factor\": 2, \"floor\": 1, \"x\": 1}",
          "commissioning.x"),
         ("\"threshold\": 0.5", "\"threshold\": 0.5, \"commissioning\": 3", "commissioning"),
+        ("\"threshold\": 0.5", "\"threshold\": 0.5, \"compressor_rest\": {\"running_g\": 0.004, \"rest_max_min\": 16, \"defrost_interval_h\": 8}",
+         "compressor_rest"),
     ])
     func manifestErrors(original: String, replacement: String, field: String) throws {
         try expectManifestError(original, replacement, field: field, reason: nil)
@@ -178,9 +180,9 @@ struct ModelPackageTests {
         #expect(abs(WindowFeatures.compute(.slope, ramp[...], stepHours: step) - 360) < 1e-9)
     }
 
-    static func golden(features: [Double], normalised: [Double], output: [Double], score: Double) -> [UInt8] {
+    static func golden(features: [Double], normalised: [Double], output: [Double], score: Double, vibration: Bool = false) -> [UInt8] {
         let text = """
-            {"windows": [{"readings": {"temperature": [20, 21, 22, 23], "humidity": [30, 31, 30, 31]},
+            {"windows": [{"readings": {"temperature": [20, 21, 22, 23], "humidity": [30, 31, 30, 31]\(vibration ? ", \"vibration\": [0, 0, 0, 0]" : "")},
               "features": \(features), "normalised": \(normalised), "output": \(output), "score": \(score)}]}
             """
         return Array(text.utf8)
@@ -263,6 +265,69 @@ struct ModelPackageTests {
         for second in stride(from: Int64(0), to: 40, by: 10) { _ = detector.observe(reading(second, temperature: 21)) }
         _ = detector.observe(reading(60, temperature: 22))
         #expect(detector.heldSamples()[0] == [21, 21, 21, 22])
+    }
+
+    /// The sample manifest with vibration among its inputs and `rule` as its `compressor_rest`.
+    static func restManifestJSON(_ rule: String) -> String {
+        manifestJSON.replacingOccurrences(of: "[\"temperature\", \"humidity\"]", with: "[\"temperature\", \"humidity\", \"vibration\"]")
+            .replacingOccurrences(of: "\"threshold\": 0.5", with: "\"threshold\": 0.5, \"compressor_rest\": \(rule)")
+    }
+
+    @Test("compressor_rest parses into a rule in seconds")
+    func compressorRestParses() throws {
+        let m = try Self.manifest(Self.restManifestJSON("{\"running_g\": 0.004, \"rest_max_min\": 16, \"defrost_interval_h\": 8}"))
+        #expect(m.compressorRest == ModelManifest.CompressorRest(runningG: 0.004, restMax: .seconds(960), defrostInterval: .seconds(28_800)))
+        #expect(try Self.manifest().compressorRest == nil)
+    }
+
+    @Test("every compressor_rest mistake names its field", arguments: [
+        ("{\"running_g\": 0, \"rest_max_min\": 16, \"defrost_interval_h\": 8}", "compressor_rest.running_g", "...2.0, found 0.0"),
+        ("{\"running_g\": 0.004, \"rest_max_min\": 1e9, \"defrost_interval_h\": 8}", "compressor_rest.rest_max_min", "1.0...1440.0"),
+        ("{\"running_g\": 0.004, \"rest_max_min\": 16, \"defrost_interval_h\": -8}", "compressor_rest.defrost_interval_h", "0.1...168.0"),
+        ("{\"running_g\": 0.004, \"rest_max_min\": 600, \"defrost_interval_h\": 8}", "compressor_rest.defrost_interval_h", "not longer than"),
+        ("{\"running_g\": 0.004, \"rest_max_min\": 16}", "compressor_rest.defrost_interval_h", "missing"),
+        ("{\"running_g\": 0.004, \"rest_max_min\": 16, \"defrost_interval_h\": 8, \"x\": 1}", "compressor_rest.x", "unknown field"),
+        ("[16, 8]", "compressor_rest", "must be an object"),
+    ])
+    func compressorRestErrors(rule: String, field: String, reason: String) throws {
+        do {
+            _ = try Self.manifest(Self.restManifestJSON(rule))
+            Issue.record("expected an error for \(field)")
+        } catch let error as ModelPackageError {
+            guard case .manifest(let got, let why) = error else { Issue.record("\(error)"); return }
+            #expect(got == field && why.contains(reason), "\(error)")
+        }
+    }
+
+    @Test("a package with compressor_rest scores a stalled compressor's rest in thresholds, whatever the model says")
+    func compressorRestScores() throws {
+        // Healthy rests up to 1 min, defrosts at most every 0.1 h (6 min).
+        let manifest = try Self.manifest(Self.restManifestJSON("{\"running_g\": 0.004, \"rest_max_min\": 1, \"defrost_interval_h\": 0.1}"))
+        let golden = Self.golden(features: [21.5, 360, 0.5], normalised: [0.75, 36, -1], output: [0.75, 36, -1], score: 0, vibration: true)
+        var detector = PackageDetector(package: try ModelPackage.assemble(manifest: manifest, model: ScalingModel(inputSize: 3, gain: 1),
+                                                                          golden: golden))
+        var second: Int64 = 0
+        var scores: [Double] = []
+        func feed(seconds: Int64, running: Bool) {
+            for _ in 0..<(seconds / 10) {
+                var values = ChannelValues([(.humidity, 30), (.temperature, 21)])
+                values[.vibration] = running ? 0.02 : 0.001
+                if let score = detector.observe(Reading(timestamp: Instant(secondsSinceEpoch: second), device: "fridge", values: values)) {
+                    scores.append(score)
+                }
+                second += 10
+            }
+        }
+        // Run, a two-minute defrost, run: the perfect model scores 0 throughout.
+        feed(seconds: 60, running: true)
+        feed(seconds: 120, running: false)
+        feed(seconds: 60, running: true)
+        #expect(scores.allSatisfy { $0 == 0 }, "\(scores)")
+        // A rest that begins 3 minutes after the defrost began: its score passes the threshold after 1 minute.
+        scores = []
+        feed(seconds: 120, running: false)
+        let expected = [10.0, 30, 50, 70, 90, 110].map { 0.5 * $0 / 60 }
+        #expect(scores.count == expected.count && zip(scores, expected).allSatisfy { abs($0 - $1) < 1e-12 }, "\(scores)")
     }
 
     static func commissionedPackage(windows: Int, factor: Double, floor: Double) throws -> ModelPackage {

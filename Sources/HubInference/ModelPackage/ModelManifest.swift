@@ -50,6 +50,33 @@ public struct ModelManifest: Equatable, Sendable {
         }
     }
 
+    /// Optional: a compressor resting longer than it ever does between defrosts (see `CompressorRest`).
+    public var compressorRest: CompressorRest? = nil
+
+    /// The longest a healthy compressor rests outside a defrost (`"compressor_rest":
+    /// {"running_g", "rest_max_min", "defrost_interval_h"}` in manifest.json, optional; the
+    /// package's input channels must include `vibration`).
+    ///
+    /// A dead compressor and a defrost do the same to a fridge's cabinet: the compressor
+    /// stops and the air warms. No window of readings tells them apart until the rest
+    /// outlasts the longest defrost, about 55 minutes. But a fridge defrosts on a timer,
+    /// at most once every `defrost_interval_h`: a rest that begins sooner than that after
+    /// the last defrost began cannot be one, and once it outlasts `rest_max_min` (the
+    /// longest rest between a healthy compressor's runs, where a defrost is any longer rest
+    /// that ended with the compressor running again) it is a stall. The compressor runs
+    /// while vibration exceeds `running_g`. See `CompressorRestWatch`.
+    public struct CompressorRest: Equatable, Sendable {
+        public var runningG: Double
+        public var restMax: Duration
+        public var defrostInterval: Duration
+
+        public init(runningG: Double, restMax: Duration, defrostInterval: Duration) {
+            self.runningG = runningG
+            self.restMax = restMax
+            self.defrostInterval = defrostInterval
+        }
+    }
+
     /// `name@version`, as inference results carry it.
     public var identifier: String { "\(name)@\(version)" }
 
@@ -141,12 +168,29 @@ public struct ModelManifest: Equatable, Sendable {
             try object.finish()
             commissioning = Commissioning(windows: windows, factor: factor, floor: floor)
         }
+        var compressorRest: CompressorRest?
+        if reader.members["compressor_rest"] != nil {
+            guard channels.contains(.vibration) else {
+                throw .manifest(field: "compressor_rest", reason: "needs vibration among input_channels")
+            }
+            var object = try reader.object("compressor_rest")
+            let running = try object.double("running_g", in: Limits.runningG)
+            let restMinutes = try object.double("rest_max_min", in: Limits.restMaxMinutes)
+            let intervalHours = try object.double("defrost_interval_h", in: Limits.defrostIntervalHours)
+            try object.finish()
+            guard intervalHours * 60 > restMinutes else {
+                throw .manifest(field: "compressor_rest.defrost_interval_h",
+                                reason: "\(intervalHours) h is not longer than rest_max_min \(restMinutes) min")
+            }
+            compressorRest = CompressorRest(runningG: running, restMax: .milliseconds(Int64((restMinutes * 60_000).rounded())),
+                                            defrostInterval: .milliseconds(Int64((intervalHours * 3_600_000).rounded())))
+        }
         try reader.finish()
         return ModelManifest(
             name: name, version: version, kind: kind, inputChannels: channels, windowLength: length, windowStride: stride,
             pollInterval: .nanoseconds(Int64((pollSeconds * 1e9).rounded())), features: features,
             normalisationMean: mean, normalisationStd: std, modelFile: modelFile, threshold: threshold,
-            debounceK: k, debounceN: n, commissioning: commissioning)
+            debounceK: k, debounceN: n, commissioning: commissioning, compressorRest: compressorRest)
     }
 
     /// The ranges every numeric field must lie in (docs/models.md). They are far wider than
@@ -172,6 +216,12 @@ public struct ModelManifest: Equatable, Sendable {
         public static let threshold: ClosedRange<Double> = 1e-12...1e12
         /// Debounce: alert when k of the last n windows are anomalous, 1 ≤ k ≤ n.
         public static let debounceN: ClosedRange<Int> = 1...1000
+        /// Compressor rest: the vibration above which it runs, g (the chip reads ±2 g).
+        public static let runningG: ClosedRange<Double> = 1e-6...2
+        /// Compressor rest: the longest healthy rest, minutes (a day at most).
+        public static let restMaxMinutes: ClosedRange<Double> = 1...1440
+        /// Compressor rest: the shortest time between defrosts, hours (a week at most).
+        public static let defrostIntervalHours: ClosedRange<Double> = 0.1...168
     }
 
     /// A name that stays inside the package directory.

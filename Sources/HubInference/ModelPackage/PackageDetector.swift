@@ -39,6 +39,10 @@ public struct PackageDetector: AnomalyDetector {
     private var commissioningScored = 0
     private var quietLevel = 0.0
     public var debounce: (k: Int, n: Int)? { (package.manifest.debounceK, package.manifest.debounceN) }
+    /// The manifest's `compressor_rest` rule, fed every sample the window takes.
+    public private(set) var restWatch: CompressorRestWatch?
+    /// The rest watch's latest verdict, in units of its longest healthy rest.
+    private var restScore = 0.0
 
     /// How early a reading may come and still take its slot, and the longest gap the window
     /// bridges (see `observe`): fixed by the manifest, so worked out once rather than with
@@ -53,6 +57,7 @@ public struct PackageDetector: AnomalyDetector {
         gapMax = interval * (Self.gapSamplesMax + 1) + slack
         scorer = WindowScorer(manifest: package.manifest, model: package.model)
         rings = package.manifest.inputChannels.map { _ in Array(repeating: 0, count: package.manifest.windowLength) }
+        restWatch = package.manifest.compressorRest.map(CompressorRestWatch.init(rule:))
     }
 
     /// A detector for `package` that starts with the samples `previous` holds (as many as fit).
@@ -96,9 +101,14 @@ public struct PackageDetector: AnomalyDetector {
         // early, at most 250 ms (retries shift timestamps by milliseconds), still takes its slot.
         if let next = nextSample, reading.timestamp < next - slack { return nil }
         for channel in manifest.inputChannels where reading.values[channel] == nil { return nil }
+        var continuous = true
         if let last = lastSample, reading.timestamp - last > gapMax {
             filled = 0
             sinceScore = 0
+            continuous = false
+        }
+        if let vibration = reading.values[.vibration] {
+            restScore = restWatch?.observe(at: reading.timestamp, vibration: vibration, continuous: continuous) ?? 0
         }
         lastSample = reading.timestamp
         var next = nextSample ?? reading.timestamp
@@ -118,7 +128,9 @@ public struct PackageDetector: AnomalyDetector {
             return nil
         }
         if unitThreshold == nil, let commissioning = manifest.commissioning { commission(score, commissioning) }
-        return score
+        // A stalled compressor scores its rest in thresholds: at the longest healthy rest
+        // the window is at the threshold, and past it above, whatever the model says.
+        return max(score, restScore * threshold)
     }
 
     /// Learns the unit's quiet level from its first scored windows, then fixes its threshold.
