@@ -78,6 +78,11 @@ struct ModelPackageTests {
     func expectManifestError(_ original: String, _ replacement: String, field: String, reason: String?) throws {
         let text = Self.manifestJSON.replacingOccurrences(of: original, with: replacement)
         #expect(text != Self.manifestJSON, "the replacement applies")
+        try expectManifestError(in: text, field: field, reason: reason)
+    }
+
+    /// Expects the manifest `text` refused at `field`, the reason mentioning `reason` if given.
+    func expectManifestError(in text: String, field: String, reason: String?) throws {
         do {
             _ = try Self.manifest(text)
             Issue.record("expected an error for \(field)")
@@ -290,13 +295,7 @@ struct ModelPackageTests {
         ("[16, 8]", "compressor_rest", "must be an object"),
     ])
     func compressorRestErrors(rule: String, field: String, reason: String) throws {
-        do {
-            _ = try Self.manifest(Self.restManifestJSON(rule))
-            Issue.record("expected an error for \(field)")
-        } catch let error as ModelPackageError {
-            guard case .manifest(let got, let why) = error else { Issue.record("\(error)"); return }
-            #expect(got == field && why.contains(reason), "\(error)")
-        }
+        try expectManifestError(in: Self.restManifestJSON(rule), field: field, reason: reason)
     }
 
     @Test("a package with compressor_rest scores a stalled compressor's rest in thresholds, whatever the model says")
