@@ -55,7 +55,7 @@ public struct ModelManifest: Equatable, Sendable {
 
     /// The longest a healthy compressor rests outside a defrost (`"compressor_rest":
     /// {"running_g", "rest_max_min", "defrost_interval_h"}` in manifest.json, optional; the
-    /// package's input channels must include `vibration`).
+    /// package's input channels must include `vibration` and `temperature`).
     ///
     /// A dead compressor and a defrost do the same to a fridge's cabinet: the compressor
     /// stops and the air warms. No window of readings tells them apart until the rest
@@ -170,8 +170,8 @@ public struct ModelManifest: Equatable, Sendable {
         }
         var compressorRest: CompressorRest?
         if reader.members["compressor_rest"] != nil {
-            guard channels.contains(.vibration) else {
-                throw .manifest(field: "compressor_rest", reason: "needs vibration among input_channels")
+            guard channels.contains(.vibration), channels.contains(.temperature) else {
+                throw .manifest(field: "compressor_rest", reason: "needs vibration and temperature among input_channels")
             }
             var object = try reader.object("compressor_rest")
             let running = try object.double("running_g", in: Limits.runningG)

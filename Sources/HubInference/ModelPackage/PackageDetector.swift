@@ -107,8 +107,8 @@ public struct PackageDetector: AnomalyDetector {
             sinceScore = 0
             continuous = false
         }
-        if let vibration = reading.values[.vibration] {
-            restScore = restWatch?.observe(at: reading.timestamp, vibration: vibration, continuous: continuous) ?? 0
+        if let vibration = reading.values[.vibration], let temperature = reading.values[.temperature] {
+            restScore = restWatch?.observe(at: reading.timestamp, vibration: vibration, temperature: temperature, continuous: continuous) ?? 0
         }
         lastSample = reading.timestamp
         var next = nextSample ?? reading.timestamp
