@@ -182,8 +182,8 @@ public struct ModelManifest: Equatable, Sendable {
                 throw .manifest(field: "compressor_rest.defrost_interval_h",
                                 reason: "\(intervalHours) h is not longer than rest_max_min \(restMinutes) min")
             }
-            compressorRest = CompressorRest(runningG: running, restMax: .milliseconds(Int64((restMinutes * 60_000).rounded())),
-                                            defrostInterval: .milliseconds(Int64((intervalHours * 3_600_000).rounded())))
+            compressorRest = CompressorRest(runningG: running, restMax: .seconds(restMinutes * 60),
+                                            defrostInterval: .seconds(intervalHours * 3600))
         }
         try reader.finish()
         return ModelManifest(

@@ -107,8 +107,9 @@ public struct PackageDetector: AnomalyDetector {
             sinceScore = 0
             continuous = false
         }
-        if let vibration = reading.values[.vibration], let temperature = reading.values[.temperature] {
-            restScore = restWatch?.observe(at: reading.timestamp, vibration: vibration, temperature: temperature, continuous: continuous) ?? 0
+        // Only a package with the rule pays for its channel lookups (this runs on every reading).
+        if restWatch != nil, let vibration = reading.values[.vibration], let temperature = reading.values[.temperature] {
+            restScore = restWatch!.observe(at: reading.timestamp, vibration: vibration, temperature: temperature, continuous: continuous)
         }
         lastSample = reading.timestamp
         var next = nextSample ?? reading.timestamp
