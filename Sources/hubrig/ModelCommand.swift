@@ -29,6 +29,10 @@ struct ModelCommand: ParsableCommand {
                     print("   defrost timer: a compressor rest over \(DurationText.format(rest.restMax)) that begins within "
                         + "\(DurationText.format(rest.defrostInterval)) of the last defrost is a stall (running above \(rest.runningG) g)")
                 }
+                if let ajar = m.doorAjar {
+                    print("   door ajar: \(DurationText.format(ajar.run)) of running in which the air fell at most \(ajar.airFallMax) K, "
+                        + "rose at most \(ajar.openingStep) K a sample and read at least \(ajar.humidityMin) %RH (running above \(ajar.runningG) g)")
+                }
             } catch {
                 printError("\(directory): \(error)")
                 throw ExitCode(2)

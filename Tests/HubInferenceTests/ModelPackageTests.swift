@@ -272,10 +272,76 @@ struct ModelPackageTests {
         #expect(detector.heldSamples()[0] == [21, 21, 21, 22])
     }
 
-    /// The sample manifest with vibration among its inputs and `rule` as its `compressor_rest`.
-    static func restManifestJSON(_ rule: String) -> String {
+    /// The sample manifest with vibration among its inputs and `rule` as its `compressor_rest` (or `key`).
+    static func restManifestJSON(_ rule: String, key: String = "compressor_rest") -> String {
         manifestJSON.replacingOccurrences(of: "[\"temperature\", \"humidity\"]", with: "[\"temperature\", \"humidity\", \"vibration\"]")
-            .replacingOccurrences(of: "\"threshold\": 0.5", with: "\"threshold\": 0.5, \"compressor_rest\": \(rule)")
+            .replacingOccurrences(of: "\"threshold\": 0.5", with: "\"threshold\": 0.5, \"\(key)\": \(rule)")
+    }
+
+    static let ajarRule = "{\"running_g\": 0.004, \"run_min\": 1, \"air_fall_max_k\": 0.3, \"opening_step_k\": 0.4, \"humidity_min_pct\": 80}"
+
+    @Test("door_ajar parses into a rule in seconds")
+    func doorAjarParses() throws {
+        let m = try Self.manifest(Self.restManifestJSON(Self.ajarRule, key: "door_ajar"))
+        #expect(m.doorAjar == ModelManifest.DoorAjar(runningG: 0.004, run: .seconds(60), airFallMax: 0.3, openingStep: 0.4, humidityMin: 80))
+        #expect(try Self.manifest().doorAjar == nil)
+    }
+
+    @Test("every door_ajar mistake names its field", arguments: [
+        ("{\"running_g\": -1, \"run_min\": 8, \"air_fall_max_k\": 0.3, \"opening_step_k\": 0.4, \"humidity_min_pct\": 80}",
+         "door_ajar.running_g", "found -1.0"),
+        ("{\"running_g\": 0.004, \"run_min\": 1e9, \"air_fall_max_k\": 0.3, \"opening_step_k\": 0.4, \"humidity_min_pct\": 80}",
+         "door_ajar.run_min", "0.1...1440.0"),
+        ("{\"running_g\": 0.004, \"run_min\": 1440, \"air_fall_max_k\": 0.3, \"opening_step_k\": 0.4, \"humidity_min_pct\": 80}",
+         "door_ajar.run_min", "more than 10000 samples"),
+        ("{\"running_g\": 0.004, \"run_min\": 8, \"air_fall_max_k\": \"0.3\", \"opening_step_k\": 0.4, \"humidity_min_pct\": 80}",
+         "door_ajar.air_fall_max_k", nil),
+        ("{\"running_g\": 0.004, \"run_min\": 8, \"air_fall_max_k\": 0.3, \"opening_step_k\": 1e300, \"humidity_min_pct\": 80}",
+         "door_ajar.opening_step_k", "0.0...100.0"),
+        ("{\"running_g\": 0.004, \"run_min\": 8, \"air_fall_max_k\": 0.3, \"opening_step_k\": 0.4, \"humidity_min_pct\": 101}",
+         "door_ajar.humidity_min_pct", "0.0...100.0"),
+        ("{\"running_g\": 0.004, \"run_min\": 8, \"air_fall_max_k\": 0.3, \"opening_step_k\": 0.4}", "door_ajar.humidity_min_pct", "missing"),
+        ("{\"running_g\": 0.004, \"run_min\": 8, \"air_fall_max_k\": 0.3, \"opening_step_k\": 0.4, \"humidity_min_pct\": 80, \"door\": 1}",
+         "door_ajar.door", "unknown field"),
+        ("true", "door_ajar", "must be an object"),
+    ] as [(String, String, String?)])
+    func doorAjarErrors(rule: String, field: String, reason: String?) throws {
+        try expectManifestError(in: Self.restManifestJSON(rule, key: "door_ajar"), field: field, reason: reason)
+    }
+
+    @Test("door_ajar needs vibration, temperature and humidity among the inputs")
+    func doorAjarNeedsChannels() throws {
+        let text = Self.manifestJSON.replacingOccurrences(of: "\"threshold\": 0.5", with: "\"threshold\": 0.5, \"door_ajar\": \(Self.ajarRule)")
+        try expectManifestError(in: text, field: "door_ajar", reason: "needs vibration, temperature and humidity")
+    }
+
+    @Test("a package with door_ajar scores a run that does not cool a humid cabinet in thresholds, whatever the model says")
+    func doorAjarScores() throws {
+        let manifest = try Self.manifest(Self.restManifestJSON(Self.ajarRule, key: "door_ajar"))
+        let golden = Self.golden(features: [21.5, 360, 0.5], normalised: [0.75, 36, -1], output: [0.75, 36, -1], score: 0, vibration: true)
+        var detector = PackageDetector(package: try ModelPackage.assemble(manifest: manifest, model: ScalingModel(inputSize: 3, gain: 1),
+                                                                          golden: golden))
+        var second: Int64 = 0
+        var scores: [Double] = []
+        func feed(samples: Int, humidity: Double) {
+            for _ in 0..<samples {
+                var values = ChannelValues([(.humidity, humidity), (.temperature, 6)])
+                values[.vibration] = 0.02
+                if let score = detector.observe(Reading(timestamp: Instant(secondsSinceEpoch: second), device: "fridge", values: values)) {
+                    scores.append(score)
+                }
+                second += 10
+            }
+        }
+        // Running with the air still, but the cabinet dry: the perfect model's 0.
+        feed(samples: 12, humidity: 60)
+        #expect(!scores.isEmpty && scores.allSatisfy { $0 == 0 }, "\(scores)")
+        // Humid: a window every second sample; at the sixth humid sample (one minute) the rule
+        // holds and the window is at the threshold, then above.
+        scores = []
+        feed(samples: 10, humidity: 95)
+        let expected = [0, 0, 6.0 / 6, 8.0 / 6, 10.0 / 6].map { 0.5 * $0 }
+        #expect(scores == expected, "\(scores)")
     }
 
     @Test("compressor_rest parses into a rule in seconds")

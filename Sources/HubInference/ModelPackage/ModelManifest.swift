@@ -77,6 +77,37 @@ public struct ModelManifest: Equatable, Sendable {
         }
     }
 
+    /// Optional: a compressor that runs without cooling the air, no opening in sight (see `DoorAjar`).
+    public var doorAjar: DoorAjar? = nil
+
+    /// A fridge's door left ajar (`"door_ajar": {"running_g", "run_min", "air_fall_max_k",
+    /// "opening_step_k", "humidity_min_pct"}` in manifest.json, optional; the package's input
+    /// channels must include `vibration`, `temperature` and `humidity`).
+    ///
+    /// A door left ajar makes the compressor run without stop while the air stands still,
+    /// which a healthy fridge also does after a dinner's openings, for up to two hours: no
+    /// window statistic told them apart in the first 15 minutes. But a household's opening
+    /// is a step in the air's temperature and dries the cabinet as the air warms, and a gap
+    /// is neither: it feeds the kitchen's air in steadily and keeps the humidity near
+    /// saturation. So: `run_min` of running (vibration above `running_g`) in which the air
+    /// fell no more than `air_fall_max_k`, rose no more than `opening_step_k` between two
+    /// samples, and read at least `humidity_min_pct`. See `DoorAjarWatch`.
+    public struct DoorAjar: Equatable, Sendable {
+        public var runningG: Double
+        public var run: Duration
+        public var airFallMax: Double
+        public var openingStep: Double
+        public var humidityMin: Double
+
+        public init(runningG: Double, run: Duration, airFallMax: Double, openingStep: Double, humidityMin: Double) {
+            self.runningG = runningG
+            self.run = run
+            self.airFallMax = airFallMax
+            self.openingStep = openingStep
+            self.humidityMin = humidityMin
+        }
+    }
+
     /// `name@version`, as inference results carry it.
     public var identifier: String { "\(name)@\(version)" }
 
@@ -185,12 +216,32 @@ public struct ModelManifest: Equatable, Sendable {
             compressorRest = CompressorRest(runningG: running, restMax: .seconds(restMinutes * 60),
                                             defrostInterval: .seconds(intervalHours * 3600))
         }
+        var doorAjar: DoorAjar?
+        if reader.members["door_ajar"] != nil {
+            guard channels.contains(.vibration), channels.contains(.temperature), channels.contains(.humidity) else {
+                throw .manifest(field: "door_ajar", reason: "needs vibration, temperature and humidity among input_channels")
+            }
+            var object = try reader.object("door_ajar")
+            let running = try object.double("running_g", in: Limits.runningG)
+            let runMinutes = try object.double("run_min", in: Limits.runMinutes)
+            let fall = try object.double("air_fall_max_k", in: Limits.temperatureChangeK)
+            let step = try object.double("opening_step_k", in: Limits.temperatureChangeK)
+            let humidity = try object.double("humidity_min_pct", in: Limits.humidityPercent)
+            try object.finish()
+            guard runMinutes * 60 / pollSeconds <= Double(Limits.windowLength.upperBound) else {
+                throw .manifest(field: "door_ajar.run_min",
+                                reason: "\(runMinutes) min is more than \(Limits.windowLength.upperBound) samples every \(pollSeconds) s")
+            }
+            doorAjar = DoorAjar(runningG: running, run: .seconds(runMinutes * 60), airFallMax: fall, openingStep: step,
+                                humidityMin: humidity)
+        }
         try reader.finish()
         return ModelManifest(
             name: name, version: version, kind: kind, inputChannels: channels, windowLength: length, windowStride: stride,
             pollInterval: .nanoseconds(Int64((pollSeconds * 1e9).rounded())), features: features,
             normalisationMean: mean, normalisationStd: std, modelFile: modelFile, threshold: threshold,
-            debounceK: k, debounceN: n, commissioning: commissioning, compressorRest: compressorRest)
+            debounceK: k, debounceN: n, commissioning: commissioning, compressorRest: compressorRest,
+            doorAjar: doorAjar)
     }
 
     /// The ranges every numeric field must lie in (docs/models.md). They are far wider than
@@ -222,6 +273,12 @@ public struct ModelManifest: Equatable, Sendable {
         public static let restMaxMinutes: ClosedRange<Double> = 1...1440
         /// Compressor rest: the shortest time between defrosts, hours (a week at most).
         public static let defrostIntervalHours: ClosedRange<Double> = 0.1...168
+        /// Door ajar: the running time the rule looks back over, minutes (at most `windowLength`'s samples).
+        public static let runMinutes: ClosedRange<Double> = 0.1...1440
+        /// Door ajar: the air's fall and step, K.
+        public static let temperatureChangeK: ClosedRange<Double> = 0...100
+        /// Door ajar: the lowest humidity, %RH.
+        public static let humidityPercent: ClosedRange<Double> = 0...100
     }
 
     /// A name that stays inside the package directory.

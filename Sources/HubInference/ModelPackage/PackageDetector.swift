@@ -43,6 +43,10 @@ public struct PackageDetector: AnomalyDetector {
     public private(set) var restWatch: CompressorRestWatch?
     /// The rest watch's latest verdict, in units of its longest healthy rest.
     private var restScore = 0.0
+    /// The manifest's `door_ajar` rule, fed every sample the window takes.
+    public private(set) var ajarWatch: DoorAjarWatch?
+    /// The door watch's latest verdict, in units of its running time.
+    private var ajarScore = 0.0
 
     /// How early a reading may come and still take its slot, and the longest gap the window
     /// bridges (see `observe`): fixed by the manifest, so worked out once rather than with
@@ -58,6 +62,7 @@ public struct PackageDetector: AnomalyDetector {
         scorer = WindowScorer(manifest: package.manifest, model: package.model)
         rings = package.manifest.inputChannels.map { _ in Array(repeating: 0, count: package.manifest.windowLength) }
         restWatch = package.manifest.compressorRest.map(CompressorRestWatch.init(rule:))
+        ajarWatch = package.manifest.doorAjar.map { DoorAjarWatch(rule: $0, interval: interval) }
     }
 
     /// A detector for `package` that starts with the samples `previous` holds (as many as fit).
@@ -107,9 +112,14 @@ public struct PackageDetector: AnomalyDetector {
             sinceScore = 0
             continuous = false
         }
-        // Only a package with the rule pays for its channel lookups (this runs on every reading).
+        // Only a package with the rules pays for their channel lookups (this runs on every reading).
         if restWatch != nil, let vibration = reading.values[.vibration], let temperature = reading.values[.temperature] {
             restScore = restWatch!.observe(at: reading.timestamp, vibration: vibration, temperature: temperature, continuous: continuous)
+        }
+        if ajarWatch != nil, let vibration = reading.values[.vibration], let temperature = reading.values[.temperature],
+           let humidity = reading.values[.humidity] {
+            ajarScore = ajarWatch!.observe(at: reading.timestamp, vibration: vibration, temperature: temperature,
+                                           humidity: humidity, continuous: continuous)
         }
         lastSample = reading.timestamp
         var next = nextSample ?? reading.timestamp
@@ -129,9 +139,10 @@ public struct PackageDetector: AnomalyDetector {
             return nil
         }
         if unitThreshold == nil, let commissioning = manifest.commissioning { commission(score, commissioning) }
-        // A stalled compressor scores its rest in thresholds: at the longest healthy rest
-        // the window is at the threshold, and past it above, whatever the model says.
-        return max(score, restScore * threshold)
+        // The rules score in thresholds: a stalled compressor's rest is at the threshold at
+        // the longest healthy rest, a door ajar once its running time has passed; past that
+        // the window is anomalous whatever the model says.
+        return max(score, restScore * threshold, ajarScore * threshold)
     }
 
     /// Learns the unit's quiet level from its first scored windows, then fixes its threshold.
