@@ -26,7 +26,6 @@ public struct DoorAjarWatch: Sendable {
     /// Samples the rule looks back over (`run` at the package's sample interval).
     public let samples: Int
     private var lastSample: Instant?
-    private var lastAir: Double?
     /// The air's temperature over the last `samples + 1` samples, a ring.
     private var air: [Double]
     private var airNext = 0
@@ -55,13 +54,13 @@ public struct DoorAjarWatch: Sendable {
             sinceStep = 0
             sinceDry = 0
             airFilled = 0
-            lastAir = nil
         }
         runningSamples = vibration > rule.runningG ? runningSamples + 1 : 0
-        let stepped = lastAir.map { temperature - $0 > rule.openingStep } ?? true
+        // The newest sample in the ring is the previous one; without one, a step cannot be ruled out.
+        let previous = airFilled > 0 ? air[(airNext + air.count - 1) % air.count] : nil
+        let stepped = previous.map { temperature - $0 > rule.openingStep } ?? true
         sinceStep = stepped ? 0 : sinceStep + 1
         sinceDry = humidity < rule.humidityMin ? 0 : sinceDry + 1
-        lastAir = temperature
         air[airNext] = temperature
         airNext = (airNext + 1) % air.count
         airFilled = min(airFilled + 1, air.count)

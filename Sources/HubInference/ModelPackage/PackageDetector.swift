@@ -112,14 +112,18 @@ public struct PackageDetector: AnomalyDetector {
             sinceScore = 0
             continuous = false
         }
-        // Only a package with the rules pays for their channel lookups (this runs on every reading).
-        if restWatch != nil, let vibration = reading.values[.vibration], let temperature = reading.values[.temperature] {
-            restScore = restWatch!.observe(at: reading.timestamp, vibration: vibration, temperature: temperature, continuous: continuous)
-        }
-        if ajarWatch != nil, let vibration = reading.values[.vibration], let temperature = reading.values[.temperature],
-           let humidity = reading.values[.humidity] {
-            ajarScore = ajarWatch!.observe(at: reading.timestamp, vibration: vibration, temperature: temperature,
-                                           humidity: humidity, continuous: continuous)
+        // Only a package with the rules pays for their channel lookups (this runs on every
+        // reading), and the channels both rules read are looked up once.
+        if restWatch != nil || ajarWatch != nil, let vibration = reading.values[.vibration],
+           let temperature = reading.values[.temperature] {
+            if restWatch != nil {
+                restScore = restWatch!.observe(at: reading.timestamp, vibration: vibration, temperature: temperature,
+                                               continuous: continuous)
+            }
+            if ajarWatch != nil, let humidity = reading.values[.humidity] {
+                ajarScore = ajarWatch!.observe(at: reading.timestamp, vibration: vibration, temperature: temperature,
+                                               humidity: humidity, continuous: continuous)
+            }
         }
         lastSample = reading.timestamp
         var next = nextSample ?? reading.timestamp
