@@ -402,6 +402,71 @@ struct ModelPackageTests {
         #expect(scores.count == expected.count && zip(scores, expected).allSatisfy { abs($0 - $1) < 1e-12 }, "\(scores)")
     }
 
+    /// A package whose perfect model scores 0, so what a detector scores is its rules'.
+    static func rulePackage(_ rule: String, key: String = "compressor_rest") throws -> ModelPackage {
+        let manifest = try Self.manifest(Self.restManifestJSON(rule, key: key))
+        let golden = Self.golden(features: [21.5, 360, 0.5], normalised: [0.75, 36, -1], output: [0.75, 36, -1], score: 0, vibration: true)
+        return try ModelPackage.assemble(manifest: manifest, model: ScalingModel(inputSize: 3, gain: 1), golden: golden)
+    }
+
+    /// The scores after a swap to `successor` (nil: no swap) between `before` and `after`,
+    /// each a list of (seconds, vibration, humidity) stretches at 10 s.
+    static func scoresAcrossSwap(from package: ModelPackage, to successor: ModelPackage?,
+                                 before: [(Int64, Double, Double)], after: [(Int64, Double, Double)]) -> [Double] {
+        var detector = PackageDetector(package: package)
+        var second: Int64 = 0
+        var scores: [Double] = []
+        func feed(_ stretches: [(Int64, Double, Double)]) {
+            for (seconds, vibration, humidity) in stretches {
+                for _ in 0..<(seconds / 10) {
+                    var values = ChannelValues([(.humidity, humidity), (.temperature, 6)])
+                    values[.vibration] = vibration
+                    if let score = detector.observe(Reading(timestamp: Instant(secondsSinceEpoch: second), device: "fridge", values: values)) {
+                        scores.append(score)
+                    }
+                    second += 10
+                }
+            }
+        }
+        feed(before)
+        if let successor { detector = PackageDetector(package: successor, continuing: detector) }
+        scores = []
+        feed(after)
+        return scores
+    }
+
+    @Test("a model swap keeps compressor_rest's defrost timer when the new package has the same rule, and only then")
+    func swapKeepsRestWatch() throws {
+        let rule = "{\"running_g\": 0.004, \"rest_max_min\": 1, \"defrost_interval_h\": 0.1}"
+        let package = try Self.rulePackage(rule)
+        // Run, a two-minute defrost, run; the deployment; a rest 3 minutes after the defrost began.
+        let before: [(Int64, Double, Double)] = [(60, 0.02, 30), (120, 0.001, 30), (60, 0.02, 30)]
+        let after: [(Int64, Double, Double)] = [(120, 0.001, 30)]
+        let unswapped = Self.scoresAcrossSwap(from: package, to: nil, before: before, after: after)
+        #expect(unswapped.contains { $0 > 0.5 }, "the stall passes the threshold without a swap: \(unswapped)")
+        let same = try Self.rulePackage(rule)
+        #expect(Self.scoresAcrossSwap(from: package, to: same, before: before, after: after) == unswapped)
+        // Another rule starts afresh: not knowing the last defrost, it takes the rest for one.
+        let other = try Self.rulePackage("{\"running_g\": 0.004, \"rest_max_min\": 1.5, \"defrost_interval_h\": 0.1}")
+        let fresh = Self.scoresAcrossSwap(from: package, to: other, before: before, after: after)
+        #expect(fresh.allSatisfy { $0 == 0 }, "\(fresh)")
+    }
+
+    @Test("a model swap keeps door_ajar's count when the new package has the same rule")
+    func swapKeepsAjarWatch() throws {
+        let package = try Self.rulePackage(Self.ajarRule, key: "door_ajar")
+        // Humid running on both sides of the deployment: the rule's minute spans it.
+        let before: [(Int64, Double, Double)] = [(120, 0.02, 60), (40, 0.02, 95)]
+        let after: [(Int64, Double, Double)] = [(60, 0.02, 95)]
+        let unswapped = Self.scoresAcrossSwap(from: package, to: nil, before: before, after: after)
+        #expect(unswapped.contains { $0 >= 0.5 }, "the rule holds within the stretch after: \(unswapped)")
+        #expect(Self.scoresAcrossSwap(from: package, to: try Self.rulePackage(Self.ajarRule, key: "door_ajar"),
+                                      before: before, after: after) == unswapped)
+        let longer = Self.ajarRule.replacingOccurrences(of: "\"run_min\": 1", with: "\"run_min\": 2")
+        let fresh = Self.scoresAcrossSwap(from: package, to: try Self.rulePackage(longer, key: "door_ajar"), before: before, after: after)
+        #expect(fresh.allSatisfy { $0 == 0 }, "another rule counts afresh: \(fresh)")
+    }
+
     static func commissionedPackage(windows: Int, factor: Double, floor: Double) throws -> ModelPackage {
         var manifest = try manifest()
         manifest.commissioning = ModelManifest.Commissioning(windows: windows, factor: factor, floor: floor)

@@ -7,7 +7,8 @@ import HubCore
 /// trained at 10 s works on a hub polling every second. Readings missing an input channel
 /// (a sensor failed) are skipped, not zero-filled. Once the window is full, every `stride`
 /// samples the window's features are scored. The window survives a model swap: the new
-/// package takes over the samples the old one held.
+/// package takes over the samples the old one held, and the rules' state where the new
+/// package has the same rule.
 ///
 /// A window is scored only if it is continuous: when more than `gapSamplesMax` samples in a
 /// row are missing (a sensor outage, partial readings, a hub that was down) the window is
@@ -68,6 +69,18 @@ public struct PackageDetector: AnomalyDetector {
     /// A detector for `package` that starts with the samples `previous` holds (as many as fit).
     public init(package: ModelPackage, continuing previous: PackageDetector) {
         self.init(package: package)
+        // A rule's state survives the swap when the new package has the same rule: a
+        // deployment that only retrains the model must not leave a fridge to the
+        // autoencoder's 55 minutes until its next defrost has been seen.
+        if let watch = previous.restWatch, watch.rule == package.manifest.compressorRest {
+            restWatch = watch
+            restScore = previous.restScore
+        }
+        if let watch = previous.ajarWatch, watch.rule == package.manifest.doorAjar,
+           previous.package.manifest.pollInterval == package.manifest.pollInterval {
+            ajarWatch = watch
+            ajarScore = previous.ajarScore
+        }
         let channels = package.manifest.inputChannels
         let old = previous.heldSamples()
         guard let first = old.first, !first.isEmpty else { return }
