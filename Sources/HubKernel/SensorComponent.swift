@@ -35,7 +35,11 @@ public enum SensorTimer: Equatable, Sendable {
 /// `ThermometerCrossCheck` compares the two, and while they disagree the device is
 /// `degraded` with the drift in the detail and its readings are marked `suspect` (values
 /// as measured, so nothing is lost; detectors skip them). The LPS25H's temperature itself
-/// is never published.
+/// is never published. A compressor kit (one that derives `duty_cycles`) has only its
+/// accelerometer to hear the compressor; a `CompressorVibrationCrossCheck` holds it
+/// against the air, and while the air cools as only a running compressor cools it with
+/// the accelerometer reading rest, the device is `degraded` and its readings `suspect` in
+/// the same way.
 public struct SensorComponent {
     public enum Event: Sendable {
         case start
@@ -130,12 +134,13 @@ public struct SensorComponent {
     private var rounds: [Round]
     private var dutyCycles: [DutyCycleEstimator?]
     private var crossChecks: [ThermometerCrossCheck?]
+    private var compressorChecks: [CompressorVibrationCrossCheck?]
     /// `dt/local/sensor/<device>` per device, built once: a hub publishes on them all day.
     private let readingTopics: [Topic]
     private var deviceHealth: [HealthState]
-    /// Whether the last health report named a drift, so its end is reported even when a
-    /// failed chip keeps the state where it was.
-    private var reportedDrift: [Bool]
+    /// Which cross-check verdicts the last health report named, so their end is reported
+    /// even when a failed chip keeps the state where it was.
+    private var reportedVerdicts: [CrossCheckVerdicts]
     private var nextPoll: Instant?
     private var pollIndex = 0
     /// The chips of every device together.
@@ -143,7 +148,8 @@ public struct SensorComponent {
 
     public init(devices: [Device], pollInterval: Duration, selfHeating: SelfHeating = .none,
                 readyRetryDelay: Duration = .milliseconds(20), readyRetriesMax: Int = 10,
-                crossCheck: ThermometerCrossCheck.Settings = .production) {
+                crossCheck: ThermometerCrossCheck.Settings = .production,
+                compressorCheck: CompressorVibrationCrossCheck.Settings = .production) {
         self.devices = devices
         self.pollInterval = pollInterval
         self.selfHeating = selfHeating
@@ -152,13 +158,16 @@ public struct SensorComponent {
         chips = devices.map { Array(repeating: Chip(), count: $0.chips.count) }
         rounds = devices.map { Round(pending: Array(repeating: false, count: $0.chips.count)) }
         deviceHealth = devices.map { _ in .ok }
-        reportedDrift = devices.map { _ in false }
+        reportedVerdicts = devices.map { _ in CrossCheckVerdicts() }
         dutyCycles = devices.map { $0.derivesDutyCycle ? DutyCycleEstimator(window: .seconds(3600), pollInterval: pollInterval) : nil }
         readingTopics = devices.map { Topic.sensorReading($0.id) }
         chipCount = devices.reduce(0) { $0 + $1.chips.count }
         crossChecks = devices.map { device in
             device.chips.contains("HTS221") && device.chips.contains("LPS25H")
                 ? ThermometerCrossCheck(pollInterval: pollInterval, settings: crossCheck) : nil
+        }
+        compressorChecks = devices.map {
+            $0.derivesDutyCycle ? CompressorVibrationCrossCheck(pollInterval: pollInterval, settings: compressorCheck) : nil
         }
     }
 
@@ -292,7 +301,11 @@ public struct SensorComponent {
            let duty = dutyCycles[device]?.add(vibration: vibration) {
             values[.dutyCycles] = Channel.dutyCycles.rounded(duty)
         }
-        let quality: ReadingQuality = crossChecks[device]?.isDrifting == true ? .suspect : rounds[device].missing ? .partial : .good
+        if let vibration = values[.vibration], let temperature = values[.temperature],
+           compressorChecks[device]?.add(temperature: temperature, vibration: vibration) != nil {
+            actions += reportHealth(device: device, now: now)
+        }
+        let quality: ReadingQuality = verdicts(device).any ? .suspect : rounds[device].missing ? .partial : .good
         actions.append(.publish(device: device, Reading(timestamp: now, device: devices[device].id, values: values, quality: quality)))
         return actions
     }
@@ -309,19 +322,34 @@ public struct SensorComponent {
     /// Publishes the device's health (its worst chip's, degraded while its thermometers
     /// disagree) when it changed, or when the drift verdict changed the detail.
     private mutating func reportHealth(device: Int, now: Instant) -> [Action] {
-        let drifting = crossChecks[device]?.isDrifting == true
-        var worst = drifting ? HealthState.degraded : .ok
+        let verdicts = verdicts(device)
+        var worst = verdicts.any ? HealthState.degraded : .ok
         for chip in chips[device] where chip.health > worst { worst = chip.health }
         // Every chip of every poll comes through here; the detail is worded only for a change.
-        guard worst != deviceHealth[device] || drifting != reportedDrift[device] else { return [] }
+        guard worst != deviceHealth[device] || verdicts != reportedVerdicts[device] else { return [] }
         var problems = zip(devices[device].chips, chips[device]).filter { $0.1.health != .ok }
             .map { "\($0.0) \($0.1.health.rawValue): \($0.1.lastError ?? "recent retries")" }
-        if drifting, let check = crossChecks[device] { problems.append(check.detail) }
+        if verdicts.drifting, let check = crossChecks[device] { problems.append(check.detail) }
+        if verdicts.compressorUnheard, let check = compressorChecks[device] { problems.append(check.detail) }
         let detailText = problems.isEmpty ? "all sensors ok" : problems.joined(separator: "; ")
         deviceHealth[device] = worst
-        reportedDrift[device] = drifting
+        reportedVerdicts[device] = verdicts
         return [.publishHealth(HealthReport(timestamp: now, component: "sensor", device: devices[device].id,
                                             state: worst, detail: detailText))]
+    }
+}
+
+/// What a device's cross-checks say of its sensors (each true while its check holds).
+struct CrossCheckVerdicts: Equatable {
+    var drifting = false
+    var compressorUnheard = false
+    var any: Bool { drifting || compressorUnheard }
+}
+
+extension SensorComponent {
+    fileprivate func verdicts(_ device: Int) -> CrossCheckVerdicts {
+        CrossCheckVerdicts(drifting: crossChecks[device]?.isDrifting == true,
+                           compressorUnheard: compressorChecks[device]?.isSuspect == true)
     }
 }
 
