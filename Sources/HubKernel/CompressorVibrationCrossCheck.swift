@@ -65,9 +65,7 @@ public struct CompressorVibrationCrossCheck: Sendable {
     private let quietSamples: Int
     private let holdSamples: Int
     /// The air over the last `spanSamples + 1` samples, a ring.
-    private var air: [Double]
-    private var airNext = 0
-    private var airFilled = 0
+    private var air: RecentValues
     private var sinceRunning = 0
     private var sinceStep = 0
     private var sample = 0
@@ -82,7 +80,7 @@ public struct CompressorVibrationCrossCheck: Sendable {
         spanSamples = samples(settings.coolingSpan)
         quietSamples = samples(settings.openingQuiet)
         holdSamples = samples(settings.hold)
-        air = Array(repeating: 0, count: spanSamples + 1)
+        air = RecentValues(capacity: spanSamples + 1)
     }
 
     /// What the kit's health says while the verdict holds.
@@ -95,12 +93,10 @@ public struct CompressorVibrationCrossCheck: Sendable {
     public mutating func add(temperature: Double, vibration: Double) -> Bool? {
         let before = isSuspect
         sample += 1
-        let previous = airFilled > 0 ? air[(airNext + air.count - 1) % air.count] : nil
+        let previous = air.newest
         // Without a previous sample a step cannot be ruled out.
         sinceStep = previous.map { temperature - $0 > settings.openingStepK } == false ? sinceStep + 1 : 0
-        air[airNext] = temperature
-        airNext = (airNext + 1) % air.count
-        airFilled = min(airFilled + 1, air.count)
+        air.append(temperature)
         if vibration > settings.runningG {
             sinceRunning = 0
             lastCooling = nil
@@ -109,7 +105,7 @@ public struct CompressorVibrationCrossCheck: Sendable {
         }
         sinceRunning += 1
         // The oldest in a full ring is `spanSamples` samples before this one.
-        let fall = airFilled == air.count ? air[airNext] - temperature : 0
+        let fall = air.oldest.map { $0 - temperature } ?? 0
         let cooling = sinceRunning > spanSamples
             && (sinceStep > quietSamples && fall >= settings.coolingK || sinceStep >= spanSamples && fall >= settings.fastCoolingK)
         if cooling {

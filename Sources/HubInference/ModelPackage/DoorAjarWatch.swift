@@ -27,9 +27,7 @@ public struct DoorAjarWatch: Sendable {
     public let samples: Int
     private var lastSample: Instant?
     /// The air's temperature over the last `samples + 1` samples, a ring.
-    private var air: [Double]
-    private var airNext = 0
-    private var airFilled = 0
+    private var air: RecentValues
     /// Samples in a row for which each condition has held.
     private var runningSamples = 0
     private var sinceStep = 0
@@ -40,7 +38,7 @@ public struct DoorAjarWatch: Sendable {
         precondition(interval > .zero, "a positive sample interval")
         self.rule = rule
         samples = max(1, Int((rule.run / interval).rounded()))
-        air = Array(repeating: 0, count: samples + 1)
+        air = RecentValues(capacity: samples + 1)
     }
 
     /// Feeds one sample; `continuous` is false when samples were missing before it.
@@ -53,19 +51,17 @@ public struct DoorAjarWatch: Sendable {
             runningSamples = 0
             sinceStep = 0
             sinceDry = 0
-            airFilled = 0
+            air.removeAll()
         }
         runningSamples = vibration > rule.runningG ? runningSamples + 1 : 0
         // The newest sample in the ring is the previous one; without one, a step cannot be ruled out.
-        let previous = airFilled > 0 ? air[(airNext + air.count - 1) % air.count] : nil
+        let previous = air.newest
         let stepped = previous.map { temperature - $0 > rule.openingStep } ?? true
         sinceStep = stepped ? 0 : sinceStep + 1
         sinceDry = humidity < rule.humidityMin ? 0 : sinceDry + 1
-        air[airNext] = temperature
-        airNext = (airNext + 1) % air.count
-        airFilled = min(airFilled + 1, air.count)
-        // Full, the ring holds the last `samples + 1` samples; the slot after the newest is `samples` ago.
-        let oldest = airFilled == air.count ? air[airNext] : nil
+        air.append(temperature)
+        // Full, the ring's oldest is `samples` samples before this one.
+        let oldest = air.oldest
         let held = min(runningSamples, sinceStep, sinceDry)
         guard held >= samples, let before = oldest, before - temperature <= rule.airFallMax else { return 0 }
         return Double(held) / Double(samples)
