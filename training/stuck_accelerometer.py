@@ -6,8 +6,8 @@ held against the air").
 
 The rule is re-stated here at a 10 s poll: a verdict when the vibration read rest (≤ 4 mg)
 for the last 3 minutes and the air fell 1.2 K over them with no opening's step (a rise above
-0.4 K between two samples) in the last 15 minutes, or 2 K with no step inside the 3 minutes;
-held 3 h after the last such fall, cleared when the compressor is heard. A stuck
+0.4 K between two samples) in the last 15 minutes, or 2 K with no step inside the 3 minutes,
+either on 3 samples in a row (30 s); held 3 h after the last such fall, cleared when the compressor is heard. A stuck
 accelerometer is simulated by replacing the vibration from an instant on with the chip's
 resting reading (1.7 mg), which is what the `sensor.<device>.stuck` fault makes the kit
 report.
@@ -23,7 +23,7 @@ import numpy as np
 
 from train import export
 
-SPAN, FALL, FAST_FALL, QUIET, HOLD, STEP, RUNNING = 18, 1.2, 2.0, 90, 1080, 0.4, 0.004  # samples of 10 s, K, g
+SPAN, FALL, FAST_FALL, QUIET, CONFIRM, HOLD, STEP, RUNNING = 18, 1.2, 2.0, 90, 3, 1080, 0.4, 0.004  # samples of 10 s, K, g
 REST = 0.0017
 
 
@@ -43,7 +43,7 @@ def telemetry(args, seed, failing):
 def verdicts(temperature, vibration):
     """The check's verdict after every sample, as CompressorVibrationCrossCheck.add gives it."""
     on = np.zeros(len(temperature), bool)
-    since_running = since_step = 0
+    since_running = since_step = cooling = 0
     last, state, previous = None, False, None
     ring = []
     for i, (t, v) in enumerate(zip(temperature, vibration)):
@@ -54,11 +54,13 @@ def verdicts(temperature, vibration):
         previous = t
         ring = (ring + [t])[-(SPAN + 1):]
         if v > RUNNING:
-            since_running, last, state = 0, None, False
+            since_running, cooling, last, state = 0, 0, None, False
             continue
         since_running += 1
         fall = ring[0] - t if len(ring) == SPAN + 1 else 0
-        if since_running > SPAN and (since_step > QUIET and fall >= FALL or since_step >= SPAN and fall >= FAST_FALL):
+        cools = since_running > SPAN and (since_step > QUIET and fall >= FALL or since_step >= SPAN and fall >= FAST_FALL)
+        cooling = cooling + 1 if cools else 0
+        if cooling >= CONFIRM:
             last, state = i, True
         if state and i - last > HOLD:
             state = False

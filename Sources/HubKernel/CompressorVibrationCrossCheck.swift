@@ -11,7 +11,8 @@ import HubCore
 /// 0.36 K a minute (the simulated fridge's figures, docs/models.md). So a fall of
 /// `coolingK` within `coolingSpan` while the vibration read rest throughout, with no
 /// opening's step (a rise above `openingStepK` between two samples) in the last
-/// `openingQuiet`, is a compressor running unheard; so is a fall of `fastCoolingK` within
+/// `openingQuiet`, and still so `confirm` later (a one-sample dip, a spike on the
+/// thermometer, is not cooling), is a compressor running unheard; so is a fall of `fastCoolingK` within
 /// `coolingSpan` with no step inside it, however soon after an opening (no settling is
 /// that fast: the compressor pulling a warm cabinet down after a defrost and a meal's
 /// opening cools it 1.4 K a minute). One such episode makes the verdict;
@@ -32,13 +33,14 @@ public struct CompressorVibrationCrossCheck: Sendable {
         public var fastCoolingK: Double
         public var openingStepK: Double
         public var openingQuiet: Duration
+        public var confirm: Duration
         public var hold: Duration
 
         public init(runningG: Double, coolingSpan: Duration, coolingK: Double, fastCoolingK: Double, openingStepK: Double,
-                    openingQuiet: Duration, hold: Duration) {
+                    openingQuiet: Duration, confirm: Duration, hold: Duration) {
             precondition(runningG > 0 && coolingK > 0 && fastCoolingK >= coolingK && openingStepK > 0,
                          "positive levels, the fast fall at least the fall")
-            precondition(coolingSpan > .zero && openingQuiet >= coolingSpan && hold > .zero,
+            precondition(coolingSpan > .zero && openingQuiet >= coolingSpan && confirm > .zero && hold > .zero,
                          "positive spans, the opening's quiet at least the cooling span")
             self.runningG = runningG
             self.coolingSpan = coolingSpan
@@ -46,30 +48,34 @@ public struct CompressorVibrationCrossCheck: Sendable {
             self.fastCoolingK = fastCoolingK
             self.openingStepK = openingStepK
             self.openingQuiet = openingQuiet
+            self.confirm = confirm
             self.hold = hold
         }
 
         /// 1.2 K in 3 min (0.4 K/min) 15 min after any opening, or 2 K in 3 min with no
-        /// step inside them; held 3 h. On training units 1001–1100 (600 healthy days, and
+        /// step inside them, for 30 s on end; held 3 h. On training units 1001–1100 (600 healthy days, and
         /// 200 compressor failures of 6 h) it never fired; on those days with the
         /// accelerometer stuck from every third hour (4,000 episodes) it fired a median
-        /// 6.2 min in, 97 % within 30 min. (0.8 K in 2 min fired on two of the compressor
+        /// 6.8 min in, 97 % within 30 min. (0.8 K in 2 min fired on two of the compressor
         /// failures.) The largest 3-minute fall at rest with no step inside it was 1.04 K
         /// on the healthy days and 1.17 K in the compressor failures. On validation units
         /// 2051–2150, the same: never on 600 healthy days or 200 failures, stuck caught a
-        /// median 6.5 min in.
+        /// median 7.2 min in (training/stuck_accelerometer.py).
         public static let production = Settings(runningG: 0.004, coolingSpan: .seconds(180), coolingK: 1.2, fastCoolingK: 2.0,
-                                                openingStepK: 0.4, openingQuiet: .seconds(900), hold: .seconds(10_800))
+                                                openingStepK: 0.4, openingQuiet: .seconds(900), confirm: .seconds(30),
+                                                hold: .seconds(10_800))
     }
 
     public let settings: Settings
     private let spanSamples: Int
     private let quietSamples: Int
     private let holdSamples: Int
+    private let confirmSamples: Int
     /// The air over the last `spanSamples + 1` samples, a ring.
     private var air: RecentValues
     private var sinceRunning = 0
     private var sinceStep = 0
+    private var coolingSamples = 0
     private var sample = 0
     /// The sample number of the latest cooling sample.
     private var lastCooling: Int?
@@ -82,6 +88,8 @@ public struct CompressorVibrationCrossCheck: Sendable {
         spanSamples = samples(settings.coolingSpan)
         quietSamples = samples(settings.openingQuiet)
         holdSamples = samples(settings.hold)
+        // At least two, so one sample alone can never make the verdict.
+        confirmSamples = max(2, samples(settings.confirm))
         air = RecentValues(capacity: spanSamples + 1)
     }
 
@@ -101,6 +109,7 @@ public struct CompressorVibrationCrossCheck: Sendable {
         air.append(temperature)
         if vibration > settings.runningG {
             sinceRunning = 0
+            coolingSamples = 0
             lastCooling = nil
             isSuspect = false
             return isSuspect == before ? nil : isSuspect
@@ -110,7 +119,8 @@ public struct CompressorVibrationCrossCheck: Sendable {
         let fall = air.oldest.map { $0 - temperature } ?? 0
         let cooling = sinceRunning > spanSamples
             && (sinceStep > quietSamples && fall >= settings.coolingK || sinceStep >= spanSamples && fall >= settings.fastCoolingK)
-        if cooling {
+        coolingSamples = cooling ? coolingSamples + 1 : 0
+        if coolingSamples >= confirmSamples {
             lastCooling = sample
             isSuspect = true
         }
