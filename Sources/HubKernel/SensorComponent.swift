@@ -319,8 +319,9 @@ public struct SensorComponent {
         return reportHealth(device: device, now: now)
     }
 
-    /// Publishes the device's health (its worst chip's, degraded while its thermometers
-    /// disagree) when it changed, or when the drift verdict changed the detail.
+    /// Publishes the device's health (its worst chip's, degraded while a cross-check holds:
+    /// the thermometers disagree, or the compressor is unheard) when it changed, or when a
+    /// cross-check's verdict changed the detail.
     private mutating func reportHealth(device: Int, now: Instant) -> [Action] {
         let verdicts = verdicts(device)
         var worst = verdicts.any ? HealthState.degraded : .ok

@@ -324,29 +324,14 @@ struct ModelPackageTests {
 
     @Test("a package with door_ajar scores a run that does not cool a humid cabinet in thresholds, whatever the model says")
     func doorAjarScores() throws {
-        let manifest = try Self.manifest(Self.restManifestJSON(Self.ajarRule, key: "door_ajar"))
-        let golden = Self.golden(features: [21.5, 360, 0.5], normalised: [0.75, 36, -1], output: [0.75, 36, -1], score: 0, vibration: true)
-        var detector = PackageDetector(package: try ModelPackage.assemble(manifest: manifest, model: ScalingModel(inputSize: 3, gain: 1),
-                                                                          golden: golden))
-        var second: Int64 = 0
-        var scores: [Double] = []
-        func feed(samples: Int, humidity: Double) {
-            for _ in 0..<samples {
-                var values = ChannelValues([(.humidity, humidity), (.temperature, 6)])
-                values[.vibration] = 0.02
-                if let score = detector.observe(Reading(timestamp: Instant(secondsSinceEpoch: second), device: "fridge", values: values)) {
-                    scores.append(score)
-                }
-                second += 10
-            }
-        }
+        let package = try Self.rulePackage(Self.ajarRule, key: "door_ajar")
         // Running with the air still, but the cabinet dry: the perfect model's 0.
-        feed(samples: 12, humidity: 60)
-        #expect(!scores.isEmpty && scores.allSatisfy { $0 == 0 }, "\(scores)")
+        let dry: [(Int64, Double, Double)] = [(120, 0.02, 60)]
+        let dryScores = Self.scoresAcrossSwap(from: package, to: nil, before: [], after: dry)
+        #expect(!dryScores.isEmpty && dryScores.allSatisfy { $0 == 0 }, "\(dryScores)")
         // Humid: a window every second sample; at the sixth humid sample (one minute) the rule
         // holds and the window is at the threshold, then above.
-        scores = []
-        feed(samples: 10, humidity: 95)
+        let scores = Self.scoresAcrossSwap(from: package, to: nil, before: dry, after: [(100, 0.02, 95)])
         let expected = [0, 0, 6.0 / 6, 8.0 / 6, 10.0 / 6].map { 0.5 * $0 }
         #expect(scores == expected, "\(scores)")
     }
@@ -374,30 +359,13 @@ struct ModelPackageTests {
     @Test("a package with compressor_rest scores a stalled compressor's rest in thresholds, whatever the model says")
     func compressorRestScores() throws {
         // Healthy rests up to 1 min, defrosts at most every 0.1 h (6 min).
-        let manifest = try Self.manifest(Self.restManifestJSON("{\"running_g\": 0.004, \"rest_max_min\": 1, \"defrost_interval_h\": 0.1}"))
-        let golden = Self.golden(features: [21.5, 360, 0.5], normalised: [0.75, 36, -1], output: [0.75, 36, -1], score: 0, vibration: true)
-        var detector = PackageDetector(package: try ModelPackage.assemble(manifest: manifest, model: ScalingModel(inputSize: 3, gain: 1),
-                                                                          golden: golden))
-        var second: Int64 = 0
-        var scores: [Double] = []
-        func feed(seconds: Int64, running: Bool) {
-            for _ in 0..<(seconds / 10) {
-                var values = ChannelValues([(.humidity, 30), (.temperature, 21)])
-                values[.vibration] = running ? 0.02 : 0.001
-                if let score = detector.observe(Reading(timestamp: Instant(secondsSinceEpoch: second), device: "fridge", values: values)) {
-                    scores.append(score)
-                }
-                second += 10
-            }
-        }
+        let package = try Self.rulePackage("{\"running_g\": 0.004, \"rest_max_min\": 1, \"defrost_interval_h\": 0.1}")
         // Run, a two-minute defrost, run: the perfect model scores 0 throughout.
-        feed(seconds: 60, running: true)
-        feed(seconds: 120, running: false)
-        feed(seconds: 60, running: true)
-        #expect(scores.allSatisfy { $0 == 0 }, "\(scores)")
+        let before: [(Int64, Double, Double)] = [(60, 0.02, 30), (120, 0.001, 30), (60, 0.02, 30)]
+        let quiet = Self.scoresAcrossSwap(from: package, to: nil, before: [], after: before, temperature: 21)
+        #expect(quiet.allSatisfy { $0 == 0 }, "\(quiet)")
         // A rest that begins 3 minutes after the defrost began: its score passes the threshold after 1 minute.
-        scores = []
-        feed(seconds: 120, running: false)
+        let scores = Self.scoresAcrossSwap(from: package, to: nil, before: before, after: [(120, 0.001, 30)], temperature: 21)
         let expected = [10.0, 30, 50, 70, 90, 110].map { 0.5 * $0 / 60 }
         #expect(scores.count == expected.count && zip(scores, expected).allSatisfy { abs($0 - $1) < 1e-12 }, "\(scores)")
     }
@@ -410,16 +378,17 @@ struct ModelPackageTests {
     }
 
     /// The scores after a swap to `successor` (nil: no swap) between `before` and `after`,
-    /// each a list of (seconds, vibration, humidity) stretches at 10 s.
+    /// each a list of (seconds, vibration, humidity) stretches at 10 s, the air at `temperature`.
     static func scoresAcrossSwap(from package: ModelPackage, to successor: ModelPackage?,
-                                 before: [(Int64, Double, Double)], after: [(Int64, Double, Double)]) -> [Double] {
+                                 before: [(Int64, Double, Double)], after: [(Int64, Double, Double)],
+                                 temperature: Double = 6) -> [Double] {
         var detector = PackageDetector(package: package)
         var second: Int64 = 0
         var scores: [Double] = []
         func feed(_ stretches: [(Int64, Double, Double)]) {
             for (seconds, vibration, humidity) in stretches {
                 for _ in 0..<(seconds / 10) {
-                    var values = ChannelValues([(.humidity, humidity), (.temperature, 6)])
+                    var values = ChannelValues([(.humidity, humidity), (.temperature, temperature)])
                     values[.vibration] = vibration
                     if let score = detector.observe(Reading(timestamp: Instant(secondsSinceEpoch: second), device: "fridge", values: values)) {
                         scores.append(score)

@@ -60,10 +60,9 @@ public struct DoorAjarWatch: Sendable {
         sinceStep = stepped ? 0 : sinceStep + 1
         sinceDry = humidity < rule.humidityMin ? 0 : sinceDry + 1
         air.append(temperature)
-        // Full, the ring's oldest is `samples` samples before this one.
-        let oldest = air.oldest
         let held = min(runningSamples, sinceStep, sinceDry)
-        guard held >= samples, let before = oldest, before - temperature <= rule.airFallMax else { return 0 }
+        // Full, the ring's oldest is `samples` samples before this one.
+        guard held >= samples, let before = air.oldest, before - temperature <= rule.airFallMax else { return 0 }
         return Double(held) / Double(samples)
     }
 }
