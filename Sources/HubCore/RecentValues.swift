@@ -1,8 +1,8 @@
 /// The last `capacity` values of a series, in a fixed ring.
 ///
 /// The fridge's watches compare the air now with the air a set number of samples ago and
-/// with the sample before; a ring answers both in O(1) without shifting an array on every
-/// poll.
+/// with the sample before, the washer's sway watch takes a level over its last tumbling
+/// readings; a ring answers them without shifting an array on every poll.
 public struct RecentValues: Sendable {
     private var values: [Double]
     private var next = 0
@@ -21,6 +21,12 @@ public struct RecentValues: Sendable {
 
     /// Once full, the value `capacity - 1` appends before the newest; nil until then.
     public var oldest: Double? { isFull ? values[next] : nil }
+
+    /// The values held, oldest first.
+    public var held: [Double] {
+        let capacity = values.count
+        return (0..<count).map { values[(next - count + $0 + capacity) % capacity] }
+    }
 
     public mutating func append(_ value: Double) {
         values[next] = value

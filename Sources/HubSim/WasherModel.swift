@@ -38,7 +38,17 @@ import HubCore
 // 0.03–0.10 g across the spin speeds and imbalances above (vertical gain 1, horizontal 1.4
 // because the cabinet rocks on its feet, front–back 0.3): 0.04–0.12 g of the RMS vector
 // figure the kit reports (1.23 × the amplitude; the magnitude |a| alone saw only the
-// vertical part, 0.02–0.07 g) — and under 0.01 g while tumbling. A little broadband rumble
+// vertical part, 0.02–0.07 g) — and under 0.01 g while tumbling. Only mass fixed to the
+// drum rotates with it at every speed: the laundry rides the drum wall as a rotating mass
+// only where the wall presses it harder than gravity pulls it off, ω²·r ≥ g (60 rpm for
+// r = 0.25 m; the distribute step at 100 rpm is there to pin it). While tumbling below that
+// the clothes are lifted and fall, their centre of mass stays low on the rising side in
+// the cabinet's frame, and their thumps are part of the rumble below — which is also why a
+// controller measures the load's imbalance at 100 rpm and never while tumbling. So below
+// 60 rpm the cabinet sways with the drum's own imbalance alone (none on a sound drum).
+// (Until issue 7 the model let the load sway the cabinet while tumbling too, as if the
+// clothes were glued to the wall: a healthy lumpy load then swayed like a failed drum.)
+// A little broadband rumble
 // (drum bearings, motor, clothes falling): 0.0015 g per axis whenever the drum turns,
 // plus 0.003 g·(f / 20 Hz)² in spin. Idle: gravity only.
 // The drum angle is accumulated per 1 s step (speed constant within a step), so the
@@ -178,6 +188,9 @@ public final class WasherModel: RoomApplianceModel, FailureInjectable, Scheduled
     static let suspensionHz = 3.5
     static let dampingRatio = 0.25
     static let effectiveMass = 110.0
+    static let drumRadiusMetres = 0.25
+    /// Where the wall presses the laundry as hard as gravity pulls it off: ω²·r = g.
+    static let laundryPinnedHz = (standardGravity / drumRadiusMetres).squareRoot() / (2 * Double.pi)
     static let standardGravity = 9.80665
     static let gain = Vector3(x: 1.4, y: 0.3, z: 1.0)
     static let tumbleRumble = 0.0015
@@ -254,6 +267,12 @@ public final class WasherModel: RoomApplianceModel, FailureInjectable, Scheduled
         let d = drumDefect
         return max(0, l * l + d * d + 2 * l * d * cos(defectAngle)).squareRoot()
     }
+    /// The imbalance that turns with the drum at `hertz`, kg·m: the load's and the drum's
+    /// where the laundry rides the wall, the drum's own below that (see the header).
+    private func rotatingImbalance(hertz: Double) -> Double {
+        hertz >= Self.laundryPinnedHz ? imbalance : drumDefect
+    }
+
     /// Programs started since the start of the run.
     public private(set) var programCount = 0
     /// Redistributions after a failed out-of-balance check, since the start of the run.
@@ -361,7 +380,7 @@ public final class WasherModel: RoomApplianceModel, FailureInjectable, Scheduled
         return Snapshot(temperature: room.temperature(at: now) + warmth,
                         humidity: min(100, max(0, room.humidity(at: now) + moisture)),
                         angle: drumAngle, velocity: drumVelocity,
-                        amplitude: Self.cabinetAmplitude(hertz: hertz, imbalance: imbalance), rumble: rumble,
+                        amplitude: Self.cabinetAmplitude(hertz: hertz, imbalance: rotatingImbalance(hertz: hertz)), rumble: rumble,
                         bearing: bearingWear, outerRacePhase: outerRacePhase, innerRacePhase: innerRacePhase)
     }
 

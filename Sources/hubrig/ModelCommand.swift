@@ -33,6 +33,10 @@ struct ModelCommand: ParsableCommand {
                     print("   door ajar: \(DurationText.format(ajar.run)) of running in which the air fell at most \(ajar.airFallMax) K, "
                         + "rose at most \(ajar.openingStep) K a sample and read at least \(ajar.humidityMin) %RH (running above \(ajar.runningG) g)")
                 }
+                if let sway = m.drumSway {
+                    print("   drum sway: the interquartile mean of the last \(sway.readings) tumbling readings "
+                        + "(\(sway.tumblingMin)–\(sway.tumblingMax) g) above \(sway.levelMax) g is a drum out of balance")
+                }
             } catch {
                 printError("\(directory): \(error)")
                 throw ExitCode(2)

@@ -31,6 +31,24 @@ struct RecentValuesTests {
         #expect(ring.oldest == 5)
     }
 
+    @Test("held lists the values oldest first, while filling, once wrapped and after removeAll")
+    func heldInOrder() {
+        var ring = RecentValues(capacity: 3)
+        #expect(ring.held == [])
+        ring.append(1)
+        ring.append(2)
+        #expect(ring.held == [1, 2])
+        for value in 3...5 { ring.append(Double(value)) }
+        #expect(ring.held == [3, 4, 5])
+        ring.removeAll()
+        ring.append(8)
+        #expect(ring.held == [8])
+        ring.append(9)
+        ring.append(10)
+        ring.append(11)
+        #expect(ring.held == [9, 10, 11])
+    }
+
     @Test("a ring of one holds only the newest, which is also the oldest")
     func capacityOne() {
         var ring = RecentValues(capacity: 1)

@@ -436,6 +436,69 @@ struct ModelPackageTests {
         #expect(fresh.allSatisfy { $0 == 0 }, "another rule counts afresh: \(fresh)")
     }
 
+    static let swayRule = "{\"tumbling_min_g\": 0.0023, \"tumbling_max_g\": 0.0045, \"readings\": 4, \"level_max_g\": 0.0033}"
+
+    @Test("drum_sway parses into a rule")
+    func drumSwayParses() throws {
+        let m = try Self.manifest(Self.restManifestJSON(Self.swayRule, key: "drum_sway"))
+        #expect(m.drumSway == ModelManifest.DrumSway(tumblingMin: 0.0023, tumblingMax: 0.0045, readings: 4, levelMax: 0.0033))
+        #expect(try Self.manifest().drumSway == nil)
+    }
+
+    @Test("every drum_sway mistake names its field", arguments: [
+        ("{\"tumbling_min_g\": -1, \"tumbling_max_g\": 0.0045, \"readings\": 36, \"level_max_g\": 0.0033}",
+         "drum_sway.tumbling_min_g", "found -1.0"),
+        ("{\"tumbling_min_g\": 0.0023, \"tumbling_max_g\": 1e300, \"readings\": 36, \"level_max_g\": 0.0033}",
+         "drum_sway.tumbling_max_g", "1e-06...2.0"),
+        ("{\"tumbling_min_g\": 0.0045, \"tumbling_max_g\": 0.0023, \"readings\": 36, \"level_max_g\": 0.0033}",
+         "drum_sway.tumbling_max_g", "is not above tumbling_min_g"),
+        ("{\"tumbling_min_g\": 0.0023, \"tumbling_max_g\": 0.0045, \"readings\": 3, \"level_max_g\": 0.0033}",
+         "drum_sway.readings", "4...10000"),
+        ("{\"tumbling_min_g\": 0.0023, \"tumbling_max_g\": 0.0045, \"readings\": 999999999, \"level_max_g\": 0.0033}",
+         "drum_sway.readings", "4...10000"),
+        ("{\"tumbling_min_g\": 0.0023, \"tumbling_max_g\": 0.0045, \"readings\": 36.5, \"level_max_g\": 0.0033}",
+         "drum_sway.readings", nil),
+        ("{\"tumbling_min_g\": 0.0023, \"tumbling_max_g\": 0.0045, \"readings\": 36}", "drum_sway.level_max_g", "missing"),
+        ("{\"tumbling_min_g\": 0.0023, \"tumbling_max_g\": 0.0045, \"readings\": 36, \"level_max_g\": 0.0033, \"x\": 1}",
+         "drum_sway.x", "unknown field"),
+        ("[]", "drum_sway", "must be an object"),
+    ] as [(String, String, String?)])
+    func drumSwayErrors(rule: String, field: String, reason: String?) throws {
+        try expectManifestError(in: Self.restManifestJSON(rule, key: "drum_sway"), field: field, reason: reason)
+    }
+
+    @Test("drum_sway needs vibration among the inputs")
+    func drumSwayNeedsVibration() throws {
+        let text = Self.manifestJSON.replacingOccurrences(of: "\"threshold\": 0.5", with: "\"threshold\": 0.5, \"drum_sway\": \(Self.swayRule)")
+        try expectManifestError(in: text, field: "drum_sway", reason: "needs vibration among input_channels")
+    }
+
+    @Test("a package with drum_sway scores loud tumbling in thresholds, whatever the model says")
+    func drumSwayScores() throws {
+        let package = try Self.rulePackage(Self.swayRule, key: "drum_sway")
+        // A sound drum tumbling, with idle and spin readings between: below the threshold of 0.5.
+        let sound = Self.scoresAcrossSwap(from: package, to: nil, before: [],
+                                          after: [(60, 0.0031, 40), (60, 0.0017, 40), (30, 0.04, 40), (60, 0.0031, 40)])
+        #expect(!sound.isEmpty && sound.allSatisfy { $0 < 0.5 }, "\(sound)")
+        let loud = Self.scoresAcrossSwap(from: package, to: nil, before: [], after: [(120, 0.0035, 40)])
+        #expect(loud.last == 0.5 * 0.0035 / 0.0033, "\(loud)")
+    }
+
+    @Test("a model swap keeps drum_sway's readings when the new package has the same rule")
+    func swapKeepsSwayWatch() throws {
+        let package = try Self.rulePackage(Self.swayRule, key: "drum_sway")
+        // Loud tumbling fills the rule before the deployment; after it the drum stands still.
+        let before: [(Int64, Double, Double)] = [(60, 0.0035, 40)]
+        let after: [(Int64, Double, Double)] = [(60, 0.0015, 40)]
+        let unswapped = Self.scoresAcrossSwap(from: package, to: nil, before: before, after: after)
+        #expect(unswapped.contains { $0 > 0.5 }, "\(unswapped)")
+        #expect(Self.scoresAcrossSwap(from: package, to: try Self.rulePackage(Self.swayRule, key: "drum_sway"),
+                                      before: before, after: after) == unswapped)
+        let other = Self.swayRule.replacingOccurrences(of: "\"readings\": 4", with: "\"readings\": 5")
+        let fresh = Self.scoresAcrossSwap(from: package, to: try Self.rulePackage(other, key: "drum_sway"), before: before, after: after)
+        #expect(fresh.allSatisfy { $0 == 0 }, "another rule counts afresh: \(fresh)")
+    }
+
     static func commissionedPackage(windows: Int, factor: Double, floor: Double) throws -> ModelPackage {
         var manifest = try manifest()
         manifest.commissioning = ModelManifest.Commissioning(windows: windows, factor: factor, floor: floor)

@@ -122,6 +122,43 @@ struct WasherModelTests {
         }
     }
 
+    /// The cabinet's sway amplitude each second of `hours` while the drum turns, split into
+    /// tumbling (below the speed that pins the laundry to the wall) and faster.
+    private func swayAmplitudes(_ model: WasherModel, hours: Int) -> (tumbling: [Double], pinned: [Double]) {
+        var tumbling: [Double] = []
+        var pinned: [Double] = []
+        for second in 0..<(hours * 3600) {
+            let (state, _) = model.stateAndAcceleration(at: dayStart + .seconds(second))
+            let hertz = abs(state.velocity)
+            guard hertz > 0 else { continue }
+            if hertz < WasherModel.laundryPinnedHz { tumbling.append(state.amplitude) } else { pinned.append(state.amplitude) }
+        }
+        return (tumbling, pinned)
+    }
+
+    @Test("tumbling laundry falls rather than riding the wall: a sound drum does not sway the cabinet below 60 rpm, whatever the load")
+    func tumblingLoadDoesNotSway() {
+        #expect(abs(WasherModel.laundryPinnedHz * 60 - 59.8) < 0.1, "ω²·r = g at \(WasherModel.laundryPinnedHz * 60) rpm")
+        let model = washer(seed: 11)
+        // A bath mat: the heaviest lumpy load, which the distribute steps do feel.
+        model.forceImbalance(0.22)
+        let (tumbling, pinned) = swayAmplitudes(model, hours: 24)
+        #expect(tumbling.count > 1000 && tumbling.allSatisfy { $0 == 0 }, "tumbling sway up to \(tumbling.max() ?? 0) g")
+        #expect(pinned.contains { $0 > 0.01 }, "the load sways the cabinet once pinned: up to \(pinned.max() ?? 0) g")
+    }
+
+    @Test("a drum out of balance sways the cabinet while it tumbles: its own imbalance turns with it at every speed")
+    func drumDefectSwaysWhileTumbling() {
+        let model = washer(seed: 11)
+        model.startFailure(.drumImbalance, at: dayStart, ramp: .zero)
+        let (tumbling, _) = swayAmplitudes(model, hours: 24)
+        #expect(tumbling.allSatisfy { $0 > 0 }, "the drum's own imbalance turns with it at every speed")
+        // 0.25 kg·m at the tumbling speed (45–55 rpm, the ramps of a spin's start aside) through the suspension: 4–8 mg.
+        let top = tumbling.max() ?? 0
+        #expect(tumbling.count > 1000 && (0.004...0.009).contains(top), "up to \(top) g")
+        #expect(tumbling.filter { $0 > 0.5 * top }.count > tumbling.count * 9 / 10)
+    }
+
     @Test("tumbling goes 12 s one way, pauses 3 s, 12 s the other way")
     func tumblePattern() {
         let model = washer(seed: 5)

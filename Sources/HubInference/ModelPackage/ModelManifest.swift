@@ -108,6 +108,33 @@ public struct ModelManifest: Equatable, Sendable {
         }
     }
 
+    /// Optional: a washer whose tumbling is louder than a sound drum's ever is (see `DrumSway`).
+    public var drumSway: DrumSway? = nil
+
+    /// A washer's drum out of balance (`"drum_sway": {"tumbling_min_g", "tumbling_max_g",
+    /// "readings", "level_max_g"}` in manifest.json, optional; the package's input channels
+    /// must include `vibration`).
+    ///
+    /// While the drum tumbles the laundry is lifted and falls rather than turning with the
+    /// drum, so a sound drum tumbles at the same level whatever the load; a drum out of
+    /// balance sways the cabinet once a revolution and tumbles a tenth louder, which no
+    /// window of mixed idle, tumbling and spin readings shows. So: over the last `readings`
+    /// readings from `tumbling_min_g` to `tumbling_max_g` (tumbling), the interquartile mean
+    /// above `level_max_g` is a drum out of balance. See `DrumSwayWatch`.
+    public struct DrumSway: Equatable, Sendable {
+        public var tumblingMin: Double
+        public var tumblingMax: Double
+        public var readings: Int
+        public var levelMax: Double
+
+        public init(tumblingMin: Double, tumblingMax: Double, readings: Int, levelMax: Double) {
+            self.tumblingMin = tumblingMin
+            self.tumblingMax = tumblingMax
+            self.readings = readings
+            self.levelMax = levelMax
+        }
+    }
+
     /// `name@version`, as inference results carry it.
     public var identifier: String { "\(name)@\(version)" }
 
@@ -235,13 +262,29 @@ public struct ModelManifest: Equatable, Sendable {
             doorAjar = DoorAjar(runningG: running, run: .seconds(runMinutes * 60), airFallMax: fall, openingStep: step,
                                 humidityMin: humidity)
         }
+        var drumSway: DrumSway?
+        if reader.members["drum_sway"] != nil {
+            guard channels.contains(.vibration) else {
+                throw .manifest(field: "drum_sway", reason: "needs vibration among input_channels")
+            }
+            var object = try reader.object("drum_sway")
+            let low = try object.double("tumbling_min_g", in: Limits.runningG)
+            let high = try object.double("tumbling_max_g", in: Limits.runningG)
+            let readings = try object.int("readings", in: Limits.swayReadings)
+            let level = try object.double("level_max_g", in: Limits.runningG)
+            try object.finish()
+            guard high > low else {
+                throw .manifest(field: "drum_sway.tumbling_max_g", reason: "\(high) g is not above tumbling_min_g \(low) g")
+            }
+            drumSway = DrumSway(tumblingMin: low, tumblingMax: high, readings: readings, levelMax: level)
+        }
         try reader.finish()
         return ModelManifest(
             name: name, version: version, kind: kind, inputChannels: channels, windowLength: length, windowStride: stride,
             pollInterval: .nanoseconds(Int64((pollSeconds * 1e9).rounded())), features: features,
             normalisationMean: mean, normalisationStd: std, modelFile: modelFile, threshold: threshold,
             debounceK: k, debounceN: n, commissioning: commissioning, compressorRest: compressorRest,
-            doorAjar: doorAjar)
+            doorAjar: doorAjar, drumSway: drumSway)
     }
 
     /// The ranges every numeric field must lie in (docs/models.md). They are far wider than
@@ -279,6 +322,8 @@ public struct ModelManifest: Equatable, Sendable {
         public static let temperatureChangeK: ClosedRange<Double> = 0...100
         /// Door ajar: the lowest humidity, %RH.
         public static let humidityPercent: ClosedRange<Double> = 0...100
+        /// Drum sway: the tumbling readings the level is taken over (an interquartile mean needs four).
+        public static let swayReadings: ClosedRange<Int> = 4...10_000
     }
 
     /// A name that stays inside the package directory.

@@ -48,6 +48,10 @@ public struct PackageDetector: AnomalyDetector {
     public private(set) var ajarWatch: DoorAjarWatch?
     /// The door watch's latest verdict, in units of its running time.
     private var ajarScore = 0.0
+    /// The manifest's `drum_sway` rule, fed every sample the window takes.
+    public private(set) var swayWatch: DrumSwayWatch?
+    /// The sway watch's latest verdict, in units of its highest healthy level.
+    private var swayScore = 0.0
 
     /// How early a reading may come and still take its slot, and the longest gap the window
     /// bridges (see `observe`): fixed by the manifest, so worked out once rather than with
@@ -64,6 +68,7 @@ public struct PackageDetector: AnomalyDetector {
         rings = package.manifest.inputChannels.map { _ in Array(repeating: 0, count: package.manifest.windowLength) }
         restWatch = package.manifest.compressorRest.map(CompressorRestWatch.init(rule:))
         ajarWatch = package.manifest.doorAjar.map { DoorAjarWatch(rule: $0, interval: interval) }
+        swayWatch = package.manifest.drumSway.map(DrumSwayWatch.init(rule:))
     }
 
     /// A detector for `package` that starts with the samples `previous` holds (as many as fit).
@@ -80,6 +85,10 @@ public struct PackageDetector: AnomalyDetector {
            previous.package.manifest.pollInterval == package.manifest.pollInterval {
             ajarWatch = watch
             ajarScore = previous.ajarScore
+        }
+        if let watch = previous.swayWatch, watch.rule == package.manifest.drumSway {
+            swayWatch = watch
+            swayScore = previous.swayScore
         }
         let channels = package.manifest.inputChannels
         let old = previous.heldSamples()
@@ -127,6 +136,9 @@ public struct PackageDetector: AnomalyDetector {
         }
         // Only a package with the rules pays for their channel lookups (this runs on every
         // reading), and the channels both rules read are looked up once.
+        if swayWatch != nil, let vibration = reading.values[.vibration] {
+            swayScore = swayWatch!.observe(at: reading.timestamp, vibration: vibration, continuous: continuous)
+        }
         if restWatch != nil || ajarWatch != nil, let vibration = reading.values[.vibration],
            let temperature = reading.values[.temperature] {
             if restWatch != nil {
@@ -157,9 +169,10 @@ public struct PackageDetector: AnomalyDetector {
         }
         if unitThreshold == nil, let commissioning = manifest.commissioning { commission(score, commissioning) }
         // The rules score in thresholds: a stalled compressor's rest is at the threshold at
-        // the longest healthy rest, a door ajar once its running time has passed; past that
-        // the window is anomalous whatever the model says.
-        return max(score, restScore * threshold, ajarScore * threshold)
+        // the longest healthy rest, a door ajar once its running time has passed, a drum's
+        // tumbling at the loudest healthy level; past that the window is anomalous whatever
+        // the model says.
+        return max(score, restScore * threshold, ajarScore * threshold, swayScore * threshold)
     }
 
     /// Learns the unit's quiet level from its first scored windows, then fixes its threshold.
