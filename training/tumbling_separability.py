@@ -2,6 +2,11 @@
 """How well can a washer kit tell an out-of-balance drum from a healthy one while the drum
 tumbles (issue 7)? Measures it on simulator telemetry, without any model package.
 
+History: written for the simulator before issue 7 mended its tumbling (a healthy load's
+imbalance swayed the cabinet then) and for the former vibration figure (the AC RMS of |a|;
+its idle and tumbling limits below are that reading's). It reproduces docs/models.md's
+"drum-imbalance" history; the present rule is measured by training/drum_sway.py.
+
 The delay goal (≤ 15 min median from observability, the first second the drum turns after
 onset) needs most drum-imbalance episodes caught in the first 15 minutes of a program,
 before the spin. This script asks what the vibration readings of those minutes can do:
