@@ -101,11 +101,12 @@ KINDS = {
         # than ride the wall; WasherModel's header), so a sound drum tumbles at one level
         # on every unit and load, and a drum out of balance a tenth louder. 4.0.0's recipe
         # retrained on it (validation units 2051..2150: drum imbalance still 45.8 min from
-        # observability, the autoencoder does not see a tenth), plus the manifest's
+        # observability, the autoencoder does not see a tenth; 2 false alarms, 0.04 per 30
+        # days, worst unit 2.11 — the same with the rule), plus the manifest's
         # `drum_sway` (the hub's DrumSwayWatch). Chosen on training units 1001..1100 (3
         # healthy days each, and 3 days of drum imbalance; `hubrig sim export`): the
         # interquartile mean over 36 tumbling readings (0.0023–0.0045 g) at 1.02 × the
-        # healthy units' highest raises no alarm on them and alarms 92 % of first failing
+        # healthy units' highest (so no alarm on them by construction) alarms 92 % of first failing
         # programmes within 15 minutes of the drum's first turn (median 10.7 min; margins
         # 1.0–1.02 in brackets, `training/drum_sway.py`). Interquartile mean over 24 readings:
         # 69–88 %; over 30: 86–97 % (median 9.7 min). Plain mean over 36: 93–98 %, but with
@@ -626,6 +627,8 @@ def sway_level_max(values, rule):
             continue
         w = np.sort(sliding_window_view(tumbling, n), axis=1)
         highest = max(highest, float(w[:, quarter:n - quarter].mean(axis=1).max()))
+    if highest <= 0:
+        sys.exit(f"drum_sway: no unit had {n} readings from {rule['tumbling_min_g']} to {rule['tumbling_max_g']} g")
     return highest * rule["margin"]
 
 

@@ -35,7 +35,7 @@ struct ModelCommand: ParsableCommand {
                 }
                 if let sway = m.drumSway {
                     print("   drum sway: the interquartile mean of the last \(sway.readings) tumbling readings "
-                        + "(\(sway.tumblingMin)–\(sway.tumblingMax) g) above \(sway.levelMax) g is a drum out of balance")
+                        + "(\(sway.tumblingMinG)–\(sway.tumblingMaxG) g) above \(sway.levelMaxG) g is a drum out of balance")
                 }
             } catch {
                 printError("\(directory): \(error)")

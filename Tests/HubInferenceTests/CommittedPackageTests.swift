@@ -19,6 +19,16 @@ struct CommittedPackageTests {
         #expect(package.manifest.kind == kind)
         #expect(package.goldenCount >= 3)
         #expect(package.manifest.identifier == "\(kind.rawValue)-ae@\(package.manifest.version)")
+        // The rules a kind's detection goals rest on (README, "Detection quality"): a retrain
+        // that dropped one would still load, and miss the goal.
+        let m = package.manifest
+        switch kind {
+        case .fridge: #expect(m.compressorRest != nil && m.doorAjar != nil && m.drumSway == nil)
+        case .washer:
+            #expect(m.drumSway != nil && m.compressorRest == nil && m.doorAjar == nil)
+            if let sway = m.drumSway { #expect(sway.readings == 36 && sway.tumblingMinG < sway.levelMaxG) }
+        case .furnace: #expect(m.commissioning != nil && m.drumSway == nil && m.doorAjar == nil)
+        }
     }
 
     @Test("each broken package is refused with a precise error", arguments: [

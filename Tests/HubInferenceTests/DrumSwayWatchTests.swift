@@ -5,7 +5,7 @@ import Testing
 @Suite("Drum sway watch")
 struct DrumSwayWatchTests {
     /// Tumbling from 2.3 to 4.5 mg, the level over 8 readings, 3.3 mg the loudest healthy.
-    static let rule = ModelManifest.DrumSway(tumblingMin: 0.0023, tumblingMax: 0.0045, readings: 8, levelMax: 0.0033)
+    static let rule = ModelManifest.DrumSway(tumblingMinG: 0.0023, tumblingMaxG: 0.0045, readings: 8, levelMaxG: 0.0033)
 
     /// A washer's samples every 10 s.
     struct Washer {

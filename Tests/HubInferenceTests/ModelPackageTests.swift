@@ -441,7 +441,7 @@ struct ModelPackageTests {
     @Test("drum_sway parses into a rule")
     func drumSwayParses() throws {
         let m = try Self.manifest(Self.restManifestJSON(Self.swayRule, key: "drum_sway"))
-        #expect(m.drumSway == ModelManifest.DrumSway(tumblingMin: 0.0023, tumblingMax: 0.0045, readings: 4, levelMax: 0.0033))
+        #expect(m.drumSway == ModelManifest.DrumSway(tumblingMinG: 0.0023, tumblingMaxG: 0.0045, readings: 4, levelMaxG: 0.0033))
         #expect(try Self.manifest().drumSway == nil)
     }
 
@@ -462,6 +462,12 @@ struct ModelPackageTests {
         ("{\"tumbling_min_g\": 0.0023, \"tumbling_max_g\": 0.0045, \"readings\": 36, \"level_max_g\": 0.0033, \"x\": 1}",
          "drum_sway.x", "unknown field"),
         ("[]", "drum_sway", "must be an object"),
+        ("{\"tumbling_min_g\": 0.0023, \"tumbling_max_g\": 0.0045, \"readings\": 36, \"level_max_g\": 0.002}",
+         "drum_sway.level_max_g", "not inside the tumbling band"),
+        ("{\"tumbling_min_g\": 0.0023, \"tumbling_max_g\": 0.0045, \"readings\": 36, \"level_max_g\": 0.0023}",
+         "drum_sway.level_max_g", "not inside the tumbling band"),
+        ("{\"tumbling_min_g\": 0.0023, \"tumbling_max_g\": 0.0045, \"readings\": 36, \"level_max_g\": 0.005}",
+         "drum_sway.level_max_g", "not inside the tumbling band"),
     ] as [(String, String, String?)])
     func drumSwayErrors(rule: String, field: String, reason: String?) throws {
         try expectManifestError(in: Self.restManifestJSON(rule, key: "drum_sway"), field: field, reason: reason)

@@ -122,16 +122,20 @@ public struct ModelManifest: Equatable, Sendable {
     /// readings from `tumbling_min_g` to `tumbling_max_g` (tumbling), the interquartile mean
     /// above `level_max_g` is a drum out of balance. See `DrumSwayWatch`.
     public struct DrumSway: Equatable, Sendable {
-        public var tumblingMin: Double
-        public var tumblingMax: Double
+        /// The lowest reading that counts as tumbling, g (idle reads below).
+        public var tumblingMinG: Double
+        /// The highest reading that counts as tumbling, g (distribute steps and spin read above).
+        public var tumblingMaxG: Double
+        /// How many of the latest tumbling readings the level is taken over.
         public var readings: Int
-        public var levelMax: Double
+        /// The loudest a sound drum's tumbling level may read, g; above it the drum is out of balance.
+        public var levelMaxG: Double
 
-        public init(tumblingMin: Double, tumblingMax: Double, readings: Int, levelMax: Double) {
-            self.tumblingMin = tumblingMin
-            self.tumblingMax = tumblingMax
+        public init(tumblingMinG: Double, tumblingMaxG: Double, readings: Int, levelMaxG: Double) {
+            self.tumblingMinG = tumblingMinG
+            self.tumblingMaxG = tumblingMaxG
             self.readings = readings
-            self.levelMax = levelMax
+            self.levelMaxG = levelMaxG
         }
     }
 
@@ -276,7 +280,11 @@ public struct ModelManifest: Equatable, Sendable {
             guard high > low else {
                 throw .manifest(field: "drum_sway.tumbling_max_g", reason: "\(high) g is not above tumbling_min_g \(low) g")
             }
-            drumSway = DrumSway(tumblingMin: low, tumblingMax: high, readings: readings, levelMax: level)
+            // A level at or below the band's floor alarms on every washer that tumbles; one above its top never fires.
+            guard level > low, level <= high else {
+                throw .manifest(field: "drum_sway.level_max_g", reason: "\(level) g is not inside the tumbling band (\(low), \(high)] g")
+            }
+            drumSway = DrumSway(tumblingMinG: low, tumblingMaxG: high, readings: readings, levelMaxG: level)
         }
         try reader.finish()
         return ModelManifest(

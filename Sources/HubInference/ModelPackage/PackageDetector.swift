@@ -50,7 +50,7 @@ public struct PackageDetector: AnomalyDetector {
     private var ajarScore = 0.0
     /// The manifest's `drum_sway` rule, fed every sample the window takes.
     public private(set) var swayWatch: DrumSwayWatch?
-    /// The sway watch's latest verdict, in units of its highest healthy level.
+    /// The sway watch's latest verdict, in units of its `level_max_g`.
     private var swayScore = 0.0
 
     /// How early a reading may come and still take its slot, and the longest gap the window
@@ -86,6 +86,7 @@ public struct PackageDetector: AnomalyDetector {
             ajarWatch = watch
             ajarScore = previous.ajarScore
         }
+        // The sway watch counts readings, not time: another sample interval does not stale it.
         if let watch = previous.swayWatch, watch.rule == package.manifest.drumSway {
             swayWatch = watch
             swayScore = previous.swayScore
@@ -134,8 +135,8 @@ public struct PackageDetector: AnomalyDetector {
             sinceScore = 0
             continuous = false
         }
-        // Only a package with the rules pays for their channel lookups (this runs on every
-        // reading), and the channels both rules read are looked up once.
+        // Only a package with a rule pays for its channel lookups (this runs on every
+        // reading), and the channels both fridge rules read are looked up once.
         if swayWatch != nil, let vibration = reading.values[.vibration] {
             swayScore = swayWatch!.observe(at: reading.timestamp, vibration: vibration, continuous: continuous)
         }
