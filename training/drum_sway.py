@@ -26,7 +26,7 @@ import os
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from train import export
+from train import cached_export, tumbling_levels
 
 MINUTE = 6  # samples of 10 s
 
@@ -34,9 +34,7 @@ MINUTE = 6  # samples of 10 s
 def telemetry(args, seed, failing):
     name = f"washer-{seed}-3d" + ("-drum-imbalance" if failing else "") + ".csv"
     path = os.path.join(args.cache, name)
-    if not os.path.exists(path):
-        export(args.hubrig, "washer", 3, seed, path + ".part", ["drum-imbalance@0d,for=3d"] if failing else [])
-        os.replace(path + ".part", path)
+    cached_export(args.hubrig, "washer", 3, seed, path, ["drum-imbalance@0d,for=3d"] if failing else [])
     with open(path, newline="") as handle:
         return np.array([float(r["vibration"]) if r["vibration"] else np.nan for r in csv.DictReader(handle)])
 
@@ -47,13 +45,12 @@ def levels(v, n, stat, low, high):
     out = np.full(len(v), np.nan)
     if len(band) < n:
         return out
-    w = np.sort(sliding_window_view(v[band], n), axis=1)
     if stat == "iqm":
-        level = w[:, n // 4:n - n // 4].mean(axis=1)
+        level = tumbling_levels(v[band], n)
     elif stat == "mean":
-        level = w.mean(axis=1)
+        level = sliding_window_view(v[band], n).mean(axis=1)
     else:
-        level = np.median(w, axis=1)
+        level = np.median(sliding_window_view(v[band], n), axis=1)
     at = np.full(len(v), -1)
     at[band[n - 1:]] = np.arange(len(level))
     np.maximum.accumulate(at, out=at)

@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 
-from train import export
+from train import cached_export
 
 SPAN, FALL, FAST_FALL, QUIET, CONFIRM, HOLD, STEP, RUNNING = 18, 1.2, 2.0, 90, 3, 1080, 0.4, 0.004  # samples of 10 s, K, g
 REST = 0.0017
@@ -30,10 +30,8 @@ REST = 0.0017
 def telemetry(args, seed, failing):
     name = f"fridge-{seed}-" + ("3d-compressor-failure.csv" if failing else "6d.csv")
     path = os.path.join(args.cache, name)
-    if not os.path.exists(path):
-        failures = ("compressor-failure@1d,for=6h", "compressor-failure@2d6h,for=6h") if failing else ()
-        export(args.hubrig, "fridge", 3 if failing else 6, seed, path + ".part", failures)
-        os.replace(path + ".part", path)
+    failures = ("compressor-failure@1d,for=6h", "compressor-failure@2d6h,for=6h") if failing else ()
+    cached_export(args.hubrig, "fridge", 3 if failing else 6, seed, path, failures)
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     value = lambda row, key: float(row[key]) if row[key] else np.nan

@@ -181,6 +181,16 @@ def export(hubrig, kind, days, seed, path, failures=()):
     subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
 
 
+def cached_export(hubrig, kind, days, seed, path, failures=()):
+    """Exports to `path` unless it is already there; written under a temporary name and
+    renamed, so an interrupted export never passes for a finished one. Exports are most of
+    a run's time: a cache reused across runs must come from the same simulator build."""
+    if not os.path.exists(path):
+        export(hubrig, kind, days, seed, path + ".part", failures)
+        os.replace(path + ".part", path)
+    return path
+
+
 def load(path, channels):
     """Complete readings only (a partial reading never enters the hub's window)."""
     values, labels = [], []
@@ -615,18 +625,23 @@ def regolden(args, spec, ranges, telemetry):
     print(f"rewrote {args.out}/golden.json", file=sys.stderr)
 
 
+def tumbling_levels(tumbling, n):
+    """DrumSwayWatch's level after each of the tumbling readings from the n-th on, as the
+    hub computes it: the mean of the middle half (a quarter dropped from each end, rounded
+    down) of the last n."""
+    w = np.sort(sliding_window_view(tumbling, n), axis=1)
+    return w[:, n // 4:n - n // 4].mean(axis=1)
+
+
 def sway_level_max(values, rule):
     """The highest tumbling level DrumSwayWatch reaches over the units' `values` (each
-    unit's vibration readings in order), times the rule's margin: as the hub computes it,
-    the mean of the middle half of the last `readings` readings from `tumbling_min_g` to
-    `tumbling_max_g`."""
-    n, quarter, highest = rule["readings"], rule["readings"] // 4, 0.0
+    unit's vibration readings in order; readings from `tumbling_min_g` to `tumbling_max_g`
+    are tumbling), times the rule's margin."""
+    n, highest = rule["readings"], 0.0
     for v in values:
         tumbling = v[(v >= rule["tumbling_min_g"]) & (v <= rule["tumbling_max_g"])]
-        if len(tumbling) < n:
-            continue
-        w = np.sort(sliding_window_view(tumbling, n), axis=1)
-        highest = max(highest, float(w[:, quarter:n - quarter].mean(axis=1).max()))
+        if len(tumbling) >= n:
+            highest = max(highest, float(tumbling_levels(tumbling, n).max()))
     if highest <= 0:
         sys.exit(f"drum_sway: no unit had {n} readings from {rule['tumbling_min_g']} to {rule['tumbling_max_g']} g")
     return highest * rule["margin"]
@@ -680,10 +695,7 @@ def main():
             # features, window or margin reuses them (the simulator must be the same build).
             name = f"{args.kind}-{seed}-{days}d" + "".join(f"-{f}" for f in failures) + ".csv"
             path = os.path.join(args.cache or tmp, name.replace("/", "_"))
-            if not (args.cache and os.path.exists(path)):
-                export(args.hubrig, args.kind, days, seed, path + ".part", failures)
-                os.replace(path + ".part", path)
-            return load(path, spec["channels"])
+            return load(cached_export(args.hubrig, args.kind, days, seed, path, failures), spec["channels"])
 
         if args.regolden:
             regolden(args, spec, ranges, telemetry)

@@ -27,12 +27,11 @@ Run from the repository root after `swift build -c release --product hubrig`:
 import argparse
 import csv
 import os
-import subprocess
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from train import seed_ranges
+from train import cached_export, seed_ranges
 
 DAY = 8640  # samples of 10 s
 
@@ -40,13 +39,7 @@ DAY = 8640  # samples of 10 s
 def telemetry(args, seed, failing):
     name = f"washer-{seed}-3d" + ("-drum-imbalance@0d,for=3d" if failing else "") + ".csv"
     path = os.path.join(args.cache, name)
-    if not os.path.exists(path):
-        command = [args.hubrig, "sim", "export", "--appliance", "washer", "--duration", "3d", "--seed", str(seed),
-                   "--poll", "10s", "--out", path + ".part"]
-        if failing:
-            command += ["--failure", "drum-imbalance@0d,for=3d"]
-        subprocess.run(command, check=True, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        os.replace(path + ".part", path)
+    cached_export(args.hubrig, "washer", 3, seed, path, ["drum-imbalance@0d,for=3d"] if failing else [])
     with open(path, newline="") as handle:
         return np.array([float(r["vibration"]) if r["vibration"] else np.nan for r in csv.DictReader(handle)])
 

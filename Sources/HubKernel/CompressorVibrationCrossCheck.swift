@@ -76,9 +76,8 @@ public struct CompressorVibrationCrossCheck: Sendable {
     private var sinceRunning = 0
     private var sinceStep = 0
     private var coolingSamples = 0
-    private var sample = 0
-    /// The sample number of the latest cooling sample.
-    private var lastCooling: Int?
+    /// Samples since the latest confirmed cooling sample (nil: none since the compressor was heard).
+    private var sinceCooling: Int?
     public private(set) var isSuspect = false
 
     public init(pollInterval: Duration, settings: Settings = .production) {
@@ -102,7 +101,6 @@ public struct CompressorVibrationCrossCheck: Sendable {
     /// when it changed, nil otherwise.
     public mutating func add(temperature: Double, vibration: Double) -> Bool? {
         let before = isSuspect
-        sample += 1
         let previous = air.newest
         // Without a previous sample a step cannot be ruled out.
         sinceStep = previous.map { temperature - $0 > settings.openingStepK } == false ? sinceStep + 1 : 0
@@ -110,21 +108,22 @@ public struct CompressorVibrationCrossCheck: Sendable {
         if vibration > settings.runningG {
             sinceRunning = 0
             coolingSamples = 0
-            lastCooling = nil
+            sinceCooling = nil
             isSuspect = false
             return isSuspect == before ? nil : isSuspect
         }
         sinceRunning += 1
+        sinceCooling = sinceCooling.map { $0 + 1 }
         // The oldest in a full ring is `spanSamples` samples before this one.
         let fall = air.oldest.map { $0 - temperature } ?? 0
         let cooling = sinceRunning > spanSamples
             && (sinceStep > quietSamples && fall >= settings.coolingK || sinceStep >= spanSamples && fall >= settings.fastCoolingK)
         coolingSamples = cooling ? coolingSamples + 1 : 0
         if coolingSamples >= confirmSamples {
-            lastCooling = sample
+            sinceCooling = 0
             isSuspect = true
         }
-        if isSuspect, let last = lastCooling, sample - last > holdSamples { isSuspect = false }
+        if isSuspect, let since = sinceCooling, since > holdSamples { isSuspect = false }
         return isSuspect == before ? nil : isSuspect
     }
 }

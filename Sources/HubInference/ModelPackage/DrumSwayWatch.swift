@@ -29,8 +29,9 @@ public struct DrumSwayWatch: Sendable {
     private var lastSample: Instant?
     /// The last `readings` tumbling readings.
     private var tumbling: RecentValues
-    /// The score of the readings held (it changes only when a tumbling reading comes in).
-    private var score = 0.0
+    /// The latest verdict: the tumbling level in units of `levelMaxG`, 0 until `readings`
+    /// were seen (it changes only when a tumbling reading comes in).
+    public private(set) var score = 0.0
 
     /// A watch that has seen no reading yet.
     public init(rule: ModelManifest.DrumSway) {
@@ -40,7 +41,8 @@ public struct DrumSwayWatch: Sendable {
     }
 
     /// Feeds one sample; `continuous` is false when samples were missing before it.
-    /// Returns the tumbling level in units of `levelMaxG` (0 until `readings` were seen).
+    /// Returns the new `score`.
+    @discardableResult
     public mutating func observe(at instant: Instant, vibration: Double, continuous: Bool) -> Double {
         if let last = lastSample { precondition(instant >= last, "samples in time order") }
         lastSample = instant

@@ -48,10 +48,9 @@ public struct PackageDetector: AnomalyDetector {
     public private(set) var ajarWatch: DoorAjarWatch?
     /// The door watch's latest verdict, in units of its running time.
     private var ajarScore = 0.0
-    /// The manifest's `drum_sway` rule, fed every sample the window takes.
+    /// The manifest's `drum_sway` rule, fed every sample the window takes; its `score` is
+    /// its latest verdict, in units of its `level_max_g`.
     public private(set) var swayWatch: DrumSwayWatch?
-    /// The sway watch's latest verdict, in units of its `level_max_g`.
-    private var swayScore = 0.0
 
     /// How early a reading may come and still take its slot, and the longest gap the window
     /// bridges (see `observe`): fixed by the manifest, so worked out once rather than with
@@ -89,7 +88,6 @@ public struct PackageDetector: AnomalyDetector {
         // The sway watch counts readings, not time: another sample interval does not stale it.
         if let watch = previous.swayWatch, watch.rule == package.manifest.drumSway {
             swayWatch = watch
-            swayScore = previous.swayScore
         }
         let channels = package.manifest.inputChannels
         let old = previous.heldSamples()
@@ -138,7 +136,7 @@ public struct PackageDetector: AnomalyDetector {
         // Only a package with a rule pays for its channel lookups (this runs on every
         // reading), and the channels both fridge rules read are looked up once.
         if swayWatch != nil, let vibration = reading.values[.vibration] {
-            swayScore = swayWatch!.observe(at: reading.timestamp, vibration: vibration, continuous: continuous)
+            swayWatch!.observe(at: reading.timestamp, vibration: vibration, continuous: continuous)
         }
         if restWatch != nil || ajarWatch != nil, let vibration = reading.values[.vibration],
            let temperature = reading.values[.temperature] {
@@ -173,7 +171,7 @@ public struct PackageDetector: AnomalyDetector {
         // the longest healthy rest, a door ajar once its running time has passed, a drum's
         // tumbling at the loudest healthy level; past that the window is anomalous whatever
         // the model says.
-        return max(score, restScore * threshold, ajarScore * threshold, swayScore * threshold)
+        return max(score, restScore * threshold, ajarScore * threshold, (swayWatch?.score ?? 0) * threshold)
     }
 
     /// Learns the unit's quiet level from its first scored windows, then fixes its threshold.
